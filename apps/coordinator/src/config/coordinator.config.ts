@@ -1,0 +1,19 @@
+import { IsInt, Max, Min } from 'class-validator';
+import { AppConfig } from '@ordo/platform';
+
+export class CoordinatorConfig extends AppConfig {
+  override PORT = 3000;
+  override DATABASE_SCHEMA = 'ordo';
+
+  /** Most outbox rows the relay publishes in one Kafka request. */
+  @IsInt()
+  @Min(1)
+  @Max(10000)
+  OUTBOX_BATCH_SIZE = 500;
+
+  /** Fallback poll of the outbox when no NOTIFY arrives (lost connection, another instance). */
+  @IsInt()
+  @Min(10)
+  @Max(60000)
+  OUTBOX_POLL_MS = 1000;
+}

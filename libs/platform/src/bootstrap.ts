@@ -1,0 +1,53 @@
+import 'reflect-metadata';
+import { INestApplication, Logger, LogLevel, Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { AppConfig } from './config/app-config';
+import { ConfigError, validateConfig } from './config/validate-config';
+import { HttpErrorFilter } from './http/http-error.filter';
+import { validationPipe } from './http/validation.pipe';
+
+export const API_PREFIX = 'api/v1';
+export const DOCS_PATH = 'api/docs';
+
+const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
+
+export interface BootstrapOptions {
+  name: string;
+  module: Type<unknown>;
+  config: Type<AppConfig>;
+  description: string;
+  /** Runs before the HTTP server listens (e.g. connecting a Kafka microservice). */
+  connect?: (app: INestApplication) => Promise<void>;
+}
+
+/**
+ * Starts one Ordo process: checks its settings first (one clear line and exit code 1 when
+ * one is missing or malformed), then serves its API under /api/v1 with OpenAPI docs.
+ */
+export async function bootstrap(options: BootstrapOptions): Promise<INestApplication> {
+  let config: AppConfig;
+  try {
+    config = validateConfig(options.config, process.env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`[${options.name}] ${error.message}\n`);
+    process.exit(1);
+  }
+  const app = await NestFactory.create(options.module, {
+    logger: LEVELS.slice(0, LEVELS.indexOf(config.LOG_LEVEL as LogLevel) + 1),
+  });
+  app.setGlobalPrefix(API_PREFIX);
+  app.useGlobalPipes(validationPipe());
+  app.useGlobalFilters(new HttpErrorFilter());
+  app.enableShutdownHooks();
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder().setTitle(`Ordo ${options.name}`).setDescription(options.description).setVersion('1').build(),
+  );
+  SwaggerModule.setup(DOCS_PATH, app, document, { jsonDocumentUrl: `${DOCS_PATH}/openapi.json` });
+  await options.connect?.(app);
+  await app.listen(config.PORT, '0.0.0.0');
+  new Logger(options.name).log(`listening on http://localhost:${config.PORT}/${API_PREFIX}`);
+  return app;
+}

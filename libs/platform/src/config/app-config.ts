@@ -1,0 +1,46 @@
+import { Transform } from 'class-transformer';
+import { ArrayNotEmpty, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+
+const HOST_PORT = /^[^\s,:]+:\d{1,5}$/;
+
+/** Settings every Ordo process reads from its environment. */
+export class AppConfig {
+  /** HTTP port of the process's REST API and health endpoint. */
+  @IsInt()
+  @Min(1)
+  @Max(65535)
+  PORT = 3000;
+
+  @Matches(/^postgres(ql)?:\/\/\S+$/, { message: 'must be a postgres:// connection URL' })
+  DATABASE_URL: string;
+
+  /** PostgreSQL schema holding this process's tables; created on start. */
+  @Matches(/^[a-z_][a-z0-9_]{0,62}$/, { message: 'must be a lower-case SQL identifier' })
+  DATABASE_SCHEMA: string;
+
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  DATABASE_POOL_SIZE = 20;
+
+  /** Comma-separated host:port list of Kafka bootstrap brokers. */
+  @Transform(({ value }) => (typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter(Boolean) : value))
+  @Matches(HOST_PORT, { each: true, message: 'must be a comma-separated list of host:port' })
+  @ArrayNotEmpty({ message: 'must name at least one broker' })
+  KAFKA_BROKERS: string[];
+
+  /** Prepended to every topic name, so deployments (or test runs) can share a cluster. */
+  @IsOptional()
+  @IsString()
+  @Matches(/^[a-zA-Z0-9._-]*$/, { message: 'may hold only letters, digits, ".", "_" and "-"' })
+  KAFKA_TOPIC_PREFIX = '';
+
+  /** Partitions of the topics this process creates (replies, commands, dead letters). */
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  KAFKA_TOPIC_PARTITIONS = 8;
+
+  @IsIn(['fatal', 'error', 'warn', 'log', 'debug', 'verbose'])
+  LOG_LEVEL = 'log';
+}

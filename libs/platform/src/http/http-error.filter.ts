@@ -1,0 +1,57 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import { Response } from 'express';
+
+/** The one error shape of every Ordo API: `{ "error": { "code", "message", "details"? } }`. */
+export interface ErrorBody {
+  error: { code: string; message: string; details?: unknown[] };
+}
+
+/** An HTTP error with a stable machine-readable code. */
+export class ApiError extends HttpException {
+  constructor(status: HttpStatus, code: string, message: string, details?: unknown[]) {
+    super({ error: { code, message, ...(details ? { details } : {}) } } satisfies ErrorBody, status);
+  }
+}
+
+const CODES: Partial<Record<number, string>> = {
+  400: 'BAD_REQUEST',
+  401: 'UNAUTHORIZED',
+  403: 'FORBIDDEN',
+  404: 'NOT_FOUND',
+  409: 'CONFLICT',
+  413: 'PAYLOAD_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+  429: 'TOO_MANY_REQUESTS',
+};
+
+/** Renders every exception in the error shape; never leaks a stack trace. */
+@Catch()
+export class HttpErrorFilter implements ExceptionFilter {
+  private readonly logger = new Logger('HTTP');
+
+  catch(exception: unknown, host: ArgumentsHost) {
+    const response = host.switchToHttp().getResponse<Response>();
+    const [status, body] = this.render(exception);
+    response.status(status).json(body);
+  }
+
+  private render(exception: unknown): [number, ErrorBody] {
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      const payload = exception.getResponse();
+      if (typeof payload === 'object' && payload !== null && 'error' in payload && typeof payload.error === 'object') {
+        return [status, payload as ErrorBody];
+      }
+      // Nest's built-in exceptions (404 route, 413 body too large from the body parser …).
+      const message = typeof payload === 'string' ? payload : String((payload as { message?: unknown }).message ?? exception.message);
+      return [status, { error: { code: CODES[status] ?? `HTTP_${status}`, message } }];
+    }
+    const status = (exception as { status?: number; type?: string }).status;
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      // body-parser errors (malformed JSON, entity too large) carry a status.
+      return [status, { error: { code: CODES[status] ?? `HTTP_${status}`, message: (exception as Error).message } }];
+    }
+    this.logger.error(exception instanceof Error ? exception.stack : String(exception));
+    return [500, { error: { code: 'INTERNAL', message: 'internal error' } }];
+  }
+}

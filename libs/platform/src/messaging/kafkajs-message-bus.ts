@@ -1,0 +1,146 @@
+// kafkajs 2 warns about its partitioner change on every producer; Ordo has no pre-2.0 data.
+process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
+
+import { Logger } from '@nestjs/common';
+import { Admin, Consumer, IHeaders, Kafka, logLevel, LogEntry, Producer } from 'kafkajs';
+import { IncomingMessage, MessageBus, OutgoingMessage, SubscribeOptions, Subscription } from './message-bus';
+
+export interface KafkaBusOptions {
+  clientId: string;
+  brokers: string[];
+}
+
+function headersToStrings(headers: IHeaders | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    if (value !== undefined) out[name] = Array.isArray(value) ? String(value[0]) : String(value);
+  }
+  return out;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** The MessageBus port over kafkajs 2.2. */
+export class KafkajsMessageBus implements MessageBus {
+  private readonly logger = new Logger('Kafka');
+  private readonly kafka: Kafka;
+  private producer?: Promise<Producer>;
+  private pingAdmin?: Admin;
+  private readonly consumers = new Set<Consumer>();
+
+  constructor(private readonly options: KafkaBusOptions) {
+    this.kafka = new Kafka({
+      clientId: options.clientId,
+      brokers: options.brokers,
+      logLevel: logLevel.WARN,
+      logCreator: () => (entry: LogEntry) => this.logger.warn(`${entry.log.message} (${entry.namespace})`),
+    });
+  }
+
+  publish(messages: OutgoingMessage[]): Promise<void> {
+    if (messages.length === 0) return Promise.resolve();
+    const byTopic = new Map<string, OutgoingMessage[]>();
+    for (const m of messages) byTopic.set(m.topic, [...(byTopic.get(m.topic) ?? []), m]);
+    return this.connectedProducer().then(async (producer) => {
+      await producer.sendBatch({
+        acks: -1,
+        topicMessages: [...byTopic].map(([topic, batch]) => ({
+          topic,
+          messages: batch.map((m) => ({ key: m.key, value: m.value, headers: m.headers })),
+        })),
+      });
+    });
+  }
+
+  private connectedProducer(): Promise<Producer> {
+    if (!this.producer) {
+      const producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+      this.producer = producer.connect().then(() => producer);
+      // A failed connect must not poison later publishes.
+      this.producer.catch(() => (this.producer = undefined));
+    }
+    return this.producer;
+  }
+
+  async subscribe(options: SubscribeOptions): Promise<Subscription> {
+    const consumer = this.kafka.consumer({ groupId: options.groupId, allowAutoTopicCreation: false });
+    this.consumers.add(consumer);
+    await consumer.connect();
+    await consumer.subscribe({ topics: options.topics, fromBeginning: true });
+    await consumer.run({
+      autoCommit: true,
+      eachBatchAutoResolve: false,
+      eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary }) => {
+        const messages: IncomingMessage[] = batch.messages.map((m) => ({
+          topic: batch.topic,
+          partition: batch.partition,
+          offset: m.offset,
+          key: m.key ? m.key.toString() : null,
+          value: m.value,
+          headers: headersToStrings(m.headers),
+        }));
+        if (messages.length === 0) return;
+        await options.handleBatch(messages);
+        resolveOffset(batch.lastOffset());
+        await commitOffsetsIfNecessary();
+        await heartbeat();
+      },
+    });
+    return {
+      close: async () => {
+        this.consumers.delete(consumer);
+        await consumer.disconnect();
+      },
+    };
+  }
+
+  async ensureTopics(topics: string[], partitions: number): Promise<void> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      const existing = new Set(await admin.listTopics());
+      const missing = topics.filter((t) => !existing.has(t));
+      if (missing.length > 0) {
+        await admin.createTopics({ waitForLeaders: true, topics: missing.map((topic) => ({ topic, numPartitions: partitions })) });
+      }
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  async ping(timeoutMs: number): Promise<void> {
+    // A dedicated admin that fails fast: health must report a dead broker within seconds,
+    // not after kafkajs' default retry schedule.
+    this.pingAdmin ??= new Kafka({
+      clientId: `${this.options.clientId}-health`,
+      brokers: this.options.brokers,
+      logLevel: logLevel.NOTHING,
+      connectionTimeout: Math.min(timeoutMs, 1000),
+      requestTimeout: timeoutMs,
+      retry: { retries: 0 },
+    }).admin();
+    const admin = this.pingAdmin;
+    try {
+      await withTimeout(admin.connect().then(() => admin.describeCluster()), timeoutMs, 'Kafka ping');
+    } catch (error) {
+      // Start from a fresh connection next time, so a restarted broker is found again.
+      this.pingAdmin = undefined;
+      await admin.disconnect().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.consumers].map((c) => c.disconnect().catch(() => undefined)));
+    this.consumers.clear();
+    const producer = await this.producer?.catch(() => undefined);
+    await producer?.disconnect().catch(() => undefined);
+    await this.pingAdmin?.disconnect().catch(() => undefined);
+  }
+}

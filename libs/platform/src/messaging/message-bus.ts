@@ -1,0 +1,47 @@
+/**
+ * Ordo's own port to the message broker. Engine and SDK code depend on this interface,
+ * never on a Kafka client library, so the client (kafkajs today) can be replaced in one
+ * adapter.
+ */
+export interface OutgoingMessage {
+  topic: string;
+  key: string;
+  value: string;
+  headers?: Record<string, string>;
+}
+
+export interface IncomingMessage {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: string | null;
+  value: Buffer | null;
+  headers: Record<string, string>;
+}
+
+export interface SubscribeOptions {
+  groupId: string;
+  topics: string[];
+  /**
+   * Handles a batch of messages from one partition. Offsets are committed only after the
+   * returned promise resolves; a rejection redelivers the batch.
+   */
+  handleBatch(messages: IncomingMessage[]): Promise<void>;
+}
+
+export interface Subscription {
+  close(): Promise<void>;
+}
+
+export interface MessageBus {
+  /** Publishes messages durably (idempotent producer, acks from all in-sync replicas). */
+  publish(messages: OutgoingMessage[]): Promise<void>;
+  subscribe(options: SubscribeOptions): Promise<Subscription>;
+  /** Creates the topics that do not exist yet. */
+  ensureTopics(topics: string[], partitions: number): Promise<void>;
+  /** Resolves when a broker answers within `timeoutMs`; rejects otherwise. */
+  ping(timeoutMs: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const MESSAGE_BUS = Symbol('MessageBus');

@@ -1,0 +1,4 @@
+export * from './phases';
+export * from './messages';
+export * from './topics';
+export * from './schemas';

@@ -1,0 +1,187 @@
+import { createHash } from 'crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync, chownSync, lstatSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { Client } from 'pg';
+import { InfraError, run, runOrFail, portOpen } from './proc';
+
+/**
+ * A private PostgreSQL cluster built from the machine's PostgreSQL binaries (initdb +
+ * pg_ctl) in a folder of its own. PostgreSQL refuses to run as root, so as root the
+ * cluster belongs to the `postgres` system user.
+ */
+export interface PostgresOptions {
+  dir: string;
+  port: number;
+  log?: (line: string) => void;
+}
+
+export const PG_USER = 'ordo';
+export const PG_DATABASE = 'ordo';
+
+export function postgresUrl(port: number, database = PG_DATABASE): string {
+  return `postgres://${PG_USER}@127.0.0.1:${port}/${database}`;
+}
+
+export function findPgBin(): string {
+  const fromEnv = process.env.PG_BIN;
+  if (fromEnv) return fromEnv;
+  const base = '/usr/lib/postgresql';
+  const versions = existsSync(base)
+    ? readdirSync(base).filter((v) => existsSync(join(base, v, 'bin', 'initdb'))).sort((a, b) => Number(b) - Number(a))
+    : [];
+  if (versions.length === 0) {
+    throw new InfraError('PostgreSQL server binaries (initdb, pg_ctl) not found: install the postgresql package or set DATABASE_URL');
+  }
+  return join(base, versions[0], 'bin');
+}
+
+const asRoot = process.getuid?.() === 0;
+
+/** Runs a PostgreSQL binary as the cluster's owner. */
+function pgCommand(bin: string, args: string[]): [string, string[]] {
+  return asRoot ? ['runuser', ['-u', 'postgres', '--', bin, ...args]] : [bin, args];
+}
+
+async function canOwnerReach(path: string): Promise<boolean> {
+  if (!asRoot) return true;
+  return (await run('runuser', ['-u', 'postgres', '--', 'test', '-w', path])).code === 0;
+}
+
+/**
+ * The data folder. When the checkout lies where the postgres user cannot write (a clone
+ * under /root, say), the data lives in a private temp folder and .ordo links to it.
+ */
+async function dataDir(options: PostgresOptions): Promise<string> {
+  const home = join(options.dir, 'data');
+  mkdirSync(options.dir, { recursive: true });
+  if (asRoot) chownPostgres(options.dir);
+  if (await canOwnerReach(options.dir)) return home;
+  const outside = join(tmpdir(), `ordo-pg-${createHash('sha1').update(options.dir).digest('hex').slice(0, 10)}`);
+  mkdirSync(outside, { recursive: true, mode: 0o700 });
+  chownPostgres(outside);
+  if (!existsSync(home) || !lstatSync(home).isSymbolicLink()) {
+    rmSync(home, { recursive: true, force: true });
+    symlinkSync(outside, home);
+  }
+  return outside;
+}
+
+function chownPostgres(path: string) {
+  const { uid, gid } = postgresIds();
+  chownSync(path, uid, gid);
+}
+
+let ids: { uid: number; gid: number } | undefined;
+function postgresIds() {
+  if (!ids) {
+    const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('postgres:'));
+    if (!line) throw new InfraError('running as root needs the `postgres` system user (from the postgresql package)');
+    const [, , uid, gid] = line.split(':');
+    ids = { uid: Number(uid), gid: Number(gid) };
+  }
+  return ids;
+}
+
+const CONFIG = (port: number) => `
+# Written by Ordo's local infrastructure (tools/infra/postgres.ts).
+port = ${port}
+listen_addresses = '127.0.0.1'
+unix_socket_directories = ''
+max_connections = 300
+max_prepared_transactions = 100
+shared_buffers = 256MB
+wal_level = replica
+log_min_messages = warning
+`;
+
+/** Whether a data folder holds a complete cluster of this PostgreSQL major version. */
+function usableCluster(data: string, bin: string): boolean {
+  const versionFile = join(data, 'PG_VERSION');
+  if (!existsSync(versionFile) || !existsSync(join(data, 'postgresql.conf'))) return false;
+  const major = readFileSync(versionFile, 'utf8').trim();
+  return bin.includes(`/${major}/`) || !bin.startsWith('/usr/lib/postgresql');
+}
+
+export async function postgresRunning(options: PostgresOptions): Promise<boolean> {
+  const data = join(options.dir, 'data');
+  if (!existsSync(join(data, 'postmaster.pid'))) return false;
+  const [cmd, args] = pgCommand(join(findPgBin(), 'pg_ctl'), ['status', '-D', data]);
+  return (await run(cmd, args)).code === 0;
+}
+
+/** Starts the cluster unless it runs already. Returns whether this call started it. */
+export async function startPostgres(options: PostgresOptions): Promise<boolean> {
+  const log = options.log ?? (() => undefined);
+  const bin = findPgBin();
+  const data = await dataDir(options);
+  if (await postgresRunning(options)) {
+    log(`PostgreSQL already running on port ${options.port}; reusing it`);
+    return false;
+  }
+  if (await portOpen(options.port)) {
+    throw new InfraError(`port ${options.port} is taken by another process: set ORDO_PG_PORT to a free port`);
+  }
+  if (existsSync(data) && !usableCluster(data, bin)) {
+    log(`PostgreSQL data folder ${data} is incomplete or from another version; re-creating it`);
+    for (const entry of readdirSync(data)) rmSync(join(data, entry), { recursive: true, force: true });
+  }
+  if (!usableCluster(data, bin)) {
+    mkdirSync(data, { recursive: true, mode: 0o700 });
+    if (asRoot) chownPostgres(data);
+    const [cmd, args] = pgCommand(join(bin, 'initdb'), ['-D', data, '-U', PG_USER, '--auth=trust', '-E', 'UTF8', '--locale=C']);
+    await runOrFail('initdb', cmd, args);
+    writeFileSync(join(data, 'postgresql.auto.conf'), CONFIG(options.port));
+    if (asRoot) chownPostgres(join(data, 'postgresql.auto.conf'));
+  }
+  const logFile = join(options.dir, 'postgres.log');
+  if (asRoot && !existsSync(logFile)) {
+    writeFileSync(logFile, '');
+    chownPostgres(logFile);
+  }
+  // -o overrides the port so ORDO_PG_PORT can change between runs.
+  const [cmd, args] = pgCommand(join(bin, 'pg_ctl'), ['start', '-D', data, '-l', logFile, '-w', '-t', '120', '-o', `-p ${options.port}`]);
+  const started = await run(cmd, args);
+  if (started.code !== 0) {
+    const tail = existsSync(logFile) ? readFileSync(logFile, 'utf8').trim().split('\n').slice(-5).join('\n') : started.stderr;
+    throw new InfraError(`PostgreSQL did not start (see ${logFile}): ${tail}`);
+  }
+  await ensureDatabase(options.port, PG_DATABASE);
+  log(`PostgreSQL started on port ${options.port} (data: ${data})`);
+  return true;
+}
+
+export async function stopPostgres(options: PostgresOptions): Promise<void> {
+  if (!(await postgresRunning(options))) return;
+  const [cmd, args] = pgCommand(join(findPgBin(), 'pg_ctl'), ['stop', '-D', join(options.dir, 'data'), '-m', 'fast', '-w', '-t', '60']);
+  await runOrFail('pg_ctl stop', cmd, args);
+}
+
+/** Creates a database on the cluster at `url`'s server unless it exists. */
+export async function ensureDatabase(portOrUrl: number | string, database: string): Promise<void> {
+  const url = typeof portOrUrl === 'number' ? postgresUrl(portOrUrl, 'postgres') : withDatabase(portOrUrl, 'postgres');
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+    if (!rowCount) await client.query(`CREATE DATABASE "${database.replace(/"/g, '""')}"`);
+  } finally {
+    await client.end();
+  }
+}
+
+export async function dropDatabase(url: string, database: string): Promise<void> {
+  const client = new Client({ connectionString: withDatabase(url, 'postgres') });
+  await client.connect();
+  try {
+    await client.query(`DROP DATABASE IF EXISTS "${database.replace(/"/g, '""')}" WITH (FORCE)`);
+  } finally {
+    await client.end();
+  }
+}
+
+export function withDatabase(url: string, database: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${database}`;
+  return parsed.toString();
+}

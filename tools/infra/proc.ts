@@ -1,0 +1,94 @@
+import { spawn, SpawnOptions } from 'child_process';
+import { connect } from 'net';
+
+export class InfraError extends Error {}
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command to completion, capturing its output; never throws on a non-zero exit. */
+export function run(cmd: string, args: string[], options: SpawnOptions = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (d) => (stdout += d));
+    child.stderr!.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+  });
+}
+
+/** Like run, but a non-zero exit is an InfraError carrying the command's last output lines. */
+export async function runOrFail(what: string, cmd: string, args: string[], options: SpawnOptions = {}) {
+  const result = await run(cmd, args, options);
+  if (result.code !== 0) {
+    const tail = (result.stderr || result.stdout).trim().split('\n').slice(-5).join('\n');
+    throw new InfraError(`${what} failed (exit ${result.code}): ${tail}`);
+  }
+  return result;
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export function portOpen(port: number, host = '127.0.0.1', timeoutMs = 500): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ port, host });
+    const done = (open: boolean) => {
+      socket.destroy();
+      resolve(open);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Polls `probe` until it returns a value other than undefined, or fails with `what` after
+ * `timeoutMs`. `abort` lets a caller stop early (e.g. the process being waited on died).
+ */
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs: number,
+  abort?: () => string | undefined,
+): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (let delay = 50; ; delay = Math.min(delay * 2, 500)) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    const reason = abort?.();
+    if (reason) throw new InfraError(`${what}: ${reason}`);
+    if (Date.now() > until) throw new InfraError(`${what}: not ready after ${timeoutMs / 1000}s`);
+    await sleep(delay);
+  }
+}
+
+/** Sends SIGTERM, waits for the process to exit, and SIGKILLs it after `graceMs`. */
+export async function terminate(pid: number, graceMs: number): Promise<void> {
+  if (!isAlive(pid)) return;
+  process.kill(pid, 'SIGTERM');
+  const until = Date.now() + graceMs;
+  while (isAlive(pid) && Date.now() < until) await sleep(100);
+  if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+  while (isAlive(pid)) await sleep(50);
+}
+
+export function detached(cmd: string, args: string[], options: SpawnOptions) {
+  const child = spawn(cmd, args, { ...options, detached: true });
+  child.unref();
+  return child;
+}
