@@ -1,3 +1,4 @@
+import 'reflect-metadata';
 export * from './config/app-config';
 export * from './config/validate-config';
 export * from './database/database.module';

@@ -9,11 +9,11 @@ export class CoordinatorConfig extends AppConfig {
   @IsInt()
   @Min(1)
   @Max(10000)
-  OUTBOX_BATCH_SIZE = 500;
+  OUTBOX_BATCH_SIZE: number = 500;
 
   /** Fallback poll of the outbox when no NOTIFY arrives (lost connection, another instance). */
   @IsInt()
   @Min(10)
   @Max(60000)
-  OUTBOX_POLL_MS = 1000;
+  OUTBOX_POLL_MS: number = 1000;
 }

@@ -1,3 +1,5 @@
+// Decorator metadata (the settings' types) is recorded only once reflect-metadata is loaded.
+import 'reflect-metadata';
 import { Transform } from 'class-transformer';
 import { ArrayNotEmpty, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
 
@@ -5,11 +7,11 @@ const HOST_PORT = /^[^\s,:]+:\d{1,5}$/;
 
 /** Settings every Ordo process reads from its environment. */
 export class AppConfig {
-  /** HTTP port of the process's REST API and health endpoint. */
+  /** HTTP port of the process's REST API and health endpoint (0: any free port). */
   @IsInt()
-  @Min(1)
+  @Min(0)
   @Max(65535)
-  PORT = 3000;
+  PORT: number = 3000;
 
   @Matches(/^postgres(ql)?:\/\/\S+$/, { message: 'must be a postgres:// connection URL' })
   DATABASE_URL: string;
@@ -21,7 +23,7 @@ export class AppConfig {
   @IsInt()
   @Min(1)
   @Max(1000)
-  DATABASE_POOL_SIZE = 20;
+  DATABASE_POOL_SIZE: number = 20;
 
   /** Comma-separated host:port list of Kafka bootstrap brokers. */
   @Transform(({ value }) => (typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter(Boolean) : value))
@@ -33,14 +35,14 @@ export class AppConfig {
   @IsOptional()
   @IsString()
   @Matches(/^[a-zA-Z0-9._-]*$/, { message: 'may hold only letters, digits, ".", "_" and "-"' })
-  KAFKA_TOPIC_PREFIX = '';
+  KAFKA_TOPIC_PREFIX: string = '';
 
   /** Partitions of the topics this process creates (replies, commands, dead letters). */
   @IsInt()
   @Min(1)
   @Max(1000)
-  KAFKA_TOPIC_PARTITIONS = 8;
+  KAFKA_TOPIC_PARTITIONS: number = 8;
 
   @IsIn(['fatal', 'error', 'warn', 'log', 'debug', 'verbose'])
-  LOG_LEVEL = 'log';
+  LOG_LEVEL: string = 'log';
 }

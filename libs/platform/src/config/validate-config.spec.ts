@@ -1,0 +1,34 @@
+import { AppConfig } from './app-config';
+import { ConfigError, validateConfig } from './validate-config';
+
+const valid = { DATABASE_URL: 'postgres://u:secret@db:5432/ordo', DATABASE_SCHEMA: 'ordo', KAFKA_BROKERS: 'k1:9092, k2:9092' };
+
+describe('validateConfig', () => {
+  it('converts and defaults settings', () => {
+    const config = validateConfig(AppConfig, { ...valid, PORT: '8080' });
+    expect(config.PORT).toBe(8080);
+    expect(config.KAFKA_BROKERS).toEqual(['k1:9092', 'k2:9092']);
+    expect(config.KAFKA_TOPIC_PREFIX).toBe('');
+    expect(config.DATABASE_POOL_SIZE).toBe(20);
+  });
+
+  it('names every bad setting in one line and hides secret values', () => {
+    let error: unknown;
+    try {
+      validateConfig(AppConfig, { ...valid, DATABASE_URL: 'mysql://u:secret@db', KAFKA_BROKERS: 'nohostport', PORT: '-1' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as Error).message;
+    expect(message).not.toContain('\n');
+    expect(message).not.toContain('secret');
+    expect(message).toContain('PORT: PORT must not be less than 0 (got "-1")');
+    expect(message).toContain('DATABASE_URL: must be a postgres:// connection URL (value hidden)');
+    expect(message).toContain('KAFKA_BROKERS: must be a comma-separated list of host:port');
+  });
+
+  it('reports settings that are not set', () => {
+    expect(() => validateConfig(AppConfig, {})).toThrow(/DATABASE_URL: .*\(it is not set\)/);
+  });
+});

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Entry point of `npm start` and `npm test`: prerequisites, dependencies and build, then
+# the launcher or the test run. Safe to run on a fresh clone.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+command=${1:?usage: scripts/ordo.sh start|test [args]}
+shift
+
+bash scripts/ensure-prereqs.sh
+# npm ci when node_modules is missing or older than the lockfile.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+npm run --silent build
+
+case "$command" in
+  start) exec node --enable-source-maps dist/tools/launcher/start.js "$@" ;;
+  test)
+    code=0
+    npx jest "$@" || code=$?
+    # The plain closing line, `N passed, N failed`, last.
+    [ -f test-results/summary.txt ] && cat test-results/summary.txt
+    exit $code ;;
+  *)     echo "unknown command: $command" >&2; exit 2 ;;
+esac

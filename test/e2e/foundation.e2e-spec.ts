@@ -1,0 +1,116 @@
+import { INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { getDataSourceToken } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { Command, HEADERS, topicNames } from '@ordo/protocol';
+import { CoordinatorModule } from '../../apps/coordinator/src/coordinator.module';
+import { OutboxWriter } from '../../apps/coordinator/src/outbox/outbox-writer';
+import { APPS } from '../../tools/launcher/apps';
+import { collect, json, testBus } from '../support/kafka';
+import { RunningApp, runAppToExit, startApp } from '../support/processes';
+import { testEnv } from '../support/test-env';
+
+/**
+ * The plumbing under everything else: every app boots healthy against the real database
+ * and broker; a command the coordinator writes to its outbox travels through Kafka to a
+ * participant, whose reply comes back on the reply topic.
+ */
+describe('foundation', () => {
+  const env = testEnv();
+  const topics = topicNames(env.topicPrefix);
+  const bus = testBus();
+  let participants: RunningApp[] = [];
+  let coordinator: INestApplication;
+
+  beforeAll(async () => {
+    participants = await Promise.all(APPS.slice(1).map((app) => startApp(app.name)));
+    Object.assign(process.env, {
+      PORT: '0',
+      DATABASE_URL: env.databaseUrl,
+      DATABASE_SCHEMA: 'ordo',
+      KAFKA_BROKERS: env.kafkaBrokers,
+      KAFKA_TOPIC_PREFIX: env.topicPrefix,
+      LOG_LEVEL: 'warn',
+    });
+    coordinator = await NestFactory.create(CoordinatorModule, { logger: ['error', 'warn'] });
+    await coordinator.init();
+  });
+
+  afterAll(async () => {
+    await coordinator?.close();
+    await Promise.all(participants.map((p) => p.stop()));
+    await bus.close();
+  });
+
+  it('serves health with database and Kafka up on every sample app', async () => {
+    for (const app of participants) {
+      const response = await fetch(`${app.url}/api/v1/health`);
+      expect(response.status).toBe(200);
+      const body = await response.json();
+      expect(body.details).toEqual({ database: { status: 'up' }, kafka: { status: 'up' } });
+    }
+  });
+
+  it('delivers an outbox command to a participant through Kafka and gets its reply', async () => {
+    const replies = await collect(bus, [topics.replies]);
+    const dataSource = coordinator.get<DataSource>(getDataSourceToken());
+    const txId = `tx-${Date.now()}`;
+    const command: Command = {
+      txId,
+      stepId: 'create-order',
+      type: 'saga',
+      phase: 'execute',
+      action: 'no-such-action',
+      attempt: 1,
+      input: { sku: 'A-1' },
+      deadline: new Date(Date.now() + 30_000).toISOString(),
+    };
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+
+    const written = await dataSource.transaction(async (manager) => {
+      await coordinator.get(OutboxWriter).enqueue(manager, [
+        { topic: topics.commands('order'), key: txId, value: JSON.stringify(command), headers: { [HEADERS.traceparent]: traceparent } },
+      ]);
+      return manager.query('SELECT topic, key, payload FROM outbox WHERE key = $1', [txId]);
+    });
+    expect(written).toEqual([{ topic: topics.commands('order'), key: txId, payload: JSON.stringify(command) }]);
+
+    const reply = await replies.waitFor((m) => m.key === txId);
+    expect(json(reply)).toEqual({
+      txId,
+      stepId: 'create-order',
+      phase: 'execute',
+      attempt: 1,
+      outcome: 'failure',
+      error: { code: 'UNKNOWN_ACTION', message: 'order has no handler for no-such-action/execute' },
+    });
+    expect(reply.headers[HEADERS.traceparent]).toBe(traceparent);
+    // Published rows leave the outbox.
+    const [{ count }] = await dataSource.query('SELECT count(*)::int AS count FROM outbox WHERE key = $1', [txId]);
+    expect(count).toBe(0);
+    await replies.close();
+  });
+
+  it('dead-letters a malformed command instead of crashing the participant', async () => {
+    const commandTopic = topics.commands('inventory');
+    const deadLetters = await collect(bus, [topics.deadLetter(commandTopic)]);
+    await bus.publish([{ topic: commandTopic, key: 'junk', value: '{"txId": 42' }]);
+    const dead = await deadLetters.waitFor(() => true);
+    expect(dead.headers[HEADERS.deadLetterReason]).toBe('value is not JSON');
+    const inventory = participants.find((p) => p.name === 'inventory')!;
+    expect((await fetch(`${inventory.url}/api/v1/health`)).status).toBe(200);
+    await deadLetters.close();
+  });
+
+  it('refuses to start with a missing or malformed setting, naming it in one line', async () => {
+    const { code, stderr } = await runAppToExit('coordinator', {
+      DATABASE_URL: 'mysql://nope',
+      KAFKA_BROKERS: env.kafkaBrokers,
+      PORT: '99999',
+    });
+    expect(code).toBe(1);
+    const lines = stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^\[coordinator\] Invalid configuration: PORT: .*\| DATABASE_URL: must be a postgres:\/\/ connection URL \(value hidden\)$/);
+  });
+});

@@ -1,0 +1,70 @@
+import { ChildProcess } from 'child_process';
+import { createServer } from 'net';
+import { APPS, AppName, healthy, spawnApp } from '../../tools/launcher/apps';
+import { waitFor } from '../../tools/infra/proc';
+import { testEnv } from './test-env';
+
+/** A free TCP port on the loopback interface. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface RunningApp {
+  name: AppName;
+  port: number;
+  url: string;
+  process: ChildProcess;
+  output(): string;
+  /** SIGTERM and wait for exit. */
+  stop(): Promise<void>;
+}
+
+/** Starts a built app as a real process on the run's database and topics. */
+export async function startApp(name: AppName, env: Record<string, string> = {}): Promise<RunningApp> {
+  const { databaseUrl, kafkaBrokers, topicPrefix } = testEnv();
+  const port = await freePort();
+  const child = spawnApp(name, {
+    PORT: String(port),
+    DATABASE_URL: databaseUrl,
+    DATABASE_SCHEMA: APPS.find((a) => a.name === name)!.schema,
+    KAFKA_BROKERS: kafkaBrokers,
+    KAFKA_TOPIC_PREFIX: topicPrefix,
+    KAFKA_TOPIC_PARTITIONS: '2',
+    LOG_LEVEL: 'warn',
+    ...env,
+  });
+  let output = '';
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (output += d));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const app: RunningApp = {
+    name,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    process: child,
+    output: () => output,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+  await waitFor(`${name} health`, async () => ((await healthy(port)) ? true : undefined), 60_000, () =>
+    child.exitCode !== null ? `exited with code ${child.exitCode}:\n${output}` : undefined,
+  );
+  return app;
+}
+
+/** Runs an app to completion and returns its exit code and output (e.g. a config error). */
+export function runAppToExit(name: AppName, env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
+  const child = spawnApp(name, env);
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d));
+  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, stderr })));
+}

@@ -1,0 +1,35 @@
+import { ChildProcess, spawn } from 'child_process';
+import { join } from 'path';
+import { REPO_ROOT } from '../infra/paths';
+
+/** The processes `npm start` runs, with their default ports and schemas. */
+export const APPS = [
+  { name: 'coordinator', port: 3000, schema: 'ordo' },
+  { name: 'order', port: 3001, schema: 'orders' },
+  { name: 'inventory', port: 3002, schema: 'inventory' },
+  { name: 'payment', port: 3003, schema: 'payment' },
+] as const;
+
+export type AppName = (typeof APPS)[number]['name'];
+
+export function appEntry(name: AppName): string {
+  return join(REPO_ROOT, 'dist/apps', name, 'src/main.js');
+}
+
+/** Starts one app's built entry point with the given environment. */
+export function spawnApp(name: AppName, env: NodeJS.ProcessEnv, output: 'pipe' | 'inherit' = 'pipe'): ChildProcess {
+  return spawn(process.execPath, ['--enable-source-maps', appEntry(name)], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', output, output],
+  });
+}
+
+/** Resolves once the app's health endpoint answers 200. */
+export async function healthy(port: number): Promise<boolean> {
+  try {
+    const response = await fetch(`http://127.0.0.1:${port}/api/v1/health`, { signal: AbortSignal.timeout(3000) });
+    return response.status === 200;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,99 @@
+import { ChildProcess } from 'child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { join } from 'path';
+import { createInterface } from 'readline';
+import { Infra, startInfra, stopInfra } from '../infra/infra';
+import { envPort, STATE_DIR } from '../infra/paths';
+import { InfraError, isAlive, terminate, waitFor } from '../infra/proc';
+import { APPS, healthy, spawnApp } from './apps';
+
+/**
+ * `npm start`: local infrastructure (unless DATABASE_URL / KAFKA_BROKERS are set), then
+ * the coordinator and the three sample participants, until Ctrl-C stops all it started.
+ */
+const LOCK = join(STATE_DIR, 'run', 'ordo.pid');
+const say = (line: string) => console.log(`[ordo] ${line}`);
+
+/** One `npm start` at a time per checkout: a second one would fight over ports and data. */
+function acquireLock() {
+  mkdirSync(join(STATE_DIR, 'run'), { recursive: true });
+  try {
+    writeFileSync(LOCK, String(process.pid), { flag: 'wx' });
+  } catch {
+    const owner = Number(readFileSync(LOCK, 'utf8'));
+    if (owner && owner !== process.pid && isAlive(owner)) {
+      throw new InfraError(`Ordo is already running from this folder (pid ${owner}); stop it with Ctrl-C in its terminal first`);
+    }
+    writeFileSync(LOCK, String(process.pid));
+  }
+}
+
+function prefixOutput(name: string, child: ChildProcess) {
+  for (const stream of [child.stdout, child.stderr]) {
+    if (stream) createInterface({ input: stream }).on('line', (line) => console.log(`[${name}] ${line}`));
+  }
+}
+
+async function main() {
+  try {
+    acquireLock();
+  } catch (error) {
+    console.error(`[ordo] ${(error as Error).message}`);
+    process.exit(1);
+  }
+  const children = new Map<string, ChildProcess>();
+  let infra: Infra | undefined;
+  let stopping = false;
+
+  const stop = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    say('stopping…');
+    await Promise.all([...children.values()].map((c) => (c.pid ? terminate(c.pid, 15_000) : undefined)));
+    if (infra) await stopInfra(infra.started);
+    rmSync(LOCK, { force: true });
+    say('stopped');
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void stop(0));
+  process.on('SIGTERM', () => void stop(0));
+
+  try {
+    infra = await startInfra(say);
+    const prefix = process.env.KAFKA_TOPIC_PREFIX ?? '';
+    const ports = Object.fromEntries(APPS.map((a) => [a.name, envPort(`${a.name.toUpperCase()}_PORT`, a.port)]));
+    for (const app of APPS) {
+      const child = spawnApp(app.name, {
+        PORT: String(ports[app.name]),
+        DATABASE_URL: infra.databaseUrl,
+        DATABASE_SCHEMA: app.schema,
+        KAFKA_BROKERS: infra.kafkaBrokers,
+        KAFKA_TOPIC_PREFIX: prefix,
+      });
+      children.set(app.name, child);
+      prefixOutput(app.name, child);
+      child.on('exit', (code, signal) => {
+        if (stopping) return;
+        say(`${app.name} exited (${signal ?? `code ${code}`}); stopping everything`);
+        void stop(1);
+      });
+    }
+    const started = Date.now();
+    await Promise.all(
+      APPS.map((app) => waitFor(`${app.name} health`, async () => ((await healthy(ports[app.name])) ? true : undefined), 120_000)),
+    );
+    const api = `http://localhost:${ports.coordinator}`;
+    say(`all healthy in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+    say(`API:        ${api}/api/v1`);
+    say(`OpenAPI:    ${api}/api/docs`);
+    say(`Health:     ${api}/api/v1/health`);
+    say(`Dashboard:  ${api}/ (not built yet)`);
+    for (const app of APPS.slice(1)) say(`${app.name.padEnd(10)}  http://localhost:${ports[app.name]}/api/v1`);
+    say('Press Ctrl-C to stop everything.');
+  } catch (error) {
+    console.error(error instanceof InfraError ? `[ordo] ${error.message}` : error);
+    await stop(1);
+  }
+}
+
+void main();
