@@ -1,0 +1,21 @@
+# One image for every Ordo process; docker-compose.yml picks the app with APP.
+FROM node:20-bookworm-slim AS build
+WORKDIR /ordo
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json nest-cli.json ./
+COPY apps apps
+COPY libs libs
+COPY migrations migrations
+COPY tools tools
+RUN npm run build && npm prune --omit=dev
+
+FROM node:20-bookworm-slim
+WORKDIR /ordo
+ENV NODE_ENV=production
+COPY --from=build /ordo/node_modules node_modules
+COPY --from=build /ordo/dist dist
+COPY package.json ./
+USER node
+ENV APP=coordinator
+CMD ["sh", "-c", "exec node --enable-source-maps dist/apps/$APP/src/main.js"]
