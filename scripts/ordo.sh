@@ -8,9 +8,12 @@ command=${1:?usage: scripts/ordo.sh start|test [args]}
 shift
 
 bash scripts/ensure-prereqs.sh
-# npm ci when node_modules is missing or older than the lockfile.
+# Install when node_modules is missing or older than the lockfile. `npm install` follows
+# the lockfile like `npm ci`, but tolerates registries that serve only this platform's
+# native builds: a lockfile made there lacks other platforms' optional packages, which
+# `npm ci` refuses.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund
+  npm install --no-save --no-audit --no-fund
 fi
 npm run --silent build
 
