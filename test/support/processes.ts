@@ -26,6 +26,13 @@ export interface RunningApp {
   stop(): Promise<void>;
 }
 
+const running = new Set<RunningApp>();
+
+/** Stops every app a test file started and left running (also after a failed start). */
+export async function stopAllApps(): Promise<void> {
+  await Promise.all([...running].map((app) => app.stop()));
+}
+
 /** Starts a built app as a real process on the run's database and topics. */
 export async function startApp(name: AppName, env: Record<string, string> = {}): Promise<RunningApp> {
   const { databaseUrl, kafkaBrokers, topicPrefix } = testEnv();
@@ -53,8 +60,10 @@ export async function startApp(name: AppName, env: Record<string, string> = {}):
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       await exited;
+      running.delete(app);
     },
   };
+  running.add(app);
   await waitFor(`${name} health`, async () => ((await healthy(port)) ? true : undefined), 60_000, () =>
     child.exitCode !== null ? `exited with code ${child.exitCode}:\n${output}` : undefined,
   );

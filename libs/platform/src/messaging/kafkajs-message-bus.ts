@@ -107,10 +107,31 @@ export class KafkajsMessageBus implements MessageBus {
       const existing = new Set(await admin.listTopics());
       const missing = topics.filter((t) => !existing.has(t));
       if (missing.length > 0) {
-        await admin.createTopics({ waitForLeaders: true, topics: missing.map((topic) => ({ topic, numPartitions: partitions })) });
+        // Several processes may create the same topic at once; the loser's "already
+        // exists" is success.
+        await admin
+          .createTopics({ waitForLeaders: true, topics: missing.map((topic) => ({ topic, numPartitions: partitions })) })
+          .catch((error: Error & { type?: string }) => {
+            if (error.type !== 'TOPIC_ALREADY_EXISTS' && !/already exists/i.test(error.message)) throw error;
+          });
       }
+      await this.awaitLeaders(admin, topics);
     } finally {
       await admin.disconnect();
+    }
+  }
+
+  /** A new topic serves requests only once every partition has a leader. */
+  private async awaitLeaders(admin: Admin, topics: string[]): Promise<void> {
+    const until = Date.now() + 30_000;
+    for (;;) {
+      const ready = await admin
+        .fetchTopicMetadata({ topics })
+        .then((m) => m.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0)))
+        .catch(() => false);
+      if (ready) return;
+      if (Date.now() > until) throw new Error(`topics ${topics.join(', ')} have no leaders after 30 s`);
+      await new Promise((r) => setTimeout(r, 100));
     }
   }
 
