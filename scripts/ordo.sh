@@ -20,6 +20,8 @@ npm run --silent build
 case "$command" in
   start) exec node --enable-source-maps dist/tools/launcher/start.js "$@" ;;
   test)
+    # Jest strips types without checking them; the whole tree, tests included, is checked here.
+    npm run --silent typecheck
     code=0
     npx jest "$@" || code=$?
     # The plain closing line, `N passed, N failed`, last.

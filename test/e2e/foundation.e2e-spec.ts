@@ -46,7 +46,7 @@ describe('foundation', () => {
     for (const app of participants) {
       const response = await fetch(`${app.url}/api/v1/health`);
       expect(response.status).toBe(200);
-      const body = await response.json();
+      const body = (await response.json()) as { details: unknown };
       expect(body.details).toEqual({ database: { status: 'up' }, kafka: { status: 'up' } });
     }
   });

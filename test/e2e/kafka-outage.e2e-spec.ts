@@ -5,9 +5,13 @@ import { KafkaOptions, kafkaBrokers, kafkaPid, startKafka, stopKafka } from '../
 import { sleep } from '../../tools/infra/proc';
 import { RunningApp, freePort, startApp } from '../support/processes';
 
+interface HealthBody {
+  details?: Record<string, { status: string } | undefined>;
+}
+
 async function kafkaStatus(app: RunningApp): Promise<string | undefined> {
   const response = await fetch(`${app.url}/api/v1/health`, { signal: AbortSignal.timeout(5000) });
-  const body = await response.json();
+  const body = (await response.json()) as HealthBody;
   return body.details?.kafka?.status;
 }
 
@@ -49,7 +53,7 @@ describe('Kafka outage', () => {
     expect(down).toBeLessThan(10);
     const response = await fetch(`${coordinator.url}/api/v1/health`);
     expect(response.status).toBe(503);
-    expect((await response.json()).details.database.status).toBe('up');
+    expect(((await response.json()) as HealthBody).details?.database?.status).toBe('up');
 
     await startKafka(broker);
     const up = await secondsUntil(coordinator, 'up', 30_000);

@@ -33,7 +33,19 @@ export async function bootstrap(options: BootstrapOptions): Promise<INestApplica
     process.stderr.write(`[${options.name}] ${error.message}\n`);
     process.exit(1);
   }
+  try {
+    return await start(options, config);
+  } catch (error) {
+    // A start that cannot complete (database or broker unreachable …) exits non-zero
+    // with the reason, instead of leaving a half-started process.
+    new Logger(options.name).fatal(`start failed: ${error instanceof Error ? error.stack : String(error)}`);
+    process.exit(1);
+  }
+}
+
+async function start(options: BootstrapOptions, config: AppConfig): Promise<INestApplication> {
   const app = await NestFactory.create(options.module, {
+    abortOnError: false,
     logger: LEVELS.slice(0, LEVELS.indexOf(config.LOG_LEVEL as LogLevel) + 1),
   });
   app.setGlobalPrefix(API_PREFIX);

@@ -110,7 +110,7 @@ export class KafkajsMessageBus implements MessageBus {
         // Several processes may create the same topic at once; the loser's "already
         // exists" is success.
         await admin
-          .createTopics({ waitForLeaders: true, topics: missing.map((topic) => ({ topic, numPartitions: partitions })) })
+          .createTopics({ waitForLeaders: false, topics: missing.map((topic) => ({ topic, numPartitions: partitions })) })
           .catch((error: Error & { type?: string }) => {
             if (error.type !== 'TOPIC_ALREADY_EXISTS' && !/already exists/i.test(error.message)) throw error;
           });

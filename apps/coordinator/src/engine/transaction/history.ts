@@ -1,0 +1,65 @@
+import { Outcome, Phase, ReplyError } from '@ordo/protocol';
+import { ReplyMatch } from '../attempts/attempts';
+import { ResolveOutcome } from './inputs';
+import { RollbackCause, StepStatus, TxStatus } from './transaction-state';
+
+export type IgnoredReplyReason = 'transaction_finished' | 'unknown_step' | Exclude<ReplyMatch, 'current'>;
+
+/** One entry of a transaction's append-only history. Instants are ms since the epoch. */
+export type HistoryEvent =
+  | { readonly type: 'transaction.started'; readonly deadline: number | null }
+  | {
+      readonly type: 'transaction.status_changed';
+      readonly from: TxStatus;
+      readonly to: TxStatus;
+      readonly cause?: RollbackCause;
+    }
+  /** A step that cannot be undone succeeded: from here on the transaction only moves forward. */
+  | { readonly type: 'transaction.committed'; readonly stepId: string }
+  | {
+      readonly type: 'step.status_changed';
+      readonly stepId: string;
+      readonly from: StepStatus;
+      readonly to: StepStatus;
+    }
+  | {
+      readonly type: 'step.dispatched';
+      readonly stepId: string;
+      readonly phase: Phase;
+      readonly attempt: number;
+      readonly deadline: number;
+    }
+  | {
+      readonly type: 'step.replied';
+      readonly stepId: string;
+      readonly phase: Phase;
+      readonly attempt: number;
+      readonly outcome: Outcome;
+      readonly error?: ReplyError;
+    }
+  | {
+      readonly type: 'step.reply_ignored';
+      readonly stepId: string;
+      readonly phase: Phase;
+      readonly attempt: number;
+      readonly outcome: Outcome;
+      readonly reason: IgnoredReplyReason;
+    }
+  | { readonly type: 'step.timed_out'; readonly stepId: string; readonly phase: Phase; readonly attempt: number }
+  | {
+      readonly type: 'step.retry_scheduled';
+      readonly stepId: string;
+      readonly phase: Phase;
+      /** The attempt that will be sent at `dueAt`. */
+      readonly attempt: number;
+      readonly dueAt: number;
+    }
+  | { readonly type: 'operator.aborted'; readonly actor: string; readonly reason?: string }
+  | { readonly type: 'operator.retried'; readonly actor: string; readonly stepIds: readonly string[] }
+  | {
+      readonly type: 'operator.resolved';
+      readonly actor: string;
+      readonly stepId: string;
+      readonly outcome: ResolveOutcome;
+      readonly note: string;
+    };

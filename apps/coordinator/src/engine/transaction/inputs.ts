@@ -1,0 +1,39 @@
+import { JsonObject, Reply } from '@ordo/protocol';
+import { ResolvedDefinition } from '../definition/definition';
+
+/** A participant's reply, already matched to its transaction by the shell. */
+export type StepReply = Omit<Reply, 'txId'>;
+
+export type ResolveOutcome = 'compensated' | 'succeeded';
+
+export type OperatorEvent =
+  | { readonly type: 'abort'; readonly actor: string; readonly reason?: string }
+  /** Replays a `failed` transaction: re-drives its stuck steps with a fresh attempt budget. */
+  | { readonly type: 'retry'; readonly actor: string }
+  /** The operator fixed a stuck step by hand. */
+  | {
+      readonly type: 'resolve';
+      readonly actor: string;
+      readonly stepId: string;
+      readonly outcome: ResolveOutcome;
+      readonly note: string;
+    };
+
+/** Everything that can happen to a transaction. */
+export type TransactionEvent =
+  | { readonly type: 'started' }
+  | ({ readonly type: 'reply' } & StepReply)
+  /** The transaction's due time (see nextDueAt) has come: act on every timer due at `now`. */
+  | { readonly type: 'timer' }
+  | OperatorEvent;
+
+/** What a decision depends on besides the state and the event. */
+export interface DecideContext {
+  /** The definition version the transaction is pinned to. */
+  readonly definition: ResolvedDefinition;
+  readonly input: JsonObject;
+  /** The current instant, ms since the epoch. */
+  readonly now: number;
+  /** Uniform in [0, 1), used for retry jitter. */
+  readonly random: () => number;
+}
