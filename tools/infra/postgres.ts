@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, 
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { Client } from 'pg';
-import { InfraError, run, runOrFail, portOpen } from './proc';
+import { InfraError, isAlive, run, runOrFail, portOpen } from './proc';
 
 /**
  * A private PostgreSQL cluster built from the machine's PostgreSQL binaries (initdb +
@@ -103,11 +103,17 @@ function usableCluster(data: string, bin: string): boolean {
   return bin.includes(`/${major}/`) || !bin.startsWith('/usr/lib/postgresql');
 }
 
+/**
+ * Whether the cluster's postmaster runs. A postmaster.pid left by a killed server is
+ * removed here: PostgreSQL's own check (kill(pid, 0)) would take a zombie for a live server.
+ */
 export async function postgresRunning(options: PostgresOptions): Promise<boolean> {
-  const data = join(options.dir, 'data');
-  if (!existsSync(join(data, 'postmaster.pid'))) return false;
-  const [cmd, args] = pgCommand(join(findPgBin(), 'pg_ctl'), ['status', '-D', data]);
-  return (await run(cmd, args)).code === 0;
+  const pidFile = join(options.dir, 'data', 'postmaster.pid');
+  if (!existsSync(pidFile)) return false;
+  const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+  if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) return true;
+  rmSync(pidFile, { force: true });
+  return false;
 }
 
 /** Starts the cluster unless it runs already. Returns whether this call started it. */

@@ -1,4 +1,5 @@
 import { spawn, SpawnOptions } from 'child_process';
+import { readFileSync } from 'fs';
 import { connect } from 'net';
 
 export class InfraError extends Error {}
@@ -32,12 +33,22 @@ export async function runOrFail(what: string, cmd: string, args: string[], optio
   return result;
 }
 
+/**
+ * Whether a process runs. A zombie counts as dead: where PID 1 does not reap orphans (some
+ * containers), a killed daemon stays a zombie that still answers kill(pid, 0).
+ */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  try {
+    // /proc/<pid>/stat: "pid (comm) state …"; comm may contain spaces and parentheses.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
+  } catch {
+    return true; // no /proc (not Linux): trust kill(pid, 0)
   }
 }
 
