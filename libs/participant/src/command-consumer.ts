@@ -1,7 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AppConfig, MESSAGE_BUS, MessageBus } from '@ordo/platform';
-import { Command, HEADERS, Reply, topicNames } from '@ordo/protocol';
-import { MalformedCommand, parseCommand } from './command-parser';
+import { Command, HEADERS, MalformedMessage, parseCommand, Reply, topicNames } from '@ordo/protocol';
 import { PARTICIPANT_OPTIONS, ParticipantOptions } from './participant.options';
 
 /**
@@ -30,7 +29,7 @@ export class CommandConsumer {
     try {
       command = parseCommand(value);
     } catch (error) {
-      if (!(error instanceof MalformedCommand)) throw error;
+      if (!(error instanceof MalformedMessage)) throw error;
       this.logger.warn(`dead-lettering a malformed command: ${error.message}`);
       await this.bus.publish([
         {

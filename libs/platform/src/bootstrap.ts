@@ -48,17 +48,26 @@ async function start(options: BootstrapOptions, config: AppConfig): Promise<INes
     abortOnError: false,
     logger: LEVELS.slice(0, LEVELS.indexOf(config.LOG_LEVEL as LogLevel) + 1),
   });
-  app.setGlobalPrefix(API_PREFIX);
-  app.useGlobalPipes(validationPipe());
-  app.useGlobalFilters(new HttpErrorFilter());
+  configureApp(app, options);
   app.enableShutdownHooks();
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder().setTitle(`Ordo ${options.name}`).setDescription(options.description).setVersion('1').build(),
-  );
-  SwaggerModule.setup(DOCS_PATH, app, document, { jsonDocumentUrl: `${DOCS_PATH}/openapi.json` });
   await options.connect?.(app);
   await app.listen(config.PORT, '0.0.0.0');
   new Logger(options.name).log(`listening on http://localhost:${config.PORT}/${API_PREFIX}`);
   return app;
+}
+
+/**
+ * The HTTP surface every Ordo process shares: the /api/v1 prefix, DTO validation, the one
+ * error shape and the OpenAPI docs. Exported so tests serving an app in-process get exactly
+ * what `bootstrap` serves. Call it before `init()` / `listen()`.
+ */
+export function configureApp(app: INestApplication, docs: Pick<BootstrapOptions, 'name' | 'description'>): void {
+  app.setGlobalPrefix(API_PREFIX);
+  app.useGlobalPipes(validationPipe());
+  app.useGlobalFilters(new HttpErrorFilter());
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder().setTitle(`Ordo ${docs.name}`).setDescription(docs.description).setVersion('1').build(),
+  );
+  SwaggerModule.setup(DOCS_PATH, app, document, { jsonDocumentUrl: `${DOCS_PATH}/openapi.json` });
 }

@@ -16,4 +16,16 @@ export class CoordinatorConfig extends AppConfig {
   @Min(10)
   @Max(60000)
   OUTBOX_POLL_MS: number = 1000;
+
+  /** How often each instance looks for due timers (timeouts, retries, deadlines). */
+  @IsInt()
+  @Min(10)
+  @Max(60000)
+  TIMER_POLL_MS: number = 100;
+
+  /** Most due transactions one timer pass claims in one database transaction. */
+  @IsInt()
+  @Min(1)
+  @Max(10000)
+  TIMER_BATCH_SIZE: number = 200;
 }

@@ -1,0 +1,113 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { TxType } from '@ordo/protocol';
+import { canonicalDefinition, WorkflowDefinition } from '../engine';
+
+/** One registered version of a definition; versions are immutable once stored. */
+export interface StoredDefinition {
+  readonly name: string;
+  readonly version: number;
+  readonly type: TxType;
+  readonly createdAt: Date;
+  /** The canonical body (see engine/definition/canonical-definition.ts). */
+  readonly definition: WorkflowDefinition;
+}
+
+/** A definition name with its latest version. */
+export interface DefinitionSummary {
+  readonly name: string;
+  readonly latestVersion: number;
+  readonly type: TxType;
+  /** When the latest version was registered. */
+  readonly createdAt: Date;
+  readonly versions: number;
+}
+
+/** A validated definition ready to be stored. */
+export interface DefinitionCandidate {
+  readonly definition: WorkflowDefinition;
+  /** Its canonical JSON text, stored as the body. */
+  readonly canonical: string;
+  /** sha256 of `canonical`: equal hashes mean equal bodies, whatever their key order. */
+  readonly bodyHash: string;
+}
+
+export interface Registration {
+  /** False when the candidate equals the latest version, which is returned instead. */
+  readonly created: boolean;
+  readonly stored: StoredDefinition;
+}
+
+interface DefinitionRow {
+  name: string;
+  version: number;
+  type: TxType;
+  body: WorkflowDefinition;
+  created_at: Date;
+}
+
+const COLUMNS = 'name, version, type, body, created_at';
+
+/**
+ * Two-key advisory locks live in their own key space (apart from single-bigint ones such as
+ * the migration lock); this first key marks "a definition name" in it.
+ */
+const NAME_LOCK_CLASS = 'ordo.definitions';
+
+/** The definitions table; every definition query of the coordinator is here. */
+@Injectable()
+export class DefinitionRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  /**
+   * Stores the candidate as the name's next version, unless its body equals the latest
+   * version's. Registrations of one name are serialised by a transaction-scoped advisory lock
+   * taken before reading the latest version, so concurrent ones get consecutive versions
+   * instead of racing for the same one (and failing on the primary key).
+   */
+  register(candidate: DefinitionCandidate): Promise<Registration> {
+    const { name, type } = candidate.definition;
+    return this.dataSource.transaction(async (manager) => {
+      await manager.query('SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))', [NAME_LOCK_CLASS, name]);
+      const [latest]: (DefinitionRow & { body_hash: string })[] = await manager.query(
+        `SELECT ${COLUMNS}, body_hash FROM definitions WHERE name = $1 ORDER BY version DESC LIMIT 1`,
+        [name],
+      );
+      if (latest?.body_hash === candidate.bodyHash) return { created: false, stored: toStored(latest) };
+      const [inserted]: DefinitionRow[] = await manager.query(
+        `INSERT INTO definitions (name, version, type, body, body_hash)
+         VALUES ($1, $2, $3, $4::jsonb, $5)
+         RETURNING ${COLUMNS}`,
+        [name, (latest?.version ?? 0) + 1, type, candidate.canonical, candidate.bodyHash],
+      );
+      return { created: true, stored: toStored(inserted) };
+    });
+  }
+
+  /** The given version of a definition, or its latest one when `version` is omitted. */
+  async find(name: string, version?: number): Promise<StoredDefinition | undefined> {
+    const [row]: DefinitionRow[] =
+      version === undefined
+        ? await this.dataSource.query(`SELECT ${COLUMNS} FROM definitions WHERE name = $1 ORDER BY version DESC LIMIT 1`, [name])
+        : await this.dataSource.query(`SELECT ${COLUMNS} FROM definitions WHERE name = $1 AND version = $2`, [name, version]);
+    return row && toStored(row);
+  }
+
+  /** Every definition name with its latest version, by name (byte order, whatever the database collation). */
+  list(): Promise<DefinitionSummary[]> {
+    return this.dataSource.query(
+      `SELECT d.name, d.version AS "latestVersion", d.type, d.created_at AS "createdAt", latest.versions
+       FROM (SELECT name, max(version) AS version, count(*)::int AS versions FROM definitions GROUP BY name) latest
+       JOIN definitions d USING (name, version)
+       ORDER BY d.name COLLATE "C"`,
+    );
+  }
+}
+
+function toStored(row: DefinitionRow): StoredDefinition {
+  // jsonb keeps keys in an order of its own: restore the canonical one, so every response
+  // shows the body exactly as hashed (sha256 of its JSON text is body_hash).
+  const definition = JSON.parse(canonicalDefinition(row.body)) as WorkflowDefinition;
+  return { name: row.name, version: row.version, type: row.type, createdAt: row.created_at, definition };
+}

@@ -1,0 +1,76 @@
+import { Body, Controller, Get, HttpStatus, Param, Post, Res } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiBody,
+  ApiCreatedResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
+import { Response } from 'express';
+import { DefinitionSummary, StoredDefinition } from './definition.repository';
+import { DefinitionsService } from './definitions.service';
+import { DefinitionDto, PLACE_ORDER_DEFINITION } from './dto/definition.dto';
+import { DefinitionNameParamsDto, DefinitionVersionParamsDto } from './dto/definition-params.dto';
+import { DefinitionListDto, DefinitionVersionDto, InvalidDefinitionErrorDto } from './dto/definition-response.dto';
+
+const NOT_FOUND = 'DEFINITION_NOT_FOUND: no such definition or version.';
+
+@ApiTags('definitions')
+@Controller('definitions')
+export class DefinitionsController {
+  constructor(private readonly definitions: DefinitionsService) {}
+
+  @Post()
+  @ApiOperation({
+    summary: 'Register a definition',
+    description:
+      'Stores the body as the next version of its name. A body equal to the latest version ' +
+      '(whatever its key order) registers nothing and returns that version with 200.',
+  })
+  @ApiBody({
+    type: DefinitionDto,
+    examples: { 'place-order': { summary: 'A saga of four steps', value: PLACE_ORDER_DEFINITION } },
+  })
+  @ApiCreatedResponse({ type: DefinitionVersionDto, description: 'Registered as a new version.' })
+  @ApiOkResponse({ type: DefinitionVersionDto, description: 'Identical to the latest version, which is returned.' })
+  @ApiBadRequestResponse({
+    type: InvalidDefinitionErrorDto,
+    description: 'INVALID_DEFINITION, listing every problem; BAD_REQUEST for a body that is not JSON.',
+  })
+  async register(
+    // Deliberately no DTO class: the global ValidationPipe would strip or refuse fields
+    // before the engine's validator, which reports every problem with its path, sees them.
+    @Body() body: unknown,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<StoredDefinition> {
+    const { created, stored } = await this.definitions.register(body);
+    response.status(created ? HttpStatus.CREATED : HttpStatus.OK);
+    return stored;
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'List definitions with their latest version' })
+  @ApiOkResponse({ type: DefinitionListDto })
+  async list(): Promise<{ items: DefinitionSummary[] }> {
+    return { items: await this.definitions.list() };
+  }
+
+  @Get(':name')
+  @ApiOperation({ summary: 'The latest version of a definition' })
+  @ApiOkResponse({ type: DefinitionVersionDto })
+  @ApiNotFoundResponse({ description: NOT_FOUND })
+  latest(@Param() { name }: DefinitionNameParamsDto): Promise<StoredDefinition> {
+    return this.definitions.get(name);
+  }
+
+  @Get(':name/versions/:version')
+  @ApiOperation({ summary: 'One version of a definition' })
+  @ApiOkResponse({ type: DefinitionVersionDto })
+  @ApiNotFoundResponse({ description: NOT_FOUND })
+  @ApiBadRequestResponse({ description: 'VALIDATION_FAILED: the version is not an integer from 1.' })
+  version(@Param() { name, version }: DefinitionVersionParamsDto): Promise<StoredDefinition> {
+    return this.definitions.get(name, version);
+  }
+}

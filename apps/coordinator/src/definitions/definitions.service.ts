@@ -1,0 +1,60 @@
+import { HttpStatus, Injectable } from '@nestjs/common';
+import { createHash } from 'crypto';
+import { ApiError } from '@ordo/platform';
+import { canonicalDefinition, Problem, validateDefinition } from '../engine';
+import { DefinitionRepository, DefinitionSummary, Registration, StoredDefinition } from './definition.repository';
+
+/** Registers definitions (versioned, deduplicated by canonical body) and looks them up. */
+@Injectable()
+export class DefinitionsService {
+  constructor(private readonly repository: DefinitionRepository) {}
+
+  /**
+   * Validates `body` (any JSON, as received) and stores it as the next version of its name,
+   * unless it equals the latest version, which is returned instead. Comparing canonical forms
+   * makes the key order of the request irrelevant.
+   */
+  async register(body: unknown): Promise<Registration> {
+    const result = validateDefinition(body);
+    if (!result.ok) throw invalidDefinition(result.problems);
+    // PostgreSQL's jsonb cannot hold U+0000, which JSON allows: refuse it here rather than
+    // let the insert fail with a 500.
+    if (containsNul(result.definition)) {
+      throw invalidDefinition([{ path: '', code: 'invalid_value', message: 'strings and keys must not contain U+0000' }]);
+    }
+    const canonical = canonicalDefinition(result.definition);
+    const bodyHash = createHash('sha256').update(canonical).digest('hex');
+    return this.repository.register({ definition: result.definition, canonical, bodyHash });
+  }
+
+  /**
+   * The given version of a definition, or its latest one when `version` is omitted;
+   * undefined when there is none. What a new transaction pins.
+   */
+  findVersion(name: string, version?: number): Promise<StoredDefinition | undefined> {
+    return this.repository.find(name, version);
+  }
+
+  /** Like findVersion, for the API: a missing definition is a 404. */
+  async get(name: string, version?: number): Promise<StoredDefinition> {
+    const stored = await this.findVersion(name, version);
+    if (stored) return stored;
+    const message = version === undefined ? `no definition named "${name}"` : `definition "${name}" has no version ${version}`;
+    throw new ApiError(HttpStatus.NOT_FOUND, 'DEFINITION_NOT_FOUND', message);
+  }
+
+  list(): Promise<DefinitionSummary[]> {
+    return this.repository.list();
+  }
+}
+
+function invalidDefinition(problems: readonly Problem[]): ApiError {
+  const message = `invalid definition: ${problems.length} problem${problems.length === 1 ? '' : 's'}`;
+  return new ApiError(HttpStatus.BAD_REQUEST, 'INVALID_DEFINITION', message, [...problems]);
+}
+
+function containsNul(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes('\0');
+  if (typeof value !== 'object' || value === null) return false;
+  return Object.entries(value).some(([key, item]) => key.includes('\0') || containsNul(item));
+}

@@ -1,0 +1,73 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { TX_TYPES, TxType } from '@ordo/protocol';
+import { PROBLEM_CODES, ProblemCode } from '../../engine';
+import { DefinitionSummary, StoredDefinition } from '../definition.repository';
+import { DefinitionDto, PLACE_ORDER_DEFINITION } from './definition.dto';
+
+const REGISTERED_AT = '2026-01-01T12:00:00.000Z';
+
+export class DefinitionVersionDto implements StoredDefinition {
+  @ApiProperty({ example: PLACE_ORDER_DEFINITION.name })
+  name: string;
+
+  @ApiProperty({ type: 'integer', minimum: 1, example: 1 })
+  version: number;
+
+  @ApiProperty({ enum: TX_TYPES, example: PLACE_ORDER_DEFINITION.type })
+  type: TxType;
+
+  @ApiProperty({ description: 'When this version was registered.', example: REGISTERED_AT })
+  createdAt: Date;
+
+  @ApiProperty({ type: DefinitionDto, description: 'The body as stored: validated, in canonical form.' })
+  definition: DefinitionDto;
+}
+
+export class DefinitionSummaryDto implements DefinitionSummary {
+  @ApiProperty({ example: PLACE_ORDER_DEFINITION.name })
+  name: string;
+
+  @ApiProperty({ type: 'integer', minimum: 1, example: 3 })
+  latestVersion: number;
+
+  @ApiProperty({ enum: TX_TYPES, description: 'The type of the latest version.', example: PLACE_ORDER_DEFINITION.type })
+  type: TxType;
+
+  @ApiProperty({ description: 'When the latest version was registered.', example: REGISTERED_AT })
+  createdAt: Date;
+
+  @ApiProperty({ type: 'integer', minimum: 1, description: 'How many versions are registered.', example: 3 })
+  versions: number;
+}
+
+export class DefinitionListDto {
+  @ApiProperty({ type: [DefinitionSummaryDto], description: 'Sorted by name.' })
+  items: DefinitionSummaryDto[];
+}
+
+export class DefinitionProblemDto {
+  @ApiProperty({ description: "Where the problem is in the body ('' = the body itself).", example: 'steps[1].dependsOn[0]' })
+  path: string;
+
+  @ApiProperty({ enum: PROBLEM_CODES, example: 'unknown_dependency' })
+  code: ProblemCode;
+
+  @ApiProperty({ example: 'no step has id "create-ordr"' })
+  message: string;
+}
+
+class InvalidDefinitionErrorBodyDto {
+  @ApiProperty({ example: 'INVALID_DEFINITION' })
+  code: string;
+
+  @ApiProperty({ example: 'invalid definition: 1 problem' })
+  message: string;
+
+  @ApiProperty({ type: [DefinitionProblemDto], description: 'Every problem found, not just the first.' })
+  details: DefinitionProblemDto[];
+}
+
+export class InvalidDefinitionErrorDto {
+  @ApiProperty({ type: InvalidDefinitionErrorBodyDto })
+  error: InvalidDefinitionErrorBodyDto;
+}

@@ -1,0 +1,103 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsDate, IsIn, IsInt, IsObject, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
+import { JsonObject, TX_TYPES, TxType } from '@ordo/protocol';
+import { TX_STATUSES, TxStatus } from '../../engine';
+
+const NAME = /^[a-z0-9][a-z0-9._-]{0,99}$/;
+
+export class StartTransactionDto {
+  @ApiProperty({ example: 'place-order', description: 'Name of a registered definition' })
+  @Matches(NAME, { message: 'definition must be a definition name' })
+  definition: string;
+
+  @ApiPropertyOptional({ example: 3, description: 'Definition version to run; the latest when omitted' })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  version?: number;
+
+  @ApiProperty({ example: { sku: 'SKU-1', qty: 2, accountId: 'acc-1', amount: 40 }, description: 'The transaction input' })
+  @IsObject()
+  input: JsonObject;
+
+  @ApiPropertyOptional({ example: 'order-7f3a', description: 'Starting twice with one key returns the first transaction' })
+  @IsOptional()
+  @IsString()
+  @Length(1, 200)
+  idempotencyKey?: string;
+}
+
+/** Filters shared by the list and the bulk replay. */
+export class TransactionFilterDto {
+  @ApiPropertyOptional({ example: 'place-order' })
+  @IsOptional()
+  @Matches(NAME, { message: 'definition must be a definition name' })
+  definition?: string;
+
+  @ApiPropertyOptional({ enum: TX_TYPES })
+  @IsOptional()
+  @IsIn(TX_TYPES)
+  type?: TxType;
+
+  @ApiPropertyOptional({ example: '2026-11-01T00:00:00Z', description: 'Created at or after' })
+  @IsOptional()
+  @Type(() => Date)
+  @IsDate({ message: 'createdFrom must be an ISO-8601 instant' })
+  createdFrom?: Date;
+
+  @ApiPropertyOptional({ example: '2026-12-01T00:00:00Z', description: 'Created before' })
+  @IsOptional()
+  @Type(() => Date)
+  @IsDate({ message: 'createdTo must be an ISO-8601 instant' })
+  createdTo?: Date;
+}
+
+export class ListTransactionsQuery extends TransactionFilterDto {
+  @ApiPropertyOptional({ enum: TX_STATUSES })
+  @IsOptional()
+  @IsIn(TX_STATUSES)
+  status?: TxStatus;
+
+  @ApiPropertyOptional({ example: 50, minimum: 1, maximum: 500, default: 50 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(500)
+  limit: number = 50;
+
+  @ApiPropertyOptional({ description: 'nextCursor of the previous page' })
+  @IsOptional()
+  @IsString()
+  @Length(1, 200)
+  cursor?: string;
+}
+
+export class BulkRetryDto extends TransactionFilterDto {
+  @ApiPropertyOptional({ example: 100, minimum: 1, maximum: 1000, default: 100, description: 'Most transactions replayed by this call' })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  limit: number = 100;
+}
+
+export class AbortDto {
+  @ApiPropertyOptional({ example: 'customer cancelled by phone' })
+  @IsOptional()
+  @IsString()
+  @Length(1, 1000)
+  reason?: string;
+}
+
+export class ResolveStepDto {
+  @ApiProperty({ enum: ['compensated', 'succeeded'], description: 'What the operator made true by hand' })
+  @IsIn(['compensated', 'succeeded'])
+  outcome: 'compensated' | 'succeeded';
+
+  @ApiProperty({ example: 'refunded manually in the payment console, ticket OPS-42' })
+  @IsString()
+  @Length(1, 2000)
+  note: string;
+}

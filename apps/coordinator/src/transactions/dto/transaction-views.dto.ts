@@ -1,0 +1,91 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ALL_PHASES, JsonObject, Phase, ReplyError, TX_TYPES, TxType } from '@ordo/protocol';
+import { STEP_STATUSES, StepState, StepStatus, TX_STATUSES, TxStatus } from '../../engine';
+import { EventRow } from '../persistence/transaction.repository';
+import { TransactionRecord } from '../persistence/transaction-record';
+
+const iso = (instant: number | null) => (instant === null ? null : new Date(instant).toISOString());
+
+const stepFields = (step: StepState) => ({
+  status: step.status,
+  phase: step.phase,
+  attempt: step.attempt,
+  attemptsLeft: step.attemptsLeft,
+  dueAt: iso(step.dueAt),
+  output: step.output,
+  lastError: step.lastError,
+});
+
+export class StepView {
+  @ApiProperty({ example: 'reserve-stock' }) id: string;
+  @ApiProperty({ example: 'inventory' }) participant: string;
+  @ApiProperty({ enum: STEP_STATUSES }) status: StepStatus;
+  @ApiProperty({ enum: ALL_PHASES, description: 'Phase of the latest attempt' }) phase: Phase;
+  @ApiProperty({ example: 1, description: 'Latest attempt number in this phase (0: none sent)' }) attempt: number;
+  @ApiProperty({ example: 4 }) attemptsLeft: number;
+  @ApiPropertyOptional({ example: '2026-11-21T10:00:05.000Z', nullable: true, description: 'Timeout or next retry' })
+  dueAt: string | null;
+  @ApiPropertyOptional({ example: { reservationId: 'r-1' }, nullable: true }) output: JsonObject | null;
+  @ApiPropertyOptional({ example: { code: 'OUT_OF_STOCK', message: 'only 1 left' }, nullable: true }) lastError: ReplyError | null;
+}
+
+export class TransactionView {
+  @ApiProperty({ example: '0b6f2c4e-8f1a-4d55-9a3e-2f7c1d9e8a10' }) id: string;
+  @ApiProperty({ example: { name: 'place-order', version: 3 } }) definition: { name: string; version: number };
+  @ApiProperty({ enum: TX_TYPES }) type: TxType;
+  @ApiProperty({ enum: TX_STATUSES }) status: TxStatus;
+  @ApiProperty({ example: { sku: 'SKU-1', qty: 2 } }) input: JsonObject;
+  @ApiPropertyOptional({ nullable: true }) idempotencyKey: string | null;
+  @ApiPropertyOptional({ nullable: true, example: '2026-11-21T10:00:30.000Z' }) deadline: string | null;
+  @ApiProperty({ example: '2026-11-21T10:00:00.000Z' }) createdAt: string;
+  @ApiProperty({ example: '2026-11-21T10:00:01.250Z' }) updatedAt: string;
+  @ApiProperty({ type: [StepView] }) steps: StepView[];
+
+  static of(record: TransactionRecord): TransactionView {
+    const { state } = record;
+    return {
+      id: record.id,
+      definition: { name: record.definitionName, version: record.definitionVersion },
+      type: record.type,
+      status: state.status,
+      input: record.input,
+      idempotencyKey: record.idempotencyKey,
+      deadline: iso(state.deadline),
+      createdAt: record.createdAt.toISOString(),
+      updatedAt: record.updatedAt.toISOString(),
+      steps: record.layout.map(({ id, participant }) => ({
+        id,
+        participant,
+        ...stepFields(state.steps[id]),
+      })),
+    };
+  }
+}
+
+export class TransactionPage {
+  @ApiProperty({ type: [TransactionView] }) items: TransactionView[];
+  @ApiPropertyOptional({ nullable: true, description: 'Pass as `cursor` for the next page; null on the last page' })
+  nextCursor: string | null;
+}
+
+export class EventView {
+  @ApiProperty({ example: '42' }) id: string;
+  @ApiProperty({ example: 'step.replied' }) type: string;
+  @ApiPropertyOptional({ nullable: true, example: 'charge' }) stepId: string | null;
+  @ApiPropertyOptional({ nullable: true, example: 'ops@example.com' }) actor: string | null;
+  @ApiProperty({ example: '2026-11-21T10:00:01.250Z' }) at: string;
+  @ApiProperty({ example: { type: 'step.replied', stepId: 'charge', phase: 'execute', attempt: 1, outcome: 'success' } })
+  data: object;
+
+  static of(row: EventRow): EventView {
+    return { id: row.id, type: row.type, stepId: row.stepId, actor: row.actor, at: row.at.toISOString(), data: row.data };
+  }
+}
+
+export class EventList {
+  @ApiProperty({ type: [EventView] }) items: EventView[];
+}
+
+export class BulkRetryResult {
+  @ApiProperty({ example: 12, description: 'Failed transactions replayed' }) retried: number;
+}

@@ -1,0 +1,22 @@
+import { JsonObject, TxType } from '@ordo/protocol';
+import { TransactionState } from '../../engine';
+
+/** A transaction as the coordinator holds it: identity, pinned definition, engine state. */
+export interface TransactionRecord {
+  readonly id: string;
+  readonly definitionName: string;
+  readonly definitionVersion: number;
+  readonly type: TxType;
+  readonly input: JsonObject;
+  readonly idempotencyKey: string | null;
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+  readonly state: TransactionState;
+  /** The steps in definition order, with their participants (stored with the step rows). */
+  readonly layout: readonly StepLayout[];
+}
+
+export interface StepLayout {
+  readonly id: string;
+  readonly participant: string;
+}

@@ -1,0 +1,39 @@
+import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { CoordinatorConfig } from '../config/coordinator.config';
+import { TransactionEngine } from './transaction-engine';
+
+/**
+ * Fires due timers (attempt timeouts, retry backoffs, deadlines). Every instance polls;
+ * FOR UPDATE SKIP LOCKED hands each due transaction to exactly one of them.
+ */
+@Injectable()
+export class TimerPoller implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(TimerPoller.name);
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+
+  constructor(
+    private readonly engine: TransactionEngine,
+    private readonly config: CoordinatorConfig,
+  ) {}
+
+  onApplicationBootstrap() {
+    this.timer = setInterval(() => {
+      this.running ??= this.drain().finally(() => (this.running = undefined));
+    }, this.config.TIMER_POLL_MS);
+  }
+
+  async onApplicationShutdown() {
+    clearInterval(this.timer);
+    await this.running;
+  }
+
+  private async drain() {
+    try {
+      const limit = this.config.TIMER_BATCH_SIZE;
+      while ((await this.engine.fireDueTimers(limit)) === limit);
+    } catch (error) {
+      this.logger.warn(`firing timers failed, will retry: ${(error as Error).message}`);
+    }
+  }
+}

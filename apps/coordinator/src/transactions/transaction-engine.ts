@@ -1,0 +1,197 @@
+import { HttpStatus, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { randomUUID } from 'crypto';
+import { DataSource, EntityManager } from 'typeorm';
+import { OutgoingMessage } from '@ordo/platform';
+import { HEADERS, JsonObject, Reply, topicNames } from '@ordo/protocol';
+import { ApiError } from '@ordo/platform';
+import { CoordinatorConfig } from '../config/coordinator.config';
+import { Decision, Effect, HistoryEvent, ResolvedDefinition, TransactionEvent, TransactionState, toCommand } from '../engine';
+import { OutboxWriter } from '../outbox/outbox-writer';
+import { DefinitionCatalog, PinnedDefinition } from './definition-catalog';
+import { TransactionRecord } from './persistence/transaction-record';
+import { TransactionRepository } from './persistence/transaction.repository';
+import { machineFor, ProtocolMachine } from './protocol-machines';
+
+interface Applied {
+  record: TransactionRecord;
+  state: TransactionState;
+  effects: readonly Effect[];
+  now: number;
+}
+
+export interface StartRequest {
+  definition: PinnedDefinition;
+  input: JsonObject;
+  idempotencyKey: string | null;
+  traceparent?: string;
+}
+
+/**
+ * The imperative shell around the pure state machines: loads and locks transactions, asks
+ * the machine what to do, and writes the new state, its history and its commands (outbox)
+ * in one database transaction.
+ */
+@Injectable()
+export class TransactionEngine {
+  private readonly topics;
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly repository: TransactionRepository,
+    private readonly outbox: OutboxWriter,
+    private readonly catalog: DefinitionCatalog,
+    config: CoordinatorConfig,
+  ) {
+    this.topics = topicNames(config.KAFKA_TOPIC_PREFIX);
+  }
+
+  /** Starts a transaction, or returns the one already started with the same idempotency key. */
+  async start(request: StartRequest): Promise<{ record: TransactionRecord; created: boolean }> {
+    const { definition } = request;
+    const machine = this.machine(definition.resolved.type);
+    const now = Date.now();
+    const record: TransactionRecord = {
+      id: randomUUID(),
+      definitionName: definition.name,
+      definitionVersion: definition.version,
+      type: definition.resolved.type,
+      input: request.input,
+      idempotencyKey: request.idempotencyKey,
+      createdAt: new Date(now),
+      updatedAt: new Date(now),
+      layout: definition.resolved.steps.map((s) => ({ id: s.id, participant: s.participant })),
+      state: machine.initial(definition.resolved),
+    };
+    const decision = machine.decide(record.state, { type: 'started' }, this.context(definition.resolved, record.input, now));
+    if (!decision.accepted) throw new Error(`the start of a transaction was refused: ${decision.rejection.message}`);
+    const { state, effects } = decision;
+    const created = await this.dataSource.transaction(async (manager) => {
+      const started = { ...record, state };
+      if (!(await this.repository.insert(manager, started, machine.nextDueAt(state, definition.resolved)))) return false;
+      await this.writeEffects(manager, [{ record: started, state, effects, now }], request.traceparent);
+      return true;
+    });
+    if (created) return { record: { ...record, state }, created };
+    const existing = await this.repository.findByIdempotencyKey(request.idempotencyKey!);
+    return { record: existing!, created: false };
+  }
+
+  /** Applies an operator's event; a refusal becomes a 404 or 409 and changes nothing. */
+  async applyOperator(txId: string, event: TransactionEvent): Promise<TransactionRecord> {
+    return this.dataSource.transaction(async (manager) => {
+      const record = (await this.repository.lock(manager, [txId])).get(txId);
+      if (!record) throw new ApiError(HttpStatus.NOT_FOUND, 'TRANSACTION_NOT_FOUND', `no transaction ${txId}`);
+      const now = Date.now();
+      const decision = await this.decide(record, event, now);
+      if (!decision.accepted) {
+        const { code, message } = decision.rejection;
+        const status = code === 'unknown_step' ? HttpStatus.NOT_FOUND : HttpStatus.CONFLICT;
+        throw new ApiError(status, code.toUpperCase(), message);
+      }
+      await this.persist(manager, [{ record, state: decision.state, effects: decision.effects, now }]);
+      return { ...record, state: decision.state };
+    });
+  }
+
+  /**
+   * Applies many replies in one database transaction. Returns the replies whose
+   * transaction does not exist (the caller dead-letters them).
+   */
+  async applyReplies(replies: Reply[]): Promise<Reply[]> {
+    if (replies.length === 0) return [];
+    return this.dataSource.transaction(async (manager) => {
+      const ids = [...new Set(replies.map((r) => r.txId))].filter(isUuid);
+      const records = await this.repository.lock(manager, ids);
+      const now = Date.now();
+      const unknown: Reply[] = [];
+      const applied = new Map<string, Applied>();
+      for (const reply of replies) {
+        const record = records.get(reply.txId);
+        if (!record) {
+          unknown.push(reply);
+          continue;
+        }
+        // Several replies to one transaction fold: each decision starts from the last state.
+        const previous = applied.get(record.id);
+        const { txId: _, ...stepReply } = reply;
+        const decision = await this.decide({ ...record, state: previous?.state ?? record.state }, { type: 'reply', ...stepReply }, now);
+        if (!decision.accepted) continue;
+        applied.set(record.id, { record, state: decision.state, effects: [...(previous?.effects ?? []), ...decision.effects], now });
+      }
+      await this.persist(manager, [...applied.values()]);
+      return unknown;
+    });
+  }
+
+  /** Fires the timers of up to `limit` due transactions; returns how many were claimed. */
+  async fireDueTimers(limit: number): Promise<number> {
+    return this.dataSource.transaction(async (manager) => {
+      const now = Date.now();
+      const records = await this.repository.claimDue(manager, now, limit);
+      const applied: Applied[] = [];
+      for (const record of records.values()) {
+        const decision = await this.decide(record, { type: 'timer' }, now);
+        if (decision.accepted) applied.push({ record, state: decision.state, effects: decision.effects, now });
+      }
+      await this.persist(manager, applied);
+      return records.size;
+    });
+  }
+
+  private async decide(record: TransactionRecord, event: TransactionEvent, now: number): Promise<Decision<TransactionState>> {
+    const definition = await this.catalog.get(record.definitionName, record.definitionVersion);
+    return this.machine(record.type).decide(record.state, event, this.context(definition.resolved, record.input, now));
+  }
+
+  private context(definition: ResolvedDefinition, input: JsonObject, now: number) {
+    return { definition, input, now, random: Math.random };
+  }
+
+  private machine(type: TransactionRecord['type']): ProtocolMachine {
+    const machine = machineFor(type);
+    if (!machine) throw new ApiError(HttpStatus.NOT_IMPLEMENTED, 'PROTOCOL_NOT_SUPPORTED', `${type} transactions are not supported yet`);
+    return machine;
+  }
+
+  private async persist(manager: EntityManager, applied: Applied[]): Promise<void> {
+    for (const { record, state } of applied) {
+      const definition = await this.catalog.get(record.definitionName, record.definitionVersion);
+      await this.repository.update(manager, record, state, this.machine(record.type).nextDueAt(state, definition.resolved));
+    }
+    await this.writeEffects(manager, applied);
+  }
+
+  /** History rows and outbox rows of the applied decisions, each kind in one statement. */
+  private async writeEffects(manager: EntityManager, applied: Applied[], traceparent?: string): Promise<void> {
+    const events: { txId: string; event: HistoryEvent; at: number }[] = [];
+    const messages: OutgoingMessage[] = [];
+    for (const { record, effects, now } of applied) {
+      for (const effect of effects) {
+        if (effect.kind === 'record') {
+          events.push({ txId: record.id, event: effect.event, at: now });
+        } else {
+          const command = toCommand(record.id, record.type, effect);
+          messages.push({
+            topic: this.topics.commands(effect.participant),
+            key: record.id,
+            value: JSON.stringify(command),
+            headers: {
+              [HEADERS.messageId]: `${record.id}/${effect.stepId}/${effect.phase}/${effect.attempt}`,
+              ...(traceparent ? { [HEADERS.traceparent]: traceparent } : {}),
+            },
+          });
+        }
+      }
+    }
+    await this.repository.appendEvents(manager, events);
+    await this.outbox.enqueue(manager, messages);
+  }
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Replies naming a non-UUID transaction cannot match one; filtering them spares a cast error. */
+function isUuid(id: string): boolean {
+  return UUID.test(id);
+}

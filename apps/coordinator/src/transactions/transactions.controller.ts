@@ -1,0 +1,94 @@
+import { Body, Controller, Get, Headers, HttpCode, Param, ParseUUIDPipe, Post, Query, Res } from '@nestjs/common';
+import { ApiHeader, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { Response } from 'express';
+import { AbortDto, BulkRetryDto, ListTransactionsQuery, ResolveStepDto, StartTransactionDto } from './dto/transaction-requests.dto';
+import { BulkRetryResult, EventList, TransactionPage, TransactionView } from './dto/transaction-views.dto';
+import { TransactionsService } from './transactions.service';
+
+const uuid = new ParseUUIDPipe({ version: undefined });
+
+/**
+ * Who performed an operator action, for the history. Until authentication lands this is
+ * what the caller declares in `X-Ordo-Actor`.
+ */
+const ACTOR_HEADER = 'x-ordo-actor';
+const actorOf = (header: string | undefined) => header?.slice(0, 200) || 'anonymous';
+
+@ApiTags('transactions')
+@ApiHeader({ name: 'X-Ordo-Actor', required: false, description: 'Who performs an operator action (recorded in the history)' })
+@Controller('transactions')
+export class TransactionsController {
+  constructor(private readonly transactions: TransactionsService) {}
+
+  @Post()
+  @ApiOperation({ summary: 'Start a transaction of a registered definition' })
+  @ApiResponse({ status: 201, type: TransactionView, description: 'Started' })
+  @ApiResponse({ status: 200, type: TransactionView, description: 'Already started with this idempotency key' })
+  async start(
+    @Body() body: StartTransactionDto,
+    @Headers('traceparent') traceparent: string | undefined,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<TransactionView> {
+    const { view, created } = await this.transactions.start(body, traceparent);
+    response.status(created ? 201 : 200);
+    return view;
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'List transactions, newest first (keyset pagination)' })
+  @ApiOkResponse({ type: TransactionPage })
+  list(@Query() query: ListTransactionsQuery): Promise<TransactionPage> {
+    return this.transactions.list(query);
+  }
+
+  @Post('retry')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Replay every failed transaction matching the filter' })
+  @ApiOkResponse({ type: BulkRetryResult })
+  async bulkRetry(@Body() body: BulkRetryDto, @Headers(ACTOR_HEADER) actor?: string): Promise<BulkRetryResult> {
+    return { retried: await this.transactions.bulkRetry(body, actorOf(actor)) };
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: 'A transaction with its steps' })
+  @ApiOkResponse({ type: TransactionView })
+  get(@Param('id', uuid) id: string): Promise<TransactionView> {
+    return this.transactions.get(id);
+  }
+
+  @Get(':id/events')
+  @ApiOperation({ summary: "The transaction's history, oldest first" })
+  @ApiOkResponse({ type: EventList })
+  async events(@Param('id', uuid) id: string): Promise<EventList> {
+    return { items: await this.transactions.events(id) };
+  }
+
+  @Post(':id/abort')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Roll back a running transaction' })
+  @ApiOkResponse({ type: TransactionView })
+  abort(@Param('id', uuid) id: string, @Body() body: AbortDto, @Headers(ACTOR_HEADER) actor?: string): Promise<TransactionView> {
+    return this.transactions.abort(id, actorOf(actor), body.reason);
+  }
+
+  @Post(':id/retry')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Replay a failed transaction: re-drive its failed steps with a fresh attempt budget' })
+  @ApiOkResponse({ type: TransactionView })
+  retry(@Param('id', uuid) id: string, @Headers(ACTOR_HEADER) actor?: string): Promise<TransactionView> {
+    return this.transactions.retry(id, actorOf(actor));
+  }
+
+  @Post(':id/steps/:stepId/resolve')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Record that an operator fixed a step by hand; the transaction proceeds' })
+  @ApiOkResponse({ type: TransactionView })
+  resolve(
+    @Param('id', uuid) id: string,
+    @Param('stepId') stepId: string,
+    @Body() body: ResolveStepDto,
+    @Headers(ACTOR_HEADER) actor?: string,
+  ): Promise<TransactionView> {
+    return this.transactions.resolve(id, stepId, body, actorOf(actor));
+  }
+}

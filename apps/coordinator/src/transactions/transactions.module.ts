@@ -1,0 +1,17 @@
+import { Module } from '@nestjs/common';
+import { DefinitionsModule } from '../definitions/definitions.module';
+import { OutboxModule } from '../outbox/outbox.module';
+import { DefinitionCatalog } from './definition-catalog';
+import { TransactionRepository } from './persistence/transaction.repository';
+import { ReplyConsumer } from './reply-consumer';
+import { TimerPoller } from './timer-poller';
+import { TransactionEngine } from './transaction-engine';
+import { TransactionsController } from './transactions.controller';
+import { TransactionsService } from './transactions.service';
+
+@Module({
+  imports: [DefinitionsModule, OutboxModule],
+  controllers: [TransactionsController],
+  providers: [DefinitionCatalog, TransactionRepository, TransactionEngine, TransactionsService, ReplyConsumer, TimerPoller],
+})
+export class TransactionsModule {}

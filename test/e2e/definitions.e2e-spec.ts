@@ -1,0 +1,241 @@
+import { INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { getDataSourceToken } from '@nestjs/typeorm';
+import { createHash, randomBytes } from 'crypto';
+import { DataSource } from 'typeorm';
+import { configureApp } from '@ordo/platform';
+import { CoordinatorModule } from '../../apps/coordinator/src/coordinator.module';
+import { canonicalDefinition, WorkflowDefinition } from '../../apps/coordinator/src/engine';
+import { testEnv } from '../support/test-env';
+
+interface ApiResponse {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+/** A fresh definition name: the run's database is shared by every test file of the run. */
+function uniqueName(label: string): string {
+  return `${label}-${randomBytes(4).toString('hex')}`;
+}
+
+function placeOrder(name: string, timeoutMs = 30_000): WorkflowDefinition {
+  return {
+    name,
+    type: 'saga',
+    timeoutMs,
+    defaults: { timeoutMs: 5000, retry: { maxAttempts: 5, initialDelayMs: 100, multiplier: 2, maxDelayMs: 10_000 } },
+    steps: [
+      { id: 'create-order', participant: 'order', action: 'create', compensation: 'cancel' },
+      {
+        id: 'reserve-stock',
+        participant: 'inventory',
+        action: 'reserve',
+        compensation: 'release',
+        dependsOn: ['create-order'],
+        input: { sku: '$.input.sku', qty: '$.input.qty', orderId: '$.steps.create-order.output.orderId' },
+      },
+      { id: 'charge', participant: 'payment', action: 'charge', compensation: 'refund', dependsOn: ['create-order'] },
+      { id: 'confirm-order', participant: 'order', action: 'confirm', dependsOn: ['reserve-stock', 'charge'] },
+    ],
+  };
+}
+
+/**
+ * The definitions API served in-process exactly as `npm start` serves it (prefix, pipes,
+ * error filter, OpenAPI), against the run's real database.
+ */
+describe('definitions API', () => {
+  const env = testEnv();
+  let app: INestApplication;
+  let baseUrl: string;
+
+  /** `body` is sent as JSON, or as is when it is already a string. */
+  async function call(method: 'GET' | 'POST', path: string, body?: unknown): Promise<ApiResponse> {
+    const response = await fetch(`${baseUrl}${path}`, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  }
+
+  const register = (body: unknown) => call('POST', '/api/v1/definitions', body);
+
+  beforeAll(async () => {
+    Object.assign(process.env, {
+      DATABASE_URL: env.databaseUrl,
+      DATABASE_SCHEMA: 'ordo',
+      KAFKA_BROKERS: env.kafkaBrokers,
+      KAFKA_TOPIC_PREFIX: env.topicPrefix,
+      LOG_LEVEL: 'warn',
+    });
+    app = await NestFactory.create(CoordinatorModule, { logger: ['error', 'warn'] });
+    configureApp(app, { name: 'coordinator', description: 'e2e' });
+    await app.listen(0, '127.0.0.1');
+    baseUrl = await app.getUrl();
+  });
+
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it('registers a new definition as version 1 and stores its canonical form and hash', async () => {
+    const definition = placeOrder(uniqueName('register'));
+    const { status, body } = await register(definition);
+
+    expect(status).toBe(201);
+    expect(body).toEqual({ name: definition.name, version: 1, type: 'saga', createdAt: expect.any(String), definition });
+    expect(new Date(body.createdAt as string).toISOString()).toBe(body.createdAt);
+    // The body is served in canonical form, as hashed.
+    const canonical = canonicalDefinition(definition);
+    expect(JSON.stringify(body.definition)).toBe(canonical);
+    const [row] = await app
+      .get<DataSource>(getDataSourceToken())
+      .query('SELECT body_hash FROM definitions WHERE name = $1 AND version = 1', [definition.name]);
+    expect(row.body_hash).toBe(createHash('sha256').update(canonical).digest('hex'));
+  });
+
+  it('returns the latest version with 200 for an identical body, whatever its key order', async () => {
+    const definition = placeOrder(uniqueName('identical'));
+    const first = await register(definition);
+    const { steps, ...rest } = definition;
+    const reordered = { steps: steps.map((step) => Object.fromEntries(Object.entries(step).reverse())), ...rest };
+    expect(JSON.stringify(reordered)).not.toBe(JSON.stringify(definition));
+
+    const again = await register(reordered);
+
+    expect(first.status).toBe(201);
+    expect(again).toEqual({ status: 200, body: first.body });
+  });
+
+  it('registers a changed body as the next version and serves latest and specific versions', async () => {
+    const name = uniqueName('versions');
+    const v1 = await register(placeOrder(name, 30_000));
+    const v2 = await register(placeOrder(name, 60_000));
+    expect([v1.status, v1.body.version, v2.status, v2.body.version]).toEqual([201, 1, 201, 2]);
+    // Re-registering an older body is a change from the latest: a new version.
+    const v3 = await register(placeOrder(name, 30_000));
+    expect([v3.status, v3.body.version]).toEqual([201, 3]);
+
+    expect(await call('GET', `/api/v1/definitions/${name}`)).toEqual({ status: 200, body: v3.body });
+    expect(await call('GET', `/api/v1/definitions/${name}/versions/1`)).toEqual({ status: 200, body: v1.body });
+    expect(await call('GET', `/api/v1/definitions/${name}/versions/2`)).toEqual({ status: 200, body: v2.body });
+  });
+
+  it('lists every name with its latest version, sorted by name', async () => {
+    const prefix = uniqueName('list');
+    const tcc: WorkflowDefinition = {
+      name: `${prefix}-a.tcc`,
+      type: 'tcc',
+      steps: [{ id: 'reserve', participant: 'inventory', action: 'reserve' }],
+    };
+    await register(placeOrder(`${prefix}-b`, 1000));
+    const latestOfB = await register(placeOrder(`${prefix}-b`, 2000));
+    const onlyOfA = await register(tcc);
+
+    const { status, body } = await call('GET', '/api/v1/definitions');
+
+    expect(status).toBe(200);
+    const items = (body.items as { name: string }[]).filter((item) => item.name.startsWith(prefix));
+    expect(items).toEqual([
+      { name: tcc.name, latestVersion: 1, type: 'tcc', createdAt: onlyOfA.body.createdAt, versions: 1 },
+      { name: `${prefix}-b`, latestVersion: 2, type: 'saga', createdAt: latestOfB.body.createdAt, versions: 2 },
+    ]);
+  });
+
+  it('answers an unknown definition or version with 404 DEFINITION_NOT_FOUND', async () => {
+    const name = uniqueName('missing');
+    const unknown = await call('GET', `/api/v1/definitions/${name}`);
+    expect(unknown).toEqual({
+      status: 404,
+      body: { error: { code: 'DEFINITION_NOT_FOUND', message: `no definition named "${name}"` } },
+    });
+    await register(placeOrder(name));
+    const noVersion = await call('GET', `/api/v1/definitions/${name}/versions/2`);
+    expect(noVersion).toEqual({
+      status: 404,
+      body: { error: { code: 'DEFINITION_NOT_FOUND', message: `definition "${name}" has no version 2` } },
+    });
+  });
+
+  it.each(['abc', '1.5', '0', '-1', '99999999999'])('refuses version "%s" with 400', async (version) => {
+    const { status, body } = await call('GET', `/api/v1/definitions/place-order/versions/${version}`);
+    expect(status).toBe(400);
+    expect(body).toEqual({
+      error: { code: 'VALIDATION_FAILED', message: expect.stringMatching(/^version: /), details: expect.any(Array) },
+    });
+  });
+
+  it('refuses an invalid definition with 400 naming every problem at once, and stores nothing', async () => {
+    const name = uniqueName('invalid');
+    const { status, body } = await register({
+      name,
+      type: 'saga',
+      steps: [
+        { id: 'a', participant: 'order', action: 'create', dependsOn: ['b'] },
+        { id: 'b', participant: 'inventory', action: 'reserve', dependsOn: ['a'] },
+        { id: 'c', participant: 'payment', action: 'charge', dependsOn: ['ghost'] },
+        { id: 'c', participant: 'payment', action: 'refund' },
+        { id: 'd', participant: 'order', action: 'confirm', retry: { initialDelayMs: 500, maxDelayMs: 100 } },
+      ],
+    });
+
+    expect(status).toBe(400);
+    expect(body).toEqual({
+      error: {
+        code: 'INVALID_DEFINITION',
+        message: 'invalid definition: 4 problems',
+        details: expect.arrayContaining([
+          { path: 'steps[3].id', code: 'duplicate_step_id', message: expect.any(String) },
+          { path: 'steps[2].dependsOn[0]', code: 'unknown_dependency', message: expect.any(String) },
+          { path: 'steps[0].dependsOn', code: 'dependency_cycle', message: expect.stringContaining('a → b → a') },
+          { path: 'steps[4].retry.maxDelayMs', code: 'invalid_retry_policy', message: expect.any(String) },
+        ]),
+      },
+    });
+    expect((await call('GET', `/api/v1/definitions/${name}`)).status).toBe(404);
+  });
+
+  it('refuses a string containing U+0000 with 400 (jsonb cannot store it)', async () => {
+    const definition = placeOrder(uniqueName('nul'));
+    const { status, body } = await register({ ...definition, steps: [{ ...definition.steps[0], input: { note: 'a\u0000b' } }] });
+    expect(status).toBe(400);
+    expect(body).toMatchObject({ error: { code: 'INVALID_DEFINITION' } });
+  });
+
+  it('answers malformed JSON with 400 in the error shape', async () => {
+    const { status, body } = await register('{"name": "place-order", ');
+    expect(status).toBe(400);
+    expect(body).toEqual({ error: { code: 'BAD_REQUEST', message: expect.any(String) } });
+  });
+
+  it('gives 20 concurrent registrations of one name the versions 1..20, each its own', async () => {
+    const name = uniqueName('concurrent');
+    const bodies = Array.from({ length: 20 }, (_, i) => placeOrder(name, 1000 + i));
+
+    const responses = await Promise.all(bodies.map(register));
+
+    expect(responses.map((r) => r.status)).toEqual(bodies.map(() => 201));
+    const versions = responses.map((r) => r.body.version as number);
+    expect([...versions].sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    for (const [i, response] of responses.entries()) {
+      const stored = await call('GET', `/api/v1/definitions/${name}/versions/${versions[i]}`);
+      expect(stored.body.definition).toEqual(bodies[i]);
+      expect(stored.body).toEqual(response.body);
+    }
+  });
+
+  it('publishes the definitions API in the OpenAPI document', async () => {
+    const response = await fetch(`${baseUrl}/api/docs/openapi.json`);
+    expect(response.status).toBe(200);
+    const document = (await response.json()) as { paths: Record<string, Record<string, unknown>> };
+    expect(Object.keys(document.paths)).toEqual(
+      expect.arrayContaining([
+        '/api/v1/definitions',
+        '/api/v1/definitions/{name}',
+        '/api/v1/definitions/{name}/versions/{version}',
+      ]),
+    );
+    expect(Object.keys(document.paths['/api/v1/definitions'])).toEqual(expect.arrayContaining(['get', 'post']));
+  });
+});
