@@ -1,3 +1,4 @@
 export * from './participant.module';
 export * from './participant.options';
 export * from './command-consumer';
+export * from './barrier-rules';

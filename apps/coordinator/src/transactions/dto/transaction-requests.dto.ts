@@ -2,13 +2,11 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsDate, IsIn, IsInt, IsObject, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
 import { JsonObject, TX_TYPES, TxType } from '@ordo/protocol';
-import { TX_STATUSES, TxStatus } from '../../engine';
-
-const NAME = /^[a-z0-9][a-z0-9._-]{0,99}$/;
+import { DEFINITION_NAME_PATTERN, TX_STATUSES, TxStatus } from '../../engine';
 
 export class StartTransactionDto {
   @ApiProperty({ example: 'place-order', description: 'Name of a registered definition' })
-  @Matches(NAME, { message: 'definition must be a definition name' })
+  @Matches(DEFINITION_NAME_PATTERN, { message: 'definition must be a definition name' })
   definition: string;
 
   @ApiPropertyOptional({ example: 3, description: 'Definition version to run; the latest when omitted' })
@@ -32,7 +30,7 @@ export class StartTransactionDto {
 export class TransactionFilterDto {
   @ApiPropertyOptional({ example: 'place-order' })
   @IsOptional()
-  @Matches(NAME, { message: 'definition must be a definition name' })
+  @Matches(DEFINITION_NAME_PATTERN, { message: 'definition must be a definition name' })
   definition?: string;
 
   @ApiPropertyOptional({ enum: TX_TYPES })
