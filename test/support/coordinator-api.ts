@@ -1,0 +1,72 @@
+import { sleep } from '../../tools/infra/proc';
+
+/** A small client of the coordinator's REST API for e2e tests. */
+export class CoordinatorApi {
+  constructor(readonly baseUrl: string) {}
+
+  async request<T = Record<string, unknown>>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+    const response = await fetch(`${this.baseUrl}/api/v1${path}`, {
+      method,
+      headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    return { status: response.status, body: (text ? JSON.parse(text) : null) as T };
+  }
+
+  async register(definition: object): Promise<void> {
+    const { status, body } = await this.request('POST', '/definitions', definition);
+    if (status !== 201 && status !== 200) throw new Error(`registering failed: ${status} ${JSON.stringify(body)}`);
+  }
+
+  async start(definition: string, input: object, idempotencyKey?: string): Promise<TxView> {
+    const { status, body } = await this.request<TxView>('POST', '/transactions', { definition, input, idempotencyKey });
+    if (status !== 201 && status !== 200) throw new Error(`start failed: ${status} ${JSON.stringify(body)}`);
+    return body;
+  }
+
+  async get(id: string): Promise<TxView> {
+    return (await this.request<TxView>('GET', `/transactions/${id}`)).body;
+  }
+
+  async events(id: string): Promise<EventView[]> {
+    return (await this.request<{ items: EventView[] }>('GET', `/transactions/${id}/events`)).body.items;
+  }
+
+  /** Polls until the transaction reaches one of `statuses`. */
+  async waitFor(id: string, statuses: string[], timeoutMs = 60_000): Promise<TxView> {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const tx = await this.get(id);
+      if (statuses.includes(tx.status)) return tx;
+      if (Date.now() > until) throw new Error(`transaction ${id} is ${tx.status}, not ${statuses.join('/')}, after ${timeoutMs} ms`);
+      await sleep(50);
+    }
+  }
+}
+
+export interface StepView {
+  id: string;
+  participant: string;
+  status: string;
+  phase: string;
+  attempt: number;
+  output: Record<string, unknown> | null;
+  lastError: { code: string; message: string } | null;
+}
+
+export interface TxView {
+  id: string;
+  status: string;
+  definition: { name: string; version: number };
+  steps: StepView[];
+}
+
+export interface EventView {
+  type: string;
+  stepId: string | null;
+  actor: string | null;
+  data: Record<string, unknown>;
+}
+
+export const TERMINAL = ['completed', 'compensated', 'failed'];
