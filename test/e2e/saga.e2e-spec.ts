@@ -1,5 +1,7 @@
 import { randomBytes } from 'crypto';
-import { Command } from '@ordo/protocol';
+import { Command, HEADERS, topicNames } from '@ordo/protocol';
+import { collect, testBus } from '../support/kafka';
+import { testEnv } from '../support/test-env';
 import { CoordinatorApi, TERMINAL } from '../support/coordinator-api';
 import { RunningApp, startApp } from '../support/processes';
 import {
@@ -177,6 +179,32 @@ describe('saga', () => {
     const again = await api.request<{ error: { code: string } }>('POST', `/transactions/${tx.id}/abort`, {});
     expect(again.status).toBe(409);
     expect(again.body.error.code).toBe('NOT_RUNNING');
+  });
+
+  it('dead-letters malformed replies and replies to unknown transactions, and keeps going', async () => {
+    const topics = topicNames(testEnv().topicPrefix);
+    const bus = testBus('saga-dlq');
+    const dead = await collect(bus, [topics.deadLetter(topics.replies)]);
+    const unknownTx = { txId: '00000000-0000-4000-8000-000000000000', stepId: 'x', phase: 'execute', attempt: 1, outcome: 'success' };
+    await bus.publish([
+      { topic: topics.replies, key: 'junk', value: 'not json' },
+      { topic: topics.replies, key: 'junk', value: JSON.stringify({ txId: 'a', outcome: 'maybe' }) },
+      { topic: topics.replies, key: unknownTx.txId, value: JSON.stringify(unknownTx) },
+    ]);
+    const reasons = await Promise.all([
+      dead.waitFor((m) => m.value?.toString() === 'not json'),
+      dead.waitFor((m) => m.headers[HEADERS.deadLetterReason]?.includes('outcome must be one of') ?? false),
+      dead.waitFor((m) => m.key === unknownTx.txId),
+    ]);
+    expect(reasons.map((m) => m.headers[HEADERS.deadLetterReason])).toEqual([
+      'value is not JSON',
+      expect.stringContaining('stepId must be a non-empty string'),
+      `unknown transaction ${unknownTx.txId}`,
+    ]);
+    await dead.close();
+    await bus.close();
+    const tx = await startCase('after-junk', script());
+    expect((await api.waitFor(tx.id, TERMINAL)).status).toBe('completed');
   });
 
   it('answers bad requests with clear 4xx errors', async () => {
