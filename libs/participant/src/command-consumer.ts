@@ -1,11 +1,27 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
 import { AppConfig, MESSAGE_BUS, MessageBus } from '@ordo/platform';
 import { Command, HEADERS, MalformedMessage, parseCommand, Reply, topicNames } from '@ordo/protocol';
+import { isFinalReply, ReplyBody } from './barrier-rules';
+import { BusinessFailure, TransientFailure } from './failures';
+import { CommandHandler, HandlerContext } from './handler.decorators';
+import { HandlerRegistry } from './handler-registry';
 import { PARTICIPANT_OPTIONS, ParticipantOptions } from './participant.options';
+import { passBarrier } from './sql-barrier';
+
+/** Carries a non-final reply out of the local transaction, which it rolls back. */
+class RollbackWith extends Error {
+  constructor(readonly reply: ReplyBody) {
+    super('rolled back');
+  }
+}
 
 /**
- * Receives this participant's commands and answers each on the reply topic. Malformed
- * commands go to the dead-letter topic with the reason and are skipped.
+ * Receives this participant's commands: each runs behind the barrier, in one local
+ * transaction with the business code, and is answered on the reply topic once that
+ * transaction has committed. Malformed commands go to the dead-letter topic with the
+ * reason and are skipped.
  */
 @Injectable()
 export class CommandConsumer {
@@ -15,6 +31,8 @@ export class CommandConsumer {
   constructor(
     @Inject(PARTICIPANT_OPTIONS) private readonly options: ParticipantOptions,
     @Inject(MESSAGE_BUS) private readonly bus: MessageBus,
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly registry: HandlerRegistry,
     config: AppConfig,
   ) {
     this.topics = topicNames(config.KAFKA_TOPIC_PREFIX);
@@ -41,18 +59,32 @@ export class CommandConsumer {
       ]);
       return;
     }
-    await this.reply(command, headers, this.handle(command));
+    await this.reply(command, headers, await this.handle(command));
   }
 
-  /** No action handlers are registered yet: every action is refused as unknown. */
-  private handle(command: Command): Pick<Reply, 'outcome' | 'output' | 'error'> {
-    return {
-      outcome: 'failure',
-      error: { code: 'UNKNOWN_ACTION', message: `${this.options.name} has no handler for ${command.action}/${command.phase}` },
-    };
+  private async handle(command: Command): Promise<ReplyBody> {
+    const handler = this.registry.find(command.action, command.phase);
+    if (!handler) {
+      return {
+        outcome: 'failure',
+        error: { code: 'UNKNOWN_ACTION', message: `${this.options.name} has no handler for ${command.action}/${command.phase}` },
+      };
+    }
+    try {
+      return await this.dataSource.transaction(async (manager) => {
+        const { reply } = await passBarrier(manager, command, () => run(handler, command, manager, this.logger));
+        // Business changes and barrier row only stay when the answer is final.
+        if (!isFinalReply(command.phase, reply.outcome)) throw new RollbackWith(reply);
+        return reply;
+      });
+    } catch (error) {
+      if (error instanceof RollbackWith) return error.reply;
+      this.logger.error(`${describe(command)} failed in its local transaction: ${(error as Error).message}`);
+      return { outcome: 'retry', error: { code: 'LOCAL_TRANSACTION_FAILED', message: (error as Error).message } };
+    }
   }
 
-  private reply(command: Command, headers: Record<string, string>, answer: Pick<Reply, 'outcome' | 'output' | 'error'>) {
+  private reply(command: Command, headers: Record<string, string>, answer: ReplyBody) {
     const reply: Reply = { txId: command.txId, stepId: command.stepId, phase: command.phase, attempt: command.attempt, ...answer };
     const traceparent = headers[HEADERS.traceparent];
     return this.bus.publish([
@@ -65,3 +97,21 @@ export class CommandConsumer {
     ]);
   }
 }
+
+const describe = (c: Command) => `${c.action}/${c.phase} of ${c.txId}/${c.stepId} (attempt ${c.attempt})`;
+
+/** Runs the business code and turns its result or error into a reply. */
+async function run(handler: CommandHandler, command: Command, manager: HandlerContext['manager'], logger: Logger): Promise<ReplyBody> {
+  try {
+    const output = await handler(command.input, { command, manager });
+    return output ? { outcome: 'success', output } : { outcome: 'success' };
+  } catch (error) {
+    if (error instanceof BusinessFailure) return { outcome: 'failure', error: { code: error.code, message: error.message } };
+    if (error instanceof TransientFailure) return { outcome: 'retry', error: { code: error.code, message: error.message } };
+    // An unexpected exception is transient: the coordinator retries under its policy.
+    logger.error(`${describe(command)} threw: ${(error as Error).stack ?? String(error)}`);
+    return { outcome: 'retry', error: { code: 'UNEXPECTED', message: (error as Error).message ?? String(error) } };
+  }
+}
+
+

@@ -1,8 +1,10 @@
 import { Controller, DynamicModule, INestApplication, Module } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
 import { Ctx, EventPattern, KafkaContext, Payload, Transport } from '@nestjs/microservices';
 import { AppConfig, MESSAGE_BUS, MessageBus } from '@ordo/platform';
 import { topicNames } from '@ordo/protocol';
 import { CommandConsumer } from './command-consumer';
+import { HandlerRegistry } from './handler-registry';
 import { PARTICIPANT_OPTIONS, ParticipantOptions } from './participant.options';
 
 function headerStrings(context: KafkaContext): Record<string, string> {
@@ -38,7 +40,8 @@ export class ParticipantModule {
     return {
       module: ParticipantModule,
       controllers: [commandController(topicNames(prefix).commands(options.name))],
-      providers: [{ provide: PARTICIPANT_OPTIONS, useValue: options }, CommandConsumer],
+      imports: [DiscoveryModule],
+      providers: [{ provide: PARTICIPANT_OPTIONS, useValue: options }, CommandConsumer, HandlerRegistry],
     };
   }
 }
