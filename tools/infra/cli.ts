@@ -11,8 +11,8 @@ async function main(command: string | undefined) {
       return;
     }
     case 'stop':
-      await stopInfra({ postgres: !process.env.DATABASE_URL, kafka: !process.env.KAFKA_BROKERS });
-      log('stopped');
+      const users = await stopInfra({ postgres: !process.env.DATABASE_URL, kafka: !process.env.KAFKA_BROKERS });
+      log(users.length > 0 ? `still in use by pid ${users.join(', ')}; left running` : 'stopped');
       return;
     default:
       console.error('usage: npm run infra -- start|stop');

@@ -1,4 +1,6 @@
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'fs';
 import { join } from 'path';
+import { isAlive } from './proc';
 import { KafkaOptions, kafkaBrokers, startKafka, stopKafka } from './kafka';
 import { envPort, STATE_DIR } from './paths';
 import { PostgresOptions, postgresUrl, startPostgres, stopPostgres } from './postgres';
@@ -29,8 +31,24 @@ export function localOptions(log: (line: string) => void = () => undefined): {
   };
 }
 
+/**
+ * Users of the local infrastructure (`npm start`, test runs) each hold a lease: a file named
+ * by their pid. Whoever started the infrastructure stops it only when no other live
+ * process holds a lease, so a test run never pulls the database from under another.
+ */
+const LEASES = join(STATE_DIR, 'run', 'leases');
+
+function otherLiveLeases(): number[] {
+  if (!existsSync(LEASES)) return [];
+  return readdirSync(LEASES)
+    .map(Number)
+    .filter((pid) => pid !== process.pid && Number.isInteger(pid) && isAlive(pid));
+}
+
 export async function startInfra(log: (line: string) => void): Promise<Infra> {
   const local = localOptions(log);
+  mkdirSync(LEASES, { recursive: true });
+  writeFileSync(join(LEASES, String(process.pid)), '');
   const external = { db: process.env.DATABASE_URL, kafka: process.env.KAFKA_BROKERS };
   // Both start concurrently: the broker's JVM start dominates.
   const [postgres, kafka] = await Promise.all([
@@ -44,10 +62,15 @@ export async function startInfra(log: (line: string) => void): Promise<Infra> {
   };
 }
 
-export async function stopInfra(which: { postgres: boolean; kafka: boolean }): Promise<void> {
+/** Stops what `which` names, unless another process still holds a lease; returns those pids. */
+export async function stopInfra(which: { postgres: boolean; kafka: boolean }): Promise<number[]> {
   const local = localOptions();
+  rmSync(join(LEASES, String(process.pid)), { force: true });
+  const others = otherLiveLeases();
+  if (others.length > 0) return others;
   await Promise.all([
     which.kafka ? stopKafka(local.kafka) : undefined,
     which.postgres ? stopPostgres(local.postgres) : undefined,
   ]);
+  return [];
 }
