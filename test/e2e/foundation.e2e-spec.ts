@@ -5,6 +5,7 @@ import { DataSource } from 'typeorm';
 import { Command, HEADERS, topicNames } from '@ordo/protocol';
 import { CoordinatorModule } from '../../apps/coordinator/src/coordinator.module';
 import { OutboxWriter } from '../../apps/coordinator/src/outbox/outbox-writer';
+import { waitFor } from '../../tools/infra/proc';
 import { APPS } from '../../tools/launcher/apps';
 import { collect, json, testBus } from '../support/kafka';
 import { RunningApp, runAppToExit, startApp } from '../support/processes';
@@ -88,6 +89,29 @@ describe('foundation', () => {
     // Published rows leave the outbox.
     const [{ count }] = await dataSource.query('SELECT count(*)::int AS count FROM outbox WHERE key = $1', [txId]);
     expect(count).toBe(0);
+    await replies.close();
+  });
+
+  it('keeps publishing to other topics when one topic cannot be written', async () => {
+    const replies = await collect(bus, [topics.replies]);
+    const dataSource = coordinator.get<DataSource>(getDataSourceToken());
+    const txId = `tx-isolated-${Date.now()}`;
+    const command = { txId, stepId: 's', type: 'saga', phase: 'execute', action: 'x', attempt: 1, input: {}, deadline: new Date().toISOString() };
+    const missing = topics.commands('no-such-participant');
+    await dataSource.transaction((manager) =>
+      coordinator.get(OutboxWriter).enqueue(manager, [
+        { topic: missing, key: txId, value: JSON.stringify(command) },
+        { topic: topics.commands('order'), key: txId, value: JSON.stringify(command) },
+      ]),
+    );
+    expect(json(await replies.waitFor((m) => m.key === txId))).toMatchObject({ txId, outcome: 'failure' });
+    // The relay deletes what Kafka acknowledged once the failing topic's attempt is over.
+    const left = await waitFor('outbox', async () => {
+      const rows: { topic: string }[] = await dataSource.query('SELECT topic FROM outbox WHERE key = $1', [txId]);
+      return rows.length === 1 ? rows : undefined;
+    }, 30_000);
+    expect(left).toEqual([{ topic: missing }]);
+    await dataSource.query('DELETE FROM outbox WHERE key = $1', [txId]);
     await replies.close();
   });
 

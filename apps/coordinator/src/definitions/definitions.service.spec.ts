@@ -1,6 +1,6 @@
 import { HttpStatus } from '@nestjs/common';
 import { createHash } from 'crypto';
-import { ApiError } from '@ordo/platform';
+import { ApiError, AppConfig, MessageBus } from '@ordo/platform';
 import { canonicalDefinition } from '../engine';
 import { DefinitionCandidate, DefinitionRepository, Registration, StoredDefinition } from './definition.repository';
 import { DefinitionsService } from './definitions.service';
@@ -18,7 +18,10 @@ function service(found?: StoredDefinition) {
     find: async () => found,
     list: async () => [],
   };
-  return { candidates, definitions: new DefinitionsService(repository as DefinitionRepository) };
+  const topics: string[] = [];
+  const bus = { ensureTopics: async (names: string[]) => void topics.push(...names) } as unknown as MessageBus;
+  const config = { KAFKA_TOPIC_PREFIX: 'p.', KAFKA_TOPIC_PARTITIONS: 1 } as AppConfig;
+  return { candidates, topics, definitions: new DefinitionsService(repository as DefinitionRepository, bus, config) };
 }
 
 /** The same JSON with the keys of every object in reverse order. */
@@ -50,8 +53,15 @@ describe('DefinitionsService', () => {
     expect(candidates.map(({ canonical, bodyHash }) => ({ canonical, bodyHash }))).toEqual([expected, expected]);
   });
 
+  it("creates its participants' command topics before storing it", async () => {
+    const { topics, definitions } = service();
+    await definitions.register(PLACE_ORDER_DEFINITION);
+    const participants = new Set(PLACE_ORDER_DEFINITION.steps.map((step) => step.participant));
+    expect(topics.sort()).toEqual([...participants].map((p) => `p.${p}.commands`).sort());
+  });
+
   it('refuses an invalid body with every problem and stores nothing', async () => {
-    const { candidates, definitions } = service();
+    const { candidates, topics, definitions } = service();
     const { status, body } = await errorOf(definitions.register({ name: 'Bad Name', type: 'saga', steps: [], extra: 1 }));
     expect(status).toBe(HttpStatus.BAD_REQUEST);
     expect(body).toEqual({
@@ -65,6 +75,7 @@ describe('DefinitionsService', () => {
         ],
       },
     });
+    expect(topics).toEqual([]);
     expect(candidates).toEqual([]);
   });
 

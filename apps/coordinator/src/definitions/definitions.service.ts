@@ -1,13 +1,18 @@
-import { HttpStatus, Injectable } from '@nestjs/common';
+import { HttpStatus, Inject, Injectable } from '@nestjs/common';
 import { createHash } from 'crypto';
-import { ApiError } from '@ordo/platform';
+import { ApiError, AppConfig, MESSAGE_BUS, MessageBus } from '@ordo/platform';
+import { topicNames } from '@ordo/protocol';
 import { canonicalDefinition, Problem, validateDefinition } from '../engine';
 import { DefinitionRepository, DefinitionSummary, Registration, StoredDefinition } from './definition.repository';
 
 /** Registers definitions (versioned, deduplicated by canonical body) and looks them up. */
 @Injectable()
 export class DefinitionsService {
-  constructor(private readonly repository: DefinitionRepository) {}
+  constructor(
+    private readonly repository: DefinitionRepository,
+    @Inject(MESSAGE_BUS) private readonly bus: MessageBus,
+    private readonly config: AppConfig,
+  ) {}
 
   /**
    * Validates `body` (any JSON, as received) and stores it as the next version of its name,
@@ -24,6 +29,11 @@ export class DefinitionsService {
     }
     const canonical = canonicalDefinition(result.definition);
     const bodyHash = createHash('sha256').update(canonical).digest('hex');
+    // Command topics exist before any command can be written for them: a missing topic
+    // would hold its commands in the outbox.
+    const topics = topicNames(this.config.KAFKA_TOPIC_PREFIX);
+    const participants = new Set(result.definition.steps.map((step) => step.participant));
+    await this.bus.ensureTopics([...participants].map(topics.commands), this.config.KAFKA_TOPIC_PARTITIONS);
     return this.repository.register({ definition: result.definition, canonical, bodyHash });
   }
 

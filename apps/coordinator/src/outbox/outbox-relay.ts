@@ -88,7 +88,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     }
   }
 
-  /** Publishes one batch; returns how many rows it published. */
+  /** Publishes one batch; returns how many rows it claimed. */
   private publishBatch(): Promise<number> {
     return this.dataSource.transaction(async (manager) => {
       const rows: OutboxRow[] = await manager.query(
@@ -96,9 +96,30 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
         [this.config.OUTBOX_BATCH_SIZE],
       );
       if (rows.length === 0) return 0;
-      await this.bus.publish(rows.map((r) => ({ topic: r.topic, key: r.key, value: r.payload, headers: r.headers })));
-      await manager.query('DELETE FROM outbox WHERE id = ANY($1::bigint[])', [rows.map((r) => r.id)]);
+      const published = await this.publish(rows);
+      await manager.query('DELETE FROM outbox WHERE id = ANY($1::bigint[])', [published.map((r) => r.id)]);
       return rows.length;
     });
+  }
+
+  /**
+   * Publishes rows, all in one request when it can. When that fails, each topic is tried
+   * on its own, so one unwritable topic (deleted, unauthorised) holds back only its own
+   * commands; its rows stay for the next pass. Returns the rows Kafka acknowledged.
+   */
+  private async publish(rows: OutboxRow[]): Promise<OutboxRow[]> {
+    const message = (r: OutboxRow) => ({ topic: r.topic, key: r.key, value: r.payload, headers: r.headers });
+    try {
+      await this.bus.publish(rows.map(message));
+      return rows;
+    } catch (error) {
+      const byTopic = new Map<string, OutboxRow[]>();
+      for (const row of rows) byTopic.set(row.topic, [...(byTopic.get(row.topic) ?? []), row]);
+      if (byTopic.size === 1) throw error;
+      const results = await Promise.allSettled([...byTopic.values()].map((group) => this.bus.publish(group.map(message))));
+      const failed = [...byTopic.keys()].filter((_, i) => results[i].status === 'rejected');
+      this.logger.warn(`publishing to ${failed.join(', ')} failed; those commands stay in the outbox`);
+      return [...byTopic.values()].filter((_, i) => results[i].status === 'fulfilled').flat();
+    }
   }
 }

@@ -60,7 +60,15 @@ export class KafkajsMessageBus implements MessageBus {
 
   private connectedProducer(): Promise<Producer> {
     if (!this.producer) {
-      const producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+      // An idempotent kafkajs producer retries forever by default; a bounded retry lets a
+      // publish fail (the outbox keeps the rows and tries again), so one unwritable topic
+      // cannot stall the caller.
+      const producer = this.kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        allowAutoTopicCreation: false,
+        retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2000 },
+      });
       this.producer = producer.connect().then(() => producer);
       // A failed connect must not poison later publishes.
       this.producer.catch(() => (this.producer = undefined));
