@@ -1,5 +1,6 @@
 import { Outbox1763700000000 } from './1763700000000-outbox';
 import { Transactions1763700100000 } from './1763700100000-transactions';
+import { StepsInFlight1763700200000 } from './1763700200000-steps-in-flight';
 
 /** The coordinator's migrations, oldest first. */
-export const coordinatorMigrations = [Outbox1763700000000, Transactions1763700100000];
+export const coordinatorMigrations = [Outbox1763700000000, Transactions1763700100000, StepsInFlight1763700200000];

@@ -185,6 +185,13 @@ export interface TestParticipantOptions {
   barrier?: InMemoryBarrier;
   /** Share one array between participants for a single ordered log across them. */
   log?: LogEntry[];
+  /** The topic prefix of a coordinator started with one of its own (default: the run's). */
+  topicPrefix?: string;
+  /**
+   * Handle each command as soon as it arrives, like a service with a worker pool, so that a
+   * delay holds back only its own command. By default commands are handled one at a time.
+   */
+  parallel?: boolean;
 }
 
 interface ReplyShape {
@@ -211,12 +218,15 @@ export class TestParticipant {
   /** Every command handled, in order, logged before its reply is published. */
   readonly log: LogEntry[];
   private readonly behaviour: Behaviour;
-  private readonly topics = topicNames(testEnv().topicPrefix);
+  private readonly topics: ReturnType<typeof topicNames>;
+  private readonly parallel: boolean;
   private readonly bus: KafkajsMessageBus;
   private readonly stopping = new AbortController();
 
   constructor(options: TestParticipantOptions) {
     this.name = options.name;
+    this.topics = topicNames(options.topicPrefix ?? testEnv().topicPrefix);
+    this.parallel = options.parallel ?? false;
     this.commandTopic = this.topics.commands(options.name);
     this.behaviour = options.behaviour ?? alwaysSucceed;
     this.barrier = options.barrier ?? new InMemoryBarrier();
@@ -231,7 +241,17 @@ export class TestParticipant {
       groupId: `${this.commandTopic}.test-${randomBytes(4).toString('hex')}`,
       topics: [this.commandTopic],
       handleBatch: async (messages) => {
-        for (const message of messages) await this.handle(message);
+        if (!this.parallel) {
+          for (const message of messages) await this.handle(message);
+          return;
+        }
+        // Not awaited: the next batch comes in meanwhile. A command whose handling fails is
+        // lost like one of a crashed worker; the coordinator's timeout resends it.
+        for (const message of messages) {
+          this.handle(message).catch((error: Error) => {
+            if (!this.stopping.signal.aborted) process.stderr.write(`[${this.name}] handling failed: ${error.message}\n`);
+          });
+        }
       },
     });
   }

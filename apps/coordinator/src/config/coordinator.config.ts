@@ -1,5 +1,27 @@
-import { IsInt, Max, Min } from 'class-validator';
+import {
+  IsInt,
+  IsNumber,
+  Max,
+  Min,
+  Validate,
+  ValidationArguments,
+  ValidatorConstraint,
+  ValidatorConstraintInterface,
+} from 'class-validator';
 import { AppConfig } from '@ordo/platform';
+
+/** A number setting that must not exceed another one, named in the constraint. */
+@ValidatorConstraint({ name: 'notAbove' })
+class NotAbove implements ValidatorConstraintInterface {
+  validate(value: unknown, args: ValidationArguments): boolean {
+    const limit = (args.object as Record<string, unknown>)[String(args.constraints[0])];
+    return typeof value === 'number' && typeof limit === 'number' && value <= limit;
+  }
+
+  defaultMessage(args: ValidationArguments): string {
+    return `${args.property} must not be greater than ${String(args.constraints[0])}`;
+  }
+}
 
 export class CoordinatorConfig extends AppConfig {
   override PORT = 3000;
@@ -28,4 +50,57 @@ export class CoordinatorConfig extends AppConfig {
   @Min(1)
   @Max(10000)
   TIMER_BATCH_SIZE: number = 200;
+
+  // ---- protection of participants ----
+
+  /** Most commands awaiting a reply per participant, across all instances; more are held back. */
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
+  MAX_IN_FLIGHT_PER_PARTICIPANT: number = 1000;
+
+  /** How long an instance trusts its count of a participant's commands in flight before counting again. */
+  @IsInt()
+  @Min(0)
+  @Max(60000)
+  IN_FLIGHT_REFRESH_MS: number = 200;
+
+  /**
+   * How long a command held back waits before it is tried again (±50 % jitter) when the
+   * participant is full, or while a half-open circuit's probes are out.
+   */
+  @IsInt()
+  @Min(10)
+  @Max(60000)
+  HOLD_RETRY_MS: number = 500;
+
+  /** Outcomes each circuit breaker keeps: the latest calls to its participant. */
+  @IsInt()
+  @Min(1)
+  @Max(10000)
+  BREAKER_WINDOW: number = 100;
+
+  /** Outcomes needed in the window before a breaker may open. */
+  @IsInt()
+  @Min(1)
+  @Validate(NotAbove, ['BREAKER_WINDOW'])
+  BREAKER_MIN_CALLS: number = 20;
+
+  /** Share of unhealthy outcomes (timeouts, `retry`, failed compensations …) in the window that opens the circuit. */
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0.01)
+  @Max(1)
+  BREAKER_FAILURE_RATIO: number = 0.5;
+
+  /** How long an open circuit holds every command back before it lets probes through. */
+  @IsInt()
+  @Min(10)
+  @Max(3_600_000)
+  BREAKER_OPEN_MS: number = 10000;
+
+  /** Probe commands a half-open circuit lets through; as many healthy outcomes close it. */
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  BREAKER_HALF_OPEN_PROBES: number = 3;
 }

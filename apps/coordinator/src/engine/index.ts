@@ -8,5 +8,6 @@ export * from './transaction/inputs';
 export * from './transaction/history';
 export * from './transaction/effects';
 export * from './transaction/decision';
+export * from './protection/circuit-breaker';
 export { decide as decideSaga, initialSagaState, nextDueAt as sagaNextDueAt } from './saga/saga-machine';
 export type { SagaState, SagaStepState } from './saga/saga-machine';

@@ -6,11 +6,22 @@ import { OutgoingMessage } from '@ordo/platform';
 import { HEADERS, JsonObject, Reply, topicNames } from '@ordo/protocol';
 import { ApiError } from '@ordo/platform';
 import { CoordinatorConfig } from '../config/coordinator.config';
-import { Decision, Effect, HistoryEvent, ResolvedDefinition, TransactionEvent, TransactionState, toCommand } from '../engine';
+import {
+  DecideContext,
+  Decision,
+  Effect,
+  Gate,
+  HistoryEvent,
+  ResolvedDefinition,
+  TransactionEvent,
+  TransactionState,
+  toCommand,
+} from '../engine';
 import { OutboxWriter } from '../outbox/outbox-writer';
 import { DefinitionCatalog, PinnedDefinition } from './definition-catalog';
 import { TransactionRecord } from './persistence/transaction-record';
 import { TransactionRepository } from './persistence/transaction.repository';
+import { GateBatch, ParticipantGate } from './protection/participant-gate';
 import { machineFor, ProtocolMachine } from './protocol-machines';
 
 interface Applied {
@@ -29,8 +40,8 @@ export interface StartRequest {
 
 /**
  * The imperative shell around the pure state machines: loads and locks transactions, asks
- * the machine what to do, and writes the new state, its history and its commands (outbox)
- * in one database transaction.
+ * the machine what to do (with the participant gate's say on every command), and writes the
+ * new state, its history and its commands (outbox) in one database transaction.
  */
 @Injectable()
 export class TransactionEngine {
@@ -41,6 +52,7 @@ export class TransactionEngine {
     private readonly repository: TransactionRepository,
     private readonly outbox: OutboxWriter,
     private readonly catalog: DefinitionCatalog,
+    private readonly gate: ParticipantGate,
     config: CoordinatorConfig,
   ) {
     this.topics = topicNames(config.KAFKA_TOPIC_PREFIX);
@@ -63,34 +75,38 @@ export class TransactionEngine {
       layout: definition.resolved.steps.map((s) => ({ id: s.id, participant: s.participant })),
       state: machine.initial(definition.resolved),
     };
-    const decision = machine.decide(record.state, { type: 'started' }, this.context(definition.resolved, record.input, now));
-    if (!decision.accepted) throw new Error(`the start of a transaction was refused: ${decision.rejection.message}`);
-    const { state, effects } = decision;
-    const created = await this.dataSource.transaction(async (manager) => {
-      const started = { ...record, state };
-      if (!(await this.repository.insert(manager, started, machine.nextDueAt(state, definition.resolved)))) return false;
-      await this.writeEffects(manager, [{ record: started, state, effects, now }], request.traceparent);
-      return true;
+    const started = await this.transact(async (manager, batch) => {
+      const gate = await batch.gate(manager, participantsOf([record]), now);
+      const decision = machine.decide(record.state, { type: 'started' }, this.context(definition.resolved, record.input, now, gate));
+      if (!decision.accepted) throw new Error(`the start of a transaction was refused: ${decision.rejection.message}`);
+      const { state, effects } = decision;
+      const inserted = { ...record, state };
+      if (!(await this.repository.insert(manager, inserted, machine.nextDueAt(state, definition.resolved)))) return [null, []];
+      const applied = [{ record: inserted, state, effects, now }];
+      await this.writeEffects(manager, applied, request.traceparent);
+      return [inserted, applied];
     });
-    if (created) return { record: { ...record, state }, created };
+    if (started) return { record: started, created: true };
     const existing = await this.repository.findByIdempotencyKey(request.idempotencyKey!);
     return { record: existing!, created: false };
   }
 
   /** Applies an operator's event; a refusal becomes a 404 or 409 and changes nothing. */
   async applyOperator(txId: string, event: TransactionEvent): Promise<TransactionRecord> {
-    return this.dataSource.transaction(async (manager) => {
+    return this.transact(async (manager, batch) => {
       const record = (await this.repository.lock(manager, [txId])).get(txId);
       if (!record) throw new ApiError(HttpStatus.NOT_FOUND, 'TRANSACTION_NOT_FOUND', `no transaction ${txId}`);
       const now = Date.now();
-      const decision = await this.decide(record, event, now);
+      const gate = await batch.gate(manager, participantsOf([record]), now);
+      const decision = await this.decide(record, event, now, gate);
       if (!decision.accepted) {
         const { code, message } = decision.rejection;
         const status = code === 'unknown_step' ? HttpStatus.NOT_FOUND : HttpStatus.CONFLICT;
         throw new ApiError(status, code.toUpperCase(), message);
       }
-      await this.persist(manager, [{ record, state: decision.state, effects: decision.effects, now }]);
-      return { ...record, state: decision.state };
+      const applied = [{ record, state: decision.state, effects: decision.effects, now }];
+      await this.persist(manager, applied);
+      return [{ ...record, state: decision.state }, applied];
     });
   }
 
@@ -100,10 +116,11 @@ export class TransactionEngine {
    */
   async applyReplies(replies: Reply[]): Promise<Reply[]> {
     if (replies.length === 0) return [];
-    return this.dataSource.transaction(async (manager) => {
+    return this.transact(async (manager, batch) => {
       const ids = [...new Set(replies.map((r) => r.txId))].filter(isUuid);
       const records = await this.repository.lock(manager, ids);
       const now = Date.now();
+      const gate = await batch.gate(manager, participantsOf(records.values()), now);
       const unknown: Reply[] = [];
       const applied = new Map<string, Applied>();
       for (const reply of replies) {
@@ -115,37 +132,62 @@ export class TransactionEngine {
         // Several replies to one transaction fold: each decision starts from the last state.
         const previous = applied.get(record.id);
         const { txId: _, ...stepReply } = reply;
-        const decision = await this.decide({ ...record, state: previous?.state ?? record.state }, { type: 'reply', ...stepReply }, now);
+        const state = previous?.state ?? record.state;
+        const decision = await this.decide({ ...record, state }, { type: 'reply', ...stepReply }, now, gate);
         if (!decision.accepted) continue;
         applied.set(record.id, { record, state: decision.state, effects: [...(previous?.effects ?? []), ...decision.effects], now });
       }
       await this.persist(manager, [...applied.values()]);
-      return unknown;
+      return [unknown, [...applied.values()]];
     });
   }
 
   /** Fires the timers of up to `limit` due transactions; returns how many were claimed. */
   async fireDueTimers(limit: number): Promise<number> {
-    return this.dataSource.transaction(async (manager) => {
+    return this.transact(async (manager, batch) => {
       const now = Date.now();
       const records = await this.repository.claimDue(manager, now, limit);
+      const gate = await batch.gate(manager, participantsOf(records.values()), now);
       const applied: Applied[] = [];
       for (const record of records.values()) {
-        const decision = await this.decide(record, { type: 'timer' }, now);
+        const decision = await this.decide(record, { type: 'timer' }, now, gate);
         if (decision.accepted) applied.push({ record, state: decision.state, effects: decision.effects, now });
       }
       await this.persist(manager, applied);
-      return records.size;
+      return [records.size, applied];
     });
   }
 
-  private async decide(record: TransactionRecord, event: TransactionEvent, now: number): Promise<Decision<TransactionState>> {
-    const definition = await this.catalog.get(record.definitionName, record.definitionVersion);
-    return this.machine(record.type).decide(record.state, event, this.context(definition.resolved, record.input, now));
+  /**
+   * Runs `work` in one database transaction whose decisions share one participant gate.
+   * `work` returns its result and the decisions it wrote; once the transaction has ended,
+   * the gate counts the commands committed and learns from the replies and timeouts applied,
+   * or forgets everything it admitted if the transaction rolled back.
+   */
+  private async transact<T>(work: (manager: EntityManager, batch: GateBatch) => Promise<[T, Applied[]]>): Promise<T> {
+    const batch = this.gate.begin();
+    let committed: Applied[] | null = null;
+    try {
+      const [result, applied] = await this.dataSource.transaction((manager) => work(manager, batch));
+      committed = applied;
+      return result;
+    } finally {
+      batch.end(committed?.map(({ record, effects }) => ({ layout: record.layout, effects })) ?? null);
+    }
   }
 
-  private context(definition: ResolvedDefinition, input: JsonObject, now: number) {
-    return { definition, input, now, random: Math.random };
+  private async decide(
+    record: TransactionRecord,
+    event: TransactionEvent,
+    now: number,
+    gate: Gate,
+  ): Promise<Decision<TransactionState>> {
+    const definition = await this.catalog.get(record.definitionName, record.definitionVersion);
+    return this.machine(record.type).decide(record.state, event, this.context(definition.resolved, record.input, now, gate));
+  }
+
+  private context(definition: ResolvedDefinition, input: JsonObject, now: number, gate: Gate): DecideContext {
+    return { definition, input, now, random: Math.random, gate };
   }
 
   private machine(type: TransactionRecord['type']): ProtocolMachine {
@@ -187,6 +229,11 @@ export class TransactionEngine {
     await this.repository.appendEvents(manager, events);
     await this.outbox.enqueue(manager, messages);
   }
+}
+
+/** Every participant the transactions' steps may send a command to. */
+function participantsOf(records: Iterable<TransactionRecord>): Set<string> {
+  return new Set([...records].flatMap((record) => record.layout.map((step) => step.participant)));
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

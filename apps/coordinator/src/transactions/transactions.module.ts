@@ -3,6 +3,8 @@ import { DefinitionsModule } from '../definitions/definitions.module';
 import { OutboxModule } from '../outbox/outbox.module';
 import { DefinitionCatalog } from './definition-catalog';
 import { TransactionRepository } from './persistence/transaction.repository';
+import { ParticipantGate } from './protection/participant-gate';
+import { ParticipantsController } from './protection/participants.controller';
 import { ReplyConsumer } from './reply-consumer';
 import { TimerPoller } from './timer-poller';
 import { TransactionEngine } from './transaction-engine';
@@ -11,7 +13,15 @@ import { TransactionsService } from './transactions.service';
 
 @Module({
   imports: [DefinitionsModule, OutboxModule],
-  controllers: [TransactionsController],
-  providers: [DefinitionCatalog, TransactionRepository, TransactionEngine, TransactionsService, ReplyConsumer, TimerPoller],
+  controllers: [TransactionsController, ParticipantsController],
+  providers: [
+    DefinitionCatalog,
+    TransactionRepository,
+    ParticipantGate,
+    TransactionEngine,
+    TransactionsService,
+    ReplyConsumer,
+    TimerPoller,
+  ],
 })
 export class TransactionsModule {}

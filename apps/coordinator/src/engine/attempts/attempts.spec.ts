@@ -1,5 +1,5 @@
 import { EffectiveRetryPolicy } from '../definition/definition';
-import { freshAttempts, isDue, matchReply, refill, retryLater, sendAttempt } from './attempts';
+import { freshAttempts, holdUntil, isDue, isScheduled, matchReply, refill, retryLater, sendAttempt } from './attempts';
 
 const policy: EffectiveRetryPolicy = {
   maxAttempts: 2,
@@ -32,6 +32,15 @@ describe('attempts', () => {
     expect(retryLater(first, policy, 600, () => 0)).toMatchObject({ waitingFor: 'backoff', dueAt: 700 });
     const second = sendAttempt(first, 500, 700);
     expect(retryLater(second, policy, 1_300, () => 0)).toBeNull();
+  });
+
+  it('holds the next attempt back without using the budget, and tells what is scheduled', () => {
+    const held = holdUntil(fresh, 900);
+    expect(held).toEqual({ ...fresh, waitingFor: 'hold', dueAt: 900 });
+    expect(isDue(held, 900)).toBe(true);
+    expect(matchReply(sendAttempt(held, 500, 900), 'execute', 1)).toBe('current');
+    expect([held, retryLater(sendAttempt(fresh, 500, 0), policy, 0, () => 0)!].every(isScheduled)).toBe(true);
+    expect([fresh, sendAttempt(fresh, 500, 0)].some(isScheduled)).toBe(false);
   });
 
   it('refills the budget without reusing attempt numbers', () => {

@@ -15,9 +15,12 @@ export interface AttemptState<P extends Phase = Phase> {
   readonly attempt: number;
   /** Attempts the current budget still allows; an operator replay refills it. */
   readonly attemptsLeft: number;
-  /** `reply`: an attempt is out; `backoff`: the next one is scheduled; null: idle. */
-  readonly waitingFor: 'reply' | 'backoff' | null;
-  /** `reply`: when the attempt times out; `backoff`: when the next attempt goes out. */
+  /**
+   * `reply`: an attempt is out; `backoff`: the next one is scheduled; `hold`: the next one
+   * was held back to protect its participant (it used no attempt); null: idle.
+   */
+  readonly waitingFor: 'reply' | 'backoff' | 'hold' | null;
+  /** `reply`: when the attempt times out; `backoff` and `hold`: when the next attempt is tried. */
   readonly dueAt: number | null;
 }
 
@@ -65,6 +68,16 @@ export function retryLater<A extends AttemptState>(
 ): (A & { readonly waitingFor: 'backoff'; readonly dueAt: number }) | null {
   if (state.attemptsLeft <= 0) return null;
   return { ...state, waitingFor: 'backoff', dueAt: now + retryDelayMs(policy, state.attempt, random) };
+}
+
+/** The next attempt was held back and is tried again at `until`; the budget is untouched. */
+export function holdUntil<A extends AttemptState>(state: A, until: number): A {
+  return { ...state, waitingFor: 'hold', dueAt: until };
+}
+
+/** The next attempt is scheduled but not sent: after a backoff, or held back. */
+export function isScheduled(state: AttemptState): boolean {
+  return state.waitingFor === 'backoff' || state.waitingFor === 'hold';
 }
 
 /** A fresh budget, continuing the attempt numbering. */

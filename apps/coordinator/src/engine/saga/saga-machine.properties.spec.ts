@@ -13,7 +13,8 @@ import { validateDefinition } from '../definition/definition-validator';
 import { SagaRun, sendsOf } from '../test/saga-harness';
 import { Decision } from '../transaction/decision';
 import { Effect, SendEffect } from '../transaction/effects';
-import { TransactionEvent } from '../transaction/inputs';
+import { HistoryEvent } from '../transaction/history';
+import { Admission, Gate, HOLD_REASONS, TransactionEvent } from '../transaction/inputs';
 import { isFinished, StepStatus, TxStatus } from '../transaction/transaction-state';
 import { nextDueAt, SagaState } from './saga-machine';
 
@@ -103,6 +104,8 @@ interface Scenario {
   readonly moves: readonly Move[];
   /** After the moves: participants go silent (only timeouts), or answer everything with success. */
   readonly ending: 'silence' | 'recovery';
+  /** How often the gate holds a command back. */
+  readonly refusalRate: number;
   readonly seed: number;
 }
 
@@ -111,6 +114,7 @@ const arbScenario = (failureWeight = 1): fc.Arbitrary<Scenario> =>
     definition: arbDefinition,
     moves: arbMoves(failureWeight),
     ending: fc.constantFrom('silence', 'recovery'),
+    refusalRate: fc.constantFrom(0, 0.3, 0.7),
     seed: fc.integer(),
   });
 
@@ -129,6 +133,33 @@ function seededRandom(seed: number): () => number {
   };
 }
 
+/**
+ * A gate that holds commands back at random, for a random while. In the ending it refuses
+ * only `budget` more times: a gate that never admits again would stall any transaction.
+ */
+class RandomGate implements Gate {
+  /** What it answered during the current decision. */
+  verdicts: Admission[] = [];
+  budget = Infinity;
+
+  constructor(
+    private readonly saga: SagaRun,
+    private readonly rate: number,
+    private readonly random: () => number,
+  ) {}
+
+  admit(): Admission {
+    const refuse = this.budget > 0 && this.random() < this.rate;
+    const reason = HOLD_REASONS[Math.floor(this.random() * HOLD_REASONS.length)];
+    const verdict: Admission = refuse
+      ? { admitted: false, reason, retryAt: this.saga.now + 1 + Math.floor(this.random() * 300) }
+      : { admitted: true };
+    if (refuse) this.budget--;
+    this.verdicts.push(verdict);
+    return verdict;
+  }
+}
+
 /** Statuses in which nothing happens without an operator. */
 const STOPPED: readonly TxStatus[] = ['completed', 'compensated', 'failed'];
 
@@ -143,11 +174,16 @@ class Simulation {
   private readonly stepStatuses = new Map<string, StepStatus>();
   private txStatus: TxStatus = 'running';
 
+  readonly gate: RandomGate;
+
   constructor(
     readonly definition: ResolvedDefinition,
     seed: number,
+    refusalRate: number,
   ) {
     this.saga = new SagaRun(definition, { order: 42 }, 1_000_000, seededRandom(seed));
+    this.gate = new RandomGate(this.saga, refusalRate, seededRandom(~seed));
+    this.saga.gate = this.gate;
     definition.steps.forEach(({ id }) => this.stepStatuses.set(id, 'pending'));
     this.apply({ type: 'started' });
   }
@@ -238,6 +274,7 @@ class Simulation {
 
   private apply(event: TransactionEvent): Decision<SagaState> {
     const before = this.state;
+    this.gate.verdicts = [];
     const decision = this.saga.apply(event);
     this.transcript.push(decision);
     if (!decision.accepted) {
@@ -247,15 +284,43 @@ class Simulation {
       return decision;
     }
     if (isFinished(before.status)) assert.deepEqual(decision.state, before, 'a finished transaction changed');
-    for (const send of sendsOf(decision.effects)) this.checkSend(send, decision.state);
+    this.checkGate(decision.effects, decision.state);
+    for (const send of sendsOf(decision.effects)) this.checkSend(send, before, decision.state);
     this.followHistory(decision.effects, decision.state);
     this.checkState(decision.state);
     return decision;
   }
 
-  private checkSend(send: SendEffect, after: SagaState): void {
+  /** Every command was admitted, every admission was used, and each hold was recorded as refused. */
+  private checkGate(effects: readonly Effect[], after: SagaState): void {
+    const admitted = this.gate.verdicts.filter((verdict) => verdict.admitted);
+    assert.equal(sendsOf(effects).length, admitted.length, 'commands sent differ from admissions');
+    const refusals = this.gate.verdicts.flatMap((verdict) => (verdict.admitted ? [] : [verdict]));
+    const lastHeld = new Map<string, Extract<HistoryEvent, { type: 'step.held' }>>();
+    for (const effect of effects) {
+      if (effect.kind !== 'record' || effect.event.type !== 'step.held') continue;
+      const { stepId, reason, until } = effect.event;
+      const index = refusals.findIndex((refusal) => refusal.reason === reason && refusal.retryAt === until);
+      assert.ok(index >= 0, `${stepId} held without a refusal`);
+      refusals.splice(index, 1);
+      lastHeld.set(stepId, effect.event);
+    }
+    // Held until the gate's time, unless a rollback in the same decision dropped the held
+    // execute (the step is then idle, or on to its compensation).
+    for (const [stepId, { phase, until }] of lastHeld) {
+      const step = after.steps[stepId];
+      if (step.phase === phase && step.waitingFor !== null) assert.deepEqual([step.waitingFor, step.dueAt], ['hold', until]);
+    }
+  }
+
+  private checkSend(send: SendEffect, before: SagaState, after: SagaState): void {
     const { stepId, phase, attempt } = send;
     const spec = this.spec(stepId);
+    // (A rollback may drop a held execute and compensate at once: that is another phase.)
+    const previous = before.steps[stepId];
+    if (previous.waitingFor === 'hold' && previous.phase === phase) {
+      assert.ok(this.saga.now >= previous.dueAt!, `${stepId} sent before its hold ended`);
+    }
     const key = `${stepId}/${phase}`;
     assert.equal(attempt, (this.lastAttempt.get(key) ?? 0) + 1, `attempts of ${key} are not consecutive`);
     this.lastAttempt.set(key, attempt);
@@ -339,10 +404,13 @@ class Simulation {
 const eventBound = (definition: ResolvedDefinition): number =>
   definition.steps.reduce((sum, step) => sum + 6 * step.retry.maxAttempts, 1);
 
-function simulate({ definition, moves, ending, seed }: Scenario): Simulation {
-  const simulation = new Simulation(definition, seed);
+function simulate({ definition, moves, ending, refusalRate, seed }: Scenario): Simulation {
+  const simulation = new Simulation(definition, seed, refusalRate);
   moves.forEach((move) => simulation.play(move));
-  const bound = eventBound(definition);
+  // Termination assumes a gate that admits in the end: each of its last refusals costs one
+  // more event (the timer that tries the held step again).
+  simulation.gate.budget = 2 * definition.steps.length;
+  const bound = eventBound(definition) + simulation.gate.budget;
   expect(simulation.runToTheEnd(ending, bound)).toBeLessThanOrEqual(bound);
   return simulation;
 }
@@ -376,7 +444,7 @@ describe('saga machine properties', () => {
         if (status !== 'failed') return;
         replayed++;
         simulation.operatorRetry();
-        simulation.runToTheEnd('recovery', eventBound(scenario.definition));
+        simulation.runToTheEnd('recovery', eventBound(scenario.definition) + simulation.gate.budget);
         expect(simulation.state.status).toBe(rollback ? 'compensated' : 'completed');
       }),
       { numRuns: 3000 },

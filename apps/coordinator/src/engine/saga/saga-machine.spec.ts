@@ -1,5 +1,6 @@
 import { nextDueAt } from './saga-machine';
-import { SagaRun, sagaDefinition, sendsOf, TestOptions, TestStep } from '../test/saga-harness';
+import { ADMIT_ALL, SagaRun, sagaDefinition, sendsOf, TestOptions, TestStep } from '../test/saga-harness';
+import { Gate, HoldReason } from '../transaction/inputs';
 
 const chain = sagaDefinition([{ id: 'a' }, { id: 'b', dependsOn: ['a'] }, { id: 'c', dependsOn: ['b'] }]);
 const diamond = sagaDefinition([
@@ -463,6 +464,108 @@ describe('saga machine', () => {
       saga.reply('a', 'failure');
       expect(saga.step('a').status).toBe('compensation_failed');
       expect(resolve('a', 'succeeded')).toMatchObject({ rejection: { code: 'outcome_not_applicable' } });
+    });
+  });
+
+  describe('holds (the gate refuses a command)', () => {
+    const HOLD_MS = 500;
+    /** Answers the next commands from `verdicts` (true: admit), then admits every one. */
+    const gateOf = (saga: SagaRun, verdicts: boolean[], reason: HoldReason = 'circuit_open'): Gate => {
+      const queue = [...verdicts];
+      return {
+        admit: () => ((queue.shift() ?? true) ? { admitted: true } : { admitted: false, reason, retryAt: saga.now + HOLD_MS }),
+      };
+    };
+    const twoInChain: TestStep[] = [{ id: 'a' }, { id: 'b', dependsOn: ['a'] }];
+    const refuseAll = (saga: SagaRun): Gate => gateOf(saga, Array<boolean>(1000).fill(false), 'in_flight_limit');
+    const runHeld = (steps: readonly TestStep[], verdicts: boolean[], options?: TestOptions): SagaRun => {
+      const saga = new SagaRun(sagaDefinition(steps, options));
+      saga.gate = gateOf(saga, verdicts);
+      return saga.start();
+    };
+
+    it('holds a step without using an attempt, and sends it when the hold ends', () => {
+      const saga = runHeld(twoInChain, [false]);
+      expect(saga.sent).toEqual([]);
+      expect(saga.step('a')).toMatchObject({ status: 'running', attempt: 0, attemptsLeft: 3, waitingFor: 'hold' });
+      expect(saga.history.slice(1)).toEqual([
+        { type: 'step.status_changed', stepId: 'a', from: 'pending', to: 'running' },
+        { type: 'step.held', stepId: 'a', phase: 'execute', participant: 'svc', reason: 'circuit_open', until: saga.now + HOLD_MS },
+      ]);
+      expect(nextDueAt(saga.state, saga.definition)).toBe(saga.now + HOLD_MS);
+      expect(saga.reply('a', 'success', { attempt: 0 })).toMatchObject({ effects: [{ event: { type: 'step.reply_ignored' } }] });
+      saga.after(HOLD_MS - 1);
+      expect(saga.effects).toEqual([]);
+      saga.after(1);
+      expect(saga.sent).toEqual(['execute:a#1']);
+    });
+
+    it('holds a step again quietly while the gate keeps refusing', () => {
+      const saga = runHeld(twoInChain, [false]);
+      saga.gate = refuseAll(saga);
+      saga.after(HOLD_MS);
+      expect(saga.effects).toEqual([]);
+      expect(saga.step('a')).toMatchObject({ attempt: 0, waitingFor: 'hold', dueAt: saga.now + HOLD_MS });
+      saga.gate = ADMIT_ALL;
+      saga.untilDue();
+      expect(saga.sent).toEqual(['execute:a#1']);
+    });
+
+    it('holds a retry after its backoff', () => {
+      const saga = runHeld([{ id: 'a' }], [true, false]);
+      saga.reply('a', 'retry');
+      saga.untilDue();
+      expect(saga.sent).toEqual([]);
+      expect(saga.step('a')).toMatchObject({ attempt: 1, attemptsLeft: 2, waitingFor: 'hold' });
+      saga.untilDue();
+      expect(saga.sent).toEqual(['execute:a#2']);
+    });
+
+    it('skips a step held before its first attempt when the saga rolls back, and compensates the others', () => {
+      const saga = runHeld([{ id: 'a' }, { id: 'b' }, { id: 'c' }], [true, true, false]);
+      saga.reply('b', 'retry');
+      saga.gate = refuseAll(saga);
+      saga.untilDue();
+      expect(saga.step('b')).toMatchObject({ attempt: 1, waitingFor: 'hold' });
+      saga.gate = ADMIT_ALL;
+      saga.reply('a', 'failure');
+      expect(statuses(saga)).toEqual({ a: 'compensating', b: 'compensating', c: 'skipped' });
+      expect(saga.sent).toEqual(['compensate:a#1', 'compensate:b#1']);
+      expect(saga.step('c')).toMatchObject({ attempt: 0, waitingFor: null, dueAt: null });
+    });
+
+    it('rolls back a held step when the deadline passes', () => {
+      const saga = runHeld([{ id: 'a' }], [false], { timeoutMs: 300 });
+      saga.gate = refuseAll(saga);
+      saga.after(300);
+      expect(saga.state).toMatchObject({ status: 'compensated', rollback: { kind: 'deadline' } });
+      expect(statuses(saga)).toEqual({ a: 'skipped' });
+    });
+
+    it('holds a compensation and sends it when the hold ends; the rollback waits for it', () => {
+      const saga = runHeld([{ id: 'a' }], [true, false]);
+      saga.reply('a', 'failure');
+      expect(saga.step('a')).toMatchObject({ status: 'compensating', phase: 'compensate', attempt: 0, waitingFor: 'hold' });
+      expect(saga.history).toContainEqual(expect.objectContaining({ type: 'step.held', phase: 'compensate' }));
+      expect(saga.state.status).toBe('compensating');
+      saga.untilDue();
+      expect(saga.sent).toEqual(['compensate:a#1']);
+      saga.reply('a', 'success');
+      expect(saga.state.status).toBe('compensated');
+    });
+
+    it('lets an abort roll back a pivot held before its first attempt, but not one whose attempt may have run', () => {
+      const held = runHeld([{ id: 'p', pivot: true }], [false]);
+      expect(held.apply({ type: 'abort', actor: 'alice' }).accepted).toBe(true);
+      expect(held.state.status).toBe('compensated');
+      expect(statuses(held)).toEqual({ p: 'skipped' });
+
+      const inDoubt = runHeld([{ id: 'p', pivot: true }], [true, false]);
+      inDoubt.after(1000);
+      expect(inDoubt.step('p')).toMatchObject({ attempt: 1, waitingFor: 'backoff' });
+      inDoubt.untilDue();
+      expect(inDoubt.step('p')).toMatchObject({ attempt: 1, waitingFor: 'hold' });
+      expect(inDoubt.apply({ type: 'abort', actor: 'alice' })).toMatchObject({ rejection: { code: 'pivot_in_flight' } });
     });
   });
 

@@ -22,12 +22,17 @@
  * `success` is retried; a spent budget leaves the step `compensation_failed`, and the
  * transaction becomes `failed` once nothing else can progress.
  *
+ * Holds. Every command first asks the shell's gate (ctx.gate), which protects participants:
+ * refused, the step waits (`hold`) until the gate's retry time without using an attempt,
+ * and is tried again then. A rollback drops a held execute like a scheduled retry; a step
+ * held before its first attempt never ran, so it is skipped.
+ *
  * Replies are applied only if they answer the attempt a step is waiting for. Time comes in
  * as ctx.now: the state holds every timer as a step's `dueAt` (plus the deadline), and a
  * `timer` event acts on whatever is due, so a stale timer cannot exist.
  */
 import { JsonObject, Outcome, ReplyError, SagaPhase } from '@ordo/protocol';
-import { freshAttempts, idle, isDue, refill } from '../attempts/attempts';
+import { freshAttempts, idle, isDue, isScheduled, refill } from '../attempts/attempts';
 import { directDependents } from '../dag/dag';
 import { ResolvedDefinition, ResolvedStep } from '../definition/definition';
 import { resolveInput } from '../definition/input-mapping';
@@ -112,7 +117,7 @@ function fireTimer(draft: SagaDraft, id: string, ctx: DecideContext): SagaDraft 
   const step = draft.state.steps[id];
   // An earlier timer in this pass may have started the rollback, cancelling this one.
   if (!isDue(step, ctx.now)) return draft;
-  if (step.waitingFor === 'backoff') return send(draft, id, ctx);
+  if (isScheduled(step)) return send(draft, id, ctx);
   const [timedOut, error] = recordTimeout(draft, id, specOf(ctx, id).timeoutMs);
   return conclude(timedOut, id, 'retry', null, error, ctx);
 }
@@ -251,7 +256,7 @@ function send(draft: SagaDraft, id: string, ctx: DecideContext): SagaDraft {
   const command = draft.state.steps[id].phase === 'execute' ? action : compensation;
   if (command === null) throw new Error(`invariant: step ${id} has no compensation`);
   const resolved = resolveInput(input, ctx.input, stepOutputs(draft.state));
-  return dispatchAttempt(draft, id, { participant, action: command, input: resolved, timeoutMs }, ctx.now);
+  return dispatchAttempt(draft, id, { participant, action: command, input: resolved, timeoutMs }, ctx);
 }
 
 function succeed(draft: SagaDraft, id: string, output: JsonObject | null, ctx: DecideContext): SagaDraft {
@@ -271,7 +276,12 @@ function rollBack(draft: SagaDraft, cause: RollbackCause, ctx: DecideContext): S
   return ctx.definition.steps.reduce((current, { id }) => {
     const step = current.state.steps[id];
     if (step.status === 'pending') return updateStep(current, id, { status: 'skipped' });
-    if (step.phase === 'execute' && step.waitingFor === 'backoff') return updateStep(current, id, idle(step));
+    if (step.phase === 'execute' && isScheduled(step)) {
+      // The next execute is dropped. A step none of whose attempts went out (held from the
+      // start) did nothing and is skipped; the others are compensated.
+      const dropped = updateStep(current, id, idle(step));
+      return step.attempt === 0 ? updateStep(dropped, id, { status: 'skipped' }) : dropped;
+    }
     return current;
   }, setStatus(draft, 'compensating', cause));
 }
@@ -287,7 +297,11 @@ const ROLLBACK_BLOCKED = {
 function rollbackBlocker(state: SagaState, definition: ResolvedDefinition): keyof typeof ROLLBACK_BLOCKED | null {
   if (state.status !== 'running') return 'not_running';
   if (isCommitted(state, definition)) return 'past_point_of_no_return';
-  const pivotInFlight = definition.steps.some((spec) => isPivot(spec) && state.steps[spec.id].waitingFor !== null);
+  // A pivot held back before its first attempt has not run: it does not block a rollback.
+  const pivotInFlight = definition.steps.some((spec) => {
+    const { waitingFor, attempt } = state.steps[spec.id];
+    return isPivot(spec) && waitingFor !== null && attempt > 0;
+  });
   return pivotInFlight ? 'pivot_in_flight' : null;
 }
 

@@ -5,7 +5,7 @@ import { decide, initialSagaState, nextDueAt, SagaState, SagaStepState } from '.
 import { Decision } from '../transaction/decision';
 import { Effect, SendEffect } from '../transaction/effects';
 import { HistoryEvent } from '../transaction/history';
-import { TransactionEvent } from '../transaction/inputs';
+import { Gate, TransactionEvent } from '../transaction/inputs';
 
 export interface TestStep {
   readonly id: string;
@@ -45,6 +45,9 @@ export function sagaDefinition(steps: readonly TestStep[], options: TestOptions 
   });
 }
 
+/** Lets every command through: no participant needs protecting. */
+export const ADMIT_ALL: Gate = { admit: () => ({ admitted: true }) };
+
 export const sendsOf = (effects: readonly Effect[]): SendEffect[] =>
   effects.filter((effect): effect is SendEffect => effect.kind === 'send');
 
@@ -59,6 +62,7 @@ export const sent = (effects: readonly Effect[]): string[] =>
 export class SagaRun {
   state: SagaState;
   effects: readonly Effect[] = [];
+  gate: Gate = ADMIT_ALL;
 
   constructor(
     readonly definition: ResolvedDefinition,
@@ -75,6 +79,7 @@ export class SagaRun {
       input: this.input,
       now: this.now,
       random: this.random,
+      gate: this.gate,
     });
     if (decision.accepted) {
       this.state = decision.state;

@@ -1,6 +1,6 @@
 import { Outcome, Phase, ReplyError } from '@ordo/protocol';
 import { ReplyMatch } from '../attempts/attempts';
-import { ResolveOutcome } from './inputs';
+import { HoldReason, ResolveOutcome } from './inputs';
 import { RollbackCause, StepStatus, TxStatus } from './transaction-state';
 
 export type IgnoredReplyReason = 'transaction_finished' | 'unknown_step' | Exclude<ReplyMatch, 'current'>;
@@ -46,6 +46,18 @@ export type HistoryEvent =
       readonly reason: IgnoredReplyReason;
     }
   | { readonly type: 'step.timed_out'; readonly stepId: string; readonly phase: Phase; readonly attempt: number }
+  /**
+   * The gate held the step's next command back (no attempt used); it is tried again at
+   * `until`. Recorded when a hold begins, not each time a held step is held again.
+   */
+  | {
+      readonly type: 'step.held';
+      readonly stepId: string;
+      readonly phase: Phase;
+      readonly participant: string;
+      readonly reason: HoldReason;
+      readonly until: number;
+    }
   | {
       readonly type: 'step.retry_scheduled';
       readonly stepId: string;

@@ -27,6 +27,23 @@ export type TransactionEvent =
   | { readonly type: 'timer' }
   | OperatorEvent;
 
+/** Why the shell holds a command back: its participant's circuit is open, or it has too many commands out. */
+export const HOLD_REASONS = ['circuit_open', 'in_flight_limit'] as const;
+export type HoldReason = (typeof HOLD_REASONS)[number];
+
+export type Admission =
+  | { readonly admitted: true }
+  /** `retryAt`, later than `now`, is when the machine asks again. */
+  | { readonly admitted: false; readonly reason: HoldReason; readonly retryAt: number };
+
+/**
+ * The shell's protection of participants, asked before every command is sent. An admission
+ * counts against the participant's limits, so the machine asks only for a command it then sends.
+ */
+export interface Gate {
+  admit(participant: string): Admission;
+}
+
 /** What a decision depends on besides the state and the event. */
 export interface DecideContext {
   /** The definition version the transaction is pinned to. */
@@ -36,4 +53,5 @@ export interface DecideContext {
   readonly now: number;
   /** Uniform in [0, 1), used for retry jitter. */
   readonly random: () => number;
+  readonly gate: Gate;
 }

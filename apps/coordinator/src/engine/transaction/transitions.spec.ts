@@ -1,7 +1,8 @@
 import { freshAttempts, sendAttempt } from '../attempts/attempts';
 import { resolveDefinition } from '../definition/definition';
+import { ADMIT_ALL } from '../test/saga-harness';
 import { draftOf, setStatus, updateStep } from './draft';
-import { DecideContext } from './inputs';
+import { DecideContext, Gate } from './inputs';
 import { StepState, TransactionState } from './transaction-state';
 import {
   dispatchAttempt,
@@ -40,6 +41,7 @@ const ctx: DecideContext = {
   input: {},
   now: 1_000,
   random: () => 0,
+  gate: ADMIT_ALL,
 };
 const policy = { maxAttempts: 2, initialDelayMs: 100, multiplier: 2, maxDelayMs: 1000, jitter: 'none' } as const;
 
@@ -55,7 +57,7 @@ describe('transaction transitions', () => {
       draftOf(state({ a: step({ status: 'running' }) })),
       'a',
       { participant: 'p', action: 'x', input: { k: 1 }, timeoutMs: 300 },
-      1_000,
+      ctx,
     );
     expect(draft.state.steps.a).toMatchObject({ attempt: 1, waitingFor: 'reply', dueAt: 1_300 });
     expect(draft.effects).toEqual([
@@ -71,6 +73,43 @@ describe('transaction transitions', () => {
         deadline: 1_300,
       },
     ]);
+  });
+
+  it('holds a step the gate refuses: no command, no attempt used, tried again at the retry time', () => {
+    const refuse = (retryAt: number): DecideContext => ({
+      ...ctx,
+      gate: { admit: () => ({ admitted: false, reason: 'circuit_open', retryAt }) },
+    });
+    const dispatch = { participant: 'p', action: 'x', input: {}, timeoutMs: 300 };
+    const held = dispatchAttempt(draftOf(state({ a: step({ status: 'running' }) })), 'a', dispatch, refuse(1_500));
+    expect(held.state.steps.a).toMatchObject({ attempt: 0, attemptsLeft: 2, waitingFor: 'hold', dueAt: 1_500 });
+    expect(held.effects).toEqual([
+      {
+        kind: 'record',
+        event: { type: 'step.held', stepId: 'a', phase: 'execute', participant: 'p', reason: 'circuit_open', until: 1_500 },
+      },
+    ]);
+    // Held again: only the retry time moves; the history already holds the hold's start.
+    const again = dispatchAttempt(draftOf(held.state), 'a', dispatch, refuse(2_000));
+    expect(again.state.steps.a).toMatchObject({ attempt: 0, waitingFor: 'hold', dueAt: 2_000 });
+    expect(again.effects).toEqual([]);
+    expect(dispatchAttempt(draftOf(again.state), 'a', dispatch, ctx).state.steps.a).toMatchObject({
+      attempt: 1,
+      waitingFor: 'reply',
+    });
+  });
+
+  it('asks the gate about the participant of the command, once per command', () => {
+    const asked: string[] = [];
+    const gate: Gate = {
+      admit: (participant) => {
+        asked.push(participant);
+        return { admitted: true };
+      },
+    };
+    const dispatch = { participant: 'inventory', action: 'x', input: {}, timeoutMs: 300 };
+    dispatchAttempt(draftOf(state({ a: step({ status: 'running' }) })), 'a', dispatch, { ...ctx, gate });
+    expect(asked).toEqual(['inventory']);
   });
 
   it('schedules retries until the budget is spent', () => {

@@ -1,5 +1,5 @@
 import { JsonObject, ReplyError } from '@ordo/protocol';
-import { matchReply, retryLater, sendAttempt } from '../attempts/attempts';
+import { holdUntil, matchReply, retryLater, sendAttempt } from '../attempts/attempts';
 import { EffectiveRetryPolicy } from '../definition/definition';
 import { Draft, emit, record, setStatus, updateStep } from './draft';
 import { IgnoredReplyReason } from './history';
@@ -23,14 +23,26 @@ export function startTransaction<S extends TransactionState>(draft: Draft<S>, ct
   return record(started, { type: 'transaction.started', deadline });
 }
 
-/** Sends the next attempt of the step's current phase. */
+/**
+ * Sends the next attempt of the step's current phase, or, when the gate refuses, holds the
+ * step until the gate's retry time without using an attempt.
+ */
 export function dispatchAttempt<S extends TransactionState>(
   draft: Draft<S>,
   stepId: string,
   { participant, action, input, timeoutMs }: Dispatch,
-  now: number,
+  ctx: DecideContext,
 ): Draft<S> {
-  const step = sendAttempt(draft.state.steps[stepId], timeoutMs, now);
+  const before = draft.state.steps[stepId];
+  const admission = ctx.gate.admit(participant);
+  if (!admission.admitted) {
+    const { reason, retryAt: until } = admission;
+    const held = updateStep(draft, stepId, holdUntil(before, until));
+    // Held again: the history already says since when and why.
+    if (before.waitingFor === 'hold') return held;
+    return record(held, { type: 'step.held', stepId, phase: before.phase, participant, reason, until });
+  }
+  const step = sendAttempt(before, timeoutMs, ctx.now);
   const { phase, attempt, dueAt: deadline } = step;
   const sent = record(updateStep(draft, stepId, step), { type: 'step.dispatched', stepId, phase, attempt, deadline });
   return emit(sent, { kind: 'send', stepId, participant, phase, action, attempt, input, deadline });

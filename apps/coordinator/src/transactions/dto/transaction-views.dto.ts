@@ -23,7 +23,7 @@ export class StepView {
   @ApiProperty({ enum: ALL_PHASES, description: 'Phase of the latest attempt' }) phase: Phase;
   @ApiProperty({ example: 1, description: 'Latest attempt number in this phase (0: none sent)' }) attempt: number;
   @ApiProperty({ example: 4 }) attemptsLeft: number;
-  @ApiPropertyOptional({ example: '2026-11-21T10:00:05.000Z', nullable: true, description: 'Timeout or next retry' })
+  @ApiPropertyOptional({ example: '2026-11-21T10:00:05.000Z', nullable: true, description: 'Timeout, next retry, or end of a hold' })
   dueAt: string | null;
   @ApiPropertyOptional({ example: { reservationId: 'r-1' }, nullable: true }) output: JsonObject | null;
   @ApiPropertyOptional({ example: { code: 'OUT_OF_STOCK', message: 'only 1 left' }, nullable: true }) lastError: ReplyError | null;

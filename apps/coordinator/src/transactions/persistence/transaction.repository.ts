@@ -208,6 +208,22 @@ export class TransactionRepository {
     return records;
   }
 
+  /**
+   * Commands awaiting a reply, by participant: of the given participants, or of all. Reads
+   * only the partial index of live commands.
+   */
+  async countAwaitingReply(
+    participants: readonly string[] | null,
+    manager: EntityManager = this.dataSource.manager,
+  ): Promise<Map<string, number>> {
+    const rows: { participant: string; count: number }[] = await manager.query(
+      `SELECT participant, count(*)::int AS count FROM steps
+       WHERE waiting_for = 'reply' AND ($1::text[] IS NULL OR participant = ANY($1)) GROUP BY participant`,
+      [participants],
+    );
+    return new Map(rows.map((row) => [row.participant, row.count]));
+  }
+
   async appendEvents(manager: EntityManager, events: { txId: string; event: HistoryEvent; at: number }[]) {
     if (events.length === 0) return;
     const col = <T>(pick: (e: (typeof events)[number]) => T) => events.map(pick);

@@ -1,0 +1,25 @@
+import { validateConfig } from '@ordo/platform';
+import { CoordinatorConfig } from './coordinator.config';
+
+const required = { DATABASE_URL: 'postgres://u@db:5432/ordo', KAFKA_BROKERS: 'k1:9092' };
+
+describe('CoordinatorConfig', () => {
+  it('defaults the protection of participants', () => {
+    expect(validateConfig(CoordinatorConfig, required)).toMatchObject({
+      MAX_IN_FLIGHT_PER_PARTICIPANT: 1000,
+      BREAKER_WINDOW: 100,
+      BREAKER_MIN_CALLS: 20,
+      BREAKER_FAILURE_RATIO: 0.5,
+      BREAKER_OPEN_MS: 10000,
+      BREAKER_HALF_OPEN_PROBES: 3,
+    });
+  });
+
+  it('reads fractional ratios and refuses a minimum of calls the window cannot hold', () => {
+    expect(validateConfig(CoordinatorConfig, { ...required, BREAKER_FAILURE_RATIO: '0.25' }).BREAKER_FAILURE_RATIO).toBe(0.25);
+    expect(() => validateConfig(CoordinatorConfig, { ...required, BREAKER_WINDOW: '10', BREAKER_MIN_CALLS: '11' })).toThrow(
+      'BREAKER_MIN_CALLS: BREAKER_MIN_CALLS must not be greater than BREAKER_WINDOW (got "11")',
+    );
+    expect(() => validateConfig(CoordinatorConfig, { ...required, BREAKER_FAILURE_RATIO: '0' })).toThrow(/BREAKER_FAILURE_RATIO/);
+  });
+});

@@ -1,0 +1,162 @@
+import { ConsoleLogger, Logger } from '@nestjs/common';
+import { setTimeout as sleep } from 'timers/promises';
+import { EntityManager } from 'typeorm';
+import { validateConfig } from '@ordo/platform';
+import { CoordinatorConfig } from '../../config/coordinator.config';
+import { Admission, Effect, Gate } from '../../engine';
+import { TransactionRepository } from '../persistence/transaction.repository';
+import { CommittedDecision, ParticipantGate } from './participant-gate';
+
+const manager = {} as EntityManager;
+const layout = [{ id: 'charge', participant: 'bank' }];
+const HOLD_RETRY_MS = 100;
+
+/** A gate over a database whose in-flight counts are `database`. */
+function setUp(settings: Record<string, string> = {}) {
+  const database = new Map<string, number>();
+  const queries: string[][] = [];
+  const repository = {
+    countAwaitingReply: async (participants: readonly string[] | null) => {
+      queries.push([...(participants ?? [])]);
+      return new Map(database);
+    },
+  } satisfies Pick<TransactionRepository, 'countAwaitingReply'>;
+  const config = validateConfig(CoordinatorConfig, {
+    DATABASE_URL: 'postgres://u@db/ordo',
+    KAFKA_BROKERS: 'k:9092',
+    HOLD_RETRY_MS: String(HOLD_RETRY_MS),
+    IN_FLIGHT_REFRESH_MS: '0',
+    ...settings,
+  });
+  return { gate: new ParticipantGate(repository as unknown as TransactionRepository, config), database, queries };
+}
+
+const admitMany = (gate: Gate, count: number): Admission[] => Array.from({ length: count }, () => gate.admit('bank'));
+
+const send = (): Effect => ({
+  kind: 'send',
+  stepId: 'charge',
+  participant: 'bank',
+  phase: 'execute',
+  action: 'charge',
+  attempt: 1,
+  input: {},
+  deadline: 0,
+});
+const replied = (outcome: 'success' | 'retry'): CommittedDecision => ({
+  layout,
+  effects: [{ kind: 'record', event: { type: 'step.replied', stepId: 'charge', phase: 'execute', attempt: 1, outcome } }],
+});
+const timedOut: CommittedDecision = {
+  layout,
+  effects: [{ kind: 'record', event: { type: 'step.timed_out', stepId: 'charge', phase: 'execute', attempt: 1 } }],
+};
+
+/** Commits one batch that applies these decisions. */
+async function commit(gate: ParticipantGate, decisions: CommittedDecision[], now = Date.now()): Promise<void> {
+  const batch = gate.begin();
+  await batch.gate(manager, ['bank'], now);
+  batch.end(decisions);
+}
+
+describe('ParticipantGate', () => {
+  // Circuits opening and closing are logged; not here.
+  beforeAll(() => Logger.overrideLogger(false));
+  afterAll(() => Logger.overrideLogger(new ConsoleLogger()));
+  describe('in-flight bound', () => {
+    it('admits up to the bound, counting what the database has and what the batch admitted', async () => {
+      const { gate, database } = setUp({ MAX_IN_FLIGHT_PER_PARTICIPANT: '3' });
+      database.set('bank', 1);
+      const now = Date.now();
+      const admissions = admitMany(await gate.begin().gate(manager, ['bank'], now), 3);
+      expect(admissions.slice(0, 2)).toEqual([{ admitted: true }, { admitted: true }]);
+      expect(admissions[2]).toMatchObject({ admitted: false, reason: 'in_flight_limit' });
+      const { retryAt } = admissions[2] as Extract<Admission, { admitted: false }>;
+      expect(retryAt).toBeGreaterThanOrEqual(now + HOLD_RETRY_MS / 2);
+      expect(retryAt).toBeLessThanOrEqual(now + (HOLD_RETRY_MS * 3) / 2);
+    });
+
+    it('counts the admissions of an open batch in every other batch, and forgets them if it rolls back', async () => {
+      const { gate } = setUp({ MAX_IN_FLIGHT_PER_PARTICIPANT: '2' });
+      const first = gate.begin();
+      expect(admitMany(await first.gate(manager, ['bank'], Date.now()), 2).every((a) => a.admitted)).toBe(true);
+      const second = gate.begin();
+      expect((await second.gate(manager, ['bank'], Date.now())).admit('bank')).toMatchObject({ admitted: false });
+      first.end(null);
+      expect((await gate.begin().gate(manager, ['bank'], Date.now())).admit('bank')).toEqual({ admitted: true });
+    });
+
+    it('counts what a batch committed, not what it admitted, until the database count has it', async () => {
+      const { gate, database } = setUp({ MAX_IN_FLIGHT_PER_PARTICIPANT: '1', IN_FLIGHT_REFRESH_MS: '60000' });
+      const batch = gate.begin();
+      admitMany(await batch.gate(manager, ['bank'], Date.now()), 1);
+      // A start whose idempotency key was taken writes nothing.
+      batch.end([]);
+      await commit(gate, [{ layout, effects: [send()] }]);
+      expect((await gate.begin().gate(manager, ['bank'], Date.now())).admit('bank')).toMatchObject({ admitted: false });
+      // A count taken after the commit (a later millisecond) has the command …
+      await sleep(2);
+      database.set('bank', 1);
+      expect((await gate.begin().gate(manager, ['bank'], Date.now() + 60_000)).admit('bank')).toMatchObject({ admitted: false });
+      // … and the next one sees it answered.
+      database.set('bank', 0);
+      expect((await gate.begin().gate(manager, ['bank'], Date.now() + 120_000)).admit('bank')).toEqual({ admitted: true });
+    });
+
+    it('frees a place as soon as a reply or a timeout this instance applied commits', async () => {
+      const { gate, database } = setUp({ MAX_IN_FLIGHT_PER_PARTICIPANT: '2', IN_FLIGHT_REFRESH_MS: '60000' });
+      database.set('bank', 2);
+      expect((await gate.begin().gate(manager, ['bank'], Date.now())).admit('bank')).toMatchObject({ admitted: false });
+      await commit(gate, [replied('success'), timedOut]);
+      expect(admitMany(await gate.begin().gate(manager, ['bank'], Date.now()), 3).map((a) => a.admitted)).toEqual([true, true, false]);
+    });
+
+    it('counts again only once the count is older than IN_FLIGHT_REFRESH_MS', async () => {
+      const { gate, queries } = setUp({ IN_FLIGHT_REFRESH_MS: '200' });
+      const now = Date.now();
+      await gate.begin().gate(manager, ['bank', 'shop'], now);
+      await gate.begin().gate(manager, ['bank'], now + 199);
+      await gate.begin().gate(manager, ['bank'], now + 10_000);
+      expect(queries).toEqual([['bank', 'shop'], ['bank']]);
+    });
+  });
+
+  describe('circuit breaker', () => {
+    const breakerSettings = { BREAKER_WINDOW: '4', BREAKER_MIN_CALLS: '2', BREAKER_OPEN_MS: '1000', BREAKER_HALF_OPEN_PROBES: '2' };
+
+    it('opens on the retries and timeouts of committed batches, and holds every command until it may probe', async () => {
+      const { gate } = setUp(breakerSettings);
+      const now = Date.now();
+      await commit(gate, [replied('retry'), timedOut], now);
+      expect(await gate.participants()).toEqual([{ participant: 'bank', circuit: 'open', inFlight: 0, failureRatio: 1 }]);
+      const held = (await gate.begin().gate(manager, ['bank'], now + 999)).admit('bank');
+      expect(held).toEqual({ admitted: false, reason: 'circuit_open', retryAt: expect.any(Number) });
+      expect((held as Extract<Admission, { admitted: false }>).retryAt).toBeGreaterThanOrEqual(now + 1000);
+    });
+
+    it('lets probes through when half-open, holds the rest briefly, and closes when the probes are healthy', async () => {
+      const { gate } = setUp(breakerSettings);
+      const opened = Date.now();
+      await commit(gate, [replied('retry'), replied('retry')], opened);
+      const probing = await gate.begin().gate(manager, ['bank'], opened + 60_000);
+      const [first, second, third] = admitMany(probing, 3);
+      expect([first, second]).toEqual([{ admitted: true }, { admitted: true }]);
+      expect(third).toMatchObject({ admitted: false, reason: 'circuit_open' });
+      expect((third as Extract<Admission, { admitted: false }>).retryAt).toBeLessThanOrEqual(opened + 60_000 + HOLD_RETRY_MS * 1.5);
+      await commit(gate, [replied('success'), replied('success')]);
+      expect((await gate.participants())[0]).toMatchObject({ circuit: 'closed', failureRatio: 0 });
+    });
+
+    it('does not spend a probe on a command the in-flight bound holds back', async () => {
+      const { gate, database } = setUp({ ...breakerSettings, MAX_IN_FLIGHT_PER_PARTICIPANT: '1', BREAKER_HALF_OPEN_PROBES: '1' });
+      const opened = Date.now();
+      await commit(gate, [replied('retry'), replied('retry')], opened);
+      database.set('bank', 1);
+      expect((await gate.begin().gate(manager, ['bank'], opened + 60_000)).admit('bank')).toMatchObject({
+        reason: 'in_flight_limit',
+      });
+      database.set('bank', 0);
+      expect((await gate.begin().gate(manager, ['bank'], opened + 60_001)).admit('bank')).toEqual({ admitted: true });
+    });
+  });
+});

@@ -1,0 +1,164 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
+import {
+  Admission,
+  admitCall,
+  BreakerPolicy,
+  BreakerState,
+  callHealthOf,
+  CallHealth,
+  Circuit,
+  circuitAt,
+  CLOSED_BREAKER,
+  Effect,
+  failureRatio,
+  Gate,
+  recordCall,
+} from '../../engine';
+import { CoordinatorConfig } from '../../config/coordinator.config';
+import { StepLayout } from '../persistence/transaction-record';
+import { TransactionRepository } from '../persistence/transaction.repository';
+import { InFlightCounter } from './in-flight-counter';
+
+/** A decision whose database transaction committed. */
+export interface CommittedDecision {
+  readonly layout: readonly StepLayout[];
+  readonly effects: readonly Effect[];
+}
+
+/** The gate of one database transaction's decisions. */
+export interface GateBatch {
+  /** A gate for decisions at `now`, once the in-flight counts of these participants are fresh enough. */
+  gate(manager: EntityManager, participants: Iterable<string>, now: number): Promise<Gate>;
+  /** The transaction ended: these decisions committed, or (null) it rolled back. */
+  end(committed: readonly CommittedDecision[] | null): void;
+}
+
+export interface ParticipantStatus {
+  readonly participant: string;
+  readonly circuit: Circuit;
+  readonly inFlight: number;
+  readonly failureRatio: number;
+}
+
+/**
+ * Protects participants: a circuit breaker per participant, fed by the replies and timeouts
+ * this instance applies, and a bound on the commands awaiting a reply per participant,
+ * counted across all instances. The pure machines ask it (as their `Gate`) before every
+ * command, and hold back what it refuses.
+ */
+@Injectable()
+export class ParticipantGate {
+  private readonly logger = new Logger(ParticipantGate.name);
+  private readonly breakers = new Map<string, BreakerState>();
+  private readonly inFlight: InFlightCounter;
+  private readonly policy: BreakerPolicy;
+
+  constructor(
+    private readonly repository: TransactionRepository,
+    private readonly config: CoordinatorConfig,
+  ) {
+    this.inFlight = new InFlightCounter(config.IN_FLIGHT_REFRESH_MS);
+    this.policy = {
+      window: config.BREAKER_WINDOW,
+      minimumCalls: config.BREAKER_MIN_CALLS,
+      failureRatio: config.BREAKER_FAILURE_RATIO,
+      openMs: config.BREAKER_OPEN_MS,
+      halfOpenProbes: config.BREAKER_HALF_OPEN_PROBES,
+    };
+  }
+
+  /** Starts gating one database transaction; `end` it whatever happens. */
+  begin(): GateBatch {
+    // Admitted commands count at once, so that concurrent transactions see them too.
+    const reserved = new Map<string, number>();
+    return {
+      gate: async (manager, participants, now) => {
+        const stale = this.inFlight.stale(participants, now);
+        if (stale.length > 0) {
+          const countedAt = Date.now();
+          this.inFlight.update(stale, await this.repository.countAwaitingReply(stale, manager), countedAt);
+        }
+        return {
+          admit: (participant) => {
+            const admission = this.admit(participant, now);
+            if (admission.admitted) {
+              this.inFlight.reserve(participant);
+              reserved.set(participant, (reserved.get(participant) ?? 0) + 1);
+            }
+            return admission;
+          },
+        };
+      },
+      end: (committed) => {
+        reserved.forEach((count, participant) => this.inFlight.release(participant, count));
+        // Count what was written, not what was admitted: a decision may have been dropped
+        // (a start whose idempotency key was taken). A probe admitted in a transaction that
+        // rolled back stays counted in its round, which ends after BREAKER_OPEN_MS anyway.
+        if (committed) this.learn(committed, Date.now());
+      },
+    };
+  }
+
+  /** Every participant with a breaker on this instance or commands in flight, by name. */
+  async participants(): Promise<ParticipantStatus[]> {
+    const inFlight = await this.repository.countAwaitingReply(null);
+    const now = Date.now();
+    return [...new Set([...this.breakers.keys(), ...inFlight.keys()])].sort().map((participant) => {
+      const breaker = this.breakers.get(participant) ?? CLOSED_BREAKER;
+      return {
+        participant,
+        circuit: circuitAt(breaker, now),
+        inFlight: inFlight.get(participant) ?? 0,
+        failureRatio: failureRatio(breaker),
+      };
+    });
+  }
+
+  private admit(participant: string, now: number): Admission {
+    const verdict = admitCall(this.breakers.get(participant) ?? CLOSED_BREAKER, this.policy, now);
+    if (!verdict.admitted) return { admitted: false, reason: 'circuit_open', retryAt: verdict.until ?? this.retryAt(now) };
+    if (this.inFlight.count(participant) >= this.config.MAX_IN_FLIGHT_PER_PARTICIPANT) {
+      return { admitted: false, reason: 'in_flight_limit', retryAt: this.retryAt(now) };
+    }
+    // Kept only now: a command held for the in-flight bound must not use up a probe.
+    this.breakers.set(participant, verdict.state);
+    return { admitted: true };
+  }
+
+  /** HOLD_RETRY_MS ± 50 %, so that held commands do not all come back at once. */
+  private retryAt(now: number): number {
+    return now + Math.ceil(this.config.HOLD_RETRY_MS * (0.5 + Math.random()));
+  }
+
+  private learn(committed: readonly CommittedDecision[], now: number): void {
+    for (const { layout, effects } of committed) {
+      const participantOf = new Map(layout.map((step) => [step.id, step.participant]));
+      for (const effect of effects) {
+        if (effect.kind === 'send') {
+          this.inFlight.committed(effect.participant, now);
+          continue;
+        }
+        // A reply or a timeout ends a command: it frees a place and tells about its participant.
+        const { event } = effect;
+        const health = callHealthOf(event);
+        const participant = health && 'stepId' in event ? participantOf.get(event.stepId) : undefined;
+        if (!health || !participant) continue;
+        this.inFlight.ended(participant, now);
+        this.record(participant, health, now);
+      }
+    }
+  }
+
+  private record(participant: string, health: CallHealth, now: number): void {
+    const before = this.breakers.get(participant) ?? CLOSED_BREAKER;
+    const after = recordCall(before, this.policy, health, now);
+    this.breakers.set(participant, after);
+    if (after.circuit === 'open' && before.circuit !== 'open') {
+      const ratio = failureRatio(after).toFixed(2);
+      this.logger.warn(`circuit of ${participant} opened for ${this.policy.openMs} ms (failure ratio ${ratio})`);
+    } else if (after.circuit === 'closed' && before.circuit === 'half_open') {
+      this.logger.log(`circuit of ${participant} closed`);
+    }
+  }
+}
