@@ -33,6 +33,7 @@ export class Transactions1763700100000 implements MigrationInterface {
         rollback            jsonb,
         next_due_at         timestamptz,
         idempotency_key     text,
+        traceparent         text,
         created_at          timestamptz NOT NULL DEFAULT now(),
         updated_at          timestamptz NOT NULL DEFAULT now(),
         FOREIGN KEY (definition_name, definition_version) REFERENCES definitions (name, version)

@@ -70,6 +70,7 @@ export class TransactionEngine {
       type: definition.resolved.type,
       input: request.input,
       idempotencyKey: request.idempotencyKey,
+      traceparent: request.traceparent ?? null,
       createdAt: new Date(now),
       updatedAt: new Date(now),
       layout: definition.resolved.steps.map((s) => ({ id: s.id, participant: s.participant })),
@@ -83,7 +84,7 @@ export class TransactionEngine {
       const inserted = { ...record, state };
       if (!(await this.repository.insert(manager, inserted, machine.nextDueAt(state, definition.resolved)))) return [null, []];
       const applied = [{ record: inserted, state, effects, now }];
-      await this.writeEffects(manager, applied, request.traceparent);
+      await this.writeEffects(manager, applied);
       return [inserted, applied];
     });
     if (started) return { record: started, created: true };
@@ -205,7 +206,7 @@ export class TransactionEngine {
   }
 
   /** History rows and outbox rows of the applied decisions, each kind in one statement. */
-  private async writeEffects(manager: EntityManager, applied: Applied[], traceparent?: string): Promise<void> {
+  private async writeEffects(manager: EntityManager, applied: Applied[]): Promise<void> {
     const events: { txId: string; event: HistoryEvent; at: number }[] = [];
     const messages: OutgoingMessage[] = [];
     for (const { record, effects, now } of applied) {
@@ -220,7 +221,7 @@ export class TransactionEngine {
             value: JSON.stringify(command),
             headers: {
               [HEADERS.messageId]: `${record.id}/${effect.stepId}/${effect.phase}/${effect.attempt}`,
-              ...(traceparent ? { [HEADERS.traceparent]: traceparent } : {}),
+              ...(record.traceparent ? { [HEADERS.traceparent]: record.traceparent } : {}),
             },
           });
         }

@@ -9,6 +9,8 @@ export interface TransactionRecord {
   readonly type: TxType;
   readonly input: JsonObject;
   readonly idempotencyKey: string | null;
+  /** W3C trace context of the request that started it; every command carries it. */
+  readonly traceparent: string | null;
   readonly createdAt: Date;
   readonly updatedAt: Date;
   readonly state: TransactionState;

@@ -16,6 +16,7 @@ interface TransactionRow {
   deadline: Date | null;
   rollback: RollbackCause | null;
   idempotency_key: string | null;
+  traceparent: string | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -59,7 +60,7 @@ export interface Cursor {
 }
 
 const TX_COLUMNS = `id, definition_name, definition_version, type, status, input, started_at, deadline, rollback,
-  idempotency_key, created_at, updated_at`;
+  idempotency_key, traceparent, created_at, updated_at`;
 
 const ms = (date: Date | null) => (date === null ? null : date.getTime());
 const date = (instant: number | null) => (instant === null ? null : new Date(instant));
@@ -72,6 +73,7 @@ function toRecord(row: TransactionRow, steps: StepRow[]): TransactionRecord {
     type: row.type,
     input: row.input,
     idempotencyKey: row.idempotency_key,
+    traceparent: row.traceparent,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     layout: steps.map((s) => ({ id: s.step_id, participant: s.participant })),
@@ -118,14 +120,14 @@ export class TransactionRepository {
     const s = record.state;
     const inserted: unknown[] = await manager.query(
       `INSERT INTO transactions (id, definition_name, definition_version, type, status, input, started_at, deadline,
-         rollback, next_due_at, idempotency_key, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)
+         rollback, next_due_at, idempotency_key, traceparent, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)
        ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
        RETURNING id`,
       [
         record.id, record.definitionName, record.definitionVersion, record.type, s.status, record.input,
         date(s.startedAt), date(s.deadline), s.rollback === null ? null : JSON.stringify(s.rollback), date(nextDueAt),
-        record.idempotencyKey, record.createdAt,
+        record.idempotencyKey, record.traceparent, record.createdAt,
       ],
     );
     if (inserted.length === 0) return false;
