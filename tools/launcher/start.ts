@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { createInterface } from 'readline';
 import { Infra, startInfra, stopInfra } from '../infra/infra';
-import { envPort, STATE_DIR } from '../infra/paths';
+import { envPort, REPO_ROOT, STATE_DIR } from '../infra/paths';
 import { InfraError, isAlive, terminate, waitFor } from '../infra/proc';
 import { APPS, healthy, spawnApp } from './apps';
 
@@ -32,6 +32,22 @@ function prefixOutput(name: string, child: ChildProcess) {
   for (const stream of [child.stdout, child.stderr]) {
     if (stream) createInterface({ input: stream }).on('line', (line) => console.log(`[${name}] ${line}`));
   }
+}
+
+const SAMPLE_SAGA = join(REPO_ROOT, 'apps/order/place-order.saga.json');
+/** An order the demo seed data can serve. */
+const SAMPLE_ORDER = { customer: 'ada', sku: 'SKU-1', qty: 1, accountId: 'acc-ada', amount: 1999 };
+
+/** Registers the sample place-order saga; a body already registered keeps its version. */
+async function registerSampleSaga(api: string): Promise<{ name: string; version: number }> {
+  const response = await fetch(`${api}/api/v1/definitions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: readFileSync(SAMPLE_SAGA, 'utf8'),
+  });
+  const body = (await response.json()) as { name: string; version: number };
+  if (!response.ok) throw new InfraError(`registering ${SAMPLE_SAGA} failed: ${JSON.stringify(body)}`);
+  return body;
 }
 
 async function main() {
@@ -84,11 +100,19 @@ async function main() {
     );
     const api = `http://localhost:${ports.coordinator}`;
     say(`all healthy in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+    const saga = await registerSampleSaga(api);
     say(`API:        ${api}/api/v1`);
     say(`OpenAPI:    ${api}/api/docs`);
     say(`Health:     ${api}/api/v1/health`);
     say(`Dashboard:  ${api}/ (not built yet)`);
     for (const app of APPS.slice(1)) say(`${app.name.padEnd(10)}  http://localhost:${ports[app.name]}/api/v1`);
+    say(`Sample saga "${saga.name}" registered (version ${saga.version}). Place an order:`);
+    console.log(
+      `  curl -s -XPOST ${api}/api/v1/transactions -H 'content-type: application/json' \\\n` +
+        `    -d '{"definition":"${saga.name}","input":${JSON.stringify(SAMPLE_ORDER)}}'`,
+    );
+    say('Follow it (the id is in the answer):');
+    console.log(`  curl -s ${api}/api/v1/transactions/<id>`);
     say('Press Ctrl-C to stop everything.');
   } catch (error) {
     console.error(error instanceof InfraError ? `[ordo] ${error.message}` : error);

@@ -1,6 +1,6 @@
-import { AppConfig } from '@ordo/platform';
+import { ParticipantConfig } from '@ordo/participant';
 
-export class InventoryConfig extends AppConfig {
+export class InventoryConfig extends ParticipantConfig {
   override PORT = 3002;
   override DATABASE_SCHEMA = 'inventory';
 }

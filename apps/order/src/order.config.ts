@@ -1,6 +1,6 @@
-import { AppConfig } from '@ordo/platform';
+import { ParticipantConfig } from '@ordo/participant';
 
-export class OrderConfig extends AppConfig {
+export class OrderConfig extends ParticipantConfig {
   override PORT = 3001;
   override DATABASE_SCHEMA = 'orders';
 }

@@ -1,6 +1,6 @@
-import { AppConfig } from '@ordo/platform';
+import { ParticipantConfig } from '@ordo/participant';
 
-export class PaymentConfig extends AppConfig {
+export class PaymentConfig extends ParticipantConfig {
   override PORT = 3003;
   override DATABASE_SCHEMA = 'payment';
 }

@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { AppConfig, MESSAGE_BUS, MessageBus } from '@ordo/platform';
 import { Command, HEADERS, MalformedMessage, parseCommand, Reply, topicNames } from '@ordo/protocol';
 import { isFinalReply, ReplyBody } from './barrier-rules';
+import { FaultInjector } from './failure-injection';
 import { BusinessFailure, TransientFailure } from './failures';
 import { CommandHandler, HandlerContext } from './handler.decorators';
 import { HandlerRegistry } from './handler-registry';
@@ -33,6 +34,7 @@ export class CommandConsumer {
     @Inject(MESSAGE_BUS) private readonly bus: MessageBus,
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly registry: HandlerRegistry,
+    private readonly faults: FaultInjector,
     config: AppConfig,
   ) {
     this.topics = topicNames(config.KAFKA_TOPIC_PREFIX);
@@ -63,6 +65,10 @@ export class CommandConsumer {
   }
 
   private async handle(command: Command): Promise<ReplyBody> {
+    // Failure injection (tests, demos): added latency, or a `retry` answer in place of
+    // handling the command. Off unless configured or asked for in the command.
+    const injected = await this.faults.beforeHandling(command);
+    if (injected) return injected;
     const handler = this.registry.find(command.action, command.phase);
     if (!handler) {
       return {
@@ -71,12 +77,18 @@ export class CommandConsumer {
       };
     }
     try {
-      return await this.dataSource.transaction(async (manager) => {
+      const answer = await this.dataSource.transaction(async (manager) => {
         const { reply } = await passBarrier(manager, command, () => run(handler, command, manager, this.logger));
         // Business changes and barrier row only stay when the answer is final.
         if (!isFinalReply(command.phase, reply.outcome)) throw new RollbackWith(reply);
+        // Failure injection: may exit here, with the work done but not committed.
+        await this.faults.crashIfRequested('before-commit', command);
         return reply;
       });
+      // Failure injection: may exit here, committed but not answered; the redelivery
+      // after the restart finds the barrier row.
+      await this.faults.crashIfRequested('after-commit', command);
+      return answer;
     } catch (error) {
       if (error instanceof RollbackWith) return error.reply;
       this.logger.error(`${describe(command)} failed in its local transaction: ${(error as Error).message}`);

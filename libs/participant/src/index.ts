@@ -5,3 +5,6 @@ export * from './barrier-rules';
 export * from './barrier.migration';
 export * from './handler.decorators';
 export * from './failures';
+export * from './participant.config';
+export * from './handler-input';
+export * from './failure-injection';

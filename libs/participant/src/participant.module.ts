@@ -4,7 +4,9 @@ import { Ctx, EventPattern, KafkaContext, Payload, Transport } from '@nestjs/mic
 import { AppConfig, MESSAGE_BUS, MessageBus } from '@ordo/platform';
 import { topicNames } from '@ordo/protocol';
 import { CommandConsumer } from './command-consumer';
+import { FaultInjector } from './failure-injection';
 import { HandlerRegistry } from './handler-registry';
+import { ParticipantConfig } from './participant.config';
 import { PARTICIPANT_OPTIONS, ParticipantOptions } from './participant.options';
 
 function headerStrings(context: KafkaContext): Record<string, string> {
@@ -29,6 +31,14 @@ function commandController(topic: string) {
   return CommandController;
 }
 
+/** The app's settings as ParticipantConfig, which a participant's settings class must extend. */
+function participantConfig(config: AppConfig): ParticipantConfig {
+  if (!(config instanceof ParticipantConfig)) {
+    throw new Error(`the settings class ${config.constructor.name} of a participant must extend ParticipantConfig`);
+  }
+  return config;
+}
+
 /**
  * Makes a NestJS app an Ordo participant: it consumes `<prefix><name>.commands` through
  * @nestjs/microservices' Kafka transport and replies on the reply topic.
@@ -41,14 +51,20 @@ export class ParticipantModule {
       module: ParticipantModule,
       controllers: [commandController(topicNames(prefix).commands(options.name))],
       imports: [DiscoveryModule],
-      providers: [{ provide: PARTICIPANT_OPTIONS, useValue: options }, CommandConsumer, HandlerRegistry],
+      providers: [
+        { provide: PARTICIPANT_OPTIONS, useValue: options },
+        { provide: ParticipantConfig, inject: [AppConfig], useFactory: participantConfig },
+        CommandConsumer,
+        HandlerRegistry,
+        FaultInjector,
+      ],
     };
   }
 }
 
 /** Creates the participant's topics and starts consuming its commands. */
 export async function connectParticipant(app: INestApplication, name: string): Promise<void> {
-  const config = app.get(AppConfig);
+  const config = app.get(ParticipantConfig);
   const topics = topicNames(config.KAFKA_TOPIC_PREFIX);
   const commandTopic = topics.commands(name);
   await app
@@ -60,8 +76,17 @@ export async function connectParticipant(app: INestApplication, name: string): P
       options: {
         postfixId: '',
         client: { clientId: `${config.KAFKA_TOPIC_PREFIX}${name}`, brokers: config.KAFKA_BROKERS },
-        consumer: { groupId: `${config.KAFKA_TOPIC_PREFIX}${name}`, allowAutoTopicCreation: false },
+        consumer: {
+          groupId: `${config.KAFKA_TOPIC_PREFIX}${name}`,
+          allowAutoTopicCreation: false,
+          // A killed instance holds its partitions until its session times out (kafkajs'
+          // default: 30 s); 10 s bounds how long its commands wait for another instance.
+          sessionTimeout: 10_000,
+          heartbeatInterval: 1_000,
+        },
         subscribe: { fromBeginning: true },
+        // One transaction's commands share a partition (key = txId), so they stay in order.
+        run: { partitionsConsumedConcurrently: config.COMMAND_CONCURRENCY },
       },
     },
     { inheritAppConfig: true },

@@ -6,5 +6,6 @@ export * from './messaging/message-bus';
 export * from './messaging/kafkajs-message-bus';
 export * from './http/http-error.filter';
 export * from './http/validation.pipe';
+export * from './http/list-query';
 export * from './platform.module';
 export * from './bootstrap';

@@ -1,0 +1,111 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import { Product } from '../../domain/product';
+import { Reservation, ReservationStatus } from '../../domain/reservation';
+
+interface ProductRow {
+  sku: string;
+  name: string;
+  stock: number;
+  created_at: Date;
+  updated_at: Date;
+}
+
+interface ReservationRow {
+  id: string;
+  tx_id: string;
+  step_id: string;
+  order_id: string;
+  sku: string;
+  qty: number;
+  status: ReservationStatus;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const toProduct = (row: ProductRow): Product => ({
+  sku: row.sku,
+  name: row.name,
+  stock: row.stock,
+  createdAt: row.created_at,
+  updatedAt: row.updated_at,
+});
+
+const toReservation = (row: ReservationRow): Reservation => ({
+  id: row.id,
+  txId: row.tx_id,
+  stepId: row.step_id,
+  orderId: row.order_id,
+  sku: row.sku,
+  qty: row.qty,
+  status: row.status,
+  createdAt: row.created_at,
+  updatedAt: row.updated_at,
+});
+
+export type NewReservation = Pick<Reservation, 'txId' | 'stepId' | 'orderId' | 'sku' | 'qty'>;
+
+/**
+ * Products and reservations in plain SQL. Writes take the command's local transaction
+ * (`tx`), so they commit or roll back with its barrier row; reads use the pool.
+ */
+@Injectable()
+export class StockRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  /**
+   * Takes `qty` of `sku` off the stock in one conditional UPDATE, so concurrent
+   * reservations can never oversell: the row lock orders them and each re-checks the
+   * stock it finds. False when there is not enough (or no such product); nothing changed.
+   */
+  async take(tx: EntityManager, sku: string, qty: number): Promise<boolean> {
+    // Read through a SELECT: TypeORM answers a top-level UPDATE with [rows, rowCount].
+    const taken: unknown[] = await tx.query(
+      `WITH taken AS (
+         UPDATE products SET stock = stock - $2, updated_at = now() WHERE sku = $1 AND stock >= $2 RETURNING 1)
+       SELECT 1 FROM taken`,
+      [sku, qty],
+    );
+    return taken.length > 0;
+  }
+
+  async reserve(tx: EntityManager, reservation: NewReservation): Promise<Reservation> {
+    const [row]: ReservationRow[] = await tx.query(
+      `INSERT INTO reservations (tx_id, step_id, order_id, sku, qty) VALUES ($1, $2, $3, $4, $5) RETURNING *`,
+      [reservation.txId, reservation.stepId, reservation.orderId, reservation.sku, reservation.qty],
+    );
+    return toReservation(row);
+  }
+
+  /** Releases the step's reservation if it is active and puts its stock back; nothing otherwise. */
+  async release(tx: EntityManager, txId: string, stepId: string): Promise<void> {
+    await tx.query(
+      `WITH released AS (
+         UPDATE reservations SET status = 'released', updated_at = now()
+         WHERE tx_id = $1 AND step_id = $2 AND status = 'active'
+         RETURNING sku, qty)
+       UPDATE products p SET stock = p.stock + r.qty, updated_at = now()
+       FROM released r WHERE p.sku = r.sku`,
+      [txId, stepId],
+    );
+  }
+
+  async findProduct(sku: string, tx: EntityManager = this.dataSource.manager): Promise<Product | null> {
+    const [row]: ProductRow[] = await tx.query('SELECT * FROM products WHERE sku = $1', [sku]);
+    return row ? toProduct(row) : null;
+  }
+
+  async listProducts(limit: number): Promise<Product[]> {
+    const rows: ProductRow[] = await this.dataSource.query('SELECT * FROM products ORDER BY sku LIMIT $1', [limit]);
+    return rows.map(toProduct);
+  }
+
+  async listReservations(filter: { orderId?: string; limit: number }): Promise<Reservation[]> {
+    const rows: ReservationRow[] = await this.dataSource.query(
+      `SELECT * FROM reservations WHERE ($1::uuid IS NULL OR order_id = $1) ORDER BY created_at DESC, id DESC LIMIT $2`,
+      [filter.orderId ?? null, filter.limit],
+    );
+    return rows.map(toReservation);
+  }
+}

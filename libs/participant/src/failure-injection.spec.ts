@@ -1,0 +1,94 @@
+import { Logger } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { Command, JsonObject } from '@ordo/protocol';
+import { CRASH_EXIT_CODE, faultFlags, FaultInjector } from './failure-injection';
+import { BusinessFailure } from './failures';
+import { ParticipantConfig } from './participant.config';
+
+const command = (input: JsonObject): Command => ({
+  txId: 'tx-1',
+  stepId: 'reserve-stock',
+  type: 'saga',
+  phase: 'execute',
+  action: 'reserve',
+  attempt: 1,
+  input,
+  deadline: '2026-01-01T00:00:00Z',
+});
+
+function injector(settings: Partial<Pick<ParticipantConfig, 'FAULT_TRANSIENT_RATE' | 'FAULT_LATENCY_MS'>>, crashRecorded: unknown[] = [{}]) {
+  const config = Object.assign(new ParticipantConfig(), settings);
+  const query = jest.fn().mockResolvedValue(crashRecorded);
+  return { faults: new FaultInjector(config, { query } as unknown as DataSource), query };
+}
+
+describe('faultFlags', () => {
+  it('reads the flags, and none when _fault is absent or null', () => {
+    expect(faultFlags({ sku: 'A' })).toEqual({});
+    expect(faultFlags({ _fault: null })).toEqual({});
+    expect(faultFlags({ _fault: { transient: true, latencyMs: 20, crash: 'after-commit' } })).toEqual({
+      transient: true,
+      latencyMs: 20,
+      crash: 'after-commit',
+    });
+  });
+
+  it('refuses malformed flags, naming each problem', () => {
+    expect(() => faultFlags({ _fault: 'crash' })).toThrow(BusinessFailure);
+    const malformed = () => faultFlags({ _fault: { crash: 'sometime', latencyMs: -1 } });
+    expect(malformed).toThrow(/_fault: crash must be one of/);
+    expect(malformed).toThrow(/_fault: latencyMs must not be less than 0/);
+  });
+});
+
+describe('FaultInjector', () => {
+  beforeAll(() => Logger.overrideLogger(false));
+  const exit = jest.spyOn(process, 'exit').mockImplementation(() => undefined as never);
+  afterEach(() => exit.mockClear());
+
+  it('does nothing unless configured or asked', async () => {
+    const { faults, query } = injector({});
+    expect(await faults.beforeHandling(command({ sku: 'A' }))).toBeNull();
+    await faults.crashIfRequested('before-commit', command({ sku: 'A' }));
+    expect(query).not.toHaveBeenCalled();
+    expect(exit).not.toHaveBeenCalled();
+  });
+
+  it('answers retry at the configured rate and when a command asks', async () => {
+    const retry = { outcome: 'retry', error: { code: 'INJECTED_TRANSIENT', message: expect.any(String) } };
+    expect(await injector({ FAULT_TRANSIENT_RATE: 1 }).faults.beforeHandling(command({}))).toEqual(retry);
+    expect(await injector({}).faults.beforeHandling(command({ _fault: { transient: true } }))).toEqual(retry);
+  });
+
+  it('refuses a malformed _fault with failure', async () => {
+    const reply = await injector({}).faults.beforeHandling(command({ _fault: { crash: 'never' } }));
+    expect(reply).toMatchObject({ outcome: 'failure', error: { code: 'INVALID_INPUT' } });
+  });
+
+  it('adds the configured and the requested latency', async () => {
+    const started = Date.now();
+    await injector({ FAULT_LATENCY_MS: 30 }).faults.beforeHandling(command({ _fault: { latencyMs: 30 } }));
+    expect(Date.now() - started).toBeGreaterThanOrEqual(55);
+  });
+
+  it('crashes at the requested point only, and only the first time it is recorded', async () => {
+    const asked = command({ _fault: { crash: 'before-commit' } });
+    const first = injector({});
+    await first.faults.crashIfRequested('after-commit', asked);
+    expect(exit).not.toHaveBeenCalled();
+    await first.faults.crashIfRequested('before-commit', asked);
+    expect(first.query).toHaveBeenCalledWith(expect.stringContaining('INSERT INTO ordo_fault_crash'), ['tx-1', 'reserve-stock', 'execute', 'before-commit']);
+    expect(exit).toHaveBeenCalledWith(CRASH_EXIT_CODE);
+
+    exit.mockClear();
+    await injector({}, []).faults.crashIfRequested('before-commit', asked);
+    expect(exit).not.toHaveBeenCalled();
+  });
+
+  it('does not crash when the crash cannot be recorded', async () => {
+    const { faults, query } = injector({});
+    query.mockRejectedValue(new Error('relation "ordo_fault_crash" does not exist'));
+    await faults.crashIfRequested('after-commit', command({ _fault: { crash: 'after-commit' } }));
+    expect(exit).not.toHaveBeenCalled();
+  });
+});
