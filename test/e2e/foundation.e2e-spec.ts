@@ -121,6 +121,8 @@ describe('foundation', () => {
     await bus.publish([{ topic: commandTopic, key: 'junk', value: '{"txId": 42' }]);
     const dead = await deadLetters.waitFor(() => true);
     expect(dead.headers[HEADERS.deadLetterReason]).toBe('value is not JSON');
+    // Forwarded as it came: same key, same bytes.
+    expect([dead.key, dead.value?.toString()]).toEqual(['junk', '{"txId": 42']);
     const inventory = participants.find((p) => p.name === 'inventory')!;
     expect((await fetch(`${inventory.url}/api/v1/health`)).status).toBe(200);
     await deadLetters.close();

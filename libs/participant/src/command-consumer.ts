@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { randomUUID } from 'crypto';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AppConfig, MESSAGE_BUS, MessageBus } from '@ordo/platform';
@@ -44,7 +45,8 @@ export class CommandConsumer {
     return this.topics.commands(this.options.name);
   }
 
-  async receive(value: unknown, headers: Record<string, string>): Promise<void> {
+  /** `value` as @nestjs/microservices decoded it: parsed JSON, or the text when it is not JSON. */
+  async receive(value: unknown, headers: Record<string, string>, key: string | null): Promise<void> {
     let command: Command;
     try {
       command = parseCommand(value);
@@ -54,7 +56,7 @@ export class CommandConsumer {
       await this.bus.publish([
         {
           topic: this.topics.deadLetter(this.commandTopic),
-          key: 'malformed',
+          key: key ?? 'malformed',
           value: typeof value === 'string' ? value : JSON.stringify(value ?? null),
           headers: { ...headers, [HEADERS.deadLetterReason]: error.message },
         },
@@ -104,7 +106,7 @@ export class CommandConsumer {
         topic: this.topics.replies,
         key: command.txId,
         value: JSON.stringify(reply),
-        headers: traceparent ? { [HEADERS.traceparent]: traceparent } : {},
+        headers: { [HEADERS.messageId]: randomUUID(), ...(traceparent ? { [HEADERS.traceparent]: traceparent } : {}) },
       },
     ]);
   }
@@ -114,10 +116,15 @@ const describe = (c: Command) => `${c.action}/${c.phase} of ${c.txId}/${c.stepId
 
 /** Runs the business code and turns its result or error into a reply. */
 async function run(handler: CommandHandler, command: Command, manager: HandlerContext['manager'], logger: Logger): Promise<ReplyBody> {
+  // A refusal must change nothing, even when the handler wrote before it threw; the
+  // savepoint also revives a transaction that a failed statement aborted, so the barrier
+  // can still record the refusal.
+  await manager.query('SAVEPOINT ordo_handler');
   try {
     const output = await handler(command.input, { command, manager });
     return output ? { outcome: 'success', output } : { outcome: 'success' };
   } catch (error) {
+    await manager.query('ROLLBACK TO SAVEPOINT ordo_handler');
     if (error instanceof BusinessFailure) return { outcome: 'failure', error: { code: error.code, message: error.message } };
     if (error instanceof TransientFailure) return { outcome: 'retry', error: { code: error.code, message: error.message } };
     // An unexpected exception is transient: the coordinator retries under its policy.

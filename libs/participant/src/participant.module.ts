@@ -25,7 +25,8 @@ function commandController(topic: string) {
 
     @EventPattern(topic)
     receive(@Payload() value: unknown, @Ctx() context: KafkaContext) {
-      return this.consumer.receive(value, headerStrings(context));
+      const key = context.getMessage().key;
+      return this.consumer.receive(value, headerStrings(context), key === null || key === undefined ? null : String(key));
     }
   }
   return CommandController;
