@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdo
 import { IncomingMessage, MESSAGE_BUS, MessageBus, OutgoingMessage, Subscription } from '@ordo/platform';
 import { HEADERS, MalformedMessage, parseReply, Reply, topicNames } from '@ordo/protocol';
 import { CoordinatorConfig } from '../config/coordinator.config';
+import { replyGroupId } from './reply-group';
 import { TransactionEngine } from './transaction-engine';
 
 /**
@@ -30,7 +31,7 @@ export class ReplyConsumer implements OnApplicationBootstrap, OnApplicationShutd
     const replies = this.topics.replies;
     await this.bus.ensureTopics([replies, this.topics.deadLetter(replies)], this.config.KAFKA_TOPIC_PARTITIONS);
     this.subscription = await this.bus.subscribe({
-      groupId: `${this.config.KAFKA_TOPIC_PREFIX}ordo-coordinator`,
+      groupId: replyGroupId(this.config),
       topics: [replies],
       handleBatch: (messages) => this.handle(messages),
     });

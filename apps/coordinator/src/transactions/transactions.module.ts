@@ -4,6 +4,7 @@ import { OutboxModule } from '../outbox/outbox.module';
 import { DefinitionCatalog } from './definition-catalog';
 import { TransactionRepository } from './persistence/transaction.repository';
 import { ParticipantGate } from './protection/participant-gate';
+import { ReplyFlowMonitor } from './protection/reply-flow-monitor';
 import { ParticipantsController } from './protection/participants.controller';
 import { ReplyConsumer } from './reply-consumer';
 import { TimerPoller } from './timer-poller';
@@ -18,6 +19,7 @@ import { TransactionsService } from './transactions.service';
     DefinitionCatalog,
     TransactionRepository,
     ParticipantGate,
+    ReplyFlowMonitor,
     TransactionEngine,
     TransactionsService,
     ReplyConsumer,

@@ -3,7 +3,7 @@ process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
 
 import { Logger } from '@nestjs/common';
 import { Admin, Consumer, IHeaders, Kafka, logLevel, LogEntry, Producer } from 'kafkajs';
-import { IncomingMessage, MessageBus, OutgoingMessage, SubscribeOptions, Subscription } from './message-bus';
+import { IncomingMessage, MessageBus, OutgoingMessage, PartitionLag, SubscribeOptions, Subscription } from './message-bus';
 
 export interface KafkaBusOptions {
   clientId: string;
@@ -148,6 +148,22 @@ export class KafkajsMessageBus implements MessageBus {
       if (ready) return;
       if (Date.now() > until) throw new Error(`topics ${topics.join(', ')} have no leaders after 30 s`);
       await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  async consumerLag(groupId: string, topic: string): Promise<PartitionLag[]> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      const [ends, [group]] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId, topics: [topic] })]);
+      const committed = new Map(group.partitions.map((p) => [p.partition, Number(p.offset)]));
+      return ends.map(({ partition, high, low }) => {
+        const at = committed.get(partition) ?? -1;
+        // Nothing committed yet: the group would start from the oldest message kept.
+        return { partition, committed: at, lag: Number(high) - (at < 0 ? Number(low) : at) };
+      });
+    } finally {
+      await admin.disconnect();
     }
   }
 

@@ -33,12 +33,23 @@ export interface Subscription {
   close(): Promise<void>;
 }
 
+/** Where a consumer group stands on one partition. */
+export interface PartitionLag {
+  partition: number;
+  /** The group's committed offset (-1: nothing committed yet). */
+  committed: number;
+  /** Messages written to the partition and not yet committed by the group. */
+  lag: number;
+}
+
 export interface MessageBus {
   /** Publishes messages durably (idempotent producer, acks from all in-sync replicas). */
   publish(messages: OutgoingMessage[]): Promise<void>;
   subscribe(options: SubscribeOptions): Promise<Subscription>;
   /** Creates the topics that do not exist yet. */
   ensureTopics(topics: string[], partitions: number): Promise<void>;
+  /** The group's position on every partition of `topic`. */
+  consumerLag(groupId: string, topic: string): Promise<PartitionLag[]>;
   /** Resolves when a broker answers within `timeoutMs`; rejects otherwise. */
   ping(timeoutMs: number): Promise<void>;
   close(): Promise<void>;

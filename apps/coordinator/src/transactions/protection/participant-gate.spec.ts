@@ -6,6 +6,7 @@ import { CoordinatorConfig } from '../../config/coordinator.config';
 import { Admission, Effect, Gate } from '../../engine';
 import { TransactionRepository } from '../persistence/transaction.repository';
 import { CommittedDecision, ParticipantGate } from './participant-gate';
+import { ReplyFlowMonitor } from './reply-flow-monitor';
 
 const manager = {} as EntityManager;
 const layout = [{ id: 'charge', participant: 'bank' }];
@@ -28,7 +29,9 @@ function setUp(settings: Record<string, string> = {}) {
     IN_FLIGHT_REFRESH_MS: '0',
     ...settings,
   });
-  return { gate: new ParticipantGate(repository as unknown as TransactionRepository, config), database, queries };
+  const replyFlow = { stalled: false };
+  const monitor = { stalled: () => replyFlow.stalled } as ReplyFlowMonitor;
+  return { gate: new ParticipantGate(repository as unknown as TransactionRepository, config, monitor), database, queries, replyFlow };
 }
 
 const admitMany = (gate: Gate, count: number): Admission[] => Array.from({ length: count }, () => gate.admit('bank'));
@@ -132,6 +135,17 @@ describe('ParticipantGate', () => {
       const held = (await gate.begin().gate(manager, ['bank'], now + 999)).admit('bank');
       expect(held).toEqual({ admitted: false, reason: 'circuit_open', retryAt: expect.any(Number) });
       expect((held as Extract<Admission, { admitted: false }>).retryAt).toBeGreaterThanOrEqual(now + 1000);
+    });
+
+    it('does not hold timeouts against a participant while replies are not being consumed', async () => {
+      const { gate, replyFlow } = setUp(breakerSettings);
+      replyFlow.stalled = true;
+      await commit(gate, [timedOut, timedOut, timedOut]);
+      // Nothing was recorded against bank.
+      expect(await gate.participants()).toEqual([]);
+      // Unhealthy replies still count: the participant itself answered.
+      await commit(gate, [replied('retry'), replied('retry')]);
+      expect((await gate.participants())[0]).toMatchObject({ circuit: 'open' });
     });
 
     it('lets probes through when half-open, holds the rest briefly, and closes when the probes are healthy', async () => {

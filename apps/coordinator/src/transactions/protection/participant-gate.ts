@@ -19,6 +19,7 @@ import { CoordinatorConfig } from '../../config/coordinator.config';
 import { StepLayout } from '../persistence/transaction-record';
 import { TransactionRepository } from '../persistence/transaction.repository';
 import { InFlightCounter } from './in-flight-counter';
+import { ReplyFlowMonitor } from './reply-flow-monitor';
 
 /** A decision whose database transaction committed. */
 export interface CommittedDecision {
@@ -57,6 +58,7 @@ export class ParticipantGate {
   constructor(
     private readonly repository: TransactionRepository,
     private readonly config: CoordinatorConfig,
+    private readonly replyFlow: ReplyFlowMonitor,
   ) {
     this.inFlight = new InFlightCounter(config.IN_FLIGHT_REFRESH_MS);
     this.policy = {
@@ -145,6 +147,8 @@ export class ParticipantGate {
         const participant = health && 'stepId' in event ? participantOf.get(event.stepId) : undefined;
         if (!health || !participant) continue;
         this.inFlight.ended(participant, now);
+        // A timeout while replies pile up unconsumed is the coordinators' fault, not the participant's.
+        if (event.type === 'step.timed_out' && this.replyFlow.stalled(now)) continue;
         this.record(participant, health, now);
       }
     }
