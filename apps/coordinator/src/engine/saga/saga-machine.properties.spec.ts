@@ -11,11 +11,11 @@ import {
 } from '../definition/definition';
 import { validateDefinition } from '../definition/definition-validator';
 import { SagaRun, sendsOf } from '../test/saga-harness';
+import { arbMoves, Move, RandomGate, seededRandom, StatusFollower, STOPPED } from '../test/scenarios';
 import { Decision } from '../transaction/decision';
-import { Effect, SendEffect } from '../transaction/effects';
-import { HistoryEvent } from '../transaction/history';
-import { Admission, Gate, HOLD_REASONS, TransactionEvent } from '../transaction/inputs';
-import { isFinished, StepStatus, TxStatus } from '../transaction/transaction-state';
+import { SendEffect } from '../transaction/effects';
+import { TransactionEvent } from '../transaction/inputs';
+import { isFinished } from '../transaction/transaction-state';
 import { nextDueAt, SagaState } from './saga-machine';
 
 // ---- scenarios: a random DAG and a random sequence of deliveries ----
@@ -64,41 +64,6 @@ const arbDefinition: fc.Arbitrary<ResolvedDefinition> = fc
     return resolveDefinition(validation.definition);
   });
 
-type Move =
-  /** Answer a command still waiting for its reply. */
-  | { readonly kind: 'reply'; readonly pick: number; readonly outcome: Outcome }
-  /** Deliver a reply to any command ever sent again: duplicates, late and out-of-order replies. */
-  | { readonly kind: 'redeliver'; readonly pick: number; readonly outcome: Outcome }
-  /** A reply to an attempt never sent, or for a phase the step is not in. */
-  | { readonly kind: 'bogus'; readonly pick: number; readonly outcome: Outcome }
-  /** Lose a command: only its timeout will tell. */
-  | { readonly kind: 'drop'; readonly pick: number }
-  | { readonly kind: 'wait'; readonly ms: number }
-  | { readonly kind: 'abort' };
-
-const arbOutcome = (failureWeight: number): fc.Arbitrary<Outcome> =>
-  fc.oneof(
-    { arbitrary: fc.constant<Outcome>('success'), weight: 6 },
-    { arbitrary: fc.constant<Outcome>('failure'), weight: failureWeight },
-    { arbitrary: fc.constant<Outcome>('retry'), weight: 2 },
-  );
-
-const arbMoves = (failureWeight: number): fc.Arbitrary<Move[]> => {
-  const answer = <K extends 'reply' | 'redeliver' | 'bogus'>(kind: K) =>
-    fc.record({ kind: fc.constant(kind), pick: fc.nat(), outcome: arbOutcome(failureWeight) });
-  return fc.array(
-    fc.oneof(
-      { arbitrary: answer('reply'), weight: 10 },
-      { arbitrary: answer('redeliver'), weight: 2 },
-      { arbitrary: answer('bogus'), weight: 1 },
-      { arbitrary: fc.record({ kind: fc.constant('drop'), pick: fc.nat() }), weight: 1 },
-      { arbitrary: fc.record({ kind: fc.constant('wait'), ms: fc.integer({ min: 0, max: 400 }) }), weight: 3 },
-      { arbitrary: fc.constant({ kind: 'abort' as const }), weight: 1 },
-    ),
-    { maxLength: 60 },
-  );
-};
-
 interface Scenario {
   readonly definition: ResolvedDefinition;
   readonly moves: readonly Move[];
@@ -121,48 +86,6 @@ const arbScenario = (failureWeight = 1): fc.Arbitrary<Scenario> =>
 // ---- a driver that delivers commands and replies, checking every decision ----
 // (node:assert rather than expect in this hot loop: it keeps the suite fast)
 
-/** A small deterministic PRNG, so a scenario replays exactly. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/**
- * A gate that holds commands back at random, for a random while. In the ending it refuses
- * only `budget` more times: a gate that never admits again would stall any transaction.
- */
-class RandomGate implements Gate {
-  /** What it answered during the current decision. */
-  verdicts: Admission[] = [];
-  budget = Infinity;
-
-  constructor(
-    private readonly saga: SagaRun,
-    private readonly rate: number,
-    private readonly random: () => number,
-  ) {}
-
-  admit(): Admission {
-    const refuse = this.budget > 0 && this.random() < this.rate;
-    const reason = HOLD_REASONS[Math.floor(this.random() * HOLD_REASONS.length)];
-    const verdict: Admission = refuse
-      ? { admitted: false, reason, retryAt: this.saga.now + 1 + Math.floor(this.random() * 300) }
-      : { admitted: true };
-    if (refuse) this.budget--;
-    this.verdicts.push(verdict);
-    return verdict;
-  }
-}
-
-/** Statuses in which nothing happens without an operator. */
-const STOPPED: readonly TxStatus[] = ['completed', 'compensated', 'failed'];
-
 class Simulation {
   readonly saga: SagaRun;
   readonly transcript: Decision<SagaState>[] = [];
@@ -171,8 +94,7 @@ class Simulation {
   readonly everSent: SendEffect[] = [];
   readonly executed = new Set<string>();
   private readonly lastAttempt = new Map<string, number>();
-  private readonly stepStatuses = new Map<string, StepStatus>();
-  private txStatus: TxStatus = 'running';
+  private readonly statuses: StatusFollower;
 
   readonly gate: RandomGate;
 
@@ -184,7 +106,7 @@ class Simulation {
     this.saga = new SagaRun(definition, { order: 42 }, 1_000_000, seededRandom(seed));
     this.gate = new RandomGate(this.saga, refusalRate, seededRandom(~seed));
     this.saga.gate = this.gate;
-    definition.steps.forEach(({ id }) => this.stepStatuses.set(id, 'pending'));
+    this.statuses = new StatusFollower(definition.steps.map(({ id }) => id));
     this.apply({ type: 'started' });
   }
 
@@ -284,33 +206,11 @@ class Simulation {
       return decision;
     }
     if (isFinished(before.status)) assert.deepEqual(decision.state, before, 'a finished transaction changed');
-    this.checkGate(decision.effects, decision.state);
+    this.gate.check(decision.effects, decision.state);
     for (const send of sendsOf(decision.effects)) this.checkSend(send, before, decision.state);
-    this.followHistory(decision.effects, decision.state);
+    this.statuses.follow(decision.effects, decision.state);
     this.checkState(decision.state);
     return decision;
-  }
-
-  /** Every command was admitted, every admission was used, and each hold was recorded as refused. */
-  private checkGate(effects: readonly Effect[], after: SagaState): void {
-    const admitted = this.gate.verdicts.filter((verdict) => verdict.admitted);
-    assert.equal(sendsOf(effects).length, admitted.length, 'commands sent differ from admissions');
-    const refusals = this.gate.verdicts.flatMap((verdict) => (verdict.admitted ? [] : [verdict]));
-    const lastHeld = new Map<string, Extract<HistoryEvent, { type: 'step.held' }>>();
-    for (const effect of effects) {
-      if (effect.kind !== 'record' || effect.event.type !== 'step.held') continue;
-      const { stepId, reason, until } = effect.event;
-      const index = refusals.findIndex((refusal) => refusal.reason === reason && refusal.retryAt === until);
-      assert.ok(index >= 0, `${stepId} held without a refusal`);
-      refusals.splice(index, 1);
-      lastHeld.set(stepId, effect.event);
-    }
-    // Held until the gate's time, unless a rollback in the same decision dropped the held
-    // execute (the step is then idle, or on to its compensation).
-    for (const [stepId, { phase, until }] of lastHeld) {
-      const step = after.steps[stepId];
-      if (step.phase === phase && step.waitingFor !== null) assert.deepEqual([step.waitingFor, step.dueAt], ['hold', until]);
-    }
   }
 
   private checkSend(send: SendEffect, before: SagaState, after: SagaState): void {
@@ -343,23 +243,6 @@ class Simulation {
     }
     this.outstanding.push(send);
     this.everSent.push(send);
-  }
-
-  /** Replaying the recorded status changes must give every current status. */
-  private followHistory(effects: readonly Effect[], after: SagaState): void {
-    for (const effect of effects) {
-      if (effect.kind !== 'record') continue;
-      const { event } = effect;
-      if (event.type === 'step.status_changed') {
-        assert.equal(this.stepStatuses.get(event.stepId), event.from);
-        this.stepStatuses.set(event.stepId, event.to);
-      } else if (event.type === 'transaction.status_changed') {
-        assert.equal(this.txStatus, event.from);
-        this.txStatus = event.to;
-      }
-    }
-    assert.equal(this.txStatus, after.status);
-    for (const [id, step] of Object.entries(after.steps)) assert.equal(this.stepStatuses.get(id), step.status);
   }
 
   private checkState(state: SagaState): void {

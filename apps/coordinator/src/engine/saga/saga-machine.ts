@@ -32,73 +32,45 @@
  * `timer` event acts on whatever is due, so a stale timer cannot exist.
  */
 import { JsonObject, Outcome, ReplyError, SagaPhase } from '@ordo/protocol';
-import { freshAttempts, idle, isDue, isScheduled, refill } from '../attempts/attempts';
 import { directDependents } from '../dag/dag';
 import { ResolvedDefinition, ResolvedStep } from '../definition/definition';
-import { resolveInput } from '../definition/input-mapping';
 import { accept, Decision, reject, RejectionCode } from '../transaction/decision';
-import { Draft, draftOf, record, setStatus, updateStep } from '../transaction/draft';
-import { DecideContext, OperatorEvent, StepReply, TransactionEvent } from '../transaction/inputs';
+import { Draft, record, updateStep } from '../transaction/draft';
+import { DecideContext, OperatorEvent, TransactionEvent } from '../transaction/inputs';
 import {
   earliest,
   findStep,
-  hasWorkInFlight,
   RollbackCause,
   StepState,
-  stepOutputs,
   TransactionState,
 } from '../transaction/transaction-state';
 import {
-  dispatchAttempt,
-  dueSteps,
-  ignoredReplyReason,
-  recordTimeout,
+  AttemptRules,
+  beginPhase,
+  concludeMustSucceed,
+  dispatchStep,
+  endAttempt,
+  fireDueTimers,
   reopen,
+  replayStuck,
   scheduleRetry,
-  startTransaction,
+  settle,
+  startRollback,
+  stepSpec,
 } from '../transaction/transitions';
+import { decideWith, initialState, MachineRules, OperatorEventOf } from '../transaction/machine';
 
 export type SagaStepState = StepState<SagaPhase>;
 export type SagaState = TransactionState<SagaPhase>;
 type SagaDraft = Draft<SagaState>;
-type Operator<T extends OperatorEvent['type']> = Extract<OperatorEvent, { type: T }>;
+type Operator<T extends OperatorEvent['type']> = OperatorEventOf<T>;
 
 export function initialSagaState(definition: ResolvedDefinition): SagaState {
-  const pending = (step: ResolvedStep): SagaStepState => ({
-    ...freshAttempts<SagaPhase>('execute', step.retry.maxAttempts),
-    status: 'pending',
-    output: null,
-    lastError: null,
-  });
-  return {
-    status: 'running',
-    startedAt: null,
-    deadline: null,
-    rollback: null,
-    steps: Object.fromEntries(definition.steps.map((step) => [step.id, pending(step)])),
-  };
+  return initialState(definition, 'execute');
 }
 
 export function decide(state: SagaState, event: TransactionEvent, ctx: DecideContext): Decision<SagaState> {
-  const draft = draftOf(state);
-  if (event.type === 'started') {
-    return state.startedAt === null
-      ? accept(propagate(startTransaction(draft, ctx), ctx))
-      : reject('already_started', 'the transaction has already started');
-  }
-  if (state.startedAt === null) return reject('not_started', 'the transaction has not started');
-  switch (event.type) {
-    case 'reply':
-      return accept(propagate(applyReply(draft, event, ctx), ctx));
-    case 'timer':
-      return accept(propagate(enforceDeadline(fireTimers(draft, ctx), ctx), ctx));
-    case 'abort':
-      return abort(draft, event, ctx);
-    case 'retry':
-      return replay(draft, event, ctx);
-    case 'resolve':
-      return resolve(draft, event, ctx);
-  }
+  return decideWith(RULES, state, event, ctx);
 }
 
 /** When the shell must next wake the transaction with a `timer` event; null: never. */
@@ -106,21 +78,7 @@ export function nextDueAt(state: SagaState, definition: ResolvedDefinition): num
   return earliest(state, rollbackBlocker(state, definition) === null ? state.deadline : null);
 }
 
-// ---- time: only a `timer` event acts on it ----
-
-function fireTimers(draft: SagaDraft, ctx: DecideContext): SagaDraft {
-  const ids = ctx.definition.steps.map((spec) => spec.id);
-  return dueSteps(draft.state, ids, ctx.now).reduce((current, id) => fireTimer(current, id, ctx), draft);
-}
-
-function fireTimer(draft: SagaDraft, id: string, ctx: DecideContext): SagaDraft {
-  const step = draft.state.steps[id];
-  // An earlier timer in this pass may have started the rollback, cancelling this one.
-  if (!isDue(step, ctx.now)) return draft;
-  if (isScheduled(step)) return send(draft, id, ctx);
-  const [timedOut, error] = recordTimeout(draft, id, specOf(ctx, id).timeoutMs);
-  return conclude(timedOut, id, 'retry', null, error, ctx);
-}
+// ---- time: only a `timer` event acts on it (step timers: the shared fireDueTimers) ----
 
 function enforceDeadline(draft: SagaDraft, ctx: DecideContext): SagaDraft {
   const { deadline } = draft.state;
@@ -149,37 +107,12 @@ function dispatchReady(draft: SagaDraft, ctx: DecideContext): SagaDraft {
 
 function compensateReady(draft: SagaDraft, ctx: DecideContext): SagaDraft {
   if (draft.state.status !== 'compensating') return draft;
-  const compensate = (current: SagaDraft, spec: ResolvedStep): SagaDraft => {
-    const attempts = freshAttempts<SagaPhase>('compensate', spec.retry.maxAttempts);
-    return send(updateStep(current, spec.id, { ...attempts, status: 'compensating' }), spec.id, ctx);
-  };
   return ctx.definition.steps
     .filter((spec) => awaitsCompensation(draft.state, spec) && dependentsSettled(draft.state, ctx.definition, spec.id))
-    .reduce(compensate, draft);
-}
-
-function settle(draft: SagaDraft): SagaDraft {
-  if (hasWorkInFlight(draft.state)) return draft;
-  const steps = Object.values(draft.state.steps);
-  switch (draft.state.status) {
-    case 'running':
-      return setStatus(draft, steps.every((step) => step.status === 'succeeded') ? 'completed' : 'failed');
-    case 'compensating':
-      return setStatus(draft, steps.some((step) => step.status === 'compensation_failed') ? 'failed' : 'compensated');
-    default:
-      return draft;
-  }
+    .reduce((current, { id }) => beginPhase(current, id, 'compensate', ctx, SAGA_ATTEMPTS), draft);
 }
 
 // ---- events ----
-
-function applyReply(draft: SagaDraft, reply: StepReply, ctx: DecideContext): SagaDraft {
-  const { stepId, phase, attempt, outcome, error } = reply;
-  const reason = ignoredReplyReason(draft.state, reply);
-  if (reason) return record(draft, { type: 'step.reply_ignored', stepId, phase, attempt, outcome, reason });
-  const replied = record(draft, { type: 'step.replied', stepId, phase, attempt, outcome, ...(error && { error }) });
-  return conclude(replied, stepId, outcome, reply.output ?? null, error ?? null, ctx);
-}
 
 /** The attempt a step was waiting for ended: by a reply, or by a timeout (as `retry`). */
 function conclude(
@@ -190,14 +123,12 @@ function conclude(
   error: ReplyError | null,
   ctx: DecideContext,
 ): SagaDraft {
-  const step = draft.state.steps[id];
-  const { retry } = specOf(ctx, id);
-  const concluded = updateStep(draft, id, { ...idle(step), lastError: error ?? step.lastError });
-  if (step.phase === 'compensate') {
-    if (outcome === 'success') return updateStep(concluded, id, { status: 'compensated' });
-    return scheduleRetry(concluded, id, retry, ctx) ?? updateStep(concluded, id, { status: 'compensation_failed' });
+  const concluded = endAttempt(draft, id, error);
+  if (draft.state.steps[id].phase === 'compensate') {
+    return concludeMustSucceed(concluded, id, outcome, ctx, { done: 'compensated', gaveUp: 'compensation_failed' });
   }
   if (outcome === 'success') return succeed(concluded, id, output, ctx);
+  const { retry } = specOf(ctx, id);
   // Rolling back already: no more execute attempts; the step is compensated next.
   if (draft.state.rollback) return outcome === 'failure' ? updateStep(concluded, id, { status: 'failed' }) : concluded;
   if (outcome === 'failure') return failForward(concluded, id, true, ctx);
@@ -215,13 +146,7 @@ function abort(draft: SagaDraft, { actor, reason }: Operator<'abort'>, ctx: Deci
 function replay(draft: SagaDraft, { actor }: Operator<'retry'>, ctx: DecideContext): Decision<SagaState> {
   if (draft.state.status !== 'failed') return reject('not_failed', 'only a failed transaction can be retried');
   const stuck = ctx.definition.steps.filter((spec) => isStuck(draft.state, spec.id));
-  const replayed = reopen(record(draft, { type: 'operator.retried', actor, stepIds: stuck.map((spec) => spec.id) }));
-  const redriven = stuck.reduce((current, spec) => {
-    const step = current.state.steps[spec.id];
-    const status = step.phase === 'execute' ? 'running' : 'compensating';
-    return send(updateStep(current, spec.id, { ...refill(step, spec.retry.maxAttempts), status }), spec.id, ctx);
-  }, replayed);
-  return accept(propagate(redriven, ctx));
+  return accept(propagate(replayStuck(draft, actor, stuck, ctx, SAGA_ATTEMPTS), ctx));
 }
 
 /**
@@ -252,11 +177,10 @@ function resolve(draft: SagaDraft, event: Operator<'resolve'>, ctx: DecideContex
 
 /** Sends the next attempt of the step's current phase; a compensation gets the execute's input. */
 function send(draft: SagaDraft, id: string, ctx: DecideContext): SagaDraft {
-  const { participant, action, compensation, input, timeoutMs } = specOf(ctx, id);
+  const { action, compensation } = specOf(ctx, id);
   const command = draft.state.steps[id].phase === 'execute' ? action : compensation;
   if (command === null) throw new Error(`invariant: step ${id} has no compensation`);
-  const resolved = resolveInput(input, ctx.input, stepOutputs(draft.state));
-  return dispatchAttempt(draft, id, { participant, action: command, input: resolved, timeoutMs }, ctx);
+  return dispatchStep(draft, id, command, ctx);
 }
 
 function succeed(draft: SagaDraft, id: string, output: JsonObject | null, ctx: DecideContext): SagaDraft {
@@ -272,18 +196,12 @@ function failForward(draft: SagaDraft, id: string, definitive: boolean, ctx: Dec
   return stuck ? failed : rollBack(failed, { kind: 'step_failed', stepId: id }, ctx);
 }
 
+/**
+ * Steps never sent are skipped; a scheduled execute is dropped (the step is skipped if none
+ * of its attempts went out); the others are compensated once their execute has ended.
+ */
 function rollBack(draft: SagaDraft, cause: RollbackCause, ctx: DecideContext): SagaDraft {
-  return ctx.definition.steps.reduce((current, { id }) => {
-    const step = current.state.steps[id];
-    if (step.status === 'pending') return updateStep(current, id, { status: 'skipped' });
-    if (step.phase === 'execute' && isScheduled(step)) {
-      // The next execute is dropped. A step none of whose attempts went out (held from the
-      // start) did nothing and is skipped; the others are compensated.
-      const dropped = updateStep(current, id, idle(step));
-      return step.attempt === 0 ? updateStep(dropped, id, { status: 'skipped' }) : dropped;
-    }
-    return current;
-  }, setStatus(draft, 'compensating', cause));
+  return startRollback(draft, cause, ctx);
 }
 
 // ---- rules ----
@@ -344,7 +262,16 @@ function isStuck(state: SagaState, id: string): boolean {
 }
 
 function specOf(ctx: DecideContext, id: string): ResolvedStep {
-  const spec = ctx.definition.steps.find((step) => step.id === id);
-  if (!spec) throw new Error(`invariant: step ${id} is not in definition ${ctx.definition.name}`);
-  return spec;
+  return stepSpec(ctx.definition, id);
 }
+
+const SAGA_ATTEMPTS: AttemptRules<SagaState> = { send, conclude };
+
+const RULES: MachineRules<SagaState> = {
+  attempts: SAGA_ATTEMPTS,
+  propagate,
+  timer: (draft, ctx) => enforceDeadline(fireDueTimers(draft, ctx, SAGA_ATTEMPTS), ctx),
+  abort,
+  replay,
+  resolve,
+};

@@ -1,130 +1,22 @@
 // Test support for the saga machine (excluded from the build by its folder name).
-import { JsonObject, Outcome, Phase, ReplyError } from '@ordo/protocol';
-import { resolveDefinition, ResolvedDefinition, RetryPolicy, StepDefinition } from '../definition/definition';
-import { decide, initialSagaState, nextDueAt, SagaState, SagaStepState } from '../saga/saga-machine';
-import { Decision } from '../transaction/decision';
-import { Effect, SendEffect } from '../transaction/effects';
-import { HistoryEvent } from '../transaction/history';
-import { Gate, TransactionEvent } from '../transaction/inputs';
+import { JsonObject } from '@ordo/protocol';
+import { ResolvedDefinition } from '../definition/definition';
+import { decide, initialSagaState, nextDueAt, SagaState } from '../saga/saga-machine';
+import { Machine, MachineRun, TestOptions, TestStep, testDefinition } from './machine-harness';
 
-export interface TestStep {
-  readonly id: string;
-  readonly dependsOn?: readonly string[];
-  /** No compensation. */
-  readonly pivot?: boolean;
-  readonly input?: JsonObject;
-  readonly retry?: Partial<RetryPolicy>;
-  readonly timeoutMs?: number;
-}
+export { ADMIT_ALL, historyOf, sendsOf, sent } from './machine-harness';
+export type { TestOptions, TestStep } from './machine-harness';
 
-export interface TestOptions {
-  /** Whole-transaction deadline. */
-  readonly timeoutMs?: number;
-  readonly retry?: Partial<RetryPolicy>;
-  readonly stepTimeoutMs?: number;
-}
+export const SAGA: Machine<SagaState> = { initial: initialSagaState, decide, nextDueAt };
 
-/** Participant `svc`, action `do-<id>`, compensation `undo-<id>`; deterministic retry delays. */
+/** Participant `svc`, action `do-<id>`, compensation `undo-<id>` (none for a pivot); deterministic retry delays. */
 export function sagaDefinition(steps: readonly TestStep[], options: TestOptions = {}): ResolvedDefinition {
-  return resolveDefinition({
-    name: 'test',
-    type: 'saga',
-    timeoutMs: options.timeoutMs,
-    defaults: {
-      timeoutMs: options.stepTimeoutMs ?? 1000,
-      retry: { maxAttempts: 3, initialDelayMs: 100, multiplier: 2, maxDelayMs: 1000, jitter: 'none', ...options.retry },
-    },
-    steps: steps.map(
-      ({ pivot, ...step }): StepDefinition => ({
-        participant: 'svc',
-        action: `do-${step.id}`,
-        ...(pivot ? {} : { compensation: `undo-${step.id}` }),
-        ...step,
-      }),
-    ),
-  });
+  return testDefinition('saga', steps, options);
 }
 
-/** Lets every command through: no participant needs protecting. */
-export const ADMIT_ALL: Gate = { admit: () => ({ admitted: true }) };
-
-export const sendsOf = (effects: readonly Effect[]): SendEffect[] =>
-  effects.filter((effect): effect is SendEffect => effect.kind === 'send');
-
-export const historyOf = (effects: readonly Effect[]): HistoryEvent[] =>
-  effects.flatMap((effect) => (effect.kind === 'record' ? [effect.event] : []));
-
-/** `phase:stepId#attempt` for each command sent, e.g. `execute:a#1`. */
-export const sent = (effects: readonly Effect[]): string[] =>
-  sendsOf(effects).map((send) => `${send.phase}:${send.stepId}#${send.attempt}`);
-
-/** A transaction driven by hand: applies events at a fake clock and keeps the latest state. */
-export class SagaRun {
-  state: SagaState;
-  effects: readonly Effect[] = [];
-  gate: Gate = ADMIT_ALL;
-
-  constructor(
-    readonly definition: ResolvedDefinition,
-    readonly input: JsonObject = {},
-    public now = 1_000_000,
-    readonly random: () => number = () => 0.5,
-  ) {
-    this.state = initialSagaState(definition);
-  }
-
-  apply(event: TransactionEvent): Decision<SagaState> {
-    const decision = decide(this.state, event, {
-      definition: this.definition,
-      input: this.input,
-      now: this.now,
-      random: this.random,
-      gate: this.gate,
-    });
-    if (decision.accepted) {
-      this.state = decision.state;
-      this.effects = decision.effects;
-    }
-    return decision;
-  }
-
-  start(): this {
-    this.apply({ type: 'started' });
-    return this;
-  }
-
-  /** Answers the attempt the step waits for, unless `phase`/`attempt` say otherwise. */
-  reply(
-    stepId: string,
-    outcome: Outcome,
-    extra: { output?: JsonObject; error?: ReplyError; phase?: Phase; attempt?: number } = {},
-  ): Decision<SagaState> {
-    const { phase, attempt } = this.state.steps[stepId] ?? { phase: 'execute', attempt: 1 };
-    return this.apply({ type: 'reply', stepId, phase, attempt, outcome, ...extra });
-  }
-
-  /** Moves the clock on and fires the timer. */
-  after(ms: number): Decision<SagaState> {
-    this.now += ms;
-    return this.apply({ type: 'timer' });
-  }
-
-  /** Moves the clock to the next due time, if any, and fires the timer. */
-  untilDue(): Decision<SagaState> {
-    const due = nextDueAt(this.state, this.definition);
-    if (due === null) throw new Error('nothing is due');
-    return this.after(Math.max(0, due - this.now));
-  }
-
-  step(id: string): SagaStepState {
-    return this.state.steps[id];
-  }
-
-  get sent(): string[] {
-    return sent(this.effects);
-  }
-
-  get history(): HistoryEvent[] {
-    return historyOf(this.effects);
+/** A saga driven by hand: applies events at a fake clock and keeps the latest state. */
+export class SagaRun extends MachineRun<SagaState> {
+  constructor(definition: ResolvedDefinition, input: JsonObject = {}, now = 1_000_000, random: () => number = () => 0.5) {
+    super(SAGA, definition, input, now, random);
   }
 }

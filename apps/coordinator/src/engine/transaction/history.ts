@@ -16,6 +16,12 @@ export type HistoryEvent =
     }
   /** A step that cannot be undone succeeded: from here on the transaction only moves forward. */
   | { readonly type: 'transaction.committed'; readonly stepId: string }
+  /**
+   * A protocol with a global decision (2PC, TCC) took it. `commit` is recorded in the very batch
+   * (state + history + outbox, one database transaction) that sends the first commit command,
+   * so it is durable before any commit leaves; `abort` with the batch that starts the rollback.
+   */
+  | { readonly type: 'transaction.decided'; readonly decision: 'commit' | 'abort' }
   | {
       readonly type: 'step.status_changed';
       readonly stepId: string;

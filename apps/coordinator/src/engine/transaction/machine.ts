@@ -1,0 +1,67 @@
+import { Phase } from '@ordo/protocol';
+import { freshAttempts } from '../attempts/attempts';
+import { ResolvedDefinition } from '../definition/definition';
+import { accept, Decision, reject } from './decision';
+import { Draft, draftOf } from './draft';
+import { DecideContext, OperatorEvent, TransactionEvent } from './inputs';
+import { StepState, TransactionState } from './transaction-state';
+import { applyReply, AttemptRules, startTransaction } from './transitions';
+
+export type OperatorEventOf<T extends OperatorEvent['type']> = Extract<OperatorEvent, { type: T }>;
+
+/** What makes a protocol: the parts of `decide` that differ between saga, TCC and 2PC. */
+export interface MachineRules<S extends TransactionState> {
+  readonly attempts: AttemptRules<S>;
+  /** Moves the transaction as far as it can go after any change. */
+  propagate(draft: Draft<S>, ctx: DecideContext): Draft<S>;
+  /** What a `timer` event does before propagating (step timers, the deadline). */
+  timer(draft: Draft<S>, ctx: DecideContext): Draft<S>;
+  abort(draft: Draft<S>, event: OperatorEventOf<'abort'>, ctx: DecideContext): Decision<S>;
+  replay(draft: Draft<S>, event: OperatorEventOf<'retry'>, ctx: DecideContext): Decision<S>;
+  resolve(draft: Draft<S>, event: OperatorEventOf<'resolve'>, ctx: DecideContext): Decision<S>;
+}
+
+/** Every step pending in the protocol's first phase; the transaction not started yet. */
+export function initialState<P extends Phase>(definition: ResolvedDefinition, firstPhase: P): TransactionState<P> {
+  const pending = (maxAttempts: number): StepState<P> => ({
+    ...freshAttempts<P>(firstPhase, maxAttempts),
+    status: 'pending',
+    output: null,
+    lastError: null,
+  });
+  return {
+    status: 'running',
+    startedAt: null,
+    deadline: null,
+    rollback: null,
+    steps: Object.fromEntries(definition.steps.map((step) => [step.id, pending(step.retry.maxAttempts)])),
+  };
+}
+
+/** The event dispatch every protocol shares: start once, then replies, timers and operators. */
+export function decideWith<S extends TransactionState>(
+  rules: MachineRules<S>,
+  state: S,
+  event: TransactionEvent,
+  ctx: DecideContext,
+): Decision<S> {
+  const draft = draftOf(state);
+  if (event.type === 'started') {
+    return state.startedAt === null
+      ? accept(rules.propagate(startTransaction(draft, ctx), ctx))
+      : reject('already_started', 'the transaction has already started');
+  }
+  if (state.startedAt === null) return reject('not_started', 'the transaction has not started');
+  switch (event.type) {
+    case 'reply':
+      return accept(rules.propagate(applyReply(draft, event, ctx, rules.attempts), ctx));
+    case 'timer':
+      return accept(rules.propagate(rules.timer(draft, ctx), ctx));
+    case 'abort':
+      return rules.abort(draft, event, ctx);
+    case 'retry':
+      return rules.replay(draft, event, ctx);
+    case 'resolve':
+      return rules.resolve(draft, event, ctx);
+  }
+}
