@@ -1,6 +1,12 @@
 import { Outbox1763700000000 } from './1763700000000-outbox';
 import { Transactions1763700100000 } from './1763700100000-transactions';
 import { StepsInFlight1763700200000 } from './1763700200000-steps-in-flight';
+import { TransactionDecision1763700300000 } from './1763700300000-transaction-decision';
 
 /** The coordinator's migrations, oldest first. */
-export const coordinatorMigrations = [Outbox1763700000000, Transactions1763700100000, StepsInFlight1763700200000];
+export const coordinatorMigrations = [
+  Outbox1763700000000,
+  Transactions1763700100000,
+  StepsInFlight1763700200000,
+  TransactionDecision1763700300000,
+];

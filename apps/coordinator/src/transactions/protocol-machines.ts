@@ -1,13 +1,19 @@
 import { TxType } from '@ordo/protocol';
 import {
   decideSaga,
+  decideTcc,
+  decideTwoPc,
   Decision,
   DecideContext,
   initialSagaState,
+  initialTccState,
+  initialTwoPcState,
   ResolvedDefinition,
   sagaNextDueAt,
+  tccNextDueAt,
   TransactionEvent,
   TransactionState,
+  twoPcNextDueAt,
 } from '../engine';
 
 /** One protocol's pure state machine, as the shell drives it. */
@@ -17,15 +23,23 @@ export interface ProtocolMachine {
   nextDueAt(state: TransactionState, definition: ResolvedDefinition): number | null;
 }
 
-const saga: ProtocolMachine = {
-  initial: initialSagaState,
-  decide: (state, event, ctx) => decideSaga(state as Parameters<typeof decideSaga>[0], event, ctx),
-  nextDueAt: (state, definition) => sagaNextDueAt(state as Parameters<typeof sagaNextDueAt>[0], definition),
+/**
+ * The shell hands every machine the state it stored for it; each machine's own state type
+ * is what the repository loads for its transaction type (2PC's adds its decision).
+ */
+type Machine<S extends TransactionState> = {
+  initial(definition: ResolvedDefinition): S;
+  decide(state: S, event: TransactionEvent, ctx: DecideContext): Decision<S>;
+  nextDueAt(state: S, definition: ResolvedDefinition): number | null;
+};
+const erase = <S extends TransactionState>(machine: Machine<S>): ProtocolMachine => machine as unknown as ProtocolMachine;
+
+const MACHINES: Record<TxType, ProtocolMachine> = {
+  saga: erase({ initial: initialSagaState, decide: decideSaga, nextDueAt: sagaNextDueAt }),
+  tcc: erase({ initial: initialTccState, decide: decideTcc, nextDueAt: tccNextDueAt }),
+  '2pc': erase({ initial: initialTwoPcState, decide: decideTwoPc, nextDueAt: twoPcNextDueAt }),
 };
 
-const MACHINES: Partial<Record<TxType, ProtocolMachine>> = { saga };
-
-/** The machine of a definition type; TCC and 2PC join the saga here. */
-export function machineFor(type: TxType): ProtocolMachine | undefined {
+export function machineFor(type: TxType): ProtocolMachine {
   return MACHINES[type];
 }

@@ -22,7 +22,7 @@ import { DefinitionCatalog, PinnedDefinition } from './definition-catalog';
 import { TransactionRecord } from './persistence/transaction-record';
 import { TransactionRepository } from './persistence/transaction.repository';
 import { GateBatch, ParticipantGate } from './protection/participant-gate';
-import { machineFor, ProtocolMachine } from './protocol-machines';
+import { machineFor } from './protocol-machines';
 
 interface Applied {
   record: TransactionRecord;
@@ -61,7 +61,7 @@ export class TransactionEngine {
   /** Starts a transaction, or returns the one already started with the same idempotency key. */
   async start(request: StartRequest): Promise<{ record: TransactionRecord; created: boolean }> {
     const { definition } = request;
-    const machine = this.machine(definition.resolved.type);
+    const machine = machineFor(definition.resolved.type);
     const now = Date.now();
     const record: TransactionRecord = {
       id: randomUUID(),
@@ -184,23 +184,17 @@ export class TransactionEngine {
     gate: Gate,
   ): Promise<Decision<TransactionState>> {
     const definition = await this.catalog.get(record.definitionName, record.definitionVersion);
-    return this.machine(record.type).decide(record.state, event, this.context(definition.resolved, record.input, now, gate));
+    return machineFor(record.type).decide(record.state, event, this.context(definition.resolved, record.input, now, gate));
   }
 
   private context(definition: ResolvedDefinition, input: JsonObject, now: number, gate: Gate): DecideContext {
     return { definition, input, now, random: Math.random, gate };
   }
 
-  private machine(type: TransactionRecord['type']): ProtocolMachine {
-    const machine = machineFor(type);
-    if (!machine) throw new ApiError(HttpStatus.NOT_IMPLEMENTED, 'PROTOCOL_NOT_SUPPORTED', `${type} transactions are not supported yet`);
-    return machine;
-  }
-
   private async persist(manager: EntityManager, applied: Applied[]): Promise<void> {
     for (const { record, state } of applied) {
       const definition = await this.catalog.get(record.definitionName, record.definitionVersion);
-      await this.repository.update(manager, record, state, this.machine(record.type).nextDueAt(state, definition.resolved));
+      await this.repository.update(manager, record, state, machineFor(record.type).nextDueAt(state, definition.resolved));
     }
     await this.writeEffects(manager, applied);
   }

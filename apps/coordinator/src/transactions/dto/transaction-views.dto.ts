@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { ALL_PHASES, JsonObject, Phase, ReplyError, TX_TYPES, TxType } from '@ordo/protocol';
-import { STEP_STATUSES, StepState, StepStatus, TX_STATUSES, TxStatus } from '../../engine';
+import { decisionOf, STEP_STATUSES, StepState, StepStatus, TwoPcDecision, TwoPcState, TX_STATUSES, TxStatus } from '../../engine';
 import { EventRow } from '../persistence/transaction.repository';
 import { TransactionRecord } from '../persistence/transaction-record';
 
@@ -39,6 +39,12 @@ export class TransactionView {
   @ApiPropertyOptional({ nullable: true, example: '2026-11-21T10:00:30.000Z' }) deadline: string | null;
   @ApiProperty({ example: '2026-11-21T10:00:00.000Z' }) createdAt: string;
   @ApiProperty({ example: '2026-11-21T10:00:01.250Z' }) updatedAt: string;
+  @ApiPropertyOptional({
+    enum: ['commit', 'abort', 'pending'],
+    nullable: true,
+    description: '2PC only: the global decision an in-doubt participant must follow (abort when none was recorded: presumed abort)',
+  })
+  decision: TwoPcDecision | 'pending' | null;
   @ApiProperty({ type: [StepView] }) steps: StepView[];
 
   static of(record: TransactionRecord): TransactionView {
@@ -51,6 +57,7 @@ export class TransactionView {
       input: record.input,
       idempotencyKey: record.idempotencyKey,
       deadline: iso(state.deadline),
+      decision: record.type === '2pc' ? decisionOf(state as TwoPcState) : null,
       createdAt: record.createdAt.toISOString(),
       updatedAt: record.updatedAt.toISOString(),
       steps: record.layout.map(({ id, participant }) => ({

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { JsonObject, ReplyError, TxType } from '@ordo/protocol';
-import { HistoryEvent, RollbackCause, StepState, TransactionState, TxStatus } from '../../engine';
+import { HistoryEvent, RollbackCause, StepState, TransactionState, TwoPcDecision, TwoPcState, TxStatus } from '../../engine';
 import { TransactionRecord } from './transaction-record';
 
 interface TransactionRow {
@@ -17,6 +17,7 @@ interface TransactionRow {
   rollback: RollbackCause | null;
   idempotency_key: string | null;
   traceparent: string | null;
+  decision: TwoPcDecision | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -60,7 +61,11 @@ export interface Cursor {
 }
 
 const TX_COLUMNS = `id, definition_name, definition_version, type, status, input, started_at, deadline, rollback,
-  idempotency_key, traceparent, created_at, updated_at`;
+  idempotency_key, traceparent, decision, created_at, updated_at`;
+
+/** The 2PC decision a state holds; null for other protocols and before the decision. */
+const decisionOfState = (state: TransactionState): TwoPcDecision | null =>
+  'decision' in state ? (state as TwoPcState).decision : null;
 
 const ms = (date: Date | null) => (date === null ? null : date.getTime());
 const date = (instant: number | null) => (instant === null ? null : new Date(instant));
@@ -78,6 +83,8 @@ function toRecord(row: TransactionRow, steps: StepRow[]): TransactionRecord {
     updatedAt: row.updated_at,
     layout: steps.map((s) => ({ id: s.step_id, participant: s.participant })),
     state: {
+      // A 2PC state carries its global decision (see engine/twopc/README.md).
+      ...(row.type === '2pc' ? { decision: row.decision } : {}),
       status: row.status,
       startedAt: ms(row.started_at),
       deadline: ms(row.deadline),
@@ -139,10 +146,10 @@ export class TransactionRepository {
   async update(manager: EntityManager, before: TransactionRecord, after: TransactionState, nextDueAt: number | null) {
     await manager.query(
       `UPDATE transactions SET status = $2, started_at = $3, deadline = $4, rollback = $5, next_due_at = $6,
-         updated_at = now() WHERE id = $1`,
+         decision = $7, updated_at = now() WHERE id = $1`,
       [
         before.id, after.status, date(after.startedAt), date(after.deadline),
-        after.rollback === null ? null : JSON.stringify(after.rollback), date(nextDueAt),
+        after.rollback === null ? null : JSON.stringify(after.rollback), date(nextDueAt), decisionOfState(after),
       ],
     );
     await this.writeSteps(manager, { ...before, state: after }, before.state);
