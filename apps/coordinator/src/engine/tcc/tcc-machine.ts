@@ -24,10 +24,10 @@
  */
 import { JsonObject, Outcome, ReplyError, TccPhase } from '@ordo/protocol';
 import { ResolvedDefinition, ResolvedStep } from '../definition/definition';
-import { accept, Decision, reject, RejectionCode } from '../transaction/decision';
+import { Decision, Rejection, RejectionCode } from '../transaction/decision';
 import { Draft, record, updateStep } from '../transaction/draft';
-import { DecideContext, OperatorEvent, TransactionEvent } from '../transaction/inputs';
-import { earliest, findStep, RollbackCause, StepState, TransactionState } from '../transaction/transaction-state';
+import { DecideContext, ResolveOutcome, TransactionEvent } from '../transaction/inputs';
+import { earliest, RollbackCause, StepState, TransactionState } from '../transaction/transaction-state';
 import {
   AttemptRules,
   beginPhase,
@@ -35,19 +35,17 @@ import {
   dispatchStep,
   endAttempt,
   fireDueTimers,
-  reopen,
-  replayStuck,
   scheduleRetry,
   settle,
   startRollback,
   stepSpec,
 } from '../transaction/transitions';
-import { decideWith, initialState, MachineRules, OperatorEventOf } from '../transaction/machine';
+import { decideWith, initialState, MachineRules } from '../transaction/machine';
+import { operatorHandlers } from '../transaction/operators';
 
 export type TccStepState = StepState<TccPhase>;
 export type TccState = TransactionState<TccPhase>;
 type TccDraft = Draft<TccState>;
-type Operator<T extends OperatorEvent['type']> = OperatorEventOf<T>;
 
 export function initialTccState(definition: ResolvedDefinition): TccState {
   return initialState(definition, 'try');
@@ -127,37 +125,25 @@ function conclude(
   }
 }
 
-function abort(draft: TccDraft, { actor, reason }: Operator<'abort'>, ctx: DecideContext): Decision<TccState> {
-  const blocker = rollbackBlocker(draft.state);
-  if (blocker) return reject(blocker, ROLLBACK_BLOCKED[blocker]);
-  const aborted = record(draft, { type: 'operator.aborted', actor, ...(reason && { reason }) });
-  return accept(propagate(rollBack(aborted, { kind: 'aborted', actor }, ctx), ctx));
-}
+// Operator requests: abort, replay and resolve (see operators.ts) follow these rules.
 
-/** Re-drives every stuck confirm or cancel of a `failed` transaction with a fresh attempt budget. */
-function replay(draft: TccDraft, { actor }: Operator<'retry'>, ctx: DecideContext): Decision<TccState> {
-  if (draft.state.status !== 'failed') return reject('not_failed', 'only a failed transaction can be retried');
-  const stuck = ctx.definition.steps.filter((spec) => isStuck(draft.state.steps[spec.id]));
-  return accept(propagate(replayStuck(draft, actor, stuck, ctx, TCC_ATTEMPTS), ctx));
+function abortBlocker(state: TccState): Rejection | null {
+  const blocker = rollbackBlocker(state);
+  return blocker && { code: blocker, message: ROLLBACK_BLOCKED[blocker] };
 }
 
 /**
  * An operator fixed a stuck step by hand: a failed cancel counts as `compensated`, a failed
  * confirm as `succeeded`. The other way round is refused: the decision is final.
  */
-function resolve(draft: TccDraft, event: Operator<'resolve'>, ctx: DecideContext): Decision<TccState> {
-  const { stepId, outcome, actor, note } = event;
-  const step = findStep(draft.state, stepId);
-  if (!step) return reject('unknown_step', `no step ${stepId}`);
-  if (!isStuck(step)) return reject('step_not_stuck', `step ${stepId} is ${step.status}, not stuck`);
+function resolveRefusal(step: TccStepState, outcome: ResolveOutcome): Rejection | null {
   if (step.phase === 'cancel' && outcome === 'succeeded') {
-    return reject('outcome_not_applicable', 'a failed cancel can only be resolved as compensated');
+    return { code: 'outcome_not_applicable', message: 'a failed cancel can only be resolved as compensated' };
   }
   if (step.phase === 'confirm' && outcome === 'compensated') {
-    return reject('past_point_of_no_return', ROLLBACK_BLOCKED.past_point_of_no_return);
+    return { code: 'past_point_of_no_return', message: ROLLBACK_BLOCKED.past_point_of_no_return };
   }
-  const noted = record(draft, { type: 'operator.resolved', actor, stepId, outcome, note });
-  return accept(propagate(reopen(updateStep(noted, stepId, { status: outcome })), ctx));
+  return null;
 }
 
 // ---- transitions ----
@@ -178,9 +164,7 @@ const RULES: MachineRules<TccState> = {
   propagate,
   timer: // The deadline first: a try due at the same time is then dropped instead of sent.
   (draft, ctx) => fireDueTimers(enforceDeadline(draft, ctx), ctx, TCC_ATTEMPTS),
-  abort,
-  replay,
-  resolve,
+  ...operatorHandlers({ attempts: TCC_ATTEMPTS, propagate, abortBlocker, rollBack, isStuck, resolveRefusal }),
 };
 
 // ---- rules ----

@@ -27,10 +27,10 @@
  */
 import { JsonObject, Outcome, ReplyError, TwoPcPhase } from '@ordo/protocol';
 import { ResolvedDefinition } from '../definition/definition';
-import { accept, Decision, reject, RejectionCode } from '../transaction/decision';
+import { Decision, Rejection, RejectionCode } from '../transaction/decision';
 import { Draft, record, updateStep } from '../transaction/draft';
-import { DecideContext, OperatorEvent, TransactionEvent } from '../transaction/inputs';
-import { earliest, findStep, RollbackCause, StepState, TransactionState } from '../transaction/transaction-state';
+import { DecideContext, ResolveOutcome, TransactionEvent } from '../transaction/inputs';
+import { earliest, RollbackCause, StepState, TransactionState } from '../transaction/transaction-state';
 import {
   AttemptRules,
   beginPhase,
@@ -38,14 +38,13 @@ import {
   dispatchStep,
   endAttempt,
   fireDueTimers,
-  reopen,
-  replayStuck,
   scheduleRetry,
   settle,
   startRollback,
   stepSpec,
 } from '../transaction/transitions';
-import { decideWith, initialState, MachineRules, OperatorEventOf } from '../transaction/machine';
+import { decideWith, initialState, MachineRules } from '../transaction/machine';
+import { operatorHandlers } from '../transaction/operators';
 
 export type TwoPcDecision = 'commit' | 'abort';
 export type TwoPcStepState = StepState<TwoPcPhase>;
@@ -57,7 +56,6 @@ export interface TwoPcState extends TransactionState<TwoPcPhase> {
   readonly decision: TwoPcDecision | null;
 }
 type TwoPcDraft = Draft<TwoPcState>;
-type Operator<T extends OperatorEvent['type']> = OperatorEventOf<T>;
 
 export function initialTwoPcState(definition: ResolvedDefinition): TwoPcState {
   return { ...initialState(definition, 'prepare'), decision: null };
@@ -143,38 +141,31 @@ function conclude(
   }
 }
 
-function abort(draft: TwoPcDraft, { actor, reason }: Operator<'abort'>, ctx: DecideContext): Decision<TwoPcState> {
-  const blocker = abortBlocker(draft.state);
-  if (blocker) return reject(blocker, ABORT_BLOCKED[blocker]);
-  const aborted = record(draft, { type: 'operator.aborted', actor, ...(reason && { reason }) });
-  return accept(propagate(abortAll(aborted, { kind: 'aborted', actor }, ctx), ctx));
-}
+// Operator requests: abort, replay and resolve (see operators.ts) follow these rules.
 
-/** Re-drives every stuck commit or abort of a `failed` transaction with a fresh attempt budget. */
-function replay(draft: TwoPcDraft, { actor }: Operator<'retry'>, ctx: DecideContext): Decision<TwoPcState> {
-  if (draft.state.status !== 'failed') return reject('not_failed', 'only a failed transaction can be retried');
-  const stuck = ctx.definition.steps.filter((spec) => isStuck(draft.state.steps[spec.id]));
-  return accept(propagate(replayStuck(draft, actor, stuck, ctx, TWO_PC_ATTEMPTS), ctx));
+function abortBlocker(state: TwoPcState): Rejection | null {
+  const blocker = blockedAbort(state);
+  return blocker && { code: blocker, message: ABORT_BLOCKED[blocker] };
 }
 
 /**
  * An operator fixed a stuck step by hand, in the direction of the decision: a failed commit
  * is resolved `succeeded` (committed), a failed abort `compensated` (aborted).
  */
-function resolve(draft: TwoPcDraft, event: Operator<'resolve'>, ctx: DecideContext): Decision<TwoPcState> {
-  const { stepId, outcome, actor, note } = event;
-  const step = findStep(draft.state, stepId);
-  if (!step) return reject('unknown_step', `no step ${stepId}`);
-  if (!isStuck(step)) return reject('step_not_stuck', `step ${stepId} is ${step.status}, not stuck`);
+function resolveRefusal(step: TwoPcStepState, outcome: ResolveOutcome): Rejection | null {
   if (step.phase === 'commit' && outcome !== 'succeeded') {
-    return reject('past_point_of_no_return', 'the decision is COMMIT: a step can only be resolved as succeeded');
+    return {
+      code: 'past_point_of_no_return',
+      message: 'the decision is COMMIT: a step can only be resolved as succeeded',
+    };
   }
   if (step.phase === 'abort' && outcome !== 'compensated') {
-    return reject('outcome_not_applicable', 'the decision is ABORT: a step can only be resolved as compensated');
+    return {
+      code: 'outcome_not_applicable',
+      message: 'the decision is ABORT: a step can only be resolved as compensated',
+    };
   }
-  const noted = record(draft, { type: 'operator.resolved', actor, stepId, outcome, note });
-  const status = outcome === 'succeeded' ? 'succeeded' : 'compensated';
-  return accept(propagate(reopen(updateStep(noted, stepId, { status })), ctx));
+  return null;
 }
 
 // ---- transitions ----
@@ -212,7 +203,7 @@ const ABORT_BLOCKED = {
   past_point_of_no_return: 'the decision is COMMIT: the transaction can only move forward',
 } as const satisfies Partial<Record<RejectionCode, string>>;
 
-function abortBlocker(state: TwoPcState): keyof typeof ABORT_BLOCKED | null {
+function blockedAbort(state: TwoPcState): keyof typeof ABORT_BLOCKED | null {
   if (state.decision === 'commit') return 'past_point_of_no_return';
   return state.status === 'running' ? null : 'not_running';
 }
@@ -239,7 +230,5 @@ const RULES: MachineRules<TwoPcState> = {
   propagate,
   timer: // The deadline first: once it has passed, no held or retried prepare goes out any more.
   (draft, ctx) => fireDueTimers(enforceDeadline(draft, ctx), ctx, TWO_PC_ATTEMPTS),
-  abort,
-  replay,
-  resolve,
+  ...operatorHandlers({ attempts: TWO_PC_ATTEMPTS, propagate, abortBlocker, rollBack: abortAll, isStuck, resolveRefusal }),
 };
