@@ -115,8 +115,11 @@ async function format(options: KafkaOptions, cp: string, config: string, dataDir
   // A Kafka cluster id is a base64url-encoded 16-byte UUID.
   clusterId = randomBytes(16).toString('base64url');
   writeFileSync(idFile, clusterId);
+  // The `=` form: a generated id may begin with "-", which as a separate argument would
+  // read as an option.
   await runOrFail('formatting the Kafka storage', javaBin(), [
-    '-cp', cp, `-Dlog4j.configuration=file:${LOG4J}`, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', config,
+    '-cp', cp, `-Dlog4j.configuration=file:${LOG4J}`, 'kafka.tools.StorageTool',
+    'format', `--cluster-id=${clusterId}`, '-c', config,
   ]);
 }
 
