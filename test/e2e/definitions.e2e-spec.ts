@@ -6,6 +6,7 @@ import { DataSource } from 'typeorm';
 import { configureApp } from '@ordo/platform';
 import { CoordinatorModule } from '../../apps/coordinator/src/coordinator.module';
 import { canonicalDefinition, WorkflowDefinition } from '../../apps/coordinator/src/engine';
+import { PLACE_ORDER_DEFINITION } from '../../apps/coordinator/src/definitions/dto/definition.dto';
 import { testEnv } from '../support/test-env';
 
 interface ApiResponse {
@@ -18,26 +19,9 @@ function uniqueName(label: string): string {
   return `${label}-${randomBytes(4).toString('hex')}`;
 }
 
+/** The documented place-order example under another name (each test registers its own). */
 function placeOrder(name: string, timeoutMs = 30_000): WorkflowDefinition {
-  return {
-    name,
-    type: 'saga',
-    timeoutMs,
-    defaults: { timeoutMs: 5000, retry: { maxAttempts: 5, initialDelayMs: 100, multiplier: 2, maxDelayMs: 10_000 } },
-    steps: [
-      { id: 'create-order', participant: 'order', action: 'create', compensation: 'cancel' },
-      {
-        id: 'reserve-stock',
-        participant: 'inventory',
-        action: 'reserve',
-        compensation: 'release',
-        dependsOn: ['create-order'],
-        input: { sku: '$.input.sku', qty: '$.input.qty', orderId: '$.steps.create-order.output.orderId' },
-      },
-      { id: 'charge', participant: 'payment', action: 'charge', compensation: 'refund', dependsOn: ['create-order'] },
-      { id: 'confirm-order', participant: 'order', action: 'confirm', dependsOn: ['reserve-stock', 'charge'] },
-    ],
-  };
+  return { ...PLACE_ORDER_DEFINITION, name, timeoutMs };
 }
 
 /**
