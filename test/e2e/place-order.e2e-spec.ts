@@ -5,6 +5,7 @@ import { isDeepStrictEqual } from 'util';
 import { Client } from 'pg';
 import { REPO_ROOT } from '../../tools/infra/paths';
 import { CoordinatorApi, TERMINAL, TxView } from '../support/coordinator-api';
+import { seeded, startConcurrently, waitAllTerminal } from '../support/load';
 import { RunningApp, startApp } from '../support/processes';
 import { testEnv } from '../support/test-env';
 
@@ -177,13 +178,7 @@ describe('place-order saga', () => {
       });
 
       const started = Date.now();
-      const ids: string[] = [];
-      let next = 0;
-      await Promise.all(
-        Array.from({ length: CONCURRENCY }, async () => {
-          while (next < inputs.length) ids.push((await api.start(name, inputs[next++])).id);
-        }),
-      );
+      const ids = await startConcurrently(api, name, inputs, CONCURRENCY);
       const finals = await waitAllTerminal(api, name, ORDERS);
       const seconds = (Date.now() - started) / 1000;
 
@@ -242,28 +237,6 @@ describe('place-order saga', () => {
     }, 300_000);
   });
 });
-
-/** A small deterministic PRNG (mulberry32), so every run places the same orders. */
-function seeded(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Polls the coordinator until all `count` transactions of the definition have ended. */
-async function waitAllTerminal(api: CoordinatorApi, definition: string, count: number, timeoutMs = 240_000): Promise<TxView[]> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const { body } = await api.request<{ items: TxView[] }>('GET', `/transactions?definition=${definition}&limit=500`);
-    if (body.items.length === count && body.items.every((tx) => TERMINAL.includes(tx.status))) return body.items;
-    if (Date.now() > until) throw new Error(`transactions of ${definition} still running after ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
 
 /**
  * What the participants did, seen from both ends:

@@ -33,10 +33,13 @@ export async function stopAllApps(): Promise<void> {
   await Promise.all([...running].map((app) => app.stop()));
 }
 
-/** Starts a built app as a real process on the run's database and topics. */
+/**
+ * Starts a built app as a real process on the run's database and topics, on a free port
+ * unless `env` names one (to restart an app where its clients expect it).
+ */
 export async function startApp(name: AppName, env: Record<string, string> = {}): Promise<RunningApp> {
   const { databaseUrl, kafkaBrokers, topicPrefix } = testEnv();
-  const port = await freePort();
+  const port = env.PORT ? Number(env.PORT) : await freePort();
   const child = spawnApp(name, {
     PORT: String(port),
     DATABASE_URL: databaseUrl,

@@ -176,7 +176,22 @@ export async function ensureDatabase(portOrUrl: number | string, database: strin
   }
 }
 
+/**
+ * Drops a database, rolling back the prepared transactions left in it first (a participant
+ * killed in doubt leaves some; PostgreSQL refuses to drop a database that has any).
+ */
 export async function dropDatabase(url: string, database: string): Promise<void> {
+  const own = new Client({ connectionString: withDatabase(url, database) });
+  try {
+    await own.connect();
+    const { rows } = await own.query<{ gid: string }>('SELECT gid FROM pg_prepared_xacts WHERE database = current_database()');
+    // ROLLBACK PREPARED takes no parameters and must run in the transaction's own database.
+    for (const { gid } of rows) await own.query(`ROLLBACK PREPARED '${gid.replace(/'/g, "''")}'`);
+  } catch (error) {
+    if ((error as { code?: string }).code !== '3D000') throw error; // invalid_catalog_name: no such database
+  } finally {
+    await own.end();
+  }
   const client = new Client({ connectionString: withDatabase(url, 'postgres') });
   await client.connect();
   try {

@@ -15,9 +15,10 @@ export interface BarrierRow {
   /**
    * `handler`: the business code ran and gave `reply`. `null_compensation`: a compensating
    * phase found nothing to undo. `fence`: written by a compensation in place of a forward
-   * phase that never ran, so that phase is refused if it arrives later.
+   * phase that never ran, so that phase is refused if it arrives later. `recovered`: a
+   * prepared transaction finished by in-doubt recovery, on the decision the coordinator gave.
    */
-  origin: 'handler' | 'null_compensation' | 'fence';
+  origin: 'handler' | 'null_compensation' | 'fence' | 'recovered';
   reply: ReplyBody;
 }
 

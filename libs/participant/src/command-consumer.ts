@@ -6,10 +6,10 @@ import { AppConfig, MESSAGE_BUS, MessageBus } from '@ordo/platform';
 import { Command, HEADERS, MalformedMessage, parseCommand, Reply, topicNames } from '@ordo/protocol';
 import { isFinalReply, ReplyBody } from './barrier-rules';
 import { FaultInjector } from './failure-injection';
-import { BusinessFailure, TransientFailure } from './failures';
-import { CommandHandler, HandlerContext } from './handler.decorators';
 import { HandlerRegistry } from './handler-registry';
 import { PARTICIPANT_OPTIONS, ParticipantOptions } from './participant.options';
+import { PreparedTransactions } from './prepared-transactions';
+import { describeCommand, localTransactionFailed, runHandler } from './run-handler';
 import { passBarrier } from './sql-barrier';
 
 /** Carries a non-final reply out of the local transaction, which it rolls back. */
@@ -21,7 +21,8 @@ class RollbackWith extends Error {
 
 /**
  * Receives this participant's commands: each runs behind the barrier, in one local
- * transaction with the business code, and is answered on the reply topic once that
+ * transaction with the business code (or, for prepares declared so, in a prepared
+ * transaction: prepared-transactions.ts), and is answered on the reply topic once that
  * transaction has committed. Malformed commands go to the dead-letter topic with the
  * reason and are skipped.
  */
@@ -36,6 +37,7 @@ export class CommandConsumer {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly registry: HandlerRegistry,
     private readonly faults: FaultInjector,
+    private readonly prepared: PreparedTransactions,
     config: AppConfig,
   ) {
     this.topics = topicNames(config.KAFKA_TOPIC_PREFIX);
@@ -71,6 +73,23 @@ export class CommandConsumer {
     // handling the command. Off unless configured or asked for in the command.
     const injected = await this.faults.beforeHandling(command);
     if (injected) return injected;
+    try {
+      // The action's 2PC phases run through a PostgreSQL prepared transaction: the
+      // registry holds its prepare handler, and the SDK answers commit and abort itself.
+      if (this.registry.usesPreparedTransaction(command.action)) {
+        if (command.phase === 'commit' || command.phase === 'abort') return await this.prepared.finish(command, command.phase, command);
+        if (command.phase === 'prepare') return await this.prepared.prepare(command, this.registry.find(command.action, 'prepare')!);
+      }
+      return await this.handleInTransaction(command);
+    } catch (error) {
+      if (error instanceof RollbackWith) return error.reply;
+      this.logger.error(`${describeCommand(command)} failed in its local transaction: ${(error as Error).message}`);
+      return localTransactionFailed(error);
+    }
+  }
+
+  /** The command behind the barrier, in one local transaction with the business code. */
+  private async handleInTransaction(command: Command): Promise<ReplyBody> {
     const handler = this.registry.find(command.action, command.phase);
     if (!handler) {
       return {
@@ -78,24 +97,18 @@ export class CommandConsumer {
         error: { code: 'UNKNOWN_ACTION', message: `${this.options.name} has no handler for ${command.action}/${command.phase}` },
       };
     }
-    try {
-      const answer = await this.dataSource.transaction(async (manager) => {
-        const { reply } = await passBarrier(manager, command, () => run(handler, command, manager, this.logger));
-        // Business changes and barrier row only stay when the answer is final.
-        if (!isFinalReply(command.phase, reply.outcome)) throw new RollbackWith(reply);
-        // Failure injection: may exit here, with the work done but not committed.
-        await this.faults.crashIfRequested('before-commit', command);
-        return reply;
-      });
-      // Failure injection: may exit here, committed but not answered; the redelivery
-      // after the restart finds the barrier row.
-      await this.faults.crashIfRequested('after-commit', command);
-      return answer;
-    } catch (error) {
-      if (error instanceof RollbackWith) return error.reply;
-      this.logger.error(`${describe(command)} failed in its local transaction: ${(error as Error).message}`);
-      return { outcome: 'retry', error: { code: 'LOCAL_TRANSACTION_FAILED', message: (error as Error).message } };
-    }
+    const answer = await this.dataSource.transaction(async (manager) => {
+      const { reply } = await passBarrier(manager, command, () => runHandler(handler, command, manager, this.logger));
+      // Business changes and barrier row only stay when the answer is final.
+      if (!isFinalReply(command.phase, reply.outcome)) throw new RollbackWith(reply);
+      // Failure injection: may exit here, with the work done but not committed.
+      await this.faults.crashIfRequested('before-commit', command);
+      return reply;
+    });
+    // Failure injection: may exit here, committed but not answered; the redelivery
+    // after the restart finds the barrier row.
+    await this.faults.crashIfRequested('after-commit', command);
+    return answer;
   }
 
   private reply(command: Command, headers: Record<string, string>, answer: ReplyBody) {
@@ -111,26 +124,3 @@ export class CommandConsumer {
     ]);
   }
 }
-
-const describe = (c: Command) => `${c.action}/${c.phase} of ${c.txId}/${c.stepId} (attempt ${c.attempt})`;
-
-/** Runs the business code and turns its result or error into a reply. */
-async function run(handler: CommandHandler, command: Command, manager: HandlerContext['manager'], logger: Logger): Promise<ReplyBody> {
-  // A refusal must change nothing, even when the handler wrote before it threw; the
-  // savepoint also revives a transaction that a failed statement aborted, so the barrier
-  // can still record the refusal.
-  await manager.query('SAVEPOINT ordo_handler');
-  try {
-    const output = await handler(command.input, { command, manager });
-    return output ? { outcome: 'success', output } : { outcome: 'success' };
-  } catch (error) {
-    await manager.query('ROLLBACK TO SAVEPOINT ordo_handler');
-    if (error instanceof BusinessFailure) return { outcome: 'failure', error: { code: error.code, message: error.message } };
-    if (error instanceof TransientFailure) return { outcome: 'retry', error: { code: error.code, message: error.message } };
-    // An unexpected exception is transient: the coordinator retries under its policy.
-    logger.error(`${describe(command)} threw: ${(error as Error).stack ?? String(error)}`);
-    return { outcome: 'retry', error: { code: 'UNEXPECTED', message: (error as Error).message ?? String(error) } };
-  }
-}
-
-

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { Command, JsonObject } from '@ordo/protocol';
+import { Command, JsonObject, Phase } from '@ordo/protocol';
 import { CRASH_EXIT_CODE, faultFlags, FaultInjector } from './failure-injection';
 import { BusinessFailure } from './failures';
 import { ParticipantConfig } from './participant.config';
@@ -23,19 +23,28 @@ function injector(settings: Partial<Pick<ParticipantConfig, 'FAULT_TRANSIENT_RAT
 }
 
 describe('faultFlags', () => {
+  const flags = (input: JsonObject, phase: Phase = 'execute') => faultFlags({ input, phase });
+
   it('reads the flags, and none when _fault is absent or null', () => {
-    expect(faultFlags({ sku: 'A' })).toEqual({});
-    expect(faultFlags({ _fault: null })).toEqual({});
-    expect(faultFlags({ _fault: { transient: true, latencyMs: 20, crash: 'after-commit' } })).toEqual({
+    expect(flags({ sku: 'A' })).toEqual({});
+    expect(flags({ _fault: null })).toEqual({});
+    expect(flags({ _fault: { transient: true, latencyMs: 20, crash: 'after-commit' } })).toEqual({
       transient: true,
       latencyMs: 20,
       crash: 'after-commit',
     });
   });
 
+  it('applies flags aimed at some phases to those phases only', () => {
+    const input = { _fault: { crash: 'before-commit', phases: ['commit'] } };
+    expect(flags(input, 'prepare')).toEqual({});
+    expect(flags(input, 'commit')).toEqual({ crash: 'before-commit', phases: ['commit'] });
+    expect(() => flags({ _fault: { phases: ['later'] } })).toThrow(/_fault: each value in phases must be one of/);
+  });
+
   it('refuses malformed flags, naming each problem', () => {
-    expect(() => faultFlags({ _fault: 'crash' })).toThrow(BusinessFailure);
-    const malformed = () => faultFlags({ _fault: { crash: 'sometime', latencyMs: -1 } });
+    expect(() => flags({ _fault: 'crash' })).toThrow(BusinessFailure);
+    const malformed = () => flags({ _fault: { crash: 'sometime', latencyMs: -1 } });
     expect(malformed).toThrow(/_fault: crash must be one of/);
     expect(malformed).toThrow(/_fault: latencyMs must not be less than 0/);
   });

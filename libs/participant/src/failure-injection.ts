@@ -7,12 +7,16 @@
  *   command is handled; FAULT_TRANSIENT_RATE answers that fraction of deliveries `retry`
  *   (code INJECTED_TRANSIENT) before the barrier and the business code run.
  * - Per command, `_fault` in its input (the handlers' input parsing drops it):
- *   `{ "transient"?: true, "latencyMs"?: number, "crash"?: "before-commit" | "after-commit" }`
+ *   `{ "transient"?: true, "latencyMs"?: number, "transientAttempts"?: number, "crash"?: "before-commit" | "after-commit", "phases"?: [...] }`
+ *   - phases: the flags apply to commands of these phases only (default: every phase);
  *   - transient: every delivery is answered `retry`, as if a dependency were down;
+ *   - transientAttempts: the first N attempts are answered `retry`, later ones are handled;
  *   - latencyMs: waits that long (on top of FAULT_LATENCY_MS) before handling it;
  *   - crash: the process exits at once with code 137, like a SIGKILL, either with the
  *     local transaction done but not committed (its effects are lost with the connection)
- *     or right after it committed, before the reply is published. Kafka then redelivers
+ *     or right after it committed, before the reply is published (for a prepare in a
+ *     prepared transaction: before PREPARE TRANSACTION, or right after it; for its commit:
+ *     before COMMIT PREPARED). Kafka then redelivers
  *     the command to the restarted process (its offset was never committed).
  *   A malformed `_fault` is refused with `failure` INVALID_INPUT, changing nothing.
  *
@@ -24,10 +28,10 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsObject, IsOptional, Max, Min, ValidateNested } from 'class-validator';
+import { IsArray, IsIn, IsInt, IsObject, IsOptional, Max, Min, ValidateNested } from 'class-validator';
 import { setTimeout as sleep } from 'timers/promises';
 import { DataSource, MigrationInterface, QueryRunner } from 'typeorm';
-import { Command, JsonObject } from '@ordo/protocol';
+import { ALL_PHASES, Command, Phase } from '@ordo/protocol';
 import { ReplyBody } from './barrier-rules';
 import { BusinessFailure } from './failures';
 import { parseInput } from './handler-input';
@@ -46,6 +50,13 @@ export class FaultFlags {
   @IsIn([true], { message: 'transient must be true when present' })
   transient?: true;
 
+  /** Attempts up to this one are answered `retry`; later attempts are handled. */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  transientAttempts?: number;
+
   @IsOptional()
   @IsInt()
   @Min(0)
@@ -55,6 +66,11 @@ export class FaultFlags {
   @IsOptional()
   @IsIn(CRASH_POINTS)
   crash?: CrashPoint;
+
+  @IsOptional()
+  @IsArray()
+  @IsIn(ALL_PHASES, { each: true })
+  phases?: Phase[];
 }
 
 class FaultInput {
@@ -65,11 +81,15 @@ class FaultInput {
   _fault?: FaultFlags | null;
 }
 
-/** The command's `_fault` flags (none when absent or null); throws BusinessFailure when malformed. */
-export function faultFlags(input: JsonObject): FaultFlags {
+/**
+ * The `_fault` flags that apply to the command (none when absent, null or aimed at other
+ * phases); throws BusinessFailure when malformed.
+ */
+export function faultFlags(command: Pick<Command, 'input' | 'phase'>): FaultFlags {
   // Every command passes here, and almost none carries flags: skip the validator for those.
-  if (input[FAULT_KEY] === undefined || input[FAULT_KEY] === null) return {};
-  return parseInput(FaultInput, input)._fault ?? {};
+  if (command.input[FAULT_KEY] === undefined || command.input[FAULT_KEY] === null) return {};
+  const flags = parseInput(FaultInput, command.input)._fault ?? {};
+  return flags.phases && !flags.phases.includes(command.phase) ? {} : flags;
 }
 
 /** The hooks CommandConsumer calls around each command. */
@@ -89,14 +109,15 @@ export class FaultInjector {
   async beforeHandling(command: Command): Promise<ReplyBody | null> {
     let flags: FaultFlags;
     try {
-      flags = faultFlags(command.input);
+      flags = faultFlags(command);
     } catch (error) {
       if (!(error instanceof BusinessFailure)) throw error;
       return { outcome: 'failure', error: { code: error.code, message: error.message } };
     }
     const latencyMs = this.config.FAULT_LATENCY_MS + (flags.latencyMs ?? 0);
     if (latencyMs > 0) await sleep(latencyMs);
-    if (flags.transient || Math.random() < this.config.FAULT_TRANSIENT_RATE) {
+    const transient = flags.transient || (flags.transientAttempts ?? 0) >= command.attempt;
+    if (transient || Math.random() < this.config.FAULT_TRANSIENT_RATE) {
       return { outcome: 'retry', error: { code: 'INJECTED_TRANSIENT', message: 'transient failure injected for testing' } };
     }
     return null;
@@ -108,9 +129,8 @@ export class FaultInjector {
    * since crashing without the record would repeat at every redelivery.
    */
   async crashIfRequested(point: CrashPoint, command: Command): Promise<void> {
-    // Read raw: a malformed `_fault` was refused before the command got this far.
-    const flags = command.input[FAULT_KEY];
-    if (typeof flags !== 'object' || flags === null || Array.isArray(flags) || flags.crash !== point) return;
+    // A malformed `_fault` was refused before the command got this far.
+    if (faultFlags(command).crash !== point) return;
     const what = `${point} of ${command.action}/${command.phase} for ${command.txId}/${command.stepId}`;
     let first: unknown[];
     try {

@@ -1,4 +1,4 @@
-import { SetMetadata } from '@nestjs/common';
+import 'reflect-metadata';
 import { Command, JsonObject, Phase } from '@ordo/protocol';
 import { EntityManager } from 'typeorm';
 
@@ -7,6 +7,12 @@ export const COMMAND_HANDLER = Symbol('ordo:command-handler');
 export interface HandlerRoute {
   action: string;
   phase: Phase;
+  /**
+   * Prepare only: the handler's writes are held in a PostgreSQL prepared transaction
+   * (PREPARE TRANSACTION) until the decision; the SDK answers commit and abort itself with
+   * COMMIT PREPARED / ROLLBACK PREPARED (see prepared-transactions.ts).
+   */
+  preparedTransaction?: boolean;
 }
 
 /** What a handler receives besides the command's input. */
@@ -25,9 +31,17 @@ export interface HandlerContext {
  */
 export type CommandHandler = (input: JsonObject, context: HandlerContext) => Promise<JsonObject | void>;
 
-/** Marks a provider method as the handler of `action` in `phase`. */
-export const HandleCommand = (action: string, phase: Phase): MethodDecorator =>
-  SetMetadata(COMMAND_HANDLER, { action, phase } satisfies HandlerRoute);
+/**
+ * Marks a provider method as the handler of `action` in `phase`. A method may carry several
+ * (e.g. one business operation run as a saga step and as a 2PC prepare).
+ */
+export const HandleCommand =
+  (action: string, phase: Phase, options: Pick<HandlerRoute, 'preparedTransaction'> = {}): MethodDecorator =>
+  (_target, _key, descriptor) => {
+    const routes: HandlerRoute[] = Reflect.getMetadata(COMMAND_HANDLER, descriptor.value as object) ?? [];
+    Reflect.defineMetadata(COMMAND_HANDLER, [...routes, { action, phase, ...options }], descriptor.value as object);
+    return descriptor;
+  };
 
 // One decorator per phase, so handlers read like the protocol.
 export const Execute = (action: string) => HandleCommand(action, 'execute');
@@ -35,6 +49,12 @@ export const Compensate = (action: string) => HandleCommand(action, 'compensate'
 export const Try = (action: string) => HandleCommand(action, 'try');
 export const Confirm = (action: string) => HandleCommand(action, 'confirm');
 export const Cancel = (action: string) => HandleCommand(action, 'cancel');
-export const Prepare = (action: string) => HandleCommand(action, 'prepare');
+/**
+ * `{ preparedTransaction: true }`: the work is done in a PostgreSQL prepared transaction and
+ * finished by the decision; no @Commit / @Abort handler is written for the action.
+ * Otherwise prepare is an ordinary local transaction that @Commit / @Abort complete or undo.
+ */
+export const Prepare = (action: string, options: Pick<HandlerRoute, 'preparedTransaction'> = {}) =>
+  HandleCommand(action, 'prepare', options);
 export const Commit = (action: string) => HandleCommand(action, 'commit');
 export const Abort = (action: string) => HandleCommand(action, 'abort');

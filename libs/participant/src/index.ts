@@ -8,3 +8,5 @@ export * from './failures';
 export * from './participant.config';
 export * from './handler-input';
 export * from './failure-injection';
+export * from './prepared-transactions';
+export * from './in-doubt-recovery';

@@ -1,4 +1,4 @@
-import { IsInt, IsNumber, Max, Min } from 'class-validator';
+import { IsInt, IsNumber, IsOptional, IsString, IsUrl, Max, Min } from 'class-validator';
 import { AppConfig } from '@ordo/platform';
 
 /**
@@ -28,4 +28,34 @@ export class ParticipantConfig extends AppConfig {
   @Min(0)
   @Max(60_000)
   FAULT_LATENCY_MS: number = 0;
+
+  /**
+   * The coordinator's base URL (e.g. http://127.0.0.1:3000). A participant holding
+   * prepared transactions asks it for their decision after a restart and when they stay in
+   * doubt; without it they wait for the coordinator to redeliver the decision.
+   */
+  @IsOptional()
+  @IsUrl({ require_tld: false, protocols: ['http', 'https'] })
+  ORDO_COORDINATOR_URL?: string;
+
+  /** Bearer credential for ORDO_COORDINATOR_URL (a viewer key is enough). */
+  @IsOptional()
+  @IsString()
+  ORDO_COORDINATOR_API_KEY?: string;
+
+  /**
+   * How long a prepare in a prepared transaction waits for a row lock that another prepared
+   * transaction holds before answering `retry`. Bounded, because the holder's decision may
+   * be queued behind this very command.
+   */
+  @IsInt()
+  @Min(1)
+  @Max(60_000)
+  PREPARE_LOCK_TIMEOUT_MS: number = 1000;
+
+  /** A prepared transaction older than this is in doubt: the participant asks the coordinator for its decision. */
+  @IsInt()
+  @Min(1000)
+  @Max(3_600_000)
+  IN_DOUBT_AFTER_MS: number = 10_000;
 }

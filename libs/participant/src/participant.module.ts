@@ -6,8 +6,10 @@ import { topicNames } from '@ordo/protocol';
 import { CommandConsumer } from './command-consumer';
 import { FaultInjector } from './failure-injection';
 import { HandlerRegistry } from './handler-registry';
+import { InDoubtRecovery } from './in-doubt-recovery';
 import { ParticipantConfig } from './participant.config';
 import { PARTICIPANT_OPTIONS, ParticipantOptions } from './participant.options';
+import { PreparedTransactions } from './prepared-transactions';
 
 function headerStrings(context: KafkaContext): Record<string, string> {
   const out: Record<string, string> = {};
@@ -58,12 +60,17 @@ export class ParticipantModule {
         CommandConsumer,
         HandlerRegistry,
         FaultInjector,
+        PreparedTransactions,
+        InDoubtRecovery,
       ],
     };
   }
 }
 
-/** Creates the participant's topics and starts consuming its commands. */
+/**
+ * Creates the participant's topics, finishes the prepared transactions left from before a
+ * restart (when it has any), and starts consuming its commands.
+ */
 export async function connectParticipant(app: INestApplication, name: string): Promise<void> {
   const config = app.get(ParticipantConfig);
   const topics = topicNames(config.KAFKA_TOPIC_PREFIX);
@@ -71,6 +78,10 @@ export async function connectParticipant(app: INestApplication, name: string): P
   await app
     .get<MessageBus>(MESSAGE_BUS)
     .ensureTopics([commandTopic, topics.deadLetter(commandTopic), topics.replies], config.KAFKA_TOPIC_PARTITIONS);
+  // Init now (listen() would do it later) so the handlers are discovered, and prepared
+  // transactions left from before are finished before the first command is consumed.
+  await app.init();
+  await app.get(InDoubtRecovery).start();
   app.connectMicroservice(
     {
       transport: Transport.KAFKA,

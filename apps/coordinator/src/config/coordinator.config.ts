@@ -1,6 +1,8 @@
 import {
+  IsIn,
   IsInt,
   IsNumber,
+  IsOptional,
   Max,
   Min,
   Validate,
@@ -103,4 +105,15 @@ export class CoordinatorConfig extends AppConfig {
   @Min(1)
   @Max(1000)
   BREAKER_HALF_OPEN_PROBES: number = 3;
+
+  // ---- failure injection (tests) ----
+
+  /**
+   * `after-commit-decision`: the process exits at once with code 137, like a SIGKILL, right
+   * after it committed a TCC confirm / 2PC COMMIT decision and before the relay published
+   * its commands, so a test can check that a restart delivers them. Never set it in production.
+   */
+  @IsOptional()
+  @IsIn(['after-commit-decision'])
+  FAULT_CRASH?: 'after-commit-decision';
 }

@@ -46,6 +46,7 @@ export interface StartRequest {
 @Injectable()
 export class TransactionEngine {
   private readonly topics;
+  private readonly crashAfterCommitDecision: boolean;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -56,6 +57,7 @@ export class TransactionEngine {
     config: CoordinatorConfig,
   ) {
     this.topics = topicNames(config.KAFKA_TOPIC_PREFIX);
+    this.crashAfterCommitDecision = config.FAULT_CRASH === 'after-commit-decision';
   }
 
   /** Starts a transaction, or returns the one already started with the same idempotency key. */
@@ -171,6 +173,7 @@ export class TransactionEngine {
     try {
       const [result, applied] = await this.dataSource.transaction((manager) => work(manager, batch));
       committed = applied;
+      if (this.crashAfterCommitDecision && applied.some(decidedCommit)) crashAfterDecision();
       return result;
     } finally {
       batch.end(committed?.map(({ record, effects }) => ({ layout: record.layout, effects })) ?? null);
@@ -224,6 +227,15 @@ export class TransactionEngine {
     await this.repository.appendEvents(manager, events);
     await this.outbox.enqueue(manager, messages);
   }
+}
+
+const decidedCommit = ({ effects }: Applied) =>
+  effects.some((e) => e.kind === 'record' && e.event.type === 'transaction.decided' && e.event.decision === 'commit');
+
+/** FAULT_CRASH=after-commit-decision: exits before the relay can publish the decision's commands (synchronously, so no I/O callback runs first). */
+function crashAfterDecision(): never {
+  process.stderr.write('[coordinator] crashing right after a commit decision, as FAULT_CRASH asks\n');
+  process.exit(137);
 }
 
 /** Every participant the transactions' steps may send a command to. */

@@ -1,5 +1,5 @@
 import { HttpStatus, Injectable } from '@nestjs/common';
-import { BusinessFailure, Compensate, Execute, HandlerContext, parseInput } from '@ordo/participant';
+import { BusinessFailure, Compensate, Execute, HandlerContext, parseInput, Prepare } from '@ordo/participant';
 import { ApiError } from '@ordo/platform';
 import { JsonObject } from '@ordo/protocol';
 import { Product } from './domain/product';
@@ -8,15 +8,20 @@ import { ReserveStockInput } from './dto/reserve-stock.dto';
 import { StockRepository } from './infrastructure/persistence/stock.repository';
 
 /**
- * Stock reservations for the place-order saga. Each handler runs behind the participant's
+ * Stock reservations for the place-order saga and the buy-now 2PC. Each handler runs behind the participant's
  * barrier, in its local transaction, so it applies once per transaction step.
  */
 @Injectable()
 export class StockService {
   constructor(private readonly stock: StockRepository) {}
 
-  /** Holds `qty` of `sku` for the order, or refuses (changing nothing) when there is not enough. */
+  /**
+   * Holds `qty` of `sku` for the order, or refuses (changing nothing) when there is not
+   * enough. The same work is buy-now's 2PC prepare, held in a prepared transaction until
+   * the decision.
+   */
   @Execute('reserve')
+  @Prepare('reserve', { preparedTransaction: true })
   async reserve(input: JsonObject, { command, manager }: HandlerContext): Promise<{ reservationId: string }> {
     const { sku, qty, orderId } = parseInput(ReserveStockInput, input);
     if (!(await this.stock.take(manager, sku, qty))) {

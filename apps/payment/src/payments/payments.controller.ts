@@ -5,7 +5,7 @@ import { Account } from './domain/account';
 import { AccountList, ChargeList, QueryChargesDto } from './dto/query-payments.dto';
 import { PaymentsService } from './payments.service';
 
-/** Read-only: balances and charges change only through the place-order saga's commands. */
+/** Read-only: balances and charges change only through the commands of the place-order saga and the transfer TCC. */
 @ApiTags('payments')
 @Controller()
 export class PaymentsController {

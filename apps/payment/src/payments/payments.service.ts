@@ -1,28 +1,33 @@
 import { HttpStatus, Injectable } from '@nestjs/common';
-import { BusinessFailure, Compensate, Execute, HandlerContext, parseInput } from '@ordo/participant';
+import { Compensate, Execute, HandlerContext, parseInput, Prepare } from '@ordo/participant';
 import { ApiError } from '@ordo/platform';
 import { JsonObject } from '@ordo/protocol';
 import { Account } from './domain/account';
 import { Charge } from './domain/charge';
+import { debitRefusal } from './domain/refusals';
 import { ChargeInput } from './dto/charge.dto';
 import { PaymentsRepository } from './infrastructure/persistence/payments.repository';
 
 /**
- * Charges and refunds for the place-order saga. Each handler runs behind the participant's
- * barrier, in its local transaction, so it applies once per transaction step.
+ * Charges and refunds for the place-order saga (the TCC transfer: TransfersService). Each
+ * handler runs behind the participant's barrier, in its local transaction, so it applies
+ * once per transaction step.
  */
 @Injectable()
 export class PaymentsService {
   constructor(private readonly payments: PaymentsRepository) {}
 
-  /** Debits the account for the order, or refuses (changing nothing) when the balance is short. */
+  /**
+   * Debits the account for the order, or refuses (changing nothing) when the available
+   * balance is short. As a 2PC prepare, the debit is held in a PostgreSQL prepared
+   * transaction until the decision commits or rolls it back.
+   */
   @Execute('charge')
+  @Prepare('charge', { preparedTransaction: true })
   async charge(input: JsonObject, { command, manager }: HandlerContext): Promise<{ chargeId: string }> {
     const { accountId, amount, orderId } = parseInput(ChargeInput, input);
     if (!(await this.payments.debit(manager, accountId, amount))) {
-      const account = await this.payments.findAccount(accountId, manager);
-      if (!account) throw new BusinessFailure('UNKNOWN_ACCOUNT', `no account ${accountId}`);
-      throw new BusinessFailure('INSUFFICIENT_FUNDS', `account ${accountId} holds ${account.balance}, ${amount} wanted`);
+      throw debitRefusal(accountId, await this.payments.findAccount(accountId, manager), amount);
     }
     const charge = await this.payments.charge(manager, { txId: command.txId, stepId: command.stepId, accountId, orderId, amount });
     return { chargeId: charge.id };

@@ -1,16 +1,8 @@
-import { IsInt, IsString, IsUUID, Length, Max, Min } from 'class-validator';
+import { IsUUID } from 'class-validator';
+import { AccountAmountInput } from './account-amount.dto';
 
 /** Input of `charge` (place-order step charge). */
-export class ChargeInput {
-  @IsString()
-  @Length(1, 64)
-  accountId: string;
-
-  @IsInt()
-  @Min(1)
-  @Max(Number.MAX_SAFE_INTEGER)
-  amount: number;
-
+export class ChargeInput extends AccountAmountInput {
   @IsUUID()
   orderId: string;
 }

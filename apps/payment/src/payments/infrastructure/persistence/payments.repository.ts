@@ -4,11 +4,12 @@ import { DataSource, EntityManager } from 'typeorm';
 import { Account } from '../../domain/account';
 import { Charge, ChargeStatus } from '../../domain/charge';
 
-// bigint columns (balance, amount): node-postgres returns them as strings.
+// bigint columns (balance, frozen, amount): node-postgres returns them as strings.
 interface AccountRow {
   id: string;
   owner: string;
   balance: string;
+  frozen: string;
   created_at: Date;
   updated_at: Date;
 }
@@ -29,6 +30,7 @@ const toAccount = (row: AccountRow): Account => ({
   id: row.id,
   owner: row.owner,
   balance: Number(row.balance),
+  frozen: Number(row.frozen),
   createdAt: row.created_at,
   updatedAt: row.updated_at,
 });
@@ -57,14 +59,15 @@ export class PaymentsRepository {
 
   /**
    * Debits `amount` in one conditional UPDATE, so concurrent charges can never overdraw:
-   * the row lock orders them and each re-checks the balance it finds. False when the
-   * balance is short (or there is no such account); nothing changed.
+   * the row lock orders them and each re-checks the balance it finds. Money frozen by
+   * tried transfers is not available. False when the available balance is short (or
+   * there is no such account); nothing changed.
    */
   async debit(tx: EntityManager, accountId: string, amount: number): Promise<boolean> {
     // Read through a SELECT: TypeORM answers a top-level UPDATE with [rows, rowCount].
     const debited: unknown[] = await tx.query(
       `WITH debited AS (
-         UPDATE accounts SET balance = balance - $2, updated_at = now() WHERE id = $1 AND balance >= $2 RETURNING 1)
+         UPDATE accounts SET balance = balance - $2, updated_at = now() WHERE id = $1 AND balance - frozen >= $2 RETURNING 1)
        SELECT 1 FROM debited`,
       [accountId, amount],
     );

@@ -1,0 +1,89 @@
+import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { HandlerRegistry } from './handler-registry';
+import { ParticipantConfig } from './participant.config';
+import { PreparedOutcome, PreparedStep, PreparedTransactions } from './prepared-transactions';
+
+/** What the coordinator says of a transaction a prepared transaction belongs to. */
+type Verdict = PreparedOutcome | 'pending' | 'unknown';
+
+const ASK_TIMEOUT_MS = 5_000;
+
+/**
+ * Finishes prepared transactions whose decision did not arrive, by asking the coordinator
+ * (GET /api/v1/transactions/{id}, field `decision`). A participant that restarts holding
+ * prepared transactions is in doubt about all of them, so it asks before it consumes its
+ * commands; while running, it asks about those prepared more than IN_DOUBT_AFTER_MS ago.
+ * A transaction the coordinator does not know was never decided: presumed abort.
+ *
+ * Without ORDO_COORDINATOR_URL it only reports them: the coordinator redelivers the
+ * decision until acknowledged, so they are finished all the same, later.
+ */
+@Injectable()
+export class InDoubtRecovery implements OnModuleDestroy {
+  private readonly logger = new Logger(InDoubtRecovery.name);
+  private timer?: NodeJS.Timeout;
+  private pass?: Promise<number>;
+
+  constructor(
+    private readonly registry: HandlerRegistry,
+    private readonly prepared: PreparedTransactions,
+    private readonly config: ParticipantConfig,
+  ) {}
+
+  /** Resolves every prepared transaction left from before, then keeps watching. */
+  async start(): Promise<void> {
+    if (!this.registry.hasPreparedTransactions) return;
+    await this.resolve(0);
+    const every = this.config.IN_DOUBT_AFTER_MS / 2;
+    this.timer = setInterval(() => void this.resolve(this.config.IN_DOUBT_AFTER_MS).catch((e) => this.logger.warn(`in-doubt check failed: ${(e as Error).message}`)), every);
+    this.timer.unref();
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.timer);
+  }
+
+  /** One pass over the prepared transactions older than `olderThanMs`; how many it finished. One pass at a time. */
+  resolve(olderThanMs: number): Promise<number> {
+    this.pass ??= this.resolveOnce(olderThanMs).finally(() => (this.pass = undefined));
+    return this.pass;
+  }
+
+  private async resolveOnce(olderThanMs: number): Promise<number> {
+    const inDoubt = await this.prepared.list(olderThanMs);
+    if (inDoubt.length === 0) return 0;
+    if (!this.config.ORDO_COORDINATOR_URL) {
+      this.logger.warn(`${inDoubt.length} prepared transaction(s) in doubt, oldest ${inDoubt[0].gid}; waiting for the coordinator to resend the decision (set ORDO_COORDINATOR_URL to ask it)`);
+      return 0;
+    }
+    let finished = 0;
+    for (const held of inDoubt) {
+      const verdict = await this.ask(held);
+      if (verdict === 'pending') continue;
+      const outcome: PreparedOutcome = verdict === 'unknown' ? 'abort' : verdict;
+      const reply = await this.prepared.finish(held.step, outcome, null);
+      if (reply.outcome === 'success') finished++;
+      this.logger.log(`in doubt: ${held.gid} finished by ${outcome} (coordinator said ${verdict}); ${reply.outcome}`);
+    }
+    return finished;
+  }
+
+  private async ask({ step, gid }: PreparedStep): Promise<Verdict> {
+    const url = `${this.config.ORDO_COORDINATOR_URL!.replace(/\/+$/, '')}/api/v1/transactions/${encodeURIComponent(step.txId)}`;
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (this.config.ORDO_COORDINATOR_API_KEY) headers.authorization = `Bearer ${this.config.ORDO_COORDINATOR_API_KEY}`;
+    try {
+      const response = await fetch(url, { headers, signal: AbortSignal.timeout(ASK_TIMEOUT_MS) });
+      const body = (await response.json().catch(() => ({}))) as { decision?: unknown; error?: { code?: string } };
+      // Only the coordinator's own "no such transaction" presumes abort, never a wrong URL's 404.
+      if (response.status === 404 && body.error?.code === 'TRANSACTION_NOT_FOUND') return 'unknown';
+      if (!response.ok) throw new Error(`HTTP ${response.status} ${JSON.stringify(body)}`);
+      const { decision } = body;
+      if (decision === 'commit' || decision === 'abort' || decision === 'pending') return decision;
+      throw new Error(`no 2PC decision in the answer (decision: ${JSON.stringify(decision)})`);
+    } catch (error) {
+      this.logger.warn(`could not ask the coordinator about ${gid}: ${(error as Error).message}; asking again later`);
+      return 'pending';
+    }
+  }
+}

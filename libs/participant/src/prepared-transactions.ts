@@ -1,0 +1,223 @@
+/**
+ * Two-phase commit in PostgreSQL prepared transactions, for prepare handlers declared
+ * `@Prepare(action, { preparedTransaction: true })`.
+ *
+ * - prepare: the barrier row and the handler's writes are done in a local transaction that
+ *   ends with `PREPARE TRANSACTION '<gid>'` instead of COMMIT. The work, its row locks and
+ *   the barrier row now live in the database, not in this process: they survive its
+ *   crash, and nobody sees the writes until the decision. A NO vote (business refusal) is
+ *   committed as usual, barrier row and all, so a redelivery gets the same refusal.
+ * - commit / abort: `COMMIT PREPARED` / `ROLLBACK PREPARED`, then the phase's barrier row in
+ *   a local transaction of its own. The prepared transaction's own barrier row (committed
+ *   with it, or rolled back with it) tells a redelivery what happened.
+ *
+ * The gid is `ordo:<consumer group>:<txId>:<stepId>`: unique in the cluster (prepared
+ * transactions are cluster-wide), and it names the step, so in-doubt recovery
+ * (in-doubt-recovery.ts) can ask the coordinator about it after a restart.
+ *
+ * A prepare answers success without output: a vote replayed from the database after a
+ * restart could not carry it.
+ */
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import { Command } from '@ordo/protocol';
+import { barrierDecision, BarrierRow, barrierWrites, ReplyBody } from './barrier-rules';
+import { FaultInjector } from './failure-injection';
+import { CommandHandler } from './handler.decorators';
+import { ParticipantConfig } from './participant.config';
+import { PARTICIPANT_OPTIONS, ParticipantOptions } from './participant.options';
+import { lockConflict, localTransactionFailed, runHandler } from './run-handler';
+import { loadBarrierRows, loadCommandRows, stepLockKey, StepRef, storeBarrierWrites } from './sql-barrier';
+
+/** The decision a prepared transaction is finished by. */
+export type PreparedOutcome = 'commit' | 'abort';
+
+/** Who finished a prepared transaction: the decision's command, or in-doubt recovery asking the coordinator. */
+export type FinishedBy = 'command' | 'recovery';
+
+export const PREPARED_REPLY: ReplyBody = { outcome: 'success' };
+
+/** PostgreSQL's limit on a gid, in bytes. */
+const MAX_GID_LENGTH = 200;
+/** The longest `:<txId>:<stepId>` (a uuid and a step id of at most 64 characters). */
+const MAX_STEP_SUFFIX = 1 + 36 + 1 + 64;
+
+const sqlLiteral = (text: string) => `'${text.replace(/'/g, "''")}'`;
+
+export interface PreparedStep {
+  step: StepRef;
+  gid: string;
+  preparedAt: Date;
+}
+
+@Injectable()
+export class PreparedTransactions {
+  private readonly logger = new Logger(PreparedTransactions.name);
+  private readonly gidPrefix: string;
+
+  constructor(
+    @Inject(PARTICIPANT_OPTIONS) options: ParticipantOptions,
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly config: ParticipantConfig,
+    private readonly faults: FaultInjector,
+  ) {
+    this.gidPrefix = `ordo:${config.KAFKA_TOPIC_PREFIX}${options.name}:`;
+    if (Buffer.byteLength(this.gidPrefix) + MAX_STEP_SUFFIX > MAX_GID_LENGTH) {
+      throw new Error(`KAFKA_TOPIC_PREFIX + participant name are too long for prepared transaction ids (${this.gidPrefix})`);
+    }
+  }
+
+  gid(step: StepRef): string {
+    return `${this.gidPrefix}${step.txId}:${step.stepId}`;
+  }
+
+  /** This participant's prepared transactions prepared at least `olderThanMs` ago, oldest first. */
+  async list(olderThanMs: number): Promise<PreparedStep[]> {
+    const rows: { gid: string; prepared: Date }[] = await this.dataSource.query(
+      `SELECT gid, prepared FROM pg_prepared_xacts
+       WHERE database = current_database() AND starts_with(gid, $1) AND prepared <= now() - make_interval(secs => $2)
+       ORDER BY prepared`,
+      [this.gidPrefix, olderThanMs / 1000],
+    );
+    return rows.map(({ gid, prepared }) => {
+      const [txId, stepId] = gid.slice(this.gidPrefix.length).split(':');
+      return { step: { txId, stepId }, gid, preparedAt: prepared };
+    });
+  }
+
+  /** Runs a prepare: PREPARE TRANSACTION on a YES vote, an ordinary commit of a NO vote. */
+  async prepare(command: Command, handler: CommandHandler): Promise<ReplyBody> {
+    const gid = this.gid(command);
+    // A redelivery, or the retry of a vote that was lost: the work is already prepared.
+    if (await this.isPrepared(gid)) return PREPARED_REPLY;
+    const runner = this.dataSource.createQueryRunner();
+    await runner.connect();
+    // BEGIN by hand: TypeORM must not think a transaction is open once it is prepared.
+    let open = false;
+    try {
+      await runner.query('BEGIN');
+      open = true;
+      // A hot row locked by another prepared transaction stays locked until that one's
+      // decision, which may be queued behind this very command: wait a bounded time.
+      await runner.query(`SET LOCAL lock_timeout = ${this.config.PREPARE_LOCK_TIMEOUT_MS}`);
+      const manager = runner.manager;
+      // The barrier row first: a concurrent delivery of this prepare, or an abort fencing
+      // it, waits on this row or finds it. Without the advisory lock of ordinary commands,
+      // which a prepared transaction would keep until the decision.
+      const claimed: unknown[] = await manager.query(
+        `INSERT INTO ordo_barrier (tx_id, step_id, phase, origin, reply) VALUES ($1, $2, $3, 'handler', $4)
+         ON CONFLICT DO NOTHING RETURNING 1`,
+        [command.txId, command.stepId, command.phase, JSON.stringify(PREPARED_REPLY)],
+      );
+      if (claimed.length === 0) {
+        // Committed before: a finished prepare (or its NO vote), or the fence of an abort that came first.
+        const seen = barrierDecision(command.phase, await loadCommandRows(manager, command));
+        return seen.kind === 'run' ? { outcome: 'retry' } : seen.reply;
+      }
+      const reply = await runHandler(handler, command, manager, this.logger);
+      if (reply.outcome === 'success') {
+        await this.faults.crashIfRequested('before-commit', command);
+        await runner.query(`PREPARE TRANSACTION ${sqlLiteral(gid)}`);
+        open = false;
+        await this.faults.crashIfRequested('after-commit', command);
+        return PREPARED_REPLY;
+      }
+      if (reply.outcome === 'failure') {
+        await manager.query('UPDATE ordo_barrier SET reply = $4 WHERE tx_id = $1 AND step_id = $2 AND phase = $3', [
+          command.txId,
+          command.stepId,
+          command.phase,
+          JSON.stringify(reply),
+        ]);
+        await runner.query('COMMIT');
+        open = false;
+      }
+      return reply;
+    } catch (error) {
+      return localTransactionFailed(error);
+    } finally {
+      if (open) await runner.query('ROLLBACK').catch(() => undefined);
+      await runner.release();
+    }
+  }
+
+  /**
+   * Finishes the step's prepared transaction by the decision and records the phase in the
+   * barrier. `command` is the decision's command (null from in-doubt recovery).
+   */
+  async finish(step: StepRef, outcome: PreparedOutcome, command: Command | null): Promise<ReplyBody> {
+    const own = (await loadBarrierRows(this.dataSource.manager, step, [outcome])).get(outcome);
+    if (own) return own.reply;
+    const gid = this.gid(step);
+    let ended = false;
+    if (await this.isPrepared(gid)) {
+      if (command) await this.faults.crashIfRequested('before-commit', command);
+      ended = await this.endPrepared(gid, outcome);
+    }
+    try {
+      return await this.dataSource.transaction((manager) => this.record(manager, step, outcome, ended, command ? 'command' : 'recovery'));
+    } catch (error) {
+      const conflict = lockConflict(error);
+      if (conflict) return conflict;
+      throw error;
+    }
+  }
+
+  private async record(manager: EntityManager, step: StepRef, outcome: PreparedOutcome, ended: boolean, by: FinishedBy): Promise<ReplyBody> {
+    await manager.query('SELECT pg_advisory_xact_lock(hashtext($1))', [stepLockKey(step)]);
+    // The fence below waits on a prepare still in progress elsewhere: bounded, then `retry`.
+    await manager.query(`SET LOCAL lock_timeout = ${this.config.PREPARE_LOCK_TIMEOUT_MS}`);
+    const rows = await loadBarrierRows(manager, step, [outcome, 'prepare']);
+    const own = rows.get(outcome);
+    if (own) return own.reply;
+    const prepare = rows.get('prepare');
+    const origin: BarrierRow['origin'] = by === 'recovery' ? 'recovered' : 'handler';
+    if (outcome === 'commit') {
+      // The prepare's row is visible only once its prepared transaction committed.
+      if (prepare?.origin !== 'handler' || prepare.reply.outcome !== 'success') return this.disagree(step, 'PREPARED_WORK_LOST', 'the prepared work was rolled back or never prepared');
+      await storeBarrierWrites(manager, step, [{ phase: 'commit', row: { origin, reply: PREPARED_REPLY } }]);
+      return PREPARED_REPLY;
+    }
+    const decision = barrierDecision('abort', { forward: prepare });
+    // A prepare row that survived means its prepared transaction was committed.
+    if (decision.kind !== 'null_compensation') return this.disagree(step, 'PREPARED_WORK_COMMITTED', 'the prepared work was already committed');
+    // Rolled back here: this abort undid the work. Otherwise nothing was prepared (an
+    // abort before its prepare, or after a NO vote): a null abort, fencing a late prepare.
+    const writes = barrierWrites('abort', decision, null).map((w) => (ended && w.phase === 'abort' ? { ...w, row: { ...w.row, origin } } : w));
+    await storeBarrierWrites(manager, step, writes);
+    return decision.reply;
+  }
+
+  private async isPrepared(gid: string): Promise<boolean> {
+    const found: unknown[] = await this.dataSource.query(
+      'SELECT 1 FROM pg_prepared_xacts WHERE gid = $1 AND database = current_database()',
+      [gid],
+    );
+    return found.length > 0;
+  }
+
+  /** COMMIT / ROLLBACK PREPARED; false when another delivery (or recovery) ended it first. */
+  private async endPrepared(gid: string, outcome: PreparedOutcome): Promise<boolean> {
+    try {
+      await this.dataSource.query(`${outcome === 'commit' ? 'COMMIT' : 'ROLLBACK'} PREPARED ${sqlLiteral(gid)}`);
+      this.logger.debug(`${outcome === 'commit' ? 'committed' : 'rolled back'} prepared transaction ${gid}`);
+      return true;
+    } catch (error) {
+      // undefined_object: no such prepared transaction any more.
+      if ((error as { code?: string }).code === '42704') return false;
+      throw error;
+    }
+  }
+
+  /**
+   * The decision and the database disagree: someone finished the prepared transaction the
+   * other way by hand. Not stored: the coordinator retries, then marks the step for an
+   * operator, who resolves it.
+   */
+  private disagree(step: StepRef, code: string, why: string): ReplyBody {
+    const message = `${step.txId}/${step.stepId}: ${why}`;
+    this.logger.error(`${code}: ${message}`);
+    return { outcome: 'failure', error: { code, message } };
+  }
+}

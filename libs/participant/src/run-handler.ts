@@ -1,0 +1,48 @@
+import { Logger } from '@nestjs/common';
+import { Command } from '@ordo/protocol';
+import { ReplyBody } from './barrier-rules';
+import { BusinessFailure, TransientFailure } from './failures';
+import { CommandHandler, HandlerContext } from './handler.decorators';
+
+/** PostgreSQL errors that a later attempt can get past: lock_not_available, deadlock_detected, serialization_failure. */
+const RETRYABLE_SQLSTATES = new Set(['55P03', '40P01', '40001']);
+
+export const describeCommand = (c: Command) => `${c.action}/${c.phase} of ${c.txId}/${c.stepId} (attempt ${c.attempt})`;
+
+/** A `retry` reply when `error` is a lock conflict under contention (a later attempt gets past it); null otherwise. */
+export function lockConflict(error: unknown): ReplyBody | null {
+  if (!RETRYABLE_SQLSTATES.has((error as { code?: string }).code ?? '')) return null;
+  return { outcome: 'retry', error: { code: 'LOCK_CONFLICT', message: (error as Error).message } };
+}
+
+/** The reply to a local transaction that failed for a reason other than the business code's. */
+export const localTransactionFailed = (error: unknown): ReplyBody =>
+  lockConflict(error) ?? { outcome: 'retry', error: { code: 'LOCAL_TRANSACTION_FAILED', message: (error as Error).message } };
+
+/**
+ * Runs the business code inside the caller's local transaction and turns its result or
+ * error into a reply. A refusal must change nothing, even when the handler wrote before it
+ * threw; the savepoint also revives a transaction that a failed statement aborted, so the
+ * barrier can still record the refusal.
+ */
+export async function runHandler(
+  handler: CommandHandler,
+  command: Command,
+  manager: HandlerContext['manager'],
+  logger: Logger,
+): Promise<ReplyBody> {
+  await manager.query('SAVEPOINT ordo_handler');
+  try {
+    const output = await handler(command.input, { command, manager });
+    return output ? { outcome: 'success', output } : { outcome: 'success' };
+  } catch (error) {
+    await manager.query('ROLLBACK TO SAVEPOINT ordo_handler');
+    if (error instanceof BusinessFailure) return { outcome: 'failure', error: { code: error.code, message: error.message } };
+    if (error instanceof TransientFailure) return { outcome: 'retry', error: { code: error.code, message: error.message } };
+    const conflict = lockConflict(error);
+    if (conflict) return conflict;
+    // An unexpected exception is transient: the coordinator retries under its policy.
+    logger.error(`${describeCommand(command)} threw: ${(error as Error).stack ?? String(error)}`);
+    return { outcome: 'retry', error: { code: 'UNEXPECTED', message: (error as Error).message ?? String(error) } };
+  }
+}

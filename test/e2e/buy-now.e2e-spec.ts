@@ -1,0 +1,268 @@
+import { randomBytes, randomUUID } from 'crypto';
+import { readFileSync } from 'fs';
+import { join } from 'path';
+import { isDeepStrictEqual } from 'util';
+import { Client } from 'pg';
+import { REPO_ROOT } from '../../tools/infra/paths';
+import { CoordinatorApi, TERMINAL, TxView } from '../support/coordinator-api';
+import { seeded, startConcurrently, waitAllTerminal } from '../support/load';
+import { RunningApp, startApp } from '../support/processes';
+import { testEnv } from '../support/test-env';
+
+/**
+ * The buy-now two-phase commit end to end: the coordinator and the real inventory and
+ * payment services, whose prepares hold their work in PostgreSQL prepared transactions
+ * until the decision. Kill tests: a participant killed while prepared, a participant
+ * restarted in doubt, the coordinator killed right after the COMMIT decision.
+ *
+ * Like place-order, a world of its own: its topic prefix and coordinator schema.
+ */
+describe('buy-now: 2PC over PostgreSQL prepared transactions', () => {
+  const env = testEnv();
+  const suffix = randomBytes(3).toString('hex');
+  const prefix = `${env.topicPrefix}buy-now.`;
+  const world = { KAFKA_TOPIC_PREFIX: prefix, KAFKA_TOPIC_PARTITIONS: '4' };
+  const schema = 'ordo_buy_now';
+  const sample: { name: string; steps: { id: string; input: Record<string, string> }[] } = JSON.parse(
+    readFileSync(join(REPO_ROOT, 'apps/inventory/buy-now.2pc.json'), 'utf8'),
+  );
+  // The test's copy lets a transaction aim `_fault` flags at one step: `faults: { <stepId>: {…} }`.
+  const definition = {
+    ...sample,
+    steps: sample.steps.map((step) => ({ ...step, input: { ...step.input, _fault: `$.input.faults.${step.id}` } })),
+  };
+  const db = new Client({ connectionString: env.databaseUrl });
+  let coordinator: RunningApp;
+  let coordinatorEnv: Record<string, string>;
+  let api: CoordinatorApi;
+  const participants: Partial<Record<'inventory' | 'payment', RunningApp>> = {};
+
+  const startParticipant = async (name: 'inventory' | 'payment', extra: Record<string, string> = {}) => {
+    participants[name] = await startApp(name, { ...world, ORDO_COORDINATOR_URL: coordinator.url, ...extra });
+  };
+  const exitOf = (app: RunningApp) =>
+    app.process.exitCode !== null ? Promise.resolve(app.process.exitCode) : new Promise<number | null>((resolve) => app.process.once('exit', resolve));
+
+  const sku = (name: string) => `BN-${suffix}-${name}`;
+  const account = (name: string) => `bn-${suffix}-${name}`;
+  const addStock = async (products: { sku: string; stock: number }[], accounts: { id: string; balance: number }[]) => {
+    await db.query('INSERT INTO inventory.products (sku, name, stock) SELECT s, s, n FROM unnest($1::text[], $2::int[]) AS p (s, n)', [
+      products.map((p) => p.sku),
+      products.map((p) => p.stock),
+    ]);
+    await db.query('INSERT INTO payment.accounts (id, owner, balance) SELECT i, i, b FROM unnest($1::text[], $2::bigint[]) AS a (i, b)', [
+      accounts.map((a) => a.id),
+      accounts.map((a) => a.balance),
+    ]);
+  };
+  const buy = (input: { sku: string; qty: number; accountId: string; amount: number; faults?: object }) =>
+    api.start(definition.name, { orderId: randomUUID(), ...input });
+  const stockOf = async (s: string) => (await db.query('SELECT stock FROM inventory.products WHERE sku = $1', [s])).rows[0].stock as number;
+  const balanceOf = async (id: string) => Number((await db.query('SELECT balance FROM payment.accounts WHERE id = $1', [id])).rows[0].balance);
+  /** This world's prepared transactions of one transaction. */
+  const preparedOf = async (txId: string) =>
+    (
+      await db.query<{ gid: string }>('SELECT gid FROM pg_prepared_xacts WHERE starts_with(gid, $1) AND gid LIKE $2 ORDER BY gid', [
+        `ordo:${prefix}`,
+        `%:${txId}:%`,
+      ])
+    ).rows.map((r) => r.gid);
+  const barrier = async (participant: 'inventory' | 'payment', txId: string) =>
+    Object.fromEntries(
+      (await db.query(`SELECT step_id, phase, origin FROM ${participant}.ordo_barrier WHERE tx_id = $1`, [txId])).rows.map((r) => [
+        `${r.step_id}:${r.phase}`,
+        r.origin,
+      ]),
+    );
+  const effects = async (txId: string) => ({
+    reservations: (await db.query('SELECT status FROM inventory.reservations WHERE tx_id = $1', [txId])).rows.map((r) => r.status),
+    charges: (await db.query('SELECT status FROM payment.charges WHERE tx_id = $1', [txId])).rows.map((r) => r.status),
+  });
+  const decisionOf = async (txId: string) => (await api.request<{ decision: string }>('GET', `/transactions/${txId}`)).body.decision;
+
+  beforeAll(async () => {
+    await db.connect();
+    coordinatorEnv = { ...world, DATABASE_SCHEMA: schema };
+    coordinator = await startApp('coordinator', coordinatorEnv);
+    coordinatorEnv.PORT = String(coordinator.port);
+    api = new CoordinatorApi(coordinator.url);
+    await Promise.all([startParticipant('inventory'), startParticipant('payment')]);
+    await api.register(definition);
+    await addStock(
+      [
+        { sku: sku('tea'), stock: 100 },
+        { sku: sku('rare'), stock: 1 },
+      ],
+      [{ id: account('ada'), balance: 1_000_000 }],
+    );
+  });
+
+  afterAll(async () => {
+    await db.end();
+  });
+
+  it('commits both prepared transactions when both vote yes, the decision written first', async () => {
+    const tx = await api.waitFor((await buy({ sku: sku('tea'), qty: 2, accountId: account('ada'), amount: 500 })).id, TERMINAL);
+    expect(tx.status).toBe('completed');
+    expect(await decisionOf(tx.id)).toBe('commit');
+    expect(await effects(tx.id)).toEqual({ reservations: ['active'], charges: ['charged'] });
+    expect(await preparedOf(tx.id)).toEqual([]);
+    expect(await barrier('payment', tx.id)).toEqual({ 'charge:prepare': 'handler', 'charge:commit': 'handler' });
+    const events = await api.events(tx.id);
+    const decided = events.findIndex((e) => e.type === 'transaction.decided');
+    expect(decided).toBeGreaterThanOrEqual(0);
+    expect(decided).toBeLessThan(events.findIndex((e) => e.type === 'step.dispatched' && e.data.phase === 'commit'));
+  });
+
+  it('aborts on a NO vote: the other prepared transaction is rolled back, nothing stays', async () => {
+    const [stock, balance] = [await stockOf(sku('rare')), await balanceOf(account('ada'))];
+    const tx = await api.waitFor((await buy({ sku: sku('rare'), qty: 5, accountId: account('ada'), amount: 700 })).id, TERMINAL);
+    expect(tx.status).toBe('compensated');
+    expect(tx.steps.find((s) => s.id === 'reserve-stock')!.lastError?.code).toBe('OUT_OF_STOCK');
+    expect(await decisionOf(tx.id)).toBe('abort');
+    expect(await effects(tx.id)).toEqual({ reservations: [], charges: [] });
+    expect([await stockOf(sku('rare')), await balanceOf(account('ada'))]).toEqual([stock, balance]);
+    expect(await preparedOf(tx.id)).toEqual([]);
+    // The NO vote is stored; the charge was prepared and rolled back by the abort, which fences a late prepare.
+    expect(await barrier('inventory', tx.id)).toEqual({ 'reserve-stock:prepare': 'handler' });
+    expect(await barrier('payment', tx.id)).toEqual({ 'charge:abort': 'handler', 'charge:prepare': 'fence' });
+  });
+
+  it('retries a commit that fails transiently until it is acknowledged', async () => {
+    const faults = { charge: { transientAttempts: 2, phases: ['commit'] } };
+    const tx = await api.waitFor((await buy({ sku: sku('tea'), qty: 1, accountId: account('ada'), amount: 250, faults })).id, TERMINAL);
+    expect(tx.status).toBe('completed');
+    expect(tx.steps.find((s) => s.id === 'charge')).toMatchObject({ phase: 'commit', status: 'succeeded', attempt: 3 });
+    expect(await effects(tx.id)).toEqual({ reservations: ['active'], charges: ['charged'] });
+  });
+
+  it('keeps the work of a participant killed while prepared; the decision finishes it after the restart', async () => {
+    const balance = await balanceOf(account('ada'));
+    const faults = { charge: { crash: 'after-commit', phases: ['prepare'] } };
+    const { id } = await buy({ sku: sku('tea'), qty: 1, accountId: account('ada'), amount: 300, faults });
+    expect(await exitOf(participants.payment!)).toBe(137);
+    // Prepared before the kill: held by the database, invisible, and not lost.
+    expect(await preparedOf(id)).toContain(`ordo:${prefix}payment:${id}:charge`);
+    expect(await balanceOf(account('ada'))).toBe(balance);
+    await participants.payment!.stop();
+    await startParticipant('payment');
+    const tx = await api.waitFor(id, TERMINAL);
+    expect(tx.status).toBe('completed');
+    expect(await effects(id)).toEqual({ reservations: ['active'], charges: ['charged'] });
+    expect(await balanceOf(account('ada'))).toBe(balance - 300);
+    expect(await preparedOf(id)).toEqual([]);
+  });
+
+  it('a participant restarted in doubt asks the coordinator for the decision and commits', async () => {
+    const balance = await balanceOf(account('ada'));
+    const faults = { charge: { crash: 'before-commit', phases: ['commit'] } };
+    const { id } = await buy({ sku: sku('tea'), qty: 1, accountId: account('ada'), amount: 400, faults });
+    expect(await exitOf(participants.payment!)).toBe(137);
+    expect(await preparedOf(id)).toEqual([`ordo:${prefix}payment:${id}:charge`]);
+    expect(await decisionOf(id)).toBe('commit');
+    await participants.payment!.stop();
+    await startParticipant('payment');
+    // Finished by in-doubt recovery before the redelivered commit was consumed.
+    expect(await preparedOf(id)).toEqual([]);
+    expect(await barrier('payment', id)).toEqual({ 'charge:prepare': 'handler', 'charge:commit': 'recovered' });
+    expect((await api.waitFor(id, TERMINAL)).status).toBe('completed');
+    expect(await balanceOf(account('ada'))).toBe(balance - 400);
+    expect(await effects(id)).toEqual({ reservations: ['active'], charges: ['charged'] });
+  });
+
+  it('a coordinator killed right after the COMMIT decision delivers the commits after its restart', async () => {
+    const balance = await balanceOf(account('ada'));
+    await coordinator.stop();
+    coordinator = await startApp('coordinator', { ...coordinatorEnv, FAULT_CRASH: 'after-commit-decision' });
+    const { id } = await buy({ sku: sku('tea'), qty: 1, accountId: account('ada'), amount: 600 });
+    expect(await exitOf(coordinator)).toBe(137);
+    await coordinator.stop();
+    // The decision is durable, and no commit left: both participants still hold their work.
+    const decided = await db.query(`SELECT status, decision FROM ${schema}.transactions WHERE id = $1`, [id]);
+    expect(decided.rows).toEqual([{ status: 'running', decision: 'commit' }]);
+    expect(await preparedOf(id)).toEqual([`ordo:${prefix}inventory:${id}:reserve-stock`, `ordo:${prefix}payment:${id}:charge`]);
+    coordinator = await startApp('coordinator', coordinatorEnv);
+    const tx = await api.waitFor(id, TERMINAL);
+    expect(tx.status).toBe('completed');
+    expect(await preparedOf(id)).toEqual([]);
+    expect(await effects(id)).toEqual({ reservations: ['active'], charges: ['charged'] });
+    expect(await balanceOf(account('ada'))).toBe(balance - 600);
+  });
+
+  describe('under load with transient faults', () => {
+    const TXS = 200;
+    const CONCURRENCY = 20;
+    // Many rows: a prepared transaction locks its product and account until the decision.
+    const products = Array.from({ length: 30 }, (_, i) => ({ sku: sku(`load-${i}`), stock: [40, 20, 10, 3][i % 4], price: 300 + 100 * (i % 7) }));
+    const accounts = Array.from({ length: 60 }, (_, i) => ({ id: account(`load-${i}`), balance: [20_000, 8_000, 3_000, 500][i % 4] }));
+
+    beforeAll(async () => {
+      await Promise.all(Object.values(participants).map((p) => p!.stop()));
+      const faulty = { FAULT_TRANSIENT_RATE: '0.2' };
+      await Promise.all([startParticipant('inventory', faulty), startParticipant('payment', faulty)]);
+      await addStock(products, accounts);
+    });
+
+    it(`ends ${TXS} concurrent buy-nows committed or aborted, with stock and money conserved`, async () => {
+      const name = `${definition.name}-load`;
+      // 10 attempts: at a 20% fault rate a must-succeed phase spends them with p = 1e-7.
+      await api.register({ ...definition, name, defaults: { timeoutMs: 5000, retry: { maxAttempts: 10, initialDelayMs: 50, multiplier: 2, maxDelayMs: 1000 } } });
+      const random = seeded(11);
+      const pick = <T>(items: T[]) => items[Math.floor(random() * items.length)];
+      const inputs = Array.from({ length: TXS }, () => {
+        const [product, payer, qty] = [pick(products), pick(accounts), pick([1, 2, 3])];
+        return { orderId: randomUUID(), sku: product.sku, qty, accountId: payer.id, amount: qty * product.price };
+      });
+
+      const started = Date.now();
+      const ids = await startConcurrently(api, name, inputs, CONCURRENCY);
+      const finals = await waitAllTerminal(api, name, TXS);
+      const seconds = (Date.now() - started) / 1000;
+
+      expect(finals.filter((tx: TxView) => tx.status !== 'completed' && tx.status !== 'compensated')).toEqual([]);
+      const committed = new Set(finals.filter((tx) => tx.status === 'completed').map((tx) => tx.id));
+      // Committed: the reservation and the charge both stayed; aborted: neither.
+      const outcome = await db.query<{ tx_id: string; reserved: number; charged: number }>(
+        `SELECT t.id AS tx_id,
+                (SELECT count(*)::int FROM inventory.reservations r WHERE r.tx_id = t.id AND r.status = 'active') AS reserved,
+                (SELECT count(*)::int FROM payment.charges c WHERE c.tx_id = t.id AND c.status = 'charged') AS charged
+         FROM unnest($1::text[]) AS t (id)`,
+        [ids],
+      );
+      const expected = (txId: string) => (committed.has(txId) ? { reserved: 1, charged: 1 } : { reserved: 0, charged: 0 });
+      expect(outcome.rows.filter(({ tx_id, reserved, charged }) => !isDeepStrictEqual({ reserved, charged }, expected(tx_id)))).toEqual([]);
+
+      // Conserved exactly: stock + active reservations, balance + charges, per row.
+      const stock = await db.query<{ sku: string; total: number }>(
+        `SELECT p.sku, p.stock + (SELECT coalesce(sum(r.qty), 0)::int FROM inventory.reservations r WHERE r.sku = p.sku AND r.status = 'active') AS total
+         FROM inventory.products p WHERE p.sku = ANY($1)`,
+        [products.map((p) => p.sku)],
+      );
+      expect(Object.fromEntries(stock.rows.map((r) => [r.sku, r.total]))).toEqual(Object.fromEntries(products.map((p) => [p.sku, p.stock])));
+      const money = await db.query<{ id: string; total: string }>(
+        `SELECT a.id, a.balance + (SELECT coalesce(sum(c.amount), 0) FROM payment.charges c WHERE c.account_id = a.id AND c.status = 'charged') AS total
+         FROM payment.accounts a WHERE a.id = ANY($1)`,
+        [accounts.map((a) => a.id)],
+      );
+      expect(Object.fromEntries(money.rows.map((r) => [r.id, Number(r.total)]))).toEqual(Object.fromEntries(accounts.map((a) => [a.id, a.balance])));
+      // Every prepared transaction was finished.
+      expect((await db.query('SELECT gid FROM pg_prepared_xacts WHERE starts_with(gid, $1)', [`ordo:${prefix}`])).rows).toEqual([]);
+
+      expect(committed.size).toBeGreaterThan(0);
+      expect(committed.size).toBeLessThan(TXS);
+      const conflicts = (await Promise.all(ids.map((id) => api.events(id))))
+        .flat()
+        .filter((e) => e.type === 'step.replied' && (e.data.error as { code?: string } | undefined)?.code === 'LOCK_CONFLICT').length;
+      const causes: Record<string, number> = {};
+      for (const tx of finals.filter((t) => !committed.has(t.id))) {
+        const refused = tx.steps.find((s) => s.status === 'failed' || s.lastError);
+        const cause = refused ? `${refused.id}:${refused.lastError?.code ?? refused.status}` : 'other';
+        causes[cause] = (causes[cause] ?? 0) + 1;
+      }
+      process.stdout.write(
+        `[buy-now] ${TXS} 2PC transactions in ${seconds.toFixed(1)} s (${(TXS / seconds).toFixed(1)} txs/s); ` +
+          `${committed.size} committed, ${TXS - committed.size} aborted (${JSON.stringify(causes)}); lock-conflict retries ${conflicts}\n`,
+      );
+    }, 300_000);
+  });
+});
