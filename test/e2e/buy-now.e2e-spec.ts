@@ -5,7 +5,7 @@ import { isDeepStrictEqual } from 'util';
 import { Client } from 'pg';
 import { REPO_ROOT } from '../../tools/infra/paths';
 import { CoordinatorApi, TERMINAL, TxView } from '../support/coordinator-api';
-import { seeded, startConcurrently, waitAllTerminal } from '../support/load';
+import { runClosedLoop, seeded } from '../support/load';
 import { RunningApp, startApp } from '../support/processes';
 import { testEnv } from '../support/test-env';
 
@@ -214,10 +214,12 @@ describe('buy-now: 2PC over PostgreSQL prepared transactions', () => {
         return { orderId: randomUUID(), sku: product.sku, qty, accountId: payer.id, amount: qty * product.price };
       });
 
+      // Closed loop: each unfinished transaction holds locks (and a prepared-transaction
+      // slot, max_prepared_transactions) in both databases until its decision arrives.
       const started = Date.now();
-      const ids = await startConcurrently(api, name, inputs, CONCURRENCY);
-      const finals = await waitAllTerminal(api, name, TXS);
+      const finals = await runClosedLoop(api, name, inputs, CONCURRENCY);
       const seconds = (Date.now() - started) / 1000;
+      const ids = finals.map((tx) => tx.id);
 
       expect(finals.filter((tx: TxView) => tx.status !== 'completed' && tx.status !== 'compensated')).toEqual([]);
       const committed = new Set(finals.filter((tx) => tx.status === 'completed').map((tx) => tx.id));
@@ -255,8 +257,8 @@ describe('buy-now: 2PC over PostgreSQL prepared transactions', () => {
         .filter((e) => e.type === 'step.replied' && (e.data.error as { code?: string } | undefined)?.code === 'LOCK_CONFLICT').length;
       const causes: Record<string, number> = {};
       for (const tx of finals.filter((t) => !committed.has(t.id))) {
-        const refused = tx.steps.find((s) => s.status === 'failed' || s.lastError);
-        const cause = refused ? `${refused.id}:${refused.lastError?.code ?? refused.status}` : 'other';
+        const refused = tx.steps.find((s) => s.status === 'failed') ?? tx.steps.find((s) => s.lastError);
+        const cause = refused ? `${refused.id}:${refused.lastError!.code}` : 'other';
         causes[cause] = (causes[cause] ?? 0) + 1;
       }
       process.stdout.write(

@@ -23,6 +23,21 @@ export async function startConcurrently(api: CoordinatorApi, definition: string,
   return ids;
 }
 
+/**
+ * Runs one transaction of `definition` per input with at most `concurrency` of them
+ * unfinished at any time (closed loop: the next starts when one ends); their final views.
+ */
+export async function runClosedLoop(api: CoordinatorApi, definition: string, inputs: object[], concurrency: number): Promise<TxView[]> {
+  const finals: TxView[] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < inputs.length) finals.push(await api.waitFor((await api.start(definition, inputs[next++])).id, TERMINAL, 240_000));
+    }),
+  );
+  return finals;
+}
+
 /** Polls the coordinator until all `count` transactions of the definition have ended. */
 export async function waitAllTerminal(api: CoordinatorApi, definition: string, count: number, timeoutMs = 240_000): Promise<TxView[]> {
   const until = Date.now() + timeoutMs;

@@ -1,4 +1,5 @@
 import { ChildProcess } from 'child_process';
+import { randomUUID } from 'crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { createInterface } from 'readline';
@@ -34,19 +35,30 @@ function prefixOutput(name: string, child: ChildProcess) {
   }
 }
 
-const SAMPLE_SAGA = join(REPO_ROOT, 'apps/order/place-order.saga.json');
-/** An order the demo seed data can serve. */
-const SAMPLE_ORDER = { customer: 'ada', sku: 'SKU-1', qty: 1, accountId: 'acc-ada', amount: 1999 };
+/** The sample definitions, one per protocol, with a transaction the demo seed data can serve. */
+const SAMPLES = [
+  {
+    file: 'apps/order/place-order.saga.json',
+    what: 'Place an order (saga)',
+    input: { customer: 'ada', sku: 'SKU-1', qty: 1, accountId: 'acc-ada', amount: 1999 },
+  },
+  { file: 'apps/payment/transfer.tcc.json', what: 'Transfer money (TCC)', input: { from: 'acc-ada', to: 'acc-bob', amount: 500 } },
+  {
+    file: 'apps/inventory/buy-now.2pc.json',
+    what: 'Buy now (2PC in prepared transactions)',
+    input: { orderId: randomUUID(), sku: 'SKU-2', qty: 1, accountId: 'acc-ada', amount: 2999 },
+  },
+];
 
-/** Registers the sample place-order saga; a body already registered keeps its version. */
-async function registerSampleSaga(api: string): Promise<{ name: string; version: number }> {
+/** Registers a sample definition; a body already registered keeps its version. */
+async function registerSample(api: string, file: string): Promise<{ name: string; version: number }> {
   const response = await fetch(`${api}/api/v1/definitions`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: readFileSync(SAMPLE_SAGA, 'utf8'),
+    body: readFileSync(join(REPO_ROOT, file), 'utf8'),
   });
   const body = (await response.json()) as { name: string; version: number };
-  if (!response.ok) throw new InfraError(`registering ${SAMPLE_SAGA} failed: ${JSON.stringify(body)}`);
+  if (!response.ok) throw new InfraError(`registering ${file} failed: ${JSON.stringify(body)}`);
   return body;
 }
 
@@ -85,6 +97,8 @@ async function main() {
         DATABASE_SCHEMA: app.schema,
         KAFKA_BROKERS: infra.kafkaBrokers,
         KAFKA_TOPIC_PREFIX: prefix,
+        // Participants holding prepared transactions ask it for decisions they missed.
+        ...(app.name === 'coordinator' ? {} : { ORDO_COORDINATOR_URL: `http://localhost:${ports.coordinator}` }),
       });
       children.set(app.name, child);
       prefixOutput(app.name, child);
@@ -100,17 +114,20 @@ async function main() {
     );
     const api = `http://localhost:${ports.coordinator}`;
     say(`all healthy in ${((Date.now() - started) / 1000).toFixed(1)}s`);
-    const saga = await registerSampleSaga(api);
+    const samples = [];
+    for (const sample of SAMPLES) samples.push({ ...sample, ...(await registerSample(api, sample.file)) });
     say(`API:        ${api}/api/v1`);
     say(`OpenAPI:    ${api}/api/docs`);
     say(`Health:     ${api}/api/v1/health`);
     say(`Dashboard:  ${api}/ (not built yet)`);
     for (const app of APPS.slice(1)) say(`${app.name.padEnd(10)}  http://localhost:${ports[app.name]}/api/v1`);
-    say(`Sample saga "${saga.name}" registered (version ${saga.version}). Place an order:`);
-    console.log(
-      `  curl -s -XPOST ${api}/api/v1/transactions -H 'content-type: application/json' \\\n` +
-        `    -d '{"definition":"${saga.name}","input":${JSON.stringify(SAMPLE_ORDER)}}'`,
-    );
+    for (const sample of samples) {
+      say(`${sample.what}: "${sample.name}" version ${sample.version} registered. Start one:`);
+      console.log(
+        `  curl -s -XPOST ${api}/api/v1/transactions -H 'content-type: application/json' \\\n` +
+          `    -d '{"definition":"${sample.name}","input":${JSON.stringify(sample.input)}}'`,
+      );
+    }
     say('Follow it (the id is in the answer):');
     console.log(`  curl -s ${api}/api/v1/transactions/<id>`);
     say('Press Ctrl-C to stop everything.');

@@ -45,13 +45,14 @@ export class ParticipantConfig extends AppConfig {
 
   /**
    * How long a prepare in a prepared transaction waits for a row lock that another prepared
-   * transaction holds before answering `retry`. Bounded, because the holder's decision may
-   * be queued behind this very command.
+   * transaction holds before answering `retry`. Short, because the holder's decision may be
+   * queued behind this very command: waiting blocks the partition (200 buy-nows on 30 hot
+   * products: 21.9 txs/s at 100 ms, 3.4 txs/s at 1000 ms).
    */
   @IsInt()
   @Min(1)
   @Max(60_000)
-  PREPARE_LOCK_TIMEOUT_MS: number = 1000;
+  PREPARE_LOCK_TIMEOUT_MS: number = 100;
 
   /** A prepared transaction older than this is in doubt: the participant asks the coordinator for its decision. */
   @IsInt()
