@@ -10,7 +10,7 @@ import { testEnv } from '../support/test-env';
 
 interface Definition {
   name: string;
-  defaults: { retry: object };
+  defaults: { timeoutMs: number; retry: object };
   steps: { id: string; input: Record<string, string> }[];
 }
 interface AccountView {
@@ -117,15 +117,21 @@ describe('transfer TCC', () => {
     });
   });
 
-  it('retries confirms that fail transiently until they go through, moving the money once', async () => {
-    // The committed mapping passes only accountId and amount: this copy also passes the
-    // transaction input's `_fault` to both steps.
-    const name = `${transfer.name}-faults`;
+  // The committed mapping passes only accountId and amount: this copy also passes the
+  // transaction input's `_fault` to both steps.
+  const withFaults = async (suffixName: string, retry?: object) => {
+    const name = `${transfer.name}-${suffixName}`;
     await api.register({
       ...transfer,
       name,
+      ...(retry ? { defaults: { ...transfer.defaults, retry } } : {}),
       steps: transfer.steps.map((step) => ({ ...step, input: { ...step.input, _fault: '$.input._fault' } })),
     });
+    return name;
+  };
+
+  it('retries confirms that fail transiently until they go through, moving the money once', async () => {
+    const name = await withFaults('faults');
     const _fault = { transientAttempts: 2, phases: ['confirm'] };
     const tx = await run(name, { from: account('ada'), to: account('bob'), amount: 500, _fault });
     expect(tx.status).toBe('completed');
@@ -136,6 +142,26 @@ describe('transfer TCC', () => {
     }
     expect(await accountOf(account('ada'))).toMatchObject({ balance: 7000, frozen: 0 });
     expect(await accountOf(account('bob'))).toMatchObject({ balance: 3500, frozen: 0 });
+  });
+
+  it('leaves a transfer whose confirms spend their budget failed, with the money frozen; a replay confirms it', async () => {
+    const name = await withFaults('stuck', { maxAttempts: 3, initialDelayMs: 20, multiplier: 2, maxDelayMs: 100 });
+    // Attempts keep counting across a replay: 1–3 fail, the replay's attempt 4 goes through.
+    const _fault = { transientAttempts: 3, phases: ['confirm'] };
+    const stuck = await run(name, { from: account('ada'), to: account('bob'), amount: 1000, _fault });
+    expect(stuck.status).toBe('failed');
+    expect(stuck.steps.map((s) => [s.phase, s.status])).toEqual([
+      ['confirm', 'failed'],
+      ['confirm', 'failed'],
+    ]);
+    expect(await accountOf(account('ada'))).toMatchObject({ balance: 7000, frozen: 1000 });
+
+    const replay = await api.request('POST', `/transactions/${stuck.id}/retry`, undefined, { 'x-ordo-actor': 'ops@example.com' });
+    expect(replay.status).toBe(200);
+    expect((await api.waitFor(stuck.id, ['completed', 'compensated'])).status).toBe('completed');
+    expect(await accountOf(account('ada'))).toMatchObject({ balance: 6000, frozen: 0 });
+    expect(await accountOf(account('bob'))).toMatchObject({ balance: 4500, frozen: 0 });
+    expect(Object.values(await holdsOf(stuck.id)).map((h) => h.status)).toEqual(['confirmed', 'confirmed']);
   });
 
   describe('under load with transient faults', () => {
