@@ -46,6 +46,16 @@ describe('participant barrier (inventory)', () => {
     command(txId, 'execute', { sku, qty: 2, orderId: orderIds.get(txId)!, ...extra }, attempt);
   const release = (txId: string) => command(txId, 'compensate', { sku, qty: 2, orderId: orderIds.get(txId)! });
 
+  /** 2PC commands of buy-now's reserve-stock, which inventory prepares in a prepared transaction. */
+  const twoPc = (txId: string, phase: 'prepare' | 'commit' | 'abort'): Command => ({
+    ...command(txId, phase, { sku, qty: 2, orderId: orderIds.get(txId)! }),
+    type: '2pc',
+    action: 'reserve',
+  });
+  const prepared = async (txId: string) =>
+    (await db.query<{ gid: string }>('SELECT gid FROM pg_prepared_xacts WHERE gid = $1', [`ordo:${world.KAFKA_TOPIC_PREFIX}inventory:${txId}:reserve-stock`]))
+      .rows.length;
+
   const send = (...commands: Command[]) =>
     bus.publish(commands.map((c) => ({ topic: topics.commands('inventory'), key: c.txId, value: JSON.stringify(c) })));
   const repliesTo = (txId: string, phase: Phase) =>
@@ -135,6 +145,62 @@ describe('participant barrier (inventory)', () => {
     await send(reserve(txId));
     const [refused] = await awaitReplies(txId, 'execute', 1);
     expect(refused).toMatchObject({ outcome: 'failure', error: { code: 'ALREADY_COMPENSATED' } });
+    expect(await reservations(txId)).toEqual([]);
+    expect(await stock()).toBe(before);
+  });
+
+  it('2PC prepare in a prepared transaction: a duplicate votes yes again, the work stays invisible until commit, applied once', async () => {
+    const txId = newTx();
+    const before = await stock();
+    await send(twoPc(txId, 'prepare'), twoPc(txId, 'prepare'));
+    const votes = await awaitReplies(txId, 'prepare', 2);
+    expect(votes.map((v) => v.outcome)).toEqual(['success', 'success']);
+    expect(await prepared(txId)).toBe(1);
+    // Prepared, not committed: nobody sees the reservation or the lower stock yet.
+    expect(await reservations(txId)).toEqual([]);
+    expect(await stock()).toBe(before);
+
+    await send(twoPc(txId, 'commit'), twoPc(txId, 'commit'));
+    const commits = await awaitReplies(txId, 'commit', 2);
+    expect(commits.map((c) => c.outcome)).toEqual(['success', 'success']);
+    expect(await prepared(txId)).toBe(0);
+    expect(await reservations(txId)).toEqual([expect.objectContaining({ qty: 2, status: 'active' })]);
+    expect(await stock()).toBe(before - 2);
+    expect(await barrierRows(txId)).toEqual([
+      { phase: 'commit', origin: 'handler' },
+      { phase: 'prepare', origin: 'handler' },
+    ]);
+  });
+
+  it('2PC abort before its prepare: a null abort fences the prepare, which is refused and prepares nothing', async () => {
+    const txId = newTx();
+    const before = await stock();
+    await send(twoPc(txId, 'abort'));
+    expect((await awaitReplies(txId, 'abort', 1))[0]).toMatchObject({ outcome: 'success' });
+    expect(await barrierRows(txId)).toEqual([
+      { phase: 'abort', origin: 'null_compensation' },
+      { phase: 'prepare', origin: 'fence' },
+    ]);
+    await send(twoPc(txId, 'prepare'));
+    expect((await awaitReplies(txId, 'prepare', 1))[0]).toMatchObject({ outcome: 'failure', error: { code: 'ALREADY_COMPENSATED' } });
+    expect(await prepared(txId)).toBe(0);
+    expect(await reservations(txId)).toEqual([]);
+    expect(await stock()).toBe(before);
+  });
+
+  it('2PC abort after a prepare rolls the prepared transaction back and fences a late duplicate prepare', async () => {
+    const txId = newTx();
+    const before = await stock();
+    await send(twoPc(txId, 'prepare'));
+    await awaitReplies(txId, 'prepare', 1);
+    await send(twoPc(txId, 'abort'), twoPc(txId, 'prepare'));
+    expect((await awaitReplies(txId, 'abort', 1))[0]).toMatchObject({ outcome: 'success' });
+    expect((await awaitReplies(txId, 'prepare', 2))[1]).toMatchObject({ outcome: 'failure', error: { code: 'ALREADY_COMPENSATED' } });
+    expect(await prepared(txId)).toBe(0);
+    expect(await barrierRows(txId)).toEqual([
+      { phase: 'abort', origin: 'handler' },
+      { phase: 'prepare', origin: 'fence' },
+    ]);
     expect(await reservations(txId)).toEqual([]);
     expect(await stock()).toBe(before);
   });

@@ -69,6 +69,14 @@ describe('FaultInjector', () => {
     expect(await injector({}).faults.beforeHandling(command({ _fault: { transient: true } }))).toEqual(retry);
   });
 
+  it('answers retry to the first transientAttempts attempts only', async () => {
+    const { faults } = injector({});
+    const attempt = (n: number) => faults.beforeHandling({ ...command({ _fault: { transientAttempts: 2 } }), attempt: n });
+    expect(await attempt(1)).toMatchObject({ outcome: 'retry', error: { code: 'INJECTED_TRANSIENT' } });
+    expect(await attempt(2)).toMatchObject({ outcome: 'retry' });
+    expect(await attempt(3)).toBeNull();
+  });
+
   it('refuses a malformed _fault with failure', async () => {
     const reply = await injector({}).faults.beforeHandling(command({ _fault: { crash: 'never' } }));
     expect(reply).toMatchObject({ outcome: 'failure', error: { code: 'INVALID_INPUT' } });
