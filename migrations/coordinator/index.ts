@@ -2,6 +2,7 @@ import { Outbox1763700000000 } from './1763700000000-outbox';
 import { Transactions1763700100000 } from './1763700100000-transactions';
 import { StepsInFlight1763700200000 } from './1763700200000-steps-in-flight';
 import { TransactionDecision1763700300000 } from './1763700300000-transaction-decision';
+import { FinishedTransactions1763700400000 } from './1763700400000-finished-transactions';
 
 /** The coordinator's migrations, oldest first. */
 export const coordinatorMigrations = [
@@ -9,4 +10,5 @@ export const coordinatorMigrations = [
   Transactions1763700100000,
   StepsInFlight1763700200000,
   TransactionDecision1763700300000,
+  FinishedTransactions1763700400000,
 ];

@@ -8,6 +8,7 @@ import { CoordinatorModule } from '../../apps/coordinator/src/coordinator.module
 import { canonicalDefinition, WorkflowDefinition } from '../../apps/coordinator/src/engine';
 import { PLACE_ORDER_DEFINITION } from '../../apps/coordinator/src/definitions/dto/definition.dto';
 import { testEnv } from '../support/test-env';
+import { bearer } from '../support/auth';
 
 interface ApiResponse {
   status: number;
@@ -37,7 +38,7 @@ describe('definitions API', () => {
   async function call(method: 'GET' | 'POST', path: string, body?: unknown): Promise<ApiResponse> {
     const response = await fetch(`${baseUrl}${path}`, {
       method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      headers: { ...bearer('admin'), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
     });
     return { status: response.status, body: (await response.json()) as Record<string, unknown> };

@@ -133,10 +133,14 @@ describe('foundation', () => {
       DATABASE_URL: 'mysql://nope',
       KAFKA_BROKERS: env.kafkaBrokers,
       PORT: '99999',
+      ORDO_API_KEYS: 'ops:root:short-secret',
     });
     expect(code).toBe(1);
     const lines = stderr.trim().split('\n');
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^\[coordinator\] Invalid configuration: PORT: .*\| DATABASE_URL: must be a postgres:\/\/ connection URL \(value hidden\)$/);
+    expect(lines[0]).toMatch(/^\[coordinator\] Invalid configuration: .*PORT: .*\| DATABASE_URL: must be a postgres:\/\/ connection URL \(value hidden\)/);
+    // Each bad API key entry is named, its secret never shown.
+    expect(lines[0]).toContain('ORDO_API_KEYS: entry 1 (ops): the role must be one of viewer, operator, admin; entry 1 (ops): the secret must be at least 16 characters');
+    expect(lines[0]).not.toContain('short-secret');
   });
 });

@@ -2,6 +2,7 @@ import { randomBytes } from 'crypto';
 import { Command, HEADERS, topicNames } from '@ordo/protocol';
 import { collect, testBus } from '../support/kafka';
 import { testEnv } from '../support/test-env';
+import { testActor } from '../support/auth';
 import { CoordinatorApi, TERMINAL } from '../support/coordinator-api';
 import { RunningApp, startApp } from '../support/processes';
 import {
@@ -33,6 +34,7 @@ describe('saga', () => {
   const participants = [shop, bank].map((name) => new TestParticipant({ name, behaviour: byCase, log }));
   let coordinator: RunningApp;
   let api: CoordinatorApi;
+  let operator: CoordinatorApi;
 
   // create → (reserve ∥ charge) → confirm; confirm cannot be undone (the pivot).
   const definition = (name: string, extra: object = {}) => ({
@@ -61,6 +63,7 @@ describe('saga', () => {
     await Promise.all(participants.map((p) => p.start()));
     coordinator = await startApp('coordinator');
     api = new CoordinatorApi(coordinator.url);
+    operator = new CoordinatorApi(coordinator.url, 'operator');
     await api.register(definition(flow));
   });
 
@@ -137,13 +140,13 @@ describe('saga', () => {
     expect(failed.status).toBe('failed');
     expect(statuses(failed).create).toBe('compensation_failed');
 
-    const replay = await api.request('POST', `/transactions/${tx.id}/retry`, undefined, { 'x-ordo-actor': 'ops@example.com' });
+    const replay = await operator.request('POST', `/transactions/${tx.id}/retry`);
     expect(replay.status).toBe(200);
     const done = await api.waitFor(tx.id, ['compensated', 'completed']);
     expect(done.status).toBe('compensated');
     expect(participants[0].count(tx.id, 'create', 'compensate').effects).toBe(1);
     const retried = (await api.events(tx.id)).find((e) => e.type === 'operator.retried')!;
-    expect(retried.actor).toBe('ops@example.com');
+    expect(retried.actor).toBe(testActor('operator'));
   });
 
   it('ignores duplicate replies and replies to old attempts', async () => {
@@ -172,7 +175,7 @@ describe('saga', () => {
   it('rolls back a running transaction an operator aborts', async () => {
     const tx = await startCase('abort', script(when({ stepId: 'charge', phase: 'execute' }, { kind: 'delay', ms: 600, then: success() })));
     await new Promise((r) => setTimeout(r, 200));
-    const abort = await api.request('POST', `/transactions/${tx.id}/abort`, { reason: 'customer called' }, { 'x-ordo-actor': 'ops' });
+    const abort = await operator.request('POST', `/transactions/${tx.id}/abort`, { reason: 'customer called' });
     expect(abort.status).toBe(200);
     const done = await api.waitFor(tx.id, TERMINAL);
     expect(done.status).toBe('compensated');

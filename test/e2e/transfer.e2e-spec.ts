@@ -156,7 +156,7 @@ describe('transfer TCC', () => {
     ]);
     expect(await accountOf(account('ada'))).toMatchObject({ balance: 7000, frozen: 1000 });
 
-    const replay = await api.request('POST', `/transactions/${stuck.id}/retry`, undefined, { 'x-ordo-actor': 'ops@example.com' });
+    const replay = await api.request('POST', `/transactions/${stuck.id}/retry`);
     expect(replay.status).toBe(200);
     expect((await api.waitFor(stuck.id, ['completed', 'compensated'])).status).toBe('completed');
     expect(await accountOf(account('ada'))).toMatchObject({ balance: 6000, frozen: 0 });

@@ -1,13 +1,17 @@
 import { sleep } from '../../tools/infra/proc';
+import { bearer, TEST_KEYS } from './auth';
 
-/** A small client of the coordinator's REST API for e2e tests. */
+/** A small client of the coordinator's REST API for e2e tests, authenticated with one role's test key (admin by default). */
 export class CoordinatorApi {
-  constructor(readonly baseUrl: string) {}
+  constructor(
+    readonly baseUrl: string,
+    readonly role: keyof typeof TEST_KEYS | null = 'admin',
+  ) {}
 
   async request<T = Record<string, unknown>>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
     const response = await fetch(`${this.baseUrl}/api/v1${path}`, {
       method,
-      headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+      headers: { ...(this.role ? bearer(this.role) : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await response.text();

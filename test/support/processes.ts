@@ -2,6 +2,7 @@ import { ChildProcess } from 'child_process';
 import { createServer } from 'net';
 import { APPS, AppName, healthy, spawnApp } from '../../tools/launcher/apps';
 import { waitFor } from '../../tools/infra/proc';
+import { TEST_API_KEYS, TEST_KEYS } from './auth';
 import { testEnv } from './test-env';
 
 /** A free TCP port on the loopback interface. */
@@ -48,6 +49,9 @@ export async function startApp(name: AppName, env: Record<string, string> = {}):
     KAFKA_TOPIC_PREFIX: topicPrefix,
     KAFKA_TOPIC_PARTITIONS: '2',
     LOG_LEVEL: 'warn',
+    // The coordinator's keys; participants ask the coordinator with the viewer's.
+    ORDO_API_KEYS: TEST_API_KEYS,
+    ORDO_COORDINATOR_API_KEY: TEST_KEYS.viewer,
     ...env,
   });
   let output = '';

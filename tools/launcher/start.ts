@@ -1,5 +1,5 @@
 import { ChildProcess } from 'child_process';
-import { randomUUID } from 'crypto';
+import { randomBytes, randomUUID } from 'crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { createInterface } from 'readline';
@@ -50,11 +50,34 @@ const SAMPLES = [
   },
 ];
 
+interface DemoKeys {
+  /** ORDO_API_KEYS for the coordinator. */
+  config: string;
+  /** An admin secret: registers the samples and goes into the printed curl lines. */
+  admin?: string;
+  /** What participants ask the coordinator with (a viewer is enough). */
+  participants?: string;
+  generated: boolean;
+}
+
+/** The configured ORDO_API_KEYS (its first admin and viewer keys serve the demo), else a fresh admin and viewer key. */
+function demoKeys(): DemoKeys {
+  const configured = process.env.ORDO_API_KEYS;
+  if (configured) {
+    const entries = configured.split(',').map((entry) => entry.trim().split(':'));
+    const secretOf = (role: string) => entries.find(([, r]) => r === role)?.slice(2).join(':');
+    const admin = secretOf('admin');
+    return { config: configured, admin, participants: process.env.ORDO_COORDINATOR_API_KEY ?? secretOf('viewer') ?? admin, generated: false };
+  }
+  const [admin, viewer] = [randomBytes(24).toString('base64url'), randomBytes(24).toString('base64url')];
+  return { config: `demo-admin:admin:${admin},participants:viewer:${viewer}`, admin, participants: viewer, generated: true };
+}
+
 /** Registers a sample definition; a body already registered keeps its version. */
-async function registerSample(api: string, file: string): Promise<{ name: string; version: number }> {
+async function registerSample(api: string, file: string, adminKey: string): Promise<{ name: string; version: number }> {
   const response = await fetch(`${api}/api/v1/definitions`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${adminKey}` },
     body: readFileSync(join(REPO_ROOT, file), 'utf8'),
   });
   const body = (await response.json()) as { name: string; version: number };
@@ -90,6 +113,7 @@ async function main() {
     infra = await startInfra(say);
     const prefix = process.env.KAFKA_TOPIC_PREFIX ?? '';
     const ports = Object.fromEntries(APPS.map((a) => [a.name, envPort(`${a.name.toUpperCase()}_PORT`, a.port)]));
+    const keys = demoKeys();
     for (const app of APPS) {
       const child = spawnApp(app.name, {
         PORT: String(ports[app.name]),
@@ -98,7 +122,9 @@ async function main() {
         KAFKA_BROKERS: infra.kafkaBrokers,
         KAFKA_TOPIC_PREFIX: prefix,
         // Participants holding prepared transactions ask it for decisions they missed.
-        ...(app.name === 'coordinator' ? {} : { ORDO_COORDINATOR_URL: `http://localhost:${ports.coordinator}` }),
+        ...(app.name === 'coordinator'
+          ? { ORDO_API_KEYS: keys.config }
+          : { ORDO_COORDINATOR_URL: `http://localhost:${ports.coordinator}`, ...(keys.participants ? { ORDO_COORDINATOR_API_KEY: keys.participants } : {}) }),
       });
       children.set(app.name, child);
       prefixOutput(app.name, child);
@@ -115,21 +141,24 @@ async function main() {
     const api = `http://localhost:${ports.coordinator}`;
     say(`all healthy in ${((Date.now() - started) / 1000).toFixed(1)}s`);
     const samples = [];
-    for (const sample of SAMPLES) samples.push({ ...sample, ...(await registerSample(api, sample.file)) });
+    if (keys.admin) for (const sample of SAMPLES) samples.push({ ...sample, ...(await registerSample(api, sample.file, keys.admin)) });
+    else say('ORDO_API_KEYS has no admin key: the sample definitions were not registered');
+    const auth = `-H 'authorization: Bearer ${keys.admin ?? '<your key>'}'`;
     say(`API:        ${api}/api/v1`);
     say(`OpenAPI:    ${api}/api/docs`);
     say(`Health:     ${api}/api/v1/health`);
     say(`Dashboard:  ${api}/ (not built yet)`);
     for (const app of APPS.slice(1)) say(`${app.name.padEnd(10)}  http://localhost:${ports[app.name]}/api/v1`);
+    if (keys.generated) say(`Admin API key (made for this run; set ORDO_API_KEYS to choose your own): ${keys.admin}`);
     for (const sample of samples) {
       say(`${sample.what}: "${sample.name}" version ${sample.version} registered. Start one:`);
       console.log(
-        `  curl -s -XPOST ${api}/api/v1/transactions -H 'content-type: application/json' \\\n` +
+        `  curl -s -XPOST ${api}/api/v1/transactions ${auth} -H 'content-type: application/json' \\\n` +
           `    -d '{"definition":"${sample.name}","input":${JSON.stringify(sample.input)}}'`,
       );
     }
     say('Follow it (the id is in the answer):');
-    console.log(`  curl -s ${api}/api/v1/transactions/<id>`);
+    console.log(`  curl -s ${api}/api/v1/transactions/<id> ${auth}`);
     say('Press Ctrl-C to stop everything.');
   } catch (error) {
     console.error(error instanceof InfraError ? `[ordo] ${error.message}` : error);

@@ -2,11 +2,12 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'crypto';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { AppConfig, MESSAGE_BUS, MessageBus } from '@ordo/platform';
-import { Command, HEADERS, MalformedMessage, parseCommand, Reply, topicNames } from '@ordo/protocol';
+import { AppConfig, inSpan, MESSAGE_BUS, MessageBus, SpanKind, traceparentOf } from '@ordo/platform';
+import { Command, deadLetter, HEADERS, MalformedMessage, parseCommand, Reply, topicNames } from '@ordo/protocol';
 import { isFinalReply, ReplyBody } from './barrier-rules';
 import { FaultInjector } from './failure-injection';
 import { HandlerRegistry } from './handler-registry';
+import { ParticipantMetrics } from './participant-metrics';
 import { PARTICIPANT_OPTIONS, ParticipantOptions } from './participant.options';
 import { PreparedTransactions } from './prepared-transactions';
 import { describeCommand, localTransactionFailed, runHandler } from './run-handler';
@@ -30,6 +31,8 @@ class RollbackWith extends Error {
 export class CommandConsumer {
   private readonly logger = new Logger(CommandConsumer.name);
   readonly topics;
+  /** Commands dead-lettered since start. */
+  deadLettered = 0;
 
   constructor(
     @Inject(PARTICIPANT_OPTIONS) private readonly options: ParticipantOptions,
@@ -38,7 +41,8 @@ export class CommandConsumer {
     private readonly registry: HandlerRegistry,
     private readonly faults: FaultInjector,
     private readonly prepared: PreparedTransactions,
-    config: AppConfig,
+    private readonly metrics: ParticipantMetrics,
+    private readonly config: AppConfig,
   ) {
     this.topics = topicNames(config.KAFKA_TOPIC_PREFIX);
   }
@@ -47,25 +51,28 @@ export class CommandConsumer {
     return this.topics.commands(this.options.name);
   }
 
-  /** `value` as @nestjs/microservices decoded it: parsed JSON, or the text when it is not JSON. */
-  async receive(value: unknown, headers: Record<string, string>, key: string | null): Promise<void> {
+  /** `value`: the message's bytes as received (null for a tombstone). */
+  async receive(value: Buffer | null, headers: Record<string, string>, key: string | null): Promise<void> {
     let command: Command;
     try {
-      command = parseCommand(value);
+      command = parseCommand(value, { maxBytes: this.config.MAX_MESSAGE_BYTES });
     } catch (error) {
       if (!(error instanceof MalformedMessage)) throw error;
       this.logger.warn(`dead-lettering a malformed command: ${error.message}`);
-      await this.bus.publish([
-        {
-          topic: this.topics.deadLetter(this.commandTopic),
-          key: key ?? 'malformed',
-          value: typeof value === 'string' ? value : JSON.stringify(value ?? null),
-          headers: { ...headers, [HEADERS.deadLetterReason]: error.message },
-        },
-      ]);
+      this.deadLettered++;
+      this.metrics.deadLettered();
+      await this.bus.publish([deadLetter(this.commandTopic, { key, value, headers }, error.message, this.config.MAX_MESSAGE_BYTES)]);
       return;
     }
-    await this.reply(command, headers, await this.handle(command));
+    // The consumer span hangs under the coordinator's send; the reply carries this span on.
+    const attributes = { 'ordo.tx_id': command.txId, 'ordo.step_id': command.stepId, 'ordo.phase': command.phase, 'ordo.action': command.action };
+    await inSpan(`process ${this.commandTopic}`, { kind: SpanKind.CONSUMER, parent: headers[HEADERS.traceparent] ?? null, attributes }, async (span) => {
+      const started = performance.now();
+      const answer = await this.handle(command);
+      span.setAttribute('ordo.outcome', answer.outcome);
+      await this.reply(command, traceparentOf(span) ?? headers[HEADERS.traceparent], answer);
+      this.metrics.handled(command, answer.outcome, (performance.now() - started) / 1000);
+    });
   }
 
   private async handle(command: Command): Promise<ReplyBody> {
@@ -98,7 +105,8 @@ export class CommandConsumer {
       };
     }
     const answer = await this.dataSource.transaction(async (manager) => {
-      const { reply } = await passBarrier(manager, command, () => runHandler(handler, command, manager, this.logger));
+      const { decision, reply } = await passBarrier(manager, command, () => runHandler(handler, command, manager, this.logger));
+      this.metrics.barrierDecided(decision);
       // Business changes and barrier row only stay when the answer is final.
       if (!isFinalReply(command.phase, reply.outcome)) throw new RollbackWith(reply);
       // Failure injection: may exit here, with the work done but not committed.
@@ -111,9 +119,8 @@ export class CommandConsumer {
     return answer;
   }
 
-  private reply(command: Command, headers: Record<string, string>, answer: ReplyBody) {
+  private reply(command: Command, traceparent: string | undefined, answer: ReplyBody) {
     const reply: Reply = { txId: command.txId, stepId: command.stepId, phase: command.phase, attempt: command.attempt, ...answer };
-    const traceparent = headers[HEADERS.traceparent];
     return this.bus.publish([
       {
         topic: this.topics.replies,

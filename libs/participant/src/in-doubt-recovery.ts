@@ -39,8 +39,10 @@ export class InDoubtRecovery implements OnModuleDestroy {
     this.timer.unref();
   }
 
-  onModuleDestroy(): void {
+  /** A pass under way finishes before the database connection closes. */
+  async onModuleDestroy(): Promise<void> {
     clearInterval(this.timer);
+    await this.pass?.catch(() => undefined);
   }
 
   /** One pass over the prepared transactions older than `olderThanMs`; how many it finished. One pass at a time. */

@@ -1,6 +1,6 @@
 import { Controller, DynamicModule, INestApplication, Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
-import { Ctx, EventPattern, KafkaContext, Payload, Transport } from '@nestjs/microservices';
+import { Ctx, EventPattern, KafkaContext, Transport } from '@nestjs/microservices';
 import { AppConfig, MESSAGE_BUS, MessageBus } from '@ordo/platform';
 import { topicNames } from '@ordo/protocol';
 import { CommandConsumer } from './command-consumer';
@@ -8,13 +8,19 @@ import { FaultInjector } from './failure-injection';
 import { HandlerRegistry } from './handler-registry';
 import { InDoubtRecovery } from './in-doubt-recovery';
 import { ParticipantConfig } from './participant.config';
+import { ParticipantMetrics } from './participant-metrics';
 import { PARTICIPANT_OPTIONS, ParticipantOptions } from './participant.options';
 import { PreparedTransactions } from './prepared-transactions';
+
+/** Nest's Kafka parser turns keys and headers that look like JSON into objects; this undoes it. */
+function text(value: unknown): string {
+  return typeof value === 'string' || Buffer.isBuffer(value) ? value.toString() : JSON.stringify(value);
+}
 
 function headerStrings(context: KafkaContext): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(context.getMessage().headers ?? {})) {
-    if (value !== undefined) out[name] = String(value);
+    if (value !== undefined && value !== null) out[name] = text(value);
   }
   return out;
 }
@@ -26,9 +32,11 @@ function commandController(topic: string) {
     constructor(private readonly consumer: CommandConsumer) {}
 
     @EventPattern(topic)
-    receive(@Payload() value: unknown, @Ctx() context: KafkaContext) {
-      const key = context.getMessage().key;
-      return this.consumer.receive(value, headerStrings(context), key === null || key === undefined ? null : String(key));
+    receive(@Ctx() context: KafkaContext) {
+      // The value as received (the transport keeps it binary): the consumer checks its size,
+      // parses it and dead-letters it unchanged when it is refused.
+      const { key, value } = context.getMessage();
+      return this.consumer.receive(value ?? null, headerStrings(context), key === null || key === undefined ? null : text(key));
     }
   }
   return CommandController;
@@ -62,6 +70,7 @@ export class ParticipantModule {
         FaultInjector,
         PreparedTransactions,
         InDoubtRecovery,
+        ParticipantMetrics,
       ],
     };
   }
@@ -97,6 +106,7 @@ export async function connectParticipant(app: INestApplication, name: string): P
           heartbeatInterval: 1_000,
         },
         subscribe: { fromBeginning: true },
+        parser: { keepBinary: true },
         // One transaction's commands share a partition (key = txId), so they stay in order.
         run: { partitionsConsumedConcurrently: config.COMMAND_CONCURRENCY },
       },

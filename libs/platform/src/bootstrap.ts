@@ -1,10 +1,14 @@
 import { INestApplication, Logger, LogLevel, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { Logger as PinoLogger } from 'nestjs-pino';
 import { AppConfig } from './config/app-config';
 import { ConfigError, validateConfig } from './config/validate-config';
 import { HttpErrorFilter } from './http/http-error.filter';
 import { validationPipe } from './http/validation.pipe';
+import { traceRequests } from './observability/http-tracing';
+import { METRICS_PATH } from './observability/metrics.module';
+import { startTracing } from './observability/tracing';
 
 export const API_PREFIX = 'api/v1';
 export const DOCS_PATH = 'api/docs';
@@ -28,6 +32,8 @@ export async function bootstrap(options: BootstrapOptions): Promise<INestApplica
   let config: AppConfig;
   try {
     config = validateConfig(options.config, process.env);
+    // Before Nest creates anything, so every span the app starts has a provider.
+    startTracing(options.name);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`[${options.name}] ${error.message}\n`);
@@ -47,7 +53,10 @@ async function start(options: BootstrapOptions, config: AppConfig): Promise<INes
   const app = await NestFactory.create(options.module, {
     abortOnError: false,
     logger: LEVELS.slice(0, LEVELS.indexOf(config.LOG_LEVEL as LogLevel) + 1),
+    // Held until the JSON logger below takes over, so every line of the start is JSON too.
+    bufferLogs: true,
   });
+  app.useLogger(app.get(PinoLogger));
   configureApp(app, options);
   app.enableShutdownHooks();
   await options.connect?.(app);
@@ -62,12 +71,13 @@ async function start(options: BootstrapOptions, config: AppConfig): Promise<INes
  * what `bootstrap` serves. Call it before `init()` / `listen()`.
  */
 export function configureApp(app: INestApplication, docs: Pick<BootstrapOptions, 'name' | 'description'>): void {
-  app.setGlobalPrefix(API_PREFIX);
+  app.setGlobalPrefix(API_PREFIX, { exclude: [METRICS_PATH] });
+  app.use(traceRequests);
   app.useGlobalPipes(validationPipe());
   app.useGlobalFilters(new HttpErrorFilter());
   const document = SwaggerModule.createDocument(
     app,
-    new DocumentBuilder().setTitle(`Ordo ${docs.name}`).setDescription(docs.description).setVersion('1').build(),
+    new DocumentBuilder().setTitle(`Ordo ${docs.name}`).setDescription(docs.description).setVersion('1').addBearerAuth().build(),
   );
   SwaggerModule.setup(DOCS_PATH, app, document, { jsonDocumentUrl: `${DOCS_PATH}/openapi.json` });
 }

@@ -9,3 +9,5 @@ export * from './http/validation.pipe';
 export * from './http/list-query';
 export * from './platform.module';
 export * from './bootstrap';
+export * from './observability';
+export * from './http/public.decorator';

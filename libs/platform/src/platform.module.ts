@@ -5,6 +5,7 @@ import { validateConfig } from './config/validate-config';
 import { DatabaseModule, DatabaseOptions } from './database/database.module';
 import { HealthModule } from './health/health.module';
 import { MessagingModule } from './messaging/messaging.module';
+import { ObservabilityModule } from './observability/observability.module';
 
 export interface PlatformOptions<C extends AppConfig> {
   /** The process's name: Kafka client id, log context. */
@@ -16,7 +17,7 @@ export interface PlatformOptions<C extends AppConfig> {
 
 /**
  * What every Ordo process stands on: validated configuration, PostgreSQL (migrated),
- * the message bus and the health endpoint. The settings object is injectable by its class.
+ * the message bus, the health endpoint, logs and metrics. The settings object is injectable by its class.
  */
 @Global()
 @Module({})
@@ -38,6 +39,7 @@ export class PlatformModule {
         DatabaseModule.forApp(options.database),
         MessagingModule.forApp(options.name),
         HealthModule,
+        ObservabilityModule.forApp(options.name),
       ],
       providers: [configProvider, { provide: AppConfig, useExisting: options.config }],
       exports: [options.config, AppConfig],

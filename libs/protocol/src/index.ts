@@ -3,3 +3,5 @@ export * from './messages';
 export * from './topics';
 export * from './schemas';
 export * from './parse';
+export * from './json-limits';
+export * from './dead-letters';

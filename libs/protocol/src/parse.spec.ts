@@ -35,7 +35,16 @@ describe('parseReply', () => {
     ['a malformed error', { ...reply, error: { code: 1 } }, 'error must have string code and message'],
     ['an output that is not an object', { ...reply, output: [1] }, 'output must be an object'],
     ['several problems at once', { outcome: 'x' }, 'txId must be a non-empty string; stepId must be a non-empty string'],
+    ['binary garbage', Buffer.from([0xff, 0x00, 0x7b, 0xfe]), 'value is not JSON'],
+    ['U+0000 in an output', { ...reply, outcome: 'success', error: undefined, output: { note: 'a\u0000b' } }, 'output.note must not contain U+0000'],
+    ['an output nested too deep', { ...reply, output: JSON.parse('{"a":'.repeat(70) + '1' + '}'.repeat(70)) }, 'nested deeper than 64 levels'],
   ])('refuses %s', (_name, value, reason) => {
     expect(() => parseReply(value)).toThrow(reason);
+  });
+
+  it('refuses a value larger than maxBytes before parsing it', () => {
+    const text = JSON.stringify({ ...reply, output: { blob: 'x'.repeat(100) } });
+    expect(() => parseReply(text, { maxBytes: 100 })).toThrow(`value is ${text.length} bytes, more than the 100 allowed`);
+    expect(parseReply(text, { maxBytes: text.length })).toMatchObject({ txId: 't1' });
   });
 });

@@ -1,4 +1,5 @@
 import { Command, OUTCOMES, Reply } from './messages';
+import { jsonProblem } from './json-limits';
 import { ALL_PHASES, TX_TYPES } from './phases';
 
 /** Why a message was refused; the message goes to a dead-letter topic with it. */
@@ -6,11 +7,18 @@ export class MalformedMessage extends Error {}
 
 type Body = Record<string, unknown>;
 
+export interface ParseOptions {
+  /** Values of more bytes are refused before parsing (the consumer's MAX_MESSAGE_BYTES). */
+  maxBytes?: number;
+}
+
 const isObject = (v: unknown): v is Body => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-function parseJsonObject(value: unknown): Body {
+function parseJsonObject(value: unknown, { maxBytes = Infinity }: ParseOptions): Body {
   let body = value;
   if (typeof body === 'string' || Buffer.isBuffer(body)) {
+    const bytes = Buffer.byteLength(body);
+    if (bytes > maxBytes) throw new MalformedMessage(`value is ${bytes} bytes, more than the ${maxBytes} allowed`);
     try {
       body = JSON.parse(body.toString());
     } catch {
@@ -18,6 +26,8 @@ function parseJsonObject(value: unknown): Body {
     }
   }
   if (!isObject(body)) throw new MalformedMessage('value is not a JSON object');
+  const problem = jsonProblem(body);
+  if (problem) throw new MalformedMessage(`${problem.path || 'value'} ${problem.message}`);
   return body;
 }
 
@@ -38,8 +48,8 @@ function check<T>(body: Body, problems: (string | undefined)[]): T {
 }
 
 /** A command value checked against the wire contract (libs/protocol's command schema). */
-export function parseCommand(value: unknown): Command {
-  const body = parseJsonObject(value);
+export function parseCommand(value: unknown, options: ParseOptions = {}): Command {
+  const body = parseJsonObject(value, options);
   return check<Command>(body, [
     nonEmpty(body, 'txId'),
     nonEmpty(body, 'stepId'),
@@ -53,8 +63,8 @@ export function parseCommand(value: unknown): Command {
 }
 
 /** A reply value checked against the wire contract (libs/protocol's reply schema). */
-export function parseReply(value: unknown): Reply {
-  const body = parseJsonObject(value);
+export function parseReply(value: unknown, options: ParseOptions = {}): Reply {
+  const body = parseJsonObject(value, options);
   const error = body.error as Body | undefined;
   return check<Reply>(body, [
     nonEmpty(body, 'txId'),

@@ -3,6 +3,7 @@ import {
   IsInt,
   IsNumber,
   IsOptional,
+  Matches,
   Max,
   Min,
   Validate,
@@ -11,6 +12,8 @@ import {
   ValidatorConstraintInterface,
 } from 'class-validator';
 import { AppConfig } from '@ordo/platform';
+import { parseApiKeys } from '../auth/api-keys';
+import { DURATION_OR_OFF } from '../retention/max-age';
 
 /** A number setting that must not exceed another one, named in the constraint. */
 @ValidatorConstraint({ name: 'notAbove' })
@@ -25,7 +28,42 @@ class NotAbove implements ValidatorConstraintInterface {
   }
 }
 
+/** ORDO_API_KEYS must parse; the message names each bad entry, never a secret. */
+@ValidatorConstraint({ name: 'apiKeys' })
+class ApiKeys implements ValidatorConstraintInterface {
+  private problem = '';
+
+  validate(value: unknown): boolean {
+    try {
+      parseApiKeys(String(value ?? ''));
+      return true;
+    } catch (error) {
+      this.problem = (error as Error).message;
+      return false;
+    }
+  }
+
+  defaultMessage(): string {
+    return `ORDO_API_KEYS: ${this.problem}`;
+  }
+}
+
 export class CoordinatorConfig extends AppConfig {
+  // ---- access ----
+
+  /**
+   * The API keys, as `name:role:secret` entries separated by commas (roles: viewer,
+   * operator, admin). Required: nothing but health answers without one.
+   */
+  @Validate(ApiKeys)
+  ORDO_API_KEYS!: string;
+
+  /** Failed authentications one client address may make per minute before it is refused with 429. */
+  @IsInt()
+  @Min(1)
+  @Max(10_000)
+  AUTH_FAILURES_PER_MINUTE: number = 20;
+
   override PORT = 3000;
   override DATABASE_SCHEMA = 'ordo';
 
@@ -105,6 +143,33 @@ export class CoordinatorConfig extends AppConfig {
   @Min(1)
   @Max(1000)
   BREAKER_HALF_OPEN_PROBES: number = 3;
+
+  // ---- retention ----
+
+  /**
+   * Age after which a finished (completed / compensated) transaction is purged with its
+   * steps and history: `<n>ms|s|m|h|d`, or `0` / `off` to keep everything.
+   */
+  @Matches(DURATION_OR_OFF, { message: 'must be a duration such as 7d, 12h, 30m, 90s, 500ms, or 0 / off' })
+  RETENTION_MAX_AGE: string = '7d';
+
+  /** Most transactions one purge batch (one short database transaction) deletes. */
+  @IsInt()
+  @Min(1)
+  @Max(100_000)
+  RETENTION_BATCH_SIZE: number = 1000;
+
+  /** Pause between two purge batches, so the purge never crowds out live work. */
+  @IsInt()
+  @Min(0)
+  @Max(60_000)
+  RETENTION_PAUSE_MS: number = 100;
+
+  /** How often each instance looks for transactions to purge. */
+  @IsInt()
+  @Min(100)
+  @Max(86_400_000)
+  RETENTION_INTERVAL_MS: number = 60_000;
 
   // ---- failure injection (tests) ----
 

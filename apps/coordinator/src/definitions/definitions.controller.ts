@@ -5,10 +5,12 @@ import {
   ApiCreatedResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
+  ApiBearerAuth,
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
 import { Response } from 'express';
+import { RequireRole } from '../auth/roles.decorator';
 import { DefinitionSummary, StoredDefinition } from './definition.repository';
 import { DefinitionsService } from './definitions.service';
 import { DefinitionDto, PLACE_ORDER_DEFINITION } from './dto/definition.dto';
@@ -18,11 +20,13 @@ import { DefinitionListDto, DefinitionVersionDto, InvalidDefinitionErrorDto } fr
 const NOT_FOUND = 'DEFINITION_NOT_FOUND: no such definition or version.';
 
 @ApiTags('definitions')
+@ApiBearerAuth()
 @Controller('definitions')
 export class DefinitionsController {
   constructor(private readonly definitions: DefinitionsService) {}
 
   @Post()
+  @RequireRole('admin')
   @ApiOperation({
     summary: 'Register a definition',
     description:

@@ -2,7 +2,8 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdo
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
-import { MESSAGE_BUS, MessageBus } from '@ordo/platform';
+import { inSpans, MESSAGE_BUS, MessageBus, SpanKind, traceparentOf } from '@ordo/platform';
+import { HEADERS } from '@ordo/protocol';
 import { CoordinatorConfig } from '../config/coordinator.config';
 import { OUTBOX_CHANNEL } from './outbox-writer';
 
@@ -96,10 +97,31 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
         [this.config.OUTBOX_BATCH_SIZE],
       );
       if (rows.length === 0) return 0;
-      const published = await this.publish(rows);
+      const published = await this.publishTraced(rows);
       await manager.query('DELETE FROM outbox WHERE id = ANY($1::bigint[])', [published.map((r) => r.id)]);
       return rows.length;
     });
+  }
+
+  /**
+   * One producer span per command, child of its transaction's trace; the command then
+   * carries the span's traceparent, so the participant's work hangs under this send.
+   */
+  private publishTraced(rows: OutboxRow[]): Promise<OutboxRow[]> {
+    const spans = rows.map((row) => ({
+      name: `send ${row.topic}`,
+      kind: SpanKind.PRODUCER,
+      parent: row.headers[HEADERS.traceparent] ?? null,
+      attributes: { 'messaging.system': 'kafka', 'messaging.destination.name': row.topic, 'ordo.tx_id': row.key },
+    }));
+    return inSpans(spans, (started) =>
+      this.publish(
+        rows.map((row, i) => {
+          const traceparent = traceparentOf(started[i]);
+          return traceparent ? { ...row, headers: { ...row.headers, [HEADERS.traceparent]: traceparent } } : row;
+        }),
+      ),
+    );
   }
 
   /**

@@ -30,4 +30,9 @@ export class DefinitionCatalog {
     this.cache.set(`${name}@${stored.version}`, pinned);
     return pinned;
   }
+
+  /** The version if it is cached (it is, once a decision of it has been taken here). */
+  peek(name: string, version: number): PinnedDefinition | undefined {
+    return this.cache.get(`${name}@${version}`);
+  }
 }

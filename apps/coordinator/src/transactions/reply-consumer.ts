@@ -1,7 +1,8 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { IncomingMessage, MESSAGE_BUS, MessageBus, OutgoingMessage, Subscription } from '@ordo/platform';
-import { HEADERS, MalformedMessage, parseReply, Reply, topicNames } from '@ordo/protocol';
+import { IncomingMessage, inSpans, MESSAGE_BUS, MessageBus, OutgoingMessage, SpanKind, Subscription } from '@ordo/platform';
+import { deadLetter, MalformedMessage, parseReply, Reply, topicNames } from '@ordo/protocol';
 import { CoordinatorConfig } from '../config/coordinator.config';
+import { CoordinatorMetrics } from '../metrics/coordinator-metrics';
 import { replyGroupId } from './reply-group';
 import { TransactionEngine } from './transaction-engine';
 
@@ -16,13 +17,12 @@ export class ReplyConsumer implements OnApplicationBootstrap, OnApplicationShutd
   private readonly logger = new Logger(ReplyConsumer.name);
   private readonly topics;
   private subscription?: Subscription;
-  /** Dead-lettered replies since start, by reason (exported as a metric later). */
-  readonly deadLettered = { malformed: 0, unknownTransaction: 0 };
 
   constructor(
     @Inject(MESSAGE_BUS) private readonly bus: MessageBus,
     private readonly engine: TransactionEngine,
     private readonly config: CoordinatorConfig,
+    private readonly metrics: CoordinatorMetrics,
   ) {
     this.topics = topicNames(config.KAFKA_TOPIC_PREFIX);
   }
@@ -42,26 +42,21 @@ export class ReplyConsumer implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   private async handle(messages: IncomingMessage[]): Promise<void> {
-    const replies: Reply[] = [];
+    const received = new Map<Reply, IncomingMessage>();
     const dead: OutgoingMessage[] = [];
     for (const message of messages) {
       try {
-        replies.push(parseReply(message.value));
+        received.set(parseReply(message.value, { maxBytes: this.config.MAX_MESSAGE_BYTES }), message);
       } catch (error) {
         if (!(error instanceof MalformedMessage)) throw error;
-        this.deadLettered.malformed++;
+        this.metrics.deadLettered('malformed');
         dead.push(this.deadLetter(message, error.message));
       }
     }
-    const unknown = await this.engine.applyReplies(replies);
+    const unknown = await this.engine.applyReplies([...received.keys()]);
     for (const reply of unknown) {
-      this.deadLettered.unknownTransaction++;
-      dead.push({
-        topic: this.topics.deadLetter(this.topics.replies),
-        key: reply.txId,
-        value: JSON.stringify(reply),
-        headers: { [HEADERS.deadLetterReason]: `unknown transaction ${reply.txId}` },
-      });
+      this.metrics.deadLettered('unknown_transaction');
+      dead.push(this.deadLetter(received.get(reply)!, `unknown transaction ${reply.txId}`));
     }
     if (dead.length > 0) {
       this.logger.warn(`dead-lettered ${dead.length} replies`);
@@ -69,12 +64,8 @@ export class ReplyConsumer implements OnApplicationBootstrap, OnApplicationShutd
     }
   }
 
+  /** The message as received (same key, bytes and headers) with the reason. */
   private deadLetter(message: IncomingMessage, reason: string): OutgoingMessage {
-    return {
-      topic: this.topics.deadLetter(this.topics.replies),
-      key: message.key ?? 'malformed',
-      value: message.value?.toString() ?? '',
-      headers: { ...message.headers, [HEADERS.deadLetterReason]: reason },
-    };
+    return deadLetter(this.topics.replies, message, reason, this.config.MAX_MESSAGE_BYTES);
   }
 }

@@ -11,6 +11,7 @@ export class TimerPoller implements OnApplicationBootstrap, OnApplicationShutdow
   private readonly logger = new Logger(TimerPoller.name);
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
+  private stopped = false;
 
   constructor(
     private readonly engine: TransactionEngine,
@@ -23,7 +24,9 @@ export class TimerPoller implements OnApplicationBootstrap, OnApplicationShutdow
     }, this.config.TIMER_POLL_MS);
   }
 
+  /** Stops after the current pass: what is still due stays claimable by other instances. */
   async onApplicationShutdown() {
+    this.stopped = true;
     clearInterval(this.timer);
     await this.running;
   }
@@ -31,7 +34,7 @@ export class TimerPoller implements OnApplicationBootstrap, OnApplicationShutdow
   private async drain() {
     try {
       const limit = this.config.TIMER_BATCH_SIZE;
-      while ((await this.engine.fireDueTimers(limit)) === limit);
+      while (!this.stopped && (await this.engine.fireDueTimers(limit)) === limit);
     } catch (error) {
       this.logger.warn(`firing timers failed, will retry: ${(error as Error).message}`);
     }

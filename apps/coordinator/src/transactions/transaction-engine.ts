@@ -2,7 +2,7 @@ import { HttpStatus, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'crypto';
 import { DataSource, EntityManager } from 'typeorm';
-import { OutgoingMessage } from '@ordo/platform';
+import { activeTraceparent, inSpan, OutgoingMessage, SpanKind } from '@ordo/platform';
 import { HEADERS, JsonObject, Reply, topicNames } from '@ordo/protocol';
 import { ApiError } from '@ordo/platform';
 import { CoordinatorConfig } from '../config/coordinator.config';
@@ -17,6 +17,7 @@ import {
   TransactionState,
   toCommand,
 } from '../engine';
+import { CoordinatorMetrics } from '../metrics/coordinator-metrics';
 import { OutboxWriter } from '../outbox/outbox-writer';
 import { DefinitionCatalog, PinnedDefinition } from './definition-catalog';
 import { TransactionRecord } from './persistence/transaction-record';
@@ -54,6 +55,7 @@ export class TransactionEngine {
     private readonly outbox: OutboxWriter,
     private readonly catalog: DefinitionCatalog,
     private readonly gate: ParticipantGate,
+    private readonly metrics: CoordinatorMetrics,
     config: CoordinatorConfig,
   ) {
     this.topics = topicNames(config.KAFKA_TOPIC_PREFIX);
@@ -61,7 +63,16 @@ export class TransactionEngine {
   }
 
   /** Starts a transaction, or returns the one already started with the same idempotency key. */
-  async start(request: StartRequest): Promise<{ record: TransactionRecord; created: boolean }> {
+  start(request: StartRequest): Promise<{ record: TransactionRecord; created: boolean }> {
+    const attributes = { 'ordo.definition': request.definition.name, 'ordo.definition_version': request.definition.version };
+    return inSpan('ordo.transaction.start', { kind: SpanKind.INTERNAL, attributes }, async (span) => {
+      const started = await this.startInSpan(request);
+      span.setAttribute('ordo.tx_id', started.record.id);
+      return started;
+    });
+  }
+
+  private async startInSpan(request: StartRequest): Promise<{ record: TransactionRecord; created: boolean }> {
     const { definition } = request;
     const machine = machineFor(definition.resolved.type);
     const now = Date.now();
@@ -72,7 +83,9 @@ export class TransactionEngine {
       type: definition.resolved.type,
       input: request.input,
       idempotencyKey: request.idempotencyKey,
-      traceparent: request.traceparent ?? null,
+      // Every command of the transaction carries it: the start span when tracing is on, so
+      // all of them join this trace; else the caller's traceparent, passed through.
+      traceparent: activeTraceparent(request.traceparent) ?? null,
       createdAt: new Date(now),
       updatedAt: new Date(now),
       layout: definition.resolved.steps.map((s) => ({ id: s.id, participant: s.participant })),
@@ -173,6 +186,9 @@ export class TransactionEngine {
     try {
       const [result, applied] = await this.dataSource.transaction((manager) => work(manager, batch));
       committed = applied;
+      this.metrics.committed(
+        applied.map((a) => ({ ...a, definition: this.catalog.peek(a.record.definitionName, a.record.definitionVersion)?.resolved })),
+      );
       if (this.crashAfterCommitDecision && applied.some(decidedCommit)) crashAfterDecision();
       return result;
     } finally {

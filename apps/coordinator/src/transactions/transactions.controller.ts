@@ -1,26 +1,22 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, ParseUUIDPipe, Post, Query, Res } from '@nestjs/common';
-import { ApiHeader, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { Response } from 'express';
 import { AbortDto, BulkRetryDto, ListTransactionsQuery, ResolveStepDto, StartTransactionDto } from './dto/transaction-requests.dto';
 import { BulkRetryResult, EventList, TransactionPage, TransactionView } from './dto/transaction-views.dto';
 import { TransactionsService } from './transactions.service';
+import { Actor } from '../auth/principal.decorator';
+import { RequireRole } from '../auth/roles.decorator';
 
 const uuid = new ParseUUIDPipe({ version: undefined });
 
-/**
- * Who performed an operator action, for the history. Until authentication lands this is
- * what the caller declares in `X-Ordo-Actor`.
- */
-const ACTOR_HEADER = 'x-ordo-actor';
-const actorOf = (header: string | undefined) => header?.slice(0, 200) || 'anonymous';
-
 @ApiTags('transactions')
-@ApiHeader({ name: 'X-Ordo-Actor', required: false, description: 'Who performs an operator action (recorded in the history)' })
+@ApiBearerAuth()
 @Controller('transactions')
 export class TransactionsController {
   constructor(private readonly transactions: TransactionsService) {}
 
   @Post()
+  @RequireRole('operator')
   @ApiOperation({ summary: 'Start a transaction of a registered definition' })
   @ApiResponse({ status: 201, type: TransactionView, description: 'Started' })
   @ApiResponse({ status: 200, type: TransactionView, description: 'Already started with this idempotency key' })
@@ -42,11 +38,12 @@ export class TransactionsController {
   }
 
   @Post('retry')
+  @RequireRole('operator')
   @HttpCode(200)
   @ApiOperation({ summary: 'Replay every failed transaction matching the filter' })
   @ApiOkResponse({ type: BulkRetryResult })
-  async bulkRetry(@Body() body: BulkRetryDto, @Headers(ACTOR_HEADER) actor?: string): Promise<BulkRetryResult> {
-    return { retried: await this.transactions.bulkRetry(body, actorOf(actor)) };
+  async bulkRetry(@Body() body: BulkRetryDto, @Actor() actor: string): Promise<BulkRetryResult> {
+    return { retried: await this.transactions.bulkRetry(body, actor) };
   }
 
   @Get(':id')
@@ -64,22 +61,25 @@ export class TransactionsController {
   }
 
   @Post(':id/abort')
+  @RequireRole('operator')
   @HttpCode(200)
   @ApiOperation({ summary: 'Roll back a running transaction' })
   @ApiOkResponse({ type: TransactionView })
-  abort(@Param('id', uuid) id: string, @Body() body: AbortDto, @Headers(ACTOR_HEADER) actor?: string): Promise<TransactionView> {
-    return this.transactions.abort(id, actorOf(actor), body.reason);
+  abort(@Param('id', uuid) id: string, @Body() body: AbortDto, @Actor() actor: string): Promise<TransactionView> {
+    return this.transactions.abort(id, actor, body.reason);
   }
 
   @Post(':id/retry')
+  @RequireRole('operator')
   @HttpCode(200)
   @ApiOperation({ summary: 'Replay a failed transaction: re-drive its failed steps with a fresh attempt budget' })
   @ApiOkResponse({ type: TransactionView })
-  retry(@Param('id', uuid) id: string, @Headers(ACTOR_HEADER) actor?: string): Promise<TransactionView> {
-    return this.transactions.retry(id, actorOf(actor));
+  retry(@Param('id', uuid) id: string, @Actor() actor: string): Promise<TransactionView> {
+    return this.transactions.retry(id, actor);
   }
 
   @Post(':id/steps/:stepId/resolve')
+  @RequireRole('operator')
   @HttpCode(200)
   @ApiOperation({ summary: 'Record that an operator fixed a step by hand; the transaction proceeds' })
   @ApiOkResponse({ type: TransactionView })
@@ -87,8 +87,8 @@ export class TransactionsController {
     @Param('id', uuid) id: string,
     @Param('stepId') stepId: string,
     @Body() body: ResolveStepDto,
-    @Headers(ACTOR_HEADER) actor?: string,
+    @Actor() actor: string,
   ): Promise<TransactionView> {
-    return this.transactions.resolve(id, stepId, body, actorOf(actor));
+    return this.transactions.resolve(id, stepId, body, actor);
   }
 }

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { DefinitionsModule } from '../definitions/definitions.module';
+import { CoordinatorMetrics } from '../metrics/coordinator-metrics';
 import { OutboxModule } from '../outbox/outbox.module';
 import { DefinitionCatalog } from './definition-catalog';
 import { TransactionRepository } from './persistence/transaction.repository';
@@ -20,6 +21,7 @@ import { TransactionsService } from './transactions.service';
     TransactionRepository,
     ParticipantGate,
     ReplyFlowMonitor,
+    CoordinatorMetrics,
     TransactionEngine,
     TransactionsService,
     ReplyConsumer,

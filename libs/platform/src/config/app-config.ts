@@ -45,4 +45,28 @@ export class AppConfig {
 
   @IsIn(['fatal', 'error', 'warn', 'log', 'debug', 'verbose'])
   LOG_LEVEL: string = 'log';
+
+  /** Largest JSON request body accepted; a larger one is refused with 413 before it is read whole. */
+  @IsInt()
+  @Min(1024)
+  @Max(64 * 1024 * 1024)
+  MAX_BODY_BYTES: number = 1024 * 1024;
+
+  /**
+   * Largest Kafka message value this process consumes; a larger one is dead-lettered
+   * unread. Below the broker's own limit (1 MB by default), so its dead letter fits too.
+   */
+  @IsInt()
+  @Min(1024)
+  @Max(64 * 1024 * 1024)
+  MAX_MESSAGE_BYTES: number = 512 * 1024;
+
+  /**
+   * On SIGTERM, how long readiness answers 503 before the HTTP server stops accepting
+   * connections, so a load balancer stops sending requests first.
+   */
+  @IsInt()
+  @Min(0)
+  @Max(120_000)
+  SHUTDOWN_DELAY_MS: number = 0;
 }

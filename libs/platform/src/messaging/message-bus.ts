@@ -6,7 +6,8 @@
 export interface OutgoingMessage {
   topic: string;
   key: string;
-  value: string;
+  /** A Buffer passes bytes through untouched (a dead letter keeps what was received). */
+  value: string | Buffer;
   headers?: Record<string, string>;
 }
 

@@ -1,9 +1,10 @@
 import { Controller, Get } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ParticipantGate } from './participant-gate';
 import { ParticipantList } from './participant-views.dto';
 
 @ApiTags('participants')
+@ApiBearerAuth()
 @Controller('participants')
 export class ParticipantsController {
   constructor(private readonly gate: ParticipantGate) {}

@@ -38,6 +38,11 @@ export class ReplyFlowMonitor implements OnApplicationBootstrap, OnApplicationSh
     return repliesStalled(this.progress, now, STALL_MS);
   }
 
+  /** Replies not yet consumed, all partitions together, at the last reading. */
+  lag(): number {
+    return [...this.progress.values()].reduce((sum, p) => sum + p.lag, 0);
+  }
+
   private async poll() {
     try {
       const lags = await this.bus.consumerLag(replyGroupId(this.config), topicNames(this.config.KAFKA_TOPIC_PREFIX).replies);

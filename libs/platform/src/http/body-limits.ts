@@ -1,0 +1,42 @@
+import { ArgumentMetadata, HttpStatus, INestApplication, PipeTransform } from '@nestjs/common';
+import { NestExpressApplication } from '@nestjs/platform-express';
+import { NextFunction, Request, Response } from 'express';
+import { jsonProblem, MAX_JSON_DEPTH } from '@ordo/protocol';
+import { ApiError } from './http-error.filter';
+
+/**
+ * Request bodies are JSON, at most `maxBodyBytes` (larger: 413 PAYLOAD_TOO_LARGE from the
+ * body parser, told by Content-Length before reading). A body of another content type is
+ * refused with 415 rather than parsed as a form or ignored.
+ */
+export function limitBodies(app: INestApplication, maxBodyBytes: number): void {
+  app.use(refuseNonJsonBodies);
+  (app as NestExpressApplication).useBodyParser('json', { limit: maxBodyBytes });
+}
+
+function refuseNonJsonBodies(request: Request, _response: Response, next: NextFunction): void {
+  const hasBody = request.headers['transfer-encoding'] !== undefined || Number(request.headers['content-length'] ?? 0) > 0;
+  if (hasBody && !request.is(['application/json', 'application/*+json'])) {
+    const type = request.headers['content-type'] ?? 'none';
+    return next(new ApiError(HttpStatus.UNSUPPORTED_MEDIA_TYPE, 'UNSUPPORTED_MEDIA_TYPE', `request bodies must be application/json (got ${type})`));
+  }
+  next();
+}
+
+/**
+ * Refuses bodies nested deeper than MAX_JSON_DEPTH before any DTO transformation recurses
+ * into them (a stack overflow would be a 500). U+0000 is checked where values are stored.
+ */
+export class JsonDepthPipe implements PipeTransform {
+  transform(value: unknown, metadata: ArgumentMetadata): unknown {
+    if (metadata.type !== 'body') return value;
+    const problem = jsonProblem(value, { allowNul: true });
+    if (problem) {
+      const details = [{ path: problem.path, message: problem.message }];
+      throw new ApiError(HttpStatus.BAD_REQUEST, 'VALIDATION_FAILED', `${problem.path || 'body'}: ${problem.message}`, details);
+    }
+    return value;
+  }
+}
+
+export { MAX_JSON_DEPTH };

@@ -1,0 +1,73 @@
+import { Client } from 'pg';
+
+export interface FinishedBatch {
+  /** Schema holding the coordinator's tables. */
+  schema: string;
+  /** The definition the rows claim to run (it must be registered). */
+  definition: { name: string; version: number; steps: { id: string; participant: string }[] };
+  count: number;
+  /** History rows per transaction. */
+  eventsPerTransaction: number;
+  /** The newest row finished this long ago; each older one 10 ms before the next. */
+  finishedAgoMs: number;
+  /** Makes the rows' ids differ from those of another batch. */
+  seed: string;
+  /** `completed` unless told: one row in ten `compensated`. */
+  status?: 'completed' | 'compensated' | 'failed' | 'running';
+}
+
+/**
+ * Bulk-inserts `count` transactions with their steps and history, in SQL (generate_series),
+ * in chunks so no statement runs for long. Ids are md5(seed, n), so steps and events can be
+ * generated without reading the transactions back.
+ */
+export async function insertFinishedTransactions(databaseUrl: string, batch: FinishedBatch, log: (line: string) => void = () => undefined) {
+  const client = new Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    await client.query(`SET search_path = "${batch.schema}"`);
+    const chunk = 100_000;
+    for (let from = 1; from <= batch.count; from += chunk) {
+      await insertChunk(client, batch, from, Math.min(batch.count, from + chunk - 1));
+      log(`inserted ${Math.min(batch.count, from + chunk - 1)} of ${batch.count}`);
+    }
+  } finally {
+    await client.end();
+  }
+}
+
+async function insertChunk(client: Client, batch: FinishedBatch, from: number, to: number) {
+  const { definition, seed } = batch;
+  const status = batch.status ? `'${batch.status}'` : `CASE WHEN g % 10 = 0 THEN 'compensated' ELSE 'completed' END`;
+  const rows = `generate_series(${from}, ${to}) g,
+    LATERAL (SELECT md5($1 || g)::uuid AS id, ${status} AS status,
+      now() - ($2::bigint + ($3::bigint - g) * 10) * interval '1 ms' AS at) r`;
+  await client.query('BEGIN');
+  await client.query(
+    `INSERT INTO transactions (id, definition_name, definition_version, type, status, input, started_at, deadline, rollback,
+       next_due_at, created_at, updated_at)
+     SELECT r.id, $4, $5, 'saga', r.status, jsonb_build_object('n', g), r.at - interval '1 s', r.at + interval '29 s',
+       CASE WHEN r.status = 'compensated' THEN '{"kind":"step_failed","stepId":"${definition.steps.at(-1)!.id}"}'::jsonb END,
+       CASE WHEN r.status = 'running' THEN r.at + interval '29 s' END, r.at - interval '1 s', r.at
+     FROM ${rows}`,
+    [seed, batch.finishedAgoMs, batch.count, definition.name, definition.version],
+  );
+  await client.query(
+    `INSERT INTO steps (tx_id, step_id, participant, status, phase, attempt, attempts_left, output, position, updated_at)
+     SELECT r.id, s.id, s.participant,
+       CASE r.status WHEN 'compensated' THEN 'compensated' WHEN 'running' THEN 'pending' ELSE 'succeeded' END,
+       CASE r.status WHEN 'compensated' THEN 'compensate' ELSE 'execute' END, 1, 4, '{}'::jsonb, s.position - 1, r.at
+     FROM ${rows}, unnest($4::text[], $5::text[]) WITH ORDINALITY AS s(id, participant, position)`,
+    [seed, batch.finishedAgoMs, batch.count, definition.steps.map((s) => s.id), definition.steps.map((s) => s.participant)],
+  );
+  await client.query(
+    `INSERT INTO events (tx_id, type, step_id, data, at)
+     SELECT r.id, e.type, e.step_id, jsonb_build_object('type', e.type, 'stepId', e.step_id, 'phase', 'execute', 'attempt', 1,
+       'outcome', 'success'), r.at - (e.k * interval '1 ms')
+     FROM ${rows}, generate_series(1, $4::int) k,
+       LATERAL (SELECT k, CASE WHEN k = 1 THEN 'transaction.started' WHEN k = $4 THEN 'transaction.status_changed'
+         ELSE 'step.replied' END AS type, ($5::text[])[1 + k % array_length($5::text[], 1)] AS step_id) e`,
+    [seed, batch.finishedAgoMs, batch.count, batch.eventsPerTransaction, definition.steps.map((s) => s.id)],
+  );
+  await client.query('COMMIT');
+}
