@@ -8,11 +8,14 @@ export interface FinishedBatch {
   count: number;
   /** History rows per transaction. */
   eventsPerTransaction: number;
-  /** The newest row finished this long ago; each older one 10 ms before the next. */
+  /** The newest row was last updated this long ago; each older one 10 ms before the next. */
   finishedAgoMs: number;
   /** Makes the rows' ids differ from those of another batch. */
   seed: string;
-  /** `completed` unless told: one row in ten `compensated`. */
+  /**
+   * Finished rows unless told (nine in ten `completed`, one `compensated`); `running` rows are
+   * due a day from now, so the coordinator leaves them alone.
+   */
   status?: 'completed' | 'compensated' | 'failed' | 'running';
 }
 
@@ -48,15 +51,16 @@ async function insertChunk(client: Client, batch: FinishedBatch, from: number, t
        next_due_at, created_at, updated_at)
      SELECT r.id, $4, $5, 'saga', r.status, jsonb_build_object('n', g), r.at - interval '1 s', r.at + interval '29 s',
        CASE WHEN r.status = 'compensated' THEN '{"kind":"step_failed","stepId":"${definition.steps.at(-1)!.id}"}'::jsonb END,
-       CASE WHEN r.status = 'running' THEN r.at + interval '29 s' END, r.at - interval '1 s', r.at
+       CASE WHEN r.status = 'running' THEN now() + interval '1 day' END, r.at - interval '1 s', r.at
      FROM ${rows}`,
     [seed, batch.finishedAgoMs, batch.count, definition.name, definition.version],
   );
   await client.query(
     `INSERT INTO steps (tx_id, step_id, participant, status, phase, attempt, attempts_left, output, position, updated_at)
      SELECT r.id, s.id, s.participant,
-       CASE r.status WHEN 'compensated' THEN 'compensated' WHEN 'running' THEN 'pending' ELSE 'succeeded' END,
-       CASE r.status WHEN 'compensated' THEN 'compensate' ELSE 'execute' END, 1, 4, '{}'::jsonb, s.position - 1, r.at
+       CASE r.status WHEN 'compensated' THEN 'compensated' WHEN 'failed' THEN 'compensation_failed' WHEN 'running' THEN 'pending'
+         ELSE 'succeeded' END,
+       CASE WHEN r.status IN ('compensated', 'failed') THEN 'compensate' ELSE 'execute' END, 1, 4, '{}'::jsonb, s.position - 1, r.at
      FROM ${rows}, unnest($4::text[], $5::text[]) WITH ORDINALITY AS s(id, participant, position)`,
     [seed, batch.finishedAgoMs, batch.count, definition.steps.map((s) => s.id), definition.steps.map((s) => s.participant)],
   );

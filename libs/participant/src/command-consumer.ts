@@ -10,7 +10,7 @@ import { HandlerRegistry } from './handler-registry';
 import { ParticipantMetrics } from './participant-metrics';
 import { PARTICIPANT_OPTIONS, ParticipantOptions } from './participant.options';
 import { PreparedTransactions } from './prepared-transactions';
-import { describeCommand, localTransactionFailed, runHandler } from './run-handler';
+import { commandFields, describeCommand, localTransactionFailed, runHandler } from './run-handler';
 import { passBarrier } from './sql-barrier';
 
 /** Carries a non-final reply out of the local transaction, which it rolls back. */
@@ -31,8 +31,6 @@ class RollbackWith extends Error {
 export class CommandConsumer {
   private readonly logger = new Logger(CommandConsumer.name);
   readonly topics;
-  /** Commands dead-lettered since start. */
-  deadLettered = 0;
 
   constructor(
     @Inject(PARTICIPANT_OPTIONS) private readonly options: ParticipantOptions,
@@ -59,7 +57,6 @@ export class CommandConsumer {
     } catch (error) {
       if (!(error instanceof MalformedMessage)) throw error;
       this.logger.warn(`dead-lettering a malformed command: ${error.message}`);
-      this.deadLettered++;
       this.metrics.deadLettered();
       await this.bus.publish([deadLetter(this.commandTopic, { key, value, headers }, error.message, this.config.MAX_MESSAGE_BYTES)]);
       return;
@@ -90,7 +87,7 @@ export class CommandConsumer {
       return await this.handleInTransaction(command);
     } catch (error) {
       if (error instanceof RollbackWith) return error.reply;
-      this.logger.error(`${describeCommand(command)} failed in its local transaction: ${(error as Error).message}`);
+      this.logger.error({ ...commandFields(command), msg: `${describeCommand(command)} failed in its local transaction: ${(error as Error).message}` });
       return localTransactionFailed(error);
     }
   }

@@ -35,6 +35,7 @@ import { ALL_PHASES, Command, Phase } from '@ordo/protocol';
 import { ReplyBody } from './barrier-rules';
 import { BusinessFailure } from './failures';
 import { parseInput } from './handler-input';
+import { commandFields } from './run-handler';
 import { ParticipantConfig } from './participant.config';
 
 export const CRASH_POINTS = ['before-commit', 'after-commit'] as const;
@@ -140,11 +141,11 @@ export class FaultInjector {
         [command.txId, command.stepId, command.phase, point],
       );
     } catch (error) {
-      this.logger.warn(`not crashing at ${what}: the crash could not be recorded (${(error as Error).message})`);
+      this.logger.warn({ ...commandFields(command), msg: `not crashing at ${what}: the crash could not be recorded (${(error as Error).message})` });
       return;
     }
     if (first.length === 0) return;
-    this.logger.warn(`crashing at ${what}, as the command asks`);
+    this.logger.warn({ ...commandFields(command), msg: `crashing at ${what}, as the command asks` });
     process.exit(CRASH_EXIT_CODE);
   }
 }

@@ -65,7 +65,8 @@ export class InDoubtRecovery implements OnModuleDestroy {
       const outcome: PreparedOutcome = verdict === 'unknown' ? 'abort' : verdict;
       const reply = await this.prepared.finish(held.step, outcome, null);
       if (reply.outcome === 'success') finished++;
-      this.logger.log(`in doubt: ${held.gid} finished by ${outcome} (coordinator said ${verdict}); ${reply.outcome}`);
+      const msg = `in doubt: ${held.gid} finished by ${outcome} (coordinator said ${verdict}); ${reply.outcome}`;
+      this.logger.log({ txId: held.step.txId, stepId: held.step.stepId, msg });
     }
     return finished;
   }

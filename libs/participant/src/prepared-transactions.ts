@@ -217,7 +217,7 @@ export class PreparedTransactions {
    */
   private disagree(step: StepRef, code: string, why: string): ReplyBody {
     const message = `${step.txId}/${step.stepId}: ${why}`;
-    this.logger.error(`${code}: ${message}`);
+    this.logger.error({ txId: step.txId, stepId: step.stepId, code, msg: `${code}: ${message}` });
     return { outcome: 'failure', error: { code, message } };
   }
 }

@@ -9,6 +9,9 @@ const RETRYABLE_SQLSTATES = new Set(['55P03', '40P01', '40001']);
 
 export const describeCommand = (c: Command) => `${c.action}/${c.phase} of ${c.txId}/${c.stepId} (attempt ${c.attempt})`;
 
+/** The fields a log line about a command carries, so lines can be found by transaction and step. */
+export const commandFields = (c: Command) => ({ txId: c.txId, stepId: c.stepId, phase: c.phase, action: c.action, attempt: c.attempt });
+
 /** A `retry` reply when `error` is a lock conflict under contention (a later attempt gets past it); null otherwise. */
 export function lockConflict(error: unknown): ReplyBody | null {
   if (!RETRYABLE_SQLSTATES.has((error as { code?: string }).code ?? '')) return null;
@@ -42,7 +45,7 @@ export async function runHandler(
     const conflict = lockConflict(error);
     if (conflict) return conflict;
     // An unexpected exception is transient: the coordinator retries under its policy.
-    logger.error(`${describeCommand(command)} threw: ${(error as Error).stack ?? String(error)}`);
+    logger.error({ ...commandFields(command), msg: `${describeCommand(command)} threw: ${(error as Error).stack ?? String(error)}` });
     return { outcome: 'retry', error: { code: 'UNEXPECTED', message: (error as Error).message ?? String(error) } };
   }
 }

@@ -4,6 +4,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger as PinoLogger } from 'nestjs-pino';
 import { AppConfig } from './config/app-config';
 import { ConfigError, validateConfig } from './config/validate-config';
+import { JsonBodyPipe, limitBodies } from './http/body-limits';
 import { HttpErrorFilter } from './http/http-error.filter';
 import { validationPipe } from './http/validation.pipe';
 import { traceRequests } from './observability/http-tracing';
@@ -57,7 +58,7 @@ async function start(options: BootstrapOptions, config: AppConfig): Promise<INes
     bufferLogs: true,
   });
   app.useLogger(app.get(PinoLogger));
-  configureApp(app, options);
+  configureApp(app, options, config);
   app.enableShutdownHooks();
   await options.connect?.(app);
   await app.listen(config.PORT, '0.0.0.0');
@@ -66,14 +67,20 @@ async function start(options: BootstrapOptions, config: AppConfig): Promise<INes
 }
 
 /**
- * The HTTP surface every Ordo process shares: the /api/v1 prefix, DTO validation, the one
- * error shape and the OpenAPI docs. Exported so tests serving an app in-process get exactly
- * what `bootstrap` serves. Call it before `init()` / `listen()`.
+ * The HTTP surface every Ordo process shares: the /api/v1 prefix, JSON bodies within
+ * limits, DTO validation, the one error shape and the OpenAPI docs. Exported so tests
+ * serving an app in-process get exactly what `bootstrap` serves. Call it before `init()` /
+ * `listen()`.
  */
-export function configureApp(app: INestApplication, docs: Pick<BootstrapOptions, 'name' | 'description'>): void {
+export function configureApp(
+  app: INestApplication,
+  docs: Pick<BootstrapOptions, 'name' | 'description'>,
+  limits: Pick<AppConfig, 'MAX_BODY_BYTES'> = new AppConfig(),
+): void {
+  limitBodies(app, limits.MAX_BODY_BYTES);
   app.setGlobalPrefix(API_PREFIX, { exclude: [METRICS_PATH] });
   app.use(traceRequests);
-  app.useGlobalPipes(validationPipe());
+  app.useGlobalPipes(new JsonBodyPipe(), validationPipe());
   app.useGlobalFilters(new HttpErrorFilter());
   const document = SwaggerModule.createDocument(
     app,

@@ -144,6 +144,20 @@ export class CoordinatorConfig extends AppConfig {
   @Max(1000)
   BREAKER_HALF_OPEN_PROBES: number = 3;
 
+  // ---- limits ----
+
+  /** Largest transaction input, in bytes of its JSON; it travels in every command of the transaction. */
+  @IsInt()
+  @Min(2)
+  @Validate(NotAbove, ['MAX_MESSAGE_BYTES'])
+  MAX_INPUT_BYTES: number = 256 * 1024;
+
+  /** API requests one credential (or, without one, one client address) may make per minute on each instance. */
+  @IsInt()
+  @Min(1)
+  @Max(10_000_000)
+  RATE_LIMIT_PER_MINUTE: number = 6000;
+
   // ---- retention ----
 
   /**

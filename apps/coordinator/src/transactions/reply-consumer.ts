@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { IncomingMessage, inSpans, MESSAGE_BUS, MessageBus, OutgoingMessage, SpanKind, Subscription } from '@ordo/platform';
-import { deadLetter, MalformedMessage, parseReply, Reply, topicNames } from '@ordo/protocol';
+import { deadLetter, HEADERS, MalformedMessage, parseReply, Reply, topicNames } from '@ordo/protocol';
 import { CoordinatorConfig } from '../config/coordinator.config';
 import { CoordinatorMetrics } from '../metrics/coordinator-metrics';
 import { replyGroupId } from './reply-group';
@@ -53,7 +53,14 @@ export class ReplyConsumer implements OnApplicationBootstrap, OnApplicationShutd
         dead.push(this.deadLetter(message, error.message));
       }
     }
-    const unknown = await this.engine.applyReplies([...received.keys()]);
+    // One consumer span per reply, child of the participant's span that sent it.
+    const spans = [...received].map(([reply, message]) => ({
+      name: `process ${this.topics.replies}`,
+      kind: SpanKind.CONSUMER,
+      parent: message.headers[HEADERS.traceparent] ?? null,
+      attributes: { 'ordo.tx_id': reply.txId, 'ordo.step_id': reply.stepId, 'ordo.phase': reply.phase, 'ordo.outcome': reply.outcome },
+    }));
+    const unknown = await inSpans(spans, () => this.engine.applyReplies([...received.keys()]));
     for (const reply of unknown) {
       this.metrics.deadLettered('unknown_transaction');
       dead.push(this.deadLetter(received.get(reply)!, `unknown transaction ${reply.txId}`));

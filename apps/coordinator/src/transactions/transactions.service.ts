@@ -1,8 +1,10 @@
 import { HttpStatus, Injectable } from '@nestjs/common';
 import { ApiError } from '@ordo/platform';
+import { CoordinatorConfig } from '../config/coordinator.config';
 import { DefinitionCatalog } from './definition-catalog';
 import { BulkRetryDto, ListTransactionsQuery, ResolveStepDto, StartTransactionDto } from './dto/transaction-requests.dto';
 import { EventView, TransactionPage, TransactionView } from './dto/transaction-views.dto';
+import { checkInputSize } from './input-limit';
 import { Cursor, TransactionRepository } from './persistence/transaction.repository';
 import { TransactionEngine } from './transaction-engine';
 
@@ -28,9 +30,11 @@ export class TransactionsService {
     private readonly engine: TransactionEngine,
     private readonly repository: TransactionRepository,
     private readonly catalog: DefinitionCatalog,
+    private readonly config: CoordinatorConfig,
   ) {}
 
   async start(body: StartTransactionDto, traceparent?: string) {
+    checkInputSize(body.input, this.config.MAX_INPUT_BYTES);
     const definition = await this.catalog.get(body.definition, body.version);
     const { record, created } = await this.engine.start({
       definition,

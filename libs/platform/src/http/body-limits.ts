@@ -1,7 +1,7 @@
 import { ArgumentMetadata, HttpStatus, INestApplication, PipeTransform } from '@nestjs/common';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { NextFunction, Request, Response } from 'express';
-import { jsonProblem, MAX_JSON_DEPTH } from '@ordo/protocol';
+import { jsonProblem } from '@ordo/protocol';
 import { ApiError } from './http-error.filter';
 
 /**
@@ -25,12 +25,15 @@ function refuseNonJsonBodies(request: Request, _response: Response, next: NextFu
 
 /**
  * Refuses bodies nested deeper than MAX_JSON_DEPTH before any DTO transformation recurses
- * into them (a stack overflow would be a 500). U+0000 is checked where values are stored.
+ * into them (a stack overflow would be a 500), and U+0000 in a body bound to a DTO, which
+ * PostgreSQL cannot store. A body taken raw (`unknown`: definitions) is checked for U+0000
+ * by its own validator, which reports it among the body's other problems.
  */
-export class JsonDepthPipe implements PipeTransform {
+export class JsonBodyPipe implements PipeTransform {
   transform(value: unknown, metadata: ArgumentMetadata): unknown {
     if (metadata.type !== 'body') return value;
-    const problem = jsonProblem(value, { allowNul: true });
+    const raw = metadata.metatype === undefined || metadata.metatype === Object;
+    const problem = jsonProblem(value, { allowNul: raw });
     if (problem) {
       const details = [{ path: problem.path, message: problem.message }];
       throw new ApiError(HttpStatus.BAD_REQUEST, 'VALIDATION_FAILED', `${problem.path || 'body'}: ${problem.message}`, details);
@@ -38,5 +41,3 @@ export class JsonDepthPipe implements PipeTransform {
     return value;
   }
 }
-
-export { MAX_JSON_DEPTH };

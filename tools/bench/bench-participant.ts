@@ -1,0 +1,37 @@
+import { randomBytes, randomUUID } from 'crypto';
+import { KafkajsMessageBus, Subscription } from '@ordo/platform';
+import { HEADERS, parseCommand, topicNames } from '@ordo/protocol';
+
+/**
+ * A participant that answers `success` to every command, a whole Kafka batch in one
+ * publish: as cheap as a participant can be, so the coordinator is what is measured.
+ */
+export async function startBenchParticipant(options: { name: string; brokers: string; topicPrefix: string; partitions: number }) {
+  const topics = topicNames(options.topicPrefix);
+  const commandTopic = topics.commands(options.name);
+  const bus = new KafkajsMessageBus({ clientId: `bench-${options.name}`, brokers: options.brokers.split(',') });
+  await bus.ensureTopics([commandTopic, topics.replies], options.partitions);
+  const subscription: Subscription = await bus.subscribe({
+    groupId: `${commandTopic}.bench-${randomBytes(4).toString('hex')}`,
+    topics: [commandTopic],
+    handleBatch: async (messages) => {
+      await bus.publish(
+        messages.map((message) => {
+          const { txId, stepId, phase, attempt } = parseCommand(message.value);
+          return {
+            topic: topics.replies,
+            key: txId,
+            value: JSON.stringify({ txId, stepId, phase, attempt, outcome: 'success', output: {} }),
+            headers: { [HEADERS.messageId]: randomUUID() },
+          };
+        }),
+      );
+    },
+  });
+  return {
+    stop: async () => {
+      await subscription.close();
+      await bus.close();
+    },
+  };
+}
