@@ -1,21 +1,10 @@
 import { ChildProcess } from 'child_process';
-import { createServer } from 'net';
 import { APPS, AppName, healthy, spawnApp } from '../../tools/launcher/apps';
-import { waitFor } from '../../tools/infra/proc';
+import { freePort, waitFor } from '../../tools/infra/proc';
 import { TEST_API_KEYS, TEST_KEYS } from './auth';
 import { testEnv } from './test-env';
 
-/** A free TCP port on the loopback interface. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 export interface RunningApp {
   name: AppName;

@@ -1,6 +1,6 @@
 import { spawn, SpawnOptions } from 'child_process';
 import { readFileSync } from 'fs';
-import { connect } from 'net';
+import { connect, createServer } from 'net';
 
 export class InfraError extends Error {}
 
@@ -66,6 +66,18 @@ export function portOpen(port: number, host = '127.0.0.1', timeoutMs = 500): Pro
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A free TCP port on the loopback interface. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
 
 /**
  * Polls `probe` until it returns a value other than undefined, or fails with `what` after

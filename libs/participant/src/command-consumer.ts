@@ -62,8 +62,12 @@ export class CommandConsumer {
       return;
     }
     // The consumer span hangs under the coordinator's send; the reply carries this span on.
-    const attributes = { 'ordo.tx_id': command.txId, 'ordo.step_id': command.stepId, 'ordo.phase': command.phase, 'ordo.action': command.action };
-    await inSpan(`process ${this.commandTopic}`, { kind: SpanKind.CONSUMER, parent: headers[HEADERS.traceparent] ?? null, attributes }, async (span) => {
+    const options = {
+      kind: SpanKind.CONSUMER,
+      parent: headers[HEADERS.traceparent] ?? null,
+      attributes: { 'ordo.tx_id': command.txId, 'ordo.step_id': command.stepId, 'ordo.phase': command.phase, 'ordo.action': command.action },
+    };
+    await inSpan(`process ${this.commandTopic}`, options, async (span) => {
       const started = performance.now();
       const answer = await this.handle(command);
       span.setAttribute('ordo.outcome', answer.outcome);

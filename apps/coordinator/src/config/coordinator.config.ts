@@ -156,7 +156,7 @@ export class CoordinatorConfig extends AppConfig {
   @IsInt()
   @Min(1)
   @Max(10_000_000)
-  RATE_LIMIT_PER_MINUTE: number = 6000;
+  RATE_LIMIT_PER_MINUTE: number = 60_000;
 
   // ---- retention ----
 

@@ -85,7 +85,7 @@ describe('DefinitionsService', () => {
     const body = { ...PLACE_ORDER_DEFINITION, steps: [{ ...step, input: { note: 'a\u0000b' } }] };
     const { status, body: error } = await errorOf(definitions.register(body));
     expect(status).toBe(HttpStatus.BAD_REQUEST);
-    expect(error).toMatchObject({ error: { code: 'INVALID_DEFINITION', details: [{ path: '', code: 'invalid_value' }] } });
+    expect(error).toMatchObject({ error: { code: 'INVALID_DEFINITION', details: [{ path: 'steps[0].input.note', code: 'invalid_value' }] } });
     expect(candidates).toEqual([]);
   });
 

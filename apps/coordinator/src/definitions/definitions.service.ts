@@ -1,7 +1,7 @@
 import { HttpStatus, Inject, Injectable } from '@nestjs/common';
 import { createHash } from 'crypto';
 import { ApiError, AppConfig, MESSAGE_BUS, MessageBus } from '@ordo/platform';
-import { topicNames } from '@ordo/protocol';
+import { jsonProblem, topicNames } from '@ordo/protocol';
 import { canonicalDefinition, Problem, validateDefinition } from '../engine';
 import { DefinitionRepository, DefinitionSummary, Registration, StoredDefinition } from './definition.repository';
 
@@ -24,9 +24,8 @@ export class DefinitionsService {
     if (!result.ok) throw invalidDefinition(result.problems);
     // PostgreSQL's jsonb cannot hold U+0000, which JSON allows: refuse it here rather than
     // let the insert fail with a 500.
-    if (containsNul(result.definition)) {
-      throw invalidDefinition([{ path: '', code: 'invalid_value', message: 'strings and keys must not contain U+0000' }]);
-    }
+    const nul = jsonProblem(result.definition);
+    if (nul) throw invalidDefinition([{ path: nul.path, code: 'invalid_value', message: nul.message }]);
     const canonical = canonicalDefinition(result.definition);
     const bodyHash = createHash('sha256').update(canonical).digest('hex');
     // Command topics exist before any command can be written for them: a missing topic
@@ -61,10 +60,4 @@ export class DefinitionsService {
 function invalidDefinition(problems: readonly Problem[]): ApiError {
   const message = `invalid definition: ${problems.length} problem${problems.length === 1 ? '' : 's'}`;
   return new ApiError(HttpStatus.BAD_REQUEST, 'INVALID_DEFINITION', message, [...problems]);
-}
-
-function containsNul(value: unknown): boolean {
-  if (typeof value === 'string') return value.includes('\0');
-  if (typeof value !== 'object' || value === null) return false;
-  return Object.entries(value).some(([key, item]) => key.includes('\0') || containsNul(item));
 }

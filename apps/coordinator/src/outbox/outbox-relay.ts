@@ -112,7 +112,12 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       name: `send ${row.topic}`,
       kind: SpanKind.PRODUCER,
       parent: row.headers[HEADERS.traceparent] ?? null,
-      attributes: { 'messaging.system': 'kafka', 'messaging.destination.name': row.topic, 'ordo.tx_id': row.key },
+      attributes: {
+        'messaging.system': 'kafka',
+        'messaging.destination.name': row.topic,
+        'messaging.message.id': row.headers[HEADERS.messageId] ?? '',
+        'ordo.tx_id': row.key,
+      },
     }));
     return inSpans(spans, (started) =>
       this.publish(

@@ -1,4 +1,4 @@
-import { HttpStatus, Injectable } from '@nestjs/common';
+import { HttpStatus, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'crypto';
 import { DataSource, EntityManager } from 'typeorm';
@@ -46,6 +46,7 @@ export interface StartRequest {
  */
 @Injectable()
 export class TransactionEngine {
+  private readonly logger = new Logger(TransactionEngine.name);
   private readonly topics;
   private readonly crashAfterCommitDecision: boolean;
 
@@ -189,10 +190,27 @@ export class TransactionEngine {
       this.metrics.committed(
         applied.map((a) => ({ ...a, definition: this.catalog.peek(a.record.definitionName, a.record.definitionVersion)?.resolved })),
       );
+      this.warnOperatorNeeded(applied);
       if (this.crashAfterCommitDecision && applied.some(decidedCommit)) crashAfterDecision();
       return result;
     } finally {
       batch.end(committed?.map(({ record, effects }) => ({ layout: record.layout, effects })) ?? null);
+    }
+  }
+
+  /** A step or transaction that now waits for an operator is worth a line an alert can match. */
+  private warnOperatorNeeded(applied: Applied[]): void {
+    for (const { record, effects } of applied) {
+      for (const effect of effects) {
+        if (effect.kind !== 'record') continue;
+        const { event } = effect;
+        const txId = record.id;
+        if (event.type === 'step.status_changed' && event.to === 'compensation_failed') {
+          this.logger.warn({ txId, stepId: event.stepId, msg: `step ${event.stepId} of ${txId} ran out of attempts in a phase that must succeed` });
+        } else if (event.type === 'transaction.status_changed' && event.to === 'failed') {
+          this.logger.warn({ txId, definition: record.definitionName, msg: `transaction ${txId} failed: an operator must resolve or retry it` });
+        }
+      }
     }
   }
 

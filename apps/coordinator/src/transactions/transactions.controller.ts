@@ -1,8 +1,12 @@
-import { Body, Controller, Get, Headers, HttpCode, Param, ParseUUIDPipe, Post, Query, Res } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, MessageEvent, Param, ParseUUIDPipe, Post, Query, Res, Sse } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { Response } from 'express';
-import { AbortDto, BulkRetryDto, ListTransactionsQuery, ResolveStepDto, StartTransactionDto } from './dto/transaction-requests.dto';
+import { map, Observable } from 'rxjs';
+import { ChangeFeed } from './change-feed';
+import { OverviewQuery, Overview, StatusCounts, TransactionChanges, TransactionSummary } from './dto/insight-views.dto';
+import { AbortDto, BulkRetryDto, ListTransactionsQuery, ResolveStepDto, StartTransactionDto, TransactionFilterDto } from './dto/transaction-requests.dto';
 import { BulkRetryResult, EventList, TransactionPage, TransactionView } from './dto/transaction-views.dto';
+import { InsightsService } from './insights.service';
 import { TransactionsService } from './transactions.service';
 import { Actor } from '../auth/principal.decorator';
 import { RequireRole } from '../auth/roles.decorator';
@@ -13,7 +17,11 @@ const uuid = new ParseUUIDPipe({ version: undefined });
 @ApiBearerAuth()
 @Controller('transactions')
 export class TransactionsController {
-  constructor(private readonly transactions: TransactionsService) {}
+  constructor(
+    private readonly transactions: TransactionsService,
+    private readonly insights: InsightsService,
+    private readonly feed: ChangeFeed,
+  ) {}
 
   @Post()
   @RequireRole('operator')
@@ -44,6 +52,31 @@ export class TransactionsController {
   @ApiOkResponse({ type: BulkRetryResult })
   async bulkRetry(@Body() body: BulkRetryDto, @Actor() actor: string): Promise<BulkRetryResult> {
     return { retried: await this.transactions.bulkRetry(body, actor) };
+  }
+
+  // Declared before ':id', which would otherwise take these paths for ids.
+  @Get('counts')
+  @ApiOperation({ summary: 'Transactions matching the filter, per status' })
+  @ApiOkResponse({ type: StatusCounts })
+  counts(@Query() filter: TransactionFilterDto): Promise<StatusCounts> {
+    return this.insights.counts(filter);
+  }
+
+  @Get('overview')
+  @ApiOperation({ summary: 'Throughput and outcome rates over a recent window, and stuck transactions' })
+  @ApiOkResponse({ type: Overview })
+  overview(@Query() query: OverviewQuery): Promise<Overview> {
+    return this.insights.overview(query);
+  }
+
+  @Sse('stream')
+  @ApiOperation({
+    summary: 'Server-sent events: the transactions that changed, about once a second',
+    description: 'Each event\'s data is `{ "changes": [ summary, … ] }`. Needs the bearer header, so read it with fetch (not EventSource).',
+  })
+  @ApiOkResponse({ type: TransactionChanges })
+  stream(): Observable<MessageEvent> {
+    return this.feed.changes.pipe(map((rows) => ({ data: { changes: rows.map(TransactionSummary.of) } satisfies TransactionChanges })));
   }
 
   @Get(':id')

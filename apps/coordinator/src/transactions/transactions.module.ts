@@ -2,7 +2,10 @@ import { Module } from '@nestjs/common';
 import { DefinitionsModule } from '../definitions/definitions.module';
 import { CoordinatorMetrics } from '../metrics/coordinator-metrics';
 import { OutboxModule } from '../outbox/outbox.module';
+import { ChangeFeed } from './change-feed';
 import { DefinitionCatalog } from './definition-catalog';
+import { InsightsService } from './insights.service';
+import { InsightsRepository } from './persistence/insights.repository';
 import { TransactionRepository } from './persistence/transaction.repository';
 import { ParticipantGate } from './protection/participant-gate';
 import { ReplyFlowMonitor } from './protection/reply-flow-monitor';
@@ -24,6 +27,9 @@ import { TransactionsService } from './transactions.service';
     CoordinatorMetrics,
     TransactionEngine,
     TransactionsService,
+    InsightsRepository,
+    InsightsService,
+    ChangeFeed,
     ReplyConsumer,
     TimerPoller,
   ],

@@ -1,26 +1,32 @@
 import { ArgumentMetadata, HttpStatus, INestApplication, PipeTransform } from '@nestjs/common';
-import { NestExpressApplication } from '@nestjs/platform-express';
-import { NextFunction, Request, Response } from 'express';
+import { json, NextFunction, Request, Response } from 'express';
 import { jsonProblem } from '@ordo/protocol';
-import { ApiError } from './http-error.filter';
+import { ApiError, HttpErrorFilter } from './http-error.filter';
+
+const errors = new HttpErrorFilter();
 
 /**
- * Request bodies are JSON, at most `maxBodyBytes` (larger: 413 PAYLOAD_TOO_LARGE from the
- * body parser, told by Content-Length before reading). A body of another content type is
- * refused with 415 rather than parsed as a form or ignored.
+ * Request bodies are JSON, at most `maxBodyBytes` (larger: 413 PAYLOAD_TOO_LARGE, told by
+ * Content-Length before reading); malformed JSON is 400 BAD_REQUEST, another content type
+ * 415. These are answered here, in the error shape: an error passed on from middleware
+ * would meet the dashboard's static file server, which turns every error on an /api route
+ * into a 404.
  */
 export function limitBodies(app: INestApplication, maxBodyBytes: number): void {
-  app.use(refuseNonJsonBodies);
-  (app as NestExpressApplication).useBodyParser('json', { limit: maxBodyBytes });
-}
-
-function refuseNonJsonBodies(request: Request, _response: Response, next: NextFunction): void {
-  const hasBody = request.headers['transfer-encoding'] !== undefined || Number(request.headers['content-length'] ?? 0) > 0;
-  if (hasBody && !request.is(['application/json', 'application/*+json'])) {
-    const type = request.headers['content-type'] ?? 'none';
-    return next(new ApiError(HttpStatus.UNSUPPORTED_MEDIA_TYPE, 'UNSUPPORTED_MEDIA_TYPE', `request bodies must be application/json (got ${type})`));
-  }
-  next();
+  const parse = json({ limit: maxBodyBytes });
+  const refuse = (response: Response, error: unknown) => {
+    const [status, body] = errors.render(error);
+    response.status(status).json(body);
+  };
+  // Named so that Nest does not add its own JSON parser (it skips one named jsonParser).
+  app.use(function jsonParser(request: Request, response: Response, next: NextFunction) {
+    const hasBody = request.headers['transfer-encoding'] !== undefined || Number(request.headers['content-length'] ?? 0) > 0;
+    if (hasBody && !request.is(['application/json', 'application/*+json'])) {
+      const type = request.headers['content-type'] ?? 'none';
+      return refuse(response, new ApiError(HttpStatus.UNSUPPORTED_MEDIA_TYPE, 'UNSUPPORTED_MEDIA_TYPE', `request bodies must be application/json (got ${type})`));
+    }
+    parse(request, response, (error?: unknown) => (error ? refuse(response, error) : next()));
+  });
 }
 
 /**

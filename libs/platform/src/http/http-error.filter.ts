@@ -35,7 +35,8 @@ export class HttpErrorFilter implements ExceptionFilter {
     response.status(status).json(body);
   }
 
-  private render(exception: unknown): [number, ErrorBody] {
+  /** The status and body of `exception`; also used by middleware that answers itself. */
+  render(exception: unknown): [number, ErrorBody] {
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       const payload = exception.getResponse();

@@ -26,6 +26,28 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
+/** Below the broker's default message.max.bytes (1 MB), which bounds one partition's record batch. */
+const MAX_REQUEST_BYTES = 768 * 1024;
+
+const sizeOf = (m: OutgoingMessage) =>
+  Buffer.byteLength(m.value) + Buffer.byteLength(m.key) + Object.entries(m.headers ?? {}).reduce((n, [k, v]) => n + k.length + v.length, 0);
+
+/** Consecutive runs of messages of at most `maxBytes` together; a larger message goes alone. */
+function bySize(messages: OutgoingMessage[], maxBytes: number): OutgoingMessage[][] {
+  const chunks: OutgoingMessage[][] = [];
+  let bytes = Infinity;
+  for (const message of messages) {
+    const size = sizeOf(message);
+    if (bytes + size > maxBytes) {
+      chunks.push([]);
+      bytes = 0;
+    }
+    chunks[chunks.length - 1].push(message);
+    bytes += size;
+  }
+  return chunks;
+}
+
 /** The MessageBus port over kafkajs 2.2. */
 export class KafkajsMessageBus implements MessageBus {
   private readonly logger = new Logger('Kafka');
@@ -45,16 +67,20 @@ export class KafkajsMessageBus implements MessageBus {
 
   publish(messages: OutgoingMessage[]): Promise<void> {
     if (messages.length === 0) return Promise.resolve();
-    const byTopic = new Map<string, OutgoingMessage[]>();
-    for (const m of messages) byTopic.set(m.topic, [...(byTopic.get(m.topic) ?? []), m]);
     return this.connectedProducer().then(async (producer) => {
-      await producer.sendBatch({
-        acks: -1,
-        topicMessages: [...byTopic].map(([topic, batch]) => ({
-          topic,
-          messages: batch.map((m) => ({ key: m.key, value: m.value, headers: m.headers })),
-        })),
-      });
+      // In order, one request per chunk: a request over the broker's batch size limit would
+      // fail whole, and fail again on every retry.
+      for (const chunk of bySize(messages, MAX_REQUEST_BYTES)) {
+        const byTopic = new Map<string, OutgoingMessage[]>();
+        for (const m of chunk) byTopic.set(m.topic, [...(byTopic.get(m.topic) ?? []), m]);
+        await producer.sendBatch({
+          acks: -1,
+          topicMessages: [...byTopic].map(([topic, batch]) => ({
+            topic,
+            messages: batch.map((m) => ({ key: m.key, value: m.value, headers: m.headers })),
+          })),
+        });
+      }
     });
   }
 

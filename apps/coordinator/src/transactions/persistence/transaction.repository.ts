@@ -290,7 +290,7 @@ export class TransactionRepository {
   }
 }
 
-function whereClause(filter: ListFilter, cursor?: Cursor): { clause: string; params: unknown[] } {
+export function whereClause(filter: ListFilter, cursor?: Cursor): { clause: string; params: unknown[] } {
   const conditions: string[] = [];
   const params: unknown[] = [];
   const add = (sql: (p: string) => string, value: unknown) => {

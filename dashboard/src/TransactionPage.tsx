@@ -1,0 +1,262 @@
+import { useEffect, useRef, useState } from 'react';
+import { api, followChanges, HistoryEntry, Principal, Step, StoredDefinition, Transaction } from './api';
+import { Dag } from './Dag';
+import { href } from './router';
+import { Badge, ConfirmDialog, ErrorNote, Json, when } from './ui';
+
+type Action = { kind: 'retry' } | { kind: 'abort' } | { kind: 'resolve'; step: Step };
+
+/** Steps an operator may resolve by hand: stuck in a phase that must eventually succeed, or still open. */
+const RESOLVABLE = new Set(['compensation_failed', 'failed', 'running', 'compensating']);
+
+const pad = (n: number, width = 2) => String(n).padStart(width, '0');
+/** Local time of day to the millisecond: the history's entries are often milliseconds apart. */
+const clock = (iso: string) => {
+  const d = new Date(iso);
+  return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`;
+};
+const isError = (value: unknown): value is { code: string; message: string } =>
+  typeof value === 'object' && value !== null && 'code' in value && 'message' in value;
+
+/** Milliseconds from the dispatch of the same step, phase and attempt to this reply or timeout. */
+function durations(events: HistoryEntry[]): Map<string, number> {
+  const sent = new Map<string, number>();
+  const result = new Map<string, number>();
+  for (const e of events) {
+    const key = `${e.stepId}/${String(e.data.phase)}/${String(e.data.attempt)}`;
+    if (e.type === 'step.dispatched') sent.set(key, Date.parse(e.at));
+    else if ((e.type === 'step.replied' || e.type === 'step.timed_out') && sent.has(key)) result.set(e.id, Date.parse(e.at) - sent.get(key)!);
+  }
+  return result;
+}
+
+/** One transaction: its DAG colored by step state, its steps, its history, and the operator actions. */
+export function TransactionPage({ id, me }: { id: string; me: Principal }) {
+  const [tx, setTx] = useState<Transaction | null>(null);
+  const [events, setEvents] = useState<HistoryEntry[]>([]);
+  const [definition, setDefinition] = useState<StoredDefinition | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [action, setAction] = useState<Action | null>(null);
+  const [reason, setReason] = useState('');
+  const [note, setNote] = useState('');
+  const [outcome, setOutcome] = useState<'compensated' | 'succeeded'>('compensated');
+
+  const load = useRef<() => Promise<void>>(async () => undefined);
+  load.current = async () => {
+    try {
+      const [t, e] = await Promise.all([api.get(id), api.events(id)]);
+      setTx(t);
+      setEvents(e.items);
+      setError(null);
+    } catch (err) {
+      setError(err);
+    }
+  };
+  useEffect(() => {
+    void load.current();
+    const controller = new AbortController();
+    void followChanges((changes) => changes.some((c) => c.id === id) && void load.current(), controller.signal);
+    return () => controller.abort();
+  }, [id]);
+  const pinned = tx ? `${tx.definition.name}@${tx.definition.version}` : null;
+  useEffect(() => {
+    if (tx) api.definition(tx.definition.name, tx.definition.version).then(setDefinition, setError);
+    // Only when the pinned version changes (never, for one transaction), not on every reload.
+  }, [pinned]);
+
+  if (!tx) return error ? <ErrorNote error={error} /> : <p>Loading…</p>;
+  const canAct = me.role !== 'viewer';
+  const statuses = Object.fromEntries(tx.steps.map((s) => [s.id, s.status]));
+  const took = durations(events);
+  const run = async () => {
+    if (!action) return;
+    if (action.kind === 'retry') await api.retry(tx.id);
+    if (action.kind === 'abort') await api.abort(tx.id, reason || undefined);
+    if (action.kind === 'resolve') await api.resolve(tx.id, action.step.id, outcome, note);
+    await load.current();
+  };
+  const open = (a: Action) => {
+    setReason('');
+    setNote('');
+    setOutcome(a.kind === 'resolve' && a.step.status.startsWith('compensat') ? 'compensated' : 'succeeded');
+    setAction(a);
+  };
+
+  return (
+    <section aria-labelledby="tx-title">
+      <p>
+        <a href={href('transactions')}>← Transactions</a>
+      </p>
+      <h1 id="tx-title">
+        Transaction <span className="mono">{tx.id}</span> <Badge status={tx.status} />
+      </h1>
+      <dl className="facts">
+        <dt>Definition</dt>
+        <dd>
+          <a href={href('definitions', tx.definition.name, tx.definition.version)}>
+            {tx.definition.name} v{tx.definition.version}
+          </a>
+        </dd>
+        <dt>Type</dt>
+        <dd>{tx.type}</dd>
+        {tx.decision && (
+          <>
+            <dt>Decision</dt>
+            <dd>{tx.decision}</dd>
+          </>
+        )}
+        <dt>Created</dt>
+        <dd>{when(tx.createdAt)}</dd>
+        <dt>Updated</dt>
+        <dd>{when(tx.updatedAt)}</dd>
+        <dt>Deadline</dt>
+        <dd>{when(tx.deadline)}</dd>
+        <dt>Idempotency key</dt>
+        <dd>{tx.idempotencyKey ?? '—'}</dd>
+      </dl>
+      {canAct && (
+        <div className="toolbar" role="group" aria-label="Actions">
+          {tx.status === 'failed' && (
+            <button type="button" className="primary" onClick={() => open({ kind: 'retry' })}>
+              Replay failed steps…
+            </button>
+          )}
+          {tx.status === 'running' && (
+            <button type="button" className="danger" onClick={() => open({ kind: 'abort' })}>
+              Abort…
+            </button>
+          )}
+        </div>
+      )}
+      <ErrorNote error={error} />
+      <h2>Steps</h2>
+      {definition ? <Dag steps={definition.definition.steps} statuses={statuses} /> : <p>Loading the definition…</p>}
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">Step</th>
+            <th scope="col">Participant</th>
+            <th scope="col">Status</th>
+            <th scope="col">Phase / attempt</th>
+            <th scope="col">Attempts left</th>
+            <th scope="col">Due</th>
+            <th scope="col">Output / last error</th>
+            {canAct && <th scope="col">Action</th>}
+          </tr>
+        </thead>
+        <tbody>
+          {tx.steps.map((step) => (
+            <tr key={step.id} data-step={step.id}>
+              <td>{step.id}</td>
+              <td>{step.participant}</td>
+              <td>
+                <Badge status={step.status} />
+              </td>
+              <td>
+                {step.phase} #{step.attempt}
+              </td>
+              <td>{step.attemptsLeft}</td>
+              <td>{when(step.dueAt)}</td>
+              <td>
+                {step.output !== null && <Json value={step.output} />}
+                {step.lastError && (
+                  <span className="error">
+                    {step.lastError.code}: {step.lastError.message}
+                  </span>
+                )}
+              </td>
+              {canAct && (
+                <td>
+                  {RESOLVABLE.has(step.status) && tx.status !== 'completed' && tx.status !== 'compensated' && (
+                    <button type="button" onClick={() => open({ kind: 'resolve', step })}>
+                      Resolve {step.id}…
+                    </button>
+                  )}
+                </td>
+              )}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <h2>Input</h2>
+      <Json value={tx.input} />
+      <h2>History</h2>
+      <ol className="timeline" aria-label="History, oldest first">
+        {events.map((e) => (
+          <li key={e.id} data-type={e.type}>
+            <time className="when" dateTime={e.at}>
+              {clock(e.at)}
+            </time>
+            <div>
+              <strong>{e.type}</strong>
+              {e.stepId && <> · {e.stepId}</>}
+              {e.data.phase !== undefined && <> · {String(e.data.phase)}</>}
+              {e.data.attempt !== undefined && <> #{String(e.data.attempt)}</>}
+              {e.data.outcome !== undefined && <> · {String(e.data.outcome)}</>}
+              {e.data.to !== undefined && (
+                <>
+                  {' '}
+                  · {String(e.data.from ?? '')} → <strong>{String(e.data.to)}</strong>
+                </>
+              )}
+              {['note', 'reason'].map((field) => typeof e.data[field] === 'string' && <q key={field}> {String(e.data[field])}</q>)}
+              {isError(e.data.error) && (
+                <span className="error">
+                  {' '}
+                  · {e.data.error.code}: {e.data.error.message}
+                </span>
+              )}
+              {took.has(e.id) && <span className="muted"> · {took.get(e.id)} ms</span>}
+              {e.actor && (
+                <>
+                  {' '}
+                  · by <strong>{e.actor}</strong>
+                </>
+              )}
+              <details>
+                <summary>data</summary>
+                <Json value={e.data} />
+              </details>
+            </div>
+          </li>
+        ))}
+      </ol>
+      {action?.kind === 'retry' && (
+        <ConfirmDialog title="Replay this transaction?" confirmLabel="Replay" onConfirm={run} onClose={() => setAction(null)}>
+          <p>Its failed steps are re-driven with a fresh attempt budget. The history records you as the actor.</p>
+        </ConfirmDialog>
+      )}
+      {action?.kind === 'abort' && (
+        <ConfirmDialog title="Abort this transaction?" confirmLabel="Abort" onConfirm={run} onClose={() => setAction(null)}>
+          <p>It rolls back: completed steps are compensated.</p>
+          <label>
+            Reason (optional)
+            <input value={reason} onChange={(e) => setReason(e.target.value)} maxLength={1000} />
+          </label>
+        </ConfirmDialog>
+      )}
+      {action?.kind === 'resolve' && (
+        <ConfirmDialog
+          title={`Resolve step ${action.step.id} by hand?`}
+          confirmLabel="Resolve"
+          onConfirm={run}
+          onClose={() => setAction(null)}
+          canConfirm={note.trim().length > 0}
+        >
+          <p>Record what you made true by hand; the transaction then proceeds.</p>
+          <label>
+            Outcome
+            <select value={outcome} onChange={(e) => setOutcome(e.target.value as 'compensated' | 'succeeded')}>
+              <option value="compensated">compensated</option>
+              <option value="succeeded">succeeded</option>
+            </select>
+          </label>
+          <label>
+            Note (required)
+            <textarea value={note} onChange={(e) => setNote(e.target.value)} maxLength={2000} rows={3} required />
+          </label>
+        </ConfirmDialog>
+      )}
+    </section>
+  );
+}

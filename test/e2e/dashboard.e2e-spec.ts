@@ -1,0 +1,229 @@
+import { mkdirSync } from 'fs';
+import { join } from 'path';
+import { randomBytes } from 'crypto';
+import { Browser, chromium, Page } from 'playwright-core';
+import { Command } from '@ordo/protocol';
+import { insertFinishedTransactions } from '../../tools/bench/finished-transactions';
+import { TEST_KEYS, testActor } from '../support/auth';
+import { CoordinatorApi, TERMINAL } from '../support/coordinator-api';
+import { RunningApp, startApp } from '../support/processes';
+import { Behaviour, failCompensationFirst, failForward, script, TestParticipant } from '../support/test-participant';
+import { testEnv } from '../support/test-env';
+import { waitFor } from '../../tools/infra/proc';
+
+/** Debian's package (`apt-get install chromium`); a browser a test tool downloads is never used. */
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const SCREENSHOTS = join(__dirname, '..', '..', 'test-results', 'screenshots');
+
+/**
+ * The web dashboard in a real browser (Debian's Chromium driven by playwright-core) against
+ * a real coordinator process: an operator finds a failed transaction and replays it, a
+ * viewer sees no action and the API refuses one. Every page is saved as a screenshot.
+ */
+describe('dashboard', () => {
+  const suffix = randomBytes(3).toString('hex');
+  const shop = `dash-shop-${suffix}`;
+  const flow = `dash-order-${suffix}`;
+  const cases: Record<string, Behaviour> = {};
+  const participant = new TestParticipant({
+    name: shop,
+    behaviour: (command: Command, ctx) => (cases[String(command.input.case)] ?? script())(command, ctx),
+  });
+  let coordinator: RunningApp;
+  let api: CoordinatorApi;
+  let browser: Browser;
+
+  const definition = {
+    name: flow,
+    type: 'saga',
+    defaults: { timeoutMs: 1000, retry: { maxAttempts: 3, initialDelayMs: 50, multiplier: 2, maxDelayMs: 200 } },
+    steps: [
+      { id: 'create', participant: shop, action: 'create-order', compensation: 'cancel-order' },
+      { id: 'reserve', participant: shop, action: 'reserve', compensation: 'release', dependsOn: ['create'] },
+      { id: 'charge', participant: shop, action: 'charge', compensation: 'refund', dependsOn: ['create'] },
+      { id: 'confirm', participant: shop, action: 'confirm-order', dependsOn: ['reserve', 'charge'] },
+    ],
+  };
+  const startCase = async (name: string, behaviour: Behaviour) => {
+    cases[name] = behaviour;
+    return api.start(flow, { case: name });
+  };
+
+  /** Waits until the list shows exactly the one transaction. */
+  const onlyRow = (page: Page, id: string) =>
+    waitFor(`the list showing only ${id}`, async () => {
+      const rows = page.locator('tbody tr[data-id]');
+      return (await rows.count()) === 1 && (await rows.first().getAttribute('data-id')) === id ? true : undefined;
+    }, 15_000);
+
+  const shot = (page: Page, name: string) => page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+
+  async function signIn(role: keyof typeof TEST_KEYS): Promise<Page> {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    await page.goto(coordinator.url);
+    await page.getByLabel('API key').fill(TEST_KEYS[role]);
+    await page.getByLabel('API key').press('Enter');
+    await page.getByRole('heading', { name: 'Transactions' }).waitFor();
+    return page;
+  }
+
+  beforeAll(async () => {
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    await participant.start();
+    coordinator = await startApp('coordinator');
+    api = new CoordinatorApi(coordinator.url);
+    await api.register(definition);
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      // Headless, as root in a sandbox, with no network but localhost: nothing in the background.
+      // playwright gives each launch a fresh, empty profile of its own.
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await coordinator?.stop();
+    await participant.stop();
+  });
+
+  it('lets an operator find a failed transaction, replay it, and watch it become compensated', async () => {
+    await Promise.all([startCase('happy', script()), startCase('refused', script(failForward('charge', 'DECLINED')))]);
+    const stuck = await startCase('stuck', script(failForward('charge', 'DECLINED'), failCompensationFirst('create', 3)));
+    expect((await api.waitFor(stuck.id, TERMINAL)).status).toBe('failed');
+
+    const page = await signIn('operator');
+    await page.locator('tbody tr[data-id]').first().waitFor();
+    await shot(page, 'transactions-list');
+
+    await page.getByLabel('Definition', { exact: true }).selectOption(flow);
+    await page.getByLabel('Status', { exact: true }).selectOption('failed');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await onlyRow(page, stuck.id);
+    await shot(page, 'transactions-filtered');
+
+    await page.getByRole('link', { name: stuck.id }).click();
+    const title = page.getByRole('heading', { level: 1 });
+    await title.filter({ hasText: 'failed' }).waitFor();
+    await page.locator('svg.dag g[data-step="create"][data-status="compensation_failed"]').waitFor();
+    await shot(page, 'transaction-failed');
+
+    await page.getByRole('button', { name: 'Replay failed steps…' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.waitFor();
+    await shot(page, 'transaction-replay-dialog');
+    await dialog.getByRole('button', { name: 'Replay' }).click();
+    // No reload: the page follows the change stream.
+    await title.filter({ hasText: 'compensated' }).waitFor({ timeout: 30_000 });
+    await page.locator('.timeline li[data-type="operator.retried"]', { hasText: testActor('operator') }).waitFor();
+    await shot(page, 'transaction-compensated');
+    const retried = (await api.events(stuck.id)).find((e) => e.type === 'operator.retried');
+    expect(retried?.actor).toBe(testActor('operator'));
+
+    await page.goto(`${coordinator.url}/#/definitions/${flow}`);
+    await page.locator('svg.dag g[data-step="confirm"]').waitFor();
+    await shot(page, 'definitions');
+    await page.goto(`${coordinator.url}/#/overview`);
+    await page.getByRole('heading', { name: 'Participants' }).waitFor();
+    await page.getByRole('cell', { name: shop }).waitFor();
+    await shot(page, 'overview');
+    await page.context().close();
+  });
+
+  it('works with the keyboard alone: filter by id, open, confirm dialogs close on Escape', async () => {
+    const stuck = await startCase('keys', script(failForward('charge', 'DECLINED'), failCompensationFirst('create', 1000)));
+    expect((await api.waitFor(stuck.id, TERMINAL)).status).toBe('failed');
+    const page = await signIn('operator');
+    await page.getByLabel('Id', { exact: true }).focus();
+    await page.keyboard.type(stuck.id);
+    await page.keyboard.press('Enter');
+    await onlyRow(page, stuck.id);
+    await page.getByRole('link', { name: stuck.id }).focus();
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { level: 1 }).filter({ hasText: 'failed' }).waitFor();
+    await page.getByRole('button', { name: 'Resolve create…' }).focus();
+    await page.keyboard.press('Enter');
+    const dialog = page.getByRole('dialog');
+    await dialog.waitFor();
+    // The modal dialog holds the focus: tabbing never leaves it.
+    for (let i = 0; i < 6; i++) {
+      await page.keyboard.press('Tab');
+      expect(await dialog.locator(':focus').count()).toBe(1);
+    }
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+    expect((await api.get(stuck.id)).status).toBe('failed');
+    await page.context().close();
+  });
+
+  it('shows a viewer no action, and the API refuses the viewer one', async () => {
+    const stuck = await startCase('viewer', script(failForward('charge', 'DECLINED'), failCompensationFirst('create', 1000)));
+    expect((await api.waitFor(stuck.id, TERMINAL)).status).toBe('failed');
+    const page = await signIn('viewer');
+    await page.locator('[data-role="viewer"]').waitFor();
+    expect(await page.getByRole('button', { name: /Replay/ }).count()).toBe(0);
+    await page.goto(`${coordinator.url}/#/transactions/${stuck.id}`);
+    await page.getByRole('heading', { level: 1 }).filter({ hasText: 'failed' }).waitFor();
+    await page.locator('.timeline li').first().waitFor();
+    await shot(page, 'transaction-viewer');
+    expect(await page.getByRole('button', { name: /Replay|Abort|Resolve/ }).count()).toBe(0);
+    // The call the operator's button makes, with the viewer's key.
+    const refused = await new CoordinatorApi(coordinator.url, 'viewer').request<{ error: { code: string } }>('POST', `/transactions/${stuck.id}/retry`);
+    expect(refused.status).toBe(403);
+    expect(refused.body.error.code).toBe('FORBIDDEN');
+    expect((await api.get(stuck.id)).status).toBe('failed');
+    await page.context().close();
+  });
+
+  it('serves the first page of 10,000 transactions quickly (prints the figure)', async () => {
+    const bulk = { ...definition, name: `${flow}-bulk` };
+    await api.register(bulk);
+    await insertFinishedTransactions(testEnv().databaseUrl, {
+      schema: 'ordo',
+      definition: { name: bulk.name, version: 1, steps: bulk.steps },
+      count: 10_000,
+      eventsPerTransaction: 3,
+      finishedAgoMs: 1000,
+      seed: `dash-${suffix}`,
+    });
+    const timings: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const started = performance.now();
+      const { status } = await api.request('GET', `/transactions?limit=25`);
+      timings.push(performance.now() - started);
+      expect(status).toBe(200);
+    }
+    const filtered = performance.now();
+    await api.request('GET', `/transactions?definition=${bulk.name}&status=compensated&limit=25`);
+    const filteredMs = performance.now() - filtered;
+    const countsStarted = performance.now();
+    await api.request('GET', '/transactions/counts');
+    const countsMs = performance.now() - countsStarted;
+
+    const page = await signIn('viewer');
+    const rendered = performance.now();
+    await page.goto(`${coordinator.url}/#/transactions`);
+    await page.reload();
+    await page.locator('tbody tr[data-id]').first().waitFor();
+    const renderedMs = performance.now() - rendered;
+    await shot(page, 'transactions-10k');
+    await page.context().close();
+
+    timings.sort((a, b) => a - b);
+    const median = timings[Math.floor(timings.length / 2)];
+    process.stdout.write(
+      `[dashboard] 10,000+ transactions: first page (25 rows) median ${median.toFixed(1)} ms, max ${timings.at(-1)!.toFixed(1)} ms over 20; ` +
+        `filtered ${filteredMs.toFixed(1)} ms; counts ${countsMs.toFixed(1)} ms; list page in the browser ${renderedMs.toFixed(0)} ms\n`,
+    );
+  });
+});

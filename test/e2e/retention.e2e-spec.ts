@@ -1,0 +1,103 @@
+import { randomBytes } from 'crypto';
+import { Client } from 'pg';
+import { insertFinishedTransactions } from '../../tools/bench/finished-transactions';
+import { CoordinatorApi, TERMINAL } from '../support/coordinator-api';
+import { startConcurrently } from '../support/load';
+import { startApp } from '../support/processes';
+import { testEnv } from '../support/test-env';
+import { TestParticipant } from '../support/test-participant';
+
+const OLD = 20_000;
+const BATCH = 1000;
+const SAGAS = 100;
+const HOUR = 3_600_000;
+
+/**
+ * The small version of `npm run bench:retention`: 20,000 finished transactions older than
+ * RETENTION_MAX_AGE are purged in batches while sagas run; running, failed and recent ones
+ * stay, and the sagas all finish.
+ */
+describe('retention', () => {
+  const suffix = randomBytes(3).toString('hex');
+  const participant = new TestParticipant({ name: `ret-${suffix}` });
+  const steps = [
+    { id: 'reserve', participant: participant.name, action: 'reserve', compensation: 'release' },
+    { id: 'charge', participant: participant.name, action: 'charge', compensation: 'refund', dependsOn: ['reserve'] },
+  ];
+  const live = { name: `retention-live-${suffix}`, type: 'saga', steps };
+  const stored = { name: `retention-stored-${suffix}`, type: 'saga', steps };
+  const db = new Client({ connectionString: testEnv().databaseUrl });
+
+  beforeAll(async () => {
+    await participant.start();
+    await db.connect();
+    await db.query('SET search_path = ordo');
+  });
+
+  afterAll(async () => {
+    await db.end();
+    await participant.stop();
+  });
+
+  const count = async (sql: string, params: unknown[] = []) => Number((await db.query(sql, params)).rows[0].count);
+  const ofSeed = (seed: string, n: number) => `(SELECT md5('${seed}' || g)::uuid FROM generate_series(1, ${n}) g)`;
+
+  it('purges old finished transactions in batches and keeps running, failed and recent ones', async () => {
+    const coordinator = await startApp('coordinator', {
+      RETENTION_MAX_AGE: '1h',
+      RETENTION_BATCH_SIZE: String(BATCH),
+      RETENTION_PAUSE_MS: '200',
+      RETENTION_INTERVAL_MS: '500',
+    });
+    const api = new CoordinatorApi(coordinator.url);
+    await api.register(live);
+    await api.register(stored);
+
+    const insert = (seed: string, n: number, finishedAgoMs: number, status?: 'running' | 'failed') =>
+      insertFinishedTransactions(testEnv().databaseUrl, {
+        schema: 'ordo',
+        definition: { name: stored.name, version: 1, steps },
+        count: n,
+        eventsPerTransaction: 6,
+        finishedAgoMs,
+        seed: `${seed}-${suffix}`,
+        status,
+      });
+    // Kept: younger than the age, or not finished however old.
+    await insert('recent', 500, HOUR / 2);
+    await insert('running', 50, 2 * HOUR, 'running');
+    await insert('failed', 50, 2 * HOUR, 'failed');
+    await insert('old', OLD, 2 * HOUR);
+
+    // Sagas run while the purge does; the old rows left are sampled meanwhile.
+    const oldLeft = () => count(`SELECT count(*) FROM transactions WHERE id IN ${ofSeed(`old-${suffix}`, OLD)}`);
+    const seen = new Set<number>();
+    const sagas = (async () => {
+      const ids = await startConcurrently(api, live.name, Array.from({ length: SAGAS }, (_, n) => ({ n })), 10);
+      return Promise.all(ids.map((id) => api.waitFor(id, TERMINAL, 60_000)));
+    })();
+    for (const until = Date.now() + 60_000; Date.now() < until; ) {
+      const left = await oldLeft();
+      seen.add(left);
+      if (left === 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const finals = await sagas;
+
+    expect(await oldLeft()).toBe(0);
+    // One batch per database transaction: only whole batches are ever seen gone, and the
+    // purge went through several of them.
+    expect([...seen].every((left) => left % BATCH === 0)).toBe(true);
+    expect([...seen].filter((left) => left > 0 && left < OLD).length).toBeGreaterThanOrEqual(3);
+    // Steps and history went with them.
+    expect(await count(`SELECT count(*) FROM steps WHERE tx_id IN ${ofSeed(`old-${suffix}`, OLD)}`)).toBe(0);
+    expect(await count(`SELECT count(*) FROM events WHERE tx_id IN ${ofSeed(`old-${suffix}`, OLD)}`)).toBe(0);
+
+    for (const [seed, n] of [['recent', 500], ['running', 50], ['failed', 50]] as const) {
+      expect(await count(`SELECT count(*) FROM transactions WHERE id IN ${ofSeed(`${seed}-${suffix}`, n)}`)).toBe(n);
+      expect(await count(`SELECT count(*) FROM events WHERE tx_id IN ${ofSeed(`${seed}-${suffix}`, n)}`)).toBe(n * 6);
+    }
+    expect(finals.map((tx) => tx.status)).toEqual(Array(SAGAS).fill('completed'));
+    expect(await count('SELECT count(*) FROM transactions WHERE definition_name = $1', [live.name])).toBe(SAGAS);
+  });
+});
