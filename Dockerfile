@@ -8,6 +8,7 @@ COPY apps apps
 COPY libs libs
 COPY migrations migrations
 COPY tools tools
+COPY dashboard dashboard
 RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim

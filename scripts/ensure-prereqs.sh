@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Makes sure the machine has what Ordo needs: Node 20.19+, and — unless DATABASE_URL /
 # KAFKA_BROKERS point at running services — PostgreSQL server binaries, Java 17+ and
-# Maven. Missing packages are installed with apt when we are root; otherwise one line
-# says what to install.
+# Maven; for `test`, also Chromium (Debian's package: the dashboard's browser tests never
+# download a browser). Missing packages are installed with apt when we are root; otherwise
+# one line says what to install.
 set -euo pipefail
 
 missing=()
@@ -18,6 +19,9 @@ if [ -z "${KAFKA_BROKERS:-}" ]; then
   java_major=$(java -XshowSettings:properties -version 2>&1 | awk -F'= ' '/java.specification.version/ {print $2}' || true)
   [ -n "$java_major" ] && [ "${java_major%%.*}" -ge 17 ] || need openjdk-17-jre-headless
   command -v mvn >/dev/null || need maven
+fi
+if [ "${1:-}" = test ] && [ -z "${CHROMIUM_PATH:-}" ]; then
+  [ -x /usr/bin/chromium ] || need chromium
 fi
 
 [ ${#missing[@]} -eq 0 ] && exit 0

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 command=${1:?usage: scripts/ordo.sh start|test [args]}
 shift
 
-bash scripts/ensure-prereqs.sh
+bash scripts/ensure-prereqs.sh "$command"
 # Install when node_modules is missing or older than the lockfile. `npm install` follows
 # the lockfile like `npm ci`, but tolerates registries that serve only this platform's
 # native builds: a lockfile made there lacks other platforms' optional packages, which

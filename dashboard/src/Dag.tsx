@@ -5,6 +5,8 @@ const W = 170;
 const H = 46;
 const GAP_X = 60;
 const GAP_Y = 22;
+/** About what fits in a box at 11 px; the full text is in the box's tooltip. */
+const fit = (text: string, most = 26) => (text.length > most ? `${text.slice(0, most - 1)}…` : text);
 
 /**
  * A definition's steps as a graph, left to right: each step's column is the length of the
@@ -55,10 +57,10 @@ export function Dag({ steps, statuses }: { steps: StepDefinition[]; statuses?: R
             <title>{`${step.id}: ${step.participant}.${step.action}${step.compensation ? ` (undo: ${step.compensation})` : ' (pivot)'}${status ? ` — ${status}` : ''}`}</title>
             <rect x={x} y={y} width={W} height={H} rx="8" fill={fill} stroke="#52606d" strokeWidth="1" />
             <text x={x + W / 2} y={y + 19} textAnchor="middle" fill={text} fontWeight="600" fontSize="13">
-              {step.id}
+              {fit(step.id, 22)}
             </text>
             <text x={x + W / 2} y={y + 36} textAnchor="middle" fill={text} fontSize="11">
-              {status ?? `${step.participant}.${step.action}`}
+              {status ?? fit(`${step.participant}.${step.action}`)}
             </text>
           </g>
         );

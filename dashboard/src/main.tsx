@@ -1,4 +1,4 @@
-import { FormEvent, StrictMode, useEffect, useState } from 'react';
+import { FormEvent, StrictMode, useEffect, useRef, useState } from 'react';
 import { createRoot } from 'react-dom/client';
 import { api, Principal, storedKey, storeKey } from './api';
 import { DefinitionsPage } from './DefinitionsPage';
@@ -48,6 +48,13 @@ function App() {
     const key = storedKey();
     if (key) api.me(key).then(setMe, () => storeKey(null)).finally(() => setChecking(false));
   }, []);
+  // After following a link, keyboard and screen-reader users start at the new page's content.
+  const path = route.join('/');
+  const shownPath = useRef(path);
+  useEffect(() => {
+    if (shownPath.current !== path) document.getElementById('main')?.focus();
+    shownPath.current = path;
+  }, [path]);
   if (checking) return <p>Loading…</p>;
   if (!me) return <Login onLogin={setMe} />;
   const [page, a, b] = route;

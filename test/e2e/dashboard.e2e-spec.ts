@@ -185,6 +185,17 @@ describe('dashboard', () => {
     await page.context().close();
   });
 
+  it('serves the dashboard beside the API, and tells a key its role', async () => {
+    const index = await fetch(`${coordinator.url}/`);
+    expect(index.status).toBe(200);
+    expect(await index.text()).toContain('<div id="root">');
+    // The API keeps its own answers: no page instead of a JSON 404, no page without a key.
+    const missing = await new CoordinatorApi(coordinator.url).request<{ error: { code: string } }>('GET', '/no-such-route');
+    expect(missing.status).toBe(404);
+    expect((await new CoordinatorApi(coordinator.url, null).request('GET', '/transactions/stream')).status).toBe(401);
+    expect((await new CoordinatorApi(coordinator.url, 'viewer').request('GET', '/auth/me')).body).toEqual({ name: testActor('viewer'), role: 'viewer' });
+  });
+
   it('serves the first page of 10,000 transactions quickly (prints the figure)', async () => {
     const bulk = { ...definition, name: `${flow}-bulk` };
     await api.register(bulk);
@@ -225,5 +236,20 @@ describe('dashboard', () => {
       `[dashboard] 10,000+ transactions: first page (25 rows) median ${median.toFixed(1)} ms, max ${timings.at(-1)!.toFixed(1)} ms over 20; ` +
         `filtered ${filteredMs.toFixed(1)} ms; counts ${countsMs.toFixed(1)} ms; list page in the browser ${renderedMs.toFixed(0)} ms\n`,
     );
+  });
+
+  it('streams changes as they happen, and ends open streams when it shuts down', async () => {
+    const stream = await fetch(`${coordinator.url}/api/v1/transactions/stream`, { headers: { authorization: `Bearer ${TEST_KEYS.viewer}` } });
+    expect(stream.headers.get('content-type')).toContain('text/event-stream');
+    const reader = stream.body!.pipeThrough(new TextDecoderStream()).getReader();
+    const tx = await startCase('streamed', script());
+    let received = '';
+    while (!received.includes(tx.id)) received += (await reader.read()).value ?? '';
+    expect(received).toMatch(/^data: \{"changes":\[/m);
+
+    const stopping = Date.now();
+    await coordinator.stop();
+    expect(Date.now() - stopping).toBeLessThan(15_000);
+    for (;;) if ((await reader.read()).done) break;
   });
 });

@@ -185,8 +185,22 @@ describe('fuzz', () => {
       const statuses = new Map<number, number>();
       /** Anything but a 4xx in the error shape. */
       const unexpected: string[] = [];
+      // Each saga also gets hostile replies of its own: a stale one (ignored), and two that
+      // must be dead-lettered although their transaction exists. None may hold its batch up.
       const sagas = (async () => {
-        for (let n = 0; n < SAGAS; n++) await api.start(saga.name, input(n));
+        for (let n = 0; n < SAGAS; n++) {
+          const { id } = await api.start(saga.name, input(n));
+          const attempt = 1000 + n;
+          await producer.send({
+            topic: topics.replies,
+            acks: -1,
+            messages: [
+              { key: id, value: JSON.stringify(reply({ txId: id, attempt, outcome: 'failure', error: { code: 'FUZZ', message: 'stale' } })), headers: { 'fuzz-known': `stale-${n}` } },
+              { key: id, value: JSON.stringify(reply({ txId: id, attempt, output: { note: 'a\u0000b' } })), headers: { 'fuzz-known': `nul-${n}` } },
+              { key: id, value: JSON.stringify(reply({ txId: id, attempt })).replace(/}$/, `,"deep":${nested(100)}}`), headers: { 'fuzz-known': `deep-${n}` } },
+            ],
+          });
+        }
         return waitAllTerminal(api, saga.name, SAGAS, 60_000);
       })();
       const rest = (async () => {
@@ -199,7 +213,15 @@ describe('fuzz', () => {
           }
         }
       })();
-      await Promise.all([send(topics.replies, replies), send(topics.commands('order'), commands), rest]);
+      // Well-formed commands with hostile headers are answered (UNKNOWN_ACTION), not refused;
+      // the coordinator, which started none of them, dead-letters the replies.
+      const answerable = Array.from({ length: 20 }, (_, n) => command({ action: 'no-such-action', attempt: 1 + n }));
+      const answered = producer.send({
+        topic: topics.commands('order'),
+        acks: -1,
+        messages: answerable.map((c) => ({ key: c.txId as string, value: JSON.stringify(c), headers: { traceparent: pick(['garbage', '{"a":1}', '00-zz-zz-01']), 'fuzz-answerable': '1' } })),
+      });
+      await Promise.all([send(topics.replies, replies), send(topics.commands('order'), commands), rest, answered]);
       const finals = await sagas;
 
       // Every malformed message reaches its dead-letter topic, carrying its fuzz id and a reason.
@@ -208,7 +230,9 @@ describe('fuzz', () => {
         return { ids: new Set(letters.map((m) => m.headers['fuzz-id'])), letters };
       };
       const until = Date.now() + 30_000;
-      while ((fuzzIds(replyDlq).ids.size < MESSAGES || fuzzIds(commandDlq).ids.size < MESSAGES) && Date.now() < until) {
+      const known = () => dead.received.filter((m) => m.headers['fuzz-known'] !== undefined);
+      const unanswered = () => answerable.filter((c) => !dead.received.some((m) => m.topic === replyDlq && m.key === c.txId));
+      while ((fuzzIds(replyDlq).ids.size < MESSAGES || fuzzIds(commandDlq).ids.size < MESSAGES || known().length < 2 * SAGAS || unanswered().length > 0) && Date.now() < until) {
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
       const [replyLetters, commandLetters] = [fuzzIds(replyDlq), fuzzIds(commandDlq)];
@@ -219,8 +243,10 @@ describe('fuzz', () => {
           return !(m.value ?? Buffer.alloc(0)).equals(original.subarray(0, MAX_MESSAGE_BYTES));
         });
       const reasons = [...replyLetters.letters, ...commandLetters.letters].map((m) => m.headers[HEADERS.deadLetterReason]);
+      const knownLetters = known().map((m) => `${m.headers['fuzz-known'].split('-')[0]}: ${m.headers[HEADERS.deadLetterReason]}`);
       process.stdout.write(
         `fuzz: ${MESSAGES} replies → ${replyLetters.ids.size} dead letters, ${MESSAGES} commands → ${commandLetters.ids.size} dead letters, ` +
+          `${3 * SAGAS} replies to live sagas → ${knownLetters.length} dead letters, ${answerable.length - unanswered().length}/${answerable.length} odd commands answered, ` +
           `${BODIES} bodies → ${JSON.stringify(Object.fromEntries(statuses))}, ${finals.length} sagas ${[...new Set(finals.map((tx) => tx.status))].join('/')}\n`,
       );
 
@@ -233,6 +259,11 @@ describe('fuzz', () => {
       expect(altered(commandLetters.letters, commands)).toEqual([]);
       expect(reasons.some((reason) => /more than the 524288 allowed \(dead letter cut to 524288 bytes\)/.test(reason))).toBe(true);
       expect(finals.map((tx) => tx.status)).toEqual(Array(SAGAS).fill('completed'));
+      expect(knownLetters.filter((l) => /^nul: output\.note must not contain U\+0000$/.test(l))).toHaveLength(SAGAS);
+      expect(knownLetters.filter((l) => /^deep: deep\S* nested deeper than 64 levels$/.test(l))).toHaveLength(SAGAS);
+      expect(knownLetters).toHaveLength(2 * SAGAS); // and no stale reply among them
+      expect(unanswered()).toEqual([]);
+      expect(dead.received.filter((m) => m.headers['fuzz-answerable'] !== undefined)).toEqual([]);
       expect(coordinator.process.exitCode).toBeNull();
       expect(order.process.exitCode).toBeNull();
     } finally {

@@ -147,7 +147,7 @@ async function main() {
     say(`API:        ${api}/api/v1`);
     say(`OpenAPI:    ${api}/api/docs`);
     say(`Health:     ${api}/api/v1/health`);
-    say(`Dashboard:  ${api}/ (not built yet)`);
+    say(`Dashboard:  ${api}/ (sign in with an API key)`);
     for (const app of APPS.slice(1)) say(`${app.name.padEnd(10)}  http://localhost:${ports[app.name]}/api/v1`);
     if (keys.generated) say(`Admin API key (made for this run; set ORDO_API_KEYS to choose your own): ${keys.admin}`);
     for (const sample of samples) {

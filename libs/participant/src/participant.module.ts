@@ -106,6 +106,8 @@ export async function connectParticipant(app: INestApplication, name: string): P
           heartbeatInterval: 1_000,
         },
         subscribe: { fromBeginning: true },
+        // Values stay bytes: Nest would otherwise parse what looks like JSON itself, and a
+        // dead letter could no longer carry the value exactly as it came.
         parser: { keepBinary: true },
         // One transaction's commands share a partition (key = txId), so they stay in order.
         run: { partitionsConsumedConcurrently: config.COMMAND_CONCURRENCY },

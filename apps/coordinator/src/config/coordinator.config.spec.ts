@@ -1,7 +1,7 @@
 import { validateConfig } from '@ordo/platform';
 import { CoordinatorConfig } from './coordinator.config';
 
-const required = { DATABASE_URL: 'postgres://u@db:5432/ordo', KAFKA_BROKERS: 'k1:9092' };
+const required = { DATABASE_URL: 'postgres://u@db:5432/ordo', KAFKA_BROKERS: 'k1:9092', ORDO_API_KEYS: 'ops:admin:config-spec-key-0123456789' };
 
 describe('CoordinatorConfig', () => {
   it('defaults the protection of participants', () => {
@@ -21,5 +21,25 @@ describe('CoordinatorConfig', () => {
       'BREAKER_MIN_CALLS: BREAKER_MIN_CALLS must not be greater than BREAKER_WINDOW (got "11")',
     );
     expect(() => validateConfig(CoordinatorConfig, { ...required, BREAKER_FAILURE_RATIO: '0' })).toThrow(/BREAKER_FAILURE_RATIO/);
+  });
+
+  describe('limits', () => {
+    const env = required;
+
+    it('defaults them', () => {
+      expect(validateConfig(CoordinatorConfig, env)).toMatchObject({
+        MAX_BODY_BYTES: 1024 * 1024,
+        MAX_MESSAGE_BYTES: 512 * 1024,
+        MAX_INPUT_BYTES: 256 * 1024,
+        RATE_LIMIT_PER_MINUTE: 60_000,
+      });
+    });
+
+    it('refuses an input limit above the message limit: the input travels in every command', () => {
+      expect(() => validateConfig(CoordinatorConfig, { ...env, MAX_INPUT_BYTES: '600000' })).toThrow(
+        'MAX_INPUT_BYTES: MAX_INPUT_BYTES must not be greater than MAX_MESSAGE_BYTES (got "600000")',
+      );
+      expect(validateConfig(CoordinatorConfig, { ...env, MAX_INPUT_BYTES: '600000', MAX_MESSAGE_BYTES: '900000' }).MAX_INPUT_BYTES).toBe(600000);
+    });
   });
 });

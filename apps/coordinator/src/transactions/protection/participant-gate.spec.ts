@@ -25,6 +25,7 @@ function setUp(settings: Record<string, string> = {}) {
   const config = validateConfig(CoordinatorConfig, {
     DATABASE_URL: 'postgres://u@db/ordo',
     KAFKA_BROKERS: 'k:9092',
+    ORDO_API_KEYS: 'ops:admin:gate-spec-key-0123456789',
     HOLD_RETRY_MS: String(HOLD_RETRY_MS),
     IN_FLIGHT_REFRESH_MS: '0',
     ...settings,

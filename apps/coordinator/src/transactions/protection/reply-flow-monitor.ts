@@ -40,7 +40,8 @@ export class ReplyFlowMonitor implements OnApplicationBootstrap, OnApplicationSh
 
   /** Replies not yet consumed, all partitions together, at the last reading. */
   lag(): number {
-    return [...this.progress.values()].reduce((sum, p) => sum + p.lag, 0);
+    // A partition reads below 0 when the group committed between the two offset queries.
+    return [...this.progress.values()].reduce((sum, p) => sum + Math.max(0, p.lag), 0);
   }
 
   private async poll() {
