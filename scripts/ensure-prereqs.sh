@@ -21,7 +21,8 @@ if [ -z "${KAFKA_BROKERS:-}" ]; then
   command -v mvn >/dev/null || need maven
 fi
 if [ "${1:-}" = test ] && [ -z "${CHROMIUM_PATH:-}" ]; then
-  [ -x /usr/bin/chromium ] || need chromium
+  # Fonts are only recommended by the package, and --no-install-recommends would leave pages without text.
+  [ -x /usr/bin/chromium ] || { need chromium; need fonts-liberation; }
 fi
 
 [ ${#missing[@]} -eq 0 ] && exit 0
