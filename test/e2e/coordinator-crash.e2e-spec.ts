@@ -3,6 +3,7 @@ import { Command } from '@ordo/protocol';
 import { CoordinatorApi, TERMINAL, TxView } from '../support/coordinator-api';
 import { RunningApp, startApp } from '../support/processes';
 import { Behaviour, failForward, LogEntry, retryFirst, script, TestParticipant } from '../support/test-participant';
+import { orderSaga } from '../../tools/bench/order-saga';
 
 const SAGAS = 240;
 const CONCURRENCY = 24;
@@ -39,17 +40,9 @@ describe('coordinator crash with two instances', () => {
   it('loses nothing and applies nothing twice when an instance is killed mid-run', async () => {
     const flow = `crash-${suffix}`;
     const [a, b] = instances.map((i) => new CoordinatorApi(i.url));
-    await b.register({
-      name: flow,
-      type: 'saga',
-      defaults: { timeoutMs: 3000, retry: { maxAttempts: 5, initialDelayMs: 50, multiplier: 2, maxDelayMs: 500 } },
-      steps: [
-        { id: 'create', participant: shop, action: 'create', compensation: 'cancel' },
-        { id: 'reserve', participant: shop, action: 'reserve', compensation: 'release', dependsOn: ['create'] },
-        { id: 'charge', participant: bank, action: 'charge', compensation: 'refund', dependsOn: ['create'] },
-        { id: 'confirm', participant: shop, action: 'confirm', dependsOn: ['reserve', 'charge'] },
-      ],
-    });
+    await b.register(
+      orderSaga(flow, { shop, bank, defaults: { timeoutMs: 3000, retry: { maxAttempts: 5, initialDelayMs: 50, multiplier: 2, maxDelayMs: 500 } } }),
+    );
 
     const started = Date.now();
     const ids: string[] = [];

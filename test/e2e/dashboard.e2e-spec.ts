@@ -10,6 +10,7 @@ import { RunningApp, startApp } from '../support/processes';
 import { Behaviour, failCompensationFirst, failForward, script, TestParticipant } from '../support/test-participant';
 import { testEnv } from '../support/test-env';
 import { waitFor } from '../../tools/infra/proc';
+import { orderSaga } from '../../tools/bench/order-saga';
 
 /** Debian's package (`apt-get install chromium`); a browser a test tool downloads is never used. */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -33,17 +34,11 @@ describe('dashboard', () => {
   let api: CoordinatorApi;
   let browser: Browser;
 
-  const definition = {
-    name: flow,
-    type: 'saga',
+  const definition = orderSaga(flow, {
+    shop,
+    orderActions: { create: 'create-order', cancel: 'cancel-order', confirm: 'confirm-order' },
     defaults: { timeoutMs: 1000, retry: { maxAttempts: 3, initialDelayMs: 50, multiplier: 2, maxDelayMs: 200 } },
-    steps: [
-      { id: 'create', participant: shop, action: 'create-order', compensation: 'cancel-order' },
-      { id: 'reserve', participant: shop, action: 'reserve', compensation: 'release', dependsOn: ['create'] },
-      { id: 'charge', participant: shop, action: 'charge', compensation: 'refund', dependsOn: ['create'] },
-      { id: 'confirm', participant: shop, action: 'confirm-order', dependsOn: ['reserve', 'charge'] },
-    ],
-  };
+  });
   const startCase = async (name: string, behaviour: Behaviour) => {
     cases[name] = behaviour;
     return api.start(flow, { case: name });

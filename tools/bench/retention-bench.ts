@@ -11,6 +11,7 @@ import { dropDatabase, ensureDatabase, withDatabase } from '../infra/postgres';
 import { freePort, sleep, waitFor } from '../infra/proc';
 import { startBenchParticipant } from './bench-participant';
 import { insertFinishedTransactions } from './finished-transactions';
+import { orderSaga } from './order-saga';
 
 /**
  * `npm run bench:retention`: start-to-finish saga throughput of a coordinator on an empty
@@ -26,18 +27,11 @@ const SCHEMA = 'ordo_bench';
 const PARTICIPANT = 'bench';
 const TERMINAL = ['completed', 'compensated', 'failed'];
 
-const DEFINITION = {
-  name: 'bench-order',
-  type: 'saga',
+const DEFINITION = orderSaga('bench-order', {
+  shop: PARTICIPANT,
   timeoutMs: 60_000,
   defaults: { timeoutMs: 10_000, retry: { maxAttempts: 5, initialDelayMs: 100, multiplier: 2, maxDelayMs: 2000 } },
-  steps: [
-    { id: 'create', participant: PARTICIPANT, action: 'create', compensation: 'cancel' },
-    { id: 'reserve', participant: PARTICIPANT, action: 'reserve', compensation: 'release', dependsOn: ['create'] },
-    { id: 'charge', participant: PARTICIPANT, action: 'charge', compensation: 'refund', dependsOn: ['create'] },
-    { id: 'confirm', participant: PARTICIPANT, action: 'confirm', dependsOn: ['reserve', 'charge'] },
-  ],
-};
+});
 
 function intEnv(name: string, fallback: number): number {
   const value = Number(process.env[name] ?? fallback);
