@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Makes sure the machine has what Ordo needs: Node 20.19+, and — unless DATABASE_URL /
 # KAFKA_BROKERS point at running services — PostgreSQL server binaries, Java 17+ and
-# Maven; for `test`, also Chromium (Debian's package: the dashboard's browser tests never
-# download a browser). Missing packages are installed with apt when we are root; otherwise
+# Maven; for `bench`, pgbench; for `test`, also Chromium (Debian's package: the
+# dashboard's browser tests never download a browser). Missing packages are installed with apt when we are root; otherwise
 # one line says what to install.
 set -euo pipefail
 
@@ -19,6 +19,10 @@ if [ -z "${KAFKA_BROKERS:-}" ]; then
   java_major=$(java -XshowSettings:properties -version 2>&1 | awk -F'= ' '/java.specification.version/ {print $2}' || true)
   [ -n "$java_major" ] && [ "${java_major%%.*}" -ge 17 ] || need openjdk-17-jre-headless
   command -v mvn >/dev/null || need maven
+fi
+if [ "${1:-}" = bench ]; then
+  # pgbench measures the database's raw write capacity next to Ordo's.
+  command -v pgbench >/dev/null || ls /usr/lib/postgresql/*/bin/pgbench >/dev/null 2>&1 || need postgresql-client
 fi
 if [ "${1:-}" = test ] && [ -z "${CHROMIUM_PATH:-}" ]; then
   # Fonts are only recommended by the package, and --no-install-recommends would leave pages without text.

@@ -1,16 +1,13 @@
 import { randomBytes } from 'crypto';
-import { existsSync, readFileSync, writeFileSync } from 'fs';
 import { cpus } from 'os';
 import { join } from 'path';
-import { Kafka, logLevel } from 'kafkajs';
 import { Client } from 'pg';
-import { healthy, spawnApp } from '../launcher/apps';
 import { Infra, startInfra, stopInfra } from '../infra/infra';
 import { REPO_ROOT } from '../infra/paths';
 import { dropDatabase, ensureDatabase, withDatabase } from '../infra/postgres';
-import { freePort, sleep, waitFor } from '../infra/proc';
 import { startBenchParticipant } from './bench-participant';
 import { insertFinishedTransactions } from './finished-transactions';
+import { Api, BenchApp, deleteTopics, EndWatcher, intEnv, log, median, replaceSection, startBenchApp } from './harness';
 import { orderSaga } from './order-saga';
 
 /**
@@ -25,21 +22,12 @@ const FINISHED = intEnv('BENCH_FINISHED', 1_000_000);
 const ROUNDS = intEnv('BENCH_ROUNDS', 3);
 const SCHEMA = 'ordo_bench';
 const PARTICIPANT = 'bench';
-const TERMINAL = ['completed', 'compensated', 'failed'];
 
 const DEFINITION = orderSaga('bench-order', {
   shop: PARTICIPANT,
   timeoutMs: 60_000,
   defaults: { timeoutMs: 10_000, retry: { maxAttempts: 5, initialDelayMs: 100, multiplier: 2, maxDelayMs: 2000 } },
 });
-
-function intEnv(name: string, fallback: number): number {
-  const value = Number(process.env[name] ?? fallback);
-  if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a whole number`);
-  return value;
-}
-
-const log = (line: string) => process.stdout.write(`[bench] ${line}\n`);
 
 interface Stack {
   label: string;
@@ -60,42 +48,30 @@ async function startStack(label: string, infra: Infra, runId: string): Promise<S
   await ensureDatabase(infra.databaseUrl, database);
   const databaseUrl = withDatabase(infra.databaseUrl, database);
   const apiKey = randomBytes(16).toString('hex');
-  const port = await freePort();
-  const coordinator = spawnApp('coordinator', {
-    PORT: String(port),
-    DATABASE_URL: databaseUrl,
-    DATABASE_SCHEMA: SCHEMA,
-    KAFKA_BROKERS: infra.kafkaBrokers,
-    KAFKA_TOPIC_PREFIX: topicPrefix,
-    KAFKA_TOPIC_PARTITIONS: '8',
-    ORDO_API_KEYS: `bench:admin:${apiKey}`,
-    // The finished rows must stay for the measurement.
-    RETENTION_MAX_AGE: 'off',
-    LOG_LEVEL: 'warn',
-  });
-  let output = '';
-  coordinator.stdout!.on('data', (d) => (output += d));
-  coordinator.stderr!.on('data', (d) => (output += d));
   const participant = await startBenchParticipant({ name: PARTICIPANT, brokers: infra.kafkaBrokers, topicPrefix, partitions: 8 });
   const db = new Client({ connectionString: databaseUrl });
+  let coordinator: BenchApp | undefined;
   const stop = async () => {
     await db.end().catch(() => undefined);
     await participant.stop().catch(() => undefined);
-    if (coordinator.exitCode === null && coordinator.signalCode === null) {
-      const exited = new Promise((resolve) => coordinator.once('exit', resolve));
-      coordinator.kill('SIGTERM');
-      await exited;
-    }
+    await coordinator?.stop();
     await deleteTopics(infra.kafkaBrokers, topicPrefix);
     await dropDatabase(infra.databaseUrl, database);
   };
   try {
-    await waitFor(`${label} coordinator health`, async () => ((await healthy(port)) ? true : undefined), 120_000, () =>
-      coordinator.exitCode !== null ? `exited with code ${coordinator.exitCode}:\n${output}` : undefined,
-    );
+    coordinator = await startBenchApp('coordinator', {
+      DATABASE_URL: databaseUrl,
+      DATABASE_SCHEMA: SCHEMA,
+      KAFKA_BROKERS: infra.kafkaBrokers,
+      KAFKA_TOPIC_PREFIX: topicPrefix,
+      KAFKA_TOPIC_PARTITIONS: '8',
+      ORDO_API_KEYS: `bench:admin:${apiKey}`,
+      // The finished rows must stay for the measurement.
+      RETENTION_MAX_AGE: 'off',
+    });
     await db.connect();
     await db.query(`SET search_path = ${SCHEMA}`);
-    const api = new Api(`http://127.0.0.1:${port}/api/v1`, apiKey);
+    const api = new Api(`http://127.0.0.1:${coordinator.port}/api/v1`, apiKey);
     await api.post('/definitions', DEFINITION);
     return { label, databaseUrl, api, db, stop };
   } catch (error) {
@@ -154,34 +130,12 @@ async function main() {
   }
 }
 
-/** The middle figure: one round disturbed by something else on the machine cannot decide. */
-function median(figures: number[]): number {
-  return [...figures].sort((a, b) => a - b)[Math.floor(figures.length / 2)];
-}
-
 /**
  * Runs `count` sagas, at most CONCURRENCY unfinished at a time (closed loop); sagas per
- * second from the first start to the last end. Ends are read from the database, one query
- * for all sagas in flight, so watching costs the coordinator nothing.
+ * second from the first start to the last end.
  */
 async function measure({ api, db }: Stack, count: number): Promise<number> {
-  const waiting = new Map<string, () => void>();
-  let watching = true;
-  const watcher = (async () => {
-    while (watching) {
-      if (waiting.size > 0) {
-        const { rows } = await db.query<{ id: string }>(`SELECT id FROM transactions WHERE id = ANY($1::uuid[]) AND status = ANY($2)`, [
-          [...waiting.keys()],
-          TERMINAL,
-        ]);
-        for (const { id } of rows) {
-          waiting.get(id)?.();
-          waiting.delete(id);
-        }
-      }
-      await sleep(5);
-    }
-  })();
+  const watcher = new EndWatcher(db);
   const started = Date.now();
   let next = 0;
   try {
@@ -190,46 +144,14 @@ async function measure({ api, db }: Stack, count: number): Promise<number> {
         while (next < count) {
           const n = next++;
           const { id } = await api.post<{ id: string }>('/transactions', { definition: DEFINITION.name, input: { n } });
-          await new Promise<void>((resolve) => waiting.set(id, resolve));
+          await watcher.ended(id);
         }
       }),
     );
   } finally {
-    watching = false;
-    await watcher;
+    await watcher.close();
   }
   return count / ((Date.now() - started) / 1000);
-}
-
-class Api {
-  constructor(
-    private readonly base: string,
-    private readonly key: string,
-  ) {}
-
-  async post<T>(path: string, body: unknown): Promise<T> {
-    const response = await fetch(`${this.base}${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${this.key}` },
-      body: JSON.stringify(body),
-    });
-    const text = await response.text();
-    if (!response.ok) throw new Error(`POST ${path}: ${response.status} ${text}`);
-    return JSON.parse(text) as T;
-  }
-}
-
-async function deleteTopics(brokers: string, prefix: string) {
-  const admin = new Kafka({ brokers: brokers.split(','), logLevel: logLevel.NOTHING }).admin();
-  try {
-    await admin.connect();
-    const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
-    if (topics.length > 0) await admin.deleteTopics({ topics });
-  } catch (error) {
-    log(`could not delete the topics ${prefix}*: ${(error as Error).message}`);
-  } finally {
-    await admin.disconnect();
-  }
 }
 
 const START = '<!-- bench:retention:start -->';
@@ -252,10 +174,7 @@ function writeReport(result: { empty: number; full: number; ratio: number; event
     `| ratio | ${(result.ratio * 100).toFixed(1)} % (must be at least 90 %) | |`,
     END,
   ].join('\n');
-  const current = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n';
-  const at = current.indexOf(START);
-  const updated = at >= 0 ? current.slice(0, at) + section + current.slice(current.indexOf(END) + END.length) : `${current.trimEnd()}\n\n${section}\n`;
-  writeFileSync(file, updated);
+  replaceSection(file, file, START, END, section);
   log(`wrote ${file}`);
 }
 

@@ -163,6 +163,12 @@ export async function stopPostgres(options: PostgresOptions): Promise<void> {
   await runOrFail('pg_ctl stop', cmd, args);
 }
 
+/** Stops the cluster at once, without a shutdown checkpoint, as a crash would (chaos runs). */
+export async function crashPostgres(options: PostgresOptions): Promise<void> {
+  const [cmd, args] = pgCommand(join(findPgBin(), 'pg_ctl'), ['stop', '-D', join(options.dir, 'data'), '-m', 'immediate', '-w', '-t', '60']);
+  await runOrFail('pg_ctl stop -m immediate', cmd, args);
+}
+
 /** Creates a database on the cluster at `url`'s server unless it exists. */
 export async function ensureDatabase(portOrUrl: number | string, database: string): Promise<void> {
   const url = typeof portOrUrl === 'number' ? postgresUrl(portOrUrl, 'postgres') : withDatabase(portOrUrl, 'postgres');

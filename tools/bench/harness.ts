@@ -1,0 +1,141 @@
+import { existsSync, readFileSync, writeFileSync } from 'fs';
+import { Kafka, logLevel } from 'kafkajs';
+import { Client } from 'pg';
+import { AppName, healthy, spawnApp } from '../launcher/apps';
+import { freePort, sleep, waitFor } from '../infra/proc';
+
+/** What the benchmarks share: env settings, app processes, an API client, end detection, topic cleanup, report sections. */
+
+export const TERMINAL = ['completed', 'compensated', 'failed'];
+
+export const log = (line: string) => process.stdout.write(`[bench] ${line}\n`);
+
+export function intEnv(name: string, fallback: number): number {
+  const value = Number(process.env[name] ?? fallback);
+  if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a whole number`);
+  return value;
+}
+
+/** The middle figure: one round disturbed by something else on the machine cannot decide. */
+export function median(figures: number[]): number {
+  return [...figures].sort((a, b) => a - b)[Math.floor(figures.length / 2)];
+}
+
+export interface BenchApp {
+  name: AppName;
+  port: number;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+/** Starts a built app on a free port and waits until it is healthy; stops it again when it is not. */
+export async function startBenchApp(name: AppName, env: Record<string, string>): Promise<BenchApp> {
+  const port = await freePort();
+  const child = spawnApp(name, { LOG_LEVEL: 'warn', ...env, PORT: String(port) });
+  let output = '';
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (output += d));
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
+  };
+  try {
+    await waitFor(`${name} health`, async () => ((await healthy(port)) ? true : undefined), 120_000, () =>
+      child.exitCode !== null ? `exited with code ${child.exitCode}:\n${output}` : undefined,
+    );
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { name, port, pid: child.pid!, stop };
+}
+
+export class Api {
+  constructor(
+    private readonly base: string,
+    private readonly key: string,
+  ) {}
+
+  async post<T>(path: string, body: unknown): Promise<T> {
+    const response = await fetch(`${this.base}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${this.key}` },
+      body: JSON.stringify(body),
+    });
+    const text = await response.text();
+    if (!response.ok) throw new Error(`POST ${path}: ${response.status} ${text}`);
+    return JSON.parse(text) as T;
+  }
+}
+
+export interface Ended {
+  status: string;
+  /** The transaction's updated_at at its end: when the coordinator recorded the terminal status. */
+  at: number;
+}
+
+/**
+ * Tells when transactions end by reading the coordinator's table, one query for all in
+ * flight every few ms, so watching costs the coordinator nothing (no API polling).
+ */
+export class EndWatcher {
+  private readonly waiting = new Map<string, (ended: Ended) => void>();
+  private watching = true;
+  private readonly loop: Promise<void>;
+
+  constructor(private readonly db: Client) {
+    this.loop = this.watch();
+  }
+
+  ended(id: string): Promise<Ended> {
+    return new Promise((resolve) => this.waiting.set(id, resolve));
+  }
+
+  async close(): Promise<void> {
+    this.watching = false;
+    await this.loop;
+  }
+
+  private async watch() {
+    while (this.watching) {
+      if (this.waiting.size > 0) {
+        const { rows } = await this.db.query<{ id: string; status: string; updated_at: Date }>(
+          `SELECT id, status, updated_at FROM transactions WHERE id = ANY($1::uuid[]) AND status = ANY($2)`,
+          [[...this.waiting.keys()], TERMINAL],
+        );
+        for (const { id, status, updated_at } of rows) {
+          this.waiting.get(id)?.({ status, at: updated_at.getTime() });
+          this.waiting.delete(id);
+        }
+      }
+      await sleep(5);
+    }
+  }
+}
+
+export async function deleteTopics(brokers: string, prefix: string) {
+  const admin = new Kafka({ brokers: brokers.split(','), logLevel: logLevel.NOTHING }).admin();
+  try {
+    await admin.connect();
+    const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
+    if (topics.length > 0) await admin.deleteTopics({ topics });
+  } catch (error) {
+    log(`could not delete the topics ${prefix}*: ${(error as Error).message}`);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/**
+ * Writes `source` (a markdown file) to `target` with the part between `start` and `end`
+ * replaced by `section` (markers included), appended when the markers are missing: each
+ * benchmark owns its section of docs/benchmarks.md.
+ */
+export function replaceSection(source: string, target: string, start: string, end: string, section: string) {
+  const current = existsSync(source) ? readFileSync(source, 'utf8') : '# Benchmarks\n';
+  const at = current.indexOf(start);
+  const updated =
+    at >= 0 ? current.slice(0, at) + section + current.slice(current.indexOf(end) + end.length) : `${current.trimEnd()}\n\n${section}\n`;
+  writeFileSync(target, updated);
+}
