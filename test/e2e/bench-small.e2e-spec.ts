@@ -40,15 +40,13 @@ describe('npm run bench, small', () => {
     const { saga2 } = results;
     const figures = [
       results.pgbench.tps,
-      saga2.saturation.rate,
-      saga2.saturation.statuses.completed,
+      ...throughput(saga2.saturated),
       saga2.ratio,
       saga2.halfLoad.achievedRate,
       saga2.halfLoad.p50,
       saga2.halfLoad.p95,
       saga2.halfLoad.p99,
-      saga2.cpuMsPerTx,
-      saga2.rssMb,
+      saga2.halfLoad.cpuMsPerTx,
       ...throughput(results.dag4),
       ...throughput(results.tcc),
       ...throughput(results.twoPc),

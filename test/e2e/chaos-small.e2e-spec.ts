@@ -14,7 +14,7 @@ describe('chaos (small)', () => {
       stuck: 1,
       concurrency: 6,
       minDurationMs: 30_000,
-      killEveryMs: 2_000,
+      killEveryMs: 1_000,
       transientRate: 0.1,
       log: (line) => process.stdout.write(`[chaos-small] ${line}\n`),
     });

@@ -117,28 +117,23 @@ function machineBusyMs(): number {
 }
 
 /**
- * Ordo apps and test runs on the machine that are not this run's, by name: another test
- * suite or benchmark competing for the cores, which the report must mention.
+ * Ordo apps and test runs on the machine that are not this run's (another test suite or
+ * benchmark competing for the cores, which the report must mention): pid → CPU ms so far.
  */
-function foreignProcesses(ours: Set<number>): string[] {
-  const found: string[] = [];
+function foreignProcesses(ours: Set<number>): Map<number, number> {
+  const found = new Map<number, number>();
   for (const entry of readdirSync('/proc')) {
     const pid = Number(entry);
-    if (!Number.isInteger(pid) || ours.has(pid)) continue;
+    if (!Number.isInteger(pid) || ours.has(pid) || pid === process.pid) continue;
     try {
       const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-      const app = args.map((a) => a.match(/dist\/apps\/(\w+)\//)?.[1]).find(Boolean);
-      if (app) found.push(app);
-      else if (args[1]?.endsWith('.bin/jest')) found.push('jest');
+      if (args.some((a) => /dist\/apps\/\w+\//.test(a)) || args[1]?.endsWith('.bin/jest')) found.set(pid, cpuMs(pid));
     } catch {
       // It ended meanwhile.
     }
   }
-  return found.sort();
+  return found;
 }
-
-/** The most foreign processes one sample saw during the run. */
-let contention: string[] = [];
 
 interface Usage {
   /** Coordinator CPU time per finished transaction, ms. */
@@ -147,6 +142,8 @@ interface Usage {
   rssMb: number;
   /** Cores busy on average, by process: where the CPU time went. */
   cores: Record<string, number>;
+  /** Cores the other Ordo processes (see foreignProcesses) kept busy on average: contention. */
+  others: number;
 }
 
 // ---- the system under test ----
@@ -208,10 +205,11 @@ async function metered<T extends { count: number }>(system: System, work: () => 
   const coordinator = system.apps.coordinator.pid;
   let rssMb = memoryMb(coordinator, 'VmRSS');
   const ours = new Set(pids.map(([, pid]) => pid));
+  // CPU time of each foreign process when first seen (0: it started during the measurement) and when last seen.
+  const foreign = new Map([...foreignProcesses(ours)].map(([pid, ms]) => [pid, { first: ms, last: ms }]));
   const sampler = setInterval(() => {
     rssMb = Math.max(rssMb, memoryMb(coordinator, 'VmRSS'));
-    const foreign = foreignProcesses(ours);
-    if (foreign.length > contention.length) contention = foreign;
+    for (const [pid, ms] of foreignProcesses(ours)) foreign.set(pid, { first: foreign.get(pid)?.first ?? 0, last: ms });
   }, 200);
   const before = { at: Date.now(), machine: machineBusyMs(), harness: process.cpuUsage(), apps: pids.map(([, pid]) => cpuMs(pid)) };
   try {
@@ -227,7 +225,7 @@ async function metered<T extends { count: number }>(system: System, work: () => 
       ['PostgreSQL, Kafka and the rest', Math.max(0, machineBusyMs() - before.machine - ownMs) / wallMs],
     ]);
     const coordinatorMs = apps.find(([name]) => name === 'coordinator')![1];
-    return { ...result, cpuMsPerTx: coordinatorMs / Math.max(1, result.count), rssMb: Math.max(rssMb, memoryMb(coordinator, 'VmRSS')), cores };
+    return { ...result, cpuMsPerTx: coordinatorMs / Math.max(1, result.count), rssMb: Math.max(rssMb, memoryMb(coordinator, 'VmRSS')), cores, others: [...foreign.values()].reduce((sum, f) => sum + f.last - f.first, 0) / wallMs };
   } finally {
     clearInterval(sampler);
   }
@@ -378,17 +376,16 @@ interface Results {
     node: string;
     loadBefore: number[];
     loadAfter: number[];
-    /** Other Ordo processes and test runs seen on the machine while measuring (the most at once). */
-    otherProcesses: string[];
   };
   pgbench: Pgbench;
   saga2: {
-    saturation: { levels: { concurrency: number; rate: number }[]; concurrency: number; rate: number; statuses: Record<string, number> };
+    /** The saturation search, level by level. */
+    levels: { concurrency: number; rate: number }[];
+    /** The level with the highest throughput. */
+    saturated: Throughput & Usage;
+    /** Saturated sagas/s ÷ pgbench TPS. */
     ratio: number;
-    halfLoad: Latency;
-    cpuMsPerTx: number;
-    rssMb: number;
-    cores: Record<string, number>;
+    halfLoad: Latency & Usage;
   };
   dag4: Throughput & Usage;
   tcc: Throughput & Usage;
@@ -420,7 +417,7 @@ async function main() {
     log(`pgbench -N, ${clients} clients, ${options.seconds} s`);
     const raw = await pgbench(infra, `${database}_pgbench`, clients, options.seconds, options.pgbenchScale);
     log(`pgbench: ${raw.tps.toFixed(0)} tps`);
-    const halfLoad = await openLoop(system, load.saga2, saturation.best.rate / 2, options.halfLoadSeconds);
+    const halfLoad = await metered(system, () => openLoop(system!, load.saga2, saturation.best.rate / 2, options.halfLoadSeconds));
     log(`2-step saga at ${halfLoad.targetRate.toFixed(1)}/s: p50 ${halfLoad.p50} ms, p95 ${halfLoad.p95} ms, p99 ${halfLoad.p99} ms`);
     const measure = async (label: string, workload: Workload, concurrency: number) => {
       const result = await metered(system!, () => closedLoop(system!, workload, concurrency, options.seconds));
@@ -443,17 +440,9 @@ async function main() {
         node: process.version,
         loadBefore,
         loadAfter: loadavg(),
-        otherProcesses: contention,
       },
       pgbench: raw,
-      saga2: {
-        saturation: { levels: saturation.levels.map(({ concurrency, rate }) => ({ concurrency, rate })), concurrency: clients, rate: saturation.best.rate, statuses: saturation.best.statuses },
-        ratio,
-        halfLoad,
-        cpuMsPerTx: saturation.best.cpuMsPerTx,
-        rssMb: saturation.best.rssMb,
-        cores: saturation.best.cores,
-      },
+      saga2: { levels: saturation.levels.map(({ concurrency, rate }) => ({ concurrency, rate })), saturated: saturation.best, ratio, halfLoad },
       dag4,
       tcc,
       twoPc,
@@ -483,34 +472,38 @@ const END = '<!-- bench:end -->';
 /** The figures as markdown: the printed table and the docs section are the same text. */
 function report(r: Results): string {
   const rate = (n: number) => n.toFixed(1);
+  const others = (u: Usage) => `${u.others.toFixed(2)} cores`;
   const row = (name: string, t: Throughput & Usage, unit: string) =>
-    `| ${name} | ${t.concurrency} | ${rate(t.rate)} ${unit}/s | ${t.cpuMsPerTx.toFixed(2)} ms | ${t.rssMb.toFixed(0)} MB | ${listCounts(t.statuses)} |`;
+    `| ${name} | ${t.concurrency} | ${rate(t.rate)} ${unit}/s | ${t.cpuMsPerTx.toFixed(2)} ms | ${t.rssMb.toFixed(0)} MB | ${listCounts(t.statuses)} | ${others(t)} |`;
   const { machine: m, saga2: s } = r;
   const load = (l: number[]) => l.map((x) => x.toFixed(2)).join(', ');
+  const measured = [s.saturated, s.halfLoad, r.dag4, r.tcc, r.twoPc];
   return [
     START,
     `Last run ${r.at.slice(0, 16).replace('T', ' ')} UTC, scale \`${r.scale}\`, on ${m.cpus} cores (${m.cpuModel}), ${m.memoryGb} GB,`,
     `Node.js ${m.node}; PostgreSQL, Kafka, the coordinator, the three sample participants and the load generator all on this`,
     `machine. Load average (1, 5, 15 min) before the run: ${load(m.loadBefore)}; after: ${load(m.loadAfter)}.`,
-    m.otherProcesses.length === 0
-      ? 'No other Ordo process or test run shared the machine while measuring.'
-      : `**Contended:** other work shared the cores while measuring (at most at once: ${listCounts(countOf(m.otherProcesses))} — another test run or benchmark), so these figures may be low.`,
+    measured.some((u) => u.others >= 0.05)
+      ? '**Contended:** another test run or benchmark shared the cores during some measurements (the last column: the cores its Ordo processes and Jest kept busy, its PostgreSQL and Kafka not counted), so those figures are low.'
+      : 'No other Ordo process or test run shared the machine while measuring.',
     '',
     `pgbench \`-N\` (simple update), scale ${r.pgbench.scale}, ${r.pgbench.clients} clients, ${r.pgbench.threads} threads, ${r.pgbench.seconds} s: **${r.pgbench.tps.toFixed(0)} TPS**.`,
     '',
-    '| Workload | In flight | Throughput | Coordinator CPU per transaction | Coordinator RSS (max) | Ended |',
-    '|---|---|---|---|---|---|',
-    `| 2-step saga (reserve → charge), saturated | ${s.saturation.concurrency} | ${rate(s.saturation.rate)} sagas/s | ${s.cpuMsPerTx.toFixed(2)} ms | ${s.rssMb.toFixed(0)} MB | ${listCounts(s.saturation.statuses)} |`,
+    '| Workload | In flight | Throughput | Coordinator CPU per transaction | Coordinator RSS (max) | Ended | CPU of other Ordo processes |',
+    '|---|---|---|---|---|---|---|',
+    row('2-step saga (reserve → charge), saturated', s.saturated, 'sagas'),
     row('4-step DAG saga (place-order)', r.dag4, 'sagas'),
     row('TCC transfer (2 participants)', r.tcc, 'transfers'),
     row('2PC buy-now (2 participants)', r.twoPc, 'transactions'),
     '',
-    `Saturation search (2-step saga, closed loop): ${s.saturation.levels.map((l) => `${l.concurrency} in flight ${rate(l.rate)}/s`).join('; ')}.`,
+    `Saturation search (2-step saga, closed loop): ${s.levels.map((l) => `${l.concurrency} in flight ${rate(l.rate)}/s`).join('; ')}.`,
+    `Sagas/s ÷ pgbench TPS: **${s.ratio.toFixed(3)}**.`,
     '',
-    `Latency of the 2-step saga at half that load (open loop, ${rate(s.halfLoad.targetRate)}/s offered, ${rate(s.halfLoad.achievedRate)}/s achieved, ${s.halfLoad.count} sagas, ${listCounts(s.halfLoad.statuses)}):`,
+    `Latency of the 2-step saga at half that load (open loop, ${rate(s.halfLoad.targetRate)}/s offered, ${rate(s.halfLoad.achievedRate)}/s achieved, ${s.halfLoad.count} sagas, ${listCounts(s.halfLoad.statuses)};`,
+    `coordinator CPU ${s.halfLoad.cpuMsPerTx.toFixed(2)} ms per saga; other Ordo processes: ${others(s.halfLoad)}):`,
     `p50 **${s.halfLoad.p50} ms**, p95 **${s.halfLoad.p95} ms**, p99 **${s.halfLoad.p99} ms**, max ${s.halfLoad.max} ms.`,
     '',
-    `Where the CPU went at saturation (cores busy on average): ${Object.entries(s.cores).map(([name, c]) => `${name} ${c.toFixed(2)}`).join(', ')}.`,
+    `Where the CPU went at saturation (cores busy on average): ${Object.entries(s.saturated.cores).map(([name, c]) => `${name} ${c.toFixed(2)}`).join(', ')}.`,
     '',
     '| Target | Wanted | Measured | Met |',
     '|---|---|---|---|',
@@ -518,8 +511,6 @@ function report(r: Results): string {
     END,
   ].join('\n');
 }
-
-const countOf = (names: string[]) => names.reduce<Record<string, number>>((counts, name) => (tally(counts, name), counts), {});
 
 const listCounts = (statuses: Record<string, number>) =>
   Object.entries(statuses)

@@ -8,7 +8,7 @@ import { AppName, APPS, healthy, spawnApp } from '../launcher/apps';
 import { KafkaOptions, kafkaBrokers, kafkaPid, startKafka, stopKafka } from '../infra/kafka';
 import { REPO_ROOT } from '../infra/paths';
 import { crashPostgres, PostgresOptions, postgresUrl, startPostgres, stopPostgres } from '../infra/postgres';
-import { freePort, sleep, waitFor } from '../infra/proc';
+import { freePort, isAlive, sleep, waitFor } from '../infra/proc';
 import {
   Account,
   buyNowInconsistent,
@@ -154,7 +154,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   mkdirSync(logDir);
   const postgres: PostgresOptions = { dir: join(dir, 'postgres'), port: await freePort() };
   const kafka: KafkaOptions = { dir: join(dir, 'kafka'), port: await freePort(), controllerPort: await freePort(), heapMb: 512 };
-  log(`private infrastructure under ${dir}: PostgreSQL on ${postgres.port}, Kafka on ${kafka.port}`);
+  log(`private infrastructure under ${dir}: PostgreSQL on ${postgres.port}, Kafka on ${kafka.port}; logs in ${logDir}`);
   await Promise.all([startPostgres(postgres), startKafka(kafka)]);
   const databaseUrl = postgresUrl(postgres.port);
   const db = new Pool({ connectionString: databaseUrl, max: 4 });
@@ -189,6 +189,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   );
   const apps = [...coordinators, ...participants];
   const started = Date.now();
+  const watcher = new TerminalWatcher(db);
   try {
     await Promise.all(participants.map((p) => p.start()));
     await Promise.all(coordinators.map((c) => c.start()));
@@ -208,12 +209,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       });
     }
 
-    const watcher = new TerminalWatcher(db);
     const load = runLoad(protocols, client, watcher, options);
     const kills = await chaosLoop(load.ended, { coordinators, participants, postgres, kafka, apps, options });
     log(`chaos over after ${kills.length} kills; waiting for every transaction to end`);
     const ended = await load.done;
-    watcher.stop();
+    await watcher.stop();
 
     // Stuck ones: failed, then replayed by an operator, then compensated.
     const stuckIds = ended.filter((t) => t.stuck).map((t) => t.id);
@@ -250,10 +250,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     };
     return { ...report, summary: summarize(report, started, options) };
   } finally {
+    await watcher.stop();
     await Promise.all(apps.map((a) => a.stop('SIGTERM')));
     await db.end().catch(() => undefined);
     await Promise.all([stopKafka(kafka), stopPostgres(postgres)]);
-    rmSync(dir, { recursive: true, force: true });
+    // The logs stay for a post-mortem; the data goes.
+    for (const data of [postgres.dir, kafka.dir]) rmSync(data, { recursive: true, force: true });
   }
 }
 
@@ -504,7 +506,10 @@ async function chaosLoop(loadDone: () => boolean, t: Targets): Promise<KillRecor
       await app.stop('SIGKILL');
       await app.start();
     } else if (kind === 'kafka') {
-      process.kill(kafkaPid(t.kafka)!, 'SIGKILL');
+      const pid = kafkaPid(t.kafka)!;
+      process.kill(pid, 'SIGKILL');
+      // Until it is gone, startKafka would take it for a running broker.
+      while (isAlive(pid)) await sleep(50);
       await startKafka(t.kafka);
     } else {
       await crashPostgres(t.postgres);
