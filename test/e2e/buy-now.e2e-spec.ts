@@ -1,9 +1,18 @@
 import { randomBytes, randomUUID } from 'crypto';
 import { readFileSync } from 'fs';
 import { join } from 'path';
-import { isDeepStrictEqual } from 'util';
 import { Client } from 'pg';
 import { REPO_ROOT } from '../../tools/infra/paths';
+import {
+  Account,
+  addAccounts,
+  addProducts,
+  buyNowInconsistent,
+  moneyNotConserved,
+  preparedLeft,
+  Product,
+  stockNotConserved,
+} from '../../tools/chaos/invariants';
 import { CoordinatorApi, TERMINAL, TxView } from '../support/coordinator-api';
 import { runClosedLoop, seeded } from '../support/load';
 import { RunningApp, startApp } from '../support/processes';
@@ -45,15 +54,9 @@ describe('buy-now: 2PC over PostgreSQL prepared transactions', () => {
 
   const sku = (name: string) => `BN-${suffix}-${name}`;
   const account = (name: string) => `bn-${suffix}-${name}`;
-  const addStock = async (products: { sku: string; stock: number }[], accounts: { id: string; balance: number }[]) => {
-    await db.query('INSERT INTO inventory.products (sku, name, stock) SELECT s, s, n FROM unnest($1::text[], $2::int[]) AS p (s, n)', [
-      products.map((p) => p.sku),
-      products.map((p) => p.stock),
-    ]);
-    await db.query('INSERT INTO payment.accounts (id, owner, balance) SELECT i, i, b FROM unnest($1::text[], $2::bigint[]) AS a (i, b)', [
-      accounts.map((a) => a.id),
-      accounts.map((a) => a.balance),
-    ]);
+  const addStock = async (products: Product[], accounts: Account[]) => {
+    await addProducts(db, products);
+    await addAccounts(db, accounts);
   };
   const buy = (input: { sku: string; qty: number; accountId: string; amount: number; faults?: object }) =>
     api.start(definition.name, { orderId: randomUUID(), ...input });
@@ -224,31 +227,12 @@ describe('buy-now: 2PC over PostgreSQL prepared transactions', () => {
       expect(finals.filter((tx: TxView) => tx.status !== 'completed' && tx.status !== 'compensated')).toEqual([]);
       const committed = new Set(finals.filter((tx) => tx.status === 'completed').map((tx) => tx.id));
       // Committed: the reservation and the charge both stayed; aborted: neither.
-      const outcome = await db.query<{ tx_id: string; reserved: number; charged: number }>(
-        `SELECT t.id AS tx_id,
-                (SELECT count(*)::int FROM inventory.reservations r WHERE r.tx_id = t.id AND r.status = 'active') AS reserved,
-                (SELECT count(*)::int FROM payment.charges c WHERE c.tx_id = t.id AND c.status = 'charged') AS charged
-         FROM unnest($1::text[]) AS t (id)`,
-        [ids],
-      );
-      const expected = (txId: string) => (committed.has(txId) ? { reserved: 1, charged: 1 } : { reserved: 0, charged: 0 });
-      expect(outcome.rows.filter(({ tx_id, reserved, charged }) => !isDeepStrictEqual({ reserved, charged }, expected(tx_id)))).toEqual([]);
-
+      expect(await buyNowInconsistent(db, ids, committed)).toEqual([]);
       // Conserved exactly: stock + active reservations, balance + charges, per row.
-      const stock = await db.query<{ sku: string; total: number }>(
-        `SELECT p.sku, p.stock + (SELECT coalesce(sum(r.qty), 0)::int FROM inventory.reservations r WHERE r.sku = p.sku AND r.status = 'active') AS total
-         FROM inventory.products p WHERE p.sku = ANY($1)`,
-        [products.map((p) => p.sku)],
-      );
-      expect(Object.fromEntries(stock.rows.map((r) => [r.sku, r.total]))).toEqual(Object.fromEntries(products.map((p) => [p.sku, p.stock])));
-      const money = await db.query<{ id: string; total: string }>(
-        `SELECT a.id, a.balance + (SELECT coalesce(sum(c.amount), 0) FROM payment.charges c WHERE c.account_id = a.id AND c.status = 'charged') AS total
-         FROM payment.accounts a WHERE a.id = ANY($1)`,
-        [accounts.map((a) => a.id)],
-      );
-      expect(Object.fromEntries(money.rows.map((r) => [r.id, Number(r.total)]))).toEqual(Object.fromEntries(accounts.map((a) => [a.id, a.balance])));
+      expect(await stockNotConserved(db, products)).toEqual([]);
+      expect(await moneyNotConserved(db, accounts)).toEqual([]);
       // Every prepared transaction was finished.
-      expect((await db.query('SELECT gid FROM pg_prepared_xacts WHERE starts_with(gid, $1)', [`ordo:${prefix}`])).rows).toEqual([]);
+      expect(await preparedLeft(db, prefix)).toEqual([]);
 
       expect(committed.size).toBeGreaterThan(0);
       expect(committed.size).toBeLessThan(TXS);

@@ -1,9 +1,17 @@
 import { randomBytes } from 'crypto';
 import { readFileSync } from 'fs';
 import { join } from 'path';
-import { isDeepStrictEqual } from 'util';
 import { Client } from 'pg';
 import { REPO_ROOT } from '../../tools/infra/paths';
+import {
+  Account,
+  addAccounts as addAccountRows,
+  addProducts as addProductRows,
+  moneyNotConserved,
+  ordersInconsistent,
+  Product,
+  stockNotConserved,
+} from '../../tools/chaos/invariants';
 import { CoordinatorApi, TERMINAL, TxView } from '../support/coordinator-api';
 import { seeded, startConcurrently, waitAllTerminal } from '../support/load';
 import { RunningApp, startApp } from '../support/processes';
@@ -39,16 +47,8 @@ describe('place-order saga', () => {
 
   const sku = (name: string) => `PO-${suffix}-${name}`;
   const account = (name: string) => `po-${suffix}-${name}`;
-  const addProducts = (products: { sku: string; stock: number }[]) =>
-    db.query(
-      'INSERT INTO inventory.products (sku, name, stock) SELECT sku, sku, stock FROM unnest($1::text[], $2::int[]) AS p (sku, stock)',
-      [products.map((p) => p.sku), products.map((p) => p.stock)],
-    );
-  const addAccounts = (accounts: { id: string; balance: number }[]) =>
-    db.query(
-      'INSERT INTO payment.accounts (id, owner, balance) SELECT id, id, balance FROM unnest($1::text[], $2::bigint[]) AS a (id, balance)',
-      [accounts.map((a) => a.id), accounts.map((a) => a.balance)],
-    );
+  const addProducts = (products: Product[]) => addProductRows(db, products);
+  const addAccounts = (accounts: Account[]) => addAccountRows(db, accounts);
   const get = async <T>(app: RunningApp, path: string): Promise<{ status: number; body: T }> => {
     const response = await fetch(`${app.url}/api/v1${path}`);
     return { status: response.status, body: (await response.json()) as T };
@@ -188,37 +188,11 @@ describe('place-order saga', () => {
 
       // Every order ends confirmed (its transaction completed) or cancelled; a confirmed
       // one holds an active reservation and a charge, a cancelled one neither.
-      const orders = (
-        await db.query<{ id: string; tx_id: string; status: string; reserved: number; charged: number }>(
-          `SELECT o.id, o.tx_id, o.status,
-                  (SELECT count(*)::int FROM inventory.reservations r WHERE r.order_id = o.id AND r.status = 'active') AS reserved,
-                  (SELECT count(*)::int FROM payment.charges c WHERE c.order_id = o.id AND c.status = 'charged') AS charged
-           FROM orders.orders o WHERE o.tx_id = ANY($1)`,
-          [ids],
-        )
-      ).rows;
-      expect(orders).toHaveLength(ORDERS);
-      const expected = (txId: string) =>
-        completed.has(txId) ? { status: 'confirmed', reserved: 1, charged: 1 } : { status: 'cancelled', reserved: 0, charged: 0 };
-      expect(orders.filter(({ tx_id, status, reserved, charged }) => !isDeepStrictEqual({ status, reserved, charged }, expected(tx_id)))).toEqual([]);
-
+      expect(await ordersInconsistent(db, ids, completed)).toEqual([]);
       // Nothing created or lost: per product, stock + active reservations = the initial
       // stock; per account, balance + charges not refunded = the initial balance.
-      const stock = await db.query<{ sku: string; total: number }>(
-        `SELECT p.sku, p.stock + (SELECT coalesce(sum(r.qty), 0)::int FROM inventory.reservations r
-                                  WHERE r.sku = p.sku AND r.status = 'active') AS total
-         FROM inventory.products p WHERE p.sku = ANY($1)`,
-        [products.map((p) => p.sku)],
-      );
-      expect(Object.fromEntries(stock.rows.map((r) => [r.sku, r.total]))).toEqual(Object.fromEntries(products.map((p) => [p.sku, p.stock])));
-      const money = await db.query<{ id: string; total: string }>(
-        `SELECT a.id, a.balance + (SELECT coalesce(sum(c.amount), 0) FROM payment.charges c
-                                   WHERE c.account_id = a.id AND c.status = 'charged') AS total
-         FROM payment.accounts a WHERE a.id = ANY($1)`,
-        [accounts.map((a) => a.id)],
-      );
-      const balances = Object.fromEntries(money.rows.map((r) => [r.id, Number(r.total)]));
-      expect(balances).toEqual(Object.fromEntries(accounts.map((a) => [a.id, a.balance])));
+      expect(await stockNotConserved(db, products)).toEqual([]);
+      expect(await moneyNotConserved(db, accounts)).toEqual([]);
 
       // The mix refuses some orders and serves others.
       const confirmed = completed.size;

@@ -3,6 +3,7 @@ import { readFileSync } from 'fs';
 import { join } from 'path';
 import { Client } from 'pg';
 import { REPO_ROOT } from '../../tools/infra/paths';
+import { Account, addAccounts as addAccountRows, transfersInconsistent } from '../../tools/chaos/invariants';
 import { CoordinatorApi, TERMINAL } from '../support/coordinator-api';
 import { seeded, startConcurrently, waitAllTerminal } from '../support/load';
 import { RunningApp, startApp } from '../support/processes';
@@ -44,11 +45,7 @@ describe('transfer TCC', () => {
   let payment: RunningApp;
 
   const account = (name: string) => `tr-${suffix}-${name}`;
-  const addAccounts = (accounts: { id: string; balance: number }[]) =>
-    db.query(
-      'INSERT INTO payment.accounts (id, owner, balance) SELECT id, id, balance FROM unnest($1::text[], $2::bigint[]) AS a (id, balance)',
-      [accounts.map((a) => a.id), accounts.map((a) => a.balance)],
-    );
+  const addAccounts = (accounts: Account[]) => addAccountRows(db, accounts);
   const get = async <T>(path: string): Promise<{ status: number; body: T }> => {
     const response = await fetch(`${payment.url}/api/v1${path}`);
     return { status: response.status, body: (await response.json()) as T };
@@ -204,35 +201,10 @@ describe('transfer TCC', () => {
       expect(finals.filter((tx) => tx.status !== 'completed' && tx.status !== 'compensated').map((tx) => tx.status)).toEqual([]);
       const completed = new Set(finals.filter((tx) => tx.status === 'completed').map((tx) => tx.id));
 
-      // A completed transfer has both holds confirmed; a compensated one none confirmed
-      // (its holds cancelled, or never made); no hold is left tried.
-      const holds = await db.query<{ tx_id: string; confirmed: number; tried: number }>(
-        `SELECT tx_id, count(*) FILTER (WHERE status = 'confirmed')::int AS confirmed, count(*) FILTER (WHERE status = 'tried')::int AS tried
-         FROM payment.transfer_holds WHERE tx_id = ANY($1) GROUP BY tx_id`,
-        [txIds],
-      );
-      const byTx = new Map(holds.rows.map((r) => [r.tx_id, r]));
-      const wrong = txIds.filter((id) => {
-        const row = byTx.get(id);
-        return (row?.tried ?? 0) > 0 || (row?.confirmed ?? 0) !== (completed.has(id) ? 2 : 0);
-      });
-      expect(wrong).toEqual([]);
-
-      // Nothing frozen, the total unchanged, and each balance is its initial one moved by
-      // exactly its confirmed holds.
-      const final = await db.query<{ id: string; balance: string; frozen: string; moved: string }>(
-        `SELECT a.id, a.balance, a.frozen,
-                (SELECT coalesce(sum(CASE h.direction WHEN 'credit' THEN h.amount ELSE -h.amount END), 0)
-                 FROM payment.transfer_holds h WHERE h.account_id = a.id AND h.status = 'confirmed') AS moved
-         FROM payment.accounts a WHERE a.id = ANY($1)`,
-        [ids],
-      );
-      expect(final.rows.filter((r) => Number(r.frozen) !== 0)).toEqual([]);
-      const total = (balances: number[]) => balances.reduce((a, b) => a + b, 0);
-      expect(total(final.rows.map((r) => Number(r.balance)))).toBe(total(accounts.map((a) => a.balance)));
-      expect(Object.fromEntries(final.rows.map((r) => [r.id, Number(r.balance) - Number(r.moved)]))).toEqual(
-        Object.fromEntries(accounts.map((a) => [a.id, a.balance])),
-      );
+      // A completed transfer has both holds confirmed, a compensated one none, and no hold
+      // is left tried; nothing is frozen, the total is unchanged, and each balance is its
+      // initial one moved by exactly its confirmed holds.
+      expect(await transfersInconsistent(db, txIds, completed, accounts)).toEqual([]);
 
       // The mix refuses some transfers for want of funds and serves others.
       const refused = await db.query<{ count: number }>(

@@ -117,7 +117,7 @@ function machineBusyMs(): number {
 }
 
 /**
- * Ordo apps and test runs on the machine that are not this run's (another test suite or
+ * Ordo apps, tools and test runs on the machine that are not this run's (another test suite or
  * benchmark competing for the cores, which the report must mention): pid → CPU ms so far.
  */
 function foreignProcesses(ours: Set<number>): Map<number, number> {
@@ -127,7 +127,7 @@ function foreignProcesses(ours: Set<number>): Map<number, number> {
     if (!Number.isInteger(pid) || ours.has(pid) || pid === process.pid) continue;
     try {
       const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-      if (args.some((a) => /dist\/apps\/\w+\//.test(a)) || args[1]?.endsWith('.bin/jest')) found.set(pid, cpuMs(pid));
+      if (args.some((a) => /dist\/(apps|tools)\/\w+\//.test(a)) || args[1]?.endsWith('.bin/jest')) found.set(pid, cpuMs(pid));
     } catch {
       // It ended meanwhile.
     }
@@ -219,13 +219,20 @@ async function metered<T extends { count: number }>(system: System, work: () => 
     const apps = pids.map(([name, pid], i) => [name, cpuMs(pid) - before.apps[i]] as const);
     const harnessMs = (harness.user + harness.system) / 1000;
     const ownMs = apps.reduce((sum, [, ms]) => sum + ms, harnessMs);
+    const othersMs = [...foreign.values()].reduce((sum, f) => sum + f.last - f.first, 0);
     const cores = Object.fromEntries([
       ...apps.map(([name, ms]) => [name, ms / wallMs]),
       ['bench harness', harnessMs / wallMs],
-      ['PostgreSQL, Kafka and the rest', Math.max(0, machineBusyMs() - before.machine - ownMs) / wallMs],
+      ['PostgreSQL, Kafka and the rest', Math.max(0, machineBusyMs() - before.machine - ownMs - othersMs) / wallMs],
     ]);
     const coordinatorMs = apps.find(([name]) => name === 'coordinator')![1];
-    return { ...result, cpuMsPerTx: coordinatorMs / Math.max(1, result.count), rssMb: Math.max(rssMb, memoryMb(coordinator, 'VmRSS')), cores, others: [...foreign.values()].reduce((sum, f) => sum + f.last - f.first, 0) / wallMs };
+    return {
+      ...result,
+      cpuMsPerTx: coordinatorMs / Math.max(1, result.count),
+      rssMb: Math.max(rssMb, memoryMb(coordinator, 'VmRSS')),
+      cores,
+      others: othersMs / wallMs,
+    };
   } finally {
     clearInterval(sampler);
   }
@@ -312,17 +319,21 @@ async function openLoop(system: System, workload: Workload, rate: number, second
   }
 }
 
-/** Raises the closed-loop concurrency level by level while throughput still rises by 5 % or more. */
+/**
+ * Raises the closed-loop concurrency level by level until two levels in a row fail to beat
+ * the best throughput by 5 % (two, so that one level disturbed by the machine cannot stop the search).
+ */
 async function saturate(system: System, workload: Workload, settings: Settings) {
   const levels: (Throughput & Usage)[] = [];
   let best: (Throughput & Usage) | undefined;
+  let flat = 0;
   for (const concurrency of settings.levels) {
     const level = await metered(system, () => closedLoop(system, workload, concurrency, settings.seconds));
     levels.push(level);
     log(`2-step saga, ${concurrency} in flight: ${level.rate.toFixed(1)} sagas/s`);
-    const previous = best;
+    flat = best && level.rate < best.rate * 1.05 ? flat + 1 : 0;
     if (!best || level.rate > best.rate) best = level;
-    if (previous && level.rate < previous.rate * 1.05) break;
+    if (flat === 2) break;
   }
   return { levels, best: best! };
 }
@@ -484,7 +495,7 @@ function report(r: Results): string {
     `Node.js ${m.node}; PostgreSQL, Kafka, the coordinator, the three sample participants and the load generator all on this`,
     `machine. Load average (1, 5, 15 min) before the run: ${load(m.loadBefore)}; after: ${load(m.loadAfter)}.`,
     measured.some((u) => u.others >= 0.05)
-      ? '**Contended:** another test run or benchmark shared the cores during some measurements (the last column: the cores its Ordo processes and Jest kept busy, its PostgreSQL and Kafka not counted), so those figures are low.'
+      ? '**Contended:** another test run or benchmark shared the cores during some measurements (the last column: the cores its Ordo processes and Jest kept busy, its own PostgreSQL and Kafka not counted), so those figures are low.'
       : 'No other Ordo process or test run shared the machine while measuring.',
     '',
     `pgbench \`-N\` (simple update), scale ${r.pgbench.scale}, ${r.pgbench.clients} clients, ${r.pgbench.threads} threads, ${r.pgbench.seconds} s: **${r.pgbench.tps.toFixed(0)} TPS**.`,

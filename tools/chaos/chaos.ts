@@ -2,15 +2,18 @@ import { ChildProcess } from 'child_process';
 import { randomBytes, randomUUID } from 'crypto';
 import { chmodSync, createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { cpus, loadavg, tmpdir } from 'os';
+import { createServer } from 'net';
 import { join } from 'path';
 import { Pool } from 'pg';
 import { AppName, APPS, healthy, spawnApp } from '../launcher/apps';
 import { KafkaOptions, kafkaBrokers, kafkaPid, startKafka, stopKafka } from '../infra/kafka';
 import { REPO_ROOT } from '../infra/paths';
 import { crashPostgres, PostgresOptions, postgresUrl, startPostgres, stopPostgres } from '../infra/postgres';
-import { freePort, isAlive, sleep, waitFor } from '../infra/proc';
+import { isAlive, portOpen, sleep, waitFor } from '../infra/proc';
 import {
   Account,
+  addAccounts,
+  addProducts,
   buyNowInconsistent,
   effectsAppliedTwice,
   moneyNotConserved,
@@ -145,6 +148,23 @@ class App {
   }
 }
 
+/**
+ * A free port below Linux's ephemeral range (32768+): a port from there can be taken by some
+ * client's outgoing connection while its server is down, and the restart would then fail.
+ */
+async function privatePort(): Promise<number> {
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (await portOpen(port)) continue;
+    const free = await new Promise<boolean>((resolve) => {
+      const server = createServer();
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
+}
+
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const { log } = options;
   const dir = mkdtempSync(join(tmpdir(), 'ordo-chaos-'));
@@ -152,8 +172,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   chmodSync(dir, 0o755);
   const logDir = join(dir, 'logs');
   mkdirSync(logDir);
-  const postgres: PostgresOptions = { dir: join(dir, 'postgres'), port: await freePort() };
-  const kafka: KafkaOptions = { dir: join(dir, 'kafka'), port: await freePort(), controllerPort: await freePort(), heapMb: 512 };
+  const postgres: PostgresOptions = { dir: join(dir, 'postgres'), port: await privatePort() };
+  const kafka: KafkaOptions = { dir: join(dir, 'kafka'), port: await privatePort(), controllerPort: await privatePort(), heapMb: 512 };
   log(`private infrastructure under ${dir}: PostgreSQL on ${postgres.port}, Kafka on ${kafka.port}; logs in ${logDir}`);
   await Promise.all([startPostgres(postgres), startKafka(kafka)]);
   const databaseUrl = postgresUrl(postgres.port);
@@ -172,13 +192,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const schemaOf = (name: AppName) => APPS.find((a) => a.name === name)!.schema;
   const coordinatorEnv = { ...shared, DATABASE_SCHEMA: SCHEMA, ORDO_API_KEYS: `chaos-admin:admin:${secrets.admin},chaos-viewer:viewer:${secrets.viewer}` };
   const coordinators = [
-    new App('coordinator-a', 'coordinator', await freePort(), coordinatorEnv, logDir),
-    new App('coordinator-b', 'coordinator', await freePort(), coordinatorEnv, logDir),
+    new App('coordinator-a', 'coordinator', await privatePort(), coordinatorEnv, logDir),
+    new App('coordinator-b', 'coordinator', await privatePort(), coordinatorEnv, logDir),
   ];
   const participants = await Promise.all(
     PARTICIPANTS.map(
       async (name) =>
-        new App(name, name, await freePort(), {
+        new App(name, name, await privatePort(), {
           ...shared,
           DATABASE_SCHEMA: schemaOf(name),
           FAULT_TRANSIENT_RATE: String(options.transientRate),
@@ -192,7 +212,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const watcher = new TerminalWatcher(db);
   try {
     await Promise.all(participants.map((p) => p.start()));
-    await Promise.all(coordinators.map((c) => c.start()));
+    // One after the other: two coordinators migrating a fresh schema at once can hang
+    // (CREATE INDEX CONCURRENTLY waits on the other's advisory-lock wait).
+    for (const c of coordinators) await c.start();
     log(`2 coordinators and ${participants.length} participants healthy in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
     const data = await seed(db, options);
@@ -293,14 +315,8 @@ async function seed(db: Pool, options: ChaosOptions): Promise<Seeded> {
   const stuckAccounts = Array.from({ length: options.stuck }, (_, i) => ({ id: `stuck-${i}`, balance: 1_000_000 }));
   const products = [...data.saga.products, ...data.twoPhase.products, { sku: data.none.sku, stock: 0 }];
   const accounts = [...data.saga.accounts, ...data.twoPhase.accounts, ...data.transfer.accounts, ...stuckAccounts, { id: data.none.account, balance: 0 }];
-  await db.query('INSERT INTO inventory.products (sku, name, stock) SELECT s, s, n FROM unnest($1::text[], $2::int[]) AS p (s, n)', [
-    products.map((p) => p.sku),
-    products.map((p) => p.stock),
-  ]);
-  await db.query('INSERT INTO payment.accounts (id, owner, balance) SELECT i, i, b FROM unnest($1::text[], $2::bigint[]) AS a (i, b)', [
-    accounts.map((a) => a.id),
-    accounts.map((a) => a.balance),
-  ]);
+  await addProducts(db, products);
+  await addAccounts(db, accounts);
   data.twoPhase.accounts.push(...stuckAccounts);
   data.transfer.accounts.push({ id: data.none.account, balance: 0 });
   return data;

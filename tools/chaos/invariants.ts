@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from 'util';
 import { ClientBase, Pool } from 'pg';
 
 /**
- * The sample apps' business invariants, read from their own tables (schemas `orders`,
+ * The sample apps' data and business invariants, in their own tables (schemas `orders`,
  * `inventory`, `payment`). Each check returns its violations: an empty list means it holds.
  */
 type Db = Pick<ClientBase | Pool, 'query'>;
@@ -14,6 +14,20 @@ export interface Product {
 export interface Account {
   id: string;
   balance: number;
+}
+
+export async function addProducts(db: Db, products: Product[]) {
+  await db.query('INSERT INTO inventory.products (sku, name, stock) SELECT s, s, n FROM unnest($1::text[], $2::int[]) AS p (s, n)', [
+    products.map((p) => p.sku),
+    products.map((p) => p.stock),
+  ]);
+}
+
+export async function addAccounts(db: Db, accounts: Account[]) {
+  await db.query('INSERT INTO payment.accounts (id, owner, balance) SELECT i, i, b FROM unnest($1::text[], $2::bigint[]) AS a (i, b)', [
+    accounts.map((a) => a.id),
+    accounts.map((a) => a.balance),
+  ]);
 }
 
 /** Per product: stock + active reservations = the initial stock. */

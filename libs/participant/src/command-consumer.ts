@@ -71,7 +71,14 @@ export class CommandConsumer {
       const started = performance.now();
       const answer = await this.handle(command);
       span.setAttribute('ordo.outcome', answer.outcome);
-      await this.reply(command, traceparentOf(span) ?? headers[HEADERS.traceparent], answer);
+      try {
+        await this.reply(command, traceparentOf(span) ?? headers[HEADERS.traceparent], answer);
+      } catch (error) {
+        // Kafka is unreachable. Retriable, so kafkajs retries the message and then restarts
+        // the consumer, which redelivers it (its offset was not committed); a non-retriable
+        // error would stop the consumer for good.
+        throw Object.assign(new Error(`reply not published: ${(error as Error).message}`), { retriable: true });
+      }
       this.metrics.handled(command, answer.outcome, (performance.now() - started) / 1000);
     });
   }

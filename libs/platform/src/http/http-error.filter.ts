@@ -30,6 +30,9 @@ export class HttpErrorFilter implements ExceptionFilter {
   private readonly logger = new Logger('HTTP');
 
   catch(exception: unknown, host: ArgumentsHost) {
+    // Apps inherit this filter into their Kafka handlers (inheritAppConfig): there the
+    // error must reach the transport as it is, not as a TypeError from an HTTP response.
+    if (host.getType() !== 'http') throw exception;
     const response = host.switchToHttp().getResponse<Response>();
     const [status, body] = this.render(exception);
     response.status(status).json(body);
