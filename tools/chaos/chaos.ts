@@ -524,8 +524,9 @@ async function chaosLoop(loadDone: () => boolean, t: Targets): Promise<KillRecor
     } else if (kind === 'kafka') {
       const pid = kafkaPid(t.kafka)!;
       process.kill(pid, 'SIGKILL');
-      // Until it is gone, startKafka would take it for a running broker.
-      while (isAlive(pid)) await sleep(50);
+      // Until it is gone, startKafka would take it for a running broker; and a JVM's main
+      // thread shows as a zombie while its other threads still hold the listening sockets.
+      while (isAlive(pid) || (await portOpen(t.kafka.port)) || (await portOpen(t.kafka.controllerPort))) await sleep(50);
       await startKafka(t.kafka);
     } else {
       await crashPostgres(t.postgres);
@@ -643,7 +644,7 @@ function writeReport(report: ChaosReport) {
   writeFileSync(file, `${before}${START}\n${report.summary}\n${END}${after}`);
 }
 
-function intEnv(name: string, fallback: number): number {
+function numberEnv(name: string, fallback: number): number {
   const value = Number(process.env[name] ?? fallback);
   if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be a number`);
   return value;
@@ -651,14 +652,14 @@ function intEnv(name: string, fallback: number): number {
 
 async function main() {
   const report = await runChaos({
-    sagas: intEnv('CHAOS_SAGAS', 2000),
-    transfers: intEnv('CHAOS_TRANSFERS', 500),
-    twoPhase: intEnv('CHAOS_2PC', 500),
-    stuck: intEnv('CHAOS_STUCK', 3),
-    concurrency: intEnv('CHAOS_CONCURRENCY', 16),
-    minDurationMs: intEnv('CHAOS_MIN_DURATION_S', 120) * 1000,
-    killEveryMs: intEnv('CHAOS_KILL_EVERY_S', 5) * 1000,
-    transientRate: intEnv('CHAOS_TRANSIENT_RATE', 0.1),
+    sagas: numberEnv('CHAOS_SAGAS', 2000),
+    transfers: numberEnv('CHAOS_TRANSFERS', 500),
+    twoPhase: numberEnv('CHAOS_2PC', 500),
+    stuck: numberEnv('CHAOS_STUCK', 3),
+    concurrency: numberEnv('CHAOS_CONCURRENCY', 16),
+    minDurationMs: numberEnv('CHAOS_MIN_DURATION_S', 120) * 1000,
+    killEveryMs: numberEnv('CHAOS_KILL_EVERY_S', 5) * 1000,
+    transientRate: numberEnv('CHAOS_TRANSIENT_RATE', 0.1),
     log: (line) => process.stdout.write(`[chaos] ${line}\n`),
   });
   process.stdout.write(`${report.summary}\n`);

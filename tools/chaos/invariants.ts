@@ -55,8 +55,8 @@ export async function moneyNotConserved(db: Db, accounts: Account[]) {
 }
 
 /**
- * place-order: every order is confirmed (its saga completed) with one active reservation and
- * one charge, or cancelled with neither; one order per saga.
+ * place-order: every saga's order is confirmed (the saga completed) with one active
+ * reservation and one charge, or cancelled with neither, or (rolled back) never created.
  */
 export async function ordersInconsistent(db: Db, txIds: string[], completed: Set<string>) {
   const { rows } = await db.query<{ tx_id: string; status: string | null; reserved: number; charged: number }>(
@@ -68,7 +68,11 @@ export async function ordersInconsistent(db: Db, txIds: string[], completed: Set
   );
   const expected = (txId: string) =>
     completed.has(txId) ? { status: 'confirmed', reserved: 1, charged: 1 } : { status: 'cancelled', reserved: 0, charged: 0 };
-  return rows.filter(({ tx_id, status, reserved, charged }) => !isDeepStrictEqual({ status, reserved, charged }, expected(tx_id)));
+  // A saga rolled back before its create-order ran (a deadline passed meanwhile) has no order.
+  const noOrder = (txId: string, status: string | null) => status === null && !completed.has(txId);
+  return rows.filter(
+    ({ tx_id, status, reserved, charged }) => !noOrder(tx_id, status) && !isDeepStrictEqual({ status, reserved, charged }, expected(tx_id)),
+  );
 }
 
 /** buy-now: a committed transaction kept its reservation and its charge; an aborted one neither. */
