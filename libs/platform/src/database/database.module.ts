@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'timers/promises';
 import { DynamicModule, Logger, Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { TypeOrmModule } from '@nestjs/typeorm';
@@ -26,15 +27,20 @@ export function dataSourceOptions(config: AppConfig, options: DatabaseOptions): 
   };
 }
 
+const MIGRATION_LOCK_POLL_MS = 200;
+
 /**
  * Creates the schema and applies pending migrations. A session-level advisory lock keeps
- * several instances starting at once from racing each other.
+ * several instances starting at once from racing each other. It is polled, not waited for:
+ * a statement blocked on the lock keeps a snapshot open, and the holder's
+ * CREATE INDEX CONCURRENTLY waits for every open snapshot — the two would wait forever.
  */
 export async function migrate(dataSource: DataSource, schema: string): Promise<void> {
   const runner = dataSource.createQueryRunner();
   await runner.connect();
   try {
-    await runner.query('SELECT pg_advisory_lock(hashtext($1))', [`ordo-migrations:${schema}`]);
+    const key = `ordo-migrations:${schema}`;
+    while (!(await runner.query('SELECT pg_try_advisory_lock(hashtext($1)) AS locked', [key]))[0].locked) await sleep(MIGRATION_LOCK_POLL_MS);
     await runner.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
     const applied = await dataSource.runMigrations({ transaction: 'each' });
     if (applied.length > 0) new Logger('Database').log(`applied migrations: ${applied.map((m) => m.name).join(', ')}`);
