@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from 'fs';
 import { Kafka, logLevel } from 'kafkajs';
-import { Client } from 'pg';
+import { Pool } from 'pg';
 import { AppName, healthy, spawnApp } from '../launcher/apps';
 import { freePort, sleep, waitFor } from '../infra/proc';
 
@@ -77,19 +77,29 @@ export interface Ended {
 
 /**
  * Tells when transactions end by reading the coordinator's table, one query for all in
- * flight every few ms, so watching costs the coordinator nothing (no API polling).
+ * flight every `pollMs`, so watching costs the coordinator nothing (no API polling). A
+ * failed query is tried again at the next poll, so it survives a database restart.
  */
 export class EndWatcher {
   private readonly waiting = new Map<string, (ended: Ended) => void>();
+  private readonly statuses = new Map<string, string>();
   private watching = true;
   private readonly loop: Promise<void>;
 
-  constructor(private readonly db: Client) {
+  constructor(
+    private readonly db: Pick<Pool, 'query'>,
+    private readonly options: { table?: string; pollMs?: number } = {},
+  ) {
     this.loop = this.watch();
   }
 
   ended(id: string): Promise<Ended> {
     return new Promise((resolve) => this.waiting.set(id, resolve));
+  }
+
+  /** The terminal status a transaction was seen to end with; undefined while it has not. */
+  statusOf(id: string): string | undefined {
+    return this.statuses.get(id);
   }
 
   async close(): Promise<void> {
@@ -98,18 +108,24 @@ export class EndWatcher {
   }
 
   private async watch() {
+    const table = this.options.table ?? 'transactions';
     while (this.watching) {
       if (this.waiting.size > 0) {
-        const { rows } = await this.db.query<{ id: string; status: string; updated_at: Date }>(
-          `SELECT id, status, updated_at FROM transactions WHERE id = ANY($1::uuid[]) AND status = ANY($2)`,
-          [[...this.waiting.keys()], TERMINAL],
-        );
-        for (const { id, status, updated_at } of rows) {
-          this.waiting.get(id)?.({ status, at: updated_at.getTime() });
-          this.waiting.delete(id);
+        try {
+          const { rows } = await this.db.query<{ id: string; status: string; updated_at: Date }>(
+            `SELECT id, status, updated_at FROM ${table} WHERE id = ANY($1::uuid[]) AND status = ANY($2)`,
+            [[...this.waiting.keys()], TERMINAL],
+          );
+          for (const { id, status, updated_at } of rows) {
+            this.statuses.set(id, status);
+            this.waiting.get(id)?.({ status, at: updated_at.getTime() });
+            this.waiting.delete(id);
+          }
+        } catch {
+          // The database is restarting (chaos): the next poll reconnects.
         }
       }
-      await sleep(5);
+      await sleep(this.options.pollMs ?? 5);
     }
   }
 }

@@ -23,6 +23,7 @@ import {
   stockNotConserved,
   transfersInconsistent,
 } from './invariants';
+import { EndWatcher } from '../bench/harness';
 
 /**
  * `npm run chaos`: place-order sagas, TCC transfers and buy-now 2PC transactions against two
@@ -209,12 +210,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   );
   const apps = [...coordinators, ...participants];
   const started = Date.now();
-  const watcher = new TerminalWatcher(db);
+  const watcher = new EndWatcher(db, { table: `${SCHEMA}.transactions`, pollMs: 100 });
   try {
     await Promise.all(participants.map((p) => p.start()));
-    // One after the other: two coordinators migrating a fresh schema at once can hang
-    // (CREATE INDEX CONCURRENTLY waits on the other's advisory-lock wait).
-    for (const c of coordinators) await c.start();
+    // Together, as a deployment would: both migrate the fresh schema under one lock.
+    await Promise.all(coordinators.map((c) => c.start()));
     log(`2 coordinators and ${participants.length} participants healthy in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
     const data = await seed(db, options);
@@ -235,11 +235,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const kills = await chaosLoop(load.ended, { coordinators, participants, postgres, kafka, apps, options });
     log(`chaos over after ${kills.length} kills; waiting for every transaction to end`);
     const ended = await load.done;
-    await watcher.stop();
+    await watcher.close();
 
     // Stuck ones: failed, then replayed by an operator, then compensated.
     const stuckIds = ended.filter((t) => t.stuck).map((t) => t.id);
-    const failedStuck = stuckIds.filter((id) => watcher.status(id) === 'failed');
+    const failedStuck = stuckIds.filter((id) => watcher.statusOf(id) === 'failed');
     for (const id of failedStuck) await client.post(`/transactions/${id}/retry`, undefined);
     const replayed = await waitForStatuses(db, failedStuck, 180_000);
     const replayedCompensated = replayed.filter((r) => r.status === 'compensated').length;
@@ -272,7 +272,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     };
     return { ...report, summary: summarize(report, started, options) };
   } finally {
-    await watcher.stop();
+    await watcher.close();
     await Promise.all(apps.map((a) => a.stop('SIGTERM')));
     await db.end().catch(() => undefined);
     await Promise.all([stopKafka(kafka), stopPostgres(postgres)]);
@@ -399,52 +399,6 @@ class Client {
   }
 }
 
-/** Polls the coordinator's table for the transactions being waited on; survives the database restart. */
-class TerminalWatcher {
-  private readonly waiting = new Map<string, () => void>();
-  private readonly statuses = new Map<string, string>();
-  private running = true;
-  private readonly loop: Promise<void>;
-
-  constructor(private readonly db: Pool) {
-    this.loop = this.poll();
-  }
-
-  wait(id: string): Promise<void> {
-    return new Promise((resolve) => this.waiting.set(id, resolve));
-  }
-
-  status(id: string) {
-    return this.statuses.get(id);
-  }
-
-  stop() {
-    this.running = false;
-    return this.loop;
-  }
-
-  private async poll() {
-    while (this.running) {
-      if (this.waiting.size > 0) {
-        try {
-          const { rows } = await this.db.query<{ id: string; status: string }>(
-            `SELECT id, status FROM ${SCHEMA}.transactions WHERE id = ANY($1::uuid[]) AND status = ANY($2)`,
-            [[...this.waiting.keys()], TERMINAL],
-          );
-          for (const { id, status } of rows) {
-            this.statuses.set(id, status);
-            this.waiting.get(id)?.();
-            this.waiting.delete(id);
-          }
-        } catch {
-          // The database is restarting: the next poll reconnects.
-        }
-      }
-      await sleep(100);
-    }
-  }
-}
-
 interface Ended {
   id: string;
   type: Protocol['type'];
@@ -455,7 +409,7 @@ interface Ended {
  * Each protocol's transactions in a closed loop, paced so starts span minDurationMs; start
  * requests carry an idempotency key, so a retry after a kill never makes a second one.
  */
-function runLoad(protocols: Protocol[], client: Client, watcher: TerminalWatcher, options: ChaosOptions) {
+function runLoad(protocols: Protocol[], client: Client, watcher: EndWatcher, options: ChaosOptions) {
   const t0 = Date.now();
   const ended: Ended[] = [];
   const runId = randomBytes(4).toString('hex');
@@ -466,7 +420,7 @@ function runLoad(protocols: Protocol[], client: Client, watcher: TerminalWatcher
     ];
     const paceMs = options.minDurationMs / jobs.length;
     let next = 0;
-    const waits: Promise<void>[] = [];
+    const waits: Promise<unknown>[] = [];
     await Promise.all(
       Array.from({ length: options.concurrency }, async () => {
         while (next < jobs.length) {
@@ -475,7 +429,7 @@ function runLoad(protocols: Protocol[], client: Client, watcher: TerminalWatcher
           await sleep(t0 + n * paceMs - Date.now());
           const { id } = await client.post('/transactions', { definition: job.definition, input: job.input, idempotencyKey: `${runId}-${p.type}-${n}` });
           ended.push({ id, type: p.type, stuck: job.stuck });
-          const done = watcher.wait(id);
+          const done = watcher.ended(id);
           waits.push(done);
           await done;
         }
