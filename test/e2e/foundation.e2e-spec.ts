@@ -115,6 +115,20 @@ describe('foundation', () => {
     await replies.close();
   });
 
+  it('publishes concurrent callers together, in order, and fails only the caller whose topic cannot be written', async () => {
+    const topic = `${env.topicPrefix}coalesce-${Date.now()}`;
+    await bus.ensureTopics([topic], 1);
+    const received = await collect(bus, [topic]);
+    const values = Array.from({ length: 50 }, (_, i) => `m${i}`);
+    const missing = bus.publish([{ topic: `${env.topicPrefix}no-such-topic`, key: 'k', value: 'lost' }]);
+    const published = values.map((value) => bus.publish([{ topic, key: 'k', value }]));
+    await expect(missing).rejects.toThrow();
+    await Promise.all(published);
+    await received.waitFor((m) => m.value?.toString() === 'm49');
+    expect(received.received.map((m) => m.value?.toString())).toEqual(values);
+    await received.close();
+  });
+
   it('dead-letters a malformed command instead of crashing the participant', async () => {
     const commandTopic = topics.commands('inventory');
     const deadLetters = await collect(bus, [topics.deadLetter(commandTopic)]);

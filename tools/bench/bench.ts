@@ -117,17 +117,27 @@ function machineBusyMs(): number {
 }
 
 /**
- * Ordo apps, tools and test runs on the machine that are not this run's (another test suite or
- * benchmark competing for the cores, which the report must mention): pid → CPU ms so far.
+ * What else runs, by kind: the database and the broker (where the rest of the CPU goes), and
+ * Ordo apps, tools and test runs that are not this run's (another test suite or benchmark
+ * competing for the cores, which the report must mention). Kind → pid → CPU ms so far.
  */
-function foreignProcesses(ours: Set<number>): Map<number, number> {
-  const found = new Map<number, number>();
+type OtherKind = 'PostgreSQL' | 'Kafka' | 'foreign';
+
+function otherProcesses(ours: Set<number>): Map<OtherKind, Map<number, number>> {
+  const found = new Map<OtherKind, Map<number, number>>([['PostgreSQL', new Map()], ['Kafka', new Map()], ['foreign', new Map()]]);
   for (const entry of readdirSync('/proc')) {
     const pid = Number(entry);
     if (!Number.isInteger(pid) || ours.has(pid) || pid === process.pid) continue;
     try {
       const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-      if (args.some((a) => /dist\/(apps|tools)\/\w+\//.test(a)) || args[1]?.endsWith('.bin/jest')) found.set(pid, cpuMs(pid));
+      const kind: OtherKind | null = args[0].startsWith('postgres') || args[0].endsWith('/postgres')
+        ? 'PostgreSQL'
+        : args.includes('kafka.Kafka')
+          ? 'Kafka'
+          : args.some((a) => /dist\/(apps|tools)\/\w+\//.test(a)) || args[1]?.endsWith('.bin/jest')
+            ? 'foreign'
+            : null;
+      if (kind) found.get(kind)!.set(pid, cpuMs(pid));
     } catch {
       // It ended meanwhile.
     }
@@ -142,7 +152,7 @@ interface Usage {
   rssMb: number;
   /** Cores busy on average, by process: where the CPU time went. */
   cores: Record<string, number>;
-  /** Cores the other Ordo processes (see foreignProcesses) kept busy on average: contention. */
+  /** Cores the other Ordo processes (see otherProcesses) kept busy on average: contention. */
   others: number;
 }
 
@@ -205,11 +215,17 @@ async function metered<T extends { count: number }>(system: System, work: () => 
   const coordinator = system.apps.coordinator.pid;
   let rssMb = memoryMb(coordinator, 'VmRSS');
   const ours = new Set(pids.map(([, pid]) => pid));
-  // CPU time of each foreign process when first seen (0: it started during the measurement) and when last seen.
-  const foreign = new Map([...foreignProcesses(ours)].map(([pid, ms]) => [pid, { first: ms, last: ms }]));
+  // CPU time of each other process when first seen (0: it started during the measurement) and when last seen.
+  const others = new Map<number, { kind: OtherKind; first: number; last: number }>();
+  const sample = (first: boolean) => {
+    for (const [kind, pids] of otherProcesses(ours)) {
+      for (const [pid, ms] of pids) others.set(pid, { kind, first: others.get(pid)?.first ?? (first ? ms : 0), last: ms });
+    }
+  };
+  sample(true);
   const sampler = setInterval(() => {
     rssMb = Math.max(rssMb, memoryMb(coordinator, 'VmRSS'));
-    for (const [pid, ms] of foreignProcesses(ours)) foreign.set(pid, { first: foreign.get(pid)?.first ?? 0, last: ms });
+    sample(false);
   }, 200);
   const before = { at: Date.now(), machine: machineBusyMs(), harness: process.cpuUsage(), apps: pids.map(([, pid]) => cpuMs(pid)) };
   try {
@@ -217,13 +233,17 @@ async function metered<T extends { count: number }>(system: System, work: () => 
     const wallMs = Date.now() - before.at;
     const harness = process.cpuUsage(before.harness);
     const apps = pids.map(([name, pid], i) => [name, cpuMs(pid) - before.apps[i]] as const);
+    sample(false);
     const harnessMs = (harness.user + harness.system) / 1000;
     const ownMs = apps.reduce((sum, [, ms]) => sum + ms, harnessMs);
-    const othersMs = [...foreign.values()].reduce((sum, f) => sum + f.last - f.first, 0);
+    const msOf = (kind: OtherKind) => [...others.values()].filter((o) => o.kind === kind).reduce((sum, o) => sum + o.last - o.first, 0);
+    const [postgresMs, kafkaMs, othersMs] = [msOf('PostgreSQL'), msOf('Kafka'), msOf('foreign')];
     const cores = Object.fromEntries([
       ...apps.map(([name, ms]) => [name, ms / wallMs]),
       ['bench harness', harnessMs / wallMs],
-      ['PostgreSQL, Kafka and the rest', Math.max(0, machineBusyMs() - before.machine - ownMs - othersMs) / wallMs],
+      ['PostgreSQL', postgresMs / wallMs],
+      ['Kafka', kafkaMs / wallMs],
+      ['kernel and the rest', Math.max(0, machineBusyMs() - before.machine - ownMs - postgresMs - kafkaMs - othersMs) / wallMs],
     ]);
     const coordinatorMs = apps.find(([name]) => name === 'coordinator')![1];
     return {

@@ -67,6 +67,15 @@ export class CoordinatorConfig extends AppConfig {
   override PORT = 3000;
   override DATABASE_SCHEMA = 'ordo';
 
+  /**
+   * Reply partitions an instance applies at once, each batch in its own database
+   * transaction (one transaction's replies share a partition, so they stay in order).
+   */
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  REPLY_CONCURRENCY: number = 4;
+
   /** Most outbox rows the relay publishes in one Kafka request. */
   @IsInt()
   @Min(1)

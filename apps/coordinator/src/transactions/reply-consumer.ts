@@ -34,6 +34,7 @@ export class ReplyConsumer implements OnApplicationBootstrap, OnApplicationShutd
       groupId: replyGroupId(this.config),
       topics: [replies],
       handleBatch: (messages) => this.handle(messages),
+      concurrency: this.config.REPLY_CONCURRENCY,
     });
   }
 

@@ -229,10 +229,13 @@ export class TransactionEngine {
   }
 
   private async persist(manager: EntityManager, applied: Applied[]): Promise<void> {
-    for (const { record, state } of applied) {
-      const definition = await this.catalog.get(record.definitionName, record.definitionVersion);
-      await this.repository.update(manager, record, state, machineFor(record.type).nextDueAt(state, definition.resolved));
-    }
+    const changes = await Promise.all(
+      applied.map(async ({ record, state }) => {
+        const definition = await this.catalog.get(record.definitionName, record.definitionVersion);
+        return { before: record, after: state, nextDueAt: machineFor(record.type).nextDueAt(state, definition.resolved) };
+      }),
+    );
+    await this.repository.update(manager, changes);
     await this.writeEffects(manager, applied);
   }
 

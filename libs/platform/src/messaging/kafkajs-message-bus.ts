@@ -48,13 +48,23 @@ function bySize(messages: OutgoingMessage[], maxBytes: number): OutgoingMessage[
   return chunks;
 }
 
+interface PendingPublish {
+  messages: OutgoingMessage[];
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
 /** The MessageBus port over kafkajs 2.2. */
 export class KafkajsMessageBus implements MessageBus {
   private readonly logger = new Logger('Kafka');
   private readonly kafka: Kafka;
   private producer?: Promise<Producer>;
   private pingAdmin?: Admin;
+  private lagAdmin?: Promise<Admin>;
   private readonly consumers = new Set<Consumer>();
+  /** Publishes waiting for the one request in flight (the idempotent producer sends one at a time). */
+  private pending: PendingPublish[] = [];
+  private sending = false;
 
   constructor(private readonly options: KafkaBusOptions) {
     this.kafka = new Kafka({
@@ -65,8 +75,42 @@ export class KafkajsMessageBus implements MessageBus {
     });
   }
 
+  /**
+   * Publishes that arrive while a request is in flight go out together in the next one
+   * (group commit): many concurrent handlers' replies cost one request, not one each.
+   */
   publish(messages: OutgoingMessage[]): Promise<void> {
     if (messages.length === 0) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.pending.push({ messages, resolve, reject });
+      if (!this.sending) void this.sendPending();
+    });
+  }
+
+  private async sendPending(): Promise<void> {
+    this.sending = true;
+    try {
+      while (this.pending.length > 0) {
+        const group = this.pending.splice(0);
+        try {
+          await this.send(group.flatMap((p) => p.messages));
+          group.forEach((p) => p.resolve());
+        } catch (error) {
+          if (group.length === 1) {
+            group[0].reject(error);
+            continue;
+          }
+          // One caller's messages (a topic that cannot be written) must not fail the others':
+          // each is tried again on its own.
+          for (const p of group) await this.send(p.messages).then(p.resolve, p.reject);
+        }
+      }
+    } finally {
+      this.sending = false;
+    }
+  }
+
+  private send(messages: OutgoingMessage[]): Promise<void> {
     return this.connectedProducer().then(async (producer) => {
       // In order, one request per chunk: a request over the broker's batch size limit would
       // fail whole, and fail again on every retry.
@@ -116,6 +160,7 @@ export class KafkajsMessageBus implements MessageBus {
     await consumer.connect();
     await consumer.subscribe({ topics: options.topics, fromBeginning: true });
     await consumer.run({
+      partitionsConsumedConcurrently: options.concurrency ?? 1,
       autoCommit: true,
       eachBatchAutoResolve: false,
       eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary }) => {
@@ -178,9 +223,15 @@ export class KafkajsMessageBus implements MessageBus {
   }
 
   async consumerLag(groupId: string, topic: string): Promise<PartitionLag[]> {
-    const admin = this.kafka.admin();
-    await admin.connect();
+    // One admin connection kept for these readings (they come every few hundred ms), made
+    // again after a failure.
+    if (!this.lagAdmin) {
+      const admin = this.kafka.admin();
+      this.lagAdmin = admin.connect().then(() => admin);
+    }
+    const connecting = this.lagAdmin;
     try {
+      const admin = await connecting;
       const [ends, [group]] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId, topics: [topic] })]);
       const committed = new Map(group.partitions.map((p) => [p.partition, Number(p.offset)]));
       return ends.map(({ partition, high, low }) => {
@@ -188,8 +239,10 @@ export class KafkajsMessageBus implements MessageBus {
         // Nothing committed yet: the group would start from the oldest message kept.
         return { partition, committed: at, lag: Number(high) - (at < 0 ? Number(low) : at) };
       });
-    } finally {
-      await admin.disconnect();
+    } catch (error) {
+      if (this.lagAdmin === connecting) this.lagAdmin = undefined;
+      await connecting.then((admin) => admin.disconnect()).catch(() => undefined);
+      throw error;
     }
   }
 
@@ -221,5 +274,6 @@ export class KafkajsMessageBus implements MessageBus {
     const producer = await this.producer?.catch(() => undefined);
     await producer?.disconnect().catch(() => undefined);
     await this.pingAdmin?.disconnect().catch(() => undefined);
+    await this.lagAdmin?.then((admin) => admin.disconnect()).catch(() => undefined);
   }
 }

@@ -28,6 +28,8 @@ export interface SubscribeOptions {
    * returned promise resolves; a rejection redelivers the batch.
    */
   handleBatch(messages: IncomingMessage[]): Promise<void>;
+  /** Partitions handled at once (default 1); one partition's batches are always handled in order. */
+  concurrency?: number;
 }
 
 export interface Subscription {
@@ -44,7 +46,10 @@ export interface PartitionLag {
 }
 
 export interface MessageBus {
-  /** Publishes messages durably (idempotent producer, acks from all in-sync replicas). */
+  /**
+   * Publishes messages durably (idempotent producer, acks from all in-sync replicas), in
+   * order. Rejects only for a reason of its own messages.
+   */
   publish(messages: OutgoingMessage[]): Promise<void>;
   subscribe(options: SubscribeOptions): Promise<Subscription>;
   /** Creates the topics that do not exist yet. */

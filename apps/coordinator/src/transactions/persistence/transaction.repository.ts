@@ -54,6 +54,13 @@ export interface ListFilter {
   createdTo?: Date;
 }
 
+/** A locked transaction's new state, and when its next timer is due. */
+export interface StateChange {
+  before: TransactionRecord;
+  after: TransactionState;
+  nextDueAt: number | null;
+}
+
 /** Position in the newest-first order: after (createdAt, id). */
 export interface Cursor {
   createdAt: Date;
@@ -138,49 +145,67 @@ export class TransactionRepository {
       ],
     );
     if (inserted.length === 0) return false;
-    await this.writeSteps(manager, record, null);
+    await this.writeSteps(manager, [{ record, before: null }]);
     return true;
   }
 
-  /** Writes the new state of a locked transaction: the row, and the steps that changed. */
-  async update(manager: EntityManager, before: TransactionRecord, after: TransactionState, nextDueAt: number | null) {
+  /**
+   * Writes the new states of locked transactions: their rows in one statement, and the
+   * steps that changed in another, however many transactions a batch of replies touched.
+   */
+  async update(manager: EntityManager, changes: readonly StateChange[]) {
+    if (changes.length === 0) return;
+    const col = <T>(pick: (change: StateChange) => T) => changes.map(pick);
     await manager.query(
-      `UPDATE transactions SET status = $2, started_at = $3, deadline = $4, rollback = $5, next_due_at = $6,
-         decision = $7, updated_at = now() WHERE id = $1`,
+      `UPDATE transactions t SET status = c.status, started_at = c.started_at, deadline = c.deadline,
+         rollback = c.rollback, next_due_at = c.next_due_at, decision = c.decision, updated_at = now()
+       FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::jsonb[], $6::timestamptz[], $7::text[])
+         AS c (id, status, started_at, deadline, rollback, next_due_at, decision)
+       WHERE t.id = c.id`,
       [
-        before.id, after.status, date(after.startedAt), date(after.deadline),
-        after.rollback === null ? null : JSON.stringify(after.rollback), date(nextDueAt), decisionOfState(after),
+        col((c) => c.before.id),
+        col((c) => c.after.status),
+        col((c) => date(c.after.startedAt)),
+        col((c) => date(c.after.deadline)),
+        col((c) => (c.after.rollback === null ? null : JSON.stringify(c.after.rollback))),
+        col((c) => date(c.nextDueAt)),
+        col((c) => decisionOfState(c.after)),
       ],
     );
-    await this.writeSteps(manager, { ...before, state: after }, before.state);
+    await this.writeSteps(manager, changes.map((c) => ({ record: { ...c.before, state: c.after }, before: c.before.state })));
   }
 
-  private async writeSteps(manager: EntityManager, record: TransactionRecord, before: TransactionState | null) {
-    const steps = changedSteps(before, record.state);
-    if (steps.length === 0) return;
-    const col = <T>(pick: (id: string, step: StepState) => T) => steps.map(([id, step]) => pick(id, step));
-    const position = new Map(record.layout.map((step, index) => [step.id, index]));
+  private async writeSteps(manager: EntityManager, records: { record: TransactionRecord; before: TransactionState | null }[]) {
+    const rows = records.flatMap(({ record, before }) => {
+      const position = new Map(record.layout.map((step, index) => [step.id, index]));
+      return changedSteps(before, record.state).map(([id, step]) => {
+        const at = position.get(id)!;
+        return { txId: record.id, id, participant: record.layout[at].participant, at, step };
+      });
+    });
+    if (rows.length === 0) return;
+    const col = <T>(pick: (row: (typeof rows)[number]) => T) => rows.map(pick);
     await manager.query(
       `INSERT INTO steps (tx_id, step_id, participant, status, phase, attempt, attempts_left, waiting_for, due_at,
          output, last_error, position, updated_at)
-       SELECT $1, * , now() FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::int[],
+       SELECT *, now() FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::int[],
          $8::text[], $9::timestamptz[], $10::jsonb[], $11::jsonb[], $12::smallint[])
        ON CONFLICT (tx_id, step_id) DO UPDATE SET status = excluded.status, phase = excluded.phase,
          attempt = excluded.attempt, attempts_left = excluded.attempts_left, waiting_for = excluded.waiting_for,
          due_at = excluded.due_at, output = excluded.output, last_error = excluded.last_error, updated_at = now()`,
       [
-        record.id,
-        col((id) => id),
-        col((id) => record.layout[position.get(id)!].participant),
-        col((_, s) => s.status),
-        col((_, s) => s.phase),
-        col((_, s) => s.attempt),
-        col((_, s) => s.attemptsLeft),
-        col((_, s) => s.waitingFor),
-        col((_, s) => date(s.dueAt)),
-        col((_, s) => (s.output === null ? null : JSON.stringify(s.output))),
-        col((_, s) => (s.lastError === null ? null : JSON.stringify(s.lastError))),
-        col((id) => position.get(id)),
+        col((r) => r.txId),
+        col((r) => r.id),
+        col((r) => r.participant),
+        col((r) => r.step.status),
+        col((r) => r.step.phase),
+        col((r) => r.step.attempt),
+        col((r) => r.step.attemptsLeft),
+        col((r) => r.step.waitingFor),
+        col((r) => date(r.step.dueAt)),
+        col((r) => (r.step.output === null ? null : JSON.stringify(r.step.output))),
+        col((r) => (r.step.lastError === null ? null : JSON.stringify(r.step.lastError))),
+        col((r) => r.at),
       ],
     );
   }
