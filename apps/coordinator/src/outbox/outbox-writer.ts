@@ -12,9 +12,12 @@ export const OUTBOX_CHANNEL = 'ordo_outbox';
 export class OutboxWriter {
   async enqueue(manager: EntityManager, messages: OutgoingMessage[]): Promise<void> {
     if (messages.length === 0) return;
+    // The notification is delivered at commit and wakes the relays of every instance; sent
+    // by the same statement, it costs no round trip of its own.
     await manager.query(
-      `INSERT INTO outbox (topic, key, payload, headers)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[])`,
+      `WITH queued AS (INSERT INTO outbox (topic, key, payload, headers)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[]) RETURNING 1)
+       SELECT pg_notify('${OUTBOX_CHANNEL}', '') WHERE EXISTS (SELECT FROM queued)`,
       [
         messages.map((m) => m.topic),
         messages.map((m) => m.key),
@@ -22,7 +25,5 @@ export class OutboxWriter {
         messages.map((m) => JSON.stringify(m.headers ?? {})),
       ],
     );
-    // Delivered at commit; wakes the relays of every instance.
-    await manager.query(`SELECT pg_notify('${OUTBOX_CHANNEL}', '')`);
   }
 }

@@ -25,6 +25,9 @@ export class DefinitionCatalog {
     const cached = version === undefined ? undefined : this.cache.get(`${name}@${version}`);
     if (cached) return cached;
     const stored = await this.definitions.get(name, version);
+    // The latest version is looked up on every start, but resolved only once.
+    const known = this.cache.get(`${name}@${stored.version}`);
+    if (known) return known;
     const pinned = { name: stored.name, version: stored.version, resolved: resolveDefinition(stored.definition) };
     if (this.cache.size >= CACHE_LIMIT) this.cache.delete(this.cache.keys().next().value!);
     this.cache.set(`${name}@${stored.version}`, pinned);

@@ -1,0 +1,408 @@
+import { randomBytes, randomUUID } from 'crypto';
+import { rmSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { Consumer, Kafka, logLevel, Producer } from 'kafkajs';
+import { Client } from 'pg';
+import { DataSource } from 'typeorm';
+import { coordinatorMigrations } from '../../migrations/coordinator';
+import { inventoryMigrations } from '../../migrations/inventory';
+import { paymentMigrations } from '../../migrations/payment';
+import { dropDatabase, ensureDatabase, withDatabase } from '../infra/postgres';
+import { runOrFail } from '../infra/proc';
+
+/**
+ * The two floors under the 2-step saga's figures, measured on the same machine as the bench
+ * itself: how little time its messaging can take on this broker, and how many of its
+ * database transactions this database can run per second.
+ */
+
+// ---- Kafka: the latency of a saga's four messaging legs, nothing else ----
+
+export interface KafkaFloor {
+  /** Sequential produce → consume legs per round: command, reply, command, reply. */
+  legs: number;
+  rounds: number;
+  /** Round latency percentiles, ms. */
+  p50: number;
+  p95: number;
+  p99: number;
+}
+
+/** Warm-up rounds run, and discarded, once both consumers answer. */
+const WARM_UP_ROUNDS = 20;
+/** The first round waits for both consumer groups to join, which takes a few seconds. */
+const FIRST_ROUND_TIMEOUT_MS = 60_000;
+const LEG_TIMEOUT_MS = 10_000;
+
+/**
+ * The least time the messaging of one 2-step saga takes: `rounds` sagas one after the
+ * other, each two command → reply trips between a "coordinator" and a "participant" with
+ * Ordo's producer and consumer settings, and no database or business code in between.
+ */
+export async function kafkaFloor(brokers: string[], topicPrefix: string, options: { rounds: number }): Promise<KafkaFloor> {
+  const kafka = new Kafka({ clientId: `${topicPrefix}floor`, brokers, logLevel: logLevel.NOTHING });
+  const topics = { commands: `${topicPrefix}floor.commands`, replies: `${topicPrefix}floor.replies` };
+  const groups = { participant: `${topicPrefix}floor-participant`, coordinator: `${topicPrefix}floor-coordinator` };
+  const admin = kafka.admin();
+  // As KafkajsMessageBus makes them (libs/platform/src/messaging/kafkajs-message-bus.ts);
+  // the coordinator's relay and the participant are separate processes, so each has its own.
+  const producer = () =>
+    kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2000 } });
+  const producers: Producer[] = [producer(), producer()];
+  const [coordinatorProducer, participantProducer] = producers;
+  const consumers: Consumer[] = [];
+  /** Each leg's message carries a unique id; the coordinator's consumer resolves its waiter. */
+  const waiting = new Map<string, () => void>();
+  let created = false;
+  try {
+    await admin.connect();
+    await admin.createTopics({ waitForLeaders: true, topics: [topics.commands, topics.replies].map((topic) => ({ topic, numPartitions: 8 })) });
+    created = true;
+    await Promise.all(producers.map((p) => p.connect()));
+
+    // The participant: Nest's Kafka server on kafkajs defaults, with the SDK's session settings
+    // (libs/participant/src/participant.module.ts); it answers each command on the reply topic.
+    const participant = kafka.consumer({ groupId: groups.participant, allowAutoTopicCreation: false, sessionTimeout: 10_000, heartbeatInterval: 1_000 });
+    consumers.push(participant);
+    await participant.connect();
+    await participant.subscribe({ topics: [topics.commands], fromBeginning: true });
+    await participant.run({
+      partitionsConsumedConcurrently: 8,
+      eachMessage: async ({ message }) => {
+        await participantProducer.send({ topic: topics.replies, acks: -1, messages: [{ key: message.key, value: message.value }] });
+      },
+    });
+
+    // The coordinator's reply consumer: KafkajsMessageBus.subscribe's settings, REPLY_CONCURRENCY's default.
+    const coordinator = kafka.consumer({ groupId: groups.coordinator, allowAutoTopicCreation: false, sessionTimeout: 10_000, heartbeatInterval: 1_000, maxWaitTimeInMs: 100 });
+    consumers.push(coordinator);
+    await coordinator.connect();
+    await coordinator.subscribe({ topics: [topics.replies], fromBeginning: true });
+    await coordinator.run({
+      partitionsConsumedConcurrently: 4,
+      autoCommit: true,
+      eachBatchAutoResolve: false,
+      eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary }) => {
+        for (const message of batch.messages) {
+          const id = message.value?.toString() ?? '';
+          waiting.get(id)?.();
+          waiting.delete(id);
+        }
+        resolveOffset(batch.lastOffset());
+        await commitOffsetsIfNecessary();
+        await heartbeat();
+      },
+    });
+
+    /** One command → reply trip: the command is keyed by the saga, as Ordo keys by txId. */
+    const trip = (key: string, id: string, timeoutMs: number) =>
+      new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          waiting.delete(id);
+          reject(new Error(`Kafka floor: no reply to ${id} within ${timeoutMs / 1000}s`));
+        }, timeoutMs);
+        waiting.set(id, () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        coordinatorProducer.send({ topic: topics.commands, acks: -1, messages: [{ key, value: id }] }).catch(reject);
+      });
+    const round = async (timeoutMs: number) => {
+      const key = randomUUID();
+      const started = performance.now();
+      await trip(key, `${key}/1`, timeoutMs);
+      await trip(key, `${key}/2`, timeoutMs);
+      return performance.now() - started;
+    };
+
+    // Messages sent before a group has joined wait for it (fromBeginning), so the first round
+    // ends once both consumers have their partitions.
+    await round(FIRST_ROUND_TIMEOUT_MS);
+    for (let n = 0; n < WARM_UP_ROUNDS; n++) await round(LEG_TIMEOUT_MS);
+    const latencies: number[] = [];
+    for (let n = 0; n < options.rounds; n++) latencies.push(await round(LEG_TIMEOUT_MS));
+    latencies.sort((a, b) => a - b);
+    const percentile = (p: number) => Math.round(latencies[Math.max(0, Math.ceil(p * latencies.length) - 1)] * 10) / 10;
+    return { legs: 4, rounds: options.rounds, p50: percentile(0.5), p95: percentile(0.95), p99: percentile(0.99) };
+  } finally {
+    await Promise.all(consumers.map((c) => c.disconnect().catch(() => undefined)));
+    await Promise.all(producers.map((p) => p.disconnect().catch(() => undefined)));
+    if (created) await admin.deleteTopics({ topics: [topics.commands, topics.replies] }).catch(() => undefined);
+    await admin.deleteGroups(Object.values(groups)).catch(() => undefined);
+    await admin.disconnect();
+  }
+}
+
+// ---- PostgreSQL: the statements of a saga, nothing else ----
+
+export interface SqlFloor {
+  clients: number;
+  seconds: number;
+  /** pgbench runs of SAGA_SCRIPT per second. */
+  sagasPerSecond: number;
+  /** Database transactions per saga (BEGIN … COMMIT blocks). */
+  transactionsPerSaga: number;
+  /** SQL statements per saga, BEGIN and COMMIT not counted. */
+  statementsPerSaga: number;
+}
+
+/** Products and accounts the sagas spread over, as in the bench: no hot row serialises them. */
+const ROWS = 1000;
+const DEFINITION = 'bench-saga2';
+
+/**
+ * The SQL of one 2-step saga (reserve-stock at inventory, then charge at payment), as the
+ * coordinator and the two participants send it, in the order they send it. The text of each
+ * statement is the code's; where the code binds parameters, literals of the same shape
+ * stand in (pgbench's simple protocol substitutes :variables even inside quotes). Names are
+ * schema-qualified because one pgbench connection plays all three services.
+ *
+ * Left out, as they do not run once per saga: the participant gate's in-flight count
+ * (countAwaitingReply, at most once per IN_FLIGHT_REFRESH_MS per coordinator) and the
+ * definition cache's lookups of a pinned version (cached for the life of the process).
+ * The relay is counted once per command: a batch of one, as at low load; under load it
+ * claims up to OUTBOX_BATCH_SIZE rows at once, so this floor charges the relay in full.
+ */
+const SAGA_SCRIPT = `
+\\set sku random(1, ${ROWS})
+\\set account random(1, ${ROWS})
+
+-- Start: TransactionsService.start → DefinitionCatalog.get → DefinitionRepository.find (the
+-- latest version, outside the transaction). The extra columns are the harness's: the ids the
+-- API client and the coordinator would make up (randomUUID), and the clock, in one round trip.
+SELECT name, version, type, body, created_at, gen_random_uuid() AS txid, gen_random_uuid() AS order_id,
+  (extract(epoch FROM now()) * 1000)::bigint AS now_ms
+  FROM ordo.definitions WHERE name = '${DEFINITION}' ORDER BY version DESC LIMIT 1 \\gset
+
+-- TransactionEngine.startInSpan: TransactionRepository.insert (+ writeSteps), then
+-- writeEffects: appendEvents and OutboxWriter.enqueue (with its pg_notify).
+BEGIN;
+INSERT INTO ordo.transactions (id, definition_name, definition_version, type, status, input, started_at, deadline,
+    rollback, next_due_at, idempotency_key, traceparent, created_at, updated_at)
+  VALUES (':txid', '${DEFINITION}', 1, 'saga', 'running',
+    '{"orderId": ":order_id", "sku": "B-:sku", "qty": 1, "accountId": "b-:account", "amount": 1}',
+    now(), now() + interval '30 s', NULL, now() + interval '5 s', NULL, NULL, now(), now())
+  ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+  RETURNING id;
+INSERT INTO ordo.steps (tx_id, step_id, participant, status, phase, attempt, attempts_left, waiting_for, due_at,
+    output, last_error, position, updated_at)
+  SELECT *, now() FROM unnest('{:txid,:txid}'::uuid[], '{reserve-stock,charge}'::text[], '{inventory,payment}'::text[],
+    '{running,pending}'::text[], '{execute,execute}'::text[], '{1,0}'::int[], '{4,5}'::int[],
+    ARRAY['reply', NULL]::text[], ARRAY[now() + interval '5 s', NULL]::timestamptz[], '{NULL,NULL}'::jsonb[],
+    '{NULL,NULL}'::jsonb[], '{0,1}'::smallint[])
+  ON CONFLICT (tx_id, step_id) DO UPDATE SET status = excluded.status, phase = excluded.phase,
+    attempt = excluded.attempt, attempts_left = excluded.attempts_left, waiting_for = excluded.waiting_for,
+    due_at = excluded.due_at, output = excluded.output, last_error = excluded.last_error, updated_at = now();
+INSERT INTO ordo.events (tx_id, type, step_id, actor, data, at)
+  SELECT * FROM unnest('{:txid,:txid,:txid}'::uuid[],
+    '{transaction.started,step.status_changed,step.dispatched}'::text[], ARRAY[NULL, 'reserve-stock', 'reserve-stock']::text[],
+    '{NULL,NULL,NULL}'::text[], ARRAY[
+      '{"type":"transaction.started","deadline": :now_ms}',
+      '{"type":"step.status_changed","stepId":"reserve-stock","from":"pending","to":"running"}',
+      '{"type":"step.dispatched","stepId":"reserve-stock","phase":"execute","attempt":1,"deadline": :now_ms}']::jsonb[],
+    ARRAY[now(), now(), now()]::timestamptz[]);
+INSERT INTO ordo.outbox (topic, key, payload, headers)
+  SELECT * FROM unnest('{inventory.commands}'::text[], '{:txid}'::text[], ARRAY['{"txId":":txid","stepId":"reserve-stock","type":"saga","phase":"execute","action":"reserve","attempt":1,"input":{"sku":"B-:sku","qty":1,"orderId":":order_id"},"deadline":"2030-01-01T00:00:05.000Z"}']::text[],
+    ARRAY['{"ordo-message-id":":txid/reserve-stock/execute/1"}']::jsonb[]);
+SELECT pg_notify('ordo_outbox', '');
+COMMIT;
+
+-- OutboxRelay.publishBatch: claim, (publish), delete. The claim is narrowed to this saga's row
+-- (key = txid) so that concurrent pgbench clients, each playing a relay, do not claim one
+-- another's rows; the real relay deletes exactly the ids it claimed, as here.
+BEGIN;
+SELECT id, topic, key, payload, headers FROM ordo.outbox WHERE key = ':txid' ORDER BY id LIMIT 500 FOR UPDATE SKIP LOCKED \\gset outbox_
+DELETE FROM ordo.outbox WHERE id = ANY('{:outbox_id}'::bigint[]);
+COMMIT;
+
+-- Inventory: CommandConsumer.handleInTransaction → passBarrier (sql-barrier.ts: advisory lock,
+-- loadCommandRows) → runHandler (savepoint) → StockService.reserve (StockRepository.take,
+-- reserve) → storeBarrierWrites.
+BEGIN;
+SELECT pg_advisory_xact_lock(hashtext(':txid/reserve-stock'));
+SELECT phase, origin, reply FROM inventory.ordo_barrier WHERE tx_id = ':txid' AND step_id = 'reserve-stock' AND phase = ANY('{execute}');
+SAVEPOINT ordo_handler;
+WITH taken AS (
+    UPDATE inventory.products SET stock = stock - 1, updated_at = now() WHERE sku = 'B-:sku' AND stock >= 1 RETURNING 1)
+  SELECT 1 FROM taken;
+INSERT INTO inventory.reservations (tx_id, step_id, order_id, sku, qty) VALUES (':txid', 'reserve-stock', ':order_id', 'B-:sku', 1) RETURNING * \\gset reservation_
+INSERT INTO inventory.ordo_barrier (tx_id, step_id, phase, origin, reply) VALUES (':txid', 'reserve-stock', 'execute', 'handler',
+    '{"outcome":"success","output":{"reservationId":":reservation_id"}}')
+  ON CONFLICT DO NOTHING;
+COMMIT;
+
+-- Its reply: TransactionEngine.applyReplies → TransactionRepository.lock (+ withSteps), persist
+-- (update: the transactions row, then writeSteps for the two changed steps), writeEffects
+-- (appendEvents; enqueue of the charge command with its pg_notify).
+BEGIN;
+SELECT id, definition_name, definition_version, type, status, input, started_at, deadline, rollback,
+    idempotency_key, traceparent, decision, created_at, updated_at
+  FROM ordo.transactions WHERE id = ANY('{:txid}'::uuid[]) ORDER BY id FOR UPDATE;
+SELECT * FROM ordo.steps WHERE tx_id = ANY('{:txid}'::uuid[]) ORDER BY tx_id, position;
+UPDATE ordo.transactions t SET status = c.status, started_at = c.started_at, deadline = c.deadline,
+    rollback = c.rollback, next_due_at = c.next_due_at, decision = c.decision, updated_at = now()
+  FROM unnest('{:txid}'::uuid[], '{running}'::text[], ARRAY[now()]::timestamptz[], ARRAY[now() + interval '30 s']::timestamptz[],
+    '{NULL}'::jsonb[], ARRAY[now() + interval '5 s']::timestamptz[], '{NULL}'::text[])
+    AS c (id, status, started_at, deadline, rollback, next_due_at, decision)
+  WHERE t.id = c.id;
+INSERT INTO ordo.steps (tx_id, step_id, participant, status, phase, attempt, attempts_left, waiting_for, due_at,
+    output, last_error, position, updated_at)
+  SELECT *, now() FROM unnest('{:txid,:txid}'::uuid[], '{reserve-stock,charge}'::text[], '{inventory,payment}'::text[],
+    '{succeeded,running}'::text[], '{execute,execute}'::text[], '{1,1}'::int[], '{4,4}'::int[],
+    ARRAY[NULL, 'reply']::text[], ARRAY[NULL, now() + interval '5 s']::timestamptz[],
+    ARRAY['{"reservationId":":reservation_id"}', NULL]::jsonb[], '{NULL,NULL}'::jsonb[], '{0,1}'::smallint[])
+  ON CONFLICT (tx_id, step_id) DO UPDATE SET status = excluded.status, phase = excluded.phase,
+    attempt = excluded.attempt, attempts_left = excluded.attempts_left, waiting_for = excluded.waiting_for,
+    due_at = excluded.due_at, output = excluded.output, last_error = excluded.last_error, updated_at = now();
+INSERT INTO ordo.events (tx_id, type, step_id, actor, data, at)
+  SELECT * FROM unnest('{:txid,:txid,:txid,:txid}'::uuid[],
+    '{step.replied,step.status_changed,step.status_changed,step.dispatched}'::text[],
+    '{reserve-stock,reserve-stock,charge,charge}'::text[], '{NULL,NULL,NULL,NULL}'::text[], ARRAY[
+      '{"type":"step.replied","stepId":"reserve-stock","phase":"execute","attempt":1,"outcome":"success"}',
+      '{"type":"step.status_changed","stepId":"reserve-stock","from":"running","to":"succeeded"}',
+      '{"type":"step.status_changed","stepId":"charge","from":"pending","to":"running"}',
+      '{"type":"step.dispatched","stepId":"charge","phase":"execute","attempt":1,"deadline": :now_ms}']::jsonb[],
+    ARRAY[now(), now(), now(), now()]::timestamptz[]);
+INSERT INTO ordo.outbox (topic, key, payload, headers)
+  SELECT * FROM unnest('{payment.commands}'::text[], '{:txid}'::text[], ARRAY['{"txId":":txid","stepId":"charge","type":"saga","phase":"execute","action":"charge","attempt":1,"input":{"accountId":"b-:account","amount":1,"orderId":":order_id"},"deadline":"2030-01-01T00:00:05.000Z"}']::text[],
+    ARRAY['{"ordo-message-id":":txid/charge/execute/1"}']::jsonb[]);
+SELECT pg_notify('ordo_outbox', '');
+COMMIT;
+
+-- OutboxRelay.publishBatch again, for the charge command.
+BEGIN;
+SELECT id, topic, key, payload, headers FROM ordo.outbox WHERE key = ':txid' ORDER BY id LIMIT 500 FOR UPDATE SKIP LOCKED \\gset outbox_
+DELETE FROM ordo.outbox WHERE id = ANY('{:outbox_id}'::bigint[]);
+COMMIT;
+
+-- Payment: the same SDK path (command-consumer.ts, sql-barrier.ts, run-handler.ts) around
+-- PaymentsService.charge (PaymentsRepository.debit, charge).
+BEGIN;
+SELECT pg_advisory_xact_lock(hashtext(':txid/charge'));
+SELECT phase, origin, reply FROM payment.ordo_barrier WHERE tx_id = ':txid' AND step_id = 'charge' AND phase = ANY('{execute}');
+SAVEPOINT ordo_handler;
+WITH debited AS (
+    UPDATE payment.accounts SET balance = balance - 1, updated_at = now() WHERE id = 'b-:account' AND balance - frozen >= 1 RETURNING 1)
+  SELECT 1 FROM debited;
+INSERT INTO payment.charges (tx_id, step_id, account_id, order_id, amount) VALUES (':txid', 'charge', 'b-:account', ':order_id', 1) RETURNING * \\gset charge_
+INSERT INTO payment.ordo_barrier (tx_id, step_id, phase, origin, reply) VALUES (':txid', 'charge', 'execute', 'handler',
+    '{"outcome":"success","output":{"chargeId":":charge_id"}}')
+  ON CONFLICT DO NOTHING;
+COMMIT;
+
+-- The final reply: applyReplies as above; the saga completes (no pivot step, so no
+-- transaction.committed event) and sends nothing, so no outbox row and no notification.
+BEGIN;
+SELECT id, definition_name, definition_version, type, status, input, started_at, deadline, rollback,
+    idempotency_key, traceparent, decision, created_at, updated_at
+  FROM ordo.transactions WHERE id = ANY('{:txid}'::uuid[]) ORDER BY id FOR UPDATE;
+SELECT * FROM ordo.steps WHERE tx_id = ANY('{:txid}'::uuid[]) ORDER BY tx_id, position;
+UPDATE ordo.transactions t SET status = c.status, started_at = c.started_at, deadline = c.deadline,
+    rollback = c.rollback, next_due_at = c.next_due_at, decision = c.decision, updated_at = now()
+  FROM unnest('{:txid}'::uuid[], '{completed}'::text[], ARRAY[now()]::timestamptz[], ARRAY[now() + interval '30 s']::timestamptz[],
+    '{NULL}'::jsonb[], '{NULL}'::timestamptz[], '{NULL}'::text[])
+    AS c (id, status, started_at, deadline, rollback, next_due_at, decision)
+  WHERE t.id = c.id;
+INSERT INTO ordo.steps (tx_id, step_id, participant, status, phase, attempt, attempts_left, waiting_for, due_at,
+    output, last_error, position, updated_at)
+  SELECT *, now() FROM unnest('{:txid}'::uuid[], '{charge}'::text[], '{payment}'::text[], '{succeeded}'::text[],
+    '{execute}'::text[], '{1}'::int[], '{4}'::int[], '{NULL}'::text[], '{NULL}'::timestamptz[],
+    ARRAY['{"chargeId":":charge_id"}']::jsonb[], '{NULL}'::jsonb[], '{1}'::smallint[])
+  ON CONFLICT (tx_id, step_id) DO UPDATE SET status = excluded.status, phase = excluded.phase,
+    attempt = excluded.attempt, attempts_left = excluded.attempts_left, waiting_for = excluded.waiting_for,
+    due_at = excluded.due_at, output = excluded.output, last_error = excluded.last_error, updated_at = now();
+INSERT INTO ordo.events (tx_id, type, step_id, actor, data, at)
+  SELECT * FROM unnest('{:txid,:txid,:txid}'::uuid[], '{step.replied,step.status_changed,transaction.status_changed}'::text[],
+    ARRAY['charge', 'charge', NULL]::text[], '{NULL,NULL,NULL}'::text[], ARRAY[
+      '{"type":"step.replied","stepId":"charge","phase":"execute","attempt":1,"outcome":"success"}',
+      '{"type":"step.status_changed","stepId":"charge","from":"running","to":"succeeded"}',
+      '{"type":"transaction.status_changed","from":"running","to":"completed"}']::jsonb[],
+    ARRAY[now(), now(), now()]::timestamptz[]);
+COMMIT;
+`;
+
+/** The script's statements: each ends with a semicolon or a \gset. */
+const SCRIPT_STATEMENTS = SAGA_SCRIPT.split('\n')
+  .filter((line) => !line.startsWith('--') && !line.startsWith('\\set'))
+  .join('\n')
+  .split(/;\s*$|\\gset.*$/m)
+  .map((statement) => statement.trim())
+  .filter((statement) => statement.length > 0);
+
+/** Each service's schema, created by its own migrations, as the apps do at start. */
+const SCHEMAS = [
+  { schema: 'ordo', migrations: coordinatorMigrations },
+  { schema: 'inventory', migrations: inventoryMigrations },
+  { schema: 'payment', migrations: paymentMigrations },
+];
+
+/**
+ * The most 2-step sagas per second this database allows Ordo's design: pgbench runs
+ * SAGA_SCRIPT, every statement the coordinator and both participants send for one saga,
+ * from `clients` connections for `seconds`, against the real tables (made by the real
+ * migrations) in a scratch database of their own. No Kafka, no Node.js, no waiting between
+ * the steps: whatever the apps add can only lower this.
+ */
+export async function sqlFloor(databaseUrl: string, options: { clients: number; seconds: number; pgbench: string }): Promise<SqlFloor> {
+  const database = `ordo_floor_${randomBytes(4).toString('hex')}`;
+  const url = withDatabase(databaseUrl, database);
+  const script = join(tmpdir(), `${database}.sql`);
+  try {
+    await ensureDatabase(databaseUrl, database);
+    for (const { schema, migrations } of SCHEMAS) {
+      const dataSource = await new DataSource({
+        type: 'postgres',
+        url,
+        schema,
+        migrations,
+        migrationsTableName: 'migrations',
+        extra: { max: 1, options: `-c search_path=${schema}` },
+      }).initialize();
+      try {
+        await dataSource.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+        // 'each', as migrate() does: one migration builds its index CONCURRENTLY, outside a transaction.
+        await dataSource.runMigrations({ transaction: 'each' });
+      } finally {
+        await dataSource.destroy();
+      }
+    }
+    await seed(url);
+    writeFileSync(script, SAGA_SCRIPT);
+    const clients = options.clients;
+    const seconds = Math.ceil(options.seconds);
+    const { stdout } = await runOrFail('pgbench (saga script)', options.pgbench, [
+      '-n', '-f', script, '-c', String(clients), '-j', String(Math.min(2, clients)), '-T', String(seconds), url,
+    ]);
+    const tps = stdout.match(/^tps = ([\d.]+)/m);
+    if (!tps) throw new Error(`no tps in pgbench's output:\n${stdout}`);
+    const failed = stdout.match(/^number of failed transactions: (\d+)/m);
+    if (failed && Number(failed[1]) > 0) throw new Error(`pgbench: ${failed[1]} saga scripts failed:\n${stdout}`);
+    return {
+      clients,
+      seconds,
+      sagasPerSecond: Number(tps[1]),
+      transactionsPerSaga: SCRIPT_STATEMENTS.filter((s) => s === 'BEGIN').length,
+      statementsPerSaga: SCRIPT_STATEMENTS.filter((s) => s !== 'BEGIN' && s !== 'COMMIT').length,
+    };
+  } finally {
+    rmSync(script, { force: true });
+    await dropDatabase(databaseUrl, database);
+  }
+}
+
+/** The saga's definition (the transactions' foreign key), and stock and money enough for any run, as the bench seeds them. */
+async function seed(url: string): Promise<void> {
+  const db = new Client({ connectionString: url });
+  await db.connect();
+  try {
+    await db.query(`INSERT INTO ordo.definitions (name, version, type, body, body_hash) VALUES ($1, 1, 'saga', $2, 'floor')`, [
+      DEFINITION,
+      JSON.stringify({ name: DEFINITION, type: 'saga', steps: [{ id: 'reserve-stock' }, { id: 'charge' }] }),
+    ]);
+    await db.query(`INSERT INTO inventory.products (sku, name, stock) SELECT 'B-' || n, 'bench', 1000000000 FROM generate_series(1, $1) n`, [ROWS]);
+    await db.query(`INSERT INTO payment.accounts (id, owner, balance) SELECT 'b-' || n, 'bench', 1000000000000 FROM generate_series(1, $1) n`, [ROWS]);
+  } finally {
+    await db.end();
+  }
+}
