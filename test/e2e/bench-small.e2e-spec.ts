@@ -51,13 +51,18 @@ describe('npm run bench, small', () => {
       ...throughput(results.tcc),
       ...throughput(results.twoPc),
       results.coordinator.peakRssMb,
+      results.floors.kafka.p50,
+      results.floors.kafka.p99,
+      results.floors.sql.sagasPerSecond,
+      results.floors.sql.transactionsPerSaga,
+      results.floors.sql.statementsPerSaga,
     ];
     expect(figures.filter((n) => !(typeof n === 'number' && n > 0))).toEqual([]);
     expect(results.targets.map((t: { name: string; met: unknown }) => typeof t.met)).toEqual(['boolean', 'boolean', 'boolean', 'boolean']);
 
     const docs = readFileSync(join(out, 'benchmarks.md'), 'utf8');
     expect(docs).toContain('<!-- bench:retention:start -->');
-    expect(docs).toMatch(/<!-- bench:start -->[\s\S]*pgbench[\s\S]*p99[\s\S]*<!-- bench:end -->/);
+    expect(docs).toMatch(/<!-- bench:start -->[\s\S]*pgbench[\s\S]*p99[\s\S]*SQL alone[\s\S]*<!-- bench:end -->/);
     expect(committed()).toEqual(before);
   }, 120_000);
 });

@@ -7,7 +7,8 @@ import { APPS, AppName } from '../launcher/apps';
 import { Infra, startInfra, stopInfra } from '../infra/infra';
 import { REPO_ROOT } from '../infra/paths';
 import { dropDatabase, ensureDatabase, findPgBin, withDatabase } from '../infra/postgres';
-import { run, runOrFail, sleep } from '../infra/proc';
+import { cleanUpOnInterrupt, run, runOrFail, sleep } from '../infra/proc';
+import { KafkaFloor, kafkaFloor, SqlFloor, sqlFloor } from './floors';
 import { Api, BenchApp, deleteTopics, Ended, EndWatcher, log, replaceSection, startBenchApp } from './harness';
 
 /**
@@ -32,12 +33,14 @@ interface Settings {
   pgbenchScale: number;
   /** Products and accounts the load spreads over, so no hot row serialises it. */
   rows: number;
+  /** Sagas timed one at a time for the Kafka floor. */
+  floorRounds: number;
   out?: string;
 }
 
 const SCALES: Record<Settings['scale'], Omit<Settings, 'scale' | 'out'>> = {
-  small: { seconds: 2, halfLoadSeconds: 3, warmUpSeconds: 1, levels: [4, 8], twoPcConcurrency: 4, pgbenchScale: 1, rows: 100 },
-  full: { seconds: 15, halfLoadSeconds: 30, warmUpSeconds: 5, levels: [8, 16, 32, 64, 128], twoPcConcurrency: 20, pgbenchScale: 10, rows: 1000 },
+  small: { seconds: 2, halfLoadSeconds: 3, warmUpSeconds: 1, levels: [4, 8], twoPcConcurrency: 4, pgbenchScale: 1, rows: 100, floorRounds: 30 },
+  full: { seconds: 15, halfLoadSeconds: 30, warmUpSeconds: 5, levels: [8, 16, 32, 64, 128], twoPcConcurrency: 20, pgbenchScale: 10, rows: 1000, floorRounds: 300 },
 };
 
 /** Flags (`--scale=small`) override the environment (BENCH_SCALE=small). */
@@ -409,6 +412,8 @@ interface Results {
     loadAfter: number[];
   };
   pgbench: Pgbench;
+  /** What the 2-step saga's messaging and SQL cost on their own, on this machine: limits no code above them can beat. */
+  floors: { kafka: KafkaFloor; sql: SqlFloor };
   saga2: {
     /** The saturation search, level by level. */
     levels: { concurrency: number; rate: number }[];
@@ -422,7 +427,8 @@ interface Results {
   tcc: Throughput & Usage;
   twoPc: Throughput & Usage;
   coordinator: { peakRssMb: number };
-  targets: { name: string; target: string; value: string; met: boolean }[];
+  /** `limit`: the floor measured in this run that bounds the figure, when there is one. */
+  targets: { name: string; target: string; value: string; met: boolean; limit: string }[];
 }
 
 async function main() {
@@ -436,18 +442,29 @@ async function main() {
   const topicPrefix = `bench-${runId}.`;
   const apps: BenchApp[] = [];
   let system: System | undefined;
+  const cleanUp = cleanUpOnInterrupt('the bench', async () => {
+    await system?.db.end().catch(() => undefined);
+    for (const app of apps) await app.stop();
+    await deleteTopics(infra.kafkaBrokers, topicPrefix);
+    await dropDatabase(infra.databaseUrl, database).catch((error: Error) => log(`dropping ${database}: ${error.message}`));
+    await stopInfra(infra.started);
+  });
   try {
     await ensureDatabase(infra.databaseUrl, database);
     system = await startSystem(infra, database, topicPrefix, options.rows, apps);
     const load = workloads(options.rows);
     log(`warm-up: ${options.warmUpSeconds} s of each workload`);
     for (const workload of Object.values(load)) await closedLoop(system, workload, options.levels[0], options.warmUpSeconds);
+    const kafka = await kafkaFloor(infra.kafkaBrokers.split(','), topicPrefix, { rounds: options.floorRounds });
+    log(`Kafka floor (4 legs, one saga at a time): p50 ${kafka.p50} ms, p99 ${kafka.p99} ms`);
 
     const saturation = await saturate(system, load.saga2, options);
     const clients = saturation.best.concurrency;
     log(`pgbench -N, ${clients} clients, ${options.seconds} s`);
     const raw = await pgbench(infra, `${database}_pgbench`, clients, options.seconds, options.pgbenchScale);
     log(`pgbench: ${raw.tps.toFixed(0)} tps`);
+    const sql = await sqlFloor(infra.databaseUrl, { clients, seconds: options.seconds, pgbench: pgbenchBinary() });
+    log(`SQL floor (a 2-step saga's ${sql.statementsPerSaga} statements by pgbench, ${clients} clients): ${sql.sagasPerSecond.toFixed(0)} sagas/s`);
     const halfLoad = await metered(system, () => openLoop(system!, load.saga2, saturation.best.rate / 2, options.halfLoadSeconds));
     log(`2-step saga at ${halfLoad.targetRate.toFixed(1)}/s: p50 ${halfLoad.p50} ms, p95 ${halfLoad.p95} ms, p99 ${halfLoad.p99} ms`);
     const measure = async (label: string, workload: Workload, concurrency: number) => {
@@ -473,27 +490,24 @@ async function main() {
         loadAfter: loadavg(),
       },
       pgbench: raw,
+      floors: { kafka, sql },
       saga2: { levels: saturation.levels.map(({ concurrency, rate }) => ({ concurrency, rate })), saturated: saturation.best, ratio, halfLoad },
       dag4,
       tcc,
       twoPc,
       coordinator: { peakRssMb },
       targets: [
-        { name: '2-step saga ÷ pgbench TPS', target: '≥ 0.5', value: ratio.toFixed(3), met: ratio >= 0.5 },
-        { name: 'p50 at half load', target: '≤ 20 ms', value: `${halfLoad.p50} ms`, met: halfLoad.p50 <= 20 },
-        { name: 'p99 at half load', target: '≤ 100 ms', value: `${halfLoad.p99} ms`, met: halfLoad.p99 <= 100 },
-        { name: 'coordinator peak RSS', target: '≤ 300 MB', value: `${peakRssMb.toFixed(0)} MB`, met: peakRssMb <= 300 },
+        { name: '2-step saga ÷ pgbench TPS', target: '≥ 0.5', value: ratio.toFixed(3), met: ratio >= 0.5, limit: `≤ ${(sql.sagasPerSecond / raw.tps).toFixed(3)} (its SQL alone)` },
+        { name: 'p50 at half load', target: '≤ 20 ms', value: `${halfLoad.p50} ms`, met: halfLoad.p50 <= 20, limit: `≥ ${kafka.p50} ms (its messaging alone, idle)` },
+        { name: 'p99 at half load', target: '≤ 100 ms', value: `${halfLoad.p99} ms`, met: halfLoad.p99 <= 100, limit: `≥ ${kafka.p99} ms (its messaging alone, idle)` },
+        { name: 'coordinator peak RSS', target: '≤ 300 MB', value: `${peakRssMb.toFixed(0)} MB`, met: peakRssMb <= 300, limit: '' },
       ],
     };
     const section = report(results);
     process.stdout.write(`\n${section}\n\n`);
     write(results, section, options.out);
   } finally {
-    await system?.db.end().catch(() => undefined);
-    for (const app of apps) await app.stop();
-    await deleteTopics(infra.kafkaBrokers, topicPrefix);
-    await dropDatabase(infra.databaseUrl, database).catch((error: Error) => log(`dropping ${database}: ${error.message}`));
-    await stopInfra(infra.started);
+    await cleanUp();
   }
 }
 
@@ -506,7 +520,7 @@ function report(r: Results): string {
   const others = (u: Usage) => `${u.others.toFixed(2)} cores`;
   const row = (name: string, t: Throughput & Usage, unit: string) =>
     `| ${name} | ${t.concurrency} | ${rate(t.rate)} ${unit}/s | ${t.cpuMsPerTx.toFixed(2)} ms | ${t.rssMb.toFixed(0)} MB | ${listCounts(t.statuses)} | ${others(t)} |`;
-  const { machine: m, saga2: s } = r;
+  const { machine: m, saga2: s, floors: f } = r;
   const load = (l: number[]) => l.map((x) => x.toFixed(2)).join(', ');
   const measured = [s.saturated, s.halfLoad, r.dag4, r.tcc, r.twoPc];
   return [
@@ -536,9 +550,15 @@ function report(r: Results): string {
     '',
     `Where the CPU went at saturation (cores busy on average): ${Object.entries(s.saturated.cores).map(([name, c]) => `${name} ${c.toFixed(2)}`).join(', ')}.`,
     '',
-    '| Target | Wanted | Measured | Met |',
-    '|---|---|---|---|',
-    ...r.targets.map((t) => `| ${t.name} | ${t.target} | ${t.value} | ${t.met ? 'yes' : 'no'} |`),
+    `Floors, measured in this run. **Messaging alone**: the 2-step saga's ${f.kafka.legs} Kafka legs (command, reply, command, reply) with Ordo's client`,
+    `settings and nothing else, ${f.kafka.rounds} sagas one at a time: p50 **${f.kafka.p50} ms**, p95 ${f.kafka.p95} ms, p99 **${f.kafka.p99} ms**.`,
+    `**SQL alone**: the ${f.sql.transactionsPerSaga} database transactions (${f.sql.statementsPerSaga} statements) the coordinator and both participants send for one`,
+    `2-step saga, run by pgbench with ${f.sql.clients} clients for ${f.sql.seconds} s against the real tables: **${f.sql.sagasPerSecond.toFixed(0)} sagas/s**,`,
+    `${(f.sql.sagasPerSecond / r.pgbench.tps).toFixed(3)} of pgbench's TPS; Ordo reached ${((100 * s.saturated.rate) / f.sql.sagasPerSecond).toFixed(0)} % of it.`,
+    '',
+    '| Target | Wanted | Measured | Met | Floor on this machine |',
+    '|---|---|---|---|---|',
+    ...r.targets.map((t) => `| ${t.name} | ${t.target} | ${t.value} | ${t.met ? 'yes' : 'no'} | ${t.limit} |`),
     END,
   ].join('\n');
 }

@@ -151,6 +151,33 @@ export interface SqlFloor {
 const ROWS = 1000;
 const DEFINITION = 'bench-saga2';
 
+/** TransactionRepository.lock and withSteps: the transaction's row locked, then its steps. */
+const LOCK_AND_LOAD = `SELECT id, definition_name, definition_version, type, status, input, started_at, deadline, rollback,
+    idempotency_key, traceparent, decision, created_at, updated_at
+  FROM ordo.transactions WHERE id = ANY('{:txid}'::uuid[]) ORDER BY id FOR UPDATE;
+SELECT * FROM ordo.steps WHERE tx_id = ANY('{:txid}'::uuid[]) ORDER BY tx_id, position;`;
+
+/** TransactionRepository.update's first statement, up to its values. */
+const UPDATE_TRANSACTIONS = `UPDATE ordo.transactions t SET status = c.status, started_at = c.started_at, deadline = c.deadline,
+    rollback = c.rollback, next_due_at = c.next_due_at, decision = c.decision, updated_at = now()`;
+
+/** TransactionRepository.writeSteps, around its values. */
+const STEPS_UPSERT_INTO = `INSERT INTO ordo.steps (tx_id, step_id, participant, status, phase, attempt, attempts_left, waiting_for, due_at,
+    output, last_error, position, updated_at)`;
+const STEPS_UPSERT_ON_CONFLICT = `  ON CONFLICT (tx_id, step_id) DO UPDATE SET status = excluded.status, phase = excluded.phase,
+    attempt = excluded.attempt, attempts_left = excluded.attempts_left, waiting_for = excluded.waiting_for,
+    due_at = excluded.due_at, output = excluded.output, last_error = excluded.last_error, updated_at = now();`;
+
+/**
+ * OutboxRelay.publishBatch: claim, (publish), delete. The claim is narrowed to this saga's row
+ * (key = txid) so that concurrent pgbench clients, each playing a relay, do not claim one
+ * another's rows; the real relay deletes exactly the ids it claimed, as here.
+ */
+const RELAY = `BEGIN;
+SELECT id, topic, key, payload, headers FROM ordo.outbox WHERE key = ':txid' ORDER BY id LIMIT 500 FOR UPDATE SKIP LOCKED \\gset outbox_
+DELETE FROM ordo.outbox WHERE id = ANY('{:outbox_id}'::bigint[]);
+COMMIT;`;
+
 /**
  * The SQL of one 2-step saga (reserve-stock at inventory, then charge at payment), as the
  * coordinator and the two participants send it, in the order they send it. The text of each
@@ -176,7 +203,7 @@ SELECT name, version, type, body, created_at, gen_random_uuid() AS txid, gen_ran
   FROM ordo.definitions WHERE name = '${DEFINITION}' ORDER BY version DESC LIMIT 1 \\gset
 
 -- TransactionEngine.startInSpan: TransactionRepository.insert (+ writeSteps), then
--- writeEffects: appendEvents and OutboxWriter.enqueue (with its pg_notify).
+-- writeEffects: appendEvents and OutboxWriter.enqueue (its pg_notify in the same statement).
 BEGIN;
 INSERT INTO ordo.transactions (id, definition_name, definition_version, type, status, input, started_at, deadline,
     rollback, next_due_at, idempotency_key, traceparent, created_at, updated_at)
@@ -185,15 +212,12 @@ INSERT INTO ordo.transactions (id, definition_name, definition_version, type, st
     now(), now() + interval '30 s', NULL, now() + interval '5 s', NULL, NULL, now(), now())
   ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
   RETURNING id;
-INSERT INTO ordo.steps (tx_id, step_id, participant, status, phase, attempt, attempts_left, waiting_for, due_at,
-    output, last_error, position, updated_at)
+${STEPS_UPSERT_INTO}
   SELECT *, now() FROM unnest('{:txid,:txid}'::uuid[], '{reserve-stock,charge}'::text[], '{inventory,payment}'::text[],
     '{running,pending}'::text[], '{execute,execute}'::text[], '{1,0}'::int[], '{4,5}'::int[],
     ARRAY['reply', NULL]::text[], ARRAY[now() + interval '5 s', NULL]::timestamptz[], '{NULL,NULL}'::jsonb[],
     '{NULL,NULL}'::jsonb[], '{0,1}'::smallint[])
-  ON CONFLICT (tx_id, step_id) DO UPDATE SET status = excluded.status, phase = excluded.phase,
-    attempt = excluded.attempt, attempts_left = excluded.attempts_left, waiting_for = excluded.waiting_for,
-    due_at = excluded.due_at, output = excluded.output, last_error = excluded.last_error, updated_at = now();
+${STEPS_UPSERT_ON_CONFLICT}
 INSERT INTO ordo.events (tx_id, type, step_id, actor, data, at)
   SELECT * FROM unnest('{:txid,:txid,:txid}'::uuid[],
     '{transaction.started,step.status_changed,step.dispatched}'::text[], ARRAY[NULL, 'reserve-stock', 'reserve-stock']::text[],
@@ -202,19 +226,14 @@ INSERT INTO ordo.events (tx_id, type, step_id, actor, data, at)
       '{"type":"step.status_changed","stepId":"reserve-stock","from":"pending","to":"running"}',
       '{"type":"step.dispatched","stepId":"reserve-stock","phase":"execute","attempt":1,"deadline": :now_ms}']::jsonb[],
     ARRAY[now(), now(), now()]::timestamptz[]);
-INSERT INTO ordo.outbox (topic, key, payload, headers)
+WITH queued AS (INSERT INTO ordo.outbox (topic, key, payload, headers)
   SELECT * FROM unnest('{inventory.commands}'::text[], '{:txid}'::text[], ARRAY['{"txId":":txid","stepId":"reserve-stock","type":"saga","phase":"execute","action":"reserve","attempt":1,"input":{"sku":"B-:sku","qty":1,"orderId":":order_id"},"deadline":"2030-01-01T00:00:05.000Z"}']::text[],
-    ARRAY['{"ordo-message-id":":txid/reserve-stock/execute/1"}']::jsonb[]);
-SELECT pg_notify('ordo_outbox', '');
+    ARRAY['{"ordo-message-id":":txid/reserve-stock/execute/1"}']::jsonb[]) RETURNING 1)
+  SELECT pg_notify('ordo_outbox', '') WHERE EXISTS (SELECT FROM queued);
 COMMIT;
 
--- OutboxRelay.publishBatch: claim, (publish), delete. The claim is narrowed to this saga's row
--- (key = txid) so that concurrent pgbench clients, each playing a relay, do not claim one
--- another's rows; the real relay deletes exactly the ids it claimed, as here.
-BEGIN;
-SELECT id, topic, key, payload, headers FROM ordo.outbox WHERE key = ':txid' ORDER BY id LIMIT 500 FOR UPDATE SKIP LOCKED \\gset outbox_
-DELETE FROM ordo.outbox WHERE id = ANY('{:outbox_id}'::bigint[]);
-COMMIT;
+-- OutboxRelay.publishBatch (RELAY).
+${RELAY}
 
 -- Inventory: CommandConsumer.handleInTransaction → passBarrier (sql-barrier.ts: advisory lock,
 -- loadCommandRows) → runHandler (savepoint) → StockService.reserve (StockRepository.take,
@@ -234,27 +253,20 @@ COMMIT;
 
 -- Its reply: TransactionEngine.applyReplies → TransactionRepository.lock (+ withSteps), persist
 -- (update: the transactions row, then writeSteps for the two changed steps), writeEffects
--- (appendEvents; enqueue of the charge command with its pg_notify).
+-- (appendEvents; enqueue of the charge command, notifying in the same statement).
 BEGIN;
-SELECT id, definition_name, definition_version, type, status, input, started_at, deadline, rollback,
-    idempotency_key, traceparent, decision, created_at, updated_at
-  FROM ordo.transactions WHERE id = ANY('{:txid}'::uuid[]) ORDER BY id FOR UPDATE;
-SELECT * FROM ordo.steps WHERE tx_id = ANY('{:txid}'::uuid[]) ORDER BY tx_id, position;
-UPDATE ordo.transactions t SET status = c.status, started_at = c.started_at, deadline = c.deadline,
-    rollback = c.rollback, next_due_at = c.next_due_at, decision = c.decision, updated_at = now()
+${LOCK_AND_LOAD}
+${UPDATE_TRANSACTIONS}
   FROM unnest('{:txid}'::uuid[], '{running}'::text[], ARRAY[now()]::timestamptz[], ARRAY[now() + interval '30 s']::timestamptz[],
     '{NULL}'::jsonb[], ARRAY[now() + interval '5 s']::timestamptz[], '{NULL}'::text[])
     AS c (id, status, started_at, deadline, rollback, next_due_at, decision)
   WHERE t.id = c.id;
-INSERT INTO ordo.steps (tx_id, step_id, participant, status, phase, attempt, attempts_left, waiting_for, due_at,
-    output, last_error, position, updated_at)
+${STEPS_UPSERT_INTO}
   SELECT *, now() FROM unnest('{:txid,:txid}'::uuid[], '{reserve-stock,charge}'::text[], '{inventory,payment}'::text[],
     '{succeeded,running}'::text[], '{execute,execute}'::text[], '{1,1}'::int[], '{4,4}'::int[],
     ARRAY[NULL, 'reply']::text[], ARRAY[NULL, now() + interval '5 s']::timestamptz[],
     ARRAY['{"reservationId":":reservation_id"}', NULL]::jsonb[], '{NULL,NULL}'::jsonb[], '{0,1}'::smallint[])
-  ON CONFLICT (tx_id, step_id) DO UPDATE SET status = excluded.status, phase = excluded.phase,
-    attempt = excluded.attempt, attempts_left = excluded.attempts_left, waiting_for = excluded.waiting_for,
-    due_at = excluded.due_at, output = excluded.output, last_error = excluded.last_error, updated_at = now();
+${STEPS_UPSERT_ON_CONFLICT}
 INSERT INTO ordo.events (tx_id, type, step_id, actor, data, at)
   SELECT * FROM unnest('{:txid,:txid,:txid,:txid}'::uuid[],
     '{step.replied,step.status_changed,step.status_changed,step.dispatched}'::text[],
@@ -264,17 +276,14 @@ INSERT INTO ordo.events (tx_id, type, step_id, actor, data, at)
       '{"type":"step.status_changed","stepId":"charge","from":"pending","to":"running"}',
       '{"type":"step.dispatched","stepId":"charge","phase":"execute","attempt":1,"deadline": :now_ms}']::jsonb[],
     ARRAY[now(), now(), now(), now()]::timestamptz[]);
-INSERT INTO ordo.outbox (topic, key, payload, headers)
+WITH queued AS (INSERT INTO ordo.outbox (topic, key, payload, headers)
   SELECT * FROM unnest('{payment.commands}'::text[], '{:txid}'::text[], ARRAY['{"txId":":txid","stepId":"charge","type":"saga","phase":"execute","action":"charge","attempt":1,"input":{"accountId":"b-:account","amount":1,"orderId":":order_id"},"deadline":"2030-01-01T00:00:05.000Z"}']::text[],
-    ARRAY['{"ordo-message-id":":txid/charge/execute/1"}']::jsonb[]);
-SELECT pg_notify('ordo_outbox', '');
+    ARRAY['{"ordo-message-id":":txid/charge/execute/1"}']::jsonb[]) RETURNING 1)
+  SELECT pg_notify('ordo_outbox', '') WHERE EXISTS (SELECT FROM queued);
 COMMIT;
 
 -- OutboxRelay.publishBatch again, for the charge command.
-BEGIN;
-SELECT id, topic, key, payload, headers FROM ordo.outbox WHERE key = ':txid' ORDER BY id LIMIT 500 FOR UPDATE SKIP LOCKED \\gset outbox_
-DELETE FROM ordo.outbox WHERE id = ANY('{:outbox_id}'::bigint[]);
-COMMIT;
+${RELAY}
 
 -- Payment: the same SDK path (command-consumer.ts, sql-barrier.ts, run-handler.ts) around
 -- PaymentsService.charge (PaymentsRepository.debit, charge).
@@ -294,24 +303,17 @@ COMMIT;
 -- The final reply: applyReplies as above; the saga completes (no pivot step, so no
 -- transaction.committed event) and sends nothing, so no outbox row and no notification.
 BEGIN;
-SELECT id, definition_name, definition_version, type, status, input, started_at, deadline, rollback,
-    idempotency_key, traceparent, decision, created_at, updated_at
-  FROM ordo.transactions WHERE id = ANY('{:txid}'::uuid[]) ORDER BY id FOR UPDATE;
-SELECT * FROM ordo.steps WHERE tx_id = ANY('{:txid}'::uuid[]) ORDER BY tx_id, position;
-UPDATE ordo.transactions t SET status = c.status, started_at = c.started_at, deadline = c.deadline,
-    rollback = c.rollback, next_due_at = c.next_due_at, decision = c.decision, updated_at = now()
+${LOCK_AND_LOAD}
+${UPDATE_TRANSACTIONS}
   FROM unnest('{:txid}'::uuid[], '{completed}'::text[], ARRAY[now()]::timestamptz[], ARRAY[now() + interval '30 s']::timestamptz[],
     '{NULL}'::jsonb[], '{NULL}'::timestamptz[], '{NULL}'::text[])
     AS c (id, status, started_at, deadline, rollback, next_due_at, decision)
   WHERE t.id = c.id;
-INSERT INTO ordo.steps (tx_id, step_id, participant, status, phase, attempt, attempts_left, waiting_for, due_at,
-    output, last_error, position, updated_at)
+${STEPS_UPSERT_INTO}
   SELECT *, now() FROM unnest('{:txid}'::uuid[], '{charge}'::text[], '{payment}'::text[], '{succeeded}'::text[],
     '{execute}'::text[], '{1}'::int[], '{4}'::int[], '{NULL}'::text[], '{NULL}'::timestamptz[],
     ARRAY['{"chargeId":":charge_id"}']::jsonb[], '{NULL}'::jsonb[], '{1}'::smallint[])
-  ON CONFLICT (tx_id, step_id) DO UPDATE SET status = excluded.status, phase = excluded.phase,
-    attempt = excluded.attempt, attempts_left = excluded.attempts_left, waiting_for = excluded.waiting_for,
-    due_at = excluded.due_at, output = excluded.output, last_error = excluded.last_error, updated_at = now();
+${STEPS_UPSERT_ON_CONFLICT}
 INSERT INTO ordo.events (tx_id, type, step_id, actor, data, at)
   SELECT * FROM unnest('{:txid,:txid,:txid}'::uuid[], '{step.replied,step.status_changed,transaction.status_changed}'::text[],
     ARRAY['charge', 'charge', NULL]::text[], '{NULL,NULL,NULL}'::text[], ARRAY[

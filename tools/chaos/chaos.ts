@@ -9,7 +9,7 @@ import { AppName, APPS, healthy, spawnApp } from '../launcher/apps';
 import { KafkaOptions, kafkaBrokers, kafkaPid, startKafka, stopKafka } from '../infra/kafka';
 import { REPO_ROOT } from '../infra/paths';
 import { crashPostgres, PostgresOptions, postgresUrl, startPostgres, stopPostgres } from '../infra/postgres';
-import { isAlive, portOpen, sleep, waitFor } from '../infra/proc';
+import { cleanUpOnInterrupt, isAlive, portOpen, sleep, waitFor } from '../infra/proc';
 import {
   Account,
   addAccounts,
@@ -211,6 +211,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const apps = [...coordinators, ...participants];
   const started = Date.now();
   const watcher = new EndWatcher(db, { table: `${SCHEMA}.transactions`, pollMs: 100 });
+  const cleanUp = cleanUpOnInterrupt('the chaos run', async () => {
+    await watcher.close();
+    await Promise.all(apps.map((a) => a.stop('SIGTERM')));
+    await db.end().catch(() => undefined);
+    await Promise.all([stopKafka(kafka), stopPostgres(postgres)]);
+    // The logs stay for a post-mortem; the data goes.
+    for (const data of [postgres.dir, kafka.dir]) rmSync(data, { recursive: true, force: true });
+  });
   try {
     await Promise.all(participants.map((p) => p.start()));
     // Together, as a deployment would: both migrate the fresh schema under one lock.
@@ -272,12 +280,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     };
     return { ...report, summary: summarize(report, started, options) };
   } finally {
-    await watcher.close();
-    await Promise.all(apps.map((a) => a.stop('SIGTERM')));
-    await db.end().catch(() => undefined);
-    await Promise.all([stopKafka(kafka), stopPostgres(postgres)]);
-    // The logs stay for a post-mortem; the data goes.
-    for (const data of [postgres.dir, kafka.dir]) rmSync(data, { recursive: true, force: true });
+    await cleanUp();
   }
 }
 

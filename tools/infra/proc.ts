@@ -115,3 +115,27 @@ export function detached(cmd: string, args: string[], options: SpawnOptions) {
   child.unref();
   return child;
 }
+
+/**
+ * Makes `cleanup` run once, either when the process is interrupted (Ctrl-C, SIGTERM), before
+ * it exits, or when the returned function is called (at the end of the run): a long run
+ * stopped by hand still stops what it started and removes its data.
+ */
+export function cleanUpOnInterrupt(what: string, cleanup: () => Promise<void>): () => Promise<void> {
+  let cleaning: Promise<void> | undefined;
+  const once = () => (cleaning ??= cleanup());
+  const handlers = (['SIGINT', 'SIGTERM'] as const).map((signal) => {
+    const handler = () => {
+      process.stderr.write(`\n${what} interrupted (${signal}): cleaning up\n`);
+      void once()
+        .catch((error: Error) => process.stderr.write(`cleaning up failed: ${error.message}\n`))
+        .finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+    };
+    process.once(signal, handler);
+    return [signal, handler] as const;
+  });
+  return () => {
+    handlers.forEach(([signal, handler]) => process.off(signal, handler));
+    return once();
+  };
+}
