@@ -40,7 +40,7 @@ interface Settings {
 
 const SCALES: Record<Settings['scale'], Omit<Settings, 'scale' | 'out'>> = {
   small: { seconds: 2, halfLoadSeconds: 3, warmUpSeconds: 1, levels: [4, 8], twoPcConcurrency: 4, pgbenchScale: 1, rows: 100, floorRounds: 30 },
-  full: { seconds: 15, halfLoadSeconds: 30, warmUpSeconds: 5, levels: [8, 16, 32, 64, 128], twoPcConcurrency: 20, pgbenchScale: 10, rows: 1000, floorRounds: 300 },
+  full: { seconds: 15, halfLoadSeconds: 30, warmUpSeconds: 10, levels: [8, 16, 32, 64, 128], twoPcConcurrency: 20, pgbenchScale: 10, rows: 1000, floorRounds: 300 },
 };
 
 /** Flags (`--scale=small`) override the environment (BENCH_SCALE=small). */
@@ -453,6 +453,8 @@ async function main() {
     await ensureDatabase(infra.databaseUrl, database);
     system = await startSystem(infra, database, topicPrefix, options.rows, apps);
     const load = workloads(options.rows);
+    // Until V8 has compiled the hot paths and the caches are filled: a cold system's first
+    // seconds are several times slower than its steady state.
     log(`warm-up: ${options.warmUpSeconds} s of each workload`);
     for (const workload of Object.values(load)) await closedLoop(system, workload, options.levels[0], options.warmUpSeconds);
     const kafka = await kafkaFloor(infra.kafkaBrokers.split(','), topicPrefix, { rounds: options.floorRounds });
@@ -460,11 +462,6 @@ async function main() {
 
     const saturation = await saturate(system, load.saga2, options);
     const clients = saturation.best.concurrency;
-    log(`pgbench -N, ${clients} clients, ${options.seconds} s`);
-    const raw = await pgbench(infra, `${database}_pgbench`, clients, options.seconds, options.pgbenchScale);
-    log(`pgbench: ${raw.tps.toFixed(0)} tps`);
-    const sql = await sqlFloor(infra.databaseUrl, { clients, seconds: options.seconds, pgbench: pgbenchBinary() });
-    log(`SQL floor (a 2-step saga's ${sql.statementsPerSaga} statements by pgbench, ${clients} clients): ${sql.sagasPerSecond.toFixed(0)} sagas/s`);
     const halfLoad = await metered(system, () => openLoop(system!, load.saga2, saturation.best.rate / 2, options.halfLoadSeconds));
     log(`2-step saga at ${halfLoad.targetRate.toFixed(1)}/s: p50 ${halfLoad.p50} ms, p95 ${halfLoad.p95} ms, p99 ${halfLoad.p99} ms`);
     const measure = async (label: string, workload: Workload, concurrency: number) => {
@@ -476,6 +473,13 @@ async function main() {
     const tcc = await measure('TCC transfer', load.tcc, clients);
     const twoPc = await measure('2PC buy-now', load.twoPc, Math.min(clients, options.twoPcConcurrency));
     const peakRssMb = memoryMb(system.apps.coordinator.pid, 'VmHWM');
+    // The database's own figures come last: their writes (and the checkpoints they cause)
+    // would otherwise slow the Ordo measurements after them.
+    log(`pgbench -N, ${clients} clients, ${options.seconds} s`);
+    const raw = await pgbench(infra, `${database}_pgbench`, clients, options.seconds, options.pgbenchScale);
+    log(`pgbench: ${raw.tps.toFixed(0)} tps`);
+    const sql = await sqlFloor(infra.databaseUrl, { clients, seconds: options.seconds, pgbench: pgbenchBinary() });
+    log(`SQL floor (a 2-step saga's ${sql.statementsPerSaga} statements by pgbench, ${clients} clients): ${sql.sagasPerSecond.toFixed(0)} sagas/s`);
 
     const ratio = saturation.best.rate / raw.tps;
     const results: Results = {
