@@ -40,7 +40,7 @@ interface Settings {
 
 const SCALES: Record<Settings['scale'], Omit<Settings, 'scale' | 'out'>> = {
   small: { seconds: 2, halfLoadSeconds: 3, warmUpSeconds: 1, levels: [4, 8], twoPcConcurrency: 4, pgbenchScale: 1, rows: 100, floorRounds: 30 },
-  full: { seconds: 15, halfLoadSeconds: 30, warmUpSeconds: 10, levels: [8, 16, 32, 64, 128], twoPcConcurrency: 20, pgbenchScale: 10, rows: 1000, floorRounds: 300 },
+  full: { seconds: 15, halfLoadSeconds: 30, warmUpSeconds: 10, levels: [8, 16, 32, 64, 128, 256], twoPcConcurrency: 20, pgbenchScale: 10, rows: 1000, floorRounds: 300 },
 };
 
 /** Flags (`--scale=small`) override the environment (BENCH_SCALE=small). */

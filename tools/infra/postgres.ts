@@ -88,7 +88,6 @@ const CONFIG = (port: number) => `
 port = ${port}
 listen_addresses = '127.0.0.1'
 unix_socket_directories = ''
-max_connections = 300
 max_prepared_transactions = 100
 shared_buffers = 256MB
 wal_level = replica
@@ -145,8 +144,10 @@ export async function startPostgres(options: PostgresOptions): Promise<boolean> 
     writeFileSync(logFile, '');
     chownPostgres(logFile);
   }
-  // -o overrides the port so ORDO_PG_PORT can change between runs.
-  const [cmd, args] = pgCommand(join(bin, 'pg_ctl'), ['start', '-D', data, '-l', logFile, '-w', '-t', '120', '-o', `-p ${options.port}`]);
+  // -o overrides the port so ORDO_PG_PORT can change between runs, and max_connections so a
+  // cluster made by an older version gets it too: the bench runs pgbench with up to 256
+  // clients while the apps keep their pools open.
+  const [cmd, args] = pgCommand(join(bin, 'pg_ctl'), ['start', '-D', data, '-l', logFile, '-w', '-t', '120', '-o', `-p ${options.port} -c max_connections=400`]);
   const started = await run(cmd, args);
   if (started.code !== 0) {
     const tail = existsSync(logFile) ? readFileSync(logFile, 'utf8').trim().split('\n').slice(-5).join('\n') : started.stderr;

@@ -20,10 +20,11 @@ interface TransactionRow {
   decision: TwoPcDecision | null;
   created_at: Date;
   updated_at: Date;
+  /** The transaction's steps in layout order, as JSON (json_agg): timestamps are ISO strings. */
+  steps: StepRow[];
 }
 
 interface StepRow {
-  tx_id: string;
   step_id: string;
   participant: string;
   status: StepState['status'];
@@ -31,10 +32,9 @@ interface StepRow {
   attempt: number;
   attempts_left: number;
   waiting_for: StepState['waitingFor'];
-  due_at: Date | null;
+  due_at: string | null;
   output: JsonObject | null;
   last_error: ReplyError | null;
-  updated_at: Date;
 }
 
 export interface EventRow {
@@ -70,6 +70,13 @@ export interface Cursor {
 const TX_COLUMNS = `id, definition_name, definition_version, type, status, input, started_at, deadline, rollback,
   idempotency_key, traceparent, decision, created_at, updated_at`;
 
+/** Transactions with their steps, in one statement: callers add WHERE, ORDER BY, LIMIT, FOR UPDATE. */
+const SELECT_WITH_STEPS = `SELECT ${TX_COLUMNS}, (SELECT coalesce(json_agg(json_build_object('step_id', s.step_id,
+    'participant', s.participant, 'status', s.status, 'phase', s.phase, 'attempt', s.attempt, 'attempts_left', s.attempts_left,
+    'waiting_for', s.waiting_for, 'due_at', s.due_at, 'output', s.output, 'last_error', s.last_error) ORDER BY s.position), '[]')
+    FROM steps s WHERE s.tx_id = t.id) AS steps
+  FROM transactions t`;
+
 /** The 2PC decision a state holds; null for other protocols and before the decision. */
 const decisionOfState = (state: TransactionState): TwoPcDecision | null =>
   'decision' in state ? (state as TwoPcState).decision : null;
@@ -77,7 +84,8 @@ const decisionOfState = (state: TransactionState): TwoPcDecision | null =>
 const ms = (date: Date | null) => (date === null ? null : date.getTime());
 const date = (instant: number | null) => (instant === null ? null : new Date(instant));
 
-function toRecord(row: TransactionRow, steps: StepRow[]): TransactionRecord {
+function toRecord(row: TransactionRow): TransactionRecord {
+  const { steps } = row;
   return {
     id: row.id,
     definitionName: row.definition_name,
@@ -105,7 +113,7 @@ function toRecord(row: TransactionRow, steps: StepRow[]): TransactionRecord {
             attempt: s.attempt,
             attemptsLeft: s.attempts_left,
             waitingFor: s.waiting_for,
-            dueAt: ms(s.due_at),
+            dueAt: s.due_at === null ? null : Date.parse(s.due_at),
             output: s.output,
             lastError: s.last_error,
           } satisfies StepState,
@@ -115,10 +123,57 @@ function toRecord(row: TransactionRow, steps: StepRow[]): TransactionRecord {
   };
 }
 
+const byId = (records: TransactionRecord[]) => new Map(records.map((record) => [record.id, record]));
+
 /** The (engine state, step) pairs that differ between two states: only these are written. */
 function changedSteps(before: TransactionState | null, after: TransactionState): [string, StepState][] {
   // The engine updates immutably, so an unchanged step is the very same object.
   return Object.entries(after.steps).filter(([id, step]) => before?.steps[id] !== step);
+}
+
+/**
+ * The upsert of the steps that changed, as SQL whose parameters start at `first` (so it can
+ * share a statement) and whose rows go in only `where` that holds; null when no step changed.
+ */
+function stepsUpsert(
+  records: { record: TransactionRecord; before: TransactionState | null }[],
+  first: number,
+  where = 'true',
+): { sql: string; params: unknown[] } | null {
+  const rows = records.flatMap(({ record, before }) => {
+    const position = new Map(record.layout.map((step, index) => [step.id, index]));
+    return changedSteps(before, record.state).map(([id, step]) => {
+      const at = position.get(id)!;
+      return { txId: record.id, id, participant: record.layout[at].participant, at, step };
+    });
+  });
+  if (rows.length === 0) return null;
+  const col = <T>(pick: (row: (typeof rows)[number]) => T) => rows.map(pick);
+  const $ = (n: number) => `$${first + n}`;
+  return {
+    sql: `INSERT INTO steps (tx_id, step_id, participant, status, phase, attempt, attempts_left, waiting_for, due_at,
+         output, last_error, position, updated_at)
+       SELECT *, now() FROM unnest(${$(0)}::uuid[], ${$(1)}::text[], ${$(2)}::text[], ${$(3)}::text[], ${$(4)}::text[],
+         ${$(5)}::int[], ${$(6)}::int[], ${$(7)}::text[], ${$(8)}::timestamptz[], ${$(9)}::jsonb[], ${$(10)}::jsonb[],
+         ${$(11)}::smallint[]) AS changed WHERE ${where}
+       ON CONFLICT (tx_id, step_id) DO UPDATE SET status = excluded.status, phase = excluded.phase,
+         attempt = excluded.attempt, attempts_left = excluded.attempts_left, waiting_for = excluded.waiting_for,
+         due_at = excluded.due_at, output = excluded.output, last_error = excluded.last_error, updated_at = now()`,
+    params: [
+      col((r) => r.txId),
+      col((r) => r.id),
+      col((r) => r.participant),
+      col((r) => r.step.status),
+      col((r) => r.step.phase),
+      col((r) => r.step.attempt),
+      col((r) => r.step.attemptsLeft),
+      col((r) => r.step.waitingFor),
+      col((r) => date(r.step.dueAt)),
+      col((r) => (r.step.output === null ? null : JSON.stringify(r.step.output))),
+      col((r) => (r.step.lastError === null ? null : JSON.stringify(r.step.lastError))),
+      col((r) => r.at),
+    ],
+  };
 }
 
 /**
@@ -132,114 +187,73 @@ export class TransactionRepository {
   /** Inserts a new transaction; returns false (and writes nothing) when the idempotency key is taken. */
   async insert(manager: EntityManager, record: TransactionRecord, nextDueAt: number | null): Promise<boolean> {
     const s = record.state;
+    const params = [
+      record.id, record.definitionName, record.definitionVersion, record.type, s.status, record.input,
+      date(s.startedAt), date(s.deadline), s.rollback === null ? null : JSON.stringify(s.rollback), date(nextDueAt),
+      record.idempotencyKey, record.traceparent, record.createdAt,
+    ];
+    const steps = stepsUpsert([{ record, before: null }], params.length + 1, 'EXISTS (SELECT FROM inserted)');
+    // One statement: the steps go in only with their transaction (not when the idempotency key was taken).
     const inserted: unknown[] = await manager.query(
-      `INSERT INTO transactions (id, definition_name, definition_version, type, status, input, started_at, deadline,
-         rollback, next_due_at, idempotency_key, traceparent, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)
-       ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-       RETURNING id`,
-      [
-        record.id, record.definitionName, record.definitionVersion, record.type, s.status, record.input,
-        date(s.startedAt), date(s.deadline), s.rollback === null ? null : JSON.stringify(s.rollback), date(nextDueAt),
-        record.idempotencyKey, record.traceparent, record.createdAt,
-      ],
+      `WITH inserted AS (
+         INSERT INTO transactions (id, definition_name, definition_version, type, status, input, started_at, deadline,
+           rollback, next_due_at, idempotency_key, traceparent, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)
+         ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+         RETURNING id)${steps ? `, steps AS (${steps.sql})` : ''}
+       SELECT id FROM inserted`,
+      [...params, ...(steps?.params ?? [])],
     );
-    if (inserted.length === 0) return false;
-    await this.writeSteps(manager, [{ record, before: null }]);
-    return true;
+    return inserted.length > 0;
   }
 
   /**
-   * Writes the new states of locked transactions: their rows in one statement, and the
-   * steps that changed in another, however many transactions a batch of replies touched.
+   * Writes the new states of locked transactions in one statement, however many a batch of
+   * replies touched: their rows, and the steps that changed.
    */
   async update(manager: EntityManager, changes: readonly StateChange[]) {
     if (changes.length === 0) return;
     const col = <T>(pick: (change: StateChange) => T) => changes.map(pick);
-    await manager.query(
-      `UPDATE transactions t SET status = c.status, started_at = c.started_at, deadline = c.deadline,
-         rollback = c.rollback, next_due_at = c.next_due_at, decision = c.decision, updated_at = now()
-       FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::jsonb[], $6::timestamptz[], $7::text[])
-         AS c (id, status, started_at, deadline, rollback, next_due_at, decision)
-       WHERE t.id = c.id`,
-      [
-        col((c) => c.before.id),
-        col((c) => c.after.status),
-        col((c) => date(c.after.startedAt)),
-        col((c) => date(c.after.deadline)),
-        col((c) => (c.after.rollback === null ? null : JSON.stringify(c.after.rollback))),
-        col((c) => date(c.nextDueAt)),
-        col((c) => decisionOfState(c.after)),
-      ],
+    const params = [
+      col((c) => c.before.id),
+      col((c) => c.after.status),
+      col((c) => date(c.after.startedAt)),
+      col((c) => date(c.after.deadline)),
+      col((c) => (c.after.rollback === null ? null : JSON.stringify(c.after.rollback))),
+      col((c) => date(c.nextDueAt)),
+      col((c) => decisionOfState(c.after)),
+    ];
+    const steps = stepsUpsert(
+      changes.map((c) => ({ record: { ...c.before, state: c.after }, before: c.before.state })),
+      params.length + 1,
     );
-    await this.writeSteps(manager, changes.map((c) => ({ record: { ...c.before, state: c.after }, before: c.before.state })));
-  }
-
-  private async writeSteps(manager: EntityManager, records: { record: TransactionRecord; before: TransactionState | null }[]) {
-    const rows = records.flatMap(({ record, before }) => {
-      const position = new Map(record.layout.map((step, index) => [step.id, index]));
-      return changedSteps(before, record.state).map(([id, step]) => {
-        const at = position.get(id)!;
-        return { txId: record.id, id, participant: record.layout[at].participant, at, step };
-      });
-    });
-    if (rows.length === 0) return;
-    const col = <T>(pick: (row: (typeof rows)[number]) => T) => rows.map(pick);
     await manager.query(
-      `INSERT INTO steps (tx_id, step_id, participant, status, phase, attempt, attempts_left, waiting_for, due_at,
-         output, last_error, position, updated_at)
-       SELECT *, now() FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::int[],
-         $8::text[], $9::timestamptz[], $10::jsonb[], $11::jsonb[], $12::smallint[])
-       ON CONFLICT (tx_id, step_id) DO UPDATE SET status = excluded.status, phase = excluded.phase,
-         attempt = excluded.attempt, attempts_left = excluded.attempts_left, waiting_for = excluded.waiting_for,
-         due_at = excluded.due_at, output = excluded.output, last_error = excluded.last_error, updated_at = now()`,
-      [
-        col((r) => r.txId),
-        col((r) => r.id),
-        col((r) => r.participant),
-        col((r) => r.step.status),
-        col((r) => r.step.phase),
-        col((r) => r.step.attempt),
-        col((r) => r.step.attemptsLeft),
-        col((r) => r.step.waitingFor),
-        col((r) => date(r.step.dueAt)),
-        col((r) => (r.step.output === null ? null : JSON.stringify(r.step.output))),
-        col((r) => (r.step.lastError === null ? null : JSON.stringify(r.step.lastError))),
-        col((r) => r.at),
-      ],
+      `WITH updated AS (
+         UPDATE transactions t SET status = c.status, started_at = c.started_at, deadline = c.deadline,
+           rollback = c.rollback, next_due_at = c.next_due_at, decision = c.decision, updated_at = now()
+         FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::jsonb[], $6::timestamptz[], $7::text[])
+           AS c (id, status, started_at, deadline, rollback, next_due_at, decision)
+         WHERE t.id = c.id
+         RETURNING 1)
+       ${steps ? steps.sql : 'SELECT FROM updated'}`,
+      [...params, ...(steps?.params ?? [])],
     );
   }
 
   /** Locks and loads transactions; rows are locked in id order so concurrent lockers cannot deadlock. */
   async lock(manager: EntityManager, ids: string[]): Promise<Map<string, TransactionRecord>> {
-    const rows: TransactionRow[] = await manager.query(
-      `SELECT ${TX_COLUMNS} FROM transactions WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
-      [ids],
-    );
-    return this.withSteps(manager, rows);
+    return byId(await this.load(manager, 'WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE OF t', [ids]));
   }
 
   /** Claims transactions whose next due time has come; others' claims are skipped, not awaited. */
   async claimDue(manager: EntityManager, now: number, limit: number): Promise<Map<string, TransactionRecord>> {
-    const rows: TransactionRow[] = await manager.query(
-      `SELECT ${TX_COLUMNS} FROM transactions WHERE next_due_at <= $1 ORDER BY next_due_at LIMIT $2
-       FOR UPDATE SKIP LOCKED`,
-      [new Date(now), limit],
-    );
-    return this.withSteps(manager, rows);
+    return byId(await this.load(manager, 'WHERE next_due_at <= $1 ORDER BY next_due_at LIMIT $2 FOR UPDATE OF t SKIP LOCKED', [new Date(now), limit]));
   }
 
-  private async withSteps(manager: EntityManager | DataSource, rows: TransactionRow[]) {
-    const records = new Map<string, TransactionRecord>();
-    if (rows.length === 0) return records;
-    const steps: StepRow[] = await manager.query(
-      'SELECT * FROM steps WHERE tx_id = ANY($1::uuid[]) ORDER BY tx_id, position',
-      [rows.map((r) => r.id)],
-    );
-    const byTx = new Map<string, StepRow[]>();
-    for (const step of steps) byTx.set(step.tx_id, [...(byTx.get(step.tx_id) ?? []), step]);
-    for (const row of rows) records.set(row.id, toRecord(row, byTx.get(row.id) ?? []));
-    return records;
+  /** Transactions with their steps, one statement; `tail` is everything after FROM. */
+  private async load(manager: EntityManager | DataSource, tail: string, params: unknown[]): Promise<TransactionRecord[]> {
+    const rows: TransactionRow[] = await manager.query(`${SELECT_WITH_STEPS} ${tail}`, params);
+    return rows.map(toRecord);
   }
 
   /**
@@ -276,26 +290,17 @@ export class TransactionRepository {
   }
 
   async findById(id: string): Promise<TransactionRecord | null> {
-    const rows: TransactionRow[] = await this.dataSource.query(`SELECT ${TX_COLUMNS} FROM transactions WHERE id = $1`, [id]);
-    return (await this.withSteps(this.dataSource, rows)).get(id) ?? null;
+    return (await this.load(this.dataSource, 'WHERE id = $1', [id]))[0] ?? null;
   }
 
   async findByIdempotencyKey(key: string): Promise<TransactionRecord | null> {
-    const rows: TransactionRow[] = await this.dataSource.query(
-      `SELECT ${TX_COLUMNS} FROM transactions WHERE idempotency_key = $1`,
-      [key],
-    );
-    return [...(await this.withSteps(this.dataSource, rows)).values()][0] ?? null;
+    return (await this.load(this.dataSource, 'WHERE idempotency_key = $1', [key]))[0] ?? null;
   }
 
   /** Newest first, keyset-paginated: the page after `cursor`, `limit` rows at most. */
   async list(filter: ListFilter, limit: number, cursor?: Cursor): Promise<TransactionRecord[]> {
     const { clause, params } = whereClause(filter, cursor);
-    const rows: TransactionRow[] = await this.dataSource.query(
-      `SELECT ${TX_COLUMNS} FROM transactions ${clause} ORDER BY created_at DESC, id DESC LIMIT $${params.length + 1}`,
-      [...params, limit],
-    );
-    return [...(await this.withSteps(this.dataSource, rows)).values()];
+    return this.load(this.dataSource, `${clause} ORDER BY created_at DESC, id DESC LIMIT $${params.length + 1}`, [...params, limit]);
   }
 
   /** Ids of transactions matching the filter in a given status, oldest first. */
