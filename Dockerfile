@@ -14,6 +14,9 @@ RUN npm run build && npm prune --omit=dev
 FROM node:20-bookworm-slim
 WORKDIR /ordo
 ENV NODE_ENV=production
+# Node would size its heap by the host's memory and let garbage grow to that; see
+# DEFAULT_NODE_OPTIONS in tools/launcher/apps.ts for the measurement.
+ENV NODE_OPTIONS=--max-old-space-size=192
 COPY --from=build /ordo/node_modules node_modules
 COPY --from=build /ordo/dist dist
 COPY package.json ./

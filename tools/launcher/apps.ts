@@ -16,10 +16,18 @@ export function appEntry(name: AppName): string {
   return join(REPO_ROOT, 'dist/apps', name, 'src/main.js');
 }
 
+/**
+ * Node sizes its heap by the machine's memory (a quarter of it), not by what a service
+ * needs, and lets garbage pile up to that: on 24 GB the coordinator reached 356 MB RSS at
+ * 256 sagas in flight, 187 MB with this cap, for about 10 % more of its CPU spent collecting.
+ * The Docker image sets the same; NODE_OPTIONS overrides it.
+ */
+const DEFAULT_NODE_OPTIONS = '--max-old-space-size=192';
+
 /** Starts one app's built entry point with the given environment. */
 export function spawnApp(name: AppName, env: NodeJS.ProcessEnv, output: 'pipe' | 'inherit' = 'pipe'): ChildProcess {
   return spawn(process.execPath, ['--enable-source-maps', appEntry(name)], {
-    env: { ...process.env, ...env },
+    env: { NODE_OPTIONS: DEFAULT_NODE_OPTIONS, ...process.env, ...env },
     stdio: ['ignore', output, output],
   });
 }
