@@ -47,6 +47,8 @@ describe('npm run bench, small', () => {
       saga2.halfLoad.p95,
       saga2.halfLoad.p99,
       saga2.halfLoad.cpuMsPerTx,
+      saga2.quarterLoad.p50,
+      saga2.quarterLoad.p99,
       ...throughput(results.dag4),
       ...throughput(results.tcc),
       ...throughput(results.twoPc),

@@ -422,6 +422,7 @@ interface Results {
     /** Saturated sagas/s ÷ pgbench TPS. */
     ratio: number;
     halfLoad: Latency & Usage;
+    quarterLoad: Latency & Usage;
   };
   dag4: Throughput & Usage;
   tcc: Throughput & Usage;
@@ -464,6 +465,9 @@ async function main() {
     const clients = saturation.best.concurrency;
     const halfLoad = await metered(system, () => openLoop(system!, load.saga2, saturation.best.rate / 2, options.halfLoadSeconds));
     log(`2-step saga at ${halfLoad.targetRate.toFixed(1)}/s: p50 ${halfLoad.p50} ms, p95 ${halfLoad.p95} ms, p99 ${halfLoad.p99} ms`);
+    // And at a quarter: how latency falls with load on this machine.
+    const quarterLoad = await metered(system, () => openLoop(system!, load.saga2, saturation.best.rate / 4, options.halfLoadSeconds));
+    log(`2-step saga at ${quarterLoad.targetRate.toFixed(1)}/s: p50 ${quarterLoad.p50} ms, p95 ${quarterLoad.p95} ms, p99 ${quarterLoad.p99} ms`);
     const measure = async (label: string, workload: Workload, concurrency: number) => {
       const result = await metered(system!, () => closedLoop(system!, workload, concurrency, options.seconds));
       log(`${label}, ${concurrency} in flight: ${result.rate.toFixed(1)} transactions/s`);
@@ -495,7 +499,7 @@ async function main() {
       },
       pgbench: raw,
       floors: { kafka, sql },
-      saga2: { levels: saturation.levels.map(({ concurrency, rate }) => ({ concurrency, rate })), saturated: saturation.best, ratio, halfLoad },
+      saga2: { levels: saturation.levels.map(({ concurrency, rate }) => ({ concurrency, rate })), saturated: saturation.best, ratio, halfLoad, quarterLoad },
       dag4,
       tcc,
       twoPc,
@@ -526,7 +530,7 @@ function report(r: Results): string {
     `| ${name} | ${t.concurrency} | ${rate(t.rate)} ${unit}/s | ${t.cpuMsPerTx.toFixed(2)} ms | ${t.rssMb.toFixed(0)} MB | ${listCounts(t.statuses)} | ${others(t)} |`;
   const { machine: m, saga2: s, floors: f } = r;
   const load = (l: number[]) => l.map((x) => x.toFixed(2)).join(', ');
-  const measured = [s.saturated, s.halfLoad, r.dag4, r.tcc, r.twoPc];
+  const measured = [s.saturated, s.halfLoad, s.quarterLoad, r.dag4, r.tcc, r.twoPc];
   return [
     START,
     `Last run ${r.at.slice(0, 16).replace('T', ' ')} UTC, scale \`${r.scale}\`, on ${m.cpus} cores (${m.cpuModel}), ${m.memoryGb} GB,`,
@@ -551,6 +555,8 @@ function report(r: Results): string {
     `Latency of the 2-step saga at half that load (open loop, ${rate(s.halfLoad.targetRate)}/s offered, ${rate(s.halfLoad.achievedRate)}/s achieved, ${s.halfLoad.count} sagas, ${listCounts(s.halfLoad.statuses)};`,
     `coordinator CPU ${s.halfLoad.cpuMsPerTx.toFixed(2)} ms per saga; other Ordo processes: ${others(s.halfLoad)}):`,
     `p50 **${s.halfLoad.p50} ms**, p95 **${s.halfLoad.p95} ms**, p99 **${s.halfLoad.p99} ms**, max ${s.halfLoad.max} ms.`,
+    `At a quarter of that load (${rate(s.quarterLoad.targetRate)}/s offered, ${s.quarterLoad.count} sagas, ${listCounts(s.quarterLoad.statuses)}): p50 **${s.quarterLoad.p50} ms**,`,
+    `p95 ${s.quarterLoad.p95} ms, p99 **${s.quarterLoad.p99} ms**, max ${s.quarterLoad.max} ms.`,
     '',
     `Where the CPU went at saturation (cores busy on average): ${Object.entries(s.saturated.cores).map(([name, c]) => `${name} ${c.toFixed(2)}`).join(', ')}.`,
     '',
