@@ -526,6 +526,7 @@ const END = '<!-- bench:end -->';
 function report(r: Results): string {
   const rate = (n: number) => n.toFixed(1);
   const others = (u: Usage) => `${u.others.toFixed(2)} cores`;
+  const busy = (u: Usage) => Object.values(u.cores).reduce((sum, c) => sum + c, 0).toFixed(2);
   const row = (name: string, t: Throughput & Usage, unit: string) =>
     `| ${name} | ${t.concurrency} | ${rate(t.rate)} ${unit}/s | ${t.cpuMsPerTx.toFixed(2)} ms | ${t.rssMb.toFixed(0)} MB | ${listCounts(t.statuses)} | ${others(t)} |`;
   const { machine: m, saga2: s, floors: f } = r;
@@ -553,9 +554,10 @@ function report(r: Results): string {
     `Sagas/s ÷ pgbench TPS: **${s.ratio.toFixed(3)}**.`,
     '',
     `Latency of the 2-step saga at half that load (open loop, ${rate(s.halfLoad.targetRate)}/s offered, ${rate(s.halfLoad.achievedRate)}/s achieved, ${s.halfLoad.count} sagas, ${listCounts(s.halfLoad.statuses)};`,
-    `coordinator CPU ${s.halfLoad.cpuMsPerTx.toFixed(2)} ms per saga; other Ordo processes: ${others(s.halfLoad)}):`,
+    `coordinator CPU ${s.halfLoad.cpuMsPerTx.toFixed(2)} ms per saga; all processes kept ${busy(s.halfLoad)} of the ${m.cpus} cores busy; other Ordo processes: ${others(s.halfLoad)}):`,
     `p50 **${s.halfLoad.p50} ms**, p95 **${s.halfLoad.p95} ms**, p99 **${s.halfLoad.p99} ms**, max ${s.halfLoad.max} ms.`,
-    `At a quarter of that load (${rate(s.quarterLoad.targetRate)}/s offered, ${s.quarterLoad.count} sagas, ${listCounts(s.quarterLoad.statuses)}): p50 **${s.quarterLoad.p50} ms**,`,
+    `At a quarter of that load (${rate(s.quarterLoad.targetRate)}/s offered, ${s.quarterLoad.count} sagas, ${listCounts(s.quarterLoad.statuses)}; coordinator CPU ${s.quarterLoad.cpuMsPerTx.toFixed(2)} ms per saga;`,
+    `${busy(s.quarterLoad)} of the cores busy): p50 **${s.quarterLoad.p50} ms**,`,
     `p95 ${s.quarterLoad.p95} ms, p99 **${s.quarterLoad.p99} ms**, max ${s.quarterLoad.max} ms.`,
     '',
     `Where the CPU went at saturation (cores busy on average): ${Object.entries(s.saturated.cores).map(([name, c]) => `${name} ${c.toFixed(2)}`).join(', ')}.`,
