@@ -242,12 +242,24 @@ export class TransactionRepository {
 
   /** Locks and loads transactions; rows are locked in id order so concurrent lockers cannot deadlock. */
   async lock(manager: EntityManager, ids: string[]): Promise<Map<string, TransactionRecord>> {
-    return byId(await this.load(manager, 'WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE OF t', [ids]));
+    return this.lockThenLoad(manager, 'WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE', [ids]);
   }
 
   /** Claims transactions whose next due time has come; others' claims are skipped, not awaited. */
   async claimDue(manager: EntityManager, now: number, limit: number): Promise<Map<string, TransactionRecord>> {
-    return byId(await this.load(manager, 'WHERE next_due_at <= $1 ORDER BY next_due_at LIMIT $2 FOR UPDATE OF t SKIP LOCKED', [new Date(now), limit]));
+    return this.lockThenLoad(manager, 'WHERE next_due_at <= $1 ORDER BY next_due_at LIMIT $2 FOR UPDATE SKIP LOCKED', [new Date(now), limit]);
+  }
+
+  /**
+   * Locks first, then loads, in two statements. One would read the steps with a snapshot
+   * taken before its lock was granted: after waiting for another decision's commit it would
+   * pair that decision's transaction row with the steps from before it, and the next decision
+   * would write stale steps back (the chaos run found this).
+   */
+  private async lockThenLoad(manager: EntityManager, tail: string, params: unknown[]): Promise<Map<string, TransactionRecord>> {
+    const locked: { id: string }[] = await manager.query(`SELECT id FROM transactions ${tail}`, params);
+    if (locked.length === 0) return new Map();
+    return byId(await this.load(manager, 'WHERE id = ANY($1::uuid[]) ORDER BY id', [locked.map((row) => row.id)]));
   }
 
   /** Transactions with their steps, one statement; `tail` is everything after FROM. */
