@@ -70,7 +70,10 @@ export interface Cursor {
 const TX_COLUMNS = `id, definition_name, definition_version, type, status, input, started_at, deadline, rollback,
   idempotency_key, traceparent, decision, created_at, updated_at`;
 
-/** Transactions with their steps, in one statement: callers add WHERE, ORDER BY, LIMIT, FOR UPDATE. */
+/**
+ * Transactions with their steps in one statement (one snapshot): callers add WHERE, ORDER BY
+ * and LIMIT. Never FOR UPDATE: see lockThenLoad.
+ */
 const SELECT_WITH_STEPS = `SELECT ${TX_COLUMNS}, (SELECT coalesce(json_agg(json_build_object('step_id', s.step_id,
     'participant', s.participant, 'status', s.status, 'phase', s.phase, 'attempt', s.attempt, 'attempts_left', s.attempts_left,
     'waiting_for', s.waiting_for, 'due_at', s.due_at, 'output', s.output, 'last_error', s.last_error) ORDER BY s.position), '[]')
