@@ -2,9 +2,9 @@ import { randomBytes, randomUUID } from 'crypto';
 import { rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { Consumer, Kafka, logLevel, Producer } from 'kafkajs';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
+import { KafkajsMessageBus } from '@ordo/platform';
 import { coordinatorMigrations } from '../../migrations/coordinator';
 import { inventoryMigrations } from '../../migrations/inventory';
 import { paymentMigrations } from '../../migrations/payment';
@@ -37,61 +37,37 @@ const LEG_TIMEOUT_MS = 10_000;
 
 /**
  * The least time the messaging of one 2-step saga takes: `rounds` sagas one after the
- * other, each two command → reply trips between a "coordinator" and a "participant" with
- * Ordo's producer and consumer settings, and no database or business code in between.
+ * other, each two command → reply trips between a "coordinator" and a "participant", each
+ * with a message bus of its own as Ordo's processes have (KafkajsMessageBus: the same
+ * producer, consumer and coalescing), and no database or business code in between. The
+ * topics live under `topicPrefix`, which the caller deletes.
  */
 export async function kafkaFloor(brokers: string[], topicPrefix: string, options: { rounds: number }): Promise<KafkaFloor> {
-  const kafka = new Kafka({ clientId: `${topicPrefix}floor`, brokers, logLevel: logLevel.NOTHING });
   const topics = { commands: `${topicPrefix}floor.commands`, replies: `${topicPrefix}floor.replies` };
-  const groups = { participant: `${topicPrefix}floor-participant`, coordinator: `${topicPrefix}floor-coordinator` };
-  const admin = kafka.admin();
-  // As KafkajsMessageBus makes them (libs/platform/src/messaging/kafkajs-message-bus.ts);
-  // the coordinator's relay and the participant are separate processes, so each has its own.
-  const producer = () =>
-    kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2000 } });
-  const producers: Producer[] = [producer(), producer()];
-  const [coordinatorProducer, participantProducer] = producers;
-  const consumers: Consumer[] = [];
+  const coordinator = new KafkajsMessageBus({ clientId: `${topicPrefix}floor-coordinator`, brokers });
+  const participant = new KafkajsMessageBus({ clientId: `${topicPrefix}floor-participant`, brokers });
   /** Each leg's message carries a unique id; the coordinator's consumer resolves its waiter. */
   const waiting = new Map<string, () => void>();
-  let created = false;
   try {
-    await admin.connect();
-    await admin.createTopics({ waitForLeaders: true, topics: [topics.commands, topics.replies].map((topic) => ({ topic, numPartitions: 8 })) });
-    created = true;
-    await Promise.all(producers.map((p) => p.connect()));
-
-    // The participant: Nest's Kafka server on kafkajs defaults, with the SDK's session settings
-    // (libs/participant/src/participant.module.ts); it answers each command on the reply topic.
-    const participant = kafka.consumer({ groupId: groups.participant, allowAutoTopicCreation: false, sessionTimeout: 10_000, heartbeatInterval: 1_000 });
-    consumers.push(participant);
-    await participant.connect();
-    await participant.subscribe({ topics: [topics.commands], fromBeginning: true });
-    await participant.run({
-      partitionsConsumedConcurrently: 8,
-      eachMessage: async ({ message }) => {
-        await participantProducer.send({ topic: topics.replies, acks: -1, messages: [{ key: message.key, value: message.value }] });
-      },
+    await coordinator.ensureTopics([topics.commands, topics.replies], 8);
+    // The participant answers each command on the reply topic, 8 partitions at once (COMMAND_CONCURRENCY's default).
+    await participant.subscribe({
+      groupId: `${topicPrefix}floor-participant`,
+      topics: [topics.commands],
+      concurrency: 8,
+      handleBatch: (messages) => participant.publish(messages.map((m) => ({ topic: topics.replies, key: m.key ?? '', value: m.value ?? '' }))),
     });
-
-    // The coordinator's reply consumer: KafkajsMessageBus.subscribe's settings, REPLY_CONCURRENCY's default.
-    const coordinator = kafka.consumer({ groupId: groups.coordinator, allowAutoTopicCreation: false, sessionTimeout: 10_000, heartbeatInterval: 1_000, maxWaitTimeInMs: 100 });
-    consumers.push(coordinator);
-    await coordinator.connect();
-    await coordinator.subscribe({ topics: [topics.replies], fromBeginning: true });
-    await coordinator.run({
-      partitionsConsumedConcurrently: 4,
-      autoCommit: true,
-      eachBatchAutoResolve: false,
-      eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary }) => {
-        for (const message of batch.messages) {
+    // The coordinator's reply consumer, with REPLY_CONCURRENCY's default.
+    await coordinator.subscribe({
+      groupId: `${topicPrefix}floor-coordinator`,
+      topics: [topics.replies],
+      concurrency: 4,
+      handleBatch: async (messages) => {
+        for (const message of messages) {
           const id = message.value?.toString() ?? '';
           waiting.get(id)?.();
           waiting.delete(id);
         }
-        resolveOffset(batch.lastOffset());
-        await commitOffsetsIfNecessary();
-        await heartbeat();
       },
     });
 
@@ -106,7 +82,7 @@ export async function kafkaFloor(brokers: string[], topicPrefix: string, options
           clearTimeout(timer);
           resolve();
         });
-        coordinatorProducer.send({ topic: topics.commands, acks: -1, messages: [{ key, value: id }] }).catch(reject);
+        coordinator.publish([{ topic: topics.commands, key, value: id }]).catch(reject);
       });
     const round = async (timeoutMs: number) => {
       const key = randomUUID();
@@ -126,11 +102,7 @@ export async function kafkaFloor(brokers: string[], topicPrefix: string, options
     const percentile = (p: number) => Math.round(latencies[Math.max(0, Math.ceil(p * latencies.length) - 1)] * 10) / 10;
     return { legs: 4, rounds: options.rounds, p50: percentile(0.5), p95: percentile(0.95), p99: percentile(0.99) };
   } finally {
-    await Promise.all(consumers.map((c) => c.disconnect().catch(() => undefined)));
-    await Promise.all(producers.map((p) => p.disconnect().catch(() => undefined)));
-    if (created) await admin.deleteTopics({ topics: [topics.commands, topics.replies] }).catch(() => undefined);
-    await admin.deleteGroups(Object.values(groups)).catch(() => undefined);
-    await admin.disconnect();
+    await Promise.all([coordinator.close(), participant.close()]);
   }
 }
 
@@ -151,22 +123,25 @@ export interface SqlFloor {
 const ROWS = 1000;
 const DEFINITION = 'bench-saga2';
 
-/** TransactionRepository.lock and withSteps: the transaction's row locked, then its steps. */
-const LOCK_AND_LOAD = `SELECT id, definition_name, definition_version, type, status, input, started_at, deadline, rollback,
-    idempotency_key, traceparent, decision, created_at, updated_at
-  FROM ordo.transactions WHERE id = ANY('{:txid}'::uuid[]) ORDER BY id FOR UPDATE;
-SELECT * FROM ordo.steps WHERE tx_id = ANY('{:txid}'::uuid[]) ORDER BY tx_id, position;`;
+/** TransactionRepository.lock: the transaction's row locked, then loaded with its steps (SELECT_WITH_STEPS). */
+const LOCK_AND_LOAD = `SELECT id FROM ordo.transactions WHERE id = ANY('{:txid}'::uuid[]) ORDER BY id FOR UPDATE;
+SELECT id, definition_name, definition_version, type, status, input, started_at, deadline, rollback,
+    idempotency_key, traceparent, decision, created_at, updated_at, (SELECT coalesce(json_agg(json_build_object('step_id', s.step_id,
+    'participant', s.participant, 'status', s.status, 'phase', s.phase, 'attempt', s.attempt, 'attempts_left', s.attempts_left,
+    'waiting_for', s.waiting_for, 'due_at', s.due_at, 'output', s.output, 'last_error', s.last_error) ORDER BY s.position), '[]')
+    FROM ordo.steps s WHERE s.tx_id = t.id) AS steps
+  FROM ordo.transactions t WHERE id = ANY('{:txid}'::uuid[]) ORDER BY id;`;
 
-/** TransactionRepository.update's first statement, up to its values. */
+/** TransactionRepository.update's row update, up to its values (the steps' upsert follows in the same statement). */
 const UPDATE_TRANSACTIONS = `UPDATE ordo.transactions t SET status = c.status, started_at = c.started_at, deadline = c.deadline,
     rollback = c.rollback, next_due_at = c.next_due_at, decision = c.decision, updated_at = now()`;
 
-/** TransactionRepository.writeSteps, around its values. */
+/** The steps upsert (stepsUpsert in transaction.repository.ts), around its values. */
 const STEPS_UPSERT_INTO = `INSERT INTO ordo.steps (tx_id, step_id, participant, status, phase, attempt, attempts_left, waiting_for, due_at,
     output, last_error, position, updated_at)`;
 const STEPS_UPSERT_ON_CONFLICT = `  ON CONFLICT (tx_id, step_id) DO UPDATE SET status = excluded.status, phase = excluded.phase,
     attempt = excluded.attempt, attempts_left = excluded.attempts_left, waiting_for = excluded.waiting_for,
-    due_at = excluded.due_at, output = excluded.output, last_error = excluded.last_error, updated_at = now();`;
+    due_at = excluded.due_at, output = excluded.output, last_error = excluded.last_error, updated_at = now()`;
 
 /**
  * OutboxRelay.publishBatch: claim, (publish), delete. The claim is narrowed to this saga's row
@@ -176,6 +151,21 @@ const STEPS_UPSERT_ON_CONFLICT = `  ON CONFLICT (tx_id, step_id) DO UPDATE SET s
 const RELAY = `BEGIN;
 SELECT id, topic, key, payload, headers FROM ordo.outbox WHERE key = ':txid' ORDER BY id LIMIT 500 FOR UPDATE SKIP LOCKED \\gset outbox_
 DELETE FROM ordo.outbox WHERE id = ANY('{:outbox_id}'::bigint[]);
+COMMIT;`;
+
+/**
+ * One participant step behind the SDK's barrier, in its local transaction
+ * (command-consumer.ts handleInTransaction → sql-barrier.ts passBarrier: advisory lock,
+ * loadCommandRows; run-handler.ts: savepoint; the handler; storeBarrierWrites).
+ */
+const behindBarrier = (schema: string, stepId: string, handler: string, reply: string) => `BEGIN;
+SELECT pg_advisory_xact_lock(hashtext(':txid/${stepId}'));
+SELECT phase, origin, reply FROM ${schema}.ordo_barrier WHERE tx_id = ':txid' AND step_id = '${stepId}' AND phase = ANY('{execute}');
+SAVEPOINT ordo_handler;
+${handler}
+INSERT INTO ${schema}.ordo_barrier (tx_id, step_id, phase, origin, reply) VALUES (':txid', '${stepId}', 'execute', 'handler',
+    '${reply}')
+  ON CONFLICT DO NOTHING;
 COMMIT;`;
 
 /**
@@ -202,22 +192,23 @@ SELECT name, version, type, body, created_at, gen_random_uuid() AS txid, gen_ran
   (extract(epoch FROM now()) * 1000)::bigint AS now_ms
   FROM ordo.definitions WHERE name = '${DEFINITION}' ORDER BY version DESC LIMIT 1 \\gset
 
--- TransactionEngine.startInSpan: TransactionRepository.insert (+ writeSteps), then
+-- TransactionEngine.startInSpan: TransactionRepository.insert (row and steps in one statement), then
 -- writeEffects: appendEvents and OutboxWriter.enqueue (its pg_notify in the same statement).
 BEGIN;
-INSERT INTO ordo.transactions (id, definition_name, definition_version, type, status, input, started_at, deadline,
+WITH inserted AS (INSERT INTO ordo.transactions (id, definition_name, definition_version, type, status, input, started_at, deadline,
     rollback, next_due_at, idempotency_key, traceparent, created_at, updated_at)
   VALUES (':txid', '${DEFINITION}', 1, 'saga', 'running',
     '{"orderId": ":order_id", "sku": "B-:sku", "qty": 1, "accountId": "b-:account", "amount": 1}',
     now(), now() + interval '30 s', NULL, now() + interval '5 s', NULL, NULL, now(), now())
   ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-  RETURNING id;
+  RETURNING id), steps AS (
 ${STEPS_UPSERT_INTO}
   SELECT *, now() FROM unnest('{:txid,:txid}'::uuid[], '{reserve-stock,charge}'::text[], '{inventory,payment}'::text[],
     '{running,pending}'::text[], '{execute,execute}'::text[], '{1,0}'::int[], '{4,5}'::int[],
     ARRAY['reply', NULL]::text[], ARRAY[now() + interval '5 s', NULL]::timestamptz[], '{NULL,NULL}'::jsonb[],
-    '{NULL,NULL}'::jsonb[], '{0,1}'::smallint[])
-${STEPS_UPSERT_ON_CONFLICT}
+    '{NULL,NULL}'::jsonb[], '{0,1}'::smallint[]) AS changed WHERE EXISTS (SELECT FROM inserted)
+${STEPS_UPSERT_ON_CONFLICT})
+  SELECT id FROM inserted;
 INSERT INTO ordo.events (tx_id, type, step_id, actor, data, at)
   SELECT * FROM unnest('{:txid,:txid,:txid}'::uuid[],
     '{transaction.started,step.status_changed,step.dispatched}'::text[], ARRAY[NULL, 'reserve-stock', 'reserve-stock']::text[],
@@ -238,35 +229,28 @@ ${RELAY}
 -- Inventory: CommandConsumer.handleInTransaction → passBarrier (sql-barrier.ts: advisory lock,
 -- loadCommandRows) → runHandler (savepoint) → StockService.reserve (StockRepository.take,
 -- reserve) → storeBarrierWrites.
-BEGIN;
-SELECT pg_advisory_xact_lock(hashtext(':txid/reserve-stock'));
-SELECT phase, origin, reply FROM inventory.ordo_barrier WHERE tx_id = ':txid' AND step_id = 'reserve-stock' AND phase = ANY('{execute}');
-SAVEPOINT ordo_handler;
-WITH taken AS (
+${behindBarrier('inventory', 'reserve-stock', `WITH taken AS (
     UPDATE inventory.products SET stock = stock - 1, updated_at = now() WHERE sku = 'B-:sku' AND stock >= 1 RETURNING 1)
   SELECT 1 FROM taken;
-INSERT INTO inventory.reservations (tx_id, step_id, order_id, sku, qty) VALUES (':txid', 'reserve-stock', ':order_id', 'B-:sku', 1) RETURNING * \\gset reservation_
-INSERT INTO inventory.ordo_barrier (tx_id, step_id, phase, origin, reply) VALUES (':txid', 'reserve-stock', 'execute', 'handler',
-    '{"outcome":"success","output":{"reservationId":":reservation_id"}}')
-  ON CONFLICT DO NOTHING;
-COMMIT;
+INSERT INTO inventory.reservations (tx_id, step_id, order_id, sku, qty) VALUES (':txid', 'reserve-stock', ':order_id', 'B-:sku', 1) RETURNING * \\gset reservation_`,
+'{"outcome":"success","output":{"reservationId":":reservation_id"}}')}
 
--- Its reply: TransactionEngine.applyReplies → TransactionRepository.lock (+ withSteps), persist
--- (update: the transactions row, then writeSteps for the two changed steps), writeEffects
+-- Its reply: TransactionEngine.applyReplies → TransactionRepository.lock (lock, then load), persist
+-- (update: the transactions row and the two changed steps), writeEffects
 -- (appendEvents; enqueue of the charge command, notifying in the same statement).
 BEGIN;
 ${LOCK_AND_LOAD}
-${UPDATE_TRANSACTIONS}
+WITH updated AS (${UPDATE_TRANSACTIONS}
   FROM unnest('{:txid}'::uuid[], '{running}'::text[], ARRAY[now()]::timestamptz[], ARRAY[now() + interval '30 s']::timestamptz[],
     '{NULL}'::jsonb[], ARRAY[now() + interval '5 s']::timestamptz[], '{NULL}'::text[])
     AS c (id, status, started_at, deadline, rollback, next_due_at, decision)
-  WHERE t.id = c.id;
+  WHERE t.id = c.id RETURNING 1)
 ${STEPS_UPSERT_INTO}
   SELECT *, now() FROM unnest('{:txid,:txid}'::uuid[], '{reserve-stock,charge}'::text[], '{inventory,payment}'::text[],
     '{succeeded,running}'::text[], '{execute,execute}'::text[], '{1,1}'::int[], '{4,4}'::int[],
     ARRAY[NULL, 'reply']::text[], ARRAY[NULL, now() + interval '5 s']::timestamptz[],
     ARRAY['{"reservationId":":reservation_id"}', NULL]::jsonb[], '{NULL,NULL}'::jsonb[], '{0,1}'::smallint[])
-${STEPS_UPSERT_ON_CONFLICT}
+${STEPS_UPSERT_ON_CONFLICT};
 INSERT INTO ordo.events (tx_id, type, step_id, actor, data, at)
   SELECT * FROM unnest('{:txid,:txid,:txid,:txid}'::uuid[],
     '{step.replied,step.status_changed,step.status_changed,step.dispatched}'::text[],
@@ -287,33 +271,26 @@ ${RELAY}
 
 -- Payment: the same SDK path (command-consumer.ts, sql-barrier.ts, run-handler.ts) around
 -- PaymentsService.charge (PaymentsRepository.debit, charge).
-BEGIN;
-SELECT pg_advisory_xact_lock(hashtext(':txid/charge'));
-SELECT phase, origin, reply FROM payment.ordo_barrier WHERE tx_id = ':txid' AND step_id = 'charge' AND phase = ANY('{execute}');
-SAVEPOINT ordo_handler;
-WITH debited AS (
+${behindBarrier('payment', 'charge', `WITH debited AS (
     UPDATE payment.accounts SET balance = balance - 1, updated_at = now() WHERE id = 'b-:account' AND balance - frozen >= 1 RETURNING 1)
   SELECT 1 FROM debited;
-INSERT INTO payment.charges (tx_id, step_id, account_id, order_id, amount) VALUES (':txid', 'charge', 'b-:account', ':order_id', 1) RETURNING * \\gset charge_
-INSERT INTO payment.ordo_barrier (tx_id, step_id, phase, origin, reply) VALUES (':txid', 'charge', 'execute', 'handler',
-    '{"outcome":"success","output":{"chargeId":":charge_id"}}')
-  ON CONFLICT DO NOTHING;
-COMMIT;
+INSERT INTO payment.charges (tx_id, step_id, account_id, order_id, amount) VALUES (':txid', 'charge', 'b-:account', ':order_id', 1) RETURNING * \\gset charge_`,
+'{"outcome":"success","output":{"chargeId":":charge_id"}}')}
 
 -- The final reply: applyReplies as above; the saga completes (no pivot step, so no
 -- transaction.committed event) and sends nothing, so no outbox row and no notification.
 BEGIN;
 ${LOCK_AND_LOAD}
-${UPDATE_TRANSACTIONS}
+WITH updated AS (${UPDATE_TRANSACTIONS}
   FROM unnest('{:txid}'::uuid[], '{completed}'::text[], ARRAY[now()]::timestamptz[], ARRAY[now() + interval '30 s']::timestamptz[],
     '{NULL}'::jsonb[], '{NULL}'::timestamptz[], '{NULL}'::text[])
     AS c (id, status, started_at, deadline, rollback, next_due_at, decision)
-  WHERE t.id = c.id;
+  WHERE t.id = c.id RETURNING 1)
 ${STEPS_UPSERT_INTO}
   SELECT *, now() FROM unnest('{:txid}'::uuid[], '{charge}'::text[], '{payment}'::text[], '{succeeded}'::text[],
     '{execute}'::text[], '{1}'::int[], '{4}'::int[], '{NULL}'::text[], '{NULL}'::timestamptz[],
     ARRAY['{"chargeId":":charge_id"}']::jsonb[], '{NULL}'::jsonb[], '{1}'::smallint[])
-${STEPS_UPSERT_ON_CONFLICT}
+${STEPS_UPSERT_ON_CONFLICT};
 INSERT INTO ordo.events (tx_id, type, step_id, actor, data, at)
   SELECT * FROM unnest('{:txid,:txid,:txid}'::uuid[], '{step.replied,step.status_changed,transaction.status_changed}'::text[],
     ARRAY['charge', 'charge', NULL]::text[], '{NULL,NULL,NULL}'::text[], ARRAY[
