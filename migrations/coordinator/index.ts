@@ -3,6 +3,7 @@ import { Transactions1763700100000 } from './1763700100000-transactions';
 import { StepsInFlight1763700200000 } from './1763700200000-steps-in-flight';
 import { TransactionDecision1763700300000 } from './1763700300000-transaction-decision';
 import { FinishedTransactions1763700400000 } from './1763700400000-finished-transactions';
+import { HotRow1764600000000 } from './1764600000000-hot-row';
 
 /** The coordinator's migrations, oldest first. */
 export const coordinatorMigrations = [
@@ -11,4 +12,5 @@ export const coordinatorMigrations = [
   StepsInFlight1763700200000,
   TransactionDecision1763700300000,
   FinishedTransactions1763700400000,
+  HotRow1764600000000,
 ];

@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'crypto';
 import { DataSource } from 'typeorm';
 import { StepState, TransactionState } from '../../apps/coordinator/src/engine';
 import { TransactionRecord } from '../../apps/coordinator/src/transactions/persistence/transaction-record';
-import { TransactionRepository } from '../../apps/coordinator/src/transactions/persistence/transaction.repository';
+import { DecisionWrite, TransactionRepository } from '../../apps/coordinator/src/transactions/persistence/transaction.repository';
 import { coordinatorMigrations } from '../../migrations/coordinator';
 import { testEnv } from '../support/test-env';
 
@@ -18,8 +18,9 @@ const step = (status: StepState['status'], waitingFor: StepState['waitingFor']):
 });
 
 /**
- * The repository on the real migrations: what one decision wrote is what the next one,
- * waiting for its lock, reads back, row and steps together.
+ * The repository on the real migrations: a decision is written in one statement, and only
+ * over the version it was taken on — a stale decision writes nothing, not even its history
+ * or its commands, also when it meets the other writer's row lock.
  */
 describe('transaction repository', () => {
   const schema = `repo_${randomBytes(4).toString('hex')}`;
@@ -37,7 +38,6 @@ describe('transaction repository', () => {
     }).initialize();
     await dataSource.query(`CREATE SCHEMA "${schema}"`);
     await dataSource.runMigrations({ transaction: 'each' });
-    await dataSource.query(`INSERT INTO definitions (name, version, type, body, body_hash) VALUES ('d', 1, 'saga', '{}', 'x')`);
     repository = new TransactionRepository(dataSource);
   });
 
@@ -46,53 +46,128 @@ describe('transaction repository', () => {
     await dataSource?.destroy();
   });
 
-  it("gives a locker that waited the committed decision's steps, not the ones from before its wait", async () => {
-    const before: TransactionState = {
-      status: 'running',
-      startedAt: Date.now(),
-      deadline: null,
-      rollback: null,
-      steps: { a: step('running', 'reply'), b: step('pending', null) },
-    };
-    const record: TransactionRecord = {
-      id: randomUUID(),
-      definitionName: 'd',
-      definitionVersion: 1,
-      type: 'saga',
-      input: {},
-      idempotencyKey: null,
-      traceparent: null,
-      createdAt: new Date(),
-      updatedAt: new Date(),
-      layout: [
-        { id: 'a', participant: 'p' },
-        { id: 'b', participant: 'q' },
-      ],
-      state: before,
-    };
-    await dataSource.transaction((manager) => repository.insert(manager, record, null));
+  const before: TransactionState = {
+    status: 'running',
+    startedAt: Date.now(),
+    deadline: null,
+    rollback: null,
+    steps: { a: step('running', 'reply'), b: step('pending', null) },
+  };
 
+  const newRecord = (idempotencyKey: string | null = null): TransactionRecord => ({
+    id: randomUUID(),
+    definitionName: 'd',
+    definitionVersion: 1,
+    type: 'saga',
+    input: { n: 1 },
+    idempotencyKey,
+    traceparent: null,
+    createdAt: new Date(),
+    updatedAt: new Date(),
+    version: 0,
+    layout: [
+      { id: 'a', participant: 'p' },
+      { id: 'b', participant: 'q' },
+    ],
+    state: before,
+  });
+
+  /** A decision on `record` that sends one command and records one event. */
+  const decision = (record: TransactionRecord, after: TransactionState, nextDueAt: number | null, stepId = 'a'): DecisionWrite => ({
+    before: record,
+    after,
+    nextDueAt,
+    events: [{ event: { type: 'step.status_changed', stepId, from: 'pending', to: 'running' }, at: Date.now() }],
+    messages: [{ topic: 'q.commands', key: record.id, value: `{"stepId":"${stepId}"}`, headers: { 'ordo-message-id': `${record.id}/${stepId}/${record.version}` } }],
+  });
+
+  const count = async (sql: string, id: string) => (await dataSource.query(sql, [id]))[0].count as number;
+  const outboxRows = (id: string) => count('SELECT count(*)::int AS count FROM outbox WHERE key = $1', id);
+  const eventRows = (id: string) => count('SELECT count(*)::int AS count FROM events WHERE tx_id = $1', id);
+
+  it('inserts a transaction with its steps, timer, history and commands in one statement', async () => {
+    const record = newRecord();
+    const result = await repository.insert(decision(record, before, Date.now() + 60_000));
+    expect([...result!.written]).toEqual([record.id]);
+    expect(result!.queued).toHaveLength(1);
+    expect(result!.queued[0]).toMatchObject({ topic: 'q.commands', key: record.id });
+    const loaded = (await repository.load([record.id])).get(record.id)!;
+    expect(loaded.state.steps).toEqual(before.steps);
+    expect(loaded.layout).toEqual(record.layout);
+    expect(loaded.version).toBe(0);
+    expect(await outboxRows(record.id)).toBe(1);
+    expect(await eventRows(record.id)).toBe(1);
+    expect(await count('SELECT count(*)::int AS count FROM timers WHERE tx_id = $1', record.id)).toBe(1);
+  });
+
+  it('writes nothing for a second start with the same idempotency key', async () => {
+    const key = `key-${randomUUID()}`;
+    const first = newRecord(key);
+    expect(await repository.insert(decision(first, before, null))).not.toBeNull();
+    const second = newRecord(key);
+    expect(await repository.insert(decision(second, before, null))).toBeNull();
+    expect(await outboxRows(second.id)).toBe(0);
+    expect(await eventRows(second.id)).toBe(0);
+  });
+
+  it('refuses a decision taken on a stale version, with its history and commands', async () => {
+    const record = newRecord();
+    await repository.insert(decision(record, before, null));
+    const loaded = (await repository.load([record.id])).get(record.id)!;
     const after: TransactionState = { ...before, steps: { a: step('succeeded', null), b: step('running', 'reply') } };
+
+    const won = await repository.write([decision(loaded, after, null, 'b')]);
+    expect([...won.written]).toEqual([record.id]);
+    const lost = await repository.write([decision(loaded, { ...before, status: 'compensating' }, null, 'a')]);
+    expect(lost.written.size).toBe(0);
+    expect(lost.queued).toEqual([]);
+
+    const now = (await repository.load([record.id])).get(record.id)!;
+    expect(now.version).toBe(1);
+    expect(now.state.status).toBe('running');
+    expect(now.state.steps).toEqual(after.steps);
+    expect(await outboxRows(record.id)).toBe(2);
+    expect(await eventRows(record.id)).toBe(2);
+  });
+
+  it('refuses a stale decision that waited for the row lock of a writer that then committed', async () => {
+    const record = newRecord();
+    await repository.insert(decision(record, before, null));
+    const loaded = (await repository.load([record.id])).get(record.id)!;
     let release!: () => void;
     const held = new Promise<void>((resolve) => (release = resolve));
-    let firstLocked!: () => void;
-    const locked = new Promise<void>((resolve) => (firstLocked = resolve));
-    // The first decision locks, writes its state and holds its transaction open...
-    const first = dataSource.transaction(async (manager) => {
-      const [current] = (await repository.lock(manager, [record.id])).values();
-      await repository.update(manager, [{ before: current, after, nextDueAt: null }]);
-      firstLocked();
+    let updated!: () => void;
+    const locked = new Promise<void>((resolve) => (updated = resolve));
+    // Another writer changes the row and holds its transaction open...
+    const other = dataSource.transaction(async (manager) => {
+      await manager.query('UPDATE transactions SET version = version + 1 WHERE id = $1', [record.id]);
+      updated();
       await held;
     });
     await locked;
-    // ...while the second waits for the lock, and gets it once the first has committed.
-    const second = dataSource.transaction(async (manager) => (await repository.lock(manager, [record.id])).get(record.id)!);
+    // ...while the decision taken on the old version waits for its lock.
+    const stale = repository.write([decision(loaded, { ...before, status: 'compensating' }, Date.now())]);
     await new Promise((resolve) => setTimeout(resolve, 200));
     release();
-    await first;
-    const seen = await second;
+    await other;
+    expect((await stale).written.size).toBe(0);
+    expect((await repository.load([record.id])).get(record.id)!.state.status).toBe('running');
+    expect(await outboxRows(record.id)).toBe(1);
+  });
 
-    expect(seen.state.steps).toEqual(after.steps);
-    expect((await repository.findById(record.id))!.state.steps).toEqual(after.steps);
+  it('hands a due timer to one claimer until its lease runs out, and a written decision sets it anew', async () => {
+    const record = newRecord();
+    const past = Date.now() - 1000;
+    await repository.insert(decision(record, before, past));
+    const now = Date.now();
+    const claims = await Promise.all([repository.claimDue(now, 1000, 5000), repository.claimDue(now, 1000, 5000)]);
+    expect(claims.flat().filter((id) => id === record.id)).toHaveLength(1);
+    expect(await repository.claimDue(now + 4000, 1000, 5000)).not.toContain(record.id);
+    expect(await repository.claimDue(now + 6000, 1000, 5000)).toContain(record.id);
+
+    const loaded = (await repository.load([record.id])).get(record.id)!;
+    await repository.write([decision(loaded, { ...before, status: 'completed' }, null)]);
+    expect(await count('SELECT count(*)::int AS count FROM timers WHERE tx_id = $1', record.id)).toBe(0);
+    expect(await count('SELECT count(*)::int AS count FROM transactions WHERE id = $1 AND finished_at IS NOT NULL', record.id)).toBe(1);
   });
 });

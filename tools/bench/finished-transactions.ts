@@ -21,7 +21,7 @@ export interface FinishedBatch {
 
 /**
  * Bulk-inserts `count` transactions with their steps and history, in SQL (generate_series),
- * in chunks so no statement runs for long. Ids are md5(seed, n), so steps and events can be
+ * in chunks so no statement runs for long. Ids are md5(seed, n), so timers and events can be
  * generated without reading the transactions back.
  */
 export async function insertFinishedTransactions(databaseUrl: string, batch: FinishedBatch, log: (line: string) => void = () => undefined) {
@@ -48,21 +48,23 @@ async function insertChunk(client: Client, batch: FinishedBatch, from: number, t
   await client.query('BEGIN');
   await client.query(
     `INSERT INTO transactions (id, definition_name, definition_version, type, status, input, started_at, deadline, rollback,
-       next_due_at, created_at, updated_at)
+       created_at, updated_at, finished_at, steps)
      SELECT r.id, $4, $5, 'saga', r.status, jsonb_build_object('n', g), r.at - interval '1 s', r.at + interval '29 s',
        CASE WHEN r.status = 'compensated' THEN '{"kind":"step_failed","stepId":"${definition.steps.at(-1)!.id}"}'::jsonb END,
-       CASE WHEN r.status = 'running' THEN now() + interval '1 day' END, r.at - interval '1 s', r.at
+       r.at - interval '1 s', r.at, CASE WHEN r.status IN ('completed', 'compensated') THEN r.at END,
+       (SELECT jsonb_agg(jsonb_build_object('step_id', s.id, 'participant', s.participant,
+          'status', CASE r.status WHEN 'compensated' THEN 'compensated' WHEN 'failed' THEN 'compensation_failed'
+            WHEN 'running' THEN 'pending' ELSE 'succeeded' END,
+          'phase', CASE WHEN r.status IN ('compensated', 'failed') THEN 'compensate' ELSE 'execute' END,
+          'attempt', 1, 'attempts_left', 4, 'waiting_for', NULL, 'due_at', NULL, 'output', '{}'::jsonb, 'last_error', NULL)
+          ORDER BY s.position)
+        FROM unnest($6::text[], $7::text[]) WITH ORDINALITY AS s(id, participant, position))
      FROM ${rows}`,
-    [seed, batch.finishedAgoMs, batch.count, definition.name, definition.version],
+    [seed, batch.finishedAgoMs, batch.count, definition.name, definition.version, definition.steps.map((s) => s.id), definition.steps.map((s) => s.participant)],
   );
   await client.query(
-    `INSERT INTO steps (tx_id, step_id, participant, status, phase, attempt, attempts_left, output, position, updated_at)
-     SELECT r.id, s.id, s.participant,
-       CASE r.status WHEN 'compensated' THEN 'compensated' WHEN 'failed' THEN 'compensation_failed' WHEN 'running' THEN 'pending'
-         ELSE 'succeeded' END,
-       CASE WHEN r.status IN ('compensated', 'failed') THEN 'compensate' ELSE 'execute' END, 1, 4, '{}'::jsonb, s.position - 1, r.at
-     FROM ${rows}, unnest($4::text[], $5::text[]) WITH ORDINALITY AS s(id, participant, position)`,
-    [seed, batch.finishedAgoMs, batch.count, definition.steps.map((s) => s.id), definition.steps.map((s) => s.participant)],
+    `INSERT INTO timers (tx_id, due_at) SELECT r.id, now() + interval '1 day' FROM ${rows} WHERE r.status = 'running'`,
+    [seed, batch.finishedAgoMs, batch.count],
   );
   await client.query(
     `INSERT INTO events (tx_id, type, step_id, data, at)

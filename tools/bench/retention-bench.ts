@@ -107,7 +107,7 @@ async function main() {
       log,
     );
     // As a long-running database would be: statistics current, visibility map set.
-    await full.db.query('VACUUM ANALYZE transactions, steps, events');
+    await full.db.query('VACUUM ANALYZE transactions, timers, events');
     const size = (await full.db.query(`SELECT pg_size_pretty(pg_database_size(current_database())) AS size`)).rows[0].size as string;
     log(`inserted in ${((Date.now() - inserting) / 1000).toFixed(0)} s; database ${size}`);
     await measure(full, warmUp);

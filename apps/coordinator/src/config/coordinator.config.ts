@@ -76,17 +76,27 @@ export class CoordinatorConfig extends AppConfig {
   @Max(1000)
   REPLY_CONCURRENCY: number = 4;
 
-  /** Most outbox rows the relay publishes in one Kafka request. */
+  /** Most left-behind outbox rows the sweeper publishes in one Kafka request. */
   @IsInt()
   @Min(1)
   @Max(10000)
   OUTBOX_BATCH_SIZE: number = 500;
 
-  /** Fallback poll of the outbox when no NOTIFY arrives (lost connection, another instance). */
+  /** How often each instance sweeps the outbox for commands left behind. */
   @IsInt()
   @Min(10)
   @Max(60000)
   OUTBOX_POLL_MS: number = 1000;
+
+  /**
+   * How old an outbox row must be before the sweeper takes it: the instance that committed
+   * it publishes it at once, so a row older than this was left behind (a crash between
+   * commit and publish, or a failed publish).
+   */
+  @IsInt()
+  @Min(100)
+  @Max(600000)
+  OUTBOX_GRACE_MS: number = 2000;
 
   /** How often each instance looks for due timers (timeouts, retries, deadlines). */
   @IsInt()

@@ -1,9 +1,8 @@
 import { Module } from '@nestjs/common';
 import { OutboxRelay } from './outbox-relay';
-import { OutboxWriter } from './outbox-writer';
 
 @Module({
-  providers: [OutboxWriter, OutboxRelay],
-  exports: [OutboxWriter],
+  providers: [OutboxRelay],
+  exports: [OutboxRelay],
 })
 export class OutboxModule {}

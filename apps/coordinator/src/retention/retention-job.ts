@@ -7,13 +7,13 @@ import { maxAgeMs } from './max-age';
 
 /**
  * Purges finished (completed / compensated) transactions older than RETENTION_MAX_AGE, with
- * their steps and history (ON DELETE CASCADE), in batches of RETENTION_BATCH_SIZE: each
+ * their history, in batches of RETENTION_BATCH_SIZE: each
  * batch is one short database transaction, and RETENTION_PAUSE_MS separates two, so live
  * work never waits long behind the purge. `failed` transactions are kept: they wait for an
  * operator.
  *
  * Every instance runs the job; a transaction-level advisory lock lets one purge at a time
- * (the others skip their turn), and SKIP LOCKED passes over rows live work holds.
+ * (the others skip their turn), and SKIP LOCKED passes over rows being written.
  */
 @Injectable()
 export class RetentionJob implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -77,8 +77,9 @@ export class RetentionJob implements OnApplicationBootstrap, BeforeApplicationSh
       const [{ purged }]: { purged: number }[] = await manager.query(
         `WITH doomed AS (
            SELECT id FROM transactions
-           WHERE status IN ('completed', 'compensated') AND updated_at < now() - $1::bigint * interval '1 millisecond'
-           ORDER BY updated_at LIMIT $2 FOR UPDATE SKIP LOCKED),
+           WHERE finished_at < now() - $1::bigint * interval '1 millisecond'
+           ORDER BY finished_at LIMIT $2 FOR UPDATE SKIP LOCKED),
+         history AS (DELETE FROM events WHERE tx_id IN (SELECT id FROM doomed)),
          gone AS (DELETE FROM transactions WHERE id IN (SELECT id FROM doomed) RETURNING 1)
          SELECT count(*)::int AS purged FROM gone`,
         [this.maxAgeMs, this.config.RETENTION_BATCH_SIZE],

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { IncomingMessage, inSpans, MESSAGE_BUS, MessageBus, OutgoingMessage, SpanKind, Subscription } from '@ordo/platform';
+import { IncomingMessage, inSpans, tracingEnabled, MESSAGE_BUS, MessageBus, OutgoingMessage, SpanKind, Subscription } from '@ordo/platform';
 import { deadLetter, HEADERS, MalformedMessage, parseReply, Reply, topicNames } from '@ordo/protocol';
 import { CoordinatorConfig } from '../config/coordinator.config';
 import { CoordinatorMetrics } from '../metrics/coordinator-metrics';
@@ -54,8 +54,8 @@ export class ReplyConsumer implements OnApplicationBootstrap, OnApplicationShutd
         dead.push(this.deadLetter(message, error.message));
       }
     }
-    // One consumer span per reply, child of the participant's span that sent it.
-    const spans = [...received].map(([reply, message]) => ({
+    // With tracing on, one consumer span per reply, child of the participant's span that sent it.
+    const spans = !tracingEnabled() ? [] : [...received].map(([reply, message]) => ({
       name: `process ${this.topics.replies}`,
       kind: SpanKind.CONSUMER,
       parent: message.headers[HEADERS.traceparent] ?? null,

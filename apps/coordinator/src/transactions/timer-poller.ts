@@ -3,8 +3,9 @@ import { CoordinatorConfig } from '../config/coordinator.config';
 import { TransactionEngine } from './transaction-engine';
 
 /**
- * Fires due timers (attempt timeouts, retry backoffs, deadlines). Every instance polls;
- * FOR UPDATE SKIP LOCKED hands each due transaction to exactly one of them.
+ * Fires due timers (attempt timeouts, retry backoffs, deadlines). Every instance polls; a
+ * claim (FOR UPDATE SKIP LOCKED, then a lease) hands each due timer to one of them, and
+ * the version check keeps a decision taken twice from being written twice.
  */
 @Injectable()
 export class TimerPoller implements OnApplicationBootstrap, OnApplicationShutdown {

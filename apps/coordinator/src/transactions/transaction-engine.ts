@@ -1,7 +1,5 @@
 import { HttpStatus, Injectable, Logger } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'crypto';
-import { DataSource, EntityManager } from 'typeorm';
 import { activeTraceparent, inSpan, OutgoingMessage, SpanKind } from '@ordo/platform';
 import { HEADERS, JsonObject, Reply, topicNames } from '@ordo/protocol';
 import { ApiError } from '@ordo/platform';
@@ -11,22 +9,22 @@ import {
   Decision,
   Effect,
   Gate,
-  HistoryEvent,
   ResolvedDefinition,
   TransactionEvent,
   TransactionState,
   toCommand,
 } from '../engine';
 import { CoordinatorMetrics } from '../metrics/coordinator-metrics';
-import { OutboxWriter } from '../outbox/outbox-writer';
+import { OutboxRelay } from '../outbox/outbox-relay';
 import { DefinitionCatalog, PinnedDefinition } from './definition-catalog';
 import { TransactionRecord } from './persistence/transaction-record';
-import { TransactionRepository } from './persistence/transaction.repository';
+import { DecisionWrite, TransactionRepository, WriteResult } from './persistence/transaction.repository';
 import { GateBatch, ParticipantGate } from './protection/participant-gate';
 import { machineFor } from './protocol-machines';
 
 interface Applied {
   record: TransactionRecord;
+  definition: ResolvedDefinition;
   state: TransactionState;
   effects: readonly Effect[];
   now: number;
@@ -39,10 +37,18 @@ export interface StartRequest {
   traceparent?: string;
 }
 
+/** How often a batch is decided again on fresh states when another writer changed some first. */
+const MAX_CONFLICT_ROUNDS = 5;
+
+/** How long a claimed timer is hidden from other instances while its decision is taken. */
+const TIMER_LEASE_MS = 5_000;
+
 /**
- * The imperative shell around the pure state machines: loads and locks transactions, asks
- * the machine what to do (with the participant gate's say on every command), and writes the
- * new state, its history and its commands (outbox) in one database transaction.
+ * The imperative shell around the pure state machines: loads transactions, asks the
+ * machine what to do (with the participant gate's say on every command), and writes the new
+ * state, its history and its commands (outbox) in one statement, conditional on the version
+ * it loaded; then publishes those commands at once. A decision that lost the race to
+ * another writer is taken again on the new state.
  */
 @Injectable()
 export class TransactionEngine {
@@ -51,9 +57,8 @@ export class TransactionEngine {
   private readonly crashAfterCommitDecision: boolean;
 
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
     private readonly repository: TransactionRepository,
-    private readonly outbox: OutboxWriter,
+    private readonly relay: OutboxRelay,
     private readonly catalog: DefinitionCatalog,
     private readonly gate: ParticipantGate,
     private readonly metrics: CoordinatorMetrics,
@@ -89,112 +94,135 @@ export class TransactionEngine {
       traceparent: activeTraceparent(request.traceparent) ?? null,
       createdAt: new Date(now),
       updatedAt: new Date(now),
+      version: 0,
       layout: definition.resolved.steps.map((s) => ({ id: s.id, participant: s.participant })),
       state: machine.initial(definition.resolved),
     };
-    const started = await this.transact(async (manager, batch) => {
-      const gate = await batch.gate(manager, participantsOf([record]), now);
-      const decision = machine.decide(record.state, { type: 'started' }, this.context(definition.resolved, record.input, now, gate));
-      if (!decision.accepted) throw new Error(`the start of a transaction was refused: ${decision.rejection.message}`);
-      const { state, effects } = decision;
-      const inserted = { ...record, state };
-      if (!(await this.repository.insert(manager, inserted, machine.nextDueAt(state, definition.resolved)))) return [null, []];
-      const applied = [{ record: inserted, state, effects, now }];
-      await this.writeEffects(manager, applied);
-      return [inserted, applied];
-    });
-    if (started) return { record: started, created: true };
+    const [started] = await this.commit(
+      async (batch) => {
+        const gate = await batch.gate(participantsOf([record]), now);
+        const decision = machine.decide(record.state, { type: 'started' }, this.context(definition.resolved, record.input, now, gate));
+        if (!decision.accepted) throw new Error(`the start of a transaction was refused: ${decision.rejection.message}`);
+        return [{ record, definition: definition.resolved, state: decision.state, effects: decision.effects, now }];
+      },
+      ([write]) => this.repository.insert(write),
+    );
+    if (started) return { record: { ...record, state: started.state }, created: true };
     const existing = await this.repository.findByIdempotencyKey(request.idempotencyKey!);
     return { record: existing!, created: false };
   }
 
   /** Applies an operator's event; a refusal becomes a 404 or 409 and changes nothing. */
   async applyOperator(txId: string, event: TransactionEvent): Promise<TransactionRecord> {
-    return this.transact(async (manager, batch) => {
-      const record = (await this.repository.lock(manager, [txId])).get(txId);
-      if (!record) throw new ApiError(HttpStatus.NOT_FOUND, 'TRANSACTION_NOT_FOUND', `no transaction ${txId}`);
-      const now = Date.now();
-      const gate = await batch.gate(manager, participantsOf([record]), now);
-      const decision = await this.decide(record, event, now, gate);
-      if (!decision.accepted) {
-        const { code, message } = decision.rejection;
-        const status = code === 'unknown_step' ? HttpStatus.NOT_FOUND : HttpStatus.CONFLICT;
-        throw new ApiError(status, code.toUpperCase(), message);
-      }
-      const applied = [{ record, state: decision.state, effects: decision.effects, now }];
-      await this.persist(manager, applied);
-      return [{ ...record, state: decision.state }, applied];
-    });
+    for (let round = 0; round < MAX_CONFLICT_ROUNDS; round++) {
+      const [written] = await this.commit(
+        async (batch) => {
+          const record = (await this.repository.load([txId])).get(txId);
+          if (!record) throw new ApiError(HttpStatus.NOT_FOUND, 'TRANSACTION_NOT_FOUND', `no transaction ${txId}`);
+          const now = Date.now();
+          const gate = await batch.gate(participantsOf([record]), now);
+          const applied = await this.decide(record, event, now, gate);
+          if ('rejection' in applied) {
+            const { code, message } = applied.rejection;
+            const status = code === 'unknown_step' ? HttpStatus.NOT_FOUND : HttpStatus.CONFLICT;
+            throw new ApiError(status, code.toUpperCase(), message);
+          }
+          return [applied];
+        },
+        (writes) => this.repository.write(writes),
+      );
+      if (written) return { ...written.record, state: written.state };
+    }
+    throw new ApiError(HttpStatus.CONFLICT, 'CONCURRENT_CHANGE', `transaction ${txId} kept changing; try again`);
   }
 
   /**
-   * Applies many replies in one database transaction. Returns the replies whose
-   * transaction does not exist (the caller dead-letters them).
+   * Applies many replies, written in one statement. Returns the replies whose transaction
+   * does not exist (the caller dead-letters them).
    */
   async applyReplies(replies: Reply[]): Promise<Reply[]> {
-    if (replies.length === 0) return [];
-    return this.transact(async (manager, batch) => {
-      const ids = [...new Set(replies.map((r) => r.txId))].filter(isUuid);
-      const records = await this.repository.lock(manager, ids);
-      const now = Date.now();
-      const gate = await batch.gate(manager, participantsOf(records.values()), now);
-      const unknown: Reply[] = [];
-      const applied = new Map<string, Applied>();
-      for (const reply of replies) {
-        const record = records.get(reply.txId);
-        if (!record) {
-          unknown.push(reply);
-          continue;
-        }
-        // Several replies to one transaction fold: each decision starts from the last state.
-        const previous = applied.get(record.id);
-        const { txId: _, ...stepReply } = reply;
-        const state = previous?.state ?? record.state;
-        const decision = await this.decide({ ...record, state }, { type: 'reply', ...stepReply }, now, gate);
-        if (!decision.accepted) continue;
-        applied.set(record.id, { record, state: decision.state, effects: [...(previous?.effects ?? []), ...decision.effects], now });
-      }
-      await this.persist(manager, [...applied.values()]);
-      return [unknown, [...applied.values()]];
-    });
+    const unknown = replies.filter((reply) => !isUuid(reply.txId));
+    let pending = replies.filter((reply) => isUuid(reply.txId));
+    for (let round = 0; pending.length > 0; round++) {
+      if (round === MAX_CONFLICT_ROUNDS) throw new Error(`replies to ${pending.length} transactions kept meeting concurrent changes`);
+      const records = await this.repository.load([...new Set(pending.map((r) => r.txId))]);
+      let decided = new Set<string>();
+      const written = await this.commit(
+        async (batch) => {
+          const now = Date.now();
+          const gate = await batch.gate(participantsOf(records.values()), now);
+          const applied = new Map<string, Applied>();
+          for (const reply of pending) {
+            const record = records.get(reply.txId);
+            if (!record) continue;
+            // Several replies to one transaction fold: each decision starts from the last state.
+            const previous = applied.get(record.id);
+            const { txId: _, ...stepReply } = reply;
+            const decision = await this.decide({ ...record, state: previous?.state ?? record.state }, { type: 'reply', ...stepReply }, now, gate);
+            if ('rejection' in decision) continue;
+            applied.set(record.id, { ...decision, record, effects: [...(previous?.effects ?? []), ...decision.effects] });
+          }
+          decided = new Set(applied.keys());
+          return [...applied.values()];
+        },
+        (writes) => this.repository.write(writes),
+      );
+      if (round === 0) unknown.push(...pending.filter((reply) => !records.has(reply.txId)));
+      const settled = new Set(written.map((a) => a.record.id));
+      // A decision that lost the race to another writer is taken again on the new state;
+      // replies the machine ignored need nothing more.
+      pending = pending.filter((reply) => decided.has(reply.txId) && !settled.has(reply.txId));
+    }
+    return unknown;
   }
 
   /** Fires the timers of up to `limit` due transactions; returns how many were claimed. */
   async fireDueTimers(limit: number): Promise<number> {
-    return this.transact(async (manager, batch) => {
-      const now = Date.now();
-      const records = await this.repository.claimDue(manager, now, limit);
-      const gate = await batch.gate(manager, participantsOf(records.values()), now);
-      const applied: Applied[] = [];
-      for (const record of records.values()) {
-        const decision = await this.decide(record, { type: 'timer' }, now, gate);
-        if (decision.accepted) applied.push({ record, state: decision.state, effects: decision.effects, now });
-      }
-      await this.persist(manager, applied);
-      return [records.size, applied];
-    });
+    const ids = await this.repository.claimDue(Date.now(), limit, TIMER_LEASE_MS);
+    if (ids.length === 0) return 0;
+    const records = await this.repository.load(ids);
+    // A transaction whose decision lost to another writer's has its timer set by that writer.
+    await this.commit(
+      async (batch) => {
+        const now = Date.now();
+        const gate = await batch.gate(participantsOf(records.values()), now);
+        const applied: Applied[] = [];
+        for (const record of records.values()) {
+          const decision = await this.decide(record, { type: 'timer' }, now, gate);
+          // Even a refused timer is written back unchanged: that sets its timer again.
+          applied.push('rejection' in decision ? { record, definition: decision.definition, state: record.state, effects: [], now } : decision);
+        }
+        return applied;
+      },
+      (writes) => this.repository.write(writes),
+    );
+    return ids.length;
   }
 
   /**
-   * Runs `work` in one database transaction whose decisions share one participant gate.
-   * `work` returns its result and the decisions it wrote; once the transaction has ended,
-   * the gate counts the commands committed and learns from the replies and timeouts applied,
-   * or forgets everything it admitted if the transaction rolled back.
+   * Decides with one gate, writes the decisions (`write` returns null when it wrote none),
+   * then publishes the commands committed. Returns the decisions written. Once the write has
+   * ended, the gate counts the commands committed and learns from the replies and timeouts
+   * applied, or forgets everything it admitted for decisions not written.
    */
-  private async transact<T>(work: (manager: EntityManager, batch: GateBatch) => Promise<[T, Applied[]]>): Promise<T> {
+  private async commit(
+    decide: (batch: GateBatch) => Promise<Applied[]>,
+    write: (writes: DecisionWrite[]) => Promise<WriteResult | null>,
+  ): Promise<Applied[]> {
     const batch = this.gate.begin();
-    let committed: Applied[] | null = null;
+    let written: Applied[] | null = null;
     try {
-      const [result, applied] = await this.dataSource.transaction((manager) => work(manager, batch));
-      committed = applied;
-      this.metrics.committed(
-        applied.map((a) => ({ ...a, definition: this.catalog.peek(a.record.definitionName, a.record.definitionVersion)?.resolved })),
-      );
-      this.warnOperatorNeeded(applied);
-      if (this.crashAfterCommitDecision && applied.some(decidedCommit)) crashAfterDecision();
-      return result;
+      const applied = await decide(batch);
+      if (applied.length === 0) return (written = []);
+      const result = await write(applied.map((a) => this.toWrite(a)));
+      written = result ? applied.filter((a) => result.written.has(a.record.id)) : [];
+      this.metrics.committed(written);
+      this.warnOperatorNeeded(written);
+      if (this.crashAfterCommitDecision && written.some(decidedCommit)) crashAfterDecision();
+      if (result) this.relay.dispatch(result.queued);
+      return written;
     } finally {
-      batch.end(committed?.map(({ record, effects }) => ({ layout: record.layout, effects })) ?? null);
+      batch.end(written?.map(({ record, effects }) => ({ layout: record.layout, effects })) ?? null);
     }
   }
 
@@ -214,62 +242,50 @@ export class TransactionEngine {
     }
   }
 
+  /** The machine's decision as an applied one, or its refusal (with the definition, for a write-back). */
   private async decide(
     record: TransactionRecord,
     event: TransactionEvent,
     now: number,
     gate: Gate,
-  ): Promise<Decision<TransactionState>> {
-    const definition = await this.catalog.get(record.definitionName, record.definitionVersion);
-    return machineFor(record.type).decide(record.state, event, this.context(definition.resolved, record.input, now, gate));
+  ): Promise<Applied | { rejection: Extract<Decision<TransactionState>, { accepted: false }>['rejection']; definition: ResolvedDefinition }> {
+    const definition = (await this.catalog.get(record.definitionName, record.definitionVersion)).resolved;
+    const decision = machineFor(record.type).decide(record.state, event, this.context(definition, record.input, now, gate));
+    if (!decision.accepted) return { rejection: decision.rejection, definition };
+    return { record, definition, state: decision.state, effects: decision.effects, now };
   }
 
   private context(definition: ResolvedDefinition, input: JsonObject, now: number, gate: Gate): DecideContext {
     return { definition, input, now, random: Math.random, gate };
   }
 
-  private async persist(manager: EntityManager, applied: Applied[]): Promise<void> {
-    const changes = await Promise.all(
-      applied.map(async ({ record, state }) => {
-        const definition = await this.catalog.get(record.definitionName, record.definitionVersion);
-        return { before: record, after: state, nextDueAt: machineFor(record.type).nextDueAt(state, definition.resolved) };
-      }),
-    );
-    await this.repository.update(manager, changes);
-    await this.writeEffects(manager, applied);
-  }
-
-  /** History rows and outbox rows of the applied decisions, each kind in one statement. */
-  private async writeEffects(manager: EntityManager, applied: Applied[]): Promise<void> {
-    const events: { txId: string; event: HistoryEvent; at: number }[] = [];
+  /** A decision as the repository writes it: the new state, its history rows and its commands. */
+  private toWrite({ record, definition, state, effects, now }: Applied): DecisionWrite {
+    const events: DecisionWrite['events'][number][] = [];
     const messages: OutgoingMessage[] = [];
-    for (const { record, effects, now } of applied) {
-      for (const effect of effects) {
-        if (effect.kind === 'record') {
-          events.push({ txId: record.id, event: effect.event, at: now });
-        } else {
-          const command = toCommand(record.id, record.type, effect);
-          messages.push({
-            topic: this.topics.commands(effect.participant),
-            key: record.id,
-            value: JSON.stringify(command),
-            headers: {
-              [HEADERS.messageId]: `${record.id}/${effect.stepId}/${effect.phase}/${effect.attempt}`,
-              ...(record.traceparent ? { [HEADERS.traceparent]: record.traceparent } : {}),
-            },
-          });
-        }
+    for (const effect of effects) {
+      if (effect.kind === 'record') {
+        events.push({ event: effect.event, at: now });
+        continue;
       }
+      messages.push({
+        topic: this.topics.commands(effect.participant),
+        key: record.id,
+        value: JSON.stringify(toCommand(record.id, record.type, effect)),
+        headers: {
+          [HEADERS.messageId]: `${record.id}/${effect.stepId}/${effect.phase}/${effect.attempt}`,
+          ...(record.traceparent ? { [HEADERS.traceparent]: record.traceparent } : {}),
+        },
+      });
     }
-    await this.repository.appendEvents(manager, events);
-    await this.outbox.enqueue(manager, messages);
+    return { before: record, after: state, nextDueAt: machineFor(record.type).nextDueAt(state, definition), events, messages };
   }
 }
 
 const decidedCommit = ({ effects }: Applied) =>
   effects.some((e) => e.kind === 'record' && e.event.type === 'transaction.decided' && e.event.decision === 'commit');
 
-/** FAULT_CRASH=after-commit-decision: exits before the relay can publish the decision's commands (synchronously, so no I/O callback runs first). */
+/** FAULT_CRASH=after-commit-decision: exits before the decision's commands are published (synchronously, so no I/O callback runs first). */
 function crashAfterDecision(): never {
   process.stderr.write('[coordinator] crashing right after a commit decision, as FAULT_CRASH asks\n');
   process.exit(137);

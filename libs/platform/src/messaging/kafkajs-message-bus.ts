@@ -3,6 +3,7 @@ process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
 
 import { Logger } from '@nestjs/common';
 import { Admin, Consumer, IHeaders, Kafka, logLevel, LogEntry, Producer } from 'kafkajs';
+import { byTopic } from './by-topic';
 import { IncomingMessage, MessageBus, OutgoingMessage, PartitionLag, SubscribeOptions, Subscription } from './message-bus';
 
 export interface KafkaBusOptions {
@@ -115,11 +116,9 @@ export class KafkajsMessageBus implements MessageBus {
       // In order, one request per chunk: a request over the broker's batch size limit would
       // fail whole, and fail again on every retry.
       for (const chunk of bySize(messages, MAX_REQUEST_BYTES)) {
-        const byTopic = new Map<string, OutgoingMessage[]>();
-        for (const m of chunk) byTopic.set(m.topic, [...(byTopic.get(m.topic) ?? []), m]);
         await producer.sendBatch({
           acks: -1,
-          topicMessages: [...byTopic].map(([topic, batch]) => ({
+          topicMessages: [...byTopic(chunk)].map(([topic, batch]) => ({
             topic,
             messages: batch.map((m) => ({ key: m.key, value: m.value, headers: m.headers })),
           })),

@@ -3,6 +3,7 @@ import {
   Attributes,
   context,
   Context,
+  INVALID_SPAN_CONTEXT,
   propagation,
   ROOT_CONTEXT,
   Span,
@@ -119,6 +120,12 @@ export async function stopTracing(): Promise<void> {
 
 export const tracer = () => trace.getTracer('ordo');
 
+/** True once startTracing has turned tracing on in this process. */
+export const tracingEnabled = () => provider !== undefined;
+
+/** What `work` gets while tracing is off: records nothing, and costs no context switch. */
+const NOT_RECORDING = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
+
 /** The context a W3C `traceparent` header describes (the root context without one). */
 export function contextFromTraceparent(traceparent: string | undefined | null): Context {
   if (!traceparent) return ROOT_CONTEXT;
@@ -146,6 +153,7 @@ export interface SpanOptions {
  * error and is rethrown.
  */
 export function inSpan<T>(name: string, options: SpanOptions, work: (span: Span) => Promise<T>): Promise<T> {
+  if (!tracingEnabled()) return work(NOT_RECORDING);
   const parent = parentContext(options.parent);
   return tracer().startActiveSpan(name, { kind: options.kind, attributes: options.attributes }, parent, async (span) => {
     try {
@@ -167,9 +175,11 @@ export interface BatchSpanOptions extends SpanOptions {
 /**
  * Runs `work` over a batch of messages with one span per message (each child of its own
  * message's traceparent), all ended when `work` settles. The spans are not made active:
- * the batch belongs to many traces.
+ * the batch belongs to many traces. Callers with many messages check tracingEnabled()
+ * first, so that no options are built while tracing is off.
  */
 export async function inSpans<T>(options: readonly BatchSpanOptions[], work: (spans: Span[]) => Promise<T>): Promise<T> {
+  if (!tracingEnabled()) return work(options.map(() => NOT_RECORDING));
   const spans = options.map(({ name, kind, attributes, parent }) =>
     tracer().startSpan(name, { kind, attributes }, parentContext(parent)),
   );

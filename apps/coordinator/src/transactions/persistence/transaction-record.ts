@@ -13,6 +13,8 @@ export interface TransactionRecord {
   readonly traceparent: string | null;
   readonly createdAt: Date;
   readonly updatedAt: Date;
+  /** Bumped by every write: a decision is written only over the version it was taken on. */
+  readonly version: number;
   readonly state: TransactionState;
   /** The steps in definition order, with their participants (stored with the step rows). */
   readonly layout: readonly StepLayout[];

@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager } from 'typeorm';
-import { JsonObject, ReplyError, TxType } from '@ordo/protocol';
+import { DataSource } from 'typeorm';
+import { OutgoingMessage, PreparedStatement, runPrepared } from '@ordo/platform';
+import { HEADERS, JsonObject, ReplyError, TxType } from '@ordo/protocol';
 import { HistoryEvent, RollbackCause, StepState, TransactionState, TwoPcDecision, TwoPcState, TxStatus } from '../../engine';
 import { TransactionRecord } from './transaction-record';
 
@@ -20,10 +21,12 @@ interface TransactionRow {
   decision: TwoPcDecision | null;
   created_at: Date;
   updated_at: Date;
-  /** The transaction's steps in layout order, as JSON (json_agg): timestamps are ISO strings. */
+  version: number;
+  /** The transaction's steps in layout order. */
   steps: StepRow[];
 }
 
+/** A step as stored in its transaction's `steps` array. */
 interface StepRow {
   step_id: string;
   participant: string;
@@ -32,7 +35,8 @@ interface StepRow {
   attempt: number;
   attempts_left: number;
   waiting_for: StepState['waitingFor'];
-  due_at: string | null;
+  /** Epoch milliseconds. */
+  due_at: number | null;
   output: JsonObject | null;
   last_error: ReplyError | null;
 }
@@ -54,11 +58,26 @@ export interface ListFilter {
   createdTo?: Date;
 }
 
-/** A locked transaction's new state, and when its next timer is due. */
-export interface StateChange {
+/** What one decision writes: the transaction's new state, its history and its commands. */
+export interface DecisionWrite {
+  /** The transaction as loaded: its version is the condition of the write. */
   before: TransactionRecord;
   after: TransactionState;
   nextDueAt: number | null;
+  events: readonly { event: HistoryEvent; at: number }[];
+  messages: readonly OutgoingMessage[];
+}
+
+/** An outbox row just committed, to publish now. */
+export interface QueuedMessage extends OutgoingMessage {
+  outboxId: string;
+}
+
+export interface WriteResult {
+  /** Transactions written; the others had changed since they were loaded (version conflict). */
+  written: Set<string>;
+  /** The commands of the written decisions, as committed to the outbox. */
+  queued: QueuedMessage[];
 }
 
 /** Position in the newest-first order: after (createdAt, id). */
@@ -67,18 +86,79 @@ export interface Cursor {
   id: string;
 }
 
-const TX_COLUMNS = `id, definition_name, definition_version, type, status, input, started_at, deadline, rollback,
-  idempotency_key, traceparent, decision, created_at, updated_at`;
+const SELECT_TRANSACTIONS = `SELECT id, definition_name, definition_version, type, status, input, started_at, deadline,
+  rollback, idempotency_key, traceparent, decision, created_at, updated_at, version, steps FROM transactions`;
+
+/** The history rows and outbox rows of the decisions whose transaction is in `written` (a CTE of ids). */
+const effectsCtes = (written: string, first: number) => {
+  const $ = (n: number) => `$${first + n}`;
+  return `history AS (
+    INSERT INTO events (tx_id, type, step_id, actor, data, at)
+    SELECT e.* FROM unnest(${$(0)}::uuid[], ${$(1)}::text[], ${$(2)}::text[], ${$(3)}::text[], ${$(4)}::jsonb[], ${$(5)}::timestamptz[])
+      AS e (tx_id, type, step_id, actor, data, at)
+    WHERE e.tx_id IN (SELECT id FROM ${written})),
+  queued AS (
+    INSERT INTO outbox (topic, key, payload, headers)
+    SELECT o.* FROM unnest(${$(6)}::text[], ${$(7)}::text[], ${$(8)}::text[], ${$(9)}::jsonb[]) AS o (topic, key, payload, headers)
+    WHERE o.key::uuid IN (SELECT id FROM ${written})
+    RETURNING id, key, headers ->> '${HEADERS.messageId}' AS message_id)
+  SELECT w.id, q.id AS outbox_id, q.message_id FROM ${written} w LEFT JOIN queued q ON q.key = w.id::text`;
+};
 
 /**
- * Transactions with their steps in one statement (one snapshot): callers add WHERE, ORDER BY
- * and LIMIT. Never FOR UPDATE: see lockThenLoad.
+ * A new transaction with its timer, history and commands, in one statement; nothing is
+ * written when the idempotency key is taken.
  */
-const SELECT_WITH_STEPS = `SELECT ${TX_COLUMNS}, (SELECT coalesce(json_agg(json_build_object('step_id', s.step_id,
-    'participant', s.participant, 'status', s.status, 'phase', s.phase, 'attempt', s.attempt, 'attempts_left', s.attempts_left,
-    'waiting_for', s.waiting_for, 'due_at', s.due_at, 'output', s.output, 'last_error', s.last_error) ORDER BY s.position), '[]')
-    FROM steps s WHERE s.tx_id = t.id) AS steps
-  FROM transactions t`;
+const INSERT: PreparedStatement = {
+  name: 'ordo_tx_insert',
+  text: `WITH inserted AS (
+    INSERT INTO transactions (id, definition_name, definition_version, type, status, input, started_at, deadline,
+      rollback, idempotency_key, traceparent, created_at, updated_at, steps)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13)
+    ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+    RETURNING id),
+  due AS (INSERT INTO timers (tx_id, due_at) SELECT id, $14::timestamptz FROM inserted WHERE $14::timestamptz IS NOT NULL),
+  ${effectsCtes('inserted', 15)}`,
+};
+
+/**
+ * The decisions of a batch in one statement: each transaction's row if its version is still
+ * the one loaded (READ COMMITTED re-checks it on a row another writer just changed), its
+ * timer, and the history and commands of the rows written. Rows are taken in id order, so
+ * two such statements cannot deadlock.
+ */
+const UPDATE: PreparedStatement = {
+  name: 'ordo_tx_update',
+  text: `WITH c AS (
+    SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::jsonb[], $7::text[],
+      $8::jsonb[], $9::timestamptz[]) AS c (id, version, status, started_at, deadline, rollback, decision, steps, due_at)
+    ORDER BY id),
+  written AS (
+    UPDATE transactions t SET version = t.version + 1, status = c.status, started_at = c.started_at,
+      deadline = c.deadline, rollback = c.rollback, decision = c.decision, steps = c.steps, updated_at = now(),
+      finished_at = CASE WHEN c.status IN ('completed', 'compensated') THEN coalesce(t.finished_at, now()) END
+    FROM c WHERE t.id = c.id AND t.version = c.version
+    RETURNING t.id, c.due_at),
+  due AS (
+    INSERT INTO timers (tx_id, due_at) SELECT id, due_at FROM written WHERE due_at IS NOT NULL
+    ON CONFLICT (tx_id) DO UPDATE SET due_at = excluded.due_at),
+  idle AS (DELETE FROM timers WHERE tx_id IN (SELECT id FROM written WHERE due_at IS NULL)),
+  ${effectsCtes('written', 10)}`,
+};
+
+const LOAD: PreparedStatement = { name: 'ordo_tx_load', text: `${SELECT_TRANSACTIONS} WHERE id = ANY($1::uuid[])` };
+
+/**
+ * Takes up to $2 transactions whose timer is due at $1, pushing their timers to $3 so that
+ * other instances pass them by; the decision then sets the real next due time. An instance
+ * that dies meanwhile leaves them due again at $3.
+ */
+const CLAIM_DUE: PreparedStatement = {
+  name: 'ordo_timers_claim',
+  text: `UPDATE timers SET due_at = $3 WHERE tx_id IN (
+    SELECT tx_id FROM timers WHERE due_at <= $1 ORDER BY due_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+  RETURNING tx_id`,
+};
 
 /** The 2PC decision a state holds; null for other protocols and before the decision. */
 const decisionOfState = (state: TransactionState): TwoPcDecision | null =>
@@ -86,6 +166,7 @@ const decisionOfState = (state: TransactionState): TwoPcDecision | null =>
 
 const ms = (date: Date | null) => (date === null ? null : date.getTime());
 const date = (instant: number | null) => (instant === null ? null : new Date(instant));
+const json = (value: unknown) => (value === null ? null : JSON.stringify(value));
 
 function toRecord(row: TransactionRow): TransactionRecord {
   const { steps } = row;
@@ -99,6 +180,7 @@ function toRecord(row: TransactionRow): TransactionRecord {
     traceparent: row.traceparent,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
+    version: row.version,
     layout: steps.map((s) => ({ id: s.step_id, participant: s.participant })),
     state: {
       // A 2PC state carries its global decision (see engine/twopc/README.md).
@@ -116,7 +198,7 @@ function toRecord(row: TransactionRow): TransactionRecord {
             attempt: s.attempt,
             attemptsLeft: s.attempts_left,
             waitingFor: s.waiting_for,
-            dueAt: s.due_at === null ? null : Date.parse(s.due_at),
+            dueAt: s.due_at === null ? null : Number(s.due_at),
             output: s.output,
             lastError: s.last_error,
           } satisfies StepState,
@@ -126,196 +208,144 @@ function toRecord(row: TransactionRow): TransactionRecord {
   };
 }
 
-const byId = (records: TransactionRecord[]) => new Map(records.map((record) => [record.id, record]));
-
-/** The (engine state, step) pairs that differ between two states: only these are written. */
-function changedSteps(before: TransactionState | null, after: TransactionState): [string, StepState][] {
-  // The engine updates immutably, so an unchanged step is the very same object.
-  return Object.entries(after.steps).filter(([id, step]) => before?.steps[id] !== step);
-}
-
-/**
- * The upsert of the steps that changed, as SQL whose parameters start at `first` (so it can
- * share a statement) and whose rows go in only `where` that holds; null when no step changed.
- */
-function stepsUpsert(
-  records: { record: TransactionRecord; before: TransactionState | null }[],
-  first: number,
-  where = 'true',
-): { sql: string; params: unknown[] } | null {
-  const rows = records.flatMap(({ record, before }) => {
-    const position = new Map(record.layout.map((step, index) => [step.id, index]));
-    return changedSteps(before, record.state).map(([id, step]) => {
-      const at = position.get(id)!;
-      return { txId: record.id, id, participant: record.layout[at].participant, at, step };
-    });
+/** A state's steps as stored: in layout order, each with its participant. */
+function stepRows(layout: TransactionRecord['layout'], state: TransactionState): StepRow[] {
+  return layout.map(({ id, participant }) => {
+    const s = state.steps[id];
+    return {
+      step_id: id,
+      participant,
+      status: s.status,
+      phase: s.phase,
+      attempt: s.attempt,
+      attempts_left: s.attemptsLeft,
+      waiting_for: s.waitingFor,
+      due_at: s.dueAt,
+      output: s.output,
+      last_error: s.lastError,
+    };
   });
-  if (rows.length === 0) return null;
-  const col = <T>(pick: (row: (typeof rows)[number]) => T) => rows.map(pick);
-  const $ = (n: number) => `$${first + n}`;
-  return {
-    sql: `INSERT INTO steps (tx_id, step_id, participant, status, phase, attempt, attempts_left, waiting_for, due_at,
-         output, last_error, position, updated_at)
-       SELECT *, now() FROM unnest(${$(0)}::uuid[], ${$(1)}::text[], ${$(2)}::text[], ${$(3)}::text[], ${$(4)}::text[],
-         ${$(5)}::int[], ${$(6)}::int[], ${$(7)}::text[], ${$(8)}::timestamptz[], ${$(9)}::jsonb[], ${$(10)}::jsonb[],
-         ${$(11)}::smallint[]) AS changed WHERE ${where}
-       ON CONFLICT (tx_id, step_id) DO UPDATE SET status = excluded.status, phase = excluded.phase,
-         attempt = excluded.attempt, attempts_left = excluded.attempts_left, waiting_for = excluded.waiting_for,
-         due_at = excluded.due_at, output = excluded.output, last_error = excluded.last_error, updated_at = now()`,
-    params: [
-      col((r) => r.txId),
-      col((r) => r.id),
-      col((r) => r.participant),
-      col((r) => r.step.status),
-      col((r) => r.step.phase),
-      col((r) => r.step.attempt),
-      col((r) => r.step.attemptsLeft),
-      col((r) => r.step.waitingFor),
-      col((r) => date(r.step.dueAt)),
-      col((r) => (r.step.output === null ? null : JSON.stringify(r.step.output))),
-      col((r) => (r.step.lastError === null ? null : JSON.stringify(r.step.lastError))),
-      col((r) => r.at),
-    ],
-  };
+}
+
+/** The parameters of effectsCtes: history rows, then outbox rows, as column arrays. */
+function effectParams(decisions: readonly { txId: string; events: DecisionWrite['events']; messages: DecisionWrite['messages'] }[]) {
+  const events = decisions.flatMap(({ txId, events }) => events.map((e) => ({ txId, ...e })));
+  const messages = decisions.flatMap((d) => d.messages);
+  return [
+    events.map((e) => e.txId),
+    events.map((e) => e.event.type),
+    events.map((e) => ('stepId' in e.event ? e.event.stepId : null)),
+    events.map((e) => ('actor' in e.event ? e.event.actor : null)),
+    events.map((e) => JSON.stringify(e.event)),
+    events.map((e) => new Date(e.at)),
+    messages.map((m) => m.topic),
+    messages.map((m) => m.key),
+    messages.map((m) => m.value),
+    messages.map((m) => JSON.stringify(m.headers ?? {})),
+  ];
+}
+
+/** The written transactions of a write statement's result, and their commands with outbox ids. */
+function writeResult(
+  rows: { id: string; outbox_id: string | null; message_id: string | null }[],
+  messages: readonly OutgoingMessage[],
+): WriteResult {
+  const byMessageId = new Map(messages.map((m) => [m.headers?.[HEADERS.messageId], m]));
+  const queued: QueuedMessage[] = [];
+  for (const row of rows) {
+    const message = row.message_id === null ? undefined : byMessageId.get(row.message_id);
+    if (row.outbox_id !== null && message) queued.push({ ...message, outboxId: row.outbox_id });
+  }
+  return { written: new Set(rows.map((row) => row.id)), queued };
 }
 
 /**
- * All SQL about transactions, their steps and their history. Methods that take an
- * EntityManager run inside the caller's database transaction.
+ * All SQL about transactions and their history. Decisions are written by one statement
+ * each (or one per batch), conditional on the version loaded: no row lock is held while
+ * the engine decides, and a decision taken on a stale state is refused, not written.
  */
 @Injectable()
 export class TransactionRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
-  /** Inserts a new transaction; returns false (and writes nothing) when the idempotency key is taken. */
-  async insert(manager: EntityManager, record: TransactionRecord, nextDueAt: number | null): Promise<boolean> {
-    const s = record.state;
-    const params = [
+  /** Inserts a new transaction with its effects; null (nothing written) when the idempotency key is taken. */
+  async insert(decision: DecisionWrite): Promise<WriteResult | null> {
+    const { before: record, after: s } = decision;
+    const rows = await runPrepared<{ id: string; outbox_id: string | null; message_id: string | null }>(this.dataSource, INSERT, [
       record.id, record.definitionName, record.definitionVersion, record.type, s.status, record.input,
-      date(s.startedAt), date(s.deadline), s.rollback === null ? null : JSON.stringify(s.rollback), date(nextDueAt),
-      record.idempotencyKey, record.traceparent, record.createdAt,
-    ];
-    const steps = stepsUpsert([{ record, before: null }], params.length + 1, 'EXISTS (SELECT FROM inserted)');
-    // One statement: the steps go in only with their transaction (not when the idempotency key was taken).
-    const inserted: unknown[] = await manager.query(
-      `WITH inserted AS (
-         INSERT INTO transactions (id, definition_name, definition_version, type, status, input, started_at, deadline,
-           rollback, next_due_at, idempotency_key, traceparent, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)
-         ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-         RETURNING id)${steps ? `, steps AS (${steps.sql})` : ''}
-       SELECT id FROM inserted`,
-      [...params, ...(steps?.params ?? [])],
-    );
-    return inserted.length > 0;
+      date(s.startedAt), date(s.deadline), json(s.rollback), record.idempotencyKey, record.traceparent, record.createdAt,
+      JSON.stringify(stepRows(record.layout, s)), date(decision.nextDueAt),
+      ...effectParams([{ txId: record.id, ...decision }]),
+    ]);
+    return rows.length === 0 ? null : writeResult(rows, decision.messages);
   }
 
-  /**
-   * Writes the new states of locked transactions in one statement, however many a batch of
-   * replies touched: their rows, and the steps that changed.
-   */
-  async update(manager: EntityManager, changes: readonly StateChange[]) {
-    if (changes.length === 0) return;
-    const col = <T>(pick: (change: StateChange) => T) => changes.map(pick);
-    const params = [
-      col((c) => c.before.id),
-      col((c) => c.after.status),
-      col((c) => date(c.after.startedAt)),
-      col((c) => date(c.after.deadline)),
-      col((c) => (c.after.rollback === null ? null : JSON.stringify(c.after.rollback))),
-      col((c) => date(c.nextDueAt)),
-      col((c) => decisionOfState(c.after)),
-    ];
-    const steps = stepsUpsert(
-      changes.map((c) => ({ record: { ...c.before, state: c.after }, before: c.before.state })),
-      params.length + 1,
-    );
-    await manager.query(
-      `WITH updated AS (
-         UPDATE transactions t SET status = c.status, started_at = c.started_at, deadline = c.deadline,
-           rollback = c.rollback, next_due_at = c.next_due_at, decision = c.decision, updated_at = now()
-         FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::jsonb[], $6::timestamptz[], $7::text[])
-           AS c (id, status, started_at, deadline, rollback, next_due_at, decision)
-         WHERE t.id = c.id
-         RETURNING 1)
-       ${steps ? steps.sql : 'SELECT FROM updated'}`,
-      [...params, ...(steps?.params ?? [])],
-    );
+  /** Writes decisions in one statement; a transaction changed since it was loaded is left out. */
+  async write(decisions: readonly DecisionWrite[]): Promise<WriteResult> {
+    if (decisions.length === 0) return { written: new Set(), queued: [] };
+    const col = <T>(pick: (d: DecisionWrite) => T) => decisions.map(pick);
+    const rows = await runPrepared<{ id: string; outbox_id: string | null; message_id: string | null }>(this.dataSource, UPDATE, [
+      col((d) => d.before.id),
+      col((d) => d.before.version),
+      col((d) => d.after.status),
+      col((d) => date(d.after.startedAt)),
+      col((d) => date(d.after.deadline)),
+      col((d) => json(d.after.rollback)),
+      col((d) => decisionOfState(d.after)),
+      col((d) => JSON.stringify(stepRows(d.before.layout, d.after))),
+      col((d) => date(d.nextDueAt)),
+      ...effectParams(decisions.map((d) => ({ txId: d.before.id, ...d }))),
+    ]);
+    return writeResult(rows, decisions.flatMap((d) => d.messages));
   }
 
-  /** Locks and loads transactions; rows are locked in id order so concurrent lockers cannot deadlock. */
-  async lock(manager: EntityManager, ids: string[]): Promise<Map<string, TransactionRecord>> {
-    return this.lockThenLoad(manager, 'WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE', [ids]);
+  /** Transactions by id, as they are now (no lock: a write checks the version). */
+  async load(ids: readonly string[]): Promise<Map<string, TransactionRecord>> {
+    if (ids.length === 0) return new Map();
+    const rows = await runPrepared<TransactionRow>(this.dataSource, LOAD, [ids]);
+    return new Map(rows.map((row) => [row.id, toRecord(row)]));
   }
 
-  /** Claims transactions whose next due time has come; others' claims are skipped, not awaited. */
-  async claimDue(manager: EntityManager, now: number, limit: number): Promise<Map<string, TransactionRecord>> {
-    return this.lockThenLoad(manager, 'WHERE next_due_at <= $1 ORDER BY next_due_at LIMIT $2 FOR UPDATE SKIP LOCKED', [new Date(now), limit]);
+  /** Takes the transactions whose timer is due at `now`; see CLAIM_DUE. */
+  async claimDue(now: number, limit: number, leaseMs: number): Promise<string[]> {
+    const rows = await runPrepared<{ tx_id: string }>(this.dataSource, CLAIM_DUE, [new Date(now), limit, new Date(now + leaseMs)]);
+    return rows.map((row) => row.tx_id);
   }
 
-  /**
-   * Locks first, then loads, in two statements. One would read the steps with a snapshot
-   * taken before its lock was granted: after waiting for another decision's commit it would
-   * pair that decision's transaction row with the steps from before it, and the next decision
-   * would write stale steps back (the chaos run found this).
-   */
-  private async lockThenLoad(manager: EntityManager, tail: string, params: unknown[]): Promise<Map<string, TransactionRecord>> {
-    const locked: { id: string }[] = await manager.query(`SELECT id FROM transactions ${tail}`, params);
-    if (locked.length === 0) return new Map();
-    return byId(await this.load(manager, 'WHERE id = ANY($1::uuid[]) ORDER BY id', [locked.map((row) => row.id)]));
-  }
-
-  /** Transactions with their steps, one statement; `tail` is everything after FROM. */
-  private async load(manager: EntityManager | DataSource, tail: string, params: unknown[]): Promise<TransactionRecord[]> {
-    const rows: TransactionRow[] = await manager.query(`${SELECT_WITH_STEPS} ${tail}`, params);
+  /** Transactions with their steps; `tail` is everything after FROM. */
+  private async find(tail: string, params: unknown[]): Promise<TransactionRecord[]> {
+    const rows: TransactionRow[] = await this.dataSource.query(`${SELECT_TRANSACTIONS} ${tail}`, params);
     return rows.map(toRecord);
   }
 
   /**
    * Commands awaiting a reply, by participant: of the given participants, or of all. Reads
-   * only the partial index of live commands.
+   * the steps of live transactions only (partial index transactions_live).
    */
-  async countAwaitingReply(
-    participants: readonly string[] | null,
-    manager: EntityManager = this.dataSource.manager,
-  ): Promise<Map<string, number>> {
-    const rows: { participant: string; count: number }[] = await manager.query(
-      `SELECT participant, count(*)::int AS count FROM steps
-       WHERE waiting_for = 'reply' AND ($1::text[] IS NULL OR participant = ANY($1)) GROUP BY participant`,
+  async countAwaitingReply(participants: readonly string[] | null): Promise<Map<string, number>> {
+    const rows: { participant: string; count: number }[] = await this.dataSource.query(
+      `SELECT s ->> 'participant' AS participant, count(*)::int AS count
+       FROM transactions t CROSS JOIN jsonb_array_elements(t.steps) s
+       WHERE t.status IN ('running', 'compensating') AND s ->> 'waiting_for' = 'reply'
+         AND ($1::text[] IS NULL OR s ->> 'participant' = ANY($1))
+       GROUP BY 1`,
       [participants],
     );
     return new Map(rows.map((row) => [row.participant, row.count]));
   }
 
-  async appendEvents(manager: EntityManager, events: { txId: string; event: HistoryEvent; at: number }[]) {
-    if (events.length === 0) return;
-    const col = <T>(pick: (e: (typeof events)[number]) => T) => events.map(pick);
-    await manager.query(
-      `INSERT INTO events (tx_id, type, step_id, actor, data, at)
-       SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::timestamptz[])`,
-      [
-        col((e) => e.txId),
-        col((e) => e.event.type),
-        col((e) => ('stepId' in e.event ? e.event.stepId : null)),
-        col((e) => ('actor' in e.event ? e.event.actor : null)),
-        col((e) => JSON.stringify(e.event)),
-        col((e) => new Date(e.at)),
-      ],
-    );
-  }
-
   async findById(id: string): Promise<TransactionRecord | null> {
-    return (await this.load(this.dataSource, 'WHERE id = $1', [id]))[0] ?? null;
+    return (await this.find('WHERE id = $1', [id]))[0] ?? null;
   }
 
   async findByIdempotencyKey(key: string): Promise<TransactionRecord | null> {
-    return (await this.load(this.dataSource, 'WHERE idempotency_key = $1', [key]))[0] ?? null;
+    return (await this.find('WHERE idempotency_key = $1', [key]))[0] ?? null;
   }
 
   /** Newest first, keyset-paginated: the page after `cursor`, `limit` rows at most. */
   async list(filter: ListFilter, limit: number, cursor?: Cursor): Promise<TransactionRecord[]> {
     const { clause, params } = whereClause(filter, cursor);
-    return this.load(this.dataSource, `${clause} ORDER BY created_at DESC, id DESC LIMIT $${params.length + 1}`, [...params, limit]);
+    return this.find(`${clause} ORDER BY created_at DESC, id DESC LIMIT $${params.length + 1}`, [...params, limit]);
   }
 
   /** Ids of transactions matching the filter in a given status, oldest first. */

@@ -1,6 +1,5 @@
 import { ConsoleLogger, Logger } from '@nestjs/common';
 import { setTimeout as sleep } from 'timers/promises';
-import { EntityManager } from 'typeorm';
 import { validateConfig } from '@ordo/platform';
 import { CoordinatorConfig } from '../../config/coordinator.config';
 import { Admission, Effect, Gate } from '../../engine';
@@ -8,7 +7,6 @@ import { TransactionRepository } from '../persistence/transaction.repository';
 import { CommittedDecision, ParticipantGate } from './participant-gate';
 import { ReplyFlowMonitor } from './reply-flow-monitor';
 
-const manager = {} as EntityManager;
 const layout = [{ id: 'charge', participant: 'bank' }];
 const HOLD_RETRY_MS = 100;
 
@@ -59,7 +57,7 @@ const timedOut: CommittedDecision = {
 /** Commits one batch that applies these decisions. */
 async function commit(gate: ParticipantGate, decisions: CommittedDecision[], now = Date.now()): Promise<void> {
   const batch = gate.begin();
-  await batch.gate(manager, ['bank'], now);
+  await batch.gate(['bank'], now);
   batch.end(decisions);
 }
 
@@ -72,7 +70,7 @@ describe('ParticipantGate', () => {
       const { gate, database } = setUp({ MAX_IN_FLIGHT_PER_PARTICIPANT: '3' });
       database.set('bank', 1);
       const now = Date.now();
-      const admissions = admitMany(await gate.begin().gate(manager, ['bank'], now), 3);
+      const admissions = admitMany(await gate.begin().gate(['bank'], now), 3);
       expect(admissions.slice(0, 2)).toEqual([{ admitted: true }, { admitted: true }]);
       expect(admissions[2]).toMatchObject({ admitted: false, reason: 'in_flight_limit' });
       const { retryAt } = admissions[2] as Extract<Admission, { admitted: false }>;
@@ -83,44 +81,44 @@ describe('ParticipantGate', () => {
     it('counts the admissions of an open batch in every other batch, and forgets them if it rolls back', async () => {
       const { gate } = setUp({ MAX_IN_FLIGHT_PER_PARTICIPANT: '2' });
       const first = gate.begin();
-      expect(admitMany(await first.gate(manager, ['bank'], Date.now()), 2).every((a) => a.admitted)).toBe(true);
+      expect(admitMany(await first.gate(['bank'], Date.now()), 2).every((a) => a.admitted)).toBe(true);
       const second = gate.begin();
-      expect((await second.gate(manager, ['bank'], Date.now())).admit('bank')).toMatchObject({ admitted: false });
+      expect((await second.gate(['bank'], Date.now())).admit('bank')).toMatchObject({ admitted: false });
       first.end(null);
-      expect((await gate.begin().gate(manager, ['bank'], Date.now())).admit('bank')).toEqual({ admitted: true });
+      expect((await gate.begin().gate(['bank'], Date.now())).admit('bank')).toEqual({ admitted: true });
     });
 
     it('counts what a batch committed, not what it admitted, until the database count has it', async () => {
       const { gate, database } = setUp({ MAX_IN_FLIGHT_PER_PARTICIPANT: '1', IN_FLIGHT_REFRESH_MS: '60000' });
       const batch = gate.begin();
-      admitMany(await batch.gate(manager, ['bank'], Date.now()), 1);
+      admitMany(await batch.gate(['bank'], Date.now()), 1);
       // A start whose idempotency key was taken writes nothing.
       batch.end([]);
       await commit(gate, [{ layout, effects: [send()] }]);
-      expect((await gate.begin().gate(manager, ['bank'], Date.now())).admit('bank')).toMatchObject({ admitted: false });
+      expect((await gate.begin().gate(['bank'], Date.now())).admit('bank')).toMatchObject({ admitted: false });
       // A count taken after the commit (a later millisecond) has the command …
       await sleep(2);
       database.set('bank', 1);
-      expect((await gate.begin().gate(manager, ['bank'], Date.now() + 60_000)).admit('bank')).toMatchObject({ admitted: false });
+      expect((await gate.begin().gate(['bank'], Date.now() + 60_000)).admit('bank')).toMatchObject({ admitted: false });
       // … and the next one sees it answered.
       database.set('bank', 0);
-      expect((await gate.begin().gate(manager, ['bank'], Date.now() + 120_000)).admit('bank')).toEqual({ admitted: true });
+      expect((await gate.begin().gate(['bank'], Date.now() + 120_000)).admit('bank')).toEqual({ admitted: true });
     });
 
     it('frees a place as soon as a reply or a timeout this instance applied commits', async () => {
       const { gate, database } = setUp({ MAX_IN_FLIGHT_PER_PARTICIPANT: '2', IN_FLIGHT_REFRESH_MS: '60000' });
       database.set('bank', 2);
-      expect((await gate.begin().gate(manager, ['bank'], Date.now())).admit('bank')).toMatchObject({ admitted: false });
+      expect((await gate.begin().gate(['bank'], Date.now())).admit('bank')).toMatchObject({ admitted: false });
       await commit(gate, [replied('success'), timedOut]);
-      expect(admitMany(await gate.begin().gate(manager, ['bank'], Date.now()), 3).map((a) => a.admitted)).toEqual([true, true, false]);
+      expect(admitMany(await gate.begin().gate(['bank'], Date.now()), 3).map((a) => a.admitted)).toEqual([true, true, false]);
     });
 
     it('counts again only once the count is older than IN_FLIGHT_REFRESH_MS', async () => {
       const { gate, queries } = setUp({ IN_FLIGHT_REFRESH_MS: '200' });
       const now = Date.now();
-      await gate.begin().gate(manager, ['bank', 'shop'], now);
-      await gate.begin().gate(manager, ['bank'], now + 199);
-      await gate.begin().gate(manager, ['bank'], now + 10_000);
+      await gate.begin().gate(['bank', 'shop'], now);
+      await gate.begin().gate(['bank'], now + 199);
+      await gate.begin().gate(['bank'], now + 10_000);
       expect(queries).toEqual([['bank', 'shop'], ['bank']]);
     });
   });
@@ -133,7 +131,7 @@ describe('ParticipantGate', () => {
       const now = Date.now();
       await commit(gate, [replied('retry'), timedOut], now);
       expect(await gate.participants()).toEqual([{ participant: 'bank', circuit: 'open', inFlight: 0, failureRatio: 1 }]);
-      const held = (await gate.begin().gate(manager, ['bank'], now + 999)).admit('bank');
+      const held = (await gate.begin().gate(['bank'], now + 999)).admit('bank');
       expect(held).toEqual({ admitted: false, reason: 'circuit_open', retryAt: expect.any(Number) });
       expect((held as Extract<Admission, { admitted: false }>).retryAt).toBeGreaterThanOrEqual(now + 1000);
     });
@@ -153,7 +151,7 @@ describe('ParticipantGate', () => {
       const { gate } = setUp(breakerSettings);
       const opened = Date.now();
       await commit(gate, [replied('retry'), replied('retry')], opened);
-      const probing = await gate.begin().gate(manager, ['bank'], opened + 60_000);
+      const probing = await gate.begin().gate(['bank'], opened + 60_000);
       const [first, second, third] = admitMany(probing, 3);
       expect([first, second]).toEqual([{ admitted: true }, { admitted: true }]);
       expect(third).toMatchObject({ admitted: false, reason: 'circuit_open' });
@@ -167,11 +165,11 @@ describe('ParticipantGate', () => {
       const opened = Date.now();
       await commit(gate, [replied('retry'), replied('retry')], opened);
       database.set('bank', 1);
-      expect((await gate.begin().gate(manager, ['bank'], opened + 60_000)).admit('bank')).toMatchObject({
+      expect((await gate.begin().gate(['bank'], opened + 60_000)).admit('bank')).toMatchObject({
         reason: 'in_flight_limit',
       });
       database.set('bank', 0);
-      expect((await gate.begin().gate(manager, ['bank'], opened + 60_001)).admit('bank')).toEqual({ admitted: true });
+      expect((await gate.begin().gate(['bank'], opened + 60_001)).admit('bank')).toEqual({ admitted: true });
     });
   });
 });

@@ -1,5 +1,4 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { EntityManager } from 'typeorm';
 import {
   Admission,
   admitCall,
@@ -30,7 +29,7 @@ export interface CommittedDecision {
 /** The gate of one database transaction's decisions. */
 export interface GateBatch {
   /** A gate for decisions at `now`, once the in-flight counts of these participants are fresh enough. */
-  gate(manager: EntityManager, participants: Iterable<string>, now: number): Promise<Gate>;
+  gate(participants: Iterable<string>, now: number): Promise<Gate>;
   /** The transaction ended: these decisions committed, or (null) it rolled back. */
   end(committed: readonly CommittedDecision[] | null): void;
 }
@@ -75,11 +74,11 @@ export class ParticipantGate {
     // Admitted commands count at once, so that concurrent transactions see them too.
     const reserved = new Map<string, number>();
     return {
-      gate: async (manager, participants, now) => {
+      gate: async (participants, now) => {
         const stale = this.inFlight.stale(participants, now);
         if (stale.length > 0) {
           const countedAt = Date.now();
-          this.inFlight.update(stale, await this.repository.countAwaitingReply(stale, manager), countedAt);
+          this.inFlight.update(stale, await this.repository.countAwaitingReply(stale), countedAt);
         }
         return {
           admit: (participant) => {
