@@ -173,7 +173,7 @@ describe('buy-now: 2PC over PostgreSQL prepared transactions', () => {
     expect(await effects(id)).toEqual({ reservations: ['active'], charges: ['charged'] });
   });
 
-  it('a coordinator killed right after the COMMIT decision delivers the commits after its restart', async () => {
+  it('a coordinator killed between the COMMIT decision and its publish delivers the commits after its restart', async () => {
     const balance = await balanceOf(account('ada'));
     await coordinator.stop();
     coordinator = await startApp('coordinator', { ...coordinatorEnv, FAULT_CRASH: 'after-commit-decision' });
@@ -184,6 +184,9 @@ describe('buy-now: 2PC over PostgreSQL prepared transactions', () => {
     const decided = await db.query(`SELECT status, decision FROM ${schema}.transactions WHERE id = $1`, [id]);
     expect(decided.rows).toEqual([{ status: 'running', decision: 'commit' }]);
     expect(await preparedOf(id)).toEqual([`ordo:${prefix}inventory:${id}:reserve-stock`, `ordo:${prefix}payment:${id}:charge`]);
+    // The commits were committed to the outbox and never published: the sweeper sends them.
+    const left = await db.query(`SELECT count(*)::int AS n FROM ${schema}.outbox WHERE key = $1 AND payload::jsonb ->> 'phase' = 'commit'`, [id]);
+    expect(left.rows).toEqual([{ n: 2 }]);
     coordinator = await startApp('coordinator', coordinatorEnv);
     const tx = await api.waitFor(id, TERMINAL);
     expect(tx.status).toBe('completed');

@@ -5,9 +5,18 @@ import { jsonProblem, topicNames } from '@ordo/protocol';
 import { canonicalDefinition, Problem, validateDefinition } from '../engine';
 import { DefinitionRepository, DefinitionSummary, Registration, StoredDefinition } from './definition.repository';
 
+/**
+ * How long a looked-up latest version is trusted, so that starting a transaction costs no
+ * query for it: a version registered through another instance is started here at most this
+ * much later; one registered through this instance, at once.
+ */
+const LATEST_TTL_MS = 1000;
+
 /** Registers definitions (versioned, deduplicated by canonical body) and looks them up. */
 @Injectable()
 export class DefinitionsService {
+  private readonly latest = new Map<string, { stored: StoredDefinition; until: number }>();
+
   constructor(
     private readonly repository: DefinitionRepository,
     @Inject(MESSAGE_BUS) private readonly bus: MessageBus,
@@ -33,15 +42,22 @@ export class DefinitionsService {
     const topics = topicNames(this.config.KAFKA_TOPIC_PREFIX);
     const participants = new Set(result.definition.steps.map((step) => step.participant));
     await this.bus.ensureTopics([...participants].map(topics.commands), this.config.KAFKA_TOPIC_PARTITIONS);
-    return this.repository.register({ definition: result.definition, canonical, bodyHash });
+    const registration = await this.repository.register({ definition: result.definition, canonical, bodyHash });
+    this.latest.delete(result.definition.name);
+    return registration;
   }
 
   /**
    * The given version of a definition, or its latest one when `version` is omitted;
    * undefined when there is none. What a new transaction pins.
    */
-  findVersion(name: string, version?: number): Promise<StoredDefinition | undefined> {
-    return this.repository.find(name, version);
+  async findVersion(name: string, version?: number): Promise<StoredDefinition | undefined> {
+    if (version !== undefined) return this.repository.find(name, version);
+    const cached = this.latest.get(name);
+    if (cached && cached.until > Date.now()) return cached.stored;
+    const stored = await this.repository.find(name);
+    if (stored) this.latest.set(name, { stored, until: Date.now() + LATEST_TTL_MS });
+    return stored;
   }
 
   /** Like findVersion, for the API: a missing definition is a 404. */
