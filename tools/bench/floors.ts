@@ -10,6 +10,7 @@ import { inventoryMigrations } from '../../migrations/inventory';
 import { paymentMigrations } from '../../migrations/payment';
 import { dropDatabase, ensureDatabase, withDatabase } from '../infra/postgres';
 import { runOrFail } from '../infra/proc';
+import { percentile } from './harness';
 
 /**
  * The two floors under the 2-step saga's figures, measured on the same machine as the bench
@@ -99,8 +100,8 @@ export async function kafkaFloor(brokers: string[], topicPrefix: string, options
     const latencies: number[] = [];
     for (let n = 0; n < options.rounds; n++) latencies.push(await round(LEG_TIMEOUT_MS));
     latencies.sort((a, b) => a - b);
-    const percentile = (p: number) => Math.round(latencies[Math.max(0, Math.ceil(p * latencies.length) - 1)] * 10) / 10;
-    return { legs: 4, rounds: options.rounds, p50: percentile(0.5), p95: percentile(0.95), p99: percentile(0.99) };
+    const at = (p: number) => Math.round(percentile(latencies, p) * 10) / 10;
+    return { legs: 4, rounds: options.rounds, p50: at(0.5), p95: at(0.95), p99: at(0.99) };
   } finally {
     await Promise.all([coordinator.close(), participant.close()]);
   }
