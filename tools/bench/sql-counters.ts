@@ -115,7 +115,7 @@ export interface SqlCounts {
  * of xact_commit the bench waits this long with no load, so every commit of the work is in.
  */
 const SETTLE_MS = 10_500;
-const TOP_STATEMENTS = 8;
+const TOP_STATEMENTS = 12;
 
 /** pg_stat_statements and pg_stat_database readings around a piece of work, by app. */
 export class SqlCounters<App extends string> {
