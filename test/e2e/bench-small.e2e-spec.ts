@@ -8,7 +8,8 @@ import { testEnv } from '../support/test-env';
 /**
  * The small version of `npm run bench`: the whole harness at a scale of seconds per
  * scenario, on the run's PostgreSQL cluster and Kafka, writing into a temp folder. It
- * checks that every figure is produced, never how good it is: that is the full run's job.
+ * checks that every figure is produced and that the SQL counts add up, never how good the
+ * figures are: that is the full run's job.
  */
 describe('npm run bench, small', () => {
   const out = mkdtempSync(join(tmpdir(), 'ordo-bench-'));
@@ -30,13 +31,10 @@ describe('npm run bench, small', () => {
     expect({ code, output }).toMatchObject({ code: 0 });
 
     const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
-    const throughput = (t: { rate: number; count: number; cpuMsPerTx: number; rssMb: number; statuses: Record<string, number> }) => [
-      t.rate,
-      t.count,
-      t.cpuMsPerTx,
-      t.rssMb,
-      t.statuses.completed,
-    ];
+    type Usage = { cpuMsPerTx: Record<string, number>; systemCpuMsPerTx: number; rssMb: number };
+    const usage = (u: Usage) => [u.cpuMsPerTx.coordinator, u.cpuMsPerTx.inventory, u.cpuMsPerTx.payment, u.cpuMsPerTx.PostgreSQL, u.systemCpuMsPerTx, u.rssMb];
+    const throughput = (t: Usage & { rate: number; count: number; statuses: Record<string, number> }) => [t.rate, t.count, t.statuses.completed, ...usage(t)];
+    const idle = (l: { count: number; p50: number; p99: number; statuses: Record<string, number> }) => [l.p50, l.p99, l.statuses.completed === l.count ? 1 : 0];
     const { saga2 } = results;
     const figures = [
       results.pgbench.tps,
@@ -46,7 +44,9 @@ describe('npm run bench, small', () => {
       saga2.halfLoad.p50,
       saga2.halfLoad.p95,
       saga2.halfLoad.p99,
-      saga2.halfLoad.cpuMsPerTx,
+      ...usage(saga2.halfLoad),
+      ...idle(results.idle.saga2),
+      ...idle(results.idle.dag4),
       saga2.quarterLoad.p50,
       saga2.quarterLoad.p99,
       ...throughput(results.dag4),
@@ -56,15 +56,34 @@ describe('npm run bench, small', () => {
       results.floors.kafka.p50,
       results.floors.kafka.p99,
       results.floors.sql.sagasPerSecond,
-      results.floors.sql.transactionsPerSaga,
+      results.floors.sql.commitsPerSaga,
       results.floors.sql.statementsPerSaga,
+      results.pgbench.clients,
     ];
     expect(figures.filter((n) => !(typeof n === 'number' && n > 0))).toEqual([]);
-    expect(results.targets.map((t: { name: string; met: unknown }) => typeof t.met)).toEqual(['boolean', 'boolean', 'boolean', 'boolean']);
+    expect(results.pgbench.sweep.map((p: { clients: number }) => p.clients)).toEqual([8, 16]);
+    expect(results.pgbench.tps).toBe(Math.max(...results.pgbench.sweep.map((p: { tps: number }) => p.tps)));
+
+    // Each participant runs one command per saga behind its barrier: at least BEGIN, the barrier,
+    // the handler's statement and COMMIT, in one commit of its own. The coordinator records at
+    // least three decisions (start, two replies) per saga. The harness's queries count nowhere.
+    const sql = saga2.saturated.sql.apps;
+    expect(saga2.commandsPerSaga).toEqual({ coordinator: 0, inventory: 1, payment: 1 });
+    for (const participant of ['inventory', 'payment']) {
+      expect(sql[participant].statementsPerTx).toBeGreaterThanOrEqual(4);
+      expect(sql[participant].commitsPerTx).toBeGreaterThanOrEqual(0.99);
+      expect(sql[participant].top.map((t: { query: string }) => t.query)).toEqual(expect.arrayContaining(['COMMIT']));
+    }
+    expect(sql.coordinator.commitsPerTx).toBeGreaterThanOrEqual(3);
+    expect(sql.coordinator.statementsPerTx).toBeGreaterThan(sql.coordinator.commitsPerTx);
+    const queries = Object.values(sql).flatMap((a) => (a as { top: { query: string }[] }).top.map((t) => t.query));
+    expect(queries.filter((q) => q.includes('updated_at FROM transactions WHERE id = ANY'))).toEqual([]);
+    expect(results.targets.map((t: { name: string; met: unknown }) => typeof t.met)).toEqual(Array(results.targets.length).fill('boolean'));
+    expect(results.targets.length).toBe(13);
 
     const docs = readFileSync(join(out, 'benchmarks.md'), 'utf8');
     expect(docs).toContain('<!-- bench:retention:start -->');
-    expect(docs).toMatch(/<!-- bench:start -->[\s\S]*pgbench[\s\S]*p99[\s\S]*SQL alone[\s\S]*<!-- bench:end -->/);
+    expect(docs).toMatch(/<!-- bench:start -->[\s\S]*pgbench[\s\S]*Idle system[\s\S]*Statements per saga[\s\S]*p99[\s\S]*SQL alone[\s\S]*<!-- bench:end -->/);
     expect(committed()).toEqual(before);
-  }, 120_000);
+  }, 240_000);
 });

@@ -1,23 +1,29 @@
-import { randomBytes, randomUUID } from 'crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'fs';
+import { randomBytes } from 'crypto';
+import { mkdirSync, writeFileSync } from 'fs';
 import { cpus, loadavg, totalmem } from 'os';
 import { join } from 'path';
-import { Client } from 'pg';
-import { APPS, AppName } from '../launcher/apps';
-import { Infra, startInfra, stopInfra } from '../infra/infra';
+import { AppName } from '../launcher/apps';
+import { startInfra, stopInfra } from '../infra/infra';
 import { REPO_ROOT } from '../infra/paths';
-import { dropDatabase, ensureDatabase, findPgBin, withDatabase } from '../infra/postgres';
-import { cleanUpOnInterrupt, run, runOrFail, sleep } from '../infra/proc';
+import { cleanUpOnInterrupt, run, sleep } from '../infra/proc';
 import { KafkaFloor, kafkaFloor, SqlFloor, sqlFloor } from './floors';
-import { Api, BenchApp, deleteTopics, Ended, EndWatcher, log, replaceSection, startBenchApp } from './harness';
+import { BenchApp, deleteTopics, Ended, EndWatcher, log, percentile, replaceSection } from './harness';
+import { IdleLatency, idleRun } from './idle-run';
+import { Pgbench, pgbenchBinary, pgbenchSweep } from './pgbench';
+import { Service } from './saga-sql';
+import { AppDatabases, AppSql, SqlCounters, SqlCounts } from './sql-counters';
+import { SAGA2, startAndWait, startSystem, System, tally, Workload, workloads } from './system';
+import { memoryMb, metered, setClockTicks, Usage } from './usage';
 
 /**
  * `npm run bench`: on one machine in one run, the database's raw write capacity (pgbench's
  * simple-update script) and Ordo's throughput with the real sample participants (and so
  * their barrier): a 2-step saga at saturation and its latency at half that load, the 4-step
  * place-order DAG saga, the 2-participant TCC transfer and 2PC buy-now, with the
- * coordinator's memory and CPU time per transaction. Prints a table and writes
- * bench/results.json and its section of docs/benchmarks.md (or both into --out).
+ * coordinator's memory and each process's CPU time per transaction; the 2-step saga's and the
+ * DAG's latency on an idle system, and the 2-step saga's statements and commits per app.
+ * Prints a table and writes bench/results.json and its section of docs/benchmarks.md (or
+ * both into --out).
  */
 
 interface Settings {
@@ -31,6 +37,11 @@ interface Settings {
   /** At most this many 2PC transactions in flight: prepared transactions hold locks and connections. */
   twoPcConcurrency: number;
   pgbenchScale: number;
+  /** pgbench -N client counts tried, `pgbenchSeconds` each; the best counts. */
+  pgbenchClients: number[];
+  pgbenchSeconds: number;
+  /** Transactions of each workload timed one at a time on the idle system. */
+  idleCount: number;
   /** Products and accounts the load spreads over, so no hot row serialises it. */
   rows: number;
   /** Sagas timed one at a time for the Kafka floor. */
@@ -39,8 +50,14 @@ interface Settings {
 }
 
 const SCALES: Record<Settings['scale'], Omit<Settings, 'scale' | 'out'>> = {
-  small: { seconds: 2, halfLoadSeconds: 3, warmUpSeconds: 1, levels: [4, 8], twoPcConcurrency: 4, pgbenchScale: 1, rows: 100, floorRounds: 30 },
-  full: { seconds: 15, halfLoadSeconds: 30, warmUpSeconds: 10, levels: [8, 16, 32, 64, 128, 256], twoPcConcurrency: 20, pgbenchScale: 10, rows: 1000, floorRounds: 300 },
+  small: {
+    seconds: 2, halfLoadSeconds: 3, warmUpSeconds: 1, levels: [4, 8], twoPcConcurrency: 4,
+    pgbenchScale: 1, pgbenchClients: [8, 16], pgbenchSeconds: 2, idleCount: 20, rows: 100, floorRounds: 30,
+  },
+  full: {
+    seconds: 15, halfLoadSeconds: 30, warmUpSeconds: 10, levels: [8, 16, 32, 64, 128, 256], twoPcConcurrency: 20,
+    pgbenchScale: 10, pgbenchClients: [8, 16, 32, 64], pgbenchSeconds: 5, idleCount: 200, rows: 1000, floorRounds: 300,
+  },
 };
 
 /** Flags (`--scale=small`) override the environment (BENCH_SCALE=small). */
@@ -69,198 +86,6 @@ function settings(argv: string[]): Settings {
   };
 }
 
-// ---- the workloads: the committed sample definitions, and a 2-step saga of their steps ----
-
-const sample = (path: string) => JSON.parse(readFileSync(join(REPO_ROOT, path), 'utf8')) as { name: string; defaults: object; steps: object[] };
-const PLACE_ORDER = sample('apps/order/place-order.saga.json');
-const TRANSFER = sample('apps/payment/transfer.tcc.json');
-const BUY_NOW = sample('apps/inventory/buy-now.2pc.json');
-/** buy-now's two steps as a saga: reserve the stock, then charge; each undone by its compensation. */
-const SAGA2 = {
-  name: 'bench-saga2',
-  type: 'saga',
-  timeoutMs: 30_000,
-  defaults: PLACE_ORDER.defaults,
-  steps: [
-    { id: 'reserve-stock', participant: 'inventory', action: 'reserve', compensation: 'release',
-      input: { sku: '$.input.sku', qty: '$.input.qty', orderId: '$.input.orderId' } },
-    { id: 'charge', participant: 'payment', action: 'charge', compensation: 'refund', dependsOn: ['reserve-stock'],
-      input: { accountId: '$.input.accountId', amount: '$.input.amount', orderId: '$.input.orderId' } },
-  ],
-};
-
-interface Workload {
-  definition: string;
-  input(): object;
-}
-
-// ---- processes: CPU time and memory from /proc ----
-
-let clockTicks = 100;
-
-/** CPU time (user + system) of a process, in ms. */
-function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // Fields after "pid (comm) ": state is field 3, utime and stime are fields 14 and 15.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks;
-}
-
-/** VmRSS / VmHWM (peak) of a process, in MB. */
-function memoryMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
-  const match = readFileSync(`/proc/${pid}/status`, 'utf8').match(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm'));
-  return match ? Number(match[1]) / 1024 : 0;
-}
-
-/** Busy CPU time of the whole machine, in ms (all cores). */
-function machineBusyMs(): number {
-  const [, ...ticks] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).map(Number);
-  const [user, nice, system, , , irq, softirq, steal] = ticks;
-  return ((user + nice + system + irq + softirq + steal) * 1000) / clockTicks;
-}
-
-/**
- * What else runs, by kind: the database and the broker (where the rest of the CPU goes), and
- * Ordo apps, tools and test runs that are not this run's (another test suite or benchmark
- * competing for the cores, which the report must mention). Kind → pid → CPU ms so far.
- */
-type OtherKind = 'PostgreSQL' | 'Kafka' | 'foreign';
-
-function otherProcesses(ours: Set<number>): Map<OtherKind, Map<number, number>> {
-  const found = new Map<OtherKind, Map<number, number>>([['PostgreSQL', new Map()], ['Kafka', new Map()], ['foreign', new Map()]]);
-  for (const entry of readdirSync('/proc')) {
-    const pid = Number(entry);
-    if (!Number.isInteger(pid) || ours.has(pid) || pid === process.pid) continue;
-    try {
-      const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-      const kind: OtherKind | null = args[0].startsWith('postgres') || args[0].endsWith('/postgres')
-        ? 'PostgreSQL'
-        : args.includes('kafka.Kafka')
-          ? 'Kafka'
-          : args.some((a) => /dist\/(apps|tools)\/\w+\//.test(a)) || args[1]?.endsWith('.bin/jest')
-            ? 'foreign'
-            : null;
-      if (kind) found.get(kind)!.set(pid, cpuMs(pid));
-    } catch {
-      // It ended meanwhile.
-    }
-  }
-  return found;
-}
-
-interface Usage {
-  /** Coordinator CPU time per finished transaction, ms. */
-  cpuMsPerTx: number;
-  /** Highest coordinator RSS sampled during the measurement, MB. */
-  rssMb: number;
-  /** Cores busy on average, by process: where the CPU time went. */
-  cores: Record<string, number>;
-  /** Cores the other Ordo processes (see otherProcesses) kept busy on average: contention. */
-  others: number;
-}
-
-// ---- the system under test ----
-
-interface System {
-  api: Api;
-  db: Client;
-  apps: Record<AppName, BenchApp>;
-}
-
-async function startSystem(infra: Infra, database: string, topicPrefix: string, rows: number, apps: BenchApp[]): Promise<System> {
-  const databaseUrl = withDatabase(infra.databaseUrl, database);
-  const apiKey = randomBytes(16).toString('hex');
-  const shared = { DATABASE_URL: databaseUrl, KAFKA_BROKERS: infra.kafkaBrokers, KAFKA_TOPIC_PREFIX: topicPrefix, KAFKA_TOPIC_PARTITIONS: '8' };
-  const schema = (name: AppName) => APPS.find((a) => a.name === name)!.schema;
-  // The bench's own requests must never meet the per-credential rate limit.
-  const coordinator = await startBenchApp('coordinator', { ...shared, DATABASE_SCHEMA: schema('coordinator'), ORDO_API_KEYS: `bench:admin:${apiKey}`, RATE_LIMIT_PER_MINUTE: '10000000' });
-  apps.push(coordinator);
-  const participantEnv = { ...shared, ORDO_COORDINATOR_URL: `http://127.0.0.1:${coordinator.port}`, ORDO_COORDINATOR_API_KEY: apiKey };
-  const participants = await Promise.all(
-    (['order', 'inventory', 'payment'] as const).map(async (name) => {
-      const app = await startBenchApp(name, { ...participantEnv, DATABASE_SCHEMA: schema(name) });
-      apps.push(app);
-      return app;
-    }),
-  );
-  const db = new Client({ connectionString: databaseUrl });
-  await db.connect();
-  await db.query(`SET search_path = ${schema('coordinator')}`);
-  const api = new Api(`http://127.0.0.1:${coordinator.port}/api/v1`, apiKey);
-  for (const definition of [SAGA2, PLACE_ORDER, TRANSFER, BUY_NOW]) await api.post('/definitions', definition);
-  // Stock and money enough for any run: no transaction is refused for want of them.
-  await db.query(`INSERT INTO inventory.products (sku, name, stock) SELECT 'B-' || n, 'bench', 1000000000 FROM generate_series(1, $1) n`, [rows]);
-  await db.query(`INSERT INTO payment.accounts (id, owner, balance) SELECT 'b-' || n, 'bench', 1000000000000 FROM generate_series(1, $1) n`, [rows]);
-  const [order, inventory, payment] = participants;
-  return { api, db, apps: { coordinator, order, inventory, payment } };
-}
-
-function workloads(rows: number): Record<'saga2' | 'dag4' | 'tcc' | 'twoPc', Workload> {
-  const pick = () => 1 + Math.floor(Math.random() * rows);
-  const order = () => ({ orderId: randomUUID(), sku: `B-${pick()}`, qty: 1, accountId: `b-${pick()}`, amount: 1 });
-  return {
-    saga2: { definition: SAGA2.name, input: order },
-    dag4: { definition: PLACE_ORDER.name, input: () => ({ customer: 'bench', ...order() }) },
-    tcc: {
-      definition: TRANSFER.name,
-      input: () => {
-        const from = pick();
-        return { from: `b-${from}`, to: `b-${(from % rows) + 1}`, amount: 1 };
-      },
-    },
-    twoPc: { definition: BUY_NOW.name, input: order },
-  };
-}
-
-/** Runs `work`, sampling the coordinator's RSS and every process's CPU time around it. */
-async function metered<T extends { count: number }>(system: System, work: () => Promise<T>): Promise<T & Usage> {
-  const pids = Object.values(system.apps).map((app) => [app.name, app.pid] as const);
-  const coordinator = system.apps.coordinator.pid;
-  let rssMb = memoryMb(coordinator, 'VmRSS');
-  const ours = new Set(pids.map(([, pid]) => pid));
-  // CPU time of each other process when first seen (0: it started during the measurement) and when last seen.
-  const others = new Map<number, { kind: OtherKind; first: number; last: number }>();
-  const sample = (first: boolean) => {
-    for (const [kind, pids] of otherProcesses(ours)) {
-      for (const [pid, ms] of pids) others.set(pid, { kind, first: others.get(pid)?.first ?? (first ? ms : 0), last: ms });
-    }
-  };
-  sample(true);
-  const sampler = setInterval(() => {
-    rssMb = Math.max(rssMb, memoryMb(coordinator, 'VmRSS'));
-    sample(false);
-  }, 200);
-  const before = { at: Date.now(), machine: machineBusyMs(), harness: process.cpuUsage(), apps: pids.map(([, pid]) => cpuMs(pid)) };
-  try {
-    const result = await work();
-    const wallMs = Date.now() - before.at;
-    const harness = process.cpuUsage(before.harness);
-    const apps = pids.map(([name, pid], i) => [name, cpuMs(pid) - before.apps[i]] as const);
-    sample(false);
-    const harnessMs = (harness.user + harness.system) / 1000;
-    const ownMs = apps.reduce((sum, [, ms]) => sum + ms, harnessMs);
-    const msOf = (kind: OtherKind) => [...others.values()].filter((o) => o.kind === kind).reduce((sum, o) => sum + o.last - o.first, 0);
-    const [postgresMs, kafkaMs, othersMs] = [msOf('PostgreSQL'), msOf('Kafka'), msOf('foreign')];
-    const cores = Object.fromEntries([
-      ...apps.map(([name, ms]) => [name, ms / wallMs]),
-      ['bench harness', harnessMs / wallMs],
-      ['PostgreSQL', postgresMs / wallMs],
-      ['Kafka', kafkaMs / wallMs],
-      ['kernel and the rest', Math.max(0, machineBusyMs() - before.machine - ownMs - postgresMs - kafkaMs - othersMs) / wallMs],
-    ]);
-    const coordinatorMs = apps.find(([name]) => name === 'coordinator')![1];
-    return {
-      ...result,
-      cpuMsPerTx: coordinatorMs / Math.max(1, result.count),
-      rssMb: Math.max(rssMb, memoryMb(coordinator, 'VmRSS')),
-      cores,
-      others: othersMs / wallMs,
-    };
-  } finally {
-    clearInterval(sampler);
-  }
-}
-
 interface Throughput {
   concurrency: number;
   count: number;
@@ -268,15 +93,6 @@ interface Throughput {
   rate: number;
   statuses: Record<string, number>;
 }
-
-/** Starts one transaction of the workload; resolves at its end, with when its POST was sent. */
-async function startAndWait(system: System, watcher: EndWatcher, workload: Workload): Promise<Ended & { sent: number }> {
-  const sent = Date.now();
-  const { id } = await system.api.post<{ id: string }>('/transactions', { definition: workload.definition, input: workload.input() });
-  return { sent, ...(await watcher.ended(id)) };
-}
-
-const tally = (statuses: Record<string, number>, status: string) => (statuses[status] = (statuses[status] ?? 0) + 1);
 
 /** Closed loop: `concurrency` clients each start a transaction and wait for its end, for `seconds`. */
 async function closedLoop(system: System, workload: Workload, concurrency: number, seconds: number): Promise<Throughput> {
@@ -333,25 +149,29 @@ async function openLoop(system: System, workload: Workload, rate: number, second
     const results = await Promise.all(ends);
     const elapsed = (Date.now() - started) / 1000;
     const sorted = results.map((r) => r.at - r.sent).sort((a, b) => a - b);
-    const percentile = (p: number) => sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)];
+    const at = (p: number) => percentile(sorted, p);
     const statuses: Record<string, number> = {};
     for (const { status } of results) tally(statuses, status);
-    return { targetRate: rate, achievedRate: total / elapsed, count: total, p50: percentile(0.5), p95: percentile(0.95), p99: percentile(0.99), max: sorted.at(-1)!, statuses };
+    return { targetRate: rate, achievedRate: total / elapsed, count: total, p50: at(0.5), p95: at(0.95), p99: at(0.99), max: sorted.at(-1)!, statuses };
   } finally {
     await watcher.close();
   }
 }
 
+type Saturated = Throughput & Usage & { sql: SqlCounts };
+
 /**
  * Raises the closed-loop concurrency level by level until two levels in a row fail to beat
- * the best throughput by 5 % (two, so that one level disturbed by the machine cannot stop the search).
+ * the best throughput by 5 % (two, so that one level disturbed by the machine cannot stop the
+ * search). Each level's statements and commits are counted, so the best level's are at hand.
  */
-async function saturate(system: System, workload: Workload, settings: Settings) {
-  const levels: (Throughput & Usage)[] = [];
-  let best: (Throughput & Usage) | undefined;
+async function saturate(system: System, counters: SqlCounters<AppName>, workload: Workload, settings: Settings) {
+  const levels: Saturated[] = [];
+  let best: Saturated | undefined;
   let flat = 0;
+  await counters.settle();
   for (const concurrency of settings.levels) {
-    const level = await metered(system, () => closedLoop(system, workload, concurrency, settings.seconds));
+    const level = await counters.measure(() => metered(system, () => closedLoop(system, workload, concurrency, settings.seconds)));
     levels.push(level);
     log(`2-step saga, ${concurrency} in flight: ${level.rate.toFixed(1)} sagas/s`);
     flat = best && level.rate < best.rate * 1.05 ? flat + 1 : 0;
@@ -361,44 +181,16 @@ async function saturate(system: System, workload: Workload, settings: Settings) 
   return { levels, best: best! };
 }
 
-// ---- pgbench ----
-
-function pgbenchBinary(): string {
-  try {
-    const bundled = join(findPgBin(), 'pgbench');
-    if (existsSync(bundled)) return bundled;
-  } catch {
-    // No server binaries (DATABASE_URL set): the client package's pgbench on the PATH.
-  }
-  return 'pgbench';
-}
-
-interface Pgbench {
-  clients: number;
-  threads: number;
-  seconds: number;
-  scale: number;
-  tps: number;
-}
-
-/** pgbench's built-in simple-update script (-N) on a database of its own on the same cluster. */
-async function pgbench(infra: Infra, database: string, clients: number, seconds: number, scale: number): Promise<Pgbench> {
-  await ensureDatabase(infra.databaseUrl, database);
-  const url = withDatabase(infra.databaseUrl, database);
-  const bin = pgbenchBinary();
-  const threads = Math.min(2, clients);
-  try {
-    await runOrFail('pgbench -i', bin, ['-i', '-q', '-s', String(scale), url]);
-    const { stdout } = await runOrFail('pgbench', bin, ['-N', '-c', String(clients), '-j', String(threads), '-T', String(Math.ceil(seconds)), url]);
-    const tps = stdout.match(/^tps = ([\d.]+)/m);
-    if (!tps) throw new Error(`no tps in pgbench's output:\n${stdout}`);
-    return { clients, threads, seconds: Math.ceil(seconds), scale, tps: Number(tps[1]) };
-  } finally {
-    await dropDatabase(infra.databaseUrl, database);
-  }
-}
-
 // ---- the run ----
+
+interface Target {
+  name: string;
+  target: string;
+  value: string;
+  met: boolean;
+  /** The floor measured in this run that bounds the figure, when there is one. */
+  limit: string;
+}
 
 interface Results {
   at: string;
@@ -414,12 +206,16 @@ interface Results {
   pgbench: Pgbench;
   /** What the 2-step saga's messaging and SQL cost on their own, on this machine: limits no code above them can beat. */
   floors: { kafka: KafkaFloor; sql: SqlFloor };
+  /** One transaction at a time on the otherwise idle system. */
+  idle: { saga2: IdleLatency; dag4: IdleLatency };
   saga2: {
     /** The saturation search, level by level. */
     levels: { concurrency: number; rate: number }[];
-    /** The level with the highest throughput. */
-    saturated: Throughput & Usage;
-    /** Saturated sagas/s ÷ pgbench TPS. */
+    /** The level with the highest throughput, with its statements and commits per saga by app. */
+    saturated: Saturated;
+    /** The apps that take part in the saga, with the commands each gets per saga. */
+    commandsPerSaga: Record<string, number>;
+    /** Saturated sagas/s ÷ the best pgbench TPS. */
     ratio: number;
     halfLoad: Latency & Usage;
     quarterLoad: Latency & Usage;
@@ -428,31 +224,39 @@ interface Results {
   tcc: Throughput & Usage;
   twoPc: Throughput & Usage;
   coordinator: { peakRssMb: number };
-  /** `limit`: the floor measured in this run that bounds the figure, when there is one. */
-  targets: { name: string; target: string; value: string; met: boolean; limit: string }[];
+  targets: Target[];
+}
+
+/** Commands per saga for each app the definition sends them to; the coordinator runs it (0). */
+function commandsPerSaga(definition: { steps: { participant: string }[] }): Record<string, number> {
+  const commands: Record<string, number> = { coordinator: 0 };
+  for (const { participant } of definition.steps) commands[participant] = (commands[participant] ?? 0) + 1;
+  return commands;
 }
 
 async function main() {
   const options = settings(process.argv.slice(2));
   const loadBefore = loadavg();
   const ticks = await run('getconf', ['CLK_TCK']);
-  if (ticks.code === 0) clockTicks = Number(ticks.stdout.trim()) || clockTicks;
+  if (ticks.code === 0) setClockTicks(Number(ticks.stdout.trim()) || 100);
   const infra = await startInfra(log);
   const runId = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
-  const database = `ordo_bench_${runId}`;
+  const base = `ordo_bench_${runId}`;
   const topicPrefix = `bench-${runId}.`;
-  const apps: BenchApp[] = [];
+  const started: { apps: BenchApp[]; databases?: AppDatabases<AppName> } = { apps: [] };
   let system: System | undefined;
+  let counters: SqlCounters<AppName> | undefined;
   const cleanUp = cleanUpOnInterrupt('the bench', async () => {
     await system?.db.end().catch(() => undefined);
-    for (const app of apps) await app.stop();
+    await counters?.close().catch(() => undefined);
+    for (const app of started.apps) await app.stop();
     await deleteTopics(infra.kafkaBrokers, topicPrefix);
-    await dropDatabase(infra.databaseUrl, database).catch((error: Error) => log(`dropping ${database}: ${error.message}`));
+    await started.databases?.drop().catch((error: Error) => log(`dropping ${base}_*: ${error.message}`));
     await stopInfra(infra.started);
   });
   try {
-    await ensureDatabase(infra.databaseUrl, database);
-    system = await startSystem(infra, database, topicPrefix, options.rows, apps);
+    system = await startSystem(infra, base, topicPrefix, options.rows, started);
+    counters = await SqlCounters.open(system.databases);
     const load = workloads(options.rows);
     // Until V8 has compiled the hot paths and the caches are filled: a cold system's first
     // seconds are several times slower than its steady state.
@@ -461,7 +265,13 @@ async function main() {
     const kafka = await kafkaFloor(infra.kafkaBrokers.split(','), topicPrefix, { rounds: options.floorRounds });
     log(`Kafka floor (4 legs, one saga at a time): p50 ${kafka.p50} ms, p99 ${kafka.p99} ms`);
 
-    const saturation = await saturate(system, load.saga2, options);
+    const idle = {
+      saga2: await idleRun(system, load.saga2, options.idleCount, IDLE_PAUSE_MS),
+      dag4: await idleRun(system, load.dag4, options.idleCount, IDLE_PAUSE_MS),
+    };
+    log(`idle, one at a time: 2-step saga p50 ${idle.saga2.p50} ms, p99 ${idle.saga2.p99} ms; place-order p50 ${idle.dag4.p50} ms, p99 ${idle.dag4.p99} ms`);
+
+    const saturation = await saturate(system, counters, load.saga2, options);
     const clients = saturation.best.concurrency;
     const halfLoad = await metered(system, () => openLoop(system!, load.saga2, saturation.best.rate / 2, options.halfLoadSeconds));
     log(`2-step saga at ${halfLoad.targetRate.toFixed(1)}/s: p50 ${halfLoad.p50} ms, p95 ${halfLoad.p95} ms, p99 ${halfLoad.p99} ms`);
@@ -476,16 +286,17 @@ async function main() {
     const dag4 = await measure('4-step DAG saga', load.dag4, clients);
     const tcc = await measure('TCC transfer', load.tcc, clients);
     const twoPc = await measure('2PC buy-now', load.twoPc, Math.min(clients, options.twoPcConcurrency));
-    const peakRssMb = memoryMb(system.apps.coordinator.pid, 'VmHWM');
+    const peakRssMb = memoryMb(system.byName.coordinator.pid, 'VmHWM');
     // The database's own figures come last: their writes (and the checkpoints they cause)
     // would otherwise slow the Ordo measurements after them.
-    log(`pgbench -N, ${clients} clients, ${options.seconds} s`);
-    const raw = await pgbench(infra, `${database}_pgbench`, clients, options.seconds, options.pgbenchScale);
-    log(`pgbench: ${raw.tps.toFixed(0)} tps`);
-    const sql = await sqlFloor(infra.databaseUrl, { clients, seconds: options.seconds, pgbench: pgbenchBinary() });
-    log(`SQL floor (a 2-step saga's ${sql.statementsPerSaga} statements by pgbench, ${clients} clients): ${sql.sagasPerSecond.toFixed(0)} sagas/s`);
+    log(`pgbench -N, ${options.pgbenchClients.join(', ')} clients, ${options.pgbenchSeconds} s each`);
+    const raw = await pgbenchSweep(infra.databaseUrl, `${base}_pgbench`, { clients: options.pgbenchClients, seconds: options.pgbenchSeconds, scale: options.pgbenchScale });
+    log(`pgbench: ${raw.sweep.map((p) => `${p.clients} clients ${p.tps.toFixed(0)} tps`).join(', ')}`);
+    const sql = await sqlFloor(infra.databaseUrl, { clients: raw.clients, seconds: options.seconds, pgbench: pgbenchBinary() });
+    log(`SQL floor (a 2-step saga's ${sql.statementsPerSaga} statements by pgbench, ${raw.clients} clients): ${sql.sagasPerSecond.toFixed(0)} sagas/s`);
 
     const ratio = saturation.best.rate / raw.tps;
+    const commands = commandsPerSaga(SAGA2);
     const results: Results = {
       at: new Date().toISOString(),
       scale: options.scale,
@@ -499,17 +310,20 @@ async function main() {
       },
       pgbench: raw,
       floors: { kafka, sql },
-      saga2: { levels: saturation.levels.map(({ concurrency, rate }) => ({ concurrency, rate })), saturated: saturation.best, ratio, halfLoad, quarterLoad },
+      idle,
+      saga2: {
+        levels: saturation.levels.map(({ concurrency, rate }) => ({ concurrency, rate })),
+        saturated: saturation.best,
+        commandsPerSaga: commands,
+        ratio,
+        halfLoad,
+        quarterLoad,
+      },
       dag4,
       tcc,
       twoPc,
       coordinator: { peakRssMb },
-      targets: [
-        { name: '2-step saga ÷ pgbench TPS', target: '≥ 0.5', value: ratio.toFixed(3), met: ratio >= 0.5, limit: `≤ ${(sql.sagasPerSecond / raw.tps).toFixed(3)} (its SQL alone)` },
-        { name: 'p50 at half load', target: '≤ 20 ms', value: `${halfLoad.p50} ms`, met: halfLoad.p50 <= 20, limit: `≥ ${kafka.p50} ms (its messaging alone, idle)` },
-        { name: 'p99 at half load', target: '≤ 100 ms', value: `${halfLoad.p99} ms`, met: halfLoad.p99 <= 100, limit: `≥ ${kafka.p99} ms (its messaging alone, idle)` },
-        { name: 'coordinator peak RSS', target: '≤ 300 MB', value: `${peakRssMb.toFixed(0)} MB`, met: peakRssMb <= 300, limit: '' },
-      ],
+      targets: targets(saturation.best, commands, { ratio, raw, sql, kafka, idle, halfLoad, peakRssMb }),
     };
     const section = report(results);
     process.stdout.write(`\n${section}\n\n`);
@@ -517,6 +331,49 @@ async function main() {
   } finally {
     await cleanUp();
   }
+}
+
+/** One saga at a time, this long apart: long enough for every batch, poll and flush of the last one to be over. */
+const IDLE_PAUSE_MS = 50;
+
+const ms = (n: number) => `${n.toFixed(2)} ms`;
+
+function targets(
+  saturated: Saturated,
+  commands: Record<string, number>,
+  m: { ratio: number; raw: Pgbench; sql: SqlFloor; kafka: KafkaFloor; idle: Results['idle']; halfLoad: Latency; peakRssMb: number },
+): Target[] {
+  const inSaga = Object.keys(commands);
+  const sum = (figure: (app: AppSql) => number) => inSaga.reduce((total, app) => total + figure(saturated.sql.apps[app]), 0);
+  const statements = sum((a) => a.statementsPerTx);
+  const commits = sum((a) => a.commitsPerTx);
+  // Two decimals at most, trailing zeros dropped: 0.43 ms, 15 ms, 186 MB.
+  const most = (name: string, wanted: number, value: number, unit: '' | ' ms' | ' MB', limit = ''): Target =>
+    ({ name, target: `≤ ${wanted}${unit}`, value: `${Number(value.toFixed(unit === ' MB' ? 0 : 2))}${unit}`, met: value <= wanted, limit });
+  const participants = inSaga.filter((app) => commands[app] > 0);
+  return [
+    most(`statements per 2-step saga (${inSaga.join(' + ')})`, 12, statements, '', `${m.sql.statementsPerSaga} in the SQL floor's script`),
+    most(`commits per 2-step saga (${inSaga.join(' + ')})`, 3, commits, '', `${m.sql.commitsPerSaga} in the SQL floor's script`),
+    most('CPU per 2-step saga, all processes (harness apart)', 4, saturated.systemCpuMsPerTx, ' ms'),
+    most('coordinator CPU per 2-step saga', 1, saturated.cpuMsPerTx.coordinator, ' ms'),
+    ...participants.map((app) => {
+      const perCommand = saturated.cpuMsPerTx[app] / commands[app];
+      return most(`${app} CPU per command`, 0.5, perCommand, ' ms');
+    }),
+    most('coordinator peak RSS', 300, m.peakRssMb, ' MB'),
+    {
+      name: `2-step saga ÷ best pgbench -N TPS (${m.raw.clients} clients)`,
+      target: '≥ 0.15',
+      value: m.ratio.toFixed(3),
+      met: m.ratio >= 0.15,
+      limit: `≤ ${(m.sql.sagasPerSecond / m.raw.tps).toFixed(3)} (its SQL alone)`,
+    },
+    most('idle 2-step saga p50', 15, m.idle.saga2.p50, ' ms', `≥ ${m.kafka.p50} ms (its messaging alone)`),
+    most('idle 2-step saga p99', 40, m.idle.saga2.p99, ' ms', `≥ ${m.kafka.p99} ms (its messaging alone)`),
+    most('idle place-order p50', 30, m.idle.dag4.p50, ' ms'),
+    most('2-step saga p50 at half load', 50, m.halfLoad.p50, ' ms', `≥ ${m.kafka.p50} ms (its messaging alone, idle)`),
+    most('2-step saga p99 at half load', 200, m.halfLoad.p99, ' ms', `≥ ${m.kafka.p99} ms (its messaging alone, idle)`),
+  ];
 }
 
 const START = '<!-- bench:start -->';
@@ -528,10 +385,12 @@ function report(r: Results): string {
   const others = (u: Usage) => `${u.others.toFixed(2)} cores`;
   const busy = (u: Usage) => Object.values(u.cores).reduce((sum, c) => sum + c, 0).toFixed(2);
   const row = (name: string, t: Throughput & Usage, unit: string) =>
-    `| ${name} | ${t.concurrency} | ${rate(t.rate)} ${unit}/s | ${t.cpuMsPerTx.toFixed(2)} ms | ${t.rssMb.toFixed(0)} MB | ${listCounts(t.statuses)} | ${others(t)} |`;
+    `| ${name} | ${t.concurrency} | ${rate(t.rate)} ${unit}/s | ${ms(t.cpuMsPerTx.coordinator)} | ${ms(t.systemCpuMsPerTx)} | ${t.rssMb.toFixed(0)} MB | ${listCounts(t.statuses)} | ${others(t)} |`;
+  const idleRow = (name: string, l: IdleLatency) => `| ${name} | ${l.count} | ${l.p50} ms | ${l.p99} ms | ${l.max} ms | ${listCounts(l.statuses)} |`;
   const { machine: m, saga2: s, floors: f } = r;
   const load = (l: number[]) => l.map((x) => x.toFixed(2)).join(', ');
   const measured = [s.saturated, s.halfLoad, s.quarterLoad, r.dag4, r.tcc, r.twoPc];
+  const sqlApps = Object.entries(s.saturated.sql.apps);
   return [
     START,
     `Last run ${r.at.slice(0, 16).replace('T', ' ')} UTC, scale \`${r.scale}\`, on ${m.cpus} cores (${m.cpuModel}), ${m.memoryGb} GB,`,
@@ -541,39 +400,61 @@ function report(r: Results): string {
       ? '**Contended:** another test run or benchmark shared the cores during some measurements (the last column: the cores its Ordo processes and Jest kept busy, its own PostgreSQL and Kafka not counted), so those figures are low.'
       : 'No other Ordo process or test run shared the machine while measuring.',
     '',
-    `pgbench \`-N\` (simple update), scale ${r.pgbench.scale}, ${r.pgbench.clients} clients, ${r.pgbench.threads} threads, ${r.pgbench.seconds} s: **${r.pgbench.tps.toFixed(0)} TPS**.`,
+    `pgbench \`-N\` (simple update), scale ${r.pgbench.scale}, ${r.pgbench.seconds} s per client count: ${r.pgbench.sweep.map((p) => `${p.clients} clients ${p.tps.toFixed(0)}`).join(', ')} TPS;`,
+    `best **${r.pgbench.tps.toFixed(0)} TPS at ${r.pgbench.clients} clients**.`,
     '',
-    '| Workload | In flight | Throughput | Coordinator CPU per transaction | Coordinator RSS (max) | Ended | CPU of other Ordo processes |',
-    '|---|---|---|---|---|---|---|',
+    `Idle system, one transaction at a time (${r.idle.saga2.pauseMs} ms between them), from the row's \`created_at\` to its terminal \`updated_at\`:`,
+    '',
+    '| Workload | Transactions | p50 | p99 | max | Ended |',
+    '|---|---|---|---|---|---|',
+    idleRow('2-step saga (reserve → charge)', r.idle.saga2),
+    idleRow('4-step DAG saga (place-order)', r.idle.dag4),
+    '',
+    '| Workload | In flight | Throughput | Coordinator CPU per transaction | CPU per transaction, all processes | Coordinator RSS (max) | Ended | CPU of other Ordo processes |',
+    '|---|---|---|---|---|---|---|---|',
     row('2-step saga (reserve → charge), saturated', s.saturated, 'sagas'),
     row('4-step DAG saga (place-order)', r.dag4, 'sagas'),
     row('TCC transfer (2 participants)', r.tcc, 'transfers'),
     row('2PC buy-now (2 participants)', r.twoPc, 'transactions'),
     '',
     `Saturation search (2-step saga, closed loop): ${s.levels.map((l) => `${l.concurrency} in flight ${rate(l.rate)}/s`).join('; ')}.`,
-    `Sagas/s ÷ pgbench TPS: **${s.ratio.toFixed(3)}**.`,
+    `Sagas/s ÷ best pgbench TPS: **${s.ratio.toFixed(3)}**.`,
+    '',
+    `CPU per 2-step saga at saturation, by process: ${Object.entries(s.saturated.cpuMsPerTx).map(([name, n]) => `${name} ${ms(n)}${s.commandsPerSaga[name] ? ` (${ms(n / s.commandsPerSaga[name])} per command)` : ''}`).join(', ')};`,
+    `all processes together, harness apart: **${ms(s.saturated.systemCpuMsPerTx)}**. Cores busy on average: ${Object.entries(s.saturated.cores).map(([name, c]) => `${name} ${c.toFixed(2)}`).join(', ')}.`,
+    '',
+    `SQL per 2-step saga at saturation, by app (its own database role and database; BEGIN, COMMIT, SAVEPOINT counted as statements;`,
+    `commits include read-only and autocommit statements and the apps' background polling until ${(s.saturated.sql.settleMs / 1000).toFixed(1)} s after the load):`,
+    '',
+    '| App | Commands per saga | Statements per saga | Commits per saga | In the SQL floor\'s script (statements / commits) | Most called |',
+    '|---|---|---|---|---|---|',
+    ...sqlApps.map(([app, a]) =>
+      `| ${app} | ${s.commandsPerSaga[app] ?? 0} | ${a.statementsPerTx.toFixed(2)} | ${a.commitsPerTx.toFixed(2)} | ${floorCounts(f.sql, app)} | ${a.top.slice(0, 3).map((t) => `${t.callsPerTx.toFixed(2)}× \`${t.query.slice(0, 60).replace(/[|`]/g, ' ')}\``).join('; ')} |`),
     '',
     `Latency of the 2-step saga at half that load (open loop, ${rate(s.halfLoad.targetRate)}/s offered, ${rate(s.halfLoad.achievedRate)}/s achieved, ${s.halfLoad.count} sagas, ${listCounts(s.halfLoad.statuses)};`,
-    `coordinator CPU ${s.halfLoad.cpuMsPerTx.toFixed(2)} ms per saga; all processes kept ${busy(s.halfLoad)} of the ${m.cpus} cores busy; other Ordo processes: ${others(s.halfLoad)}):`,
+    `coordinator CPU ${ms(s.halfLoad.cpuMsPerTx.coordinator)} per saga; all processes kept ${busy(s.halfLoad)} of the ${m.cpus} cores busy; other Ordo processes: ${others(s.halfLoad)}):`,
     `p50 **${s.halfLoad.p50} ms**, p95 **${s.halfLoad.p95} ms**, p99 **${s.halfLoad.p99} ms**, max ${s.halfLoad.max} ms.`,
-    `At a quarter of that load (${rate(s.quarterLoad.targetRate)}/s offered, ${s.quarterLoad.count} sagas, ${listCounts(s.quarterLoad.statuses)}; coordinator CPU ${s.quarterLoad.cpuMsPerTx.toFixed(2)} ms per saga;`,
+    `At a quarter of that load (${rate(s.quarterLoad.targetRate)}/s offered, ${s.quarterLoad.count} sagas, ${listCounts(s.quarterLoad.statuses)}; coordinator CPU ${ms(s.quarterLoad.cpuMsPerTx.coordinator)} per saga;`,
     `${busy(s.quarterLoad)} of the cores busy): p50 **${s.quarterLoad.p50} ms**,`,
     `p95 ${s.quarterLoad.p95} ms, p99 **${s.quarterLoad.p99} ms**, max ${s.quarterLoad.max} ms.`,
     '',
-    `Where the CPU went at saturation (cores busy on average): ${Object.entries(s.saturated.cores).map(([name, c]) => `${name} ${c.toFixed(2)}`).join(', ')}.`,
-    '',
     `Floors, measured in this run. **Messaging alone**: the 2-step saga's ${f.kafka.legs} Kafka legs (command, reply, command, reply) with Ordo's client`,
     `settings and nothing else, ${f.kafka.rounds} sagas one at a time: p50 **${f.kafka.p50} ms**, p95 ${f.kafka.p95} ms, p99 **${f.kafka.p99} ms**.`,
-    `**SQL alone**: the ${f.sql.transactionsPerSaga} database transactions (${f.sql.statementsPerSaga} statements) the coordinator and both participants send for one`,
+    `**SQL alone**: the ${f.sql.statementsPerSaga} statements (${f.sql.commitsPerSaga} commits) the coordinator and both participants send for one`,
     `2-step saga, run by pgbench with ${f.sql.clients} clients for ${f.sql.seconds} s against the real tables: **${f.sql.sagasPerSecond.toFixed(0)} sagas/s**,`,
-    `${(f.sql.sagasPerSecond / r.pgbench.tps).toFixed(3)} of pgbench's TPS; Ordo reached ${((100 * s.saturated.rate) / f.sql.sagasPerSecond).toFixed(0)} % of it.`,
+    `${(f.sql.sagasPerSecond / r.pgbench.tps).toFixed(3)} of pgbench's best TPS; Ordo reached ${((100 * s.saturated.rate) / f.sql.sagasPerSecond).toFixed(0)} % of it.`,
     '',
     '| Target | Wanted | Measured | Met | Floor on this machine |',
     '|---|---|---|---|---|',
-    ...r.targets.map((t) => `| ${t.name} | ${t.target} | ${t.value} | ${t.met ? 'yes' : 'no'} | ${t.limit} |`),
+    ...r.targets.map((t) => `| ${t.name} | ${t.target} | ${t.value} | ${t.met ? 'met' : 'not met'} | ${t.limit} |`),
     END,
   ].join('\n');
 }
+
+const floorCounts = (floor: SqlFloor, app: string) => {
+  const counts = floor.byService[app as Service];
+  return counts ? `${counts.statements} / ${counts.commits}` : '';
+};
 
 const listCounts = (statuses: Record<string, number>) =>
   Object.entries(statuses)

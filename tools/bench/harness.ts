@@ -16,6 +16,11 @@ export function intEnv(name: string, fallback: number): number {
   return value;
 }
 
+/** The figure at quantile `p` (0.5, 0.99) of ascending `sorted` figures: the smallest that at least that share reaches. */
+export function percentile(sorted: number[], p: number): number {
+  return sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)];
+}
+
 /** The middle figure: one round disturbed by something else on the machine cannot decide. */
 export function median(figures: number[]): number {
   return [...figures].sort((a, b) => a - b)[Math.floor(figures.length / 2)];
@@ -73,6 +78,8 @@ export interface Ended {
   status: string;
   /** The transaction's updated_at at its end: when the coordinator recorded the terminal status. */
   at: number;
+  /** The transaction's created_at: when the coordinator stored it (same clock as `at`). */
+  createdAt: number;
 }
 
 /**
@@ -112,13 +119,13 @@ export class EndWatcher {
     while (this.watching) {
       if (this.waiting.size > 0) {
         try {
-          const { rows } = await this.db.query<{ id: string; status: string; updated_at: Date }>(
-            `SELECT id, status, updated_at FROM ${table} WHERE id = ANY($1::uuid[]) AND status = ANY($2)`,
+          const { rows } = await this.db.query<{ id: string; status: string; created_at: Date; updated_at: Date }>(
+            `SELECT id, status, created_at, updated_at FROM ${table} WHERE id = ANY($1::uuid[]) AND status = ANY($2)`,
             [[...this.waiting.keys()], TERMINAL],
           );
-          for (const { id, status, updated_at } of rows) {
+          for (const { id, status, created_at, updated_at } of rows) {
             this.statuses.set(id, status);
-            this.waiting.get(id)?.({ status, at: updated_at.getTime() });
+            this.waiting.get(id)?.({ status, at: updated_at.getTime(), createdAt: created_at.getTime() });
             this.waiting.delete(id);
           }
         } catch {

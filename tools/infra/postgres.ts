@@ -94,6 +94,20 @@ wal_level = replica
 log_min_messages = warning
 `;
 
+/**
+ * Settings that need a restart. max_connections: the bench's SQL floor runs pgbench with up
+ * to 256 clients while the apps keep their pools open. pg_stat_statements (shipped with Debian's
+ * postgresql package): the bench counts each app's statements with it, utility statements
+ * (BEGIN, COMMIT, SAVEPOINT) included; `max` is raised because every 2PC gid is a statement
+ * text of its own.
+ */
+const SERVER_OPTIONS = [
+  'max_connections=400',
+  'shared_preload_libraries=pg_stat_statements',
+  'pg_stat_statements.track_utility=on',
+  'pg_stat_statements.max=20000',
+].map((setting) => `-c ${setting}`).join(' ');
+
 /** Whether a data folder holds a complete cluster of this PostgreSQL major version. */
 function usableCluster(data: string, bin: string): boolean {
   const versionFile = join(data, 'PG_VERSION');
@@ -144,10 +158,9 @@ export async function startPostgres(options: PostgresOptions): Promise<boolean> 
     writeFileSync(logFile, '');
     chownPostgres(logFile);
   }
-  // -o overrides the port so ORDO_PG_PORT can change between runs, and max_connections so a
-  // cluster made by an older version gets it too: the bench runs pgbench with up to 256
-  // clients while the apps keep their pools open.
-  const [cmd, args] = pgCommand(join(bin, 'pg_ctl'), ['start', '-D', data, '-l', logFile, '-w', '-t', '120', '-o', `-p ${options.port} -c max_connections=400`]);
+  // -o overrides the port so ORDO_PG_PORT can change between runs, and the settings below so
+  // a cluster made by an older version gets them too.
+  const [cmd, args] = pgCommand(join(bin, 'pg_ctl'), ['start', '-D', data, '-l', logFile, '-w', '-t', '120', '-o', `-p ${options.port} ${SERVER_OPTIONS}`]);
   const started = await run(cmd, args);
   if (started.code !== 0) {
     const tail = existsSync(logFile) ? readFileSync(logFile, 'utf8').trim().split('\n').slice(-5).join('\n') : started.stderr;

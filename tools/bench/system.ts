@@ -1,0 +1,151 @@
+import { randomBytes, randomUUID } from 'crypto';
+import { readFileSync } from 'fs';
+import { join } from 'path';
+import { Client } from 'pg';
+import { APPS, AppName } from '../launcher/apps';
+import { Infra, localOptions } from '../infra/infra';
+import { kafkaBrokers, kafkaPid } from '../infra/kafka';
+import { REPO_ROOT } from '../infra/paths';
+import { withDatabase } from '../infra/postgres';
+import { Api, BenchApp, Ended, EndWatcher, startBenchApp } from './harness';
+import { AppDatabases, createAppDatabases } from './sql-counters';
+import { parentPid, Processes } from './usage';
+
+/** The system under test: the coordinator and the three sample participants, each on a database of its own, and the workloads. */
+
+const sample = (path: string) => JSON.parse(readFileSync(join(REPO_ROOT, path), 'utf8')) as { name: string; defaults: object; steps: object[] };
+const PLACE_ORDER = sample('apps/order/place-order.saga.json');
+const TRANSFER = sample('apps/payment/transfer.tcc.json');
+const BUY_NOW = sample('apps/inventory/buy-now.2pc.json');
+/** buy-now's two steps as a saga: reserve the stock, then charge; each undone by its compensation. */
+export const SAGA2 = {
+  name: 'bench-saga2',
+  type: 'saga',
+  timeoutMs: 30_000,
+  defaults: PLACE_ORDER.defaults,
+  steps: [
+    { id: 'reserve-stock', participant: 'inventory', action: 'reserve', compensation: 'release',
+      input: { sku: '$.input.sku', qty: '$.input.qty', orderId: '$.input.orderId' } },
+    { id: 'charge', participant: 'payment', action: 'charge', compensation: 'refund', dependsOn: ['reserve-stock'],
+      input: { accountId: '$.input.accountId', amount: '$.input.amount', orderId: '$.input.orderId' } },
+  ],
+};
+
+export interface Workload {
+  definition: string;
+  input(): object;
+}
+
+export const APP_NAMES = APPS.map((app) => app.name);
+
+export interface System extends Processes {
+  api: Api;
+  /** The harness's connection to the coordinator's database (its own role, so its queries can be told apart). */
+  db: Client;
+  byName: Record<AppName, BenchApp>;
+  databases: AppDatabases<AppName>;
+}
+
+/**
+ * Starts the apps, each as the role of its own database (named `${base}_${app}`), registers
+ * the definitions and seeds stock and money. `started` collects the apps as they start, and
+ * `created` the databases, so the caller can stop and drop them whatever happens.
+ */
+export async function startSystem(
+  infra: Infra,
+  base: string,
+  topicPrefix: string,
+  rows: number,
+  started: { apps: BenchApp[]; databases?: AppDatabases<AppName> },
+): Promise<System> {
+  const databases = await createAppDatabases(infra.databaseUrl, base, APP_NAMES, 'coordinator');
+  started.databases = databases;
+  const apiKey = randomBytes(16).toString('hex');
+  const env = (name: AppName) => ({
+    DATABASE_URL: databases.apps[name].url,
+    DATABASE_SCHEMA: APPS.find((a) => a.name === name)!.schema,
+    KAFKA_BROKERS: infra.kafkaBrokers,
+    KAFKA_TOPIC_PREFIX: topicPrefix,
+    KAFKA_TOPIC_PARTITIONS: '8',
+  });
+  // The bench's own requests must never meet the per-credential rate limit.
+  const coordinator = await startBenchApp('coordinator', { ...env('coordinator'), ORDO_API_KEYS: `bench:admin:${apiKey}`, RATE_LIMIT_PER_MINUTE: '10000000' });
+  started.apps.push(coordinator);
+  const participantEnv = { ORDO_COORDINATOR_URL: `http://127.0.0.1:${coordinator.port}`, ORDO_COORDINATOR_API_KEY: apiKey };
+  const [order, inventory, payment] = await Promise.all(
+    (['order', 'inventory', 'payment'] as const).map(async (name) => {
+      const app = await startBenchApp(name, { ...env(name), ...participantEnv });
+      started.apps.push(app);
+      return app;
+    }),
+  );
+  const db = new Client({ connectionString: databases.harness.url });
+  await db.connect();
+  await db.query(`SET search_path = ${env('coordinator').DATABASE_SCHEMA}`);
+  const api = new Api(`http://127.0.0.1:${coordinator.port}/api/v1`, apiKey);
+  for (const definition of [SAGA2, PLACE_ORDER, TRANSFER, BUY_NOW]) await api.post('/definitions', definition);
+  // Stock and money enough for any run: no transaction is refused for want of them.
+  await seed(withDatabase(infra.databaseUrl, databases.apps.inventory.database),
+    `INSERT INTO inventory.products (sku, name, stock) SELECT 'B-' || n, 'bench', 1000000000 FROM generate_series(1, $1) n`, rows);
+  await seed(withDatabase(infra.databaseUrl, databases.apps.payment.database),
+    `INSERT INTO payment.accounts (id, owner, balance) SELECT 'b-' || n, 'bench', 1000000000000 FROM generate_series(1, $1) n`, rows);
+  const byName = { coordinator, order, inventory, payment };
+  const local = localOptions().kafka;
+  return {
+    api,
+    db,
+    byName,
+    databases,
+    apps: Object.values(byName).map(({ name, pid }) => ({ name, pid })),
+    postmaster: await postmasterOf(db),
+    kafka: infra.kafkaBrokers === kafkaBrokers(local) ? kafkaPid(local) : undefined,
+  };
+}
+
+async function seed(url: string, sql: string, rows: number) {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(sql, [rows]);
+  } finally {
+    await client.end();
+  }
+}
+
+/** The postmaster of the cluster `db` is connected to, when it runs on this machine. */
+async function postmasterOf(db: Client): Promise<number | undefined> {
+  const { rows } = await db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+  try {
+    return parentPid(rows[0].pid);
+  } catch {
+    return undefined; // A server elsewhere: no /proc entry for its backend.
+  }
+}
+
+export type WorkloadName = 'saga2' | 'dag4' | 'tcc' | 'twoPc';
+
+export function workloads(rows: number): Record<WorkloadName, Workload> {
+  const pick = () => 1 + Math.floor(Math.random() * rows);
+  const order = () => ({ orderId: randomUUID(), sku: `B-${pick()}`, qty: 1, accountId: `b-${pick()}`, amount: 1 });
+  return {
+    saga2: { definition: SAGA2.name, input: order },
+    dag4: { definition: PLACE_ORDER.name, input: () => ({ customer: 'bench', ...order() }) },
+    tcc: {
+      definition: TRANSFER.name,
+      input: () => {
+        const from = pick();
+        return { from: `b-${from}`, to: `b-${(from % rows) + 1}`, amount: 1 };
+      },
+    },
+    twoPc: { definition: BUY_NOW.name, input: order },
+  };
+}
+
+/** Starts one transaction of the workload; resolves at its end, with when its POST was sent. */
+export async function startAndWait(system: System, watcher: EndWatcher, workload: Workload): Promise<Ended & { sent: number }> {
+  const sent = Date.now();
+  const { id } = await system.api.post<{ id: string }>('/transactions', { definition: workload.definition, input: workload.input() });
+  return { sent, ...(await watcher.ended(id)) };
+}
+
+export const tally = (statuses: Record<string, number>, status: string) => (statuses[status] = (statuses[status] ?? 0) + 1);

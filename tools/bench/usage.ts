@@ -1,0 +1,145 @@
+import { readdirSync, readFileSync } from 'fs';
+
+/** CPU time and memory of the processes under test, from /proc, around a measurement. */
+
+let clockTicks = 100;
+
+/** getconf CLK_TCK's answer: /proc counts CPU time in these. */
+export function setClockTicks(ticks: number) {
+  clockTicks = ticks;
+}
+
+function stat(pid: number): string[] {
+  const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The fields after "pid (comm) ": state is field 3, so field n is at n - 3.
+  return text.slice(text.lastIndexOf(')') + 2).split(' ');
+}
+
+/** CPU time (user + system, fields 14 and 15) of a process, in ms. */
+function cpuMs(pid: number): number {
+  const fields = stat(pid);
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks;
+}
+
+/** A process's parent (field 4). */
+export function parentPid(pid: number): number {
+  return Number(stat(pid)[1]);
+}
+
+/** VmRSS / VmHWM (peak) of a process, in MB. */
+export function memoryMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  const match = readFileSync(`/proc/${pid}/status`, 'utf8').match(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm'));
+  return match ? Number(match[1]) / 1024 : 0;
+}
+
+/** Busy CPU time of the whole machine, in ms (all cores). */
+function machineBusyMs(): number {
+  const [, ...ticks] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).map(Number);
+  const [user, nice, system, , , irq, softirq, steal] = ticks;
+  return ((user + nice + system + irq + softirq + steal) * 1000) / clockTicks;
+}
+
+/** The processes of the system under test. */
+export interface Processes {
+  apps: { name: string; pid: number }[];
+  /** The postmaster of the cluster the apps use: it and its children are PostgreSQL's CPU (undefined: a server elsewhere). */
+  postmaster?: number;
+  /** The broker's JVM, when it runs on this machine from this checkout (undefined: its CPU is not measured). */
+  kafka?: number;
+}
+
+/**
+ * The other processes that matter, by kind: our cluster's PostgreSQL processes and our
+ * broker (where the rest of the CPU goes), and Ordo apps, tools and test runs that are not
+ * this run's (another test suite or benchmark competing for the cores, which the report must
+ * mention). Another checkout's database or broker is none of these. Kind → pid → CPU ms so far.
+ */
+type OtherKind = 'PostgreSQL' | 'Kafka' | 'foreign';
+
+function otherProcesses(system: Processes, ours: Set<number>): Map<OtherKind, Map<number, number>> {
+  const found = new Map<OtherKind, Map<number, number>>([['PostgreSQL', new Map()], ['Kafka', new Map()], ['foreign', new Map()]]);
+  for (const entry of readdirSync('/proc')) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || ours.has(pid) || pid === process.pid) continue;
+    try {
+      const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      const kind: OtherKind | null =
+        pid === system.postmaster || parentPid(pid) === system.postmaster
+          ? 'PostgreSQL'
+          : pid === system.kafka
+            ? 'Kafka'
+            : args.some((a) => /dist\/(apps|tools)\/\w+\//.test(a)) || args[1]?.endsWith('.bin/jest')
+              ? 'foreign'
+              : null;
+      if (kind) found.get(kind)!.set(pid, cpuMs(pid));
+    } catch {
+      // It ended meanwhile.
+    }
+  }
+  return found;
+}
+
+export const HARNESS = 'bench harness';
+const REST = 'everything else on the machine';
+
+export interface Usage {
+  /** CPU time per finished transaction, ms, by process: each app, PostgreSQL, Kafka, the harness (and the rest of the machine). */
+  cpuMsPerTx: Record<string, number>;
+  /** CPU time per finished transaction of the system under test: the apps, PostgreSQL and Kafka, not the harness. */
+  systemCpuMsPerTx: number;
+  /** Highest coordinator RSS sampled during the measurement, MB. */
+  rssMb: number;
+  /** Cores busy on average, by process: where the CPU time went. */
+  cores: Record<string, number>;
+  /** Cores the other Ordo processes (see otherProcesses) kept busy on average: contention. */
+  others: number;
+}
+
+/** Runs `work`, sampling the coordinator's RSS and every process's CPU time around it. */
+export async function metered<T extends { count: number }>(system: Processes, work: () => Promise<T>): Promise<T & Usage> {
+  const coordinator = system.apps.find((app) => app.name === 'coordinator')!.pid;
+  let rssMb = memoryMb(coordinator, 'VmRSS');
+  const ours = new Set(system.apps.map((app) => app.pid));
+  // CPU time of each other process when first seen (0: it started during the measurement) and when last seen.
+  const others = new Map<number, { kind: OtherKind; first: number; last: number }>();
+  const sample = (first: boolean) => {
+    for (const [kind, pids] of otherProcesses(system, ours)) {
+      for (const [pid, ms] of pids) others.set(pid, { kind, first: others.get(pid)?.first ?? (first ? ms : 0), last: ms });
+    }
+  };
+  sample(true);
+  const sampler = setInterval(() => {
+    rssMb = Math.max(rssMb, memoryMb(coordinator, 'VmRSS'));
+    sample(false);
+  }, 200);
+  const before = { at: Date.now(), machine: machineBusyMs(), harness: process.cpuUsage(), apps: system.apps.map(({ pid }) => cpuMs(pid)) };
+  try {
+    const result = await work();
+    const wallMs = Date.now() - before.at;
+    const harness = process.cpuUsage(before.harness);
+    const apps = system.apps.map(({ name, pid }, i): [string, number] => [name, cpuMs(pid) - before.apps[i]]);
+    sample(false);
+    const harnessMs = (harness.user + harness.system) / 1000;
+    const msOf = (kind: OtherKind) => [...others.values()].filter((o) => o.kind === kind).reduce((sum, o) => sum + o.last - o.first, 0);
+    const [postgresMs, kafkaMs, othersMs] = [msOf('PostgreSQL'), msOf('Kafka'), msOf('foreign')];
+    const systemMs = apps.reduce((sum, [, ms]) => sum + ms, postgresMs + kafkaMs);
+    const ms: [string, number][] = [
+      ...apps,
+      ['PostgreSQL', postgresMs],
+      ['Kafka', kafkaMs],
+      [HARNESS, harnessMs],
+      [REST, Math.max(0, machineBusyMs() - before.machine - systemMs - harnessMs - othersMs)],
+    ];
+    const perTx = (n: number) => n / Math.max(1, result.count);
+    return {
+      ...result,
+      cpuMsPerTx: Object.fromEntries(ms.map(([name, n]) => [name, perTx(n)])),
+      systemCpuMsPerTx: perTx(systemMs),
+      rssMb: Math.max(rssMb, memoryMb(coordinator, 'VmRSS')),
+      cores: Object.fromEntries(ms.map(([name, n]) => [name, n / wallMs])),
+      others: othersMs / wallMs,
+    };
+  } finally {
+    clearInterval(sampler);
+  }
+}
