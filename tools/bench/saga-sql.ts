@@ -61,7 +61,7 @@ const LOAD = `SELECT id, definition_name, definition_version, type, status, inpu
 /** A step as the transaction row stores it (stepRows in transaction.repository.ts). */
 const step = (id: string, participant: Service, status: string, attempt: number, waiting: boolean, output: string | null) =>
   `{"step_id":"${id}","participant":"${participant}","status":"${status}","phase":"execute","attempt":${attempt},` +
-  `"attempts_left":4,"waiting_for":${waiting ? '"reply"' : 'null'},"due_at":${waiting ? ':now_ms' : 'null'},` +
+  `"attempts_left":4,"waiting_for":${waiting ? '"reply"' : 'null'},"due_at": ${waiting ? ':now_ms' : 'null'},` +
   `"output":${output ?? 'null'},"last_error":null}`;
 
 /** The history and outbox CTEs of a decision's statement (effectsCtes), with the rows it writes. */
