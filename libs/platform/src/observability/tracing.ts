@@ -119,6 +119,9 @@ export async function stopTracing(): Promise<void> {
 
 export const tracer = () => trace.getTracer('ordo');
 
+/** Whether this process records spans; hot paths skip making (no-op) spans when it does not. */
+export const tracingActive = () => provider !== undefined;
+
 /** The context a W3C `traceparent` header describes (the root context without one). */
 export function contextFromTraceparent(traceparent: string | undefined | null): Context {
   if (!traceparent) return ROOT_CONTEXT;
