@@ -256,7 +256,8 @@ describe('participant barrier (inventory)', () => {
       orderIds.get(throws),
       sku,
     ]);
-    await sendBatch(reserve(ok), { ...reserve(refused), input: { sku, qty: 1_000_000, orderId: orderIds.get(refused)! } }, { ...reserve(throws), input: { sku, qty: 3, orderId: orderIds.get(throws)! } }, { ...reserve(after), input: { sku, qty: 1, orderId: orderIds.get(after)! } });
+    const withQty = (txId: string, qty: number) => command(txId, 'execute', { sku, qty, orderId: orderIds.get(txId)! });
+    await sendBatch(reserve(ok), withQty(refused, 1_000_000), withQty(throws, 3), withQty(after, 1));
     expect((await awaitReplies(ok, 'execute', 1))[0]).toMatchObject({ outcome: 'success' });
     expect((await awaitReplies(refused, 'execute', 1))[0]).toMatchObject({ outcome: 'failure', error: { code: 'OUT_OF_STOCK' } });
     expect((await awaitReplies(throws, 'execute', 1))[0]).toMatchObject({ outcome: 'retry', error: { code: 'UNEXPECTED' } });

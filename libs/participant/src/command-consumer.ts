@@ -34,9 +34,9 @@ interface Pending {
  * one COMMIT. A transaction that fails as a whole is run again one command per
  * transaction, so one poison command cannot hold up its neighbours. Prepares declared to
  * run in a prepared transaction (prepared-transactions.ts) go their own way, in order.
- * The replies (and the dead letters of malformed commands) go out in one publish after the
- * commits; the batch's offsets are committed only after that (MessageBus.subscribe), so a
- * crash redelivers and the barrier answers again.
+ * A transaction's replies go out in one publish right after its COMMIT (not awaited: the
+ * next transaction starts meanwhile); the batch's offsets are committed only once all are
+ * published (MessageBus.subscribe), so a crash redelivers and the barrier answers again.
  */
 @Injectable()
 export class CommandConsumer {
@@ -62,7 +62,7 @@ export class CommandConsumer {
 
   async handleBatch(messages: IncomingMessage[]): Promise<void> {
     const started = performance.now();
-    const out: OutgoingMessage[] = [];
+    const deadLetters: OutgoingMessage[] = [];
     const received: { command: Command; message: IncomingMessage }[] = [];
     for (const message of messages) {
       try {
@@ -71,7 +71,7 @@ export class CommandConsumer {
         if (!(error instanceof MalformedMessage)) throw error;
         this.logger.warn(`dead-lettering a malformed command: ${error.message}`);
         this.metrics.deadLettered();
-        out.push(deadLetter(this.commandTopic, message, error.message, this.config.MAX_MESSAGE_BYTES));
+        deadLetters.push(deadLetter(this.commandTopic, message, error.message, this.config.MAX_MESSAGE_BYTES));
       }
     }
     // One consumer span per command (none when tracing is off), child of the coordinator's
@@ -85,32 +85,46 @@ export class CommandConsumer {
         }))
       : [];
     const answers = await inSpans(spanOptions, async (spans) => {
-      const answers = await this.answer(received.map((r) => r.command));
-      received.forEach(({ command, message }, i) => {
-        spans[i]?.setAttribute('ordo.outcome', answers[i].outcome);
-        const traceparent = (spans[i] && traceparentOf(spans[i])) ?? message.headers[HEADERS.traceparent];
-        out.push(this.reply(command, traceparent, answers[i]));
-      });
-      try {
-        await this.bus.publish(out);
-      } catch (error) {
-        // Kafka is unreachable. Retriable, so kafkajs retries the batch and then restarts
-        // the consumer, which redelivers it (its offsets were not committed); a
-        // non-retriable error would stop the consumer for good.
-        throw Object.assign(new Error(`replies not published: ${(error as Error).message}`), { retriable: true });
-      }
+      // Replies go out as soon as their transaction has committed, not at the end of the
+      // batch: a vote that waited for the rest of the batch would keep its prepared
+      // transaction's locks (and the commands queued behind them) waiting too.
+      const published: Promise<Error | null>[] = [];
+      const publish = (messages: OutgoingMessage[]) => {
+        if (messages.length > 0) published.push(this.bus.publish(messages).then(() => null, (error: Error) => error));
+      };
+      publish(deadLetters);
+      const answers = await this.answer(
+        received.map((r) => r.command),
+        (indices, replies) =>
+          publish(
+            indices.map((i, n) => {
+              const { command, message } = received[i];
+              spans[i]?.setAttribute('ordo.outcome', replies[n].outcome);
+              return this.reply(command, (spans[i] && traceparentOf(spans[i])) ?? message.headers[HEADERS.traceparent], replies[n]);
+            }),
+          ),
+      );
+      const failed = (await Promise.all(published)).find((error) => error !== null);
+      // Kafka is unreachable. Retriable, so kafkajs retries the batch and then restarts the
+      // consumer, which redelivers it (its offsets were not committed); a non-retriable error
+      // would stop the consumer for good.
+      if (failed) throw Object.assign(new Error(`replies not published: ${failed.message}`), { retriable: true });
       return answers;
     });
     const seconds = (performance.now() - started) / 1000;
     received.forEach(({ command }, i) => this.metrics.handled(command, answers[i].outcome, seconds));
   }
 
-  /** The replies to `commands`, in order. */
-  private async answer(commands: Command[]): Promise<ReplyBody[]> {
+  /** The replies to `commands`, in order; `answered` gets them as their transactions commit. */
+  private async answer(commands: Command[], answered: (indices: number[], replies: ReplyBody[]) => void): Promise<ReplyBody[]> {
     const answers: ReplyBody[] = new Array(commands.length);
+    const settle = (indices: number[], replies: ReplyBody[]) => {
+      indices.forEach((index, n) => (answers[index] = replies[n]));
+      answered(indices, replies);
+    };
     let group: Pending[] = [];
     const flush = async () => {
-      for (const [i, reply] of (await this.inLocalTransactions(group)).entries()) answers[group[i].index] = reply;
+      if (group.length > 0) settle(group.map((p) => p.index), await this.inLocalTransactions(group.map((p) => p.command)));
       group = [];
     };
     for (const [index, command] of commands.entries()) {
@@ -118,18 +132,18 @@ export class CommandConsumer {
       // handling the command. Off unless configured or asked for in the command.
       const injected = await this.faults.beforeHandling(command);
       if (injected) {
-        answers[index] = injected;
+        settle([index], [injected]);
       } else if (this.registry.usesPreparedTransaction(command.action) && ['prepare', 'commit', 'abort'].includes(command.phase)) {
         // The action's 2PC phases run through a PostgreSQL prepared transaction: the
         // registry holds its prepare handler, and the SDK answers commit and abort itself.
         // The group before it commits first, so the partition's order holds.
         await flush();
-        answers[index] = await this.inPreparedTransaction(command);
+        settle([index], [await this.inPreparedTransaction(command)]);
       } else if (!this.registry.find(command.action, command.phase)) {
-        answers[index] = {
-          outcome: 'failure',
-          error: { code: 'UNKNOWN_ACTION', message: `${this.options.name} has no handler for ${command.action}/${command.phase}` },
-        };
+        settle(
+          [index],
+          [{ outcome: 'failure', error: { code: 'UNKNOWN_ACTION', message: `${this.options.name} has no handler for ${command.action}/${command.phase}` } }],
+        );
       } else {
         group.push({ index, command });
         if (group.length === MAX_COMMANDS_PER_TRANSACTION) await flush();
@@ -150,9 +164,7 @@ export class CommandConsumer {
   }
 
   /** The commands in one local transaction; if that fails as a whole, in one each. */
-  private async inLocalTransactions(pending: Pending[]): Promise<ReplyBody[]> {
-    if (pending.length === 0) return [];
-    const commands = pending.map((p) => p.command);
+  private async inLocalTransactions(commands: Command[]): Promise<ReplyBody[]> {
     try {
       return await this.inLocalTransaction(commands);
     } catch (error) {
