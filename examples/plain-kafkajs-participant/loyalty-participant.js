@@ -217,8 +217,8 @@ async function passBarrier(db, command, handler) {
   }
 
   // 2. A compensating phase fences its forward phase. If the fence is new, the forward
-  //    phase never ran (and will be refused if it comes late); if the forward phase refused,
-  //    it changed nothing. Either way there is nothing to undo: a null compensation.
+  //    phase never ran (and will be refused if it comes late); if the forward phase did not
+  //    succeed, it changed nothing. Either way there is nothing to undo: a null compensation.
   const forward = FORWARD_OF[phase];
   if (forward) {
     const fenced = await db.query(
@@ -226,7 +226,7 @@ async function passBarrier(db, command, handler) {
        ON CONFLICT DO NOTHING`,
       [txId, stepId, forward, JSON.stringify(ALREADY_COMPENSATED)],
     );
-    if (fenced.rowCount === 1 || (await rowOf(forward)).outcome === 'failure') {
+    if (fenced.rowCount === 1 || (await rowOf(forward)).outcome !== 'success') {
       await db.query(
         `UPDATE ordo_barrier SET origin = 'null_compensation', outcome = 'success' WHERE tx_id = $1 AND step_id = $2 AND phase = $3`,
         [txId, stepId, phase],

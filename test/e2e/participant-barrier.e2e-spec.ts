@@ -58,6 +58,9 @@ describe('participant barrier (inventory)', () => {
 
   const send = (...commands: Command[]) =>
     bus.publish(commands.map((c) => ({ topic: topics.commands('inventory'), key: c.txId, value: JSON.stringify(c) })));
+  /** One produce, one key: the commands land in one partition and reach the participant as one batch. */
+  const sendBatch = (...commands: Command[]) =>
+    bus.publish(commands.map((c) => ({ topic: topics.commands('inventory'), key: commands[0].txId, value: JSON.stringify(c) })));
   const repliesTo = (txId: string, phase: Phase) =>
     replies.received.map((m) => json(m) as unknown as Reply).filter((r) => r.txId === txId && r.phase === phase);
   const awaitReplies = async (txId: string, phase: Phase, count: number, timeoutMs = 60_000): Promise<Reply[]> => {
@@ -241,5 +244,52 @@ describe('participant barrier (inventory)', () => {
     expect(await reservations(txId)).toEqual([{ id: reply.output!.reservationId, qty: 2, status: 'active' }]);
     expect(await barrierRows(txId)).toEqual([{ phase: 'execute', origin: 'handler' }]);
     expect(await stock()).toBe(before - 2);
+  });
+
+  it('a batch in one local transaction: a success, a refusal and a handler that throws each keep or undo only their own work, and all are answered', async () => {
+    const [ok, refused, throws, after] = [newTx(), newTx(), newTx(), newTx()];
+    const before = await stock();
+    // The reservation the throwing reserve will collide with (UNIQUE (tx_id, step_id)),
+    // after it has taken its stock: the stock it took must come back.
+    await db.query(`INSERT INTO inventory.reservations (tx_id, step_id, order_id, sku, qty) VALUES ($1, 'reserve-stock', $2, $3, 1)`, [
+      throws,
+      orderIds.get(throws),
+      sku,
+    ]);
+    const withQty = (txId: string, qty: number) => command(txId, 'execute', { sku, qty, orderId: orderIds.get(txId)! });
+    await sendBatch(reserve(ok), withQty(refused, 1_000_000), withQty(throws, 3), withQty(after, 1));
+    expect((await awaitReplies(ok, 'execute', 1))[0]).toMatchObject({ outcome: 'success' });
+    expect((await awaitReplies(refused, 'execute', 1))[0]).toMatchObject({ outcome: 'failure', error: { code: 'OUT_OF_STOCK' } });
+    expect((await awaitReplies(throws, 'execute', 1))[0]).toMatchObject({ outcome: 'retry', error: { code: 'UNEXPECTED' } });
+    expect((await awaitReplies(after, 'execute', 1))[0]).toMatchObject({ outcome: 'success' });
+    expect(await stock()).toBe(before - 2 - 1);
+    expect(await reservations(refused)).toEqual([]);
+    expect(await reservations(throws)).toEqual([expect.objectContaining({ qty: 1 })]);
+    // The kept rows got their replies in one statement of one transaction: the same xmin.
+    const rows = await db.query<{ tx_id: string; xmin: string }>('SELECT tx_id, xmin::text FROM inventory.ordo_barrier WHERE tx_id = ANY($1)', [
+      [ok, refused, throws, after],
+    ]);
+    expect(rows.rows.map((r) => r.tx_id).sort()).toEqual([ok, refused, after].sort());
+    expect(new Set(rows.rows.map((r) => r.xmin)).size).toBe(1);
+  });
+
+  it('killed before committing a batch: after the restart every command of it is applied exactly once and answered', async () => {
+    const txIds = [newTx(), newTx(), newTx(), newTx()];
+    const before = await stock();
+    const commands = txIds.map((txId, i) => reserve(txId, i === 2 ? { _fault: { crash: 'before-commit' } } : {}));
+    await sendBatch(...commands);
+    expect(await exited(inventory)).toBe(137);
+    await inventory.stop();
+    // The batch's work died with its one uncommitted transaction, the commands before the crashing one too.
+    for (const txId of txIds) expect(await reservations(txId)).toEqual([]);
+    expect(await stock()).toBe(before);
+
+    inventory = await startApp('inventory', world);
+    for (const txId of txIds) {
+      const [reply] = await awaitReplies(txId, 'execute', 1);
+      expect(reply).toMatchObject({ outcome: 'success', output: { reservationId: expect.any(String) } });
+      expect(await reservations(txId)).toEqual([{ id: reply.output!.reservationId, qty: 2, status: 'active' }]);
+    }
+    expect(await stock()).toBe(before - 2 * txIds.length);
   });
 });

@@ -17,8 +17,9 @@ import {
   barrierDecision,
   BarrierDecisionKind,
   BarrierRow,
-  barrierWrites,
+  FENCE,
   forwardPhaseOf,
+  ownRow,
   ReplyBody,
 } from '@ordo/participant';
 import { testBus } from './kafka';
@@ -139,10 +140,16 @@ export class InMemoryBarrier {
     const { txId, stepId, phase } = command;
     const key = (rowPhase: Phase) => JSON.stringify([txId, stepId, rowPhase]);
     return this.exclusive(JSON.stringify([txId, stepId]), async () => {
+      // Insert first, as the SQL barrier: the own row, then (a compensation that got it) the forward row as a fence.
       const forward = forwardPhaseOf(phase);
-      const decision = barrierDecision(phase, { own: this.rows.get(key(phase)), forward: forward ? this.rows.get(key(forward)) : undefined });
+      const own = this.rows.get(key(phase));
+      const forwardRow = !own && forward ? this.rows.get(key(forward)) : undefined;
+      const decision = barrierDecision(phase, { own, forward: forwardRow });
       const reply = decision.kind === 'run' ? await handler() : decision.reply;
-      for (const write of barrierWrites(phase, decision, reply)) this.rows.set(key(write.phase), write.row);
+      // No reply or a reply that is not final releases the claims.
+      const kept = reply && ownRow(phase, decision, reply);
+      if (kept) this.rows.set(key(phase), kept);
+      if (kept && forward && !own && !forwardRow) this.rows.set(key(forward), FENCE);
       return { decision: decision.kind, reply };
     });
   }

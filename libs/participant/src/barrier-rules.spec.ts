@@ -3,18 +3,19 @@ import { mustSucceed, Outcome, Phase, PHASES, TX_TYPES } from '@ordo/protocol';
 import {
   barrierDecision,
   BarrierRow,
-  barrierWrites,
+  FENCE,
   FENCE_REPLY,
   forwardPhaseOf,
   isFinalReply,
   NULL_COMPENSATION_REPLY,
+  ownRow,
   ReplyBody,
 } from './barrier-rules';
 
 const ok: ReplyBody = { outcome: 'success', output: { id: 'r-1' } };
 const refused: ReplyBody = { outcome: 'failure', error: { code: 'NO_STOCK', message: 'out of stock' } };
 const ran = (reply: ReplyBody): BarrierRow => ({ origin: 'handler', reply });
-const fence: BarrierRow = { origin: 'fence', reply: FENCE_REPLY };
+const fence = FENCE;
 
 describe('forwardPhaseOf', () => {
   it.each([
@@ -62,16 +63,12 @@ describe('barrierDecision', () => {
       expect(barrierDecision(phase, { forward: ran(ok) })).toEqual({ kind: 'run' });
     });
 
-    it('is a null compensation, fencing the forward phase, when that never ran', () => {
-      expect(barrierDecision(phase, {})).toEqual({ kind: 'null_compensation', reply: NULL_COMPENSATION_REPLY, fenceForward: true });
+    it('is a null compensation when its fence claimed the forward row: the forward phase never ran', () => {
+      expect(barrierDecision(phase, {})).toEqual({ kind: 'null_compensation', reply: NULL_COMPENSATION_REPLY });
     });
 
     it('is a null compensation when the forward phase refused', () => {
-      expect(barrierDecision(phase, { forward: ran(refused) })).toEqual({
-        kind: 'null_compensation',
-        reply: NULL_COMPENSATION_REPLY,
-        fenceForward: false,
-      });
+      expect(barrierDecision(phase, { forward: ran(refused) })).toEqual({ kind: 'null_compensation', reply: NULL_COMPENSATION_REPLY });
     });
 
     it('replays its stored reply to a duplicate', () => {
@@ -89,25 +86,25 @@ describe('barrierDecision', () => {
   });
 });
 
-describe('barrierWrites', () => {
-  it('stores a final reply of the business code, and nothing for a retry, a silent handler or a retried failure', () => {
-    expect(barrierWrites('execute', { kind: 'run' }, refused)).toEqual([{ phase: 'execute', row: ran(refused) }]);
-    expect(barrierWrites('execute', { kind: 'run' }, { outcome: 'retry' })).toEqual([]);
-    expect(barrierWrites('execute', { kind: 'run' }, null)).toEqual([]);
-    expect(barrierWrites('compensate', { kind: 'run' }, refused)).toEqual([]);
-    expect(barrierWrites('commit', { kind: 'run' }, ok)).toEqual([{ phase: 'commit', row: ran(ok) }]);
+describe('ownRow', () => {
+  it('keeps a final reply of the business code, and nothing for a retry or a retried failure', () => {
+    expect(ownRow('execute', { kind: 'run' }, refused)).toEqual(ran(refused));
+    expect(ownRow('execute', { kind: 'run' }, { outcome: 'retry' })).toBeNull();
+    expect(ownRow('compensate', { kind: 'run' }, refused)).toBeNull();
+    expect(ownRow('commit', { kind: 'run' }, ok)).toEqual(ran(ok));
   });
 
-  it('records a null compensation and fences the forward phase only when it is free', () => {
-    const own = { phase: 'cancel', row: { origin: 'null_compensation', reply: NULL_COMPENSATION_REPLY } };
+  it('records a null compensation', () => {
     const decision = barrierDecision('cancel', {});
-    expect(barrierWrites('cancel', decision, null)).toEqual([own, { phase: 'try', row: fence }]);
-    expect(barrierWrites('cancel', barrierDecision('cancel', { forward: ran(refused) }), null)).toEqual([own]);
+    expect(ownRow('cancel', decision, decision.kind === 'null_compensation' ? decision.reply : ok)).toEqual({
+      origin: 'null_compensation',
+      reply: NULL_COMPENSATION_REPLY,
+    });
   });
 
-  it('writes nothing for a duplicate or a hanging request', () => {
-    expect(barrierWrites('execute', barrierDecision('execute', { own: ran(ok) }), null)).toEqual([]);
-    expect(barrierWrites('execute', barrierDecision('execute', { own: fence }), null)).toEqual([]);
+  it('keeps nothing for a duplicate or a hanging request (they claimed nothing)', () => {
+    expect(ownRow('execute', barrierDecision('execute', { own: ran(ok) }), ok)).toBeNull();
+    expect(ownRow('execute', barrierDecision('execute', { own: fence }), FENCE_REPLY)).toBeNull();
   });
 });
 
@@ -137,11 +134,17 @@ describe('barrier over arbitrary deliveries', () => {
         const effects: Phase[] = [];
         const firstFinal = new Map<Phase, ReplyBody>();
         for (const { phase, answer } of deliveries) {
+          // The store, insert first: claim the own row; a compensation that got it fences its forward row.
           const forward = forwardPhaseOf(phase);
-          const decision = barrierDecision(phase, { own: rows.get(phase), forward: forward ? rows.get(forward) : undefined });
+          const own = rows.get(phase);
+          const forwardRow = !own && forward ? rows.get(forward) : undefined;
+          const decision = barrierDecision(phase, { own, forward: forwardRow });
           const handled = answer === null ? null : { outcome: answer };
           const reply = decision.kind === 'run' ? handled : decision.reply;
-          for (const write of barrierWrites(phase, decision, reply)) rows.set(write.phase, write.row);
+          // A handler that never answers (a crash) rolls its claims back with it.
+          const kept = reply && ownRow(phase, decision, reply);
+          if (kept) rows.set(phase, kept);
+          if (kept && forward && !own && !forwardRow) rows.set(forward, FENCE);
           if (decision.kind === 'run' && reply?.outcome === 'success') {
             // An undo only ever follows the work it undoes, and forward work never follows an undo.
             if (forward) expect(effects).toContain(forward);

@@ -1,10 +1,12 @@
 /**
  * The idempotency barrier's rules as pure functions, shared by every barrier store (the
  * SDK's SQL table, the e2e tests' in-memory one). A store keeps one row per
- * (txId, stepId, phase) with the reply given; for each command it loads the command's own
- * row and, for a compensating phase, the row of the forward phase it undoes, asks
- * `barrierDecision`, runs the business code only on `run`, and stores `barrierWrites` in
- * the same local transaction as the business code's changes.
+ * (txId, stepId, phase) with the reply given. Insert first: a command claims its own row
+ * (the key is both the lock and the check); a compensating phase that claimed its own row
+ * then claims its forward phase's row as a fence. A claim that finds a row reads it. The
+ * store asks `barrierDecision` with the rows found, runs the business code only on `run`,
+ * and keeps `ownRow` (null: releases its claims) in the same local transaction as the
+ * business code's changes.
  */
 import { FORWARD_OF, mustSucceed, Outcome, Phase, Reply } from '@ordo/protocol';
 
@@ -22,10 +24,10 @@ export interface BarrierRow {
   reply: ReplyBody;
 }
 
-/** The rows present before the command: absent when the store's insert found no conflict. */
+/** The rows the command's claims found; absent: the claim inserted the row. */
 export interface BarrierRows {
   own?: BarrierRow;
-  /** Compensating phases only: the row of the forward phase (see `forwardPhaseOf`). */
+  /** Compensating phases only: the forward phase's row (see `forwardPhaseOf`); absent: fenced now. */
   forward?: BarrierRow;
 }
 
@@ -36,15 +38,10 @@ export type BarrierDecision =
   | { kind: 'duplicate'; reply: ReplyBody }
   /** A forward phase arriving after its compensation: refuse it with the fence's reply. */
   | { kind: 'hanging'; reply: ReplyBody }
-  /** Nothing to undo: skip the business code and answer success; fence the forward phase if it never arrived. */
-  | { kind: 'null_compensation'; reply: ReplyBody; fenceForward: boolean };
+  /** Nothing to undo: skip the business code and answer success (a forward phase that never ran is fenced by the claim). */
+  | { kind: 'null_compensation'; reply: ReplyBody };
 
 export type BarrierDecisionKind = BarrierDecision['kind'];
-
-export interface BarrierWrite {
-  phase: Phase;
-  row: BarrierRow;
-}
 
 export const NULL_COMPENSATION_REPLY: ReplyBody = { outcome: 'success' };
 
@@ -52,6 +49,9 @@ export const FENCE_REPLY: ReplyBody = {
   outcome: 'failure',
   error: { code: 'ALREADY_COMPENSATED', message: 'this step was already compensated; the late request is refused' },
 };
+
+/** The row a compensating phase claims in place of its forward phase. */
+export const FENCE: BarrierRow = { origin: 'fence', reply: FENCE_REPLY };
 
 type CompensatingPhase = keyof typeof FORWARD_OF;
 
@@ -76,24 +76,23 @@ export function barrierDecision(phase: Phase, rows: BarrierRows): BarrierDecisio
   const { own, forward } = rows;
   if (own) return own.origin === 'fence' ? { kind: 'hanging', reply: own.reply } : { kind: 'duplicate', reply: own.reply };
   // A forward phase that refused (or never ran) left nothing to undo.
-  if (isCompensating(phase) && forward?.reply.outcome !== 'success') {
-    return { kind: 'null_compensation', reply: NULL_COMPENSATION_REPLY, fenceForward: forward === undefined };
-  }
+  if (isCompensating(phase) && forward?.reply.outcome !== 'success') return { kind: 'null_compensation', reply: NULL_COMPENSATION_REPLY };
   return { kind: 'run' };
 }
 
-/** The rows to store once the command is handled; `reply` is the business code's answer on `run` (null: none). */
-export function barrierWrites(phase: Phase, decision: BarrierDecision, reply: ReplyBody | null): BarrierWrite[] {
+/**
+ * The command's own row to keep once it is handled; `reply` is the business code's answer
+ * on `run`. Null when the command claimed nothing (a duplicate, a hanging request) or its
+ * reply is not final: the store then releases its claim.
+ */
+export function ownRow(phase: Phase, decision: BarrierDecision, reply: ReplyBody): BarrierRow | null {
   switch (decision.kind) {
     case 'run':
-      return reply && isFinalReply(phase, reply.outcome) ? [{ phase, row: { origin: 'handler', reply } }] : [];
-    case 'null_compensation': {
-      const own: BarrierWrite = { phase, row: { origin: 'null_compensation', reply: decision.reply } };
-      const forward = forwardPhaseOf(phase);
-      return decision.fenceForward && forward ? [own, { phase: forward, row: { origin: 'fence', reply: FENCE_REPLY } }] : [own];
-    }
+      return isFinalReply(phase, reply.outcome) ? { origin: 'handler', reply } : null;
+    case 'null_compensation':
+      return { origin: 'null_compensation', reply: decision.reply };
     case 'duplicate':
     case 'hanging':
-      return [];
+      return null;
   }
 }

@@ -2,30 +2,41 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'crypto';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { AppConfig, inSpan, MESSAGE_BUS, MessageBus, SpanKind, traceparentOf } from '@ordo/platform';
+import { AppConfig, IncomingMessage, inSpans, MESSAGE_BUS, MessageBus, OutgoingMessage, SpanKind, traceparentOf, tracingEnabled } from '@ordo/platform';
 import { Command, deadLetter, HEADERS, MalformedMessage, parseCommand, Reply, topicNames } from '@ordo/protocol';
-import { isFinalReply, ReplyBody } from './barrier-rules';
+import { ReplyBody } from './barrier-rules';
 import { FaultInjector } from './failure-injection';
 import { HandlerRegistry } from './handler-registry';
 import { ParticipantMetrics } from './participant-metrics';
 import { PARTICIPANT_OPTIONS, ParticipantOptions } from './participant.options';
 import { PreparedTransactions } from './prepared-transactions';
 import { commandFields, describeCommand, localTransactionFailed, runHandler } from './run-handler';
-import { passBarrier } from './sql-barrier';
+import { BarrierPass, BarrierTransaction } from './sql-barrier';
 
-/** Carries a non-final reply out of the local transaction, which it rolls back. */
-class RollbackWith extends Error {
-  constructor(readonly reply: ReplyBody) {
-    super('rolled back');
-  }
+/**
+ * Most commands in one local transaction. Each command's savepoint is a subtransaction;
+ * past 64 of them a backend overflows PostgreSQL's subxid cache, which slows every
+ * snapshot in the cluster. The margin leaves room for savepoints of the handlers' own.
+ */
+export const MAX_COMMANDS_PER_TRANSACTION = 48;
+
+/** A command in hand, by its place in the batch. */
+interface Pending {
+  index: number;
+  command: Command;
 }
 
 /**
- * Receives this participant's commands: each runs behind the barrier, in one local
- * transaction with the business code (or, for prepares declared so, in a prepared
- * transaction: prepared-transactions.ts), and is answered on the reply topic once that
- * transaction has committed. Malformed commands go to the dead-letter topic with the
- * reason and are skipped.
+ * Receives this participant's commands a batch (one partition's) at a time. The commands
+ * run behind the barrier in as few local transactions as possible (group commit): per
+ * command a barrier claim and a savepoint around the business code, so a refusal or an
+ * error undoes only its own work; per transaction one statement storing the replies and
+ * one COMMIT. A transaction that fails as a whole is run again one command per
+ * transaction, so one poison command cannot hold up its neighbours. Prepares declared to
+ * run in a prepared transaction (prepared-transactions.ts) go their own way, in order.
+ * A transaction's replies go out in one publish right after its COMMIT (not awaited: the
+ * next transaction starts meanwhile); the batch's offsets are committed only once all are
+ * published (MessageBus.subscribe), so a crash redelivers and the barrier answers again.
  */
 @Injectable()
 export class CommandConsumer {
@@ -49,93 +60,158 @@ export class CommandConsumer {
     return this.topics.commands(this.options.name);
   }
 
-  /** `value`: the message's bytes as received (null for a tombstone). */
-  async receive(value: Buffer | null, headers: Record<string, string>, key: string | null): Promise<void> {
-    let command: Command;
-    try {
-      command = parseCommand(value, { maxBytes: this.config.MAX_MESSAGE_BYTES });
-    } catch (error) {
-      if (!(error instanceof MalformedMessage)) throw error;
-      this.logger.warn(`dead-lettering a malformed command: ${error.message}`);
-      this.metrics.deadLettered();
-      await this.bus.publish([deadLetter(this.commandTopic, { key, value, headers }, error.message, this.config.MAX_MESSAGE_BYTES)]);
-      return;
-    }
-    // The consumer span hangs under the coordinator's send; the reply carries this span on.
-    const options = {
-      kind: SpanKind.CONSUMER,
-      parent: headers[HEADERS.traceparent] ?? null,
-      attributes: { 'ordo.tx_id': command.txId, 'ordo.step_id': command.stepId, 'ordo.phase': command.phase, 'ordo.action': command.action },
-    };
-    await inSpan(`process ${this.commandTopic}`, options, async (span) => {
-      const started = performance.now();
-      const answer = await this.handle(command);
-      span.setAttribute('ordo.outcome', answer.outcome);
+  async handleBatch(messages: IncomingMessage[]): Promise<void> {
+    const started = performance.now();
+    const deadLetters: OutgoingMessage[] = [];
+    const received: { command: Command; message: IncomingMessage }[] = [];
+    for (const message of messages) {
       try {
-        await this.reply(command, traceparentOf(span) ?? headers[HEADERS.traceparent], answer);
+        received.push({ command: parseCommand(message.value, { maxBytes: this.config.MAX_MESSAGE_BYTES }), message });
       } catch (error) {
-        // Kafka is unreachable. Retriable, so kafkajs retries the message and then restarts
-        // the consumer, which redelivers it (its offset was not committed); a non-retriable
-        // error would stop the consumer for good.
-        throw Object.assign(new Error(`reply not published: ${(error as Error).message}`), { retriable: true });
+        if (!(error instanceof MalformedMessage)) throw error;
+        this.logger.warn(`dead-lettering a malformed command: ${error.message}`);
+        this.metrics.deadLettered();
+        deadLetters.push(deadLetter(this.commandTopic, message, error.message, this.config.MAX_MESSAGE_BYTES));
       }
-      this.metrics.handled(command, answer.outcome, (performance.now() - started) / 1000);
+    }
+    // One consumer span per command (none when tracing is off), child of the coordinator's
+    // send; the reply carries it on.
+    const spanOptions = tracingEnabled()
+      ? received.map(({ command, message }) => ({
+          name: `process ${this.commandTopic}`,
+          kind: SpanKind.CONSUMER,
+          parent: message.headers[HEADERS.traceparent] ?? null,
+          attributes: { 'ordo.tx_id': command.txId, 'ordo.step_id': command.stepId, 'ordo.phase': command.phase, 'ordo.action': command.action },
+        }))
+      : [];
+    const answers = await inSpans(spanOptions, async (spans) => {
+      // Replies go out as soon as their transaction has committed, not at the end of the
+      // batch: a vote that waited for the rest of the batch would keep its prepared
+      // transaction's locks (and the commands queued behind them) waiting too.
+      const published: Promise<Error | null>[] = [];
+      const publish = (messages: OutgoingMessage[]) => {
+        if (messages.length > 0) published.push(this.bus.publish(messages).then(() => null, (error: Error) => error));
+      };
+      publish(deadLetters);
+      const answers = await this.answer(
+        received.map((r) => r.command),
+        (indices, replies) =>
+          publish(
+            indices.map((i, n) => {
+              const { command, message } = received[i];
+              spans[i]?.setAttribute('ordo.outcome', replies[n].outcome);
+              return this.reply(command, (spans[i] && traceparentOf(spans[i])) ?? message.headers[HEADERS.traceparent], replies[n]);
+            }),
+          ),
+      );
+      const failed = (await Promise.all(published)).find((error) => error !== null);
+      // Kafka is unreachable. Retriable, so kafkajs retries the batch and then restarts the
+      // consumer, which redelivers it (its offsets were not committed); a non-retriable error
+      // would stop the consumer for good.
+      if (failed) throw Object.assign(new Error(`replies not published: ${failed.message}`), { retriable: true });
+      return answers;
     });
+    const seconds = (performance.now() - started) / 1000;
+    received.forEach(({ command }, i) => this.metrics.handled(command, answers[i].outcome, seconds));
   }
 
-  private async handle(command: Command): Promise<ReplyBody> {
-    // Failure injection (tests, demos): added latency, or a `retry` answer in place of
-    // handling the command. Off unless configured or asked for in the command.
-    const injected = await this.faults.beforeHandling(command);
-    if (injected) return injected;
-    try {
-      // The action's 2PC phases run through a PostgreSQL prepared transaction: the
-      // registry holds its prepare handler, and the SDK answers commit and abort itself.
-      if (this.registry.usesPreparedTransaction(command.action)) {
-        if (command.phase === 'commit' || command.phase === 'abort') return await this.prepared.finish(command, command.phase, command);
-        if (command.phase === 'prepare') return await this.prepared.prepare(command, this.registry.find(command.action, 'prepare')!);
+  /** The replies to `commands`, in order; `answered` gets them as their transactions commit. */
+  private async answer(commands: Command[], answered: (indices: number[], replies: ReplyBody[]) => void): Promise<ReplyBody[]> {
+    const answers: ReplyBody[] = new Array(commands.length);
+    const settle = (indices: number[], replies: ReplyBody[]) => {
+      indices.forEach((index, n) => (answers[index] = replies[n]));
+      answered(indices, replies);
+    };
+    let group: Pending[] = [];
+    const flush = async () => {
+      if (group.length > 0) settle(group.map((p) => p.index), await this.inLocalTransactions(group.map((p) => p.command)));
+      group = [];
+    };
+    for (const [index, command] of commands.entries()) {
+      // Failure injection (tests, demos): added latency, or a `retry` answer in place of
+      // handling the command. Off unless configured or asked for in the command.
+      const injected = await this.faults.beforeHandling(command);
+      if (injected) {
+        settle([index], [injected]);
+      } else if (this.registry.usesPreparedTransaction(command.action) && ['prepare', 'commit', 'abort'].includes(command.phase)) {
+        // The action's 2PC phases run through a PostgreSQL prepared transaction: the
+        // registry holds its prepare handler, and the SDK answers commit and abort itself.
+        // The group before it commits first, so the partition's order holds.
+        await flush();
+        settle([index], [await this.inPreparedTransaction(command)]);
+      } else if (!this.registry.find(command.action, command.phase)) {
+        settle(
+          [index],
+          [{ outcome: 'failure', error: { code: 'UNKNOWN_ACTION', message: `${this.options.name} has no handler for ${command.action}/${command.phase}` } }],
+        );
+      } else {
+        group.push({ index, command });
+        if (group.length === MAX_COMMANDS_PER_TRANSACTION) await flush();
       }
-      return await this.handleInTransaction(command);
+    }
+    await flush();
+    return answers;
+  }
+
+  private async inPreparedTransaction(command: Command): Promise<ReplyBody> {
+    try {
+      if (command.phase === 'prepare') return await this.prepared.prepare(command, this.registry.find(command.action, 'prepare')!);
+      return await this.prepared.finish(command, command.phase as 'commit' | 'abort', command);
     } catch (error) {
-      if (error instanceof RollbackWith) return error.reply;
-      this.logger.error({ ...commandFields(command), msg: `${describeCommand(command)} failed in its local transaction: ${(error as Error).message}` });
+      this.logger.error({ ...commandFields(command), msg: `${describeCommand(command)} failed: ${(error as Error).message}` });
       return localTransactionFailed(error);
     }
   }
 
-  /** The command behind the barrier, in one local transaction with the business code. */
-  private async handleInTransaction(command: Command): Promise<ReplyBody> {
-    const handler = this.registry.find(command.action, command.phase);
-    if (!handler) {
-      return {
-        outcome: 'failure',
-        error: { code: 'UNKNOWN_ACTION', message: `${this.options.name} has no handler for ${command.action}/${command.phase}` },
-      };
+  /** The commands in one local transaction; if that fails as a whole, in one each. */
+  private async inLocalTransactions(commands: Command[]): Promise<ReplyBody[]> {
+    try {
+      return await this.inLocalTransaction(commands);
+    } catch (error) {
+      if (commands.length > 1) {
+        this.logger.warn(`a local transaction of ${commands.length} commands failed (${(error as Error).message}); running them one by one`);
+      }
     }
-    const answer = await this.dataSource.transaction(async (manager) => {
-      const { decision, reply } = await passBarrier(manager, command, () => runHandler(handler, command, manager, this.logger));
-      this.metrics.barrierDecided(decision);
-      // Business changes and barrier row only stay when the answer is final.
-      if (!isFinalReply(command.phase, reply.outcome)) throw new RollbackWith(reply);
-      // Failure injection: may exit here, with the work done but not committed.
-      await this.faults.crashIfRequested('before-commit', command);
-      return reply;
-    });
-    // Failure injection: may exit here, committed but not answered; the redelivery
-    // after the restart finds the barrier row.
-    await this.faults.crashIfRequested('after-commit', command);
-    return answer;
+    const replies: ReplyBody[] = [];
+    for (const command of commands) {
+      try {
+        replies.push(...(await this.inLocalTransaction([command])));
+      } catch (error) {
+        this.logger.error({ ...commandFields(command), msg: `${describeCommand(command)} failed in its local transaction: ${(error as Error).message}` });
+        replies.push(localTransactionFailed(error));
+      }
+    }
+    return replies;
   }
 
-  private reply(command: Command, traceparent: string | undefined, answer: ReplyBody) {
+  /** The commands behind the barrier, with their business code, in one local transaction. */
+  private async inLocalTransaction(commands: Command[]): Promise<ReplyBody[]> {
+    const passes = await this.dataSource.transaction(async (manager) => {
+      const barrier = new BarrierTransaction(manager);
+      const passes: BarrierPass[] = [];
+      for (const command of commands) {
+        const handler = this.registry.find(command.action, command.phase)!;
+        passes.push(await barrier.pass(command, () => runHandler(handler, command, manager, this.logger)));
+      }
+      await barrier.storeReplies();
+      // Failure injection: may exit here, with the work done but not committed.
+      for (const command of commands) await this.faults.crashIfRequested('before-commit', command);
+      return passes;
+    });
+    // Failure injection: may exit here, committed but not answered; the redelivery
+    // after the restart finds the barrier rows.
+    for (const command of commands) await this.faults.crashIfRequested('after-commit', command);
+    for (const pass of passes) this.metrics.barrierDecided(pass.decision);
+    return passes.map((p) => p.reply);
+  }
+
+  private reply(command: Command, traceparent: string | undefined, answer: ReplyBody): OutgoingMessage {
     const reply: Reply = { txId: command.txId, stepId: command.stepId, phase: command.phase, attempt: command.attempt, ...answer };
-    return this.bus.publish([
-      {
-        topic: this.topics.replies,
-        key: command.txId,
-        value: JSON.stringify(reply),
-        headers: { [HEADERS.messageId]: randomUUID(), ...(traceparent ? { [HEADERS.traceparent]: traceparent } : {}) },
-      },
-    ]);
+    return {
+      topic: this.topics.replies,
+      key: command.txId,
+      value: JSON.stringify(reply),
+      headers: { [HEADERS.messageId]: randomUUID(), ...(traceparent ? { [HEADERS.traceparent]: traceparent } : {}) },
+    };
   }
 }

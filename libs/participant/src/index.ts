@@ -10,3 +10,4 @@ export * from './handler-input';
 export * from './failure-injection';
 export * from './prepared-transactions';
 export * from './in-doubt-recovery';
+export * from './sql-barrier';

@@ -10,7 +10,7 @@ export class ParticipantConfig extends AppConfig {
   /**
    * Partitions of the command topic this instance handles at once (kafkajs'
    * partitionsConsumedConcurrently). Commands of one partition, and so of one transaction,
-   * still run one after the other. Each command in hand holds a database connection.
+   * still run one after the other. Each partition in hand holds a database connection.
    */
   @IsInt()
   @Min(1)

@@ -22,13 +22,13 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { Command } from '@ordo/protocol';
-import { barrierDecision, BarrierRow, barrierWrites, ReplyBody } from './barrier-rules';
+import { BarrierRow, ReplyBody } from './barrier-rules';
 import { FaultInjector } from './failure-injection';
 import { CommandHandler } from './handler.decorators';
 import { ParticipantConfig } from './participant.config';
 import { PARTICIPANT_OPTIONS, ParticipantOptions } from './participant.options';
 import { lockConflict, localTransactionFailed, runHandler } from './run-handler';
-import { loadBarrierRows, loadCommandRows, stepLockKey, StepRef, storeBarrierWrites } from './sql-barrier';
+import { BarrierTransaction, readBarrierRow, StepRef } from './sql-barrier';
 
 /** The decision a prepared transaction is finished by. */
 export type PreparedOutcome = 'commit' | 'abort';
@@ -101,21 +101,17 @@ export class PreparedTransactions {
       // A hot row locked by another prepared transaction stays locked until that one's
       // decision, which may be queued behind this very command: wait a bounded time.
       await runner.query(`SET LOCAL lock_timeout = ${this.config.PREPARE_LOCK_TIMEOUT_MS}`);
-      const manager = runner.manager;
-      // The barrier row first: a concurrent delivery of this prepare, or an abort fencing
-      // it, waits on this row or finds it. Without the advisory lock of ordinary commands,
-      // which a prepared transaction would keep until the decision.
-      const claimed: unknown[] = await manager.query(
-        `INSERT INTO ordo_barrier (tx_id, step_id, phase, origin, reply) VALUES ($1, $2, $3, 'handler', $4)
-         ON CONFLICT DO NOTHING RETURNING 1`,
-        [command.txId, command.stepId, command.phase, JSON.stringify(PREPARED_REPLY)],
-      );
-      if (claimed.length === 0) {
-        // Committed before: a finished prepare (or its NO vote), or the fence of an abort that came first.
-        const seen = barrierDecision(command.phase, await loadCommandRows(manager, command));
-        return seen.kind === 'run' ? { outcome: 'retry' } : seen.reply;
-      }
-      const reply = await runHandler(handler, command, manager, this.logger);
+      // The barrier claims its row first: a concurrent delivery of this prepare, or an abort
+      // fencing it, waits on this row or finds it.
+      const barrier = new BarrierTransaction(runner.manager);
+      const { decision, reply } = await barrier.pass(command, async () => {
+        const vote = await runHandler(handler, command, runner.manager, this.logger);
+        return vote.outcome === 'success' ? PREPARED_REPLY : vote;
+      });
+      // Found before: a finished prepare (or its NO vote), or the fence of an abort that came first.
+      if (decision !== 'run') return reply;
+      if (reply.outcome === 'retry') return reply;
+      await barrier.storeReplies();
       if (reply.outcome === 'success') {
         await this.faults.crashIfRequested('before-commit', command);
         await runner.query(`PREPARE TRANSACTION ${sqlLiteral(gid)}`);
@@ -123,16 +119,8 @@ export class PreparedTransactions {
         await this.faults.crashIfRequested('after-commit', command);
         return PREPARED_REPLY;
       }
-      if (reply.outcome === 'failure') {
-        await manager.query('UPDATE ordo_barrier SET reply = $4 WHERE tx_id = $1 AND step_id = $2 AND phase = $3', [
-          command.txId,
-          command.stepId,
-          command.phase,
-          JSON.stringify(reply),
-        ]);
-        await runner.query('COMMIT');
-        open = false;
-      }
+      await runner.query('COMMIT');
+      open = false;
       return reply;
     } catch (error) {
       return localTransactionFailed(error);
@@ -147,7 +135,7 @@ export class PreparedTransactions {
    * barrier. `command` is the decision's command (null from in-doubt recovery).
    */
   async finish(step: StepRef, outcome: PreparedOutcome, command: Command | null): Promise<ReplyBody> {
-    const own = (await loadBarrierRows(this.dataSource.manager, step, [outcome])).get(outcome);
+    const own = await readBarrierRow(this.dataSource.manager, { ...step, phase: outcome });
     if (own) return own.reply;
     const gid = this.gid(step);
     let ended = false;
@@ -165,28 +153,33 @@ export class PreparedTransactions {
   }
 
   private async record(manager: EntityManager, step: StepRef, outcome: PreparedOutcome, ended: boolean, by: FinishedBy): Promise<ReplyBody> {
-    await manager.query('SELECT pg_advisory_xact_lock(hashtext($1))', [stepLockKey(step)]);
     // The fence below waits on a prepare still in progress elsewhere: bounded, then `retry`.
     await manager.query(`SET LOCAL lock_timeout = ${this.config.PREPARE_LOCK_TIMEOUT_MS}`);
-    const rows = await loadBarrierRows(manager, step, [outcome, 'prepare']);
-    const own = rows.get(outcome);
-    if (own) return own.reply;
-    const prepare = rows.get('prepare');
+    const barrier = new BarrierTransaction(manager);
     const origin: BarrierRow['origin'] = by === 'recovery' ? 'recovered' : 'handler';
-    if (outcome === 'commit') {
-      // The prepare's row is visible only once its prepared transaction committed.
-      if (prepare?.origin !== 'handler' || prepare.reply.outcome !== 'success') return this.disagree(step, 'PREPARED_WORK_LOST', 'the prepared work was rolled back or never prepared');
-      await storeBarrierWrites(manager, step, [{ phase: 'commit', row: { origin, reply: PREPARED_REPLY } }]);
-      return PREPARED_REPLY;
-    }
-    const decision = barrierDecision('abort', { forward: prepare });
-    // A prepare row that survived means its prepared transaction was committed.
-    if (decision.kind !== 'null_compensation') return this.disagree(step, 'PREPARED_WORK_COMMITTED', 'the prepared work was already committed');
-    // Rolled back here: this abort undid the work. Otherwise nothing was prepared (an
-    // abort before its prepare, or after a NO vote): a null abort, fencing a late prepare.
-    const writes = barrierWrites('abort', decision, null).map((w) => (ended && w.phase === 'abort' ? { ...w, row: { ...w.row, origin } } : w));
-    await storeBarrierWrites(manager, step, writes);
-    return decision.reply;
+    // Each decision's "business code" checks that the database agrees with it; a
+    // disagreement is a failure of a phase that must succeed, so nothing is kept.
+    const { reply } =
+      outcome === 'commit'
+        ? await barrier.pass({ ...step, phase: 'commit' }, async () => {
+            // The prepare's row is visible only once its prepared transaction committed.
+            const prepare = await readBarrierRow(manager, { ...step, phase: 'prepare' });
+            if (prepare?.origin !== 'handler' || prepare.reply.outcome !== 'success') {
+              return this.disagree(step, 'PREPARED_WORK_LOST', 'the prepared work was rolled back or never prepared');
+            }
+            return PREPARED_REPLY;
+          }, origin)
+        : // A successful prepare's row that survived means its prepared transaction was
+          // committed. Otherwise nothing is there to undo: this abort rolled the work back
+          // (`ended`), or nothing was prepared (an abort before its prepare, or after a NO
+          // vote): a null abort, whose claim fenced a late prepare.
+          await barrier.pass(
+            { ...step, phase: 'abort' },
+            async () => this.disagree(step, 'PREPARED_WORK_COMMITTED', 'the prepared work was already committed'),
+            ended ? origin : undefined,
+          );
+    await barrier.storeReplies();
+    return reply;
   }
 
   private async isPrepared(gid: string): Promise<boolean> {

@@ -1,57 +1,113 @@
 import { Command } from '@ordo/protocol';
 import { EntityManager } from 'typeorm';
-import { BarrierDecision, barrierDecision, BarrierRow, BarrierRows, BarrierWrite, barrierWrites, forwardPhaseOf, ReplyBody } from './barrier-rules';
+import { BarrierDecisionKind, barrierDecision, BarrierRow, FENCE, forwardPhaseOf, ownRow, ReplyBody } from './barrier-rules';
+
+/** The key of a step's barrier rows. */
+export type StepRef = Pick<Command, 'txId' | 'stepId'>;
+
+/** The key of one barrier row. */
+export type BarrierKey = Pick<Command, 'txId' | 'stepId' | 'phase'>;
 
 export interface BarrierPass {
-  decision: BarrierDecision['kind'];
+  decision: BarrierDecisionKind;
   reply: ReplyBody;
 }
 
-/** The key of a step's barrier rows and locks. */
-export type StepRef = Pick<Command, 'txId' | 'stepId'>;
+/** Never committed: the batch's replies overwrite it before COMMIT (see `storeReplies`). */
+const CLAIMED: BarrierRow = { origin: 'handler', reply: { outcome: 'retry', error: { code: 'IN_PROGRESS', message: 'not answered yet' } } };
 
-/** The step's rows of `phases` in the `ordo_barrier` table, by phase. */
-export async function loadBarrierRows(manager: EntityManager, step: StepRef, phases: string[]): Promise<Map<string, BarrierRow>> {
-  const found: { phase: string; origin: BarrierRow['origin']; reply: ReplyBody }[] = await manager.query(
-    'SELECT phase, origin, reply FROM ordo_barrier WHERE tx_id = $1 AND step_id = $2 AND phase = ANY($3)',
-    [step.txId, step.stepId, phases],
-  );
-  return new Map(found.map((r) => [r.phase, { origin: r.origin, reply: r.reply }]));
+const mapKey = (key: BarrierKey) => `${key.txId}\n${key.stepId}\n${key.phase}`;
+
+export async function readBarrierRow(manager: EntityManager, key: BarrierKey): Promise<BarrierRow | undefined> {
+  const [row]: BarrierRow[] = await manager.query('SELECT origin, reply FROM ordo_barrier WHERE tx_id = $1 AND step_id = $2 AND phase = $3', [
+    key.txId,
+    key.stepId,
+    key.phase,
+  ]);
+  return row;
 }
-
-/** The command's own row and, for a compensating phase, its forward phase's row. */
-export async function loadCommandRows(manager: EntityManager, command: Command): Promise<BarrierRows> {
-  const forward = forwardPhaseOf(command.phase);
-  const rows = await loadBarrierRows(manager, command, forward ? [command.phase, forward] : [command.phase]);
-  return { own: rows.get(command.phase), forward: forward ? rows.get(forward) : undefined };
-}
-
-export async function storeBarrierWrites(manager: EntityManager, step: StepRef, writes: BarrierWrite[]): Promise<void> {
-  for (const write of writes) {
-    await manager.query(
-      `INSERT INTO ordo_barrier (tx_id, step_id, phase, origin, reply) VALUES ($1, $2, $3, $4, $5)
-       ON CONFLICT DO NOTHING`,
-      [step.txId, step.stepId, write.phase, write.row.origin, JSON.stringify(write.row.reply)],
-    );
-  }
-}
-
-/** The advisory lock key of a step: every delivery of one step's commands takes it. */
-export const stepLockKey = (step: StepRef) => `${step.txId}/${step.stepId}`;
 
 /**
- * The barrier over the `ordo_barrier` table, inside the caller's local transaction. A
- * transaction-scoped advisory lock on (txId, stepId) serialises deliveries of one step, so
- * reading the rows, running the business code and writing the rows act as one step.
+ * Inserts `row` unless `key` has one, and returns the row found then (undefined: inserted).
+ * The unique key is the lock: a row another transaction is still writing is waited for,
+ * and read once that one has committed.
  */
-export async function passBarrier(
-  manager: EntityManager,
-  command: Command,
-  handler: () => Promise<ReplyBody>,
-): Promise<BarrierPass> {
-  await manager.query('SELECT pg_advisory_xact_lock(hashtext($1))', [stepLockKey(command)]);
-  const decision = barrierDecision(command.phase, await loadCommandRows(manager, command));
-  const reply = decision.kind === 'run' ? await handler() : decision.reply;
-  await storeBarrierWrites(manager, command, barrierWrites(command.phase, decision, reply));
-  return { decision: decision.kind, reply };
+async function claimBarrierRow(manager: EntityManager, key: BarrierKey, row: BarrierRow): Promise<BarrierRow | undefined> {
+  const inserted: unknown[] = await manager.query(
+    `INSERT INTO ordo_barrier (tx_id, step_id, phase, origin, reply) VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT DO NOTHING RETURNING 1`,
+    [key.txId, key.stepId, key.phase, row.origin, JSON.stringify(row.reply)],
+  );
+  if (inserted.length > 0) return undefined;
+  const found = await readBarrierRow(manager, key);
+  // Only a deletion between the two statements gets here; the next attempt claims again.
+  if (!found) throw new Error(`barrier row ${key.txId}/${key.stepId}/${key.phase} vanished`);
+  return found;
+}
+
+/**
+ * The barrier over the `ordo_barrier` table for the commands of one local transaction,
+ * insert first (barrier-rules.ts). The rows it keeps hold a placeholder until
+ * `storeReplies` writes every command's reply in one statement, just before COMMIT;
+ * meanwhile a later command of the same transaction (a duplicate, a compensation after its
+ * forward phase) finds their answers here instead of the placeholder.
+ */
+export class BarrierTransaction {
+  /** Rows this transaction claimed and keeps, with their answers. */
+  private readonly kept = new Map<string, { key: BarrierKey; row: BarrierRow }>();
+
+  constructor(private readonly manager: EntityManager) {}
+
+  /**
+   * Passes `command` through the barrier: `handler` (the business code, which must undo
+   * its own writes when it does not succeed, as runHandler's savepoint does) runs only on
+   * `run`. A reply that is not final releases the command's claim, so the next attempt
+   * runs again. `origin`: the stored row's origin in place of the rules' (the prepared
+   * path, whose work happened before the barrier).
+   */
+  async pass(command: BarrierKey, handler: () => Promise<ReplyBody>, origin?: BarrierRow['origin']): Promise<BarrierPass> {
+    const own = await this.claim(command, CLAIMED);
+    const forwardPhase = forwardPhaseOf(command.phase);
+    const forward = !own && forwardPhase ? await this.claim({ ...command, phase: forwardPhase }, FENCE) : undefined;
+    const decision = barrierDecision(command.phase, { own, forward });
+    const reply = decision.kind === 'run' ? await handler() : decision.reply;
+    const row = ownRow(command.phase, decision, reply);
+    if (row) this.kept.set(mapKey(command), { key: command, row: origin ? { ...row, origin } : row });
+    // Claimed but not answered for good (only `run` gets here; the handler undid its writes).
+    else if (!own) {
+      await this.manager.query('DELETE FROM ordo_barrier WHERE tx_id = $1 AND step_id = $2 AND phase = $3', [
+        command.txId,
+        command.stepId,
+        command.phase,
+      ]);
+    }
+    return { decision: decision.kind, reply };
+  }
+
+  /** Every kept row's answer, in one statement (fences were inserted final). */
+  async storeReplies(): Promise<void> {
+    const rows = [...this.kept.values()].filter(({ row }) => row.origin !== 'fence');
+    if (rows.length === 0) return;
+    await this.manager.query(
+      `UPDATE ordo_barrier b SET origin = r.origin, reply = r.reply
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[]) AS r (tx_id, step_id, phase, origin, reply)
+       WHERE b.tx_id = r.tx_id AND b.step_id = r.step_id AND b.phase = r.phase`,
+      [
+        rows.map(({ key }) => key.txId),
+        rows.map(({ key }) => key.stepId),
+        rows.map(({ key }) => key.phase),
+        rows.map(({ row }) => row.origin),
+        rows.map(({ row }) => JSON.stringify(row.reply)),
+      ],
+    );
+  }
+
+  /** A row this transaction keeps is known without a statement; a fence it inserts is kept. */
+  private async claim(key: BarrierKey, row: BarrierRow): Promise<BarrierRow | undefined> {
+    const known = this.kept.get(mapKey(key));
+    if (known) return known.row;
+    const found = await claimBarrierRow(this.manager, key, row);
+    if (!found && row === FENCE) this.kept.set(mapKey(key), { key, row });
+    return found;
+  }
 }
