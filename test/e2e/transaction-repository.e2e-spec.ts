@@ -88,7 +88,7 @@ describe('transaction repository', () => {
   it('inserts a transaction with its steps, timer, history and commands in one statement', async () => {
     const record = newRecord();
     const result = await repository.insert(decision(record, before, Date.now() + 60_000));
-    expect([...result!.written]).toEqual([record.id]);
+    expect([...result!.written]).toEqual([[record.id, 0]]);
     expect(result!.queued).toHaveLength(1);
     expect(result!.queued[0]).toMatchObject({ topic: 'q.commands', key: record.id });
     const loaded = (await repository.load([record.id])).get(record.id)!;
@@ -117,7 +117,7 @@ describe('transaction repository', () => {
     const after: TransactionState = { ...before, steps: { a: step('succeeded', null), b: step('running', 'reply') } };
 
     const won = await repository.write([decision(loaded, after, null, 'b')]);
-    expect([...won.written]).toEqual([record.id]);
+    expect([...won.written]).toEqual([[record.id, 1]]);
     const lost = await repository.write([decision(loaded, { ...before, status: 'compensating' }, null, 'a')]);
     expect(lost.written.size).toBe(0);
     expect(lost.queued).toEqual([]);

@@ -1,14 +1,14 @@
-/** StockService.reserve (StockRepository.take, reserve). */
+/** StockService.reserve (StockRepository.reserve: stock taken and reservation recorded in one statement). */
 const RESERVE_STOCK = `WITH taken AS (
-    UPDATE inventory.products SET stock = stock - 1, updated_at = now() WHERE sku = 'B-:sku' AND stock >= 1 RETURNING 1)
-  SELECT 1 FROM taken;
-INSERT INTO inventory.reservations (tx_id, step_id, order_id, sku, qty) VALUES (':txid', 'reserve-stock', ':order_id', 'B-:sku', 1) RETURNING * \\gset reservation_`;
+    UPDATE inventory.products SET stock = stock - 1, updated_at = now() WHERE sku = 'B-:sku' AND stock >= 1 RETURNING sku)
+  INSERT INTO inventory.reservations (tx_id, step_id, order_id, sku, qty) SELECT ':txid', 'reserve-stock', ':order_id', sku, 1 FROM taken
+  RETURNING * \\gset reservation_`;
 
-/** PaymentsService.charge (PaymentsRepository.debit, charge). */
+/** PaymentsService.charge (PaymentsRepository.charge: debit and charge in one statement). */
 const CHARGE = `WITH debited AS (
-    UPDATE payment.accounts SET balance = balance - 1, updated_at = now() WHERE id = 'b-:account' AND balance - frozen >= 1 RETURNING 1)
-  SELECT 1 FROM debited;
-INSERT INTO payment.charges (tx_id, step_id, account_id, order_id, amount) VALUES (':txid', 'charge', 'b-:account', ':order_id', 1) RETURNING * \\gset charge_`;
+    UPDATE payment.accounts SET balance = balance - 1, updated_at = now() WHERE id = 'b-:account' AND balance - frozen >= 1 RETURNING id)
+  INSERT INTO payment.charges (tx_id, step_id, account_id, order_id, amount) SELECT ':txid', 'charge', id, ':order_id', 1 FROM debited
+  RETURNING * \\gset charge_`;
 
 /**
  * The SQL of one 2-step saga, transaction by transaction, as the coordinator and the two
@@ -53,11 +53,6 @@ function autocommit(service: Sender, code: string, sql: string): SqlTransaction 
 export const ROWS = 1000;
 export const DEFINITION = 'bench-saga2';
 
-/** TransactionRepository.load (LOAD): the transaction as it is now, unlocked. */
-const LOAD = `SELECT id, definition_name, definition_version, type, status, input, started_at, deadline, rollback,
-    idempotency_key, traceparent, decision, created_at, updated_at, version, steps
-  FROM ordo.transactions WHERE id = ANY('{:txid}'::uuid[]);`;
-
 /** A step as the transaction row stores it (stepRows in transaction.repository.ts). */
 const step = (id: string, participant: Service, status: string, attempt: number, waiting: boolean, output: string | null) =>
   `{"step_id":"${id}","participant":"${participant}","status":"${status}","phase":"execute","attempt":${attempt},` +
@@ -84,7 +79,7 @@ function effects(written: string, events: [type: string, stepId: string | null, 
     SELECT o.* FROM unnest(${outbox}) AS o (topic, key, payload, headers)
     WHERE o.key::uuid IN (SELECT id FROM ${written})
     RETURNING id, key, headers ->> 'ordo-message-id' AS message_id)
-  SELECT w.id, q.id AS outbox_id, q.message_id FROM ${written} w LEFT JOIN queued q ON q.key = w.id::text;`;
+  SELECT w.id, w.version, q.id AS outbox_id, q.message_id FROM ${written} w LEFT JOIN queued q ON q.key = w.id::text;`;
 }
 
 /** TransactionRepository.write (UPDATE): one decision, conditional on the version loaded. */
@@ -99,7 +94,7 @@ const decide = (version: number, status: string, steps: string[], due: boolean, 
       deadline = c.deadline, rollback = c.rollback, decision = c.decision, steps = c.steps, updated_at = now(),
       finished_at = CASE WHEN c.status IN ('completed', 'compensated') THEN coalesce(t.finished_at, now()) END
     FROM c WHERE t.id = c.id AND t.version = c.version
-    RETURNING t.id, c.due_at),
+    RETURNING t.id, t.version, c.due_at),
   due AS (
     INSERT INTO ordo.timers (tx_id, due_at) SELECT id, due_at FROM written WHERE due_at IS NOT NULL
     ON CONFLICT (tx_id) DO UPDATE SET due_at = excluded.due_at),
@@ -113,19 +108,22 @@ const decide = (version: number, status: string, steps: string[], due: boolean, 
 const DELETE_PUBLISHED = `DELETE FROM ordo.outbox WHERE key = ':txid';`;
 
 /**
- * One participant step behind the SDK's barrier, in its local transaction
- * (command-consumer.ts handleInTransaction → sql-barrier.ts passBarrier: advisory lock,
- * loadCommandRows; run-handler.ts: savepoint; the handler; storeBarrierWrites).
+ * One participant step behind the SDK's barrier, in its local transaction, as a batch of
+ * one command (at saturation BEGIN, the replies' UPDATE and COMMIT are shared by a batch):
+ * command-consumer.ts inLocalTransaction → sql-barrier.ts BarrierTransaction (the claim,
+ * insert first; storeReplies), run-handler.ts (savepoint, the handler).
  */
 const behindBarrier = (schema: 'inventory' | 'payment', stepId: string, handler: string, reply: string): SqlTransaction =>
   explicit(schema, `the SDK around the ${stepId} handler`, `
-SELECT pg_advisory_xact_lock(hashtext(':txid/${stepId}'));
-SELECT phase, origin, reply FROM ${schema}.ordo_barrier WHERE tx_id = ':txid' AND step_id = '${stepId}' AND phase = ANY('{execute}');
+INSERT INTO ${schema}.ordo_barrier (tx_id, step_id, phase, origin, reply) VALUES (':txid', '${stepId}', 'execute', 'handler',
+    '{"outcome":"retry","error":{"code":"IN_PROGRESS","message":"not answered yet"}}')
+  ON CONFLICT DO NOTHING RETURNING 1;
 SAVEPOINT ordo_handler;
 ${handler}
-INSERT INTO ${schema}.ordo_barrier (tx_id, step_id, phase, origin, reply) VALUES (':txid', '${stepId}', 'execute', 'handler',
-    '${reply}')
-  ON CONFLICT DO NOTHING;`);
+UPDATE ${schema}.ordo_barrier b SET origin = r.origin, reply = r.reply
+  FROM unnest('{:txid}'::text[], '{${stepId}}'::text[], '{execute}'::text[], '{handler}'::text[], ARRAY['${reply}']::jsonb[])
+    AS r (tx_id, step_id, phase, origin, reply)
+  WHERE b.tx_id = r.tx_id AND b.step_id = r.step_id AND b.phase = r.phase;`);
 
 /**
  * The SQL of one 2-step saga (reserve-stock at inventory, then charge at payment), as the
@@ -155,7 +153,7 @@ WITH inserted AS (
       now(), now() + interval '30 s', NULL, NULL, NULL, now(), now(),
       '[${step('reserve-stock', 'inventory', 'running', 1, true, null)},${step('charge', 'payment', 'pending', 0, false, null)}]')
     ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-    RETURNING id),
+    RETURNING id, version),
   due AS (INSERT INTO ordo.timers (tx_id, due_at) SELECT id, now() + interval '5 s' FROM inserted),
   ${effects('inserted', [
     ['transaction.started', null, '{"type":"transaction.started","deadline": :now_ms}'],
@@ -163,8 +161,7 @@ WITH inserted AS (
     ['step.dispatched', 'reserve-stock', '{"type":"step.dispatched","stepId":"reserve-stock","phase":"execute","attempt":1,"deadline": :now_ms}'],
   ], ['inventory', 'reserve-stock', 'reserve', '{"sku":"B-:sku","qty":1,"orderId":":order_id"}'])}`),
   behindBarrier('inventory', 'reserve-stock', RESERVE_STOCK, '{"outcome":"success","output":{"reservationId":":reservation_id"}}'),
-  autocommit('coordinator', 'its reply: TransactionEngine.applyReplies → TransactionRepository.load, then write (row, timer, history and the charge command in one statement)', `
-${LOAD}
+  autocommit('coordinator', 'its reply: TransactionEngine.applyReplies → TransactionRepository.write (row, timer, history and the charge command in one statement; the state comes from RecentTransactions, not a read)', `
 ${decide(0, 'running', [
     step('reserve-stock', 'inventory', 'succeeded', 1, false, '{"reservationId":":reservation_id"}'),
     step('charge', 'payment', 'running', 1, true, null),
@@ -176,8 +173,7 @@ ${decide(0, 'running', [
   ], ['payment', 'charge', 'charge', '{"accountId":"b-:account","amount":1,"orderId":":order_id"}']))}`),
   behindBarrier('payment', 'charge', CHARGE, '{"outcome":"success","output":{"chargeId":":charge_id"}}'),
   // The saga completes (no pivot step, so no transaction.committed event) and sends nothing.
-  autocommit('coordinator', 'the final reply: load and write as above, no command', `
-${LOAD}
+  autocommit('coordinator', 'the final reply: write as above, no command', `
 ${decide(1, 'completed', [
     step('reserve-stock', 'inventory', 'succeeded', 1, false, '{"reservationId":":reservation_id"}'),
     step('charge', 'payment', 'succeeded', 1, false, '{"chargeId":":charge_id"}'),

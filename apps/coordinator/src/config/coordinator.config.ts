@@ -110,6 +110,16 @@ export class CoordinatorConfig extends AppConfig {
   @Max(10000)
   TIMER_BATCH_SIZE: number = 200;
 
+  /**
+   * Memory for the live transactions an instance last wrote or read, so that most
+   * decisions need no read before their write (a stale entry costs a refused write and a
+   * read; see RecentTransactions).
+   */
+  @IsInt()
+  @Min(0)
+  @Max(4096)
+  RECENT_TRANSACTIONS_MB: number = 32;
+
   // ---- protection of participants ----
 
   /** Most commands awaiting a reply per participant, across all instances; more are held back. */

@@ -17,6 +17,7 @@ import {
 import { CoordinatorMetrics } from '../metrics/coordinator-metrics';
 import { OutboxRelay } from '../outbox/outbox-relay';
 import { DefinitionCatalog, PinnedDefinition } from './definition-catalog';
+import { RecentTransactions } from './persistence/recent-transactions';
 import { TransactionRecord } from './persistence/transaction-record';
 import { DecisionWrite, TransactionRepository, WriteResult } from './persistence/transaction.repository';
 import { GateBatch, ParticipantGate } from './protection/participant-gate';
@@ -44,8 +45,8 @@ const MAX_CONFLICT_ROUNDS = 5;
 const TIMER_LEASE_MS = 5_000;
 
 /**
- * The imperative shell around the pure state machines: loads transactions, asks the
- * machine what to do (with the participant gate's say on every command), and writes the new
+ * The imperative shell around the pure state machines: loads transactions (from memory when
+ * this instance knows their latest version), asks the machine what to do (with the participant gate's say on every command), and writes the new
  * state, its history and its commands (outbox) in one statement, conditional on the version
  * it loaded; then publishes those commands at once. A decision that lost the race to
  * another writer is taken again on the new state.
@@ -55,6 +56,7 @@ export class TransactionEngine {
   private readonly logger = new Logger(TransactionEngine.name);
   private readonly topics;
   private readonly crashAfterCommitDecision: boolean;
+  private readonly recent: RecentTransactions;
 
   constructor(
     private readonly repository: TransactionRepository,
@@ -66,6 +68,7 @@ export class TransactionEngine {
   ) {
     this.topics = topicNames(config.KAFKA_TOPIC_PREFIX);
     this.crashAfterCommitDecision = config.FAULT_CRASH === 'after-commit-decision';
+    this.recent = new RecentTransactions(config.RECENT_TRANSACTIONS_MB * 1024 * 1024);
   }
 
   /** Starts a transaction, or returns the one already started with the same idempotency key. */
@@ -117,7 +120,7 @@ export class TransactionEngine {
     for (let round = 0; round < MAX_CONFLICT_ROUNDS; round++) {
       const [written] = await this.commit(
         async (batch) => {
-          const record = (await this.repository.load([txId])).get(txId);
+          const record = (await this.load([txId])).get(txId);
           if (!record) throw new ApiError(HttpStatus.NOT_FOUND, 'TRANSACTION_NOT_FOUND', `no transaction ${txId}`);
           const now = Date.now();
           const gate = await batch.gate(participantsOf([record]), now);
@@ -145,7 +148,7 @@ export class TransactionEngine {
     let pending = replies.filter((reply) => isUuid(reply.txId));
     for (let round = 0; pending.length > 0; round++) {
       if (round === MAX_CONFLICT_ROUNDS) throw new Error(`replies to ${pending.length} transactions kept meeting concurrent changes`);
-      const records = await this.repository.load([...new Set(pending.map((r) => r.txId))]);
+      const records = await this.load([...new Set(pending.map((r) => r.txId))]);
       let decided = new Set<string>();
       const written = await this.commit(
         async (batch) => {
@@ -180,7 +183,7 @@ export class TransactionEngine {
   async fireDueTimers(limit: number): Promise<number> {
     const ids = await this.repository.claimDue(Date.now(), limit, TIMER_LEASE_MS);
     if (ids.length === 0) return 0;
-    const records = await this.repository.load(ids);
+    const records = await this.load(ids);
     // A transaction whose decision lost to another writer's has its timer set by that writer.
     await this.commit(
       async (batch) => {
@@ -216,6 +219,11 @@ export class TransactionEngine {
       if (applied.length === 0) return (written = []);
       const result = await write(applied.map((a) => this.toWrite(a)));
       written = result ? applied.filter((a) => result.written.has(a.record.id)) : [];
+      for (const { record, state, now } of applied) {
+        const version = result?.written.get(record.id);
+        if (version === undefined) this.recent.forget(record.id);
+        else this.recent.put({ ...record, version, state, updatedAt: new Date(now) });
+      }
       this.metrics.committed(written);
       this.warnOperatorNeeded(written);
       if (this.crashAfterCommitDecision && written.some(decidedCommit)) crashAfterDecision();
@@ -224,6 +232,22 @@ export class TransactionEngine {
     } finally {
       batch.end(written?.map(({ record, effects }) => ({ layout: record.layout, effects })) ?? null);
     }
+  }
+
+  /** Transactions by id: as this instance last knew them when it can, else read. */
+  private async load(ids: readonly string[]): Promise<Map<string, TransactionRecord>> {
+    const found = new Map<string, TransactionRecord>();
+    const missing: string[] = [];
+    for (const id of ids) {
+      const known = this.recent.get(id);
+      if (known) found.set(id, known);
+      else missing.push(id);
+    }
+    for (const [id, record] of await this.repository.load(missing)) {
+      found.set(id, record);
+      this.recent.put(record);
+    }
+    return found;
   }
 
   /** A step or transaction that now waits for an operator is worth a line an alert can match. */

@@ -24,12 +24,12 @@ export class StockService {
   @Prepare('reserve', { preparedTransaction: true })
   async reserve(input: JsonObject, { command, manager }: HandlerContext): Promise<{ reservationId: string }> {
     const { sku, qty, orderId } = parseInput(ReserveStockInput, input);
-    if (!(await this.stock.take(manager, sku, qty))) {
+    const reservation = await this.stock.reserve(manager, { txId: command.txId, stepId: command.stepId, orderId, sku, qty });
+    if (!reservation) {
       const product = await this.stock.findProduct(sku, manager);
       if (!product) throw new BusinessFailure('UNKNOWN_SKU', `no product ${sku}`);
       throw new BusinessFailure('OUT_OF_STOCK', `only ${product.stock} of ${sku} left, ${qty} wanted`);
     }
-    const reservation = await this.stock.reserve(manager, { txId: command.txId, stepId: command.stepId, orderId, sku, qty });
     return { reservationId: reservation.id };
   }
 

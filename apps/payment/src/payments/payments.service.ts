@@ -26,10 +26,8 @@ export class PaymentsService {
   @Prepare('charge', { preparedTransaction: true })
   async charge(input: JsonObject, { command, manager }: HandlerContext): Promise<{ chargeId: string }> {
     const { accountId, amount, orderId } = parseInput(ChargeInput, input);
-    if (!(await this.payments.debit(manager, accountId, amount))) {
-      throw debitRefusal(accountId, await this.payments.findAccount(accountId, manager), amount);
-    }
     const charge = await this.payments.charge(manager, { txId: command.txId, stepId: command.stepId, accountId, orderId, amount });
+    if (!charge) throw debitRefusal(accountId, await this.payments.findAccount(accountId, manager), amount);
     return { chargeId: charge.id };
   }
 

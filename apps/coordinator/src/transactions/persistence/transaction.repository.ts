@@ -74,8 +74,8 @@ export interface QueuedMessage extends OutgoingMessage {
 }
 
 export interface WriteResult {
-  /** Transactions written; the others had changed since they were loaded (version conflict). */
-  written: Set<string>;
+  /** Transactions written, with their version now; the others had changed since they were loaded. */
+  written: Map<string, number>;
   /** The commands of the written decisions, as committed to the outbox. */
   queued: QueuedMessage[];
 }
@@ -102,7 +102,7 @@ const effectsCtes = (written: string, first: number) => {
     SELECT o.* FROM unnest(${$(6)}::text[], ${$(7)}::text[], ${$(8)}::text[], ${$(9)}::jsonb[]) AS o (topic, key, payload, headers)
     WHERE o.key::uuid IN (SELECT id FROM ${written})
     RETURNING id, key, headers ->> '${HEADERS.messageId}' AS message_id)
-  SELECT w.id, q.id AS outbox_id, q.message_id FROM ${written} w LEFT JOIN queued q ON q.key = w.id::text`;
+  SELECT w.id, w.version, q.id AS outbox_id, q.message_id FROM ${written} w LEFT JOIN queued q ON q.key = w.id::text`;
 };
 
 /**
@@ -116,7 +116,7 @@ const INSERT: PreparedStatement = {
       rollback, idempotency_key, traceparent, created_at, updated_at, steps)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13)
     ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-    RETURNING id),
+    RETURNING id, version),
   due AS (INSERT INTO timers (tx_id, due_at) SELECT id, $14::timestamptz FROM inserted WHERE $14::timestamptz IS NOT NULL),
   ${effectsCtes('inserted', 15)}`,
 };
@@ -138,7 +138,7 @@ const UPDATE: PreparedStatement = {
       deadline = c.deadline, rollback = c.rollback, decision = c.decision, steps = c.steps, updated_at = now(),
       finished_at = CASE WHEN c.status IN ('completed', 'compensated') THEN coalesce(t.finished_at, now()) END
     FROM c WHERE t.id = c.id AND t.version = c.version
-    RETURNING t.id, c.due_at),
+    RETURNING t.id, t.version, c.due_at),
   due AS (
     INSERT INTO timers (tx_id, due_at) SELECT id, due_at FROM written WHERE due_at IS NOT NULL
     ON CONFLICT (tx_id) DO UPDATE SET due_at = excluded.due_at),
@@ -246,8 +246,15 @@ function effectParams(decisions: readonly { txId: string; events: DecisionWrite[
 }
 
 /** The written transactions of a write statement's result, and their commands with outbox ids. */
+interface WrittenRow {
+  id: string;
+  version: number;
+  outbox_id: string | null;
+  message_id: string | null;
+}
+
 function writeResult(
-  rows: { id: string; outbox_id: string | null; message_id: string | null }[],
+  rows: WrittenRow[],
   messages: readonly OutgoingMessage[],
 ): WriteResult {
   const byMessageId = new Map(messages.map((m) => [m.headers?.[HEADERS.messageId], m]));
@@ -256,7 +263,7 @@ function writeResult(
     const message = row.message_id === null ? undefined : byMessageId.get(row.message_id);
     if (row.outbox_id !== null && message) queued.push({ ...message, outboxId: row.outbox_id });
   }
-  return { written: new Set(rows.map((row) => row.id)), queued };
+  return { written: new Map(rows.map((row) => [row.id, row.version])), queued };
 }
 
 /**
@@ -271,7 +278,7 @@ export class TransactionRepository {
   /** Inserts a new transaction with its effects; null (nothing written) when the idempotency key is taken. */
   async insert(decision: DecisionWrite): Promise<WriteResult | null> {
     const { before: record, after: s } = decision;
-    const rows = await runPrepared<{ id: string; outbox_id: string | null; message_id: string | null }>(this.dataSource, INSERT, [
+    const rows = await runPrepared<WrittenRow>(this.dataSource, INSERT, [
       record.id, record.definitionName, record.definitionVersion, record.type, s.status, record.input,
       date(s.startedAt), date(s.deadline), json(s.rollback), record.idempotencyKey, record.traceparent, record.createdAt,
       JSON.stringify(stepRows(record.layout, s)), date(decision.nextDueAt),
@@ -282,9 +289,9 @@ export class TransactionRepository {
 
   /** Writes decisions in one statement; a transaction changed since it was loaded is left out. */
   async write(decisions: readonly DecisionWrite[]): Promise<WriteResult> {
-    if (decisions.length === 0) return { written: new Set(), queued: [] };
+    if (decisions.length === 0) return { written: new Map(), queued: [] };
     const col = <T>(pick: (d: DecisionWrite) => T) => decisions.map(pick);
-    const rows = await runPrepared<{ id: string; outbox_id: string | null; message_id: string | null }>(this.dataSource, UPDATE, [
+    const rows = await runPrepared<WrittenRow>(this.dataSource, UPDATE, [
       col((d) => d.before.id),
       col((d) => d.before.version),
       col((d) => d.after.status),

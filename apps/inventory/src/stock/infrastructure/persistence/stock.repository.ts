@@ -55,27 +55,19 @@ export class StockRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
   /**
-   * Takes `qty` of `sku` off the stock in one conditional UPDATE, so concurrent
-   * reservations can never oversell: the row lock orders them and each re-checks the
-   * stock it finds. False when there is not enough (or no such product); nothing changed.
+   * Takes the reservation's quantity off the stock and records the reservation, in one
+   * statement. The stock is taken by a conditional UPDATE, so concurrent reservations can
+   * never oversell: the row lock orders them and each re-checks the stock it finds. Null
+   * when there is not enough (or no such product); nothing changed.
    */
-  async take(tx: EntityManager, sku: string, qty: number): Promise<boolean> {
-    // Read through a SELECT: TypeORM answers a top-level UPDATE with [rows, rowCount].
-    const taken: unknown[] = await tx.query(
-      `WITH taken AS (
-         UPDATE products SET stock = stock - $2, updated_at = now() WHERE sku = $1 AND stock >= $2 RETURNING 1)
-       SELECT 1 FROM taken`,
-      [sku, qty],
-    );
-    return taken.length > 0;
-  }
-
-  async reserve(tx: EntityManager, reservation: NewReservation): Promise<Reservation> {
+  async reserve(tx: EntityManager, reservation: NewReservation): Promise<Reservation | null> {
     const [row]: ReservationRow[] = await tx.query(
-      `INSERT INTO reservations (tx_id, step_id, order_id, sku, qty) VALUES ($1, $2, $3, $4, $5) RETURNING *`,
+      `WITH taken AS (
+         UPDATE products SET stock = stock - $5, updated_at = now() WHERE sku = $4 AND stock >= $5 RETURNING sku)
+       INSERT INTO reservations (tx_id, step_id, order_id, sku, qty) SELECT $1, $2, $3, sku, $5 FROM taken RETURNING *`,
       [reservation.txId, reservation.stepId, reservation.orderId, reservation.sku, reservation.qty],
     );
-    return toReservation(row);
+    return row ? toReservation(row) : null;
   }
 
   /** Releases the step's reservation if it is active and puts its stock back; nothing otherwise. */

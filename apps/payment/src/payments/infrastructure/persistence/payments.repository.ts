@@ -58,28 +58,19 @@ export class PaymentsRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
   /**
-   * Debits `amount` in one conditional UPDATE, so concurrent charges can never overdraw:
-   * the row lock orders them and each re-checks the balance it finds. Money frozen by
-   * tried transfers is not available. False when the available balance is short (or
-   * there is no such account); nothing changed.
+   * Debits the account and records the charge, in one statement. The debit is a conditional
+   * UPDATE, so concurrent charges can never overdraw: the row lock orders them and each
+   * re-checks the balance it finds. Money frozen by tried transfers is not available. Null
+   * when the available balance is short (or there is no such account); nothing changed.
    */
-  async debit(tx: EntityManager, accountId: string, amount: number): Promise<boolean> {
-    // Read through a SELECT: TypeORM answers a top-level UPDATE with [rows, rowCount].
-    const debited: unknown[] = await tx.query(
-      `WITH debited AS (
-         UPDATE accounts SET balance = balance - $2, updated_at = now() WHERE id = $1 AND balance - frozen >= $2 RETURNING 1)
-       SELECT 1 FROM debited`,
-      [accountId, amount],
-    );
-    return debited.length > 0;
-  }
-
-  async charge(tx: EntityManager, charge: NewCharge): Promise<Charge> {
+  async charge(tx: EntityManager, charge: NewCharge): Promise<Charge | null> {
     const [row]: ChargeRow[] = await tx.query(
-      `INSERT INTO charges (tx_id, step_id, account_id, order_id, amount) VALUES ($1, $2, $3, $4, $5) RETURNING *`,
+      `WITH debited AS (
+         UPDATE accounts SET balance = balance - $5, updated_at = now() WHERE id = $3 AND balance - frozen >= $5 RETURNING id)
+       INSERT INTO charges (tx_id, step_id, account_id, order_id, amount) SELECT $1, $2, id, $4, $5 FROM debited RETURNING *`,
       [charge.txId, charge.stepId, charge.accountId, charge.orderId, charge.amount],
     );
-    return toCharge(row);
+    return row ? toCharge(row) : null;
   }
 
   /** Refunds the step's charge if it is still charged, crediting the account; nothing otherwise. */
