@@ -1,7 +1,7 @@
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
-import { activeTraceparent, inSpan, inSpans, traceparentOf, tracingMode } from './tracing';
+import { activeTraceparent, inSpan, inSpans, stopTracing, traceparentOf, tracingMode, useTracerProvider } from './tracing';
 
 describe('span helpers', () => {
   const exporter = new InMemorySpanExporter();
@@ -9,8 +9,8 @@ describe('span helpers', () => {
   const traceId = '0af7651916cd43dd8448eb211c80319c';
   const caller = `00-${traceId}-b7ad6b7169203331-01`;
 
-  beforeAll(() => provider.register());
-  afterAll(() => provider.shutdown());
+  beforeAll(() => useTracerProvider(provider));
+  afterAll(() => stopTracing());
   beforeEach(() => exporter.reset());
 
   it('chains spans across messages by traceparent: send → handle → apply, one trace', async () => {

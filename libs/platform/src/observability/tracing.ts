@@ -103,13 +103,20 @@ export function startTracing(service: string, env: NodeJS.ProcessEnv = process.e
   } else {
     processor = new BatchSpanProcessor(new OTLPTraceExporter());
   }
-  provider = new NodeTracerProvider({
-    resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: env.OTEL_SERVICE_NAME || `ordo-${service}` }),
-    spanProcessors: [processor],
-  });
-  // Registers the W3C trace-context propagator and the AsyncLocalStorage context manager.
-  provider.register();
+  useTracerProvider(
+    new NodeTracerProvider({
+      resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: env.OTEL_SERVICE_NAME || `ordo-${service}` }),
+      spanProcessors: [processor],
+    }),
+  );
   return mode;
+}
+
+/** Makes `next` this process's tracer provider: startTracing's, or a test's with its own exporter. */
+export function useTracerProvider(next: NodeTracerProvider): void {
+  // Registers the W3C trace-context propagator and the AsyncLocalStorage context manager.
+  next.register();
+  provider = next;
 }
 
 /** Flushes and stops the exporter (at shutdown). */
