@@ -10,7 +10,7 @@ import { HandlerRegistry } from './handler-registry';
 import { ParticipantMetrics } from './participant-metrics';
 import { PARTICIPANT_OPTIONS, ParticipantOptions } from './participant.options';
 import { PreparedTransactions } from './prepared-transactions';
-import { commandFields, describeCommand, localTransactionFailed, runHandler } from './run-handler';
+import { commandFields, describeCommand, LOCK_CONFLICT, localTransactionFailed, runHandler } from './run-handler';
 import { BarrierPass, BarrierTransaction } from './sql-barrier';
 
 /**
@@ -19,6 +19,9 @@ import { BarrierPass, BarrierTransaction } from './sql-barrier';
  * snapshot in the cluster. The margin leaves room for savepoints of the handlers' own.
  */
 export const MAX_COMMANDS_PER_TRANSACTION = 48;
+
+/** How long a handler in a group of commands waits for a row lock before it is run alone. */
+const GROUP_LOCK_TIMEOUT_MS = 100;
 
 /** A command in hand, by its place in the batch. */
 interface Pending {
@@ -165,28 +168,42 @@ export class CommandConsumer {
 
   /** The commands in one local transaction; if that fails as a whole, in one each. */
   private async inLocalTransactions(commands: Command[]): Promise<ReplyBody[]> {
+    let replies: ReplyBody[];
     try {
-      return await this.inLocalTransaction(commands);
+      replies = await this.inLocalTransaction(commands);
     } catch (error) {
       if (commands.length > 1) {
         this.logger.warn(`a local transaction of ${commands.length} commands failed (${(error as Error).message}); running them one by one`);
       }
+      const alone: ReplyBody[] = [];
+      for (const command of commands) alone.push(await this.alone(command));
+      return alone;
     }
-    const replies: ReplyBody[] = [];
-    for (const command of commands) {
-      try {
-        replies.push(...(await this.inLocalTransaction([command])));
-      } catch (error) {
-        this.logger.error({ ...commandFields(command), msg: `${describeCommand(command)} failed in its local transaction: ${(error as Error).message}` });
-        replies.push(localTransactionFailed(error));
-      }
+    // A command that waited longer than GROUP_LOCK_TIMEOUT_MS for a row another transaction
+    // holds was rolled back (its own work only): alone, it waits as long as it must.
+    if (commands.length > 1) {
+      for (const [i, reply] of replies.entries()) if (reply.error?.code === LOCK_CONFLICT) replies[i] = await this.alone(commands[i]);
     }
     return replies;
+  }
+
+  /** One command in a local transaction of its own; its failure is its reply. */
+  private async alone(command: Command): Promise<ReplyBody> {
+    try {
+      return (await this.inLocalTransaction([command]))[0];
+    } catch (error) {
+      this.logger.error({ ...commandFields(command), msg: `${describeCommand(command)} failed in its local transaction: ${(error as Error).message}` });
+      return localTransactionFailed(error);
+    }
   }
 
   /** The commands behind the barrier, with their business code, in one local transaction. */
   private async inLocalTransaction(commands: Command[]): Promise<ReplyBody[]> {
     const passes = await this.dataSource.transaction(async (manager) => {
+      // Commands sharing a transaction hold their row locks until its COMMIT, so two groups
+      // can wait on each other (PostgreSQL finds a deadlock only after deadlock_timeout, 1 s
+      // by default): a handler of a group waits a short while, then runs again alone.
+      if (commands.length > 1) await manager.query(`SET LOCAL lock_timeout = ${GROUP_LOCK_TIMEOUT_MS}`);
       const barrier = new BarrierTransaction(manager);
       const passes: BarrierPass[] = [];
       for (const command of commands) {

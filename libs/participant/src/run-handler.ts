@@ -12,10 +12,13 @@ export const describeCommand = (c: Command) => `${c.action}/${c.phase} of ${c.tx
 /** The fields a log line about a command carries, so lines can be found by transaction and step. */
 export const commandFields = (c: Command) => ({ txId: c.txId, stepId: c.stepId, phase: c.phase, action: c.action, attempt: c.attempt });
 
+/** The error code of a reply to a lock conflict. */
+export const LOCK_CONFLICT = 'LOCK_CONFLICT';
+
 /** A `retry` reply when `error` is a lock conflict under contention (a later attempt gets past it); null otherwise. */
 export function lockConflict(error: unknown): ReplyBody | null {
   if (!RETRYABLE_SQLSTATES.has((error as { code?: string }).code ?? '')) return null;
-  return { outcome: 'retry', error: { code: 'LOCK_CONFLICT', message: (error as Error).message } };
+  return { outcome: 'retry', error: { code: LOCK_CONFLICT, message: (error as Error).message } };
 }
 
 /** The reply to a local transaction that failed for a reason other than the business code's. */

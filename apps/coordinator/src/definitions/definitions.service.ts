@@ -15,7 +15,7 @@ const LATEST_TTL_MS = 1000;
 /** Registers definitions (versioned, deduplicated by canonical body) and looks them up. */
 @Injectable()
 export class DefinitionsService {
-  private readonly latest = new Map<string, { stored: StoredDefinition; until: number }>();
+  private readonly latest = new Map<string, { stored: Promise<StoredDefinition | undefined>; until: number }>();
 
   constructor(
     private readonly repository: DefinitionRepository,
@@ -55,9 +55,17 @@ export class DefinitionsService {
     if (version !== undefined) return this.repository.find(name, version);
     const cached = this.latest.get(name);
     if (cached && cached.until > Date.now()) return cached.stored;
-    const stored = await this.repository.find(name);
-    if (stored) this.latest.set(name, { stored, until: Date.now() + LATEST_TTL_MS });
-    return stored;
+    // The lookup itself is shared: starts that arrive together make one query.
+    const stored = this.repository.find(name);
+    const entry = { stored, until: Date.now() + LATEST_TTL_MS };
+    this.latest.set(name, entry);
+    const found = await stored.catch((error: unknown) => {
+      this.latest.delete(name);
+      throw error;
+    });
+    // Nothing to remember of a name that has no definition yet.
+    if (!found && this.latest.get(name) === entry) this.latest.delete(name);
+    return found;
   }
 
   /** Like findVersion, for the API: a missing definition is a 404. */

@@ -53,6 +53,8 @@ export class ParticipantGate {
   private readonly breakers = new Map<string, BreakerState>();
   private readonly inFlight: InFlightCounter;
   private readonly policy: BreakerPolicy;
+  /** The count of commands in flight under way, and for whom. */
+  private counting?: { participants: Set<string>; done: Promise<void> };
 
   constructor(
     private readonly repository: TransactionRepository,
@@ -76,10 +78,7 @@ export class ParticipantGate {
     return {
       gate: async (participants, now) => {
         const stale = this.inFlight.stale(participants, now);
-        if (stale.length > 0) {
-          const countedAt = Date.now();
-          this.inFlight.update(stale, await this.repository.countAwaitingReply(stale), countedAt);
-        }
+        if (stale.length > 0) await this.recount(stale);
         return {
           admit: (participant) => {
             const admission = this.admit(participant, now);
@@ -99,6 +98,25 @@ export class ParticipantGate {
         if (committed) this.learn(committed, Date.now());
       },
     };
+  }
+
+  /**
+   * Counts the participants' commands in flight again. Decisions taken at once share one
+   * count: without that, every batch that found a count stale would run its own.
+   */
+  private recount(participants: string[]): Promise<void> {
+    const running = this.counting;
+    if (running && participants.every((p) => running.participants.has(p))) return running.done;
+    const countedAt = Date.now();
+    const done = this.repository.countAwaitingReply(participants).then(
+      (counts) => this.inFlight.update(participants, counts, countedAt),
+    );
+    const counting = { participants: new Set(participants), done };
+    this.counting = counting;
+    void done.catch(() => undefined).finally(() => {
+      if (this.counting === counting) this.counting = undefined;
+    });
+    return done;
   }
 
   /** Every participant with a breaker on this instance or commands in flight, by name. */
