@@ -273,6 +273,29 @@ describe('participant barrier (inventory)', () => {
     expect(new Set(rows.rows.map((r) => r.xmin)).size).toBe(1);
   });
 
+  it('a command of a batch that meets a row lock held elsewhere runs alone once the lock is gone, and succeeds', async () => {
+    const other = `${sku}-LOCKED`;
+    await db.query('INSERT INTO inventory.products (sku, name, stock) VALUES ($1, $1, 10)', [other]);
+    const [free, blocked] = [newTx(), newTx()];
+    const holder = new Client({ connectionString: env.databaseUrl });
+    await holder.connect();
+    try {
+      // Another transaction holds the product's row for longer than a group waits for a lock.
+      await holder.query('BEGIN');
+      await holder.query('SELECT 1 FROM inventory.products WHERE sku = $1 FOR UPDATE', [other]);
+      await sendBatch(reserve(free), command(blocked, 'execute', { sku: other, qty: 1, orderId: orderIds.get(blocked)! }));
+      expect((await awaitReplies(free, 'execute', 1))[0]).toMatchObject({ outcome: 'success' });
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      // Not refused for the lock: still waiting, alone.
+      expect(repliesTo(blocked, 'execute')).toEqual([]);
+      await holder.query('COMMIT');
+    } finally {
+      await holder.end();
+    }
+    expect((await awaitReplies(blocked, 'execute', 1))[0]).toMatchObject({ outcome: 'success' });
+    expect(await reservations(blocked)).toEqual([expect.objectContaining({ qty: 1, status: 'active' })]);
+  });
+
   it('killed before committing a batch: after the restart every command of it is applied exactly once and answered', async () => {
     const txIds = [newTx(), newTx(), newTx(), newTx()];
     const before = await stock();

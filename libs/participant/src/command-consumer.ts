@@ -127,8 +127,17 @@ export class CommandConsumer {
     };
     let group: Pending[] = [];
     const flush = async () => {
-      if (group.length > 0) settle(group.map((p) => p.index), await this.inLocalTransactions(group.map((p) => p.command)));
+      const pending = group;
       group = [];
+      if (pending.length === 0) return;
+      const replies = await this.inLocalTransactions(pending.map((p) => p.command));
+      // A command that waited longer than GROUP_LOCK_TIMEOUT_MS for a row another transaction
+      // holds was rolled back (its own work only). Once the others are answered, it runs
+      // again alone, where it waits as long as it must.
+      const conflicted = pending.length > 1 ? pending.filter((_, i) => replies[i].error?.code === LOCK_CONFLICT) : [];
+      const done = pending.flatMap((p, i) => (conflicted.includes(p) ? [] : [{ index: p.index, reply: replies[i] }]));
+      settle(done.map((d) => d.index), done.map((d) => d.reply));
+      for (const { index, command } of conflicted) settle([index], [await this.alone(command)]);
     };
     for (const [index, command] of commands.entries()) {
       // Failure injection (tests, demos): added latency, or a `retry` answer in place of
@@ -168,22 +177,15 @@ export class CommandConsumer {
 
   /** The commands in one local transaction; if that fails as a whole, in one each. */
   private async inLocalTransactions(commands: Command[]): Promise<ReplyBody[]> {
-    let replies: ReplyBody[];
     try {
-      replies = await this.inLocalTransaction(commands);
+      return await this.inLocalTransaction(commands);
     } catch (error) {
       if (commands.length > 1) {
         this.logger.warn(`a local transaction of ${commands.length} commands failed (${(error as Error).message}); running them one by one`);
       }
-      const alone: ReplyBody[] = [];
-      for (const command of commands) alone.push(await this.alone(command));
-      return alone;
     }
-    // A command that waited longer than GROUP_LOCK_TIMEOUT_MS for a row another transaction
-    // holds was rolled back (its own work only): alone, it waits as long as it must.
-    if (commands.length > 1) {
-      for (const [i, reply] of replies.entries()) if (reply.error?.code === LOCK_CONFLICT) replies[i] = await this.alone(commands[i]);
-    }
+    const replies: ReplyBody[] = [];
+    for (const command of commands) replies.push(await this.alone(command));
     return replies;
   }
 
