@@ -70,11 +70,17 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
 
   private deleteLater(published: OutboxMessage[]): void {
     for (const message of published) this.published.push(message.outboxId);
-    this.deleteTimer ??= setTimeout(() => {
+    this.scheduleDeletes();
+  }
+
+  /** One delete per DELETE_EVERY_MS at most, for whatever was published meanwhile. */
+  private scheduleDeletes(): void {
+    if (this.deleteTimer || this.published.length === 0 || this.stopped) return;
+    this.deleteTimer = setTimeout(() => {
       this.deleting = this.flushDeletes().finally(() => {
         this.deleteTimer = undefined;
         this.deleting = undefined;
-        if (this.published.length > 0 && !this.stopped) this.deleteLater([]);
+        this.scheduleDeletes();
       });
     }, DELETE_EVERY_MS);
   }

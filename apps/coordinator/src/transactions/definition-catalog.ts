@@ -25,7 +25,7 @@ export class DefinitionCatalog {
     const cached = version === undefined ? undefined : this.cache.get(`${name}@${version}`);
     if (cached) return cached;
     const stored = await this.definitions.get(name, version);
-    // The latest version is looked up on every start, but resolved only once.
+    // The latest version's lookup is cached briefly by DefinitionsService; it is resolved once.
     const known = this.cache.get(`${name}@${stored.version}`);
     if (known) return known;
     const pinned = { name: stored.name, version: stored.version, resolved: resolveDefinition(stored.definition) };

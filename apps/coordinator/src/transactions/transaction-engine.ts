@@ -46,9 +46,10 @@ const TIMER_LEASE_MS = 5_000;
 
 /**
  * The imperative shell around the pure state machines: loads transactions (from memory when
- * this instance knows their latest version), asks the machine what to do (with the participant gate's say on every command), and writes the new
- * state, its history and its commands (outbox) in one statement, conditional on the version
- * it loaded; then publishes those commands at once. A decision that lost the race to
+ * this instance knows their latest version), asks the machine what to do (with the
+ * participant gate's say on every command), and writes the new state, its history and its
+ * commands (outbox) in one statement, conditional on the version it loaded; then publishes
+ * those commands at once. A decision that lost the race to
  * another writer is taken again on the new state.
  */
 @Injectable()
