@@ -24,9 +24,14 @@ export function appEntry(name: AppName): string {
  */
 const DEFAULT_NODE_OPTIONS = '--max-old-space-size=192';
 
-/** Starts one app's built entry point with the given environment. */
+/**
+ * Starts one app's built entry point with the given environment. With ORDO_CPU_PROF_DIR set,
+ * each app writes a V8 CPU profile there when it exits (NODE_OPTIONS may not carry --cpu-prof).
+ */
 export function spawnApp(name: AppName, env: NodeJS.ProcessEnv, output: 'pipe' | 'inherit' = 'pipe'): ChildProcess {
-  return spawn(process.execPath, ['--enable-source-maps', appEntry(name)], {
+  const profileDir = env.ORDO_CPU_PROF_DIR ?? process.env.ORDO_CPU_PROF_DIR;
+  const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}.${Date.now()}.cpuprofile`] : [];
+  return spawn(process.execPath, ['--enable-source-maps', ...profile, appEntry(name)], {
     env: { NODE_OPTIONS: DEFAULT_NODE_OPTIONS, ...process.env, ...env },
     stdio: ['ignore', output, output],
   });

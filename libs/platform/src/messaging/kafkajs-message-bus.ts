@@ -6,6 +6,7 @@ import { connect, isIP } from 'net';
 import * as tls from 'tls';
 import { Admin, Consumer, IHeaders, ISocketFactory, Kafka, logLevel, LogEntry, Producer } from 'kafkajs';
 import { byTopic } from './by-topic';
+import { fixKafkajsIdleLoop } from './kafkajs-idle-loop';
 import { IncomingMessage, MessageBus, OutgoingMessage, PartitionLag, SubscribeOptions, Subscription } from './message-bus';
 
 /**
@@ -84,6 +85,7 @@ export class KafkajsMessageBus implements MessageBus {
   private sending = false;
 
   constructor(private readonly options: KafkaBusOptions) {
+    if (!fixKafkajsIdleLoop()) this.logger.warn('this kafkajs is not 2.2.4: its idle request-queue timer is left as it is');
     this.kafka = new Kafka({
       clientId: options.clientId,
       brokers: options.brokers,
