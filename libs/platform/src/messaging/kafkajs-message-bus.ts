@@ -4,8 +4,9 @@ process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
 import { Logger } from '@nestjs/common';
 import { connect, isIP } from 'net';
 import * as tls from 'tls';
-import { Admin, Consumer, IHeaders, ISocketFactory, Kafka, logLevel, LogEntry, Producer } from 'kafkajs';
+import { Admin, IHeaders, ISocketFactory, Kafka, logLevel, LogEntry, Producer } from 'kafkajs';
 import { byTopic } from './by-topic';
+import { HandledOffsets } from './handled-offsets';
 import { fixKafkajsIdleLoop } from './kafkajs-idle-loop';
 import { IncomingMessage, MessageBus, OutgoingMessage, PartitionLag, SubscribeOptions, Subscription } from './message-bus';
 
@@ -79,7 +80,7 @@ export class KafkajsMessageBus implements MessageBus {
   private producer?: Promise<Producer>;
   private pingAdmin?: Admin;
   private lagAdmin?: Promise<Admin>;
-  private readonly consumers = new Set<Consumer>();
+  private readonly subscriptions = new Set<Subscription>();
   /** Publishes waiting for the one request in flight (the idempotent producer sends one at a time). */
   private pending: PendingPublish[] = [];
   private sending = false;
@@ -174,14 +175,24 @@ export class KafkajsMessageBus implements MessageBus {
       heartbeatInterval: 1_000,
       maxWaitTimeInMs: 100,
     });
-    this.consumers.add(consumer);
+    const offsets = new HandledOffsets(consumer, (error) => this.logger.warn(`offsets not committed: ${error.message}`));
+    const subscription: Subscription = {
+      close: async () => {
+        this.subscriptions.delete(subscription);
+        // A planned stop commits what it handled, so whoever takes the partitions over does not run it again.
+        await offsets.stop();
+        await consumer.disconnect();
+      },
+    };
+    this.subscriptions.add(subscription);
     await consumer.connect();
     await consumer.subscribe({ topics: options.topics, fromBeginning: true });
     await consumer.run({
       partitionsConsumedConcurrently: options.concurrency ?? 1,
-      autoCommit: true,
+      // HandledOffsets commits, on a timer, not kafkajs after every batch.
+      autoCommit: false,
       eachBatchAutoResolve: false,
-      eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary }) => {
+      eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
         const messages: IncomingMessage[] = batch.messages.map((m) => ({
           topic: batch.topic,
           partition: batch.partition,
@@ -193,16 +204,11 @@ export class KafkajsMessageBus implements MessageBus {
         if (messages.length === 0) return;
         await options.handleBatch(messages);
         resolveOffset(batch.lastOffset());
-        await commitOffsetsIfNecessary();
+        offsets.handled(batch.topic, batch.partition, batch.lastOffset());
         await heartbeat();
       },
     });
-    return {
-      close: async () => {
-        this.consumers.delete(consumer);
-        await consumer.disconnect();
-      },
-    };
+    return subscription;
   }
 
   async ensureTopics(topics: string[], partitions: number): Promise<void> {
@@ -287,8 +293,7 @@ export class KafkajsMessageBus implements MessageBus {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.consumers].map((c) => c.disconnect().catch(() => undefined)));
-    this.consumers.clear();
+    await Promise.all([...this.subscriptions].map((s) => s.close().catch(() => undefined)));
     const producer = await this.producer?.catch(() => undefined);
     await producer?.disconnect().catch(() => undefined);
     await this.pingAdmin?.disconnect().catch(() => undefined);
