@@ -56,6 +56,9 @@ async function start(options: BootstrapOptions, config: AppConfig): Promise<INes
     logger: LEVELS.slice(0, LEVELS.indexOf(config.LOG_LEVEL as LogLevel) + 1),
     // Held until the JSON logger below takes over, so every line of the start is JSON too.
     bufferLogs: true,
+    // Bodies are JSON only, parsed by limitBodies; Nest's default parsers would add a
+    // urlencoded one that every request passes through for nothing.
+    bodyParser: false,
   });
   app.useLogger(app.get(PinoLogger));
   configureApp(app, options, config);

@@ -1,13 +1,15 @@
 import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { NextFunction, Request, Response } from 'express';
-import { contextFromTraceparent, tracer } from './tracing';
+import { contextFromTraceparent, tracer, tracingEnabled } from './tracing';
 
 /**
  * Express middleware: one server span per request, child of the caller's `traceparent`
  * when it sends one, active while Nest handles the request (so the work it starts joins
  * the trace). Named after the route pattern, never the concrete path, to keep names few.
+ * With tracing off, nothing: no span, no listener, no context.
  */
 export function traceRequests(request: Request, response: Response, next: NextFunction): void {
+  if (!tracingEnabled()) return next();
   const parent = contextFromTraceparent(request.header('traceparent'));
   const span = tracer().startSpan(
     request.method,
