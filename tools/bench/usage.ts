@@ -28,7 +28,13 @@ export function parentPid(pid: number): number {
 
 /** VmRSS / VmHWM (peak) of a process, in MB. */
 export function memoryMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
-  const match = readFileSync(`/proc/${pid}/status`, 'utf8').match(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm'));
+  let status: string;
+  try {
+    status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return 0; // It has ended (an interrupted run stops the apps while the sampler still runs).
+  }
+  const match = status.match(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm'));
   return match ? Number(match[1]) / 1024 : 0;
 }
 
