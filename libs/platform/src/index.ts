@@ -3,6 +3,7 @@ export * from './config/app-config';
 export * from './config/validate-config';
 export * from './database/database.module';
 export * from './database/prepared-statement';
+export * from './database/data-errors';
 export * from './messaging/message-bus';
 export * from './messaging/kafkajs-message-bus';
 export * from './messaging/by-topic';

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { IncomingMessage, inSpans, tracingEnabled, MESSAGE_BUS, MessageBus, OutgoingMessage, SpanKind, Subscription } from '@ordo/platform';
+import { IncomingMessage, inSpans, isCausedByData, tracingEnabled, MESSAGE_BUS, MessageBus, OutgoingMessage, SpanKind, Subscription } from '@ordo/platform';
 import { deadLetter, HEADERS, MalformedMessage, parseReply, Reply, topicNames } from '@ordo/protocol';
 import { CoordinatorConfig } from '../config/coordinator.config';
 import { CoordinatorMetrics } from '../metrics/coordinator-metrics';
@@ -9,8 +9,9 @@ import { TransactionEngine } from './transaction-engine';
 /**
  * Consumes the reply topic. Each Kafka batch is applied in one database transaction;
  * offsets are committed only after it commits, so a crash redelivers (the machines ignore
- * replies they have already applied). Malformed replies and replies to unknown
- * transactions go to the dead-letter topic with the reason.
+ * replies they have already applied). Malformed replies, replies to unknown transactions
+ * and replies that cannot be applied (the database refuses their data) go to the
+ * dead-letter topic with the reason; the rest of their batch is applied.
  */
 @Injectable()
 export class ReplyConsumer implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -61,15 +62,43 @@ export class ReplyConsumer implements OnApplicationBootstrap, OnApplicationShutd
       parent: message.headers[HEADERS.traceparent] ?? null,
       attributes: { 'ordo.tx_id': reply.txId, 'ordo.step_id': reply.stepId, 'ordo.phase': reply.phase, 'ordo.outcome': reply.outcome },
     }));
-    const unknown = await inSpans(spans, () => this.engine.applyReplies([...received.keys()]));
+    const { unknown, refused } = await inSpans(spans, () => this.applyEach([...received.keys()]));
     for (const reply of unknown) {
       this.metrics.deadLettered('unknown_transaction');
       dead.push(this.deadLetter(received.get(reply)!, `unknown transaction ${reply.txId}`));
+    }
+    for (const { reply, reason } of refused) {
+      this.metrics.deadLettered('unapplicable');
+      dead.push(this.deadLetter(received.get(reply)!, `cannot be applied: ${reason}`));
     }
     if (dead.length > 0) {
       this.logger.warn(`dead-lettered ${dead.length} replies`);
       await this.bus.publish(dead);
     }
+  }
+
+  /**
+   * Applies the replies together; when the data of one of them makes that fail, each alone,
+   * so the one that cannot be applied is refused and its neighbours are not held up by it.
+   * Any other failure (database unreachable …) fails the batch, which Kafka redelivers.
+   */
+  private async applyEach(replies: Reply[]): Promise<{ unknown: Reply[]; refused: { reply: Reply; reason: string }[] }> {
+    try {
+      return { unknown: await this.engine.applyReplies(replies), refused: [] };
+    } catch (error) {
+      if (!isCausedByData(error)) throw error;
+      if (replies.length === 1) {
+        this.logger.warn(`a reply of ${replies[0].txId} cannot be applied: ${(error as Error).message}`);
+        return { unknown: [], refused: [{ reply: replies[0], reason: (error as Error).message }] };
+      }
+    }
+    const all = { unknown: [] as Reply[], refused: [] as { reply: Reply; reason: string }[] };
+    for (const reply of replies) {
+      const one = await this.applyEach([reply]);
+      all.unknown.push(...one.unknown);
+      all.refused.push(...one.refused);
+    }
+    return all;
   }
 
   /** The message as received (same key, bytes and headers) with the reason. */

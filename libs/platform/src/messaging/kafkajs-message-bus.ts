@@ -45,6 +45,8 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
+const HEARTBEAT_INTERVAL_MS = 1_000;
+
 /** Below the broker's default message.max.bytes (1 MB), which bounds one partition's record batch. */
 const MAX_REQUEST_BYTES = 768 * 1024;
 
@@ -172,7 +174,7 @@ export class KafkajsMessageBus implements MessageBus {
       groupId: options.groupId,
       allowAutoTopicCreation: false,
       sessionTimeout: 10_000,
-      heartbeatInterval: 1_000,
+      heartbeatInterval: HEARTBEAT_INTERVAL_MS,
       maxWaitTimeInMs: 100,
     });
     const offsets = new HandledOffsets(consumer, (error) => this.logger.warn(`offsets not committed: ${error.message}`));
@@ -202,7 +204,17 @@ export class KafkajsMessageBus implements MessageBus {
           headers: headersToStrings(m.headers),
         }));
         if (messages.length === 0) return;
-        await options.handleBatch(messages);
+        // kafkajs heartbeats only between batches: a handler slower than the session timeout
+        // (a lock wait, a slow downstream call) would cost the member its partitions, and the
+        // batch, redelivered elsewhere, would do the same there. So it beats while handling;
+        // a rebalance meanwhile is joined once the batch is done (within the group's
+        // rebalance timeout, 60 s by default).
+        const beating = setInterval(() => void heartbeat().catch(() => undefined), HEARTBEAT_INTERVAL_MS);
+        try {
+          await options.handleBatch(messages);
+        } finally {
+          clearInterval(beating);
+        }
         resolveOffset(batch.lastOffset());
         offsets.handled(batch.topic, batch.partition, batch.lastOffset());
         await heartbeat();
