@@ -1,0 +1,65 @@
+import { randomBytes, randomUUID } from 'crypto';
+import { Client } from 'pg';
+import { addProducts } from '../../tools/chaos/invariants';
+import { CoordinatorApi } from '../support/coordinator-api';
+import { RunningApp, startApp } from '../support/processes';
+import { testEnv } from '../support/test-env';
+
+/**
+ * A handler slower than the Kafka consumer's session timeout (10 s) must not cost its
+ * participant its group membership: kafkajs heartbeats only between batches, so such a
+ * handler used to get the member expelled, its batch redelivered and handled slowly again,
+ * over and over. The real inventory service runs one command for 14 s (failure injection's
+ * latency) while other reservations go on; the slow one ends once, and the member never
+ * has to rejoin.
+ */
+describe('a handler slower than the consumer session', () => {
+  const env = testEnv();
+  const suffix = randomBytes(3).toString('hex');
+  const world = { KAFKA_TOPIC_PREFIX: `${env.topicPrefix}slow-handler.`, KAFKA_TOPIC_PARTITIONS: '4', FAULT_INJECTION: 'on' };
+  const sku = `SLOW-${suffix}`;
+  const definition = {
+    name: `slow-reserve-${suffix}`,
+    type: 'saga',
+    timeoutMs: 60_000,
+    // Without an input mapping the step gets the whole input, `_fault` included. The step
+    // timeout is longer than the slow handler, so the coordinator does not send it twice.
+    defaults: { timeoutMs: 30_000, retry: { maxAttempts: 1 } },
+    steps: [{ id: 'reserve', participant: 'inventory', action: 'reserve', compensation: 'release' }],
+  };
+  const db = new Client({ connectionString: env.databaseUrl });
+  let coordinator: RunningApp;
+  let inventory: RunningApp;
+  let api: CoordinatorApi;
+
+  beforeAll(async () => {
+    await db.connect();
+    coordinator = await startApp('coordinator', { ...world, DATABASE_SCHEMA: 'ordo_slow_handler' });
+    inventory = await startApp('inventory', world);
+    api = new CoordinatorApi(coordinator.url);
+    await api.register(definition);
+    await addProducts(db, [{ sku, stock: 100 }]);
+  });
+
+  afterAll(async () => {
+    await Promise.all([inventory?.stop(), coordinator?.stop()]);
+    await db.end();
+  });
+
+  it('keeps the member in its group while the handler runs; the other commands and the slow one complete, each once', async () => {
+    const reserve = (extra: object = {}) => api.start(definition.name, { sku, qty: 1, orderId: randomUUID(), ...extra });
+    const slow = await reserve({ _fault: { latencyMs: 14_000 } });
+    const quick = await Promise.all(Array.from({ length: 6 }, () => reserve()));
+    // Those on other partitions finish long before the slow one; those behind it on its
+    // partition wait for it. All complete.
+    for (const tx of quick) expect((await api.waitFor(tx.id, ['completed', 'compensated', 'failed'], 45_000)).status).toBe('completed');
+    const ended = await api.waitFor(slow.id, ['completed', 'compensated', 'failed'], 45_000);
+    expect(ended.status).toBe('completed');
+    expect(ended.steps[0].attempt).toBe(1);
+    // Each reservation took one unit of stock once: nothing was handled twice.
+    const { rows } = await db.query<{ stock: number }>('SELECT stock FROM inventory.products WHERE sku = $1', [sku]);
+    expect(rows[0].stock).toBe(100 - 7);
+    // An expelled member finds out at its next heartbeat and rejoins; kafkajs says so at warn.
+    expect(inventory.output()).not.toMatch(/not aware of this member|re-joining the group|rebalancing/i);
+  }, 90_000);
+});
