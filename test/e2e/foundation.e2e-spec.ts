@@ -1,6 +1,7 @@
 import { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { getDataSourceToken } from '@nestjs/typeorm';
+import { Registry } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { Command, HEADERS, topicNames } from '@ordo/protocol';
 import { CoordinatorModule } from '../../apps/coordinator/src/coordinator.module';
@@ -41,6 +42,10 @@ describe('foundation', () => {
       KAFKA_BROKERS: env.kafkaBrokers,
       KAFKA_TOPIC_PREFIX: env.topicPrefix,
       LOG_LEVEL: 'warn',
+      // One left-behind row per sweep and few attempts: what an unwritable topic does to the
+      // rows behind it, and its dead letter, show within seconds.
+      OUTBOX_BATCH_SIZE: '1',
+      OUTBOX_MAX_ATTEMPTS: '3',
     });
     coordinator = await NestFactory.create(CoordinatorModule, { logger: ['error', 'warn'] });
     await coordinator.init();
@@ -116,6 +121,37 @@ describe('foundation', () => {
     await dataSource.query('DELETE FROM outbox WHERE key = $1', [txId]);
     await replies.close();
   });
+
+  it('sweeps newer rows past one its topic refuses, and dead-letters that one once it is out of attempts', async () => {
+    const replies = await collect(bus, [topics.replies]);
+    const deadLetters = await collect(bus, [topics.deadLetter(`${env.topicPrefix}ordo.outbox`)]);
+    const dataSource = coordinator.get<DataSource>(getDataSourceToken());
+    const stuck = `tx-stuck-${Date.now()}`;
+    const behind = `tx-behind-${Date.now()}`;
+    const command = (txId: string) =>
+      JSON.stringify({ txId, stepId: 's', type: 'saga', phase: 'execute', action: 'x', attempt: 1, input: {}, deadline: new Date().toISOString() });
+    const nowhere = topics.commands('nowhere');
+    const stuckCommand = command(stuck);
+    await leaveInOutbox(dataSource, [{ topic: nowhere, key: stuck, value: stuckCommand }]);
+    await waitFor('a failed sweep', async () => {
+      const [row]: { attempts: number }[] = await dataSource.query('SELECT attempts FROM outbox WHERE key = $1', [stuck]);
+      return row?.attempts >= 1 ? true : undefined;
+    }, 30_000);
+    // One row per sweep: the older, failing row is tried after the new one, not before it.
+    await leaveInOutbox(dataSource, [{ topic: topics.commands('order'), key: behind, value: command(behind) }]);
+    await replies.waitFor((m) => m.key === behind, 30_000);
+    const [still]: { attempts: number; last_error: string }[] = await dataSource.query('SELECT attempts, last_error FROM outbox WHERE key = $1', [stuck]);
+    expect(still.attempts).toBeLessThan(3);
+    expect(still.last_error).toBeTruthy();
+    // Out of attempts: to the outbox's dead-letter topic with its topic and the reason, and out of the outbox.
+    const dead = await deadLetters.waitFor((m) => m.key === stuck, 60_000);
+    expect(dead.headers[HEADERS.originalTopic]).toBe(nowhere);
+    expect(dead.headers[HEADERS.deadLetterReason]).toMatch(new RegExp(`^not published to ${nowhere} after 3 attempts: `));
+    expect(dead.value!.toString()).toBe(stuckCommand);
+    await waitFor('outbox emptied', async () => ((await dataSource.query('SELECT 1 FROM outbox WHERE key = $1', [stuck])).length === 0 ? true : undefined), 10_000);
+    expect(await coordinator.get(Registry).getSingleMetricAsString('ordo_outbox_dead_letters_total')).toMatch(/^ordo_outbox_dead_letters_total [1-9]/m);
+    await Promise.all([replies.close(), deadLetters.close()]);
+  }, 120_000);
 
   it('publishes concurrent callers together, in order, and fails only the caller whose topic cannot be written', async () => {
     const topic = `${env.topicPrefix}coalesce-${Date.now()}`;

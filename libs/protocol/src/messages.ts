@@ -42,4 +42,6 @@ export const HEADERS = {
   messageId: 'ordo-message-id',
   /** On dead-lettered messages: why the message was refused. */
   deadLetterReason: 'ordo-dead-letter-reason',
+  /** On the outbox's dead letters: the topic the command was for. */
+  originalTopic: 'ordo-original-topic',
 } as const;

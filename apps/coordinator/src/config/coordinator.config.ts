@@ -98,6 +98,16 @@ export class CoordinatorConfig extends AppConfig {
   @Max(600000)
   OUTBOX_GRACE_MS: number = 2000;
 
+  /**
+   * Sweeps that may fail to publish an outbox row before it goes to the outbox dead-letter
+   * topic (`ordo.outbox.dlq`): a command for a topic that does not exist or cannot be
+   * written. Its step then times out and is retried or rolled back by the protocol's rules.
+   */
+  @IsInt()
+  @Min(1)
+  @Max(100000)
+  OUTBOX_MAX_ATTEMPTS: number = 30;
+
   /** How often each instance looks for due timers (timeouts, retries, deadlines). */
   @IsInt()
   @Min(10)
