@@ -12,6 +12,7 @@ import {
   ValidatorConstraintInterface,
 } from 'class-validator';
 import { AppConfig } from '@ordo/platform';
+import { REPLY_LIMITS } from '@ordo/protocol';
 import { parseApiKeys } from '../auth/api-keys';
 import { DURATION_OR_OFF } from '../retention/max-age';
 
@@ -180,6 +181,16 @@ export class CoordinatorConfig extends AppConfig {
   @Min(2)
   @Validate(NotAbove, ['MAX_MESSAGE_BYTES'])
   MAX_INPUT_BYTES: number = 256 * 1024;
+
+  /**
+   * Largest reply output, in bytes of its JSON; a larger reply is dead-lettered. The output
+   * lives in the transaction row, rewritten by every later decision, and may be mapped
+   * into later commands.
+   */
+  @IsInt()
+  @Min(1024)
+  @Validate(NotAbove, ['MAX_MESSAGE_BYTES'])
+  MAX_REPLY_OUTPUT_BYTES: number = REPLY_LIMITS.outputBytes;
 
   /** API requests one credential (or, without one, one client address) may make per minute on each instance. */
   @IsInt()
