@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 export * from './config/app-config';
 export * from './config/validate-config';
+export * from './config/fault-injection';
 export * from './database/database.module';
 export * from './database/prepared-statement';
 export * from './database/data-errors';

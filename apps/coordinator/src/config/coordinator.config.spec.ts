@@ -49,4 +49,10 @@ describe('CoordinatorConfig', () => {
       expect(validateConfig(CoordinatorConfig, { ...env, MAX_INPUT_BYTES: '600000', MAX_MESSAGE_BYTES: '900000' }).MAX_INPUT_BYTES).toBe(600000);
     });
   });
+
+  it('takes FAULT_CRASH only with FAULT_INJECTION=on', () => {
+    const crash = { ...required, FAULT_CRASH: 'after-commit-decision' };
+    expect(() => validateConfig(CoordinatorConfig, crash)).toThrow('FAULT_CRASH: FAULT_CRASH needs FAULT_INJECTION=on (got "after-commit-decision")');
+    expect(validateConfig(CoordinatorConfig, { ...crash, FAULT_INJECTION: 'on' }).FAULT_CRASH).toBe('after-commit-decision');
+  });
 });

@@ -11,7 +11,7 @@ import {
   ValidatorConstraint,
   ValidatorConstraintInterface,
 } from 'class-validator';
-import { AppConfig } from '@ordo/platform';
+import { AppConfig, NeedsFaultInjection } from '@ordo/platform';
 import { REPLY_LIMITS } from '@ordo/protocol';
 import { parseApiKeys } from '../auth/api-keys';
 import { DURATION_OR_OFF } from '../retention/max-age';
@@ -230,9 +230,10 @@ export class CoordinatorConfig extends AppConfig {
   /**
    * `after-commit-decision`: the process exits at once with code 137, like a SIGKILL, right
    * after it committed a TCC confirm / 2PC COMMIT decision and before the relay published
-   * its commands, so a test can check that a restart delivers them. Never set it in production.
+   * its commands, so a test can check that a restart delivers them. Needs FAULT_INJECTION=on.
    */
   @IsOptional()
   @IsIn(['after-commit-decision'])
+  @Validate(NeedsFaultInjection)
   FAULT_CRASH?: 'after-commit-decision';
 }

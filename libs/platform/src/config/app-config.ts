@@ -1,7 +1,8 @@
 // Decorator metadata (the settings' types) is recorded only once reflect-metadata is loaded.
 import 'reflect-metadata';
 import { Transform } from 'class-transformer';
-import { ArrayNotEmpty, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+import { ArrayNotEmpty, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, Validate } from 'class-validator';
+import { FAULT_INJECTION_MODES, FaultInjectionMode, NotInProduction } from './fault-injection';
 
 const HOST_PORT = /^[^\s,:]+:\d{1,5}$/;
 
@@ -69,4 +70,18 @@ export class AppConfig {
   @Min(0)
   @Max(120_000)
   SHUTDOWN_DELAY_MS: number = 0;
+
+  /** `production` refuses what is for tests only (FAULT_INJECTION=on). */
+  @IsOptional()
+  @IsString()
+  NODE_ENV?: string;
+
+  /**
+   * `on`: failure injection works (participants: `_fault` in a command's input and the
+   * FAULT_* settings; coordinator: FAULT_CRASH), for tests and demos. Off, `_fault` is
+   * ordinary input data and the FAULT_* settings are refused.
+   */
+  @IsIn(FAULT_INJECTION_MODES)
+  @Validate(NotInProduction)
+  FAULT_INJECTION: FaultInjectionMode = 'off';
 }

@@ -31,4 +31,14 @@ describe('validateConfig', () => {
   it('reports settings that are not set', () => {
     expect(() => validateConfig(AppConfig, {})).toThrow(/DATABASE_URL: .*\(it is not set\)/);
   });
+
+  it('keeps failure injection off by default, and refuses it in production', () => {
+    expect(validateConfig(AppConfig, valid).FAULT_INJECTION).toBe('off');
+    expect(validateConfig(AppConfig, { ...valid, FAULT_INJECTION: 'on', NODE_ENV: 'test' }).FAULT_INJECTION).toBe('on');
+    expect(() => validateConfig(AppConfig, { ...valid, FAULT_INJECTION: 'on', NODE_ENV: 'production' })).toThrow(
+      'FAULT_INJECTION: FAULT_INJECTION=on is refused with NODE_ENV=production (failure injection is for tests and demos) (got "on")',
+    );
+    expect(validateConfig(AppConfig, { ...valid, FAULT_INJECTION: 'off', NODE_ENV: 'production' }).FAULT_INJECTION).toBe('off');
+    expect(() => validateConfig(AppConfig, { ...valid, FAULT_INJECTION: 'yes' })).toThrow(/FAULT_INJECTION: FAULT_INJECTION must be one of the following values: on, off/);
+  });
 });
