@@ -59,7 +59,7 @@ describe('FaultInjector', () => {
 
   it('ignores _fault, even a malformed one, when FAULT_INJECTION is off', async () => {
     const { faults, query } = injector({ FAULT_INJECTION: 'off' });
-    for (const _fault of [{ transient: true }, { latencyMs: 60_000 }, { crash: 'never' }, 'crash']) {
+    for (const _fault of [{ transient: true }, { latencyMs: 60_000 }, { crash: 'never' }, 'crash'] as JsonObject['_fault'][]) {
       expect(await faults.beforeHandling(command({ _fault }))).toBeNull();
     }
     await faults.crashIfRequested('before-commit', command({ _fault: { crash: 'before-commit' } }));
