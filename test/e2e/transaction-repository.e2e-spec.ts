@@ -155,19 +155,41 @@ describe('transaction repository', () => {
     expect(await outboxRows(record.id)).toBe(1);
   });
 
+  const databaseNow = async () => ((await dataSource.query('SELECT now() AS now'))[0].now as Date).getTime();
+
   it('hands a due timer to one claimer until its lease runs out, and a written decision sets it anew', async () => {
     const record = newRecord();
-    const past = Date.now() - 1000;
-    await repository.insert(decision(record, before, past));
-    const now = Date.now();
-    const claims = await Promise.all([repository.claimDue(now, 1000, 5000), repository.claimDue(now, 1000, 5000)]);
-    expect(claims.flat().filter((id) => id === record.id)).toHaveLength(1);
-    expect(await repository.claimDue(now + 4000, 1000, 5000)).not.toContain(record.id);
-    expect(await repository.claimDue(now + 6000, 1000, 5000)).toContain(record.id);
+    await repository.insert(decision(record, before, (await databaseNow()) - 1000));
+    const claims = await Promise.all([repository.claimDue(1000, 800), repository.claimDue(1000, 800)]);
+    expect(claims.flatMap((claim) => claim.ids).filter((id) => id === record.id)).toHaveLength(1);
+    expect((await repository.claimDue(1000, 800)).ids).not.toContain(record.id);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect((await repository.claimDue(1000, 800)).ids).toContain(record.id);
 
     const loaded = (await repository.load([record.id])).get(record.id)!;
     await repository.write([decision(loaded, { ...before, status: 'completed' }, null)]);
     expect(await count('SELECT count(*)::int AS count FROM timers WHERE tx_id = $1', record.id)).toBe(0);
     expect(await count('SELECT count(*)::int AS count FROM transactions WHERE id = $1 AND finished_at IS NOT NULL', record.id)).toBe(1);
+  });
+
+  it("claims by the database's clock, whatever the process's, and answers with the database's time", async () => {
+    const due = newRecord();
+    const later = newRecord();
+    const dbNow = await databaseNow();
+    await repository.insert(decision(due, before, dbNow - 10));
+    await repository.insert(decision(later, before, dbNow + 60_000));
+    // This process's clock an hour ahead: only what the database finds due is claimed.
+    const clock = jest.spyOn(Date, 'now').mockReturnValue(dbNow + 3_600_000);
+    try {
+      const { ids, now } = await repository.claimDue(10_000, 5000);
+      expect(ids).toContain(due.id);
+      expect(ids).not.toContain(later.id);
+      expect(Math.abs(now! - dbNow)).toBeLessThan(5000);
+      const [{ lease }] = await dataSource.query('SELECT extract(epoch FROM due_at - now()) * 1000 AS lease FROM timers WHERE tx_id = $1', [due.id]);
+      expect(Number(lease)).toBeGreaterThan(4000);
+      expect(Number(lease)).toBeLessThanOrEqual(5000);
+    } finally {
+      clock.mockRestore();
+    }
   });
 });

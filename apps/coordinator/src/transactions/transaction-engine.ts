@@ -180,15 +180,17 @@ export class TransactionEngine {
     return unknown;
   }
 
-  /** Fires the timers of up to `limit` due transactions; returns how many were claimed. */
+  /**
+   * Fires the timers of up to `limit` due transactions, deciding them at the database's
+   * time of the claim (one clock for every instance); returns how many were claimed.
+   */
   async fireDueTimers(limit: number): Promise<number> {
-    const ids = await this.repository.claimDue(Date.now(), limit, TIMER_LEASE_MS);
-    if (ids.length === 0) return 0;
+    const { ids, now } = await this.repository.claimDue(limit, TIMER_LEASE_MS);
+    if (now === null) return 0;
     const records = await this.load(ids);
     // A transaction whose decision lost to another writer's has its timer set by that writer.
     await this.commit(
       async (batch) => {
-        const now = Date.now();
         const gate = await batch.gate(participantsOf(records.values()), now);
         const applied: Applied[] = [];
         for (const record of records.values()) {

@@ -149,15 +149,17 @@ const UPDATE: PreparedStatement = {
 const LOAD: PreparedStatement = { name: 'ordo_tx_load', text: `${SELECT_TRANSACTIONS} WHERE id = ANY($1::uuid[])` };
 
 /**
- * Takes up to $2 transactions whose timer is due at $1, pushing their timers to $3 so that
- * other instances pass them by; the decision then sets the real next due time. An instance
- * that dies meanwhile leaves them due again at $3.
+ * Takes up to $1 transactions whose timer is due by the database's clock, pushing their
+ * timers $2 ms later so that other instances pass them by; the decision then sets the real
+ * next due time. An instance that dies meanwhile leaves them due again after that lease.
+ * Returns the database's time too: the claimed timers are decided at it, so what the
+ * database found due is due for the decision as well, whatever this instance's clock says.
  */
 const CLAIM_DUE: PreparedStatement = {
   name: 'ordo_timers_claim',
-  text: `UPDATE timers SET due_at = $3 WHERE tx_id IN (
-    SELECT tx_id FROM timers WHERE due_at <= $1 ORDER BY due_at LIMIT $2 FOR UPDATE SKIP LOCKED)
-  RETURNING tx_id`,
+  text: `UPDATE timers SET due_at = now() + $2::int * interval '1 millisecond' WHERE tx_id IN (
+    SELECT tx_id FROM timers WHERE due_at <= now() ORDER BY due_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+  RETURNING tx_id, now() AS now`,
 };
 
 /** The 2PC decision a state holds; null for other protocols and before the decision. */
@@ -313,10 +315,10 @@ export class TransactionRepository {
     return new Map(rows.map((row) => [row.id, toRecord(row)]));
   }
 
-  /** Takes the transactions whose timer is due at `now`; see CLAIM_DUE. */
-  async claimDue(now: number, limit: number, leaseMs: number): Promise<string[]> {
-    const rows = await runPrepared<{ tx_id: string }>(this.dataSource, CLAIM_DUE, [new Date(now), limit, new Date(now + leaseMs)]);
-    return rows.map((row) => row.tx_id);
+  /** Takes the transactions whose timer is due, with the database's time (null when none); see CLAIM_DUE. */
+  async claimDue(limit: number, leaseMs: number): Promise<{ ids: string[]; now: number | null }> {
+    const rows = await runPrepared<{ tx_id: string; now: Date }>(this.dataSource, CLAIM_DUE, [limit, leaseMs]);
+    return { ids: rows.map((row) => row.tx_id), now: rows.length > 0 ? rows[0].now.getTime() : null };
   }
 
   /** Transactions with their steps; `tail` is everything after FROM. */
