@@ -65,6 +65,7 @@ describe('transaction repository', () => {
     createdAt: new Date(),
     updatedAt: new Date(),
     version: 0,
+    ignoredReplies: 0,
     layout: [
       { id: 'a', participant: 'p' },
       { id: 'b', participant: 'q' },
@@ -79,6 +80,8 @@ describe('transaction repository', () => {
     nextDueAt,
     events: [{ event: { type: 'step.status_changed', stepId, from: 'pending', to: 'running' }, at: Date.now() }],
     messages: [{ topic: 'q.commands', key: record.id, value: `{"stepId":"${stepId}"}`, headers: { 'ordo-message-id': `${record.id}/${stepId}/${record.version}` } }],
+    ignoredReplies: 0,
+    changed: true,
   });
 
   const count = async (sql: string, id: string) => (await dataSource.query(sql, [id]))[0].count as number;
@@ -153,6 +156,23 @@ describe('transaction repository', () => {
     expect((await stale).written.size).toBe(0);
     expect((await repository.load([record.id])).get(record.id)!.state.status).toBe('running');
     expect(await outboxRows(record.id)).toBe(1);
+  });
+
+  it('counts ignored replies, and a write that changed nothing leaves updated_at and finished_at as they were', async () => {
+    const record = newRecord();
+    await repository.insert(decision(record, before, null));
+    const finished = { ...before, status: 'completed' as const };
+    await repository.write([decision((await repository.load([record.id])).get(record.id)!, finished, null)]);
+    const times = async () =>
+      (await dataSource.query('SELECT updated_at, finished_at, ignored_replies FROM transactions WHERE id = $1', [record.id]))[0];
+    const first = await times();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const loaded = (await repository.load([record.id])).get(record.id)!;
+    const unchanged = { ...decision(loaded, loaded.state, null), events: [], messages: [], ignoredReplies: 3, changed: false };
+    expect([...(await repository.write([unchanged])).written]).toEqual([[record.id, 2]]);
+    const second = await times();
+    expect(second).toEqual({ ...first, ignored_replies: 3 });
+    expect((await repository.load([record.id])).get(record.id)!.ignoredReplies).toBe(3);
   });
 
   const databaseNow = async () => ((await dataSource.query('SELECT now() AS now'))[0].now as Date).getTime();
