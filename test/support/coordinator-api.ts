@@ -76,6 +76,8 @@ export interface TxView {
   status: string;
   definition: { name: string; version: number };
   steps: StepView[];
+  updatedAt: string;
+  ignoredReplies: number;
 }
 
 export interface EventPage {
@@ -88,6 +90,7 @@ export interface EventView {
   type: string;
   stepId: string | null;
   actor: string | null;
+  at: string;
   data: Record<string, unknown>;
 }
 
