@@ -3,7 +3,7 @@ import { Client } from 'pg';
 import { topicNames } from '@ordo/protocol';
 import { CoordinatorApi, EventPage, TERMINAL } from '../support/coordinator-api';
 import { testBus } from '../support/kafka';
-import { RunningApp, startApp } from '../support/processes';
+import { startApp } from '../support/processes';
 import { TestParticipant } from '../support/test-participant';
 import { testEnv } from '../support/test-env';
 
@@ -33,15 +33,13 @@ describe('history limits', () => {
   };
   const bus = testBus('e2e-history-limits');
   const db = new Client({ connectionString: env.databaseUrl });
-  let coordinator: RunningApp;
   let api: CoordinatorApi;
 
   beforeAll(async () => {
-    coordinator = await startApp('coordinator', world);
-    api = new CoordinatorApi(coordinator.url);
+    await db.connect();
+    api = new CoordinatorApi((await startApp('coordinator', world)).url);
     await api.register(definition);
     await participant.start();
-    await db.connect();
   });
 
   afterAll(async () => {
