@@ -30,10 +30,28 @@ function durations(events: HistoryEntry[]): Map<string, number> {
   return result;
 }
 
+/** History entries read per request. */
+const HISTORY_PAGE = 200;
+
+/** The history from its start, page after page, until it holds at least `atLeast` entries or ends. */
+async function readHistory(id: string, atLeast: number): Promise<{ items: HistoryEntry[]; nextCursor: string | null }> {
+  const items: HistoryEntry[] = [];
+  let cursor: string | null = null;
+  do {
+    const page: { items: HistoryEntry[]; nextCursor: string | null } = await api.events(id, cursor, HISTORY_PAGE);
+    items.push(...page.items);
+    cursor = page.nextCursor;
+  } while (cursor && items.length < atLeast);
+  return { items, nextCursor: cursor };
+}
+
 /** One transaction: its DAG colored by step state, its steps, its history, and the operator actions. */
 export function TransactionPage({ id, me }: { id: string; me: Principal }) {
   const [tx, setTx] = useState<Transaction | null>(null);
   const [events, setEvents] = useState<HistoryEntry[]>([]);
+  const [moreHistory, setMoreHistory] = useState<string | null>(null);
+  // How many entries are shown, so that a live reload keeps the pages already opened.
+  const shown = useRef(0);
   const [definition, setDefinition] = useState<StoredDefinition | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [action, setAction] = useState<Action | null>(null);
@@ -44,15 +62,18 @@ export function TransactionPage({ id, me }: { id: string; me: Principal }) {
   const load = useRef<() => Promise<void>>(async () => undefined);
   load.current = async () => {
     try {
-      const [t, e] = await Promise.all([api.get(id), api.events(id)]);
+      const [t, history] = await Promise.all([api.get(id), readHistory(id, shown.current)]);
       setTx(t);
-      setEvents(e.items);
+      setEvents(history.items);
+      setMoreHistory(history.nextCursor);
+      shown.current = history.items.length;
       setError(null);
     } catch (err) {
       setError(err);
     }
   };
   useEffect(() => {
+    shown.current = 0;
     void load.current();
     const controller = new AbortController();
     void followChanges((changes) => changes.some((c) => c.id === id) && void load.current(), controller.signal);
@@ -74,6 +95,17 @@ export function TransactionPage({ id, me }: { id: string; me: Principal }) {
     if (action.kind === 'abort') await api.abort(tx.id, reason || undefined);
     if (action.kind === 'resolve') await api.resolve(tx.id, action.step.id, outcome, note);
     await load.current();
+  };
+  const showMoreHistory = async () => {
+    if (!moreHistory) return;
+    try {
+      const page = await api.events(tx.id, moreHistory, HISTORY_PAGE);
+      setEvents((items) => [...items, ...page.items]);
+      setMoreHistory(page.nextCursor);
+      shown.current += page.items.length;
+    } catch (err) {
+      setError(err);
+    }
   };
   const open = (a: Action) => {
     setReason('');
@@ -113,6 +145,12 @@ export function TransactionPage({ id, me }: { id: string; me: Principal }) {
         <dd>{when(tx.deadline)}</dd>
         <dt>Idempotency key</dt>
         <dd>{tx.idempotencyKey ?? '—'}</dd>
+        {tx.ignoredReplies > 0 && (
+          <>
+            <dt>Ignored replies</dt>
+            <dd>{tx.ignoredReplies} (duplicates or stale; only the first are in the history)</dd>
+          </>
+        )}
       </dl>
       {canAct && (
         <div className="toolbar" role="group" aria-label="Actions">
@@ -221,6 +259,13 @@ export function TransactionPage({ id, me }: { id: string; me: Principal }) {
           </li>
         ))}
       </ol>
+      {moreHistory && (
+        <p>
+          <button type="button" onClick={() => void showMoreHistory()}>
+            Show more history
+          </button>
+        </p>
+      )}
       {action?.kind === 'retry' && (
         <ConfirmDialog title="Replay this transaction?" confirmLabel="Replay" onConfirm={run} onClose={() => setAction(null)}>
           <p>Its failed steps are re-driven with a fresh attempt budget. The history records you as the actor.</p>

@@ -13,6 +13,7 @@ export interface Step {
 export interface Transaction {
   id: string; definition: { name: string; version: number }; type: string; status: TxStatus; input: unknown;
   idempotencyKey: string | null; deadline: string | null; createdAt: string; updatedAt: string; decision: string | null; steps: Step[];
+  ignoredReplies: number;
 }
 export interface TxSummary { id: string; definition: { name: string; version: number }; type: string; status: TxStatus; createdAt: string; updatedAt: string }
 export interface HistoryEntry { id: string; type: string; stepId: string | null; actor: string | null; at: string; data: Record<string, unknown> }
@@ -65,7 +66,8 @@ export const api = {
     call<{ items: Transaction[]; nextCursor: string | null }>('GET', `/transactions${query({ ...filter, cursor, limit })}`),
   counts: (filter: Filter) => call<StatusCounts>('GET', `/transactions/counts${query(withoutStatus(filter))}`),
   get: (id: string) => call<Transaction>('GET', `/transactions/${encodeURIComponent(id)}`),
-  events: (id: string) => call<{ items: HistoryEntry[] }>('GET', `/transactions/${encodeURIComponent(id)}/events`),
+  events: (id: string, cursor: string | null, limit: number) =>
+    call<{ items: HistoryEntry[]; nextCursor: string | null }>('GET', `/transactions/${encodeURIComponent(id)}/events${query({ cursor, limit })}`),
   abort: (id: string, reason?: string) => call<Transaction>('POST', `/transactions/${id}/abort`, reason ? { reason } : {}),
   retry: (id: string) => call<Transaction>('POST', `/transactions/${id}/retry`),
   bulkRetry: (filter: Filter) => call<{ retried: number }>('POST', '/transactions/retry', withoutStatus(filter)),

@@ -4,6 +4,7 @@ import { StepsInFlight1763700200000 } from './1763700200000-steps-in-flight';
 import { TransactionDecision1763700300000 } from './1763700300000-transaction-decision';
 import { FinishedTransactions1763700400000 } from './1763700400000-finished-transactions';
 import { HotRow1764600000000 } from './1764600000000-hot-row';
+import { IgnoredReplies1765000000000 } from './1765000000000-ignored-replies';
 import { OutboxAttempts1765100000000 } from './1765100000000-outbox-attempts';
 
 /** The coordinator's migrations, oldest first. */
@@ -14,5 +15,6 @@ export const coordinatorMigrations = [
   TransactionDecision1763700300000,
   FinishedTransactions1763700400000,
   HotRow1764600000000,
+  IgnoredReplies1765000000000,
   OutboxAttempts1765100000000,
 ];

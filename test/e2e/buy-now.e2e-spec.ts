@@ -30,7 +30,8 @@ describe('buy-now: 2PC over PostgreSQL prepared transactions', () => {
   const env = testEnv();
   const suffix = randomBytes(3).toString('hex');
   const prefix = `${env.topicPrefix}buy-now.`;
-  const world = { KAFKA_TOPIC_PREFIX: prefix, KAFKA_TOPIC_PARTITIONS: '4' };
+  // Failure injection on: the tests aim `_fault` at steps and crash the coordinator (FAULT_CRASH).
+  const world = { KAFKA_TOPIC_PREFIX: prefix, KAFKA_TOPIC_PARTITIONS: '4', FAULT_INJECTION: 'on' };
   const schema = 'ordo_buy_now';
   const sample: { name: string; steps: { id: string; input: Record<string, string> }[] } = JSON.parse(
     readFileSync(join(REPO_ROOT, 'apps/inventory/buy-now.2pc.json'), 'utf8'),

@@ -42,7 +42,8 @@ describe('observability', () => {
   const spanDir = mkdtempSync(join(tmpdir(), 'ordo-spans-'));
   const spanFile = join(spanDir, 'spans.jsonl');
   const tracing = { ORDO_TRACING: 'file', ORDO_TRACING_FILE: spanFile };
-  const world = { KAFKA_TOPIC_PREFIX: `${env.topicPrefix}obs.`, KAFKA_TOPIC_PARTITIONS: '2', ...tracing };
+  // Failure injection on: a test keeps a compensation failing with `_fault`.
+  const world = { KAFKA_TOPIC_PREFIX: `${env.topicPrefix}obs.`, KAFKA_TOPIC_PARTITIONS: '2', FAULT_INJECTION: 'on', ...tracing };
   const saga: { name: string } = JSON.parse(readFileSync(join(REPO_ROOT, 'apps/order/place-order.saga.json'), 'utf8'));
   const db = new Client({ connectionString: env.databaseUrl });
   let coordinator: RunningApp;

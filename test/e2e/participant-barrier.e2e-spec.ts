@@ -16,7 +16,8 @@ import { testEnv } from '../support/test-env';
  */
 describe('participant barrier (inventory)', () => {
   const env = testEnv();
-  const world = { KAFKA_TOPIC_PREFIX: `${env.topicPrefix}barrier.` };
+  // Failure injection on: tests crash the participant with `_fault`.
+  const world = { KAFKA_TOPIC_PREFIX: `${env.topicPrefix}barrier.`, FAULT_INJECTION: 'on' };
   const topics = topicNames(world.KAFKA_TOPIC_PREFIX);
   const sku = `PB-${randomBytes(3).toString('hex')}`;
   const bus = testBus('e2e-barrier');

@@ -29,7 +29,8 @@ import { testEnv } from '../support/test-env';
 describe('place-order saga', () => {
   const env = testEnv();
   const suffix = randomBytes(3).toString('hex');
-  const world = { KAFKA_TOPIC_PREFIX: `${env.topicPrefix}place-order.`, KAFKA_TOPIC_PARTITIONS: '8' };
+  // Failure injection on: a test runs the participants with FAULT_TRANSIENT_RATE.
+  const world = { KAFKA_TOPIC_PREFIX: `${env.topicPrefix}place-order.`, KAFKA_TOPIC_PARTITIONS: '8', FAULT_INJECTION: 'on' };
   const saga: { name: string; defaults: { retry: object } } = JSON.parse(
     readFileSync(join(REPO_ROOT, 'apps/order/place-order.saga.json'), 'utf8'),
   );

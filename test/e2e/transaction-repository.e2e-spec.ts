@@ -65,6 +65,7 @@ describe('transaction repository', () => {
     createdAt: new Date(),
     updatedAt: new Date(),
     version: 0,
+    ignoredReplies: 0,
     layout: [
       { id: 'a', participant: 'p' },
       { id: 'b', participant: 'q' },
@@ -79,6 +80,8 @@ describe('transaction repository', () => {
     nextDueAt,
     events: [{ event: { type: 'step.status_changed', stepId, from: 'pending', to: 'running' }, at: Date.now() }],
     messages: [{ topic: 'q.commands', key: record.id, value: `{"stepId":"${stepId}"}`, headers: { 'ordo-message-id': `${record.id}/${stepId}/${record.version}` } }],
+    ignoredReplies: 0,
+    changed: true,
   });
 
   const count = async (sql: string, id: string) => (await dataSource.query(sql, [id]))[0].count as number;
@@ -155,19 +158,58 @@ describe('transaction repository', () => {
     expect(await outboxRows(record.id)).toBe(1);
   });
 
+  it('counts ignored replies, and a write that changed nothing leaves updated_at and finished_at as they were', async () => {
+    const record = newRecord();
+    await repository.insert(decision(record, before, null));
+    const finished = { ...before, status: 'completed' as const };
+    await repository.write([decision((await repository.load([record.id])).get(record.id)!, finished, null)]);
+    const times = async () =>
+      (await dataSource.query('SELECT updated_at, finished_at, ignored_replies FROM transactions WHERE id = $1', [record.id]))[0];
+    const first = await times();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const loaded = (await repository.load([record.id])).get(record.id)!;
+    const unchanged = { ...decision(loaded, loaded.state, null), events: [], messages: [], ignoredReplies: 3, changed: false };
+    expect([...(await repository.write([unchanged])).written]).toEqual([[record.id, 2]]);
+    const second = await times();
+    expect(second).toEqual({ ...first, ignored_replies: 3 });
+    expect((await repository.load([record.id])).get(record.id)!.ignoredReplies).toBe(3);
+  });
+
+  const databaseNow = async () => ((await dataSource.query('SELECT now() AS now'))[0].now as Date).getTime();
+
   it('hands a due timer to one claimer until its lease runs out, and a written decision sets it anew', async () => {
     const record = newRecord();
-    const past = Date.now() - 1000;
-    await repository.insert(decision(record, before, past));
-    const now = Date.now();
-    const claims = await Promise.all([repository.claimDue(now, 1000, 5000), repository.claimDue(now, 1000, 5000)]);
-    expect(claims.flat().filter((id) => id === record.id)).toHaveLength(1);
-    expect(await repository.claimDue(now + 4000, 1000, 5000)).not.toContain(record.id);
-    expect(await repository.claimDue(now + 6000, 1000, 5000)).toContain(record.id);
+    await repository.insert(decision(record, before, (await databaseNow()) - 1000));
+    const claims = await Promise.all([repository.claimDue(1000, 800), repository.claimDue(1000, 800)]);
+    expect(claims.flatMap((claim) => claim.ids).filter((id) => id === record.id)).toHaveLength(1);
+    expect((await repository.claimDue(1000, 800)).ids).not.toContain(record.id);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect((await repository.claimDue(1000, 800)).ids).toContain(record.id);
 
     const loaded = (await repository.load([record.id])).get(record.id)!;
     await repository.write([decision(loaded, { ...before, status: 'completed' }, null)]);
     expect(await count('SELECT count(*)::int AS count FROM timers WHERE tx_id = $1', record.id)).toBe(0);
     expect(await count('SELECT count(*)::int AS count FROM transactions WHERE id = $1 AND finished_at IS NOT NULL', record.id)).toBe(1);
+  });
+
+  it("claims by the database's clock, whatever the process's, and answers with the database's time", async () => {
+    const due = newRecord();
+    const later = newRecord();
+    const dbNow = await databaseNow();
+    await repository.insert(decision(due, before, dbNow - 10));
+    await repository.insert(decision(later, before, dbNow + 60_000));
+    // This process's clock an hour ahead: only what the database finds due is claimed.
+    const clock = jest.spyOn(Date, 'now').mockReturnValue(dbNow + 3_600_000);
+    try {
+      const { ids, now } = await repository.claimDue(10_000, 5000);
+      expect(ids).toContain(due.id);
+      expect(ids).not.toContain(later.id);
+      expect(Math.abs(now! - dbNow)).toBeLessThan(5000);
+      const [{ lease }] = await dataSource.query('SELECT extract(epoch FROM due_at - now()) * 1000 AS lease FROM timers WHERE tx_id = $1', [due.id]);
+      expect(Number(lease)).toBeGreaterThan(4000);
+      expect(Number(lease)).toBeLessThanOrEqual(5000);
+    } finally {
+      clock.mockRestore();
+    }
   });
 });

@@ -38,7 +38,8 @@ interface HoldView {
 describe('transfer TCC', () => {
   const env = testEnv();
   const suffix = randomBytes(3).toString('hex');
-  const world = { KAFKA_TOPIC_PREFIX: `${env.topicPrefix}transfer.`, KAFKA_TOPIC_PARTITIONS: '8' };
+  // Failure injection on: tests use `_fault` and FAULT_TRANSIENT_RATE.
+  const world = { KAFKA_TOPIC_PREFIX: `${env.topicPrefix}transfer.`, KAFKA_TOPIC_PARTITIONS: '8', FAULT_INJECTION: 'on' };
   const transfer: Definition = JSON.parse(readFileSync(join(REPO_ROOT, 'apps/payment/transfer.tcc.json'), 'utf8'));
   const db = new Client({ connectionString: env.databaseUrl });
   let api: CoordinatorApi;

@@ -33,8 +33,20 @@ export class CoordinatorApi {
     return (await this.request<TxView>('GET', `/transactions/${id}`)).body;
   }
 
+  /** The whole history, page after page. */
   async events(id: string): Promise<EventView[]> {
-    return (await this.request<{ items: EventView[] }>('GET', `/transactions/${id}/events`)).body.items;
+    const events: EventView[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: { status: number; body: EventPage } = await this.request<EventPage>(
+        'GET',
+        `/transactions/${id}/events?limit=500${cursor ? `&cursor=${cursor}` : ''}`,
+      );
+      if (page.status !== 200) throw new Error(`reading the history of ${id} failed: ${page.status} ${JSON.stringify(page.body)}`);
+      events.push(...page.body.items);
+      cursor = page.body.nextCursor;
+    } while (cursor);
+    return events;
   }
 
   /** Polls until the transaction reaches one of `statuses`. */
@@ -64,12 +76,21 @@ export interface TxView {
   status: string;
   definition: { name: string; version: number };
   steps: StepView[];
+  updatedAt: string;
+  ignoredReplies: number;
+}
+
+export interface EventPage {
+  items: EventView[];
+  nextCursor: string | null;
 }
 
 export interface EventView {
+  id: string;
   type: string;
   stepId: string | null;
   actor: string | null;
+  at: string;
   data: Record<string, unknown>;
 }
 

@@ -202,6 +202,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         new App(name, name, await privatePort(), {
           ...shared,
           DATABASE_SCHEMA: schemaOf(name),
+          // The run injects transient errors (FAULT_TRANSIENT_RATE) and aims `_fault` at rollbacks.
+          FAULT_INJECTION: 'on',
           FAULT_TRANSIENT_RATE: String(options.transientRate),
           ORDO_COORDINATOR_URL: coordinators[0].url,
           ORDO_COORDINATOR_API_KEY: secrets.viewer,

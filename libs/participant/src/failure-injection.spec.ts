@@ -16,8 +16,10 @@ const command = (input: JsonObject): Command => ({
   deadline: '2026-01-01T00:00:00Z',
 });
 
-function injector(settings: Partial<Pick<ParticipantConfig, 'FAULT_TRANSIENT_RATE' | 'FAULT_LATENCY_MS'>>, crashRecorded: unknown[] = [{}]) {
-  const config = Object.assign(new ParticipantConfig(), settings);
+type FaultSettings = Partial<Pick<ParticipantConfig, 'FAULT_TRANSIENT_RATE' | 'FAULT_LATENCY_MS' | 'FAULT_INJECTION'>>;
+
+function injector(settings: FaultSettings, crashRecorded: unknown[] = [{}]) {
+  const config = Object.assign(new ParticipantConfig(), { FAULT_INJECTION: 'on' }, settings);
   const query = jest.fn().mockResolvedValue(crashRecorded);
   return { faults: new FaultInjector(config, { query } as unknown as DataSource), query };
 }
@@ -54,6 +56,17 @@ describe('FaultInjector', () => {
   beforeAll(() => Logger.overrideLogger(false));
   const exit = jest.spyOn(process, 'exit').mockImplementation(() => undefined as never);
   afterEach(() => exit.mockClear());
+
+  it('ignores _fault, even a malformed one, when FAULT_INJECTION is off', async () => {
+    const { faults, query } = injector({ FAULT_INJECTION: 'off' });
+    for (const _fault of [{ transient: true }, { latencyMs: 60_000 }, { crash: 'never' }, 'crash'] as JsonObject['_fault'][]) {
+      expect(await faults.beforeHandling(command({ _fault }))).toBeNull();
+    }
+    await faults.crashIfRequested('before-commit', command({ _fault: { crash: 'before-commit' } }));
+    await faults.crashIfRequested('after-commit', command({ _fault: { crash: 'after-commit' } }));
+    expect(query).not.toHaveBeenCalled();
+    expect(exit).not.toHaveBeenCalled();
+  });
 
   it('does nothing unless configured or asked', async () => {
     const { faults, query } = injector({});

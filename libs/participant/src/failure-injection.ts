@@ -1,7 +1,10 @@
 /**
  * Failure injection for tests and demos: makes a participant slow, flaky or crash, so the
  * coordinator's retries and timeouts and the barrier's exactly-once effects can be seen at
- * work. Everything here is off unless asked for.
+ * work. Nothing here works unless FAULT_INJECTION=on (refused with NODE_ENV=production):
+ * otherwise `_fault` is ordinary input data, never acted on, and the FAULT_* settings are
+ * refused at start. A step without an input mapping receives the whole transaction input,
+ * so whoever may start a transaction could otherwise slow or crash every participant.
  *
  * - Settings (ParticipantConfig), for every command: FAULT_LATENCY_MS waits before the
  *   command is handled; FAULT_TRANSIENT_RATE answers that fraction of deliveries `retry`
@@ -97,17 +100,21 @@ export function faultFlags(command: Pick<Command, 'input' | 'phase'>): FaultFlag
 @Injectable()
 export class FaultInjector {
   private readonly logger = new Logger('FaultInjection');
+  private readonly enabled: boolean;
 
   constructor(
     private readonly config: ParticipantConfig,
     @InjectDataSource() private readonly dataSource: DataSource,
-  ) {}
+  ) {
+    this.enabled = config.FAULT_INJECTION === 'on';
+  }
 
   /**
    * Before the command is handled: waits the added latency, then answers in its place
    * when a transient error is injected (or `_fault` is malformed). Null: handle it.
    */
   async beforeHandling(command: Command): Promise<ReplyBody | null> {
+    if (!this.enabled) return null;
     let flags: FaultFlags;
     try {
       flags = faultFlags(command);
@@ -131,7 +138,7 @@ export class FaultInjector {
    */
   async crashIfRequested(point: CrashPoint, command: Command): Promise<void> {
     // A malformed `_fault` was refused before the command got this far.
-    if (faultFlags(command).crash !== point) return;
+    if (!this.enabled || faultFlags(command).crash !== point) return;
     const what = `${point} of ${command.action}/${command.phase} for ${command.txId}/${command.stepId}`;
     let first: unknown[];
     try {

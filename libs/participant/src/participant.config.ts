@@ -1,10 +1,10 @@
-import { IsInt, IsNumber, IsOptional, IsString, IsUrl, Max, Min } from 'class-validator';
-import { AppConfig } from '@ordo/platform';
+import { IsInt, IsNumber, IsOptional, IsString, IsUrl, Max, Min, Validate } from 'class-validator';
+import { AppConfig, NeedsFaultInjection } from '@ordo/platform';
 
 /**
  * Settings every participant reads, on top of AppConfig. A participant app's settings
  * class extends this one. The FAULT_* settings inject failures for tests and demos (see
- * failure-injection.ts) and are off by default.
+ * failure-injection.ts); they need FAULT_INJECTION=on.
  */
 export class ParticipantConfig extends AppConfig {
   /**
@@ -21,12 +21,14 @@ export class ParticipantConfig extends AppConfig {
   @IsNumber({ allowNaN: false, allowInfinity: false })
   @Min(0)
   @Max(1)
+  @Validate(NeedsFaultInjection)
   FAULT_TRANSIENT_RATE: number = 0;
 
   /** Latency added before every command is handled, in ms. */
   @IsInt()
   @Min(0)
   @Max(60_000)
+  @Validate(NeedsFaultInjection)
   FAULT_LATENCY_MS: number = 0;
 
   /**

@@ -1,7 +1,11 @@
 import 'reflect-metadata';
+export * from './config/database-config';
 export * from './config/app-config';
 export * from './config/validate-config';
+export * from './config/fault-injection';
+export * from './database/data-source-options';
 export * from './database/database.module';
+export * from './database/migrations';
 export * from './database/prepared-statement';
 export * from './database/data-errors';
 export * from './messaging/message-bus';

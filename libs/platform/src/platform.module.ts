@@ -2,7 +2,8 @@ import { DynamicModule, Global, Module, Type } from '@nestjs/common';
 import { ConfigModule, ConfigService, registerAs } from '@nestjs/config';
 import { AppConfig } from './config/app-config';
 import { validateConfig } from './config/validate-config';
-import { DatabaseModule, DatabaseOptions } from './database/database.module';
+import { DatabaseOptions } from './database/data-source-options';
+import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
 import { MessagingModule } from './messaging/messaging.module';
 import { ObservabilityModule } from './observability/observability.module';
@@ -36,7 +37,7 @@ export class PlatformModule {
           ignoreEnvFile: true,
           load: [registerAs('app', () => validateConfig(options.config, process.env))],
         }),
-        DatabaseModule.forApp(options.database),
+        DatabaseModule.forApp(options.name, options.database),
         MessagingModule.forApp(options.name),
         HealthModule,
         ObservabilityModule.forApp(options.name),

@@ -1,4 +1,4 @@
-import { jsonProblem, MAX_JSON_DEPTH } from './json-limits';
+import { jsonProblem, MAX_JSON_DEPTH, unstorableText } from './json-limits';
 
 const nested = (levels: number): unknown => {
   let value: unknown = 1;
@@ -26,6 +26,27 @@ describe('jsonProblem', () => {
   it('reports U+0000 in strings and keys', () => {
     expect(jsonProblem({ a: { list: ['ok', 'b\u0000'] } })).toEqual({ path: 'a.list[1]', message: 'must not contain U+0000' });
     expect(jsonProblem({ a: { 'k\u0000': 1 } })).toEqual({ path: 'a', message: 'keys must not contain U+0000' });
-    expect(jsonProblem({ a: 'b\u0000' }, { allowNul: true })).toBeUndefined();
+    expect(jsonProblem({ a: 'b\u0000' }, { anyText: true })).toBeUndefined();
+  });
+
+  it('reports unpaired UTF-16 surrogates in strings and keys, which jsonb refuses', () => {
+    expect(jsonProblem({ a: ['ok', 'cut \ud83d'] })).toEqual({ path: 'a[1]', message: 'must not contain an unpaired UTF-16 surrogate (U+D83D)' });
+    expect(jsonProblem({ a: { '\ude00k': 1 } })).toEqual({ path: 'a', message: 'keys must not contain an unpaired UTF-16 surrogate (U+DE00)' });
+    expect(jsonProblem(JSON.parse('{"note":"\\ud83d"}'))).toMatchObject({ path: 'note' });
+    expect(jsonProblem({ a: 'x\ud83d' }, { anyText: true })).toBeUndefined();
+  });
+});
+
+describe('unstorableText', () => {
+  it.each([
+    ['plain text', 'stock 5 ✓', undefined],
+    ['a whole emoji (a surrogate pair)', 'ok \ud83d\ude00 ok', undefined],
+    ['U+0000', 'a\u0000', 'U+0000'],
+    ['a high surrogate at the end', 'cut \ud83d', 'an unpaired UTF-16 surrogate (U+D83D)'],
+    ['a high surrogate before another character', '\ud83dx', 'an unpaired UTF-16 surrogate (U+D83D)'],
+    ['a low surrogate first', '\ude00 tail', 'an unpaired UTF-16 surrogate (U+DE00)'],
+    ['two high surrogates', '\ud83d\ud83d\ude00', 'an unpaired UTF-16 surrogate (U+D83D)'],
+  ])('%s', (_name, text, problem) => {
+    expect(unstorableText(text)).toBe(problem);
   });
 });

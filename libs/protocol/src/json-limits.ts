@@ -12,25 +12,40 @@ export interface JsonProblem {
   message: string;
 }
 
-const NUL = '\u0000';
-
 export interface JsonChecks {
   maxDepth?: number;
-  /** Skip the U+0000 check (for values that are not stored as they are). */
-  allowNul?: boolean;
+  /** Skip the text checks (for values that are not stored as they are). */
+  anyText?: boolean;
+}
+
+// In a `u` regex a surrogate pair is one code point, so only an unpaired half is a Cs one.
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * Why PostgreSQL cannot store `text` (in jsonb or text), or nothing. JSON allows both cases,
+ * and JSON.parse takes them: U+0000, and an unpaired UTF-16 surrogate ("\ud83d", what is
+ * left of an emoji cut in half), which jsonb refuses and a text column turns into U+FFFD.
+ */
+export function unstorableText(text: string): string | undefined {
+  if (text.includes('\u0000')) return 'U+0000';
+  const lone = LONE_SURROGATE.exec(text);
+  if (lone) return `an unpaired UTF-16 surrogate (U+${lone[0].charCodeAt(0).toString(16).toUpperCase()})`;
+  return undefined;
 }
 
 /**
- * The first problem of `value`: nesting deeper than `maxDepth`, or U+0000 in a string or a
- * key (valid JSON, but PostgreSQL's jsonb and text cannot hold it). Iterative, so a value
- * nested far too deep is reported rather than overflowing the stack.
+ * The first problem that keeps `value` from being processed and stored in jsonb: nesting
+ * deeper than `maxDepth`, or text PostgreSQL cannot store (unstorableText) in a string or
+ * a key. Iterative, so a value nested far too deep is reported rather than overflowing the
+ * stack. The one check of the protocol parser and of REST bodies.
  */
-export function jsonProblem(value: unknown, { maxDepth = MAX_JSON_DEPTH, allowNul = false }: JsonChecks = {}): JsonProblem | undefined {
+export function jsonProblem(value: unknown, { maxDepth = MAX_JSON_DEPTH, anyText = false }: JsonChecks = {}): JsonProblem | undefined {
   const pending: { value: unknown; path: string; depth: number }[] = [{ value, path: '', depth: 0 }];
   for (let next = pending.pop(); next; next = pending.pop()) {
     const { value: item, path, depth } = next;
     if (typeof item === 'string') {
-      if (!allowNul && item.includes(NUL)) return { path, message: 'must not contain U+0000' };
+      const bad = anyText ? undefined : unstorableText(item);
+      if (bad) return { path, message: `must not contain ${bad}` };
       continue;
     }
     if (typeof item !== 'object' || item === null) continue;
@@ -40,7 +55,8 @@ export function jsonProblem(value: unknown, { maxDepth = MAX_JSON_DEPTH, allowNu
       continue;
     }
     for (const [key, child] of Object.entries(item)) {
-      if (!allowNul && key.includes(NUL)) return { path, message: 'keys must not contain U+0000' };
+      const bad = anyText ? undefined : unstorableText(key);
+      if (bad) return { path, message: `keys must not contain ${bad}` };
       pending.push({ value: child, path: path === '' ? key : `${path}.${key}`, depth: depth + 1 });
     }
   }

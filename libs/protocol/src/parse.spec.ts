@@ -1,4 +1,6 @@
 import { MalformedMessage, parseCommand, parseReply } from './parse';
+import { unstorableText } from './json-limits';
+import { REPLY_LIMITS } from './reply-limits';
 
 const command = {
   txId: 't1', stepId: 's1', type: 'saga', phase: 'execute', action: 'reserve', attempt: 1, input: {}, deadline: '2026-01-01T00:00:00Z',
@@ -37,9 +39,47 @@ describe('parseReply', () => {
     ['several problems at once', { outcome: 'x' }, 'txId must be a non-empty string; stepId must be a non-empty string'],
     ['binary garbage', Buffer.from([0xff, 0x00, 0x7b, 0xfe]), 'value is not JSON'],
     ['U+0000 in an output', { ...reply, outcome: 'success', error: undefined, output: { note: 'a\u0000b' } }, 'output.note must not contain U+0000'],
+    ['an unpaired surrogate in an error message', { ...reply, error: { code: 'X', message: 'cut \ud83d' } }, 'error.message must not contain an unpaired UTF-16 surrogate (U+D83D)'],
+    ['an unpaired surrogate in a stepId', { ...reply, stepId: '\ude00' }, 'stepId must not contain an unpaired UTF-16 surrogate (U+DE00)'],
+    ['an unpaired surrogate in an output key', { ...reply, output: { ['k\ud83d']: 1 } }, 'output keys must not contain an unpaired UTF-16 surrogate'],
+    ['a stepId over 200 characters', { ...reply, stepId: 's'.repeat(201) }, 'stepId must be at most 200 characters'],
+    ['a txId over 200 characters', { ...reply, txId: 't'.repeat(201) }, 'txId must be at most 200 characters'],
+    ['an error code over 100 characters', { ...reply, error: { code: 'C'.repeat(101), message: 'm' } }, 'error.code must be at most 100 characters'],
+    ['an error that is not an object', { ...reply, error: 'boom' }, 'error must be an object'],
     ['an output nested too deep', { ...reply, output: JSON.parse('{"a":'.repeat(70) + '1' + '}'.repeat(70)) }, 'nested deeper than 64 levels'],
   ])('refuses %s', (_name, value, reason) => {
     expect(() => parseReply(value)).toThrow(reason);
+  });
+
+  it('refuses an unpaired surrogate written as a JSON escape, which JSON.parse accepts and jsonb does not', () => {
+    const text = JSON.stringify(reply).replace('"short"', '"short \\ud83d"');
+    expect(JSON.parse(text).error.message).toBe('short \ud83d');
+    expect(() => parseReply(text)).toThrow('error.message must not contain an unpaired UTF-16 surrogate (U+D83D)');
+  });
+
+  it('accepts ids and an error code at their caps, and whole emoji anywhere', () => {
+    const emoji = '\ud83d\ude00';
+    const atCaps = { ...reply, stepId: emoji.repeat(200), error: { code: 'C'.repeat(100), message: emoji } };
+    expect(parseReply(JSON.stringify(atCaps))).toEqual(atCaps);
+  });
+
+  it('cuts an error message over 4096 characters and marks it, rather than refusing the reply', () => {
+    const long = { ...reply, error: { code: 'BOOM', message: '\ud83d\ude00'.repeat(5000) } };
+    const parsed = parseReply(JSON.stringify(long));
+    expect([...parsed.error!.message].length).toBe(REPLY_LIMITS.errorMessageLength);
+    expect(parsed.error!.message).toMatch(/… \[cut from 5000 characters\]$/);
+    expect(unstorableText(parsed.error!.message)).toBeUndefined();
+    expect(parsed).toMatchObject({ txId: 't1', outcome: 'failure', error: { code: 'BOOM' } });
+  });
+
+  it('refuses an output over maxOutputBytes of JSON (64 KiB by default)', () => {
+    const output = { blob: 'x'.repeat(REPLY_LIMITS.outputBytes) };
+    const big = { ...reply, outcome: 'success', error: undefined, output };
+    const size = JSON.stringify(output).length;
+    expect(() => parseReply(JSON.stringify(big))).toThrow(`output is ${size} bytes of JSON, more than the 65536 allowed`);
+    expect(() => parseReply(big)).toThrow('more than the 65536 allowed');
+    expect(parseReply(JSON.stringify(big), { maxOutputBytes: size })).toMatchObject({ output });
+    expect(() => parseReply({ ...big, output: { note: 'é'.repeat(60) } }, { maxOutputBytes: 100 })).toThrow('output is 131 bytes of JSON');
   });
 
   it('refuses a value larger than maxBytes before parsing it', () => {

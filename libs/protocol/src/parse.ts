@@ -1,6 +1,7 @@
 import { Command, OUTCOMES, Reply } from './messages';
 import { jsonProblem } from './json-limits';
 import { ALL_PHASES, TX_TYPES } from './phases';
+import { capErrorMessage, longerThan, REPLY_LIMITS } from './reply-limits';
 
 /** Why a message was refused; the message goes to a dead-letter topic with it. */
 export class MalformedMessage extends Error {}
@@ -12,12 +13,19 @@ export interface ParseOptions {
   maxBytes?: number;
 }
 
+export interface ReplyParseOptions extends ParseOptions {
+  /** Replies whose output has more bytes of JSON are refused (default REPLY_LIMITS.outputBytes). */
+  maxOutputBytes?: number;
+}
+
 const isObject = (v: unknown): v is Body => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-function parseJsonObject(value: unknown, { maxBytes = Infinity }: ParseOptions): Body {
+/** The value as an object, checked for depth and storable text; `bytes`: its size as received, when it came as bytes. */
+function parseJsonObject(value: unknown, { maxBytes = Infinity }: ParseOptions): { body: Body; bytes?: number } {
   let body = value;
+  let bytes: number | undefined;
   if (typeof body === 'string' || Buffer.isBuffer(body)) {
-    const bytes = Buffer.byteLength(body);
+    bytes = Buffer.byteLength(body);
     if (bytes > maxBytes) throw new MalformedMessage(`value is ${bytes} bytes, more than the ${maxBytes} allowed`);
     try {
       body = JSON.parse(body.toString());
@@ -28,12 +36,15 @@ function parseJsonObject(value: unknown, { maxBytes = Infinity }: ParseOptions):
   if (!isObject(body)) throw new MalformedMessage('value is not a JSON object');
   const problem = jsonProblem(body);
   if (problem) throw new MalformedMessage(`${problem.path || 'value'} ${problem.message}`);
-  return body;
+  return { body, bytes };
 }
 
 /** The checks shared by commands and replies; each returns a problem or nothing. */
-const nonEmpty = (body: Body, field: string) =>
-  typeof body[field] === 'string' && body[field] !== '' ? undefined : `${field} must be a non-empty string`;
+const nonEmpty = (body: Body, field: string, maxLength = Infinity) => {
+  const value = body[field];
+  if (typeof value !== 'string' || value === '') return `${field} must be a non-empty string`;
+  return longerThan(value, maxLength) ? `${field} must be at most ${maxLength} characters` : undefined;
+};
 const oneOf = (body: Body, field: string, values: readonly string[]) =>
   values.includes(body[field] as string) ? undefined : `${field} must be one of ${values.join(', ')}`;
 const attempt = (body: Body) =>
@@ -49,7 +60,7 @@ function check<T>(body: Body, problems: (string | undefined)[]): T {
 
 /** A command value checked against the wire contract (libs/protocol's command schema). */
 export function parseCommand(value: unknown, options: ParseOptions = {}): Command {
-  const body = parseJsonObject(value, options);
+  const { body } = parseJsonObject(value, options);
   return check<Command>(body, [
     nonEmpty(body, 'txId'),
     nonEmpty(body, 'stepId'),
@@ -62,20 +73,39 @@ export function parseCommand(value: unknown, options: ParseOptions = {}): Comman
   ]);
 }
 
-/** A reply value checked against the wire contract (libs/protocol's reply schema). */
-export function parseReply(value: unknown, options: ParseOptions = {}): Reply {
-  const body = parseJsonObject(value, options);
-  const error = body.error as Body | undefined;
-  return check<Reply>(body, [
-    nonEmpty(body, 'txId'),
-    nonEmpty(body, 'stepId'),
+const replyError = (body: Body) => {
+  const { error } = body;
+  if (error === undefined) return undefined;
+  if (!isObject(error)) return 'error must be an object';
+  if (typeof error.code !== 'string' || typeof error.message !== 'string') return 'error must have string code and message';
+  const max = REPLY_LIMITS.errorCodeLength;
+  return longerThan(error.code, max) ? `error.code must be at most ${max} characters` : undefined;
+};
+
+/** Measures the output only when the whole value could exceed the cap. */
+const outputSize = (body: Body, bytes: number | undefined, maxOutputBytes: number) => {
+  if (body.output === undefined || (bytes !== undefined && bytes <= maxOutputBytes)) return undefined;
+  const size = Buffer.byteLength(JSON.stringify(body.output));
+  return size > maxOutputBytes ? `output is ${size} bytes of JSON, more than the ${maxOutputBytes} allowed` : undefined;
+};
+
+/**
+ * A reply value checked against the wire contract (libs/protocol's reply schema), within
+ * REPLY_LIMITS: ids, error code or output over their caps are refused; a long error message
+ * is cut (capErrorMessage), so the reply still settles its step.
+ */
+export function parseReply(value: unknown, options: ReplyParseOptions = {}): Reply {
+  const { body, bytes } = parseJsonObject(value, options);
+  const reply = check<Reply>(body, [
+    nonEmpty(body, 'txId', REPLY_LIMITS.idLength),
+    nonEmpty(body, 'stepId', REPLY_LIMITS.idLength),
     oneOf(body, 'phase', ALL_PHASES),
     attempt(body),
     oneOf(body, 'outcome', OUTCOMES),
-    optionalObject(body, 'output'),
-    optionalObject(body, 'error') ??
-      (error && (typeof error.code !== 'string' || typeof error.message !== 'string')
-        ? 'error must have string code and message'
-        : undefined),
+    optionalObject(body, 'output') ?? outputSize(body, bytes, options.maxOutputBytes ?? REPLY_LIMITS.outputBytes),
+    replyError(body),
   ]);
+  if (!reply.error) return reply;
+  const message = capErrorMessage(reply.error.message);
+  return message === reply.error.message ? reply : { ...reply, error: { ...reply.error, message } };
 }

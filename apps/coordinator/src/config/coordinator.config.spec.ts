@@ -31,8 +31,15 @@ describe('CoordinatorConfig', () => {
         MAX_BODY_BYTES: 1024 * 1024,
         MAX_MESSAGE_BYTES: 512 * 1024,
         MAX_INPUT_BYTES: 256 * 1024,
+        MAX_REPLY_OUTPUT_BYTES: 64 * 1024,
         RATE_LIMIT_PER_MINUTE: 60_000,
       });
+    });
+
+    it('refuses a reply output limit above the message limit', () => {
+      expect(() => validateConfig(CoordinatorConfig, { ...env, MAX_REPLY_OUTPUT_BYTES: '600000' })).toThrow(
+        'MAX_REPLY_OUTPUT_BYTES: MAX_REPLY_OUTPUT_BYTES must not be greater than MAX_MESSAGE_BYTES (got "600000")',
+      );
     });
 
     it('refuses an input limit above the message limit: the input travels in every command', () => {
@@ -41,5 +48,11 @@ describe('CoordinatorConfig', () => {
       );
       expect(validateConfig(CoordinatorConfig, { ...env, MAX_INPUT_BYTES: '600000', MAX_MESSAGE_BYTES: '900000' }).MAX_INPUT_BYTES).toBe(600000);
     });
+  });
+
+  it('takes FAULT_CRASH only with FAULT_INJECTION=on', () => {
+    const crash = { ...required, FAULT_CRASH: 'after-commit-decision' };
+    expect(() => validateConfig(CoordinatorConfig, crash)).toThrow('FAULT_CRASH: FAULT_CRASH needs FAULT_INJECTION=on (got "after-commit-decision")');
+    expect(validateConfig(CoordinatorConfig, { ...crash, FAULT_INJECTION: 'on' }).FAULT_CRASH).toBe('after-commit-decision');
   });
 });

@@ -11,7 +11,8 @@ import {
   ValidatorConstraint,
   ValidatorConstraintInterface,
 } from 'class-validator';
-import { AppConfig } from '@ordo/platform';
+import { AppConfig, NeedsFaultInjection } from '@ordo/platform';
+import { REPLY_LIMITS } from '@ordo/protocol';
 import { parseApiKeys } from '../auth/api-keys';
 import { DURATION_OR_OFF } from '../retention/max-age';
 
@@ -191,6 +192,16 @@ export class CoordinatorConfig extends AppConfig {
   @Validate(NotAbove, ['MAX_MESSAGE_BYTES'])
   MAX_INPUT_BYTES: number = 256 * 1024;
 
+  /**
+   * Largest reply output, in bytes of its JSON; a larger reply is dead-lettered. The output
+   * lives in the transaction row, rewritten by every later decision, and may be mapped
+   * into later commands.
+   */
+  @IsInt()
+  @Min(1024)
+  @Validate(NotAbove, ['MAX_MESSAGE_BYTES'])
+  MAX_REPLY_OUTPUT_BYTES: number = REPLY_LIMITS.outputBytes;
+
   /** API requests one credential (or, without one, one client address) may make per minute on each instance. */
   @IsInt()
   @Min(1)
@@ -229,9 +240,10 @@ export class CoordinatorConfig extends AppConfig {
   /**
    * `after-commit-decision`: the process exits at once with code 137, like a SIGKILL, right
    * after it committed a TCC confirm / 2PC COMMIT decision and before the relay published
-   * its commands, so a test can check that a restart delivers them. Never set it in production.
+   * its commands, so a test can check that a restart delivers them. Needs FAULT_INJECTION=on.
    */
   @IsOptional()
   @IsIn(['after-commit-decision'])
+  @Validate(NeedsFaultInjection)
   FAULT_CRASH?: 'after-commit-decision';
 }

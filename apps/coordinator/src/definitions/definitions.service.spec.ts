@@ -79,10 +79,13 @@ describe('DefinitionsService', () => {
     expect(candidates).toEqual([]);
   });
 
-  it('refuses U+0000, which PostgreSQL cannot store in jsonb', async () => {
+  it.each([
+    ['U+0000', 'a\u0000b'],
+    ['an unpaired surrogate', 'cut \ud83d'],
+  ])('refuses %s, which PostgreSQL cannot store in jsonb', async (_name, note) => {
     const { candidates, definitions } = service();
     const [step] = PLACE_ORDER_DEFINITION.steps;
-    const body = { ...PLACE_ORDER_DEFINITION, steps: [{ ...step, input: { note: 'a\u0000b' } }] };
+    const body = { ...PLACE_ORDER_DEFINITION, steps: [{ ...step, input: { note } }] };
     const { status, body: error } = await errorOf(definitions.register(body));
     expect(status).toBe(HttpStatus.BAD_REQUEST);
     expect(error).toMatchObject({ error: { code: 'INVALID_DEFINITION', details: [{ path: 'steps[0].input.note', code: 'invalid_value' }] } });

@@ -31,10 +31,10 @@ export class DefinitionsService {
   async register(body: unknown): Promise<Registration> {
     const result = validateDefinition(body);
     if (!result.ok) throw invalidDefinition(result.problems);
-    // PostgreSQL's jsonb cannot hold U+0000, which JSON allows: refuse it here rather than
-    // let the insert fail with a 500.
-    const nul = jsonProblem(result.definition);
-    if (nul) throw invalidDefinition([{ path: nul.path, code: 'invalid_value', message: nul.message }]);
+    // PostgreSQL's jsonb cannot hold some text JSON allows (U+0000, unpaired surrogates):
+    // refuse it here rather than let the insert fail with a 500.
+    const unstorable = jsonProblem(result.definition);
+    if (unstorable) throw invalidDefinition([{ path: unstorable.path, code: 'invalid_value', message: unstorable.message }]);
     const canonical = canonicalDefinition(result.definition);
     const bodyHash = createHash('sha256').update(canonical).digest('hex');
     // Command topics exist before any command can be written for them: a missing topic

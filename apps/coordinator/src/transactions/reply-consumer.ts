@@ -48,7 +48,7 @@ export class ReplyConsumer implements OnApplicationBootstrap, OnApplicationShutd
     const dead: OutgoingMessage[] = [];
     for (const message of messages) {
       try {
-        received.set(parseReply(message.value, { maxBytes: this.config.MAX_MESSAGE_BYTES }), message);
+        received.set(parseReply(message.value, { maxBytes: this.config.MAX_MESSAGE_BYTES, maxOutputBytes: this.config.MAX_REPLY_OUTPUT_BYTES }), message);
       } catch (error) {
         if (!(error instanceof MalformedMessage)) throw error;
         this.metrics.deadLettered('malformed');

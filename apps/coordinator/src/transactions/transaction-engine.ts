@@ -20,6 +20,7 @@ import { DefinitionCatalog, PinnedDefinition } from './definition-catalog';
 import { RecentTransactions } from './persistence/recent-transactions';
 import { TransactionRecord } from './persistence/transaction-record';
 import { DecisionWrite, TransactionRepository, WriteResult } from './persistence/transaction.repository';
+import { capIgnoredReplies } from './ignored-replies';
 import { GateBatch, ParticipantGate } from './protection/participant-gate';
 import { machineFor } from './protocol-machines';
 
@@ -99,6 +100,7 @@ export class TransactionEngine {
       createdAt: new Date(now),
       updatedAt: new Date(now),
       version: 0,
+      ignoredReplies: 0,
       layout: definition.resolved.steps.map((s) => ({ id: s.id, participant: s.participant })),
       state: machine.initial(definition.resolved),
     };
@@ -180,15 +182,17 @@ export class TransactionEngine {
     return unknown;
   }
 
-  /** Fires the timers of up to `limit` due transactions; returns how many were claimed. */
+  /**
+   * Fires the timers of up to `limit` due transactions, deciding them at the database's
+   * time of the claim (one clock for every instance); returns how many were claimed.
+   */
   async fireDueTimers(limit: number): Promise<number> {
-    const ids = await this.repository.claimDue(Date.now(), limit, TIMER_LEASE_MS);
-    if (ids.length === 0) return 0;
+    const { ids, now } = await this.repository.claimDue(limit, TIMER_LEASE_MS);
+    if (now === null) return 0;
     const records = await this.load(ids);
     // A transaction whose decision lost to another writer's has its timer set by that writer.
     await this.commit(
       async (batch) => {
-        const now = Date.now();
         const gate = await batch.gate(participantsOf(records.values()), now);
         const applied: Applied[] = [];
         for (const record of records.values()) {
@@ -218,13 +222,14 @@ export class TransactionEngine {
     try {
       const applied = await decide(batch);
       if (applied.length === 0) return (written = []);
-      const result = await write(applied.map((a) => this.toWrite(a)));
+      const writes = applied.map((a) => this.toWrite(a));
+      const result = await write(writes);
       written = result ? applied.filter((a) => result.written.has(a.record.id)) : [];
-      for (const { record, state, now } of applied) {
+      applied.forEach(({ record, now }, i) => {
         const version = result?.written.get(record.id);
         if (version === undefined) this.recent.forget(record.id);
-        else this.recent.put({ ...record, version, state, updatedAt: new Date(now) });
-      }
+        else this.recent.put(asWritten(writes[i], version, now));
+      });
       this.metrics.committed(written);
       this.warnOperatorNeeded(written);
       if (this.crashAfterCommitDecision && written.some(decidedCommit)) crashAfterDecision();
@@ -303,8 +308,29 @@ export class TransactionEngine {
         },
       });
     }
-    return { before: record, after: state, nextDueAt: machineFor(record.type).nextDueAt(state, definition), events, messages };
+    const { kept, ignored } = capIgnoredReplies(events, record.ignoredReplies);
+    return {
+      before: record,
+      after: state,
+      nextDueAt: machineFor(record.type).nextDueAt(state, definition),
+      events: kept,
+      messages,
+      ignoredReplies: ignored,
+      // The machines return the very state they were given when nothing changed.
+      changed: state !== record.state,
+    };
   }
+}
+
+/** The transaction as a write of `decision` left it, for RecentTransactions. */
+function asWritten({ before, after, ignoredReplies, changed }: DecisionWrite, version: number, now: number): TransactionRecord {
+  return {
+    ...before,
+    version,
+    state: after,
+    updatedAt: changed ? new Date(now) : before.updatedAt,
+    ignoredReplies: before.ignoredReplies + ignoredReplies,
+  };
 }
 
 const decidedCommit = ({ effects }: Applied) =>

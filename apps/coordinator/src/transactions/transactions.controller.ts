@@ -4,8 +4,8 @@ import { Response } from 'express';
 import { map, Observable } from 'rxjs';
 import { ChangeFeed } from './change-feed';
 import { OverviewQuery, Overview, StatusCounts, TransactionChanges, TransactionSummary } from './dto/insight-views.dto';
-import { AbortDto, BulkRetryDto, ListTransactionsQuery, ResolveStepDto, StartTransactionDto, TransactionFilterDto } from './dto/transaction-requests.dto';
-import { BulkRetryResult, EventList, TransactionPage, TransactionView } from './dto/transaction-views.dto';
+import { AbortDto, BulkRetryDto, EventsQuery, ListTransactionsQuery, ResolveStepDto, StartTransactionDto, TransactionFilterDto } from './dto/transaction-requests.dto';
+import { BulkRetryResult, EventPage, TransactionPage, TransactionView } from './dto/transaction-views.dto';
 import { InsightsService } from './insights.service';
 import { TransactionsService } from './transactions.service';
 import { Actor } from '../auth/principal.decorator';
@@ -87,10 +87,10 @@ export class TransactionsController {
   }
 
   @Get(':id/events')
-  @ApiOperation({ summary: "The transaction's history, oldest first" })
-  @ApiOkResponse({ type: EventList })
-  async events(@Param('id', uuid) id: string): Promise<EventList> {
-    return { items: await this.transactions.events(id) };
+  @ApiOperation({ summary: "The transaction's history, oldest first (keyset pagination)" })
+  @ApiOkResponse({ type: EventPage })
+  events(@Param('id', uuid) id: string, @Query() query: EventsQuery): Promise<EventPage> {
+    return this.transactions.events(id, query);
   }
 
   @Post(':id/abort')

@@ -2,26 +2,21 @@ import { HttpStatus, Injectable } from '@nestjs/common';
 import { ApiError } from '@ordo/platform';
 import { CoordinatorConfig } from '../config/coordinator.config';
 import { DefinitionCatalog } from './definition-catalog';
-import { BulkRetryDto, ListTransactionsQuery, ResolveStepDto, StartTransactionDto } from './dto/transaction-requests.dto';
-import { EventView, TransactionPage, TransactionView } from './dto/transaction-views.dto';
+import { decodeCursor, encodeCursor } from './cursors';
+import { BulkRetryDto, EventsQuery, ListTransactionsQuery, ResolveStepDto, StartTransactionDto } from './dto/transaction-requests.dto';
+import { EventPage, EventView, TransactionPage, TransactionView } from './dto/transaction-views.dto';
 import { checkInputSize } from './input-limit';
 import { Cursor, TransactionRepository } from './persistence/transaction.repository';
 import { TransactionEngine } from './transaction-engine';
 
-function encodeCursor(view: TransactionView): string {
-  return Buffer.from(JSON.stringify([view.createdAt, view.id])).toString('base64url');
+/** A position in the transactions list: after (createdAt, id), newest first. */
+function listPosition([createdAt, id]: unknown[]): Cursor | undefined {
+  const date = new Date(String(createdAt));
+  return Number.isNaN(date.getTime()) || typeof id !== 'string' || !/^[0-9a-f-]{36}$/i.test(id) ? undefined : { createdAt: date, id };
 }
 
-function decodeCursor(cursor: string): Cursor {
-  try {
-    const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as [string, string];
-    const date = new Date(createdAt);
-    if (Number.isNaN(date.getTime()) || !/^[0-9a-f-]{36}$/i.test(id)) throw new Error();
-    return { createdAt: date, id };
-  } catch {
-    throw new ApiError(HttpStatus.BAD_REQUEST, 'INVALID_CURSOR', 'cursor is not one this API returned');
-  }
-}
+/** A position in a history: after the event of this id. */
+const historyPosition = ([id]: unknown[]) => (typeof id === 'string' && /^\d{1,18}$/.test(id) ? id : undefined);
 
 /** The transactions API: starting, reading and operator actions. */
 @Injectable()
@@ -52,16 +47,22 @@ export class TransactionsService {
   }
 
   async list(query: ListTransactionsQuery): Promise<TransactionPage> {
-    const cursor = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+    const cursor = query.cursor === undefined ? undefined : decodeCursor(query.cursor, listPosition);
     // One extra row tells whether another page follows.
     const records = await this.repository.list(query, query.limit + 1, cursor);
     const items = records.slice(0, query.limit).map(TransactionView.of);
-    return { items, nextCursor: records.length > query.limit ? encodeCursor(items[items.length - 1]) : null };
+    const last = items[items.length - 1];
+    return { items, nextCursor: records.length > query.limit ? encodeCursor([last.createdAt, last.id]) : null };
   }
 
-  async events(id: string): Promise<EventView[]> {
-    await this.get(id);
-    return (await this.repository.events(id)).map(EventView.of);
+  /** A page of a transaction's history, oldest first (keyset on the event id). */
+  async events(id: string, query: EventsQuery): Promise<EventPage> {
+    const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, historyPosition);
+    const rows = await this.repository.events(id, query.limit + 1, after);
+    // Every transaction has a history: an empty page is past its end, or no transaction.
+    if (rows.length === 0) await this.get(id);
+    const items = rows.slice(0, query.limit).map(EventView.of);
+    return { items, nextCursor: rows.length > query.limit ? encodeCursor([items[items.length - 1].id]) : null };
   }
 
   async abort(id: string, actor: string, reason?: string) {

@@ -1,29 +1,19 @@
 // Decorator metadata (the settings' types) is recorded only once reflect-metadata is loaded.
 import 'reflect-metadata';
 import { Transform } from 'class-transformer';
-import { ArrayNotEmpty, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+import { ArrayNotEmpty, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, Validate } from 'class-validator';
+import { DatabaseConfig } from './database-config';
+import { FAULT_INJECTION_MODES, FaultInjectionMode, NotInProduction } from './fault-injection';
 
 const HOST_PORT = /^[^\s,:]+:\d{1,5}$/;
 
 /** Settings every Ordo process reads from its environment. */
-export class AppConfig {
+export class AppConfig extends DatabaseConfig {
   /** HTTP port of the process's REST API and health endpoint (0: any free port). */
   @IsInt()
   @Min(0)
   @Max(65535)
   PORT: number = 3000;
-
-  @Matches(/^postgres(ql)?:\/\/\S+$/, { message: 'must be a postgres:// connection URL' })
-  DATABASE_URL: string;
-
-  /** PostgreSQL schema holding this process's tables; created on start. */
-  @Matches(/^[a-z_][a-z0-9_]{0,62}$/, { message: 'must be a lower-case SQL identifier' })
-  DATABASE_SCHEMA: string;
-
-  @IsInt()
-  @Min(1)
-  @Max(1000)
-  DATABASE_POOL_SIZE: number = 20;
 
   /** Comma-separated host:port list of Kafka bootstrap brokers. */
   @Transform(({ value }) => (typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter(Boolean) : value))
@@ -69,4 +59,18 @@ export class AppConfig {
   @Min(0)
   @Max(120_000)
   SHUTDOWN_DELAY_MS: number = 0;
+
+  /** `production` refuses what is for tests only (FAULT_INJECTION=on). */
+  @IsOptional()
+  @IsString()
+  NODE_ENV?: string;
+
+  /**
+   * `on`: failure injection works (participants: `_fault` in a command's input and the
+   * FAULT_* settings; coordinator: FAULT_CRASH), for tests and demos. Off, `_fault` is
+   * ordinary input data and the FAULT_* settings are refused.
+   */
+  @IsIn(FAULT_INJECTION_MODES)
+  @Validate(NotInProduction)
+  FAULT_INJECTION: FaultInjectionMode = 'off';
 }

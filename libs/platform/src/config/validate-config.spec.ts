@@ -31,4 +31,31 @@ describe('validateConfig', () => {
   it('reports settings that are not set', () => {
     expect(() => validateConfig(AppConfig, {})).toThrow(/DATABASE_URL: .*\(it is not set\)/);
   });
+
+  it('keeps failure injection off by default, and refuses it in production', () => {
+    expect(validateConfig(AppConfig, valid).FAULT_INJECTION).toBe('off');
+    expect(validateConfig(AppConfig, { ...valid, FAULT_INJECTION: 'on', NODE_ENV: 'test' }).FAULT_INJECTION).toBe('on');
+    expect(() => validateConfig(AppConfig, { ...valid, FAULT_INJECTION: 'on', NODE_ENV: 'production' })).toThrow(
+      'FAULT_INJECTION: FAULT_INJECTION=on is refused with NODE_ENV=production (failure injection is for tests and demos) (got "on")',
+    );
+    expect(validateConfig(AppConfig, { ...valid, FAULT_INJECTION: 'off', NODE_ENV: 'production' }).FAULT_INJECTION).toBe('off');
+    expect(() => validateConfig(AppConfig, { ...valid, FAULT_INJECTION: 'yes' })).toThrow(/FAULT_INJECTION: FAULT_INJECTION must be one of the following values: on, off/);
+  });
+
+  it('defaults the database timeouts and reads MIGRATE_ON_START as a boolean', () => {
+    expect(validateConfig(AppConfig, valid)).toMatchObject({
+      DATABASE_CONNECT_TIMEOUT_MS: 10_000,
+      DATABASE_KEEPALIVE_IDLE_MS: 10_000,
+      DATABASE_STATEMENT_TIMEOUT_MS: 60_000,
+      DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: 60_000,
+      MIGRATE_ON_START: true,
+    });
+    expect(validateConfig(AppConfig, { ...valid, MIGRATE_ON_START: 'false' }).MIGRATE_ON_START).toBe(false);
+    expect(validateConfig(AppConfig, { ...valid, MIGRATE_ON_START: 'true' }).MIGRATE_ON_START).toBe(true);
+    expect(validateConfig(AppConfig, { ...valid, DATABASE_STATEMENT_TIMEOUT_MS: '0' }).DATABASE_STATEMENT_TIMEOUT_MS).toBe(0);
+    expect(() => validateConfig(AppConfig, { ...valid, MIGRATE_ON_START: 'no' })).toThrow('MIGRATE_ON_START: must be true or false (got "no")');
+    expect(() => validateConfig(AppConfig, { ...valid, DATABASE_CONNECT_TIMEOUT_MS: '50', DATABASE_KEEPALIVE_IDLE_MS: 'soon' })).toThrow(
+      /DATABASE_CONNECT_TIMEOUT_MS: DATABASE_CONNECT_TIMEOUT_MS must not be less than 100 .*DATABASE_KEEPALIVE_IDLE_MS: /,
+    );
+  });
 });

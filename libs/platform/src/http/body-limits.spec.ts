@@ -32,4 +32,18 @@ describe('JsonBodyPipe', () => {
     expect(refusal({ reason: 'a\u0000b' }, Object)).toBeUndefined();
     expect(refusal(deep, Object)).toEqual([400, expect.anything()]);
   });
+
+  it('refuses an unpaired surrogate in a DTO body, in the usual error shape', () => {
+    expect(refusal({ note: { text: 'cut \ud83d' } })).toEqual([
+      400,
+      {
+        error: {
+          code: 'VALIDATION_FAILED',
+          message: 'note.text: must not contain an unpaired UTF-16 surrogate (U+D83D)',
+          details: [{ path: 'note.text', message: 'must not contain an unpaired UTF-16 surrogate (U+D83D)' }],
+        },
+      },
+    ]);
+    expect(refusal({ note: 'a whole emoji \ud83d\ude00' })).toBeUndefined();
+  });
 });

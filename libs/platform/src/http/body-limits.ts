@@ -31,15 +31,15 @@ export function limitBodies(app: INestApplication, maxBodyBytes: number): void {
 
 /**
  * Refuses bodies nested deeper than MAX_JSON_DEPTH before any DTO transformation recurses
- * into them (a stack overflow would be a 500), and U+0000 in a body bound to a DTO, which
- * PostgreSQL cannot store. A body taken raw (`unknown`: definitions) is checked for U+0000
- * by its own validator, which reports it among the body's other problems.
+ * into them (a stack overflow would be a 500), and text PostgreSQL cannot store (U+0000, an
+ * unpaired surrogate) in a body bound to a DTO. A body taken raw (`unknown`: definitions)
+ * has its text checked by its own validator, which reports it among the body's other problems.
  */
 export class JsonBodyPipe implements PipeTransform {
   transform(value: unknown, metadata: ArgumentMetadata): unknown {
     if (metadata.type !== 'body') return value;
     const raw = metadata.metatype === undefined || metadata.metatype === Object;
-    const problem = jsonProblem(value, { allowNul: raw });
+    const problem = jsonProblem(value, { anyText: raw });
     if (problem) {
       const details = [{ path: problem.path, message: problem.message }];
       throw new ApiError(HttpStatus.BAD_REQUEST, 'VALIDATION_FAILED', `${problem.path || 'body'}: ${problem.message}`, details);

@@ -49,7 +49,9 @@ function violations(schema: SchemaNode, value: unknown, at = '$'): string[] {
       case 'enum':
         return (rule as readonly unknown[]).includes(value) ? [] : [`${at} is not one of ${JSON.stringify(rule)}`];
       case 'minLength':
-        return typeof value === 'string' && value.length < (rule as number) ? [`${at} is shorter than ${rule}`] : [];
+        return typeof value === 'string' && [...value].length < (rule as number) ? [`${at} is shorter than ${rule}`] : [];
+      case 'maxLength':
+        return typeof value === 'string' && [...value].length > (rule as number) ? [`${at} is longer than ${rule}`] : [];
       case 'minimum':
         return typeof value === 'number' && value < (rule as number) ? [`${at} is below ${rule}`] : [];
       case 'format':
@@ -130,6 +132,10 @@ describe('reply schema', () => {
     expect(violations(replySchema, sample)).toEqual([]);
   });
 
+  it('counts characters as the parser does: a stepId of 200 emoji fits', () => {
+    expect(violations(replySchema, { ...reply, stepId: '\ud83d\ude00'.repeat(200) })).toEqual([]);
+  });
+
   it('accepts every reply example of docs/protocol.md', () => {
     const examples = documentedExamples('reply');
     expect(examples.length).toBeGreaterThanOrEqual(3);
@@ -145,6 +151,8 @@ describe('reply schema', () => {
     ['an output that is not an object', { ...reply, output: 'done' }, '$.output is not object'],
     ['an error without a message', { ...reply, error: { code: 'X' } }, '$.error.message is missing'],
     ['an error code that is not text', { ...reply, error: { code: 7, message: 'm' } }, '$.error.code is not string'],
+    ['a stepId over 200 characters', { ...reply, stepId: 's'.repeat(201) }, '$.stepId is longer than 200'],
+    ['an error code over 100 characters', { ...reply, error: { code: 'C'.repeat(101), message: 'm' } }, '$.error.code is longer than 100'],
   ])('refuses %s', (_name, sample, problem) => {
     expect(violations(replySchema, sample).join('; ')).toContain(problem);
   });

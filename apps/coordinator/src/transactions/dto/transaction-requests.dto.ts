@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsDate, IsIn, IsInt, IsObject, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
+import { ListQuery } from '@ordo/platform';
 import { JsonObject, TX_TYPES, TxType } from '@ordo/protocol';
 import { DEFINITION_NAME_PATTERN, TX_STATUSES, TxStatus } from '../../engine';
 
@@ -65,6 +66,14 @@ export class ListTransactionsQuery extends TransactionFilterDto {
   @Max(500)
   limit: number = 50;
 
+  @ApiPropertyOptional({ description: 'nextCursor of the previous page' })
+  @IsOptional()
+  @IsString()
+  @Length(1, 200)
+  cursor?: string;
+}
+
+export class EventsQuery extends ListQuery {
   @ApiPropertyOptional({ description: 'nextCursor of the previous page' })
   @IsOptional()
   @IsString()

@@ -2,6 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { ALL_PHASES, JsonObject, Phase, ReplyError, TX_TYPES, TxType } from '@ordo/protocol';
 import { decisionOf, STEP_STATUSES, StepState, StepStatus, TwoPcDecision, TwoPcState, TX_STATUSES, TxStatus } from '../../engine';
 import { EventRow } from '../persistence/transaction.repository';
+import { MAX_IGNORED_REPLY_EVENTS } from '../ignored-replies';
 import { TransactionRecord } from '../persistence/transaction-record';
 
 const iso = (instant: number | null) => (instant === null ? null : new Date(instant).toISOString());
@@ -46,6 +47,11 @@ export class TransactionView {
   })
   decision: TwoPcDecision | 'pending' | null;
   @ApiProperty({ type: [StepView] }) steps: StepView[];
+  @ApiProperty({
+    example: 0,
+    description: `Replies that answered nothing awaited (duplicates, stale attempts …); the history records the first ${MAX_IGNORED_REPLY_EVENTS}`,
+  })
+  ignoredReplies: number;
 
   static of(record: TransactionRecord): TransactionView {
     const { state } = record;
@@ -65,6 +71,7 @@ export class TransactionView {
         participant,
         ...stepFields(state.steps[id]),
       })),
+      ignoredReplies: record.ignoredReplies,
     };
   }
 }
@@ -89,8 +96,10 @@ export class EventView {
   }
 }
 
-export class EventList {
+export class EventPage {
   @ApiProperty({ type: [EventView] }) items: EventView[];
+  @ApiPropertyOptional({ nullable: true, description: 'Pass as `cursor` for the next page; null on the last page' })
+  nextCursor: string | null;
 }
 
 export class BulkRetryResult {

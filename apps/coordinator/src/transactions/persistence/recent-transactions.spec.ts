@@ -12,6 +12,7 @@ const record = (id: string, status: TransactionRecord['state']['status'] = 'runn
   createdAt: new Date(0),
   updatedAt: new Date(0),
   version: 0,
+  ignoredReplies: 0,
   layout: [],
   state: { status, startedAt: 0, deadline: null, rollback: null, steps: {} },
 });

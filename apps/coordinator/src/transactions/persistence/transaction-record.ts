@@ -15,6 +15,8 @@ export interface TransactionRecord {
   readonly updatedAt: Date;
   /** Bumped by every write: a decision is written only over the version it was taken on. */
   readonly version: number;
+  /** Replies it ignored (duplicates, stale attempts …); its history keeps the first few. */
+  readonly ignoredReplies: number;
   readonly state: TransactionState;
   /** The steps in definition order, with their participants (stored with the step rows). */
   readonly layout: readonly StepLayout[];

@@ -22,6 +22,7 @@ interface TransactionRow {
   created_at: Date;
   updated_at: Date;
   version: number;
+  ignored_replies: number;
   /** The transaction's steps in layout order. */
   steps: StepRow[];
 }
@@ -66,6 +67,13 @@ export interface DecisionWrite {
   nextDueAt: number | null;
   events: readonly { event: HistoryEvent; at: number }[];
   messages: readonly OutgoingMessage[];
+  /** Replies the decision ignored, added to the transaction's count. */
+  ignoredReplies: number;
+  /**
+   * Whether the state changed. A decision that changed nothing (ignored replies, a timer
+   * with nothing to do) leaves `updated_at`, the transaction's last progress, as it was.
+   */
+  changed: boolean;
 }
 
 /** An outbox row just committed, to publish now. */
@@ -87,7 +95,7 @@ export interface Cursor {
 }
 
 const SELECT_TRANSACTIONS = `SELECT id, definition_name, definition_version, type, status, input, started_at, deadline,
-  rollback, idempotency_key, traceparent, decision, created_at, updated_at, version, steps FROM transactions`;
+  rollback, idempotency_key, traceparent, decision, created_at, updated_at, version, ignored_replies, steps FROM transactions`;
 
 /** The history rows and outbox rows of the decisions whose transaction is in `written` (a CTE of ids). */
 const effectsCtes = (written: string, first: number) => {
@@ -131,11 +139,13 @@ const UPDATE: PreparedStatement = {
   name: 'ordo_tx_update',
   text: `WITH c AS (
     SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::jsonb[], $7::text[],
-      $8::jsonb[], $9::timestamptz[]) AS c (id, version, status, started_at, deadline, rollback, decision, steps, due_at)
+      $8::jsonb[], $9::timestamptz[], $10::int[], $11::boolean[])
+      AS c (id, version, status, started_at, deadline, rollback, decision, steps, due_at, ignored, changed)
     ORDER BY id),
   written AS (
     UPDATE transactions t SET version = t.version + 1, status = c.status, started_at = c.started_at,
-      deadline = c.deadline, rollback = c.rollback, decision = c.decision, steps = c.steps, updated_at = now(),
+      deadline = c.deadline, rollback = c.rollback, decision = c.decision, steps = c.steps,
+      updated_at = CASE WHEN c.changed THEN now() ELSE t.updated_at END, ignored_replies = t.ignored_replies + c.ignored,
       finished_at = CASE WHEN c.status IN ('completed', 'compensated') THEN coalesce(t.finished_at, now()) END
     FROM c WHERE t.id = c.id AND t.version = c.version
     RETURNING t.id, t.version, c.due_at),
@@ -143,21 +153,23 @@ const UPDATE: PreparedStatement = {
     INSERT INTO timers (tx_id, due_at) SELECT id, due_at FROM written WHERE due_at IS NOT NULL
     ON CONFLICT (tx_id) DO UPDATE SET due_at = excluded.due_at),
   idle AS (DELETE FROM timers WHERE tx_id IN (SELECT id FROM written WHERE due_at IS NULL)),
-  ${effectsCtes('written', 10)}`,
+  ${effectsCtes('written', 12)}`,
 };
 
 const LOAD: PreparedStatement = { name: 'ordo_tx_load', text: `${SELECT_TRANSACTIONS} WHERE id = ANY($1::uuid[])` };
 
 /**
- * Takes up to $2 transactions whose timer is due at $1, pushing their timers to $3 so that
- * other instances pass them by; the decision then sets the real next due time. An instance
- * that dies meanwhile leaves them due again at $3.
+ * Takes up to $1 transactions whose timer is due by the database's clock, pushing their
+ * timers $2 ms later so that other instances pass them by; the decision then sets the real
+ * next due time. An instance that dies meanwhile leaves them due again after that lease.
+ * Returns the database's time too: the claimed timers are decided at it, so what the
+ * database found due is due for the decision as well, whatever this instance's clock says.
  */
 const CLAIM_DUE: PreparedStatement = {
   name: 'ordo_timers_claim',
-  text: `UPDATE timers SET due_at = $3 WHERE tx_id IN (
-    SELECT tx_id FROM timers WHERE due_at <= $1 ORDER BY due_at LIMIT $2 FOR UPDATE SKIP LOCKED)
-  RETURNING tx_id`,
+  text: `UPDATE timers SET due_at = now() + $2::int * interval '1 millisecond' WHERE tx_id IN (
+    SELECT tx_id FROM timers WHERE due_at <= now() ORDER BY due_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+  RETURNING tx_id, now() AS now`,
 };
 
 /** The 2PC decision a state holds; null for other protocols and before the decision. */
@@ -181,6 +193,7 @@ function toRecord(row: TransactionRow): TransactionRecord {
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     version: row.version,
+    ignoredReplies: row.ignored_replies,
     layout: steps.map((s) => ({ id: s.step_id, participant: s.participant })),
     state: {
       // A 2PC state carries its global decision (see engine/twopc/README.md).
@@ -301,6 +314,8 @@ export class TransactionRepository {
       col((d) => decisionOfState(d.after)),
       col((d) => JSON.stringify(stepRows(d.before.layout, d.after))),
       col((d) => date(d.nextDueAt)),
+      col((d) => d.ignoredReplies),
+      col((d) => d.changed),
       ...effectParams(decisions.map((d) => ({ txId: d.before.id, ...d }))),
     ]);
     return writeResult(rows, decisions.flatMap((d) => d.messages));
@@ -313,10 +328,10 @@ export class TransactionRepository {
     return new Map(rows.map((row) => [row.id, toRecord(row)]));
   }
 
-  /** Takes the transactions whose timer is due at `now`; see CLAIM_DUE. */
-  async claimDue(now: number, limit: number, leaseMs: number): Promise<string[]> {
-    const rows = await runPrepared<{ tx_id: string }>(this.dataSource, CLAIM_DUE, [new Date(now), limit, new Date(now + leaseMs)]);
-    return rows.map((row) => row.tx_id);
+  /** Takes the transactions whose timer is due, with the database's time (null when none); see CLAIM_DUE. */
+  async claimDue(limit: number, leaseMs: number): Promise<{ ids: string[]; now: number | null }> {
+    const rows = await runPrepared<{ tx_id: string; now: Date }>(this.dataSource, CLAIM_DUE, [limit, leaseMs]);
+    return { ids: rows.map((row) => row.tx_id), now: rows.length > 0 ? rows[0].now.getTime() : null };
   }
 
   /** Transactions with their steps; `tail` is everything after FROM. */
@@ -365,9 +380,13 @@ export class TransactionRepository {
     return rows.map((r) => r.id);
   }
 
-  async events(txId: string): Promise<EventRow[]> {
+  /** Up to `limit` history rows of a transaction after event `after` (from the start without), oldest first. */
+  async events(txId: string, limit: number, after?: string): Promise<EventRow[]> {
     const rows: { id: string; type: string; step_id: string | null; actor: string | null; data: HistoryEvent; at: Date }[] =
-      await this.dataSource.query('SELECT id, type, step_id, actor, data, at FROM events WHERE tx_id = $1 ORDER BY id', [txId]);
+      await this.dataSource.query(
+        'SELECT id, type, step_id, actor, data, at FROM events WHERE tx_id = $1 AND id > $2 ORDER BY id LIMIT $3',
+        [txId, after ?? '0', limit],
+      );
     return rows.map((r) => ({ id: r.id, type: r.type, stepId: r.step_id, actor: r.actor, data: r.data, at: r.at }));
   }
 }
