@@ -3,7 +3,7 @@ import { randomUUID } from 'crypto';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AppConfig, IncomingMessage, inSpans, MESSAGE_BUS, MessageBus, OutgoingMessage, SpanKind, traceparentOf, tracingEnabled } from '@ordo/platform';
-import { Command, deadLetter, HEADERS, MalformedMessage, parseCommand, Reply, topicNames } from '@ordo/protocol';
+import { Command, deadLetter, HEADERS, MalformedMessage, parseCommand, Reply, storableText, topicNames } from '@ordo/protocol';
 import { ReplyBody } from './barrier-rules';
 import { FaultInjector } from './failure-injection';
 import { HandlerRegistry } from './handler-registry';
@@ -225,7 +225,10 @@ export class CommandConsumer {
   }
 
   private reply(command: Command, traceparent: string | undefined, answer: ReplyBody): OutgoingMessage {
-    const reply: Reply = { txId: command.txId, stepId: command.stepId, phase: command.phase, attempt: command.attempt, ...answer };
+    // An error's text comes from anywhere (a driver, a cut string): made storable, so the
+    // coordinator does not refuse the whole reply for it.
+    const error = answer.error && { code: storableText(answer.error.code), message: storableText(answer.error.message) };
+    const reply: Reply = { txId: command.txId, stepId: command.stepId, phase: command.phase, attempt: command.attempt, ...answer, ...(error && { error }) };
     return {
       topic: this.topics.replies,
       key: command.txId,

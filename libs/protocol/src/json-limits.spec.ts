@@ -1,4 +1,4 @@
-import { jsonProblem, MAX_JSON_DEPTH, unstorableText } from './json-limits';
+import { jsonProblem, MAX_JSON_DEPTH, storableText, unstorableText } from './json-limits';
 
 const nested = (levels: number): unknown => {
   let value: unknown = 1;
@@ -48,5 +48,18 @@ describe('unstorableText', () => {
     ['two high surrogates', '\ud83d\ud83d\ude00', 'an unpaired UTF-16 surrogate (U+D83D)'],
   ])('%s', (_name, text, problem) => {
     expect(unstorableText(text)).toBe(problem);
+  });
+});
+
+describe('storableText', () => {
+  it('leaves storable text as it is, emoji pairs included', () => {
+    expect(storableText('out of stock 🫖')).toBe('out of stock 🫖');
+  });
+
+  it('drops U+0000 and replaces each unpaired surrogate with U+FFFD', () => {
+    const cut = 'tea 🫖'.slice(0, -1); // the emoji cut in half
+    expect(storableText(`a\u0000b ${cut}`)).toBe('ab tea \uFFFD');
+    expect(storableText('\udc00x\ud83d')).toBe('\uFFFDx\uFFFD');
+    expect(unstorableText(storableText(`\u0000${cut}\udc00`))).toBeUndefined();
   });
 });

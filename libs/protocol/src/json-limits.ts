@@ -20,6 +20,7 @@ export interface JsonChecks {
 
 // In a `u` regex a surrogate pair is one code point, so only an unpaired half is a Cs one.
 const LONE_SURROGATE = /\p{Cs}/u;
+const LONE_SURROGATES = /\p{Cs}/gu;
 
 /**
  * Why PostgreSQL cannot store `text` (in jsonb or text), or nothing. JSON allows both cases,
@@ -31,6 +32,15 @@ export function unstorableText(text: string): string | undefined {
   const lone = LONE_SURROGATE.exec(text);
   if (lone) return `an unpaired UTF-16 surrogate (U+${lone[0].charCodeAt(0).toString(16).toUpperCase()})`;
   return undefined;
+}
+
+/**
+ * `text` made storable: U+0000 dropped and each unpaired surrogate replaced by U+FFFD. For
+ * diagnostic text a sender builds (an exception's message cut in the middle of an emoji),
+ * which is better delivered a little changed than refused; never for business data.
+ */
+export function storableText(text: string): string {
+  return unstorableText(text) === undefined ? text : text.replaceAll('\u0000', '').replace(LONE_SURROGATES, '\uFFFD');
 }
 
 /**
