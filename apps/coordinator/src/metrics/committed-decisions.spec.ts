@@ -19,6 +19,7 @@ function metrics(participantLimit = 10): { metrics: CommittedDecisionMetrics; re
       timeouts: counter('timeouts', ['participant', 'phase']),
       retries: counter('retries', ['participant', 'phase']),
       holds: counter('holds', ['participant', 'reason']),
+      undeliverable: counter('undeliverable', ['participant', 'phase']),
     },
   };
 }

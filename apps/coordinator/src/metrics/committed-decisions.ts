@@ -14,6 +14,7 @@ export interface CommittedDecisionMetrics {
   timeouts: Counter<'participant' | 'phase'>;
   retries: Counter<'participant' | 'phase'>;
   holds: Counter<'participant' | 'reason'>;
+  undeliverable: Counter<'participant' | 'phase'>;
 }
 
 /** One transaction's decisions in a database transaction that committed. */
@@ -63,6 +64,9 @@ export function observeCommitted(metrics: CommittedDecisionMetrics, decisions: r
           break;
         case 'step.held':
           metrics.holds.inc({ participant: metrics.participant(event.participant), reason: event.reason });
+          break;
+        case 'step.undeliverable':
+          metrics.undeliverable.inc({ participant: participant(event.stepId), phase: event.phase });
           break;
       }
     }

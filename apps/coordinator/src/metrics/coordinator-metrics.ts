@@ -73,6 +73,12 @@ export class CoordinatorMetrics {
         labelNames: ['participant', 'reason'],
         registers,
       }),
+      undeliverable: new Counter({
+        name: 'ordo_commands_too_large_total',
+        help: 'Commands not sent because they were larger than MAX_MESSAGE_BYTES (their step failed), by participant and phase',
+        labelNames: ['participant', 'phase'],
+        registers,
+      }),
     };
     this.deadLetters = new Counter({
       name: 'ordo_dead_letters_total',

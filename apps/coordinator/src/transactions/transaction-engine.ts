@@ -59,6 +59,8 @@ export class TransactionEngine {
   private readonly topics;
   private readonly crashAfterCommitDecision: boolean;
   private readonly recent: RecentTransactions;
+  /** Commands larger than this are never written (participants and the broker would refuse them). */
+  private readonly maxCommandBytes: number;
 
   constructor(
     private readonly repository: TransactionRepository,
@@ -71,6 +73,7 @@ export class TransactionEngine {
     this.topics = topicNames(config.KAFKA_TOPIC_PREFIX);
     this.crashAfterCommitDecision = config.FAULT_CRASH === 'after-commit-decision';
     this.recent = new RecentTransactions(config.RECENT_TRANSACTIONS_MB * 1024 * 1024);
+    this.maxCommandBytes = config.MAX_MESSAGE_BYTES;
   }
 
   /** Starts a transaction, or returns the one already started with the same idempotency key. */
@@ -286,7 +289,7 @@ export class TransactionEngine {
   }
 
   private context(definition: ResolvedDefinition, input: JsonObject, now: number, gate: Gate): DecideContext {
-    return { definition, input, now, random: Math.random, gate };
+    return { definition, input, now, random: Math.random, gate, maxCommandBytes: this.maxCommandBytes };
   }
 
   /** A decision as the repository writes it: the new state, its history rows and its commands. */

@@ -17,9 +17,11 @@ export interface AttemptState<P extends Phase = Phase> {
   readonly attemptsLeft: number;
   /**
    * `reply`: an attempt is out; `backoff`: the next one is scheduled; `hold`: the next one
-   * was held back to protect its participant (it used no attempt); null: idle.
+   * was held back to protect its participant (it used no attempt); `refused`: the next one
+   * could not be sent at all (its command is too large; no attempt used), and the machine
+   * concludes it as a failure within the same decision, so no stored state holds it; null: idle.
    */
-  readonly waitingFor: 'reply' | 'backoff' | 'hold' | null;
+  readonly waitingFor: 'reply' | 'backoff' | 'hold' | 'refused' | null;
   /** `reply`: when the attempt times out; `backoff` and `hold`: when the next attempt is tried. */
   readonly dueAt: number | null;
 }

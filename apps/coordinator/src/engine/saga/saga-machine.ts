@@ -247,11 +247,15 @@ function awaitsCompensation(state: SagaState, spec: ResolvedStep): boolean {
   return !isPivot(spec) && step.phase === 'execute' && step.attempt > 0 && step.waitingFor === null;
 }
 
-/** Every dependent is compensated or needs nothing, so the step may be compensated. */
+/**
+ * Every dependent is compensated or needs nothing (never sent: skipped, or refused as too
+ * large to send), so the step may be compensated.
+ */
 function dependentsSettled(state: SagaState, definition: ResolvedDefinition, id: string): boolean {
   return directDependents(definition.steps, id).every((spec) => {
-    const { status, waitingFor } = state.steps[spec.id];
-    return status === 'skipped' || status === 'compensated' || (isPivot(spec) && waitingFor === null);
+    const { status, waitingFor, attempt } = state.steps[spec.id];
+    const neverSent = attempt === 0 && waitingFor === null;
+    return status === 'skipped' || status === 'compensated' || neverSent || (isPivot(spec) && waitingFor === null);
   });
 }
 

@@ -73,6 +73,8 @@ export class MachineRun<S extends TransactionState> {
   state: S;
   effects: readonly Effect[] = [];
   gate: Gate = ADMIT_ALL;
+  /** The shell's limit on a command's size (DecideContext.maxCommandBytes); none by default. */
+  maxCommandBytes?: number;
 
   constructor(
     readonly machine: Machine<S>,
@@ -91,6 +93,7 @@ export class MachineRun<S extends TransactionState> {
       now: this.now,
       random: this.random,
       gate: this.gate,
+      maxCommandBytes: this.maxCommandBytes,
     });
     if (decision.accepted) {
       this.state = decision.state;

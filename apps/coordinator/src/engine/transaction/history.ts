@@ -64,6 +64,17 @@ export type HistoryEvent =
       readonly reason: HoldReason;
       readonly until: number;
     }
+  /**
+   * The step's next command was not sent: it would be `bytes` long, more than `maxBytes`.
+   * No attempt was used; the step fails with COMMAND_TOO_LARGE.
+   */
+  | {
+      readonly type: 'step.undeliverable';
+      readonly stepId: string;
+      readonly phase: Phase;
+      readonly bytes: number;
+      readonly maxBytes: number;
+    }
   | {
       readonly type: 'step.retry_scheduled';
       readonly stepId: string;

@@ -54,4 +54,9 @@ export interface DecideContext {
   /** Uniform in [0, 1), used for retry jitter. */
   readonly random: () => number;
   readonly gate: Gate;
+  /**
+   * Commands larger than this (bytes of their JSON) are never sent: no participant would
+   * accept them, nor the broker (dispatchAttempt). Unset: no limit.
+   */
+  readonly maxCommandBytes?: number;
 }

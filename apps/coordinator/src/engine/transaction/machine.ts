@@ -5,7 +5,7 @@ import { accept, Decision, reject } from './decision';
 import { Draft, draftOf } from './draft';
 import { DecideContext, OperatorEvent, TransactionEvent } from './inputs';
 import { StepState, TransactionState } from './transaction-state';
-import { applyReply, AttemptRules, startTransaction } from './transitions';
+import { applyReply, AttemptRules, concludeRefused, startTransaction } from './transitions';
 
 export type OperatorEventOf<T extends OperatorEvent['type']> = Extract<OperatorEvent, { type: T }>;
 
@@ -38,8 +38,21 @@ export function initialState<P extends Phase>(definition: ResolvedDefinition, fi
   };
 }
 
-/** The event dispatch every protocol shares: start once, then replies, timers and operators. */
+/**
+ * The event dispatch every protocol shares: start once, then replies, timers and operators;
+ * then the steps whose command could not be sent fail (concludeRefused).
+ */
 export function decideWith<S extends TransactionState>(
+  rules: MachineRules<S>,
+  state: S,
+  event: TransactionEvent,
+  ctx: DecideContext,
+): Decision<S> {
+  const decision = decideEvent(rules, state, event, ctx);
+  return decision.accepted ? accept(concludeRefused(decision, ctx, rules.attempts, rules.propagate)) : decision;
+}
+
+function decideEvent<S extends TransactionState>(
   rules: MachineRules<S>,
   state: S,
   event: TransactionEvent,

@@ -13,6 +13,7 @@ import {
 import { EffectiveRetryPolicy, ResolvedDefinition, ResolvedStep } from '../definition/definition';
 import { resolveInput } from '../definition/input-mapping';
 import { Draft, emit, record, setStatus, updateStep } from './draft';
+import { toCommand } from './effects';
 import { IgnoredReplyReason } from './history';
 import { DecideContext, StepReply } from './inputs';
 import {
@@ -42,9 +43,18 @@ export function startTransaction<S extends TransactionState>(draft: Draft<S>, ct
   return record(started, { type: 'transaction.started', deadline });
 }
 
+/** Every transaction id is a UUID of this length, so a command's size does not depend on which. */
+const SOME_TX_ID = '00000000-0000-4000-8000-000000000000';
+
+/** The error of a step whose command was too large to send. */
+export const COMMAND_TOO_LARGE = 'COMMAND_TOO_LARGE';
+
 /**
  * Sends the next attempt of the step's current phase, or, when the gate refuses, holds the
- * step until the gate's retry time without using an attempt.
+ * step until the gate's retry time without using an attempt. A command larger than
+ * `ctx.maxCommandBytes` is not sent: the step is `refused` (its budget shrinks, its attempt
+ * number does not, so nothing counts as sent and nothing needs undoing) and decideWith
+ * concludes it as a failure.
  */
 export function dispatchAttempt<S extends TransactionState>(
   draft: Draft<S>,
@@ -53,6 +63,15 @@ export function dispatchAttempt<S extends TransactionState>(
   ctx: DecideContext,
 ): Draft<S> {
   const before = draft.state.steps[stepId];
+  if (ctx.maxCommandBytes !== undefined) {
+    const attempt = before.attempt + 1;
+    const send = { kind: 'send', stepId, participant, phase: before.phase, action, attempt, input, deadline: ctx.now + timeoutMs } as const;
+    const bytes = Buffer.byteLength(JSON.stringify(toCommand(SOME_TX_ID, ctx.definition.type, send)));
+    if (bytes > ctx.maxCommandBytes) {
+      const refused = updateStep(draft, stepId, { waitingFor: 'refused', dueAt: null, attemptsLeft: Math.max(0, before.attemptsLeft - 1) });
+      return record(refused, { type: 'step.undeliverable', stepId, phase: before.phase, bytes, maxBytes: ctx.maxCommandBytes });
+    }
+  }
   const admission = ctx.gate.admit(participant);
   if (!admission.admitted) {
     const { reason, retryAt: until } = admission;
@@ -273,6 +292,37 @@ export function fireDueTimers<S extends TransactionState>(
     return rules.conclude(timedOut, id, 'retry', null, error, ctx);
   }, draft);
 }
+
+/**
+ * Steps whose command could not be sent (dispatchAttempt) fail at once with
+ * COMMAND_TOO_LARGE, as if their participant had refused them, and the machine moves on;
+ * until none is left, as a rollback's compensations may be refused in turn.
+ */
+export function concludeRefused<S extends TransactionState>(
+  draft: Draft<S>,
+  ctx: DecideContext,
+  rules: AttemptRules<S>,
+  propagate: (draft: Draft<S>, ctx: DecideContext) => Draft<S>,
+): Draft<S> {
+  let current = draft;
+  // A step is refused at most once per phase it enters, and a saga step has two phases.
+  let rounds = 2 * ctx.definition.steps.length + 1;
+  for (let refused = refusedSteps(current.state); refused.length > 0; refused = refusedSteps(current.state)) {
+    if (rounds-- === 0) throw new Error('invariant: commands kept being refused within one decision');
+    current = propagate(
+      refused.reduce((next, id) => {
+        const { phase } = next.state.steps[id];
+        const message = `the ${phase} command of step ${id} is larger than ${ctx.maxCommandBytes} bytes and cannot be sent`;
+        return rules.conclude(next, id, 'failure', null, { code: COMMAND_TOO_LARGE, message }, ctx);
+      }, current),
+      ctx,
+    );
+  }
+  return current;
+}
+
+const refusedSteps = (state: TransactionState): string[] =>
+  Object.entries(state.steps).flatMap(([id, step]) => (step.waitingFor === 'refused' ? [id] : []));
 
 /**
  * A participant's reply: concludes the attempt it answers, or, when it answers nothing
