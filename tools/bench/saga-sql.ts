@@ -86,12 +86,13 @@ function effects(written: string, events: [type: string, stepId: string | null, 
 const decide = (version: number, status: string, steps: string[], due: boolean, written: string) => `WITH c AS (
     SELECT * FROM unnest('{:txid}'::uuid[], '{${version}}'::int[], '{${status}}'::text[], ARRAY[now()]::timestamptz[],
       ARRAY[now() + interval '30 s']::timestamptz[], '{NULL}'::jsonb[], '{NULL}'::text[],
-      ARRAY['[${steps.join(',')}]']::jsonb[], ARRAY[${due ? "now() + interval '5 s'" : 'NULL'}]::timestamptz[])
-      AS c (id, version, status, started_at, deadline, rollback, decision, steps, due_at)
+      ARRAY['[${steps.join(',')}]']::jsonb[], ARRAY[${due ? "now() + interval '5 s'" : 'NULL'}]::timestamptz[], '{0}'::int[], '{true}'::boolean[])
+      AS c (id, version, status, started_at, deadline, rollback, decision, steps, due_at, ignored, changed)
     ORDER BY id),
   written AS (
     UPDATE ordo.transactions t SET version = t.version + 1, status = c.status, started_at = c.started_at,
-      deadline = c.deadline, rollback = c.rollback, decision = c.decision, steps = c.steps, updated_at = now(),
+      deadline = c.deadline, rollback = c.rollback, decision = c.decision, steps = c.steps,
+      updated_at = CASE WHEN c.changed THEN now() ELSE t.updated_at END, ignored_replies = t.ignored_replies + c.ignored,
       finished_at = CASE WHEN c.status IN ('completed', 'compensated') THEN coalesce(t.finished_at, now()) END
     FROM c WHERE t.id = c.id AND t.version = c.version
     RETURNING t.id, t.version, c.due_at),
