@@ -1,7 +1,6 @@
 import { randomBytes, randomUUID } from 'crypto';
-import { Client } from 'pg';
-import { CoordinatorApi, TERMINAL } from '../support/coordinator-api';
-import { RunningApp, startApp } from '../support/processes';
+import { TERMINAL } from '../support/coordinator-api';
+import { InventoryWorld, startInventoryWorld } from '../support/inventory-world';
 import { testEnv } from '../support/test-env';
 
 /**
@@ -12,10 +11,10 @@ import { testEnv } from '../support/test-env';
  * real PostgreSQL and Kafka, with the real inventory service for the step before it.
  */
 describe('a command too large to send', () => {
-  const env = testEnv();
+  const env = { KAFKA_TOPIC_PREFIX: `${testEnv().topicPrefix}oversized.` };
   const suffix = randomBytes(3).toString('hex');
   const schema = 'ordo_oversized_command';
-  const world = { KAFKA_TOPIC_PREFIX: `${env.topicPrefix}oversized.` };
+
   const sku = `BIG-${suffix}`;
   const definition = {
     name: `oversized-${suffix}`,
@@ -32,37 +31,26 @@ describe('a command too large to send', () => {
       },
     ],
   };
-  const db = new Client({ connectionString: env.databaseUrl });
-  let coordinator: RunningApp;
-  let inventory: RunningApp;
-  let api: CoordinatorApi;
+  let world: InventoryWorld;
 
   beforeAll(async () => {
-    await db.connect();
-    coordinator = await startApp('coordinator', { ...world, DATABASE_SCHEMA: schema });
-    inventory = await startApp('inventory', world);
-    api = new CoordinatorApi(coordinator.url);
-    await api.register(definition);
-    await db.query(`INSERT INTO inventory.products (sku, name, stock) VALUES ($1, $1, 10)`, [sku]);
+    world = await startInventoryWorld({ env, schema, definition, products: [{ sku, stock: 10 }] });
   });
 
-  afterAll(async () => {
-    await Promise.all([inventory?.stop(), coordinator?.stop()]);
-    await db.end();
-  });
+  afterAll(() => world?.stop());
 
   it('fails its step with COMMAND_TOO_LARGE without sending it, and undoes only what ran', async () => {
-    const started = await api.start(definition.name, { sku, qty: 1, orderId: randomUUID(), note: 'n'.repeat(200 * 1024) });
-    const ended = await api.waitFor(started.id, TERMINAL, 30_000);
+    const started = await world.api.start(definition.name, { sku, qty: 1, orderId: randomUUID(), note: 'n'.repeat(200 * 1024) });
+    const ended = await world.api.waitFor(started.id, TERMINAL, 30_000);
     expect(ended.status).toBe('compensated');
     expect(ended.steps.find((s) => s.id === 'reserve')).toMatchObject({ status: 'compensated' });
     expect(ended.steps.find((s) => s.id === 'charge')).toMatchObject({ status: 'failed', attempt: 0, lastError: { code: 'COMMAND_TOO_LARGE' } });
-    const types = (await api.events(started.id)).map((e) => e.type);
+    const types = (await world.api.events(started.id)).map((e) => e.type);
     expect(types).toContain('step.undeliverable');
     // Nothing stuck in the outbox, and the stock is back.
-    const { rows } = await db.query(`SELECT count(*)::int AS n FROM ${schema}.outbox WHERE key = $1`, [started.id]);
+    const { rows } = await world.db.query(`SELECT count(*)::int AS n FROM ${schema}.outbox WHERE key = $1`, [started.id]);
     expect(rows[0].n).toBe(0);
-    const stock = await db.query<{ stock: number }>('SELECT stock FROM inventory.products WHERE sku = $1', [sku]);
+    const stock = await world.db.query<{ stock: number }>('SELECT stock FROM inventory.products WHERE sku = $1', [sku]);
     expect(stock.rows[0].stock).toBe(10);
   }, 60_000);
 });

@@ -1,8 +1,5 @@
 import { randomBytes, randomUUID } from 'crypto';
-import { Client } from 'pg';
-import { addProducts } from '../../tools/chaos/invariants';
-import { CoordinatorApi } from '../support/coordinator-api';
-import { RunningApp, startApp } from '../support/processes';
+import { InventoryWorld, startInventoryWorld } from '../support/inventory-world';
 import { testEnv } from '../support/test-env';
 
 /**
@@ -14,9 +11,8 @@ import { testEnv } from '../support/test-env';
  * has to rejoin.
  */
 describe('a handler slower than the consumer session', () => {
-  const env = testEnv();
   const suffix = randomBytes(3).toString('hex');
-  const world = { KAFKA_TOPIC_PREFIX: `${env.topicPrefix}slow-handler.`, KAFKA_TOPIC_PARTITIONS: '4', FAULT_INJECTION: 'on' };
+  const settings = { KAFKA_TOPIC_PREFIX: `${testEnv().topicPrefix}slow-handler.`, KAFKA_TOPIC_PARTITIONS: '4', FAULT_INJECTION: 'on' };
   const sku = `SLOW-${suffix}`;
   const definition = {
     name: `slow-reserve-${suffix}`,
@@ -27,39 +23,28 @@ describe('a handler slower than the consumer session', () => {
     defaults: { timeoutMs: 30_000, retry: { maxAttempts: 1 } },
     steps: [{ id: 'reserve', participant: 'inventory', action: 'reserve', compensation: 'release' }],
   };
-  const db = new Client({ connectionString: env.databaseUrl });
-  let coordinator: RunningApp;
-  let inventory: RunningApp;
-  let api: CoordinatorApi;
+  let world: InventoryWorld;
 
   beforeAll(async () => {
-    await db.connect();
-    coordinator = await startApp('coordinator', { ...world, DATABASE_SCHEMA: 'ordo_slow_handler' });
-    inventory = await startApp('inventory', world);
-    api = new CoordinatorApi(coordinator.url);
-    await api.register(definition);
-    await addProducts(db, [{ sku, stock: 100 }]);
+    world = await startInventoryWorld({ env: settings, schema: 'ordo_slow_handler', definition, products: [{ sku, stock: 100 }] });
   });
 
-  afterAll(async () => {
-    await Promise.all([inventory?.stop(), coordinator?.stop()]);
-    await db.end();
-  });
+  afterAll(() => world?.stop());
 
   it('keeps the member in its group while the handler runs; the other commands and the slow one complete, each once', async () => {
-    const reserve = (extra: object = {}) => api.start(definition.name, { sku, qty: 1, orderId: randomUUID(), ...extra });
+    const reserve = (extra: object = {}) => world.api.start(definition.name, { sku, qty: 1, orderId: randomUUID(), ...extra });
     const slow = await reserve({ _fault: { latencyMs: 14_000 } });
     const quick = await Promise.all(Array.from({ length: 6 }, () => reserve()));
     // Those on other partitions finish long before the slow one; those behind it on its
     // partition wait for it. All complete.
-    for (const tx of quick) expect((await api.waitFor(tx.id, ['completed', 'compensated', 'failed'], 45_000)).status).toBe('completed');
-    const ended = await api.waitFor(slow.id, ['completed', 'compensated', 'failed'], 45_000);
+    for (const tx of quick) expect((await world.api.waitFor(tx.id, ['completed', 'compensated', 'failed'], 45_000)).status).toBe('completed');
+    const ended = await world.api.waitFor(slow.id, ['completed', 'compensated', 'failed'], 45_000);
     expect(ended.status).toBe('completed');
     expect(ended.steps[0].attempt).toBe(1);
     // Each reservation took one unit of stock once: nothing was handled twice.
-    const { rows } = await db.query<{ stock: number }>('SELECT stock FROM inventory.products WHERE sku = $1', [sku]);
+    const { rows } = await world.db.query<{ stock: number }>('SELECT stock FROM inventory.products WHERE sku = $1', [sku]);
     expect(rows[0].stock).toBe(100 - 7);
     // An expelled member finds out at its next heartbeat and rejoins; kafkajs says so at warn.
-    expect(inventory.output()).not.toMatch(/not aware of this member|re-joining the group|rebalancing/i);
+    expect(world.inventory.output()).not.toMatch(/not aware of this member|re-joining the group|rebalancing/i);
   }, 90_000);
 });
