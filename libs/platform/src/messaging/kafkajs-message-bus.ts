@@ -94,7 +94,12 @@ export class KafkajsMessageBus implements MessageBus {
       brokers: options.brokers,
       socketFactory: noDelaySockets,
       logLevel: logLevel.WARN,
-      logCreator: () => (entry: LogEntry) => this.logger.warn(`${entry.log.message} (${entry.namespace})`),
+      logCreator: () => (entry: LogEntry) => {
+        // Said at every producer's start because its retries are bounded (on purpose, see
+        // connectedProducer); Ordo uses no Kafka transactions, so it is only noise.
+        if (entry.log.message.startsWith('Limiting retries for the idempotent producer')) return;
+        this.logger.warn(`${entry.log.message} (${entry.namespace})`);
+      },
     });
   }
 

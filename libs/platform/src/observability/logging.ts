@@ -1,3 +1,4 @@
+import { RequestMethod } from '@nestjs/common';
 import { IncomingMessage } from 'http';
 import { Params } from 'nestjs-pino';
 
@@ -24,6 +25,9 @@ const quiet = (request: IncomingMessage) => /^\/(api\/v1\/health|metrics)(\/|\?|
  */
 export function loggerParams(name: string, logLevel: string | undefined): Params {
   return {
+    // nestjs-pino's default route, '*', is the old path syntax: Nest 11 converts it and warns
+    // at every start. The same routes in the syntax of path-to-regexp 8.
+    forRoutes: [{ path: '{*path}', method: RequestMethod.ALL }],
     pinoHttp: {
       level: PINO_LEVELS[logLevel ?? 'log'] ?? 'info',
       base: { service: name },
