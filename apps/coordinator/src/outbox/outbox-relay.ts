@@ -16,6 +16,17 @@ const DELETE_EVERY_MS = 50;
 
 const DELETE: PreparedStatement = { name: 'ordo_outbox_delete', text: 'DELETE FROM outbox WHERE id = ANY($1::bigint[])' };
 
+/** An outbox row as the sweeper claims it. */
+interface OutboxRow {
+  id: string;
+  topic: string;
+  key: string;
+  payload: string;
+  headers: Record<string, string>;
+  /** Sweeps that failed to publish it so far. */
+  attempts: number;
+}
+
 /** Messages Kafka acknowledged, and why the others were not. */
 interface Published {
   published: OutboxMessage[];
@@ -135,18 +146,18 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
    */
   private sweepBatch(): Promise<number> {
     return this.dataSource.transaction(async (manager) => {
-      const rows: { id: string; topic: string; key: string; payload: string; headers: Record<string, string>; attempts: number }[] =
-        await manager.query(
-          `SELECT id, topic, key, payload, headers, attempts FROM outbox WHERE created_at < now() - $1 * interval '1 millisecond'
-           ORDER BY attempts, id LIMIT $2 FOR UPDATE SKIP LOCKED`,
-          [this.config.OUTBOX_GRACE_MS, this.config.OUTBOX_BATCH_SIZE],
-        );
+      const rows: OutboxRow[] = await manager.query(
+        `SELECT id, topic, key, payload, headers, attempts FROM outbox WHERE created_at < now() - $1 * interval '1 millisecond'
+         ORDER BY attempts, id LIMIT $2 FOR UPDATE SKIP LOCKED`,
+        [this.config.OUTBOX_GRACE_MS, this.config.OUTBOX_BATCH_SIZE],
+      );
       if (rows.length === 0) return 0;
       const { published, error } = await this.publish(
         rows.map((r) => ({ outboxId: r.id, topic: r.topic, key: r.key, value: r.payload, headers: r.headers })),
       );
       const sent = new Set(published.map((m) => m.outboxId));
       const failed = rows.filter((r) => !sent.has(r.id));
+      if (failed.length > 0) this.logger.warn(`${failed.length} left-behind commands not published (${error}); tried again at the next sweep`);
       const spent = failed.filter((r) => r.attempts + 1 >= this.config.OUTBOX_MAX_ATTEMPTS);
       const deadLettered = spent.length > 0 ? await this.deadLetter(spent, error ?? 'not published') : [];
       const gone = [...sent, ...deadLettered];
@@ -164,7 +175,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
    * original topic and the reason (cut to MAX_MESSAGE_BYTES like every dead letter); returns
    * the ids Kafka took. Those it did not take stay and are tried again.
    */
-  private async deadLetter(rows: { id: string; topic: string; key: string; payload: string; headers: Record<string, string>; attempts: number }[], error: string) {
+  private async deadLetter(rows: OutboxRow[], error: string): Promise<string[]> {
     const letters = rows.map((r) => {
       const reason = `not published to ${r.topic} after ${r.attempts + 1} attempts: ${error}`;
       const letter = deadLetter(r.topic, { key: r.key, value: Buffer.from(r.payload), headers: r.headers }, reason, this.config.MAX_MESSAGE_BYTES);
@@ -225,7 +236,6 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
         const result = results[i];
         return result.status === 'rejected' ? [`${group[0].topic}: ${(result.reason as Error).message}`] : [];
       });
-      this.logger.warn(`publishing failed (${failures.join('; ')}); those commands stay in the outbox`);
       return { published: groups.filter((_, i) => results[i].status === 'fulfilled').flat(), error: failures.join('; ') };
     }
   }
