@@ -1,15 +1,12 @@
-import { ChildProcess } from 'child_process';
 import { randomBytes, randomUUID } from 'crypto';
-import { chmodSync, createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
-import { cpus, loadavg, tmpdir } from 'os';
-import { createServer } from 'net';
+import { readFileSync, writeFileSync } from 'fs';
+import { cpus, loadavg } from 'os';
 import { join } from 'path';
 import { Pool } from 'pg';
-import { AppName, APPS, healthy, spawnApp } from '../launcher/apps';
-import { KafkaOptions, kafkaBrokers, kafkaPid, startKafka, stopKafka } from '../infra/kafka';
+import { KafkaOptions, kafkaPid, startKafka } from '../infra/kafka';
 import { REPO_ROOT } from '../infra/paths';
-import { crashPostgres, PostgresOptions, postgresUrl, startPostgres, stopPostgres } from '../infra/postgres';
-import { cleanUpOnInterrupt, isAlive, portOpen, sleep, waitFor } from '../infra/proc';
+import { crashPostgres, PostgresOptions, startPostgres } from '../infra/postgres';
+import { isAlive, portOpen, sleep } from '../infra/proc';
 import {
   Account,
   addAccounts,
@@ -24,6 +21,7 @@ import {
   transfersInconsistent,
 } from './invariants';
 import { EndWatcher } from '../bench/harness';
+import { App, Client, PARTICIPANTS, startWorld, WORLD_SCHEMA } from './world';
 
 /**
  * `npm run chaos`: place-order sagas, TCC transfers and buy-now 2PC transactions against two
@@ -50,8 +48,7 @@ export interface ChaosOptions {
 
 const TERMINAL = ['completed', 'compensated', 'failed'];
 const PREFIX = 'chaos.';
-const SCHEMA = 'ordo';
-const PARTICIPANTS = ['order', 'inventory', 'payment'] as const;
+const SCHEMA = WORLD_SCHEMA;
 type Kind = 'coordinator' | (typeof PARTICIPANTS)[number] | 'kafka' | 'postgres';
 
 /** Sized for a broker restart: a step keeps trying for minutes, never exhausting its budget. */
@@ -97,139 +94,21 @@ export interface ChaosReport {
   summary: string;
 }
 
-/** An app process the chaos loop may kill and restart on the same port. */
-class App {
-  process?: ChildProcess;
-  exits: string[] = [];
-  private killing = false;
-  private readonly logFile;
-
-  constructor(
-    readonly label: string,
-    readonly name: AppName,
-    readonly port: number,
-    private readonly env: Record<string, string>,
-    logDir: string,
-  ) {
-    this.logFile = join(logDir, `${label}.log`);
-  }
-
-  get url() {
-    return `http://127.0.0.1:${this.port}`;
-  }
-
-  async start() {
-    const child = spawnApp(this.name, { ...this.env, PORT: String(this.port) });
-    const out = createWriteStream(this.logFile, { flags: 'a' });
-    child.stdout!.pipe(out);
-    child.stderr!.pipe(out);
-    child.once('exit', (code, signal) => {
-      if (!this.killing) this.exits.push(`${this.label} exited on its own (${signal ?? `code ${code}`}); log: ${this.logFile}`);
-    });
-    this.process = child;
-    this.killing = false;
-    await waitFor(`${this.label} health`, async () => ((await healthy(this.port)) ? true : undefined), 180_000, () =>
-      child.exitCode !== null ? `exited with code ${child.exitCode}; see ${this.logFile}` : undefined,
-    );
-  }
-
-  /** Restarts a process that died on its own, so the run can go on (the death is reported). */
-  async reviveIfDead() {
-    const child = this.process!;
-    if (!this.killing && (child.exitCode !== null || child.signalCode !== null)) await this.start();
-  }
-
-  async stop(signal: NodeJS.Signals) {
-    const child = this.process;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    this.killing = true;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill(signal);
-    await exited;
-  }
-}
-
-/**
- * A free port below Linux's ephemeral range (32768+): a port from there can be taken by some
- * client's outgoing connection while its server is down, and the restart would then fail.
- */
-async function privatePort(): Promise<number> {
-  for (;;) {
-    const port = 20_000 + Math.floor(Math.random() * 12_000);
-    if (await portOpen(port)) continue;
-    const free = await new Promise<boolean>((resolve) => {
-      const server = createServer();
-      server.once('error', () => resolve(false));
-      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-    });
-    if (free) return port;
-  }
-}
-
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
-  const { log } = options;
-  const dir = mkdtempSync(join(tmpdir(), 'ordo-chaos-'));
-  // The postgres user (as root) must reach the cluster's folder inside.
-  chmodSync(dir, 0o755);
-  const logDir = join(dir, 'logs');
-  mkdirSync(logDir);
-  const postgres: PostgresOptions = { dir: join(dir, 'postgres'), port: await privatePort() };
-  const kafka: KafkaOptions = { dir: join(dir, 'kafka'), port: await privatePort(), controllerPort: await privatePort(), heapMb: 512 };
-  log(`private infrastructure under ${dir}: PostgreSQL on ${postgres.port}, Kafka on ${kafka.port}; logs in ${logDir}`);
-  await Promise.all([startPostgres(postgres), startKafka(kafka)]);
-  const databaseUrl = postgresUrl(postgres.port);
-  const db = new Pool({ connectionString: databaseUrl, max: 4 });
-  // Idle connections die with the database restart; the pool reconnects on next use.
-  db.on('error', () => undefined);
-
-  const secrets = { admin: randomBytes(16).toString('hex'), viewer: randomBytes(16).toString('hex') };
-  const shared = {
-    DATABASE_URL: databaseUrl,
-    KAFKA_BROKERS: kafkaBrokers(kafka),
-    KAFKA_TOPIC_PREFIX: PREFIX,
-    KAFKA_TOPIC_PARTITIONS: '8',
-    LOG_LEVEL: 'warn',
-  };
-  const schemaOf = (name: AppName) => APPS.find((a) => a.name === name)!.schema;
-  const coordinatorEnv = { ...shared, DATABASE_SCHEMA: SCHEMA, ORDO_API_KEYS: `chaos-admin:admin:${secrets.admin},chaos-viewer:viewer:${secrets.viewer}` };
-  const coordinators = [
-    new App('coordinator-a', 'coordinator', await privatePort(), coordinatorEnv, logDir),
-    new App('coordinator-b', 'coordinator', await privatePort(), coordinatorEnv, logDir),
-  ];
-  const participants = await Promise.all(
-    PARTICIPANTS.map(
-      async (name) =>
-        new App(name, name, await privatePort(), {
-          ...shared,
-          DATABASE_SCHEMA: schemaOf(name),
-          // The run injects transient errors (FAULT_TRANSIENT_RATE) and aims `_fault` at rollbacks.
-          FAULT_INJECTION: 'on',
-          FAULT_TRANSIENT_RATE: String(options.transientRate),
-          ORDO_COORDINATOR_URL: coordinators[0].url,
-          ORDO_COORDINATOR_API_KEY: secrets.viewer,
-        }, logDir),
-    ),
-  );
-  const apps = [...coordinators, ...participants];
+  const world = await startWorld({
+    label: 'chaos',
+    coordinators: 2,
+    topicPrefix: PREFIX,
+    // The run injects transient errors (FAULT_TRANSIENT_RATE) and aims `_fault` at rollbacks.
+    participantEnv: { FAULT_INJECTION: 'on', FAULT_TRANSIENT_RATE: String(options.transientRate) },
+    log: options.log,
+  });
+  const { db, coordinators, participants, apps, client, postgres, kafka } = world;
   const started = Date.now();
   const watcher = new EndWatcher(db, { table: `${SCHEMA}.transactions`, pollMs: 100 });
-  const cleanUp = cleanUpOnInterrupt('the chaos run', async () => {
-    await watcher.close();
-    await Promise.all(apps.map((a) => a.stop('SIGTERM')));
-    await db.end().catch(() => undefined);
-    await Promise.all([stopKafka(kafka), stopPostgres(postgres)]);
-    // The logs stay for a post-mortem; the data goes.
-    for (const data of [postgres.dir, kafka.dir]) rmSync(data, { recursive: true, force: true });
-  });
   try {
-    await Promise.all(participants.map((p) => p.start()));
-    // Together, as a deployment would: both migrate the fresh schema under one lock.
-    await Promise.all(coordinators.map((c) => c.start()));
-    log(`2 coordinators and ${participants.length} participants healthy in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-
     const data = await seed(db, options);
     const protocols = protocolsOf(options, data);
-    const client = new Client(coordinators.map((c) => c.url), secrets.admin);
     for (const p of protocols) {
       const sample = JSON.parse(readFileSync(join(REPO_ROOT, p.file), 'utf8')) as { name: string; defaults: object; steps: { input?: object }[] };
       await client.post('/definitions', { ...sample, defaults: { ...sample.defaults, retry: CHAOS_RETRY } });
@@ -243,7 +122,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
 
     const load = runLoad(protocols, client, watcher, options);
     const kills = await chaosLoop(load.ended, { coordinators, participants, postgres, kafka, apps, options });
-    log(`chaos over after ${kills.length} kills; waiting for every transaction to end`);
+    options.log(`chaos over after ${kills.length} kills; waiting for every transaction to end`);
     const ended = await load.done;
     await watcher.close();
 
@@ -282,7 +161,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     };
     return { ...report, summary: summarize(report, started, options) };
   } finally {
-    await cleanUp();
+    await watcher.close();
+    await world.stop();
   }
 }
 
@@ -366,42 +246,6 @@ function protocolsOf(options: ChaosOptions, data: Seeded): Protocol[] {
       stuckInput: (n) => ({ orderId: randomUUID(), sku: data.none.sku, qty: 1, accountId: `stuck-${n}`, amount: 100, ...stuckFault('2pc') }),
     },
   ];
-}
-
-/** A REST client over both coordinators: a request cut off by a kill goes to the other one. */
-class Client {
-  private next = 0;
-
-  constructor(
-    private readonly urls: string[],
-    private readonly key: string,
-  ) {}
-
-  async post<T = { id: string }>(path: string, body: unknown, limitMs = 300_000): Promise<T> {
-    const until = Date.now() + limitMs;
-    for (;;) {
-      const url = this.urls[this.next++ % this.urls.length];
-      let failure: string;
-      try {
-        const response = await fetch(`${url}/api/v1${path}`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${this.key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-          body: body === undefined ? undefined : JSON.stringify(body),
-          signal: AbortSignal.timeout(15_000),
-        });
-        const text = await response.text();
-        if (response.ok) return JSON.parse(text) as T;
-        // 5xx: the instance lost its database or is shutting down; 429: try again later.
-        if (response.status < 500 && response.status !== 429) throw new Error(`POST ${path}: ${response.status} ${text}`);
-        failure = `${response.status} ${text.slice(0, 200)}`;
-      } catch (error) {
-        if ((error as Error).message.startsWith('POST ')) throw error;
-        failure = (error as Error).message;
-      }
-      if (Date.now() > until) throw new Error(`POST ${path} kept failing for ${limitMs / 1000} s: ${failure}`);
-      await sleep(200);
-    }
-  }
 }
 
 interface Ended {

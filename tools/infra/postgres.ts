@@ -183,6 +183,29 @@ export async function crashPostgres(options: PostgresOptions): Promise<void> {
   await runOrFail('pg_ctl stop -m immediate', cmd, args);
 }
 
+/**
+ * Sends `signal` to every process of the cluster, the postmaster first (stopped, it forks no
+ * new backend meanwhile): SIGSTOP freezes the whole server as an overloaded or stalled host
+ * would, keeping every connection open; SIGCONT resumes it.
+ */
+export function signalPostgres(options: PostgresOptions, signal: 'SIGSTOP' | 'SIGCONT'): number {
+  const postmaster = Number(readFileSync(join(options.dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
+  // Field 4 of /proc/<pid>/stat is the parent; field 2, the name, is in parentheses and may hold spaces.
+  const children = readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((pid) => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === postmaster;
+      } catch {
+        return false; // ended meanwhile
+      }
+    })
+    .map(Number);
+  for (const pid of [postmaster, ...children]) process.kill(pid, signal);
+  return 1 + children.length;
+}
+
 /** Creates a database on the cluster at `url`'s server unless it exists. */
 export async function ensureDatabase(portOrUrl: number | string, database: string): Promise<void> {
   const url = typeof portOrUrl === 'number' ? postgresUrl(portOrUrl, 'postgres') : withDatabase(portOrUrl, 'postgres');

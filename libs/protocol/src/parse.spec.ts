@@ -20,6 +20,8 @@ describe('parseCommand', () => {
     ['a bad phase', { ...command, phase: 'explode' }, 'phase must be one of'],
     ['attempt 0', { ...command, attempt: 0 }, 'attempt must be an integer >= 1'],
     ['no input', { ...command, input: undefined }, 'input must be an object'],
+    // Byte 0xFF never occurs in UTF-8; decoding would turn it into U+FFFD.
+    ['invalid UTF-8 in a string', Buffer.from(JSON.stringify(command).replace('reserve', 'res\u00ffrve'), 'latin1'), 'value is not valid UTF-8'],
   ])('refuses %s', (_name, value, reason) => {
     expect(() => parseCommand(value)).toThrow(MalformedMessage);
     expect(() => parseCommand(value)).toThrow(reason);
@@ -37,7 +39,7 @@ describe('parseReply', () => {
     ['a malformed error', { ...reply, error: { code: 1 } }, 'error must have string code and message'],
     ['an output that is not an object', { ...reply, output: [1] }, 'output must be an object'],
     ['several problems at once', { outcome: 'x' }, 'txId must be a non-empty string; stepId must be a non-empty string'],
-    ['binary garbage', Buffer.from([0xff, 0x00, 0x7b, 0xfe]), 'value is not JSON'],
+    ['binary garbage', Buffer.from([0xff, 0x00, 0x7b, 0xfe]), 'value is not valid UTF-8'],
     ['U+0000 in an output', { ...reply, outcome: 'success', error: undefined, output: { note: 'a\u0000b' } }, 'output.note must not contain U+0000'],
     ['an unpaired surrogate in an error message', { ...reply, error: { code: 'X', message: 'cut \ud83d' } }, 'error.message must not contain an unpaired UTF-16 surrogate (U+D83D)'],
     ['an unpaired surrogate in a stepId', { ...reply, stepId: '\ude00' }, 'stepId must not contain an unpaired UTF-16 surrogate (U+DE00)'],

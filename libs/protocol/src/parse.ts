@@ -1,3 +1,4 @@
+import { isUtf8 } from 'buffer';
 import { Command, OUTCOMES, Reply } from './messages';
 import { jsonProblem } from './json-limits';
 import { ALL_PHASES, TX_TYPES } from './phases';
@@ -27,6 +28,9 @@ function parseJsonObject(value: unknown, { maxBytes = Infinity }: ParseOptions):
   if (typeof body === 'string' || Buffer.isBuffer(body)) {
     bytes = Buffer.byteLength(body);
     if (bytes > maxBytes) throw new MalformedMessage(`value is ${bytes} bytes, more than the ${maxBytes} allowed`);
+    // JSON between systems is UTF-8 (RFC 8259); decoding would turn each bad byte into U+FFFD
+    // and so change ids and business data without a word.
+    if (Buffer.isBuffer(body) && !isUtf8(body)) throw new MalformedMessage('value is not valid UTF-8');
     try {
       body = JSON.parse(body.toString());
     } catch {

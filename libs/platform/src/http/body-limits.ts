@@ -1,4 +1,5 @@
 import { ArgumentMetadata, HttpStatus, INestApplication, PipeTransform } from '@nestjs/common';
+import { isUtf8 } from 'buffer';
 import { json, NextFunction, Request, Response } from 'express';
 import { jsonProblem } from '@ordo/protocol';
 import { ApiError, HttpErrorFilter } from './http-error.filter';
@@ -7,13 +8,19 @@ const errors = new HttpErrorFilter();
 
 /**
  * Request bodies are JSON, at most `maxBodyBytes` (larger: 413 PAYLOAD_TOO_LARGE, told by
- * Content-Length before reading); malformed JSON is 400 BAD_REQUEST, another content type
+ * Content-Length before reading); malformed JSON or invalid UTF-8 is 400 BAD_REQUEST, another content type
  * 415. These are answered here, in the error shape: an error passed on from middleware
  * would meet the dashboard's static file server, which turns every error on an /api route
  * into a 404.
  */
 export function limitBodies(app: INestApplication, maxBodyBytes: number): void {
-  const parse = json({ limit: maxBodyBytes });
+  const parse = json({
+    limit: maxBodyBytes,
+    // Decoding would turn each bad byte into U+FFFD and store the changed text as if sent.
+    verify: (_request, _response, body) => {
+      if (!isUtf8(body)) throw new ApiError(HttpStatus.BAD_REQUEST, 'BAD_REQUEST', 'request body is not valid UTF-8');
+    },
+  });
   const refuse = (response: Response, error: unknown) => {
     const [status, body] = errors.render(error);
     response.status(status).json(body);
