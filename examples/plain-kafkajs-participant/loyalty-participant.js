@@ -304,8 +304,10 @@ async function createTopics() {
 }
 
 function sendReply(command, message, body) {
-  // `attempt` is the command's own, also when the barrier replays a reply stored for an earlier attempt.
-  const reply = { txId: command.txId, stepId: command.stepId, phase: command.phase, attempt: command.attempt, ...body };
+  // `attempt` and `token` are the command's own, also when the barrier replays a reply stored
+  // for an earlier attempt: the coordinator takes a reply only with its command's token.
+  const { txId, stepId, phase, attempt, token } = command;
+  const reply = { txId, stepId, phase, attempt, token, ...body };
   const traceparent = header(message, 'traceparent');
   return producer.send({
     topic: topics.replies,

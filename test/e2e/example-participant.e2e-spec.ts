@@ -140,7 +140,7 @@ describe('example participant (plain kafkajs)', () => {
 
     const command = await commandOf(done.id);
     const [reply] = await awaitReplies(done.id, 'execute', 1);
-    expect(json(reply)).toEqual({ txId: done.id, stepId: 'award-points', phase: 'execute', attempt: 1, outcome: 'success', output: step(done, 'award-points').output });
+    expect(json(reply)).toEqual({ txId: done.id, stepId: 'award-points', phase: 'execute', attempt: 1, outcome: 'success', output: step(done, 'award-points').output, token: expect.any(String) });
     expect(reply.headers[HEADERS.traceparent]).toBe(command.headers[HEADERS.traceparent]);
     expect(reply.headers[HEADERS.messageId]).toMatch(/^[0-9a-f-]{36}$/);
   });

@@ -185,8 +185,9 @@ describe('fuzz', () => {
       const statuses = new Map<number, number>();
       /** Anything but a 4xx in the error shape. */
       const unexpected: string[] = [];
-      // Each saga also gets hostile replies of its own: a stale one (ignored), and two that
-      // must be dead-lettered although their transaction exists. None may hold its batch up.
+      // Each saga also gets hostile replies of its own, which must be dead-lettered although
+      // their transaction exists: a well-formed failure without its command's token (forged),
+      // and two malformed ones. None may hold its batch up.
       const sagas = (async () => {
         for (let n = 0; n < SAGAS; n++) {
           const { id } = await api.start(saga.name, input(n));
@@ -195,7 +196,7 @@ describe('fuzz', () => {
             topic: topics.replies,
             acks: -1,
             messages: [
-              { key: id, value: JSON.stringify(reply({ txId: id, attempt, outcome: 'failure', error: { code: 'FUZZ', message: 'stale' } })), headers: { 'fuzz-known': `stale-${n}` } },
+              { key: id, value: JSON.stringify(reply({ txId: id, attempt, outcome: 'failure', error: { code: 'FUZZ', message: 'forged' } })), headers: { 'fuzz-known': `forged-${n}` } },
               { key: id, value: JSON.stringify(reply({ txId: id, attempt, output: { note: 'a\u0000b' } })), headers: { 'fuzz-known': `nul-${n}` } },
               { key: id, value: JSON.stringify(reply({ txId: id, attempt })).replace(/}$/, `,"deep":${nested(100)}}`), headers: { 'fuzz-known': `deep-${n}` } },
             ],
@@ -232,7 +233,7 @@ describe('fuzz', () => {
       const until = Date.now() + 30_000;
       const known = () => dead.received.filter((m) => m.headers['fuzz-known'] !== undefined);
       const unanswered = () => answerable.filter((c) => !dead.received.some((m) => m.topic === replyDlq && m.key === c.txId));
-      while ((fuzzIds(replyDlq).ids.size < MESSAGES || fuzzIds(commandDlq).ids.size < MESSAGES || known().length < 2 * SAGAS || unanswered().length > 0) && Date.now() < until) {
+      while ((fuzzIds(replyDlq).ids.size < MESSAGES || fuzzIds(commandDlq).ids.size < MESSAGES || known().length < 3 * SAGAS || unanswered().length > 0) && Date.now() < until) {
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
       const [replyLetters, commandLetters] = [fuzzIds(replyDlq), fuzzIds(commandDlq)];
@@ -261,7 +262,8 @@ describe('fuzz', () => {
       expect(finals.map((tx) => tx.status)).toEqual(Array(SAGAS).fill('completed'));
       expect(knownLetters.filter((l) => /^nul: output\.note must not contain U\+0000$/.test(l))).toHaveLength(SAGAS);
       expect(knownLetters.filter((l) => /^deep: deep\S* nested deeper than 64 levels$/.test(l))).toHaveLength(SAGAS);
-      expect(knownLetters).toHaveLength(2 * SAGAS); // and no stale reply among them
+      expect(knownLetters.filter((l) => /^forged: no token: /.test(l))).toHaveLength(SAGAS);
+      expect(knownLetters).toHaveLength(3 * SAGAS);
       expect(unanswered()).toEqual([]);
       expect(dead.received.filter((m) => m.headers['fuzz-answerable'] !== undefined)).toEqual([]);
       expect(coordinator.process.exitCode).toBeNull();

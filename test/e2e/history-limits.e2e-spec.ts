@@ -58,7 +58,8 @@ describe('history limits', () => {
     const before = await row();
 
     // 30 replies to a finished transaction: late duplicates, as a replaying participant sends them.
-    const reply = { txId: done.id, stepId: 'a', phase: 'execute', attempt: 1, outcome: 'success', output: {} };
+    const { token } = participant.received(done.id).find((entry) => entry.stepId === 'a')!;
+    const reply = { txId: done.id, stepId: 'a', phase: 'execute', attempt: 1, outcome: 'success', output: {}, token };
     await bus.publish(Array.from({ length: 30 }, () => ({ topic: topics.replies, key: done.id, value: JSON.stringify(reply) })));
     const until = Date.now() + 30_000;
     while ((await api.get(done.id)).ignoredReplies < 30 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 100));

@@ -17,7 +17,8 @@ import { collect } from '../support/kafka';
  * The hostile-input suite: a whole deployment (one coordinator, the sample order, inventory
  * and payment services with their SQL barrier) on a PostgreSQL cluster and a Kafka broker of
  * its own, under a steady load of place-order sagas, meets one attack after another: text
- * PostgreSQL cannot store or that is not UTF-8 in every reply and command field, 1 MB
+ * PostgreSQL cannot store or that is not UTF-8 in every reply and command field, forged
+ * replies, 1 MB
  * strings, a mapping that would build a 5 MB command, `_fault` with injection off, a
  * database restart, a database frozen for 20 s, a broker restart. After each attack a marker
  * saga must complete within MARKER_LIMIT_MS (no partition blocked); at the end no process
@@ -211,6 +212,25 @@ describe('hostile input', () => {
     await marker('bad text');
     expect(alive()).toEqual([]);
   }, 120_000);
+
+  it('dead-letters forged replies (no token, a made-up one) and lets them settle nothing', async () => {
+    const { id } = await world.client.post('/transactions', { definition: placeOrder.name, input: input('forged-target') });
+    otherIds.push(id);
+    // Right txId, stepId, phase and attempt: without the token, each would fail the step at once.
+    const forged = { txId: id, stepId: 'create-order', phase: 'execute', attempt: 1, outcome: 'failure', error: { code: 'FORGED', message: 'forged' } };
+    const sent = [
+      { tag: 'forged reply without a token', key: id, value: Buffer.from(JSON.stringify(forged)) },
+      { tag: 'forged reply with a made-up token', key: id, value: Buffer.from(JSON.stringify({ ...forged, token: 'A'.repeat(22) })) },
+    ];
+    await send(topics.replies, sent);
+    const letters = await deadLetters(sent.map((m) => m.tag));
+    expect([...letters.values()].map((m) => m.headers[HEADERS.deadLetterReason]).sort()).toEqual([
+      expect.stringMatching(/^no token: replies must echo their command's token/),
+      'token does not match the command of this attempt',
+    ]);
+    expect(await ended(id, MARKER_LIMIT_MS)).toBe('completed');
+    expect(alive()).toEqual([]);
+  }, 60_000);
 
   it('dead-letters 1 MB strings in replies and commands, and goes on', async () => {
     const { id } = await world.client.post('/transactions', { definition: placeOrder.name, input: input('big-target') });

@@ -184,25 +184,25 @@ describe('saga', () => {
     expect(again.body.error.code).toBe('NOT_RUNNING');
   });
 
-  it('dead-letters malformed replies and replies to unknown transactions, and keeps going', async () => {
+  it('dead-letters malformed replies and replies without their command\'s token, and keeps going', async () => {
     const topics = topicNames(testEnv().topicPrefix);
     const bus = testBus('saga-dlq');
     const dead = await collect(bus, [topics.deadLetter(topics.replies)]);
-    const unknownTx = { txId: '00000000-0000-4000-8000-000000000000', stepId: 'x', phase: 'execute', attempt: 1, outcome: 'success' };
+    const unsigned = { txId: '00000000-0000-4000-8000-000000000000', stepId: 'x', phase: 'execute', attempt: 1, outcome: 'success' };
     await bus.publish([
       { topic: topics.replies, key: 'junk', value: 'not json' },
       { topic: topics.replies, key: 'junk', value: JSON.stringify({ txId: 'a', outcome: 'maybe' }) },
-      { topic: topics.replies, key: unknownTx.txId, value: JSON.stringify(unknownTx) },
+      { topic: topics.replies, key: unsigned.txId, value: JSON.stringify(unsigned) },
     ]);
     const reasons = await Promise.all([
       dead.waitFor((m) => m.value?.toString() === 'not json'),
       dead.waitFor((m) => m.headers[HEADERS.deadLetterReason]?.includes('outcome must be one of') ?? false),
-      dead.waitFor((m) => m.key === unknownTx.txId),
+      dead.waitFor((m) => m.key === unsigned.txId),
     ]);
     expect(reasons.map((m) => m.headers[HEADERS.deadLetterReason])).toEqual([
       'value is not JSON',
       expect.stringContaining('stepId must be a non-empty string'),
-      `unknown transaction ${unknownTx.txId}`,
+      expect.stringMatching(/^no token: replies must echo their command's token/),
     ]);
     await dead.close();
     await bus.close();

@@ -175,6 +175,8 @@ export interface LogEntry {
   stepId: string;
   phase: Phase;
   attempt: number;
+  /** The command's token, which its reply echoes. */
+  token?: string;
   /** When the command arrived, ms since the epoch. */
   at: number;
   barrier: BarrierDecisionKind;
@@ -294,7 +296,7 @@ export class TestParticipant {
       if (!(error instanceof MalformedMessage)) throw error;
       return this.deadLetter(message, error.message);
     }
-    const { txId, stepId, phase, attempt } = command;
+    const { txId, stepId, phase, attempt, token } = command;
     const at = Date.now();
     const ctx: CommandContext = { participant: this.name, deliveries: this.count(txId, stepId, phase).deliveries + 1 };
     // Only a reply of the business code takes the script's shape; a replayed one goes out once.
@@ -307,7 +309,7 @@ export class TestParticipant {
       return planned.reply;
     });
     const effect = decision === 'run' && reply?.outcome === 'success';
-    this.log.push({ participant: this.name, txId, stepId, phase, attempt, at, barrier: decision, effect, reply });
+    this.log.push({ participant: this.name, txId, stepId, phase, attempt, token, at, barrier: decision, effect, reply });
     if (!reply) return;
     const id = randomUUID();
     await this.bus.publish([
@@ -332,13 +334,15 @@ export class TestParticipant {
     }
   }
 
+  /** A reply to `attempt` of the command's step, with that attempt's token (a stale reply: the token this participant got then). */
   private reply(command: Command, cause: IncomingMessage, attempt: number, body: ReplyBody, messageId: string): OutgoingMessage {
     const { txId, stepId, phase } = command;
+    const token = attempt === command.attempt ? command.token : this.received(txId).find((e) => e.stepId === stepId && e.phase === phase && e.attempt === attempt)?.token;
     const traceparent = cause.headers[HEADERS.traceparent];
     return {
       topic: this.topics.replies,
       key: txId,
-      value: JSON.stringify({ txId, stepId, phase, attempt, ...body } satisfies Reply),
+      value: JSON.stringify({ txId, stepId, phase, attempt, ...body, ...(token !== undefined && { token }) } satisfies Reply),
       headers: { [HEADERS.messageId]: messageId, ...(traceparent ? { [HEADERS.traceparent]: traceparent } : {}) },
     };
   }

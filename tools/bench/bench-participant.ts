@@ -17,11 +17,11 @@ export async function startBenchParticipant(options: { name: string; brokers: st
     handleBatch: async (messages) => {
       await bus.publish(
         messages.map((message) => {
-          const { txId, stepId, phase, attempt } = parseCommand(message.value);
+          const { txId, stepId, phase, attempt, token } = parseCommand(message.value);
           return {
             topic: topics.replies,
             key: txId,
-            value: JSON.stringify({ txId, stepId, phase, attempt, outcome: 'success', output: {} }),
+            value: JSON.stringify({ txId, stepId, phase, attempt, token, outcome: 'success', output: {} }),
             headers: { [HEADERS.messageId]: randomUUID() },
           };
         }),

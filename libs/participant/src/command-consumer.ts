@@ -228,7 +228,8 @@ export class CommandConsumer {
     // An error's text comes from anywhere (a driver, a cut string): made storable, so the
     // coordinator does not refuse the whole reply for it.
     const error = answer.error && { code: storableText(answer.error.code), message: storableText(answer.error.message) };
-    const reply: Reply = { txId: command.txId, stepId: command.stepId, phase: command.phase, attempt: command.attempt, ...answer, ...(error && { error }) };
+    const { txId, stepId, phase, attempt, token } = command;
+    const reply: Reply = { txId, stepId, phase, attempt, ...answer, ...(error && { error }), ...(token !== undefined && { token }) };
     return {
       topic: this.topics.replies,
       key: command.txId,

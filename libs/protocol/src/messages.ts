@@ -18,6 +18,11 @@ export interface Command {
   input: JsonObject;
   /** ISO-8601 instant after which the coordinator no longer waits for this attempt. */
   deadline: string;
+  /**
+   * Opaque and unguessable, one per attempt (protocol version 2): the reply must echo it, so
+   * that only whoever received this command can settle its attempt.
+   */
+  token?: string;
 }
 
 export interface ReplyError {
@@ -34,6 +39,8 @@ export interface Reply {
   outcome: Outcome;
   output?: JsonObject;
   error?: ReplyError;
+  /** The command's `token`, echoed (protocol version 2). */
+  token?: string;
 }
 
 /** Kafka header names carried by every command and reply. */

@@ -53,6 +53,8 @@ const oneOf = (body: Body, field: string, values: readonly string[]) =>
   values.includes(body[field] as string) ? undefined : `${field} must be one of ${values.join(', ')}`;
 const attempt = (body: Body) =>
   Number.isInteger(body.attempt) && (body.attempt as number) >= 1 ? undefined : 'attempt must be an integer >= 1';
+const optionalString = (body: Body, field: string, maxLength: number) =>
+  body[field] === undefined ? undefined : nonEmpty(body, field, maxLength);
 const optionalObject = (body: Body, field: string) =>
   body[field] === undefined || isObject(body[field]) ? undefined : `${field} must be an object`;
 
@@ -74,6 +76,7 @@ export function parseCommand(value: unknown, options: ParseOptions = {}): Comman
     attempt(body),
     isObject(body.input) ? undefined : 'input must be an object',
     nonEmpty(body, 'deadline'),
+    optionalString(body, 'token', REPLY_LIMITS.tokenLength),
   ]);
 }
 
@@ -108,6 +111,7 @@ export function parseReply(value: unknown, options: ReplyParseOptions = {}): Rep
     oneOf(body, 'outcome', OUTCOMES),
     optionalObject(body, 'output') ?? outputSize(body, bytes, options.maxOutputBytes ?? REPLY_LIMITS.outputBytes),
     replyError(body),
+    optionalString(body, 'token', REPLY_LIMITS.tokenLength),
   ]);
   if (!reply.error) return reply;
   const message = capErrorMessage(reply.error.message);

@@ -7,6 +7,8 @@
 export const REPLY_LIMITS = {
   /** `txId` and `stepId`; longer: refused (Ordo's own ids are far shorter). */
   idLength: 200,
+  /** `token`; longer: refused (the coordinator's are 22). */
+  tokenLength: 100,
   /** `error.code`; longer: refused. */
   errorCodeLength: 100,
   /** `error.message`; longer: cut to this length and marked, so the reply still counts. */

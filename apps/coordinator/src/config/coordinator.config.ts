@@ -59,6 +59,14 @@ export class CoordinatorConfig extends AppConfig {
   @Validate(ApiKeys)
   ORDO_API_KEYS!: string;
 
+  /**
+   * Replies must echo their command's token (protocol version 2): `required`. `optional`
+   * also takes replies that carry none (version 1 participants, while they are upgraded);
+   * a reply with a wrong token is refused either way.
+   */
+  @IsIn(['required', 'optional'])
+  REPLY_TOKENS: 'required' | 'optional' = 'required';
+
   /** Failed authentications one client address may make per minute before it is refused with 429. */
   @IsInt()
   @Min(1)

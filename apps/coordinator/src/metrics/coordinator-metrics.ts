@@ -131,7 +131,7 @@ export class CoordinatorMetrics {
     observeCommitted(this.decisions, decisions);
   }
 
-  deadLettered(reason: 'malformed' | 'unknown_transaction' | 'unapplicable', count = 1): void {
+  deadLettered(reason: 'malformed' | 'bad_token' | 'unknown_transaction' | 'unapplicable', count = 1): void {
     this.deadLetters.inc({ reason }, count);
   }
 

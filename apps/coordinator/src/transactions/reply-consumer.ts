@@ -4,6 +4,7 @@ import { deadLetter, HEADERS, MalformedMessage, parseReply, Reply, topicNames } 
 import { CoordinatorConfig } from '../config/coordinator.config';
 import { CoordinatorMetrics } from '../metrics/coordinator-metrics';
 import { replyGroupId } from './reply-group';
+import { ReplyTokens } from './reply-tokens';
 import { TransactionEngine } from './transaction-engine';
 
 /**
@@ -24,6 +25,7 @@ export class ReplyConsumer implements OnApplicationBootstrap, OnApplicationShutd
     private readonly engine: TransactionEngine,
     private readonly config: CoordinatorConfig,
     private readonly metrics: CoordinatorMetrics,
+    private readonly tokens: ReplyTokens,
   ) {
     this.topics = topicNames(config.KAFKA_TOPIC_PREFIX);
   }
@@ -47,13 +49,22 @@ export class ReplyConsumer implements OnApplicationBootstrap, OnApplicationShutd
     const received = new Map<Reply, IncomingMessage>();
     const dead: OutgoingMessage[] = [];
     for (const message of messages) {
+      let reply: Reply;
       try {
-        received.set(parseReply(message.value, { maxBytes: this.config.MAX_MESSAGE_BYTES, maxOutputBytes: this.config.MAX_REPLY_OUTPUT_BYTES }), message);
+        reply = parseReply(message.value, { maxBytes: this.config.MAX_MESSAGE_BYTES, maxOutputBytes: this.config.MAX_REPLY_OUTPUT_BYTES });
       } catch (error) {
         if (!(error instanceof MalformedMessage)) throw error;
         this.metrics.deadLettered('malformed');
         dead.push(this.deadLetter(message, error.message));
+        continue;
       }
+      const forged = this.tokens.problem(reply);
+      if (forged) {
+        this.metrics.deadLettered('bad_token');
+        dead.push(this.deadLetter(message, forged));
+        continue;
+      }
+      received.set(reply, message);
     }
     // With tracing on, one consumer span per reply, child of the participant's span that sent it.
     const spans = !tracingEnabled() ? [] : [...received].map(([reply, message]) => ({

@@ -23,6 +23,7 @@ import { DecisionWrite, TransactionRepository, WriteResult } from './persistence
 import { capIgnoredReplies } from './ignored-replies';
 import { GateBatch, ParticipantGate } from './protection/participant-gate';
 import { machineFor } from './protocol-machines';
+import { ReplyTokens, TOKEN_LENGTH } from './reply-tokens';
 
 interface Applied {
   record: TransactionRecord;
@@ -41,6 +42,9 @@ export interface StartRequest {
 
 /** How often a batch is decided again on fresh states when another writer changed some first. */
 const MAX_CONFLICT_ROUNDS = 5;
+
+/** What a command's token adds to its JSON. */
+const TOKEN_FIELD_BYTES = `,"token":"${'x'.repeat(TOKEN_LENGTH)}"`.length;
 
 /** How long a claimed timer is hidden from other instances while its decision is taken. */
 const TIMER_LEASE_MS = 5_000;
@@ -68,12 +72,14 @@ export class TransactionEngine {
     private readonly catalog: DefinitionCatalog,
     private readonly gate: ParticipantGate,
     private readonly metrics: CoordinatorMetrics,
+    private readonly tokens: ReplyTokens,
     config: CoordinatorConfig,
   ) {
     this.topics = topicNames(config.KAFKA_TOPIC_PREFIX);
     this.crashAfterCommitDecision = config.FAULT_CRASH === 'after-commit-decision';
     this.recent = new RecentTransactions(config.RECENT_TRANSACTIONS_MB * 1024 * 1024);
-    this.maxCommandBytes = config.MAX_MESSAGE_BYTES;
+    // The engine measures commands without the token the shell adds.
+    this.maxCommandBytes = config.MAX_MESSAGE_BYTES - TOKEN_FIELD_BYTES;
   }
 
   /** Starts a transaction, or returns the one already started with the same idempotency key. */
@@ -304,7 +310,7 @@ export class TransactionEngine {
       messages.push({
         topic: this.topics.commands(effect.participant),
         key: record.id,
-        value: JSON.stringify(toCommand(record.id, record.type, effect)),
+        value: JSON.stringify({ ...toCommand(record.id, record.type, effect), token: this.tokens.sign({ txId: record.id, ...effect }) }),
         headers: {
           [HEADERS.messageId]: `${record.id}/${effect.stepId}/${effect.phase}/${effect.attempt}`,
           ...(record.traceparent ? { [HEADERS.traceparent]: record.traceparent } : {}),

@@ -11,6 +11,7 @@ import { ParticipantGate } from './protection/participant-gate';
 import { ReplyFlowMonitor } from './protection/reply-flow-monitor';
 import { ParticipantsController } from './protection/participants.controller';
 import { ReplyConsumer } from './reply-consumer';
+import { ReplyTokens } from './reply-tokens';
 import { TimerPoller } from './timer-poller';
 import { TransactionEngine } from './transaction-engine';
 import { TransactionsController } from './transactions.controller';
@@ -31,6 +32,7 @@ import { TransactionsService } from './transactions.service';
     InsightsService,
     ChangeFeed,
     ReplyConsumer,
+    ReplyTokens,
     TimerPoller,
   ],
 })

@@ -4,7 +4,7 @@ process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
 import { Logger } from '@nestjs/common';
 import { connect, isIP } from 'net';
 import * as tls from 'tls';
-import { Admin, IHeaders, ISocketFactory, Kafka, logLevel, LogEntry, Producer } from 'kafkajs';
+import { Admin, Consumer, IHeaders, ISocketFactory, Kafka, logLevel, LogEntry, Producer } from 'kafkajs';
 import { byTopic } from './by-topic';
 import { HandledOffsets } from './handled-offsets';
 import { fixKafkajsIdleLoop } from './kafkajs-idle-loop';
@@ -47,6 +47,9 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
 
 const HEARTBEAT_INTERVAL_MS = 1_000;
 
+/** How long after a consumer stopped for good a new one is started (and between tries). */
+const RESUBSCRIBE_DELAY_MS = 1_000;
+
 /** Below the broker's default message.max.bytes (1 MB), which bounds one partition's record batch. */
 const MAX_REQUEST_BYTES = 768 * 1024;
 
@@ -67,6 +70,12 @@ function bySize(messages: OutgoingMessage[], maxBytes: number): OutgoingMessage[
     bytes += size;
   }
   return chunks;
+}
+
+/** A consumer of a subscription, running. */
+interface Running {
+  consumer: Consumer;
+  close(): Promise<void>;
 }
 
 interface PendingPublish {
@@ -173,6 +182,50 @@ export class KafkajsMessageBus implements MessageBus {
   }
 
   async subscribe(options: SubscribeOptions): Promise<Subscription> {
+    let closed = false;
+    let restarting: NodeJS.Timeout | undefined;
+    // kafkajs restarts a crashed consumer only after errors it knows to be retriable; after
+    // any other (a plain "Broker not connected" while a broker restarts) the consumer stays
+    // stopped for good while the process lives on, consuming nothing. Such a consumer is
+    // replaced by a new one, which joins the group and resumes from the committed offsets.
+    const start = (): Promise<Running> =>
+      this.consume(options, (stopped, error) => {
+        if (closed) return;
+        // Its offset timer goes; what it handled and could not commit is delivered again.
+        void stopped.close().catch(() => undefined);
+        this.logger.warn(`consumer of ${options.topics.join(', ')} stopped (${error.message}); starting a new one`);
+        const retry = () => {
+          restarting = setTimeout(() => {
+            if (closed) return;
+            start().then(
+              (next) => (closed ? void next.close() : (current = next)),
+              (failure: Error) => {
+                this.logger.warn(`new consumer of ${options.topics.join(', ')} not started (${failure.message}); trying again`);
+                retry();
+              },
+            );
+          }, RESUBSCRIBE_DELAY_MS);
+        };
+        retry();
+      });
+    let current = await start();
+    const subscription: Subscription = {
+      close: async () => {
+        closed = true;
+        clearTimeout(restarting);
+        this.subscriptions.delete(subscription);
+        await current.close();
+      },
+    };
+    this.subscriptions.add(subscription);
+    return subscription;
+  }
+
+  /**
+   * One consumer of the group, running; `onStopped` when it stopped for good. Its close
+   * commits what it handled and leaves the group.
+   */
+  private async consume(options: SubscribeOptions, onStopped: (running: Running, error: Error) => void): Promise<Running> {
     // A member that dies (SIGKILL) holds its partitions until its session times out; 10 s
     // bounds how long its share of messages waits for another instance.
     const consumer = this.kafka.consumer({
@@ -183,49 +236,54 @@ export class KafkajsMessageBus implements MessageBus {
       maxWaitTimeInMs: 100,
     });
     const offsets = new HandledOffsets(consumer, (error) => this.logger.warn(`offsets not committed: ${error.message}`));
-    const subscription: Subscription = {
-      close: async () => {
-        this.subscriptions.delete(subscription);
-        // A planned stop commits what it handled, so whoever takes the partitions over does not run it again.
-        await offsets.stop();
-        await consumer.disconnect();
-      },
+    // A planned stop commits what it handled, so whoever takes the partitions over does not run it again.
+    const close = async () => {
+      await offsets.stop();
+      await consumer.disconnect();
     };
-    this.subscriptions.add(subscription);
-    await consumer.connect();
-    await consumer.subscribe({ topics: options.topics, fromBeginning: true });
-    await consumer.run({
-      partitionsConsumedConcurrently: options.concurrency ?? 1,
-      // HandledOffsets commits, on a timer, not kafkajs after every batch.
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
-        const messages: IncomingMessage[] = batch.messages.map((m) => ({
-          topic: batch.topic,
-          partition: batch.partition,
-          offset: m.offset,
-          key: m.key ? m.key.toString() : null,
-          value: m.value,
-          headers: headersToStrings(m.headers),
-        }));
-        if (messages.length === 0) return;
-        // kafkajs heartbeats only between batches: a handler slower than the session timeout
-        // (a lock wait, a slow downstream call) would cost the member its partitions, and the
-        // batch, redelivered elsewhere, would do the same there. So it beats while handling;
-        // a rebalance meanwhile is joined once the batch is done (within the group's
-        // rebalance timeout, 60 s by default).
-        const beating = setInterval(() => void heartbeat().catch(() => undefined), HEARTBEAT_INTERVAL_MS);
-        try {
-          await options.handleBatch(messages);
-        } finally {
-          clearInterval(beating);
-        }
-        resolveOffset(batch.lastOffset());
-        offsets.handled(batch.topic, batch.partition, batch.lastOffset());
-        await heartbeat();
-      },
+    const running = { consumer, close };
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (!payload.restart) onStopped(running, payload.error);
     });
-    return subscription;
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topics: options.topics, fromBeginning: true });
+      await consumer.run({
+        partitionsConsumedConcurrently: options.concurrency ?? 1,
+        // HandledOffsets commits, on a timer, not kafkajs after every batch.
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
+          const messages: IncomingMessage[] = batch.messages.map((m) => ({
+            topic: batch.topic,
+            partition: batch.partition,
+            offset: m.offset,
+            key: m.key ? m.key.toString() : null,
+            value: m.value,
+            headers: headersToStrings(m.headers),
+          }));
+          if (messages.length === 0) return;
+          // kafkajs heartbeats only between batches: a handler slower than the session timeout
+          // (a lock wait, a slow downstream call) would cost the member its partitions, and the
+          // batch, redelivered elsewhere, would do the same there. So it beats while handling;
+          // a rebalance meanwhile is joined once the batch is done (within the group's
+          // rebalance timeout, 60 s by default).
+          const beating = setInterval(() => void heartbeat().catch(() => undefined), HEARTBEAT_INTERVAL_MS);
+          try {
+            await options.handleBatch(messages);
+          } finally {
+            clearInterval(beating);
+          }
+          resolveOffset(batch.lastOffset());
+          offsets.handled(batch.topic, batch.partition, batch.lastOffset());
+          await heartbeat();
+        },
+      });
+    } catch (error) {
+      await close().catch(() => undefined);
+      throw error;
+    }
+    return running;
   }
 
   async ensureTopics(topics: string[], partitions: number): Promise<void> {

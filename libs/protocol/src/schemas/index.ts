@@ -18,6 +18,7 @@ export const commandSchema = {
     attempt: { type: 'integer', minimum: 1 },
     input: { type: 'object' },
     deadline: { type: 'string', format: 'date-time' },
+    token: { type: 'string', minLength: 1, maxLength: REPLY_LIMITS.tokenLength, description: 'Echo it in the reply (protocol version 2).' },
   },
   additionalProperties: true,
 } as const;
@@ -55,6 +56,12 @@ export const replySchema = {
           description: `Longer than ${REPLY_LIMITS.errorMessageLength} characters: cut to that length, ending with "… [cut from <n> characters]".`,
         },
       },
+    },
+    token: {
+      type: 'string',
+      minLength: 1,
+      maxLength: REPLY_LIMITS.tokenLength,
+      description: "The command's token, echoed (protocol version 2). A reply with another token is dead-lettered; without one, it is unless the coordinator accepts version 1 replies (REPLY_TOKENS=optional).",
     },
   },
   additionalProperties: true,
