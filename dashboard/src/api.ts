@@ -73,7 +73,7 @@ export const api = {
   bulkRetry: (filter: Filter) => call<{ retried: number }>('POST', '/transactions/retry', withoutStatus(filter)),
   resolve: (id: string, stepId: string, outcome: 'compensated' | 'succeeded', note: string) =>
     call<Transaction>('POST', `/transactions/${id}/steps/${encodeURIComponent(stepId)}/resolve`, { outcome, note }),
-  definitions: () => call<{ items: DefinitionSummary[] }>('GET', '/definitions'),
+  definitions: () => call<{ items: DefinitionSummary[] }>('GET', '/definitions?limit=500'),
   definition: (name: string, version?: number) =>
     call<StoredDefinition>('GET', `/definitions/${encodeURIComponent(name)}${version ? `/versions/${version}` : ''}`),
   overview: (windowMinutes: number, stuckMinutes: number) => call<Overview>('GET', `/transactions/overview${query({ windowMinutes, stuckMinutes })}`),

@@ -6,6 +6,7 @@ import { FinishedTransactions1763700400000 } from './1763700400000-finished-tran
 import { HotRow1764600000000 } from './1764600000000-hot-row';
 import { IgnoredReplies1765000000000 } from './1765000000000-ignored-replies';
 import { OutboxAttempts1765100000000 } from './1765100000000-outbox-attempts';
+import { Actors1765200000000 } from './1765200000000-actors';
 
 /** The coordinator's migrations, oldest first. */
 export const coordinatorMigrations = [
@@ -17,4 +18,5 @@ export const coordinatorMigrations = [
   HotRow1764600000000,
   IgnoredReplies1765000000000,
   OutboxAttempts1765100000000,
+  Actors1765200000000,
 ];

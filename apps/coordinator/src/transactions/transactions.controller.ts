@@ -5,7 +5,7 @@ import { map, Observable } from 'rxjs';
 import { ChangeFeed } from './change-feed';
 import { OverviewQuery, Overview, StatusCounts, TransactionChanges, TransactionSummary } from './dto/insight-views.dto';
 import { AbortDto, BulkRetryDto, EventsQuery, ListTransactionsQuery, ResolveStepDto, StartTransactionDto, TransactionFilterDto } from './dto/transaction-requests.dto';
-import { BulkRetryResult, EventPage, TransactionPage, TransactionView } from './dto/transaction-views.dto';
+import { BulkRetryResult, DecisionView, EventPage, TransactionPage, TransactionView } from './dto/transaction-views.dto';
 import { InsightsService } from './insights.service';
 import { TransactionsService } from './transactions.service';
 import { Actor } from '../auth/principal.decorator';
@@ -27,13 +27,14 @@ export class TransactionsController {
   @RequireRole('operator')
   @ApiOperation({ summary: 'Start a transaction of a registered definition' })
   @ApiResponse({ status: 201, type: TransactionView, description: 'Started' })
-  @ApiResponse({ status: 200, type: TransactionView, description: 'Already started with this idempotency key' })
+  @ApiResponse({ status: 200, type: TransactionView, description: 'Already started by this caller with this idempotency key' })
   async start(
     @Body() body: StartTransactionDto,
+    @Actor() actor: string,
     @Headers('traceparent') traceparent: string | undefined,
     @Res({ passthrough: true }) response: Response,
   ): Promise<TransactionView> {
-    const { view, created } = await this.transactions.start(body, traceparent);
+    const { view, created } = await this.transactions.start(body, actor, traceparent);
     response.status(created ? 201 : 200);
     return view;
   }
@@ -84,6 +85,17 @@ export class TransactionsController {
   @ApiOkResponse({ type: TransactionView })
   get(@Param('id', uuid) id: string): Promise<TransactionView> {
     return this.transactions.get(id);
+  }
+
+  @Get(':id/decision')
+  @RequireRole('participant')
+  @ApiOperation({
+    summary: "A transaction's 2PC decision, for a participant in doubt",
+    description: 'All that a `participant` key may read. 404 TRANSACTION_NOT_FOUND: never decided (presumed abort).',
+  })
+  @ApiOkResponse({ type: DecisionView })
+  decision(@Param('id', uuid) id: string): Promise<DecisionView> {
+    return this.transactions.decision(id);
   }
 
   @Get(':id/events')
