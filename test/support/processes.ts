@@ -38,9 +38,9 @@ export async function startApp(name: AppName, env: Record<string, string> = {}):
     KAFKA_TOPIC_PREFIX: topicPrefix,
     KAFKA_TOPIC_PARTITIONS: '2',
     LOG_LEVEL: 'warn',
-    // The coordinator's keys; participants ask the coordinator with the viewer's.
+    // The coordinator's keys; participants ask the coordinator for decisions with theirs.
     ORDO_API_KEYS: TEST_API_KEYS,
-    ORDO_COORDINATOR_API_KEY: TEST_KEYS.viewer,
+    ORDO_COORDINATOR_API_KEY: TEST_KEYS.participant,
     ...env,
   });
   let output = '';

@@ -182,7 +182,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   // Idle connections die with the database restart; the pool reconnects on next use.
   db.on('error', () => undefined);
 
-  const secrets = { admin: randomBytes(16).toString('hex'), viewer: randomBytes(16).toString('hex') };
+  const secrets = { admin: randomBytes(16).toString('hex'), participant: randomBytes(16).toString('hex') };
   const shared = {
     DATABASE_URL: databaseUrl,
     KAFKA_BROKERS: kafkaBrokers(kafka),
@@ -191,7 +191,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     LOG_LEVEL: 'warn',
   };
   const schemaOf = (name: AppName) => APPS.find((a) => a.name === name)!.schema;
-  const coordinatorEnv = { ...shared, DATABASE_SCHEMA: SCHEMA, ORDO_API_KEYS: `chaos-admin:admin:${secrets.admin},chaos-viewer:viewer:${secrets.viewer}` };
+  const coordinatorEnv = { ...shared, DATABASE_SCHEMA: SCHEMA, ORDO_API_KEYS: `chaos-admin:admin:${secrets.admin},chaos-participant:participant:${secrets.participant}` };
   const coordinators = [
     new App('coordinator-a', 'coordinator', await privatePort(), coordinatorEnv, logDir),
     new App('coordinator-b', 'coordinator', await privatePort(), coordinatorEnv, logDir),
@@ -206,7 +206,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
           FAULT_INJECTION: 'on',
           FAULT_TRANSIENT_RATE: String(options.transientRate),
           ORDO_COORDINATOR_URL: coordinators[0].url,
-          ORDO_COORDINATOR_API_KEY: secrets.viewer,
+          ORDO_COORDINATOR_API_KEY: secrets.participant,
         }, logDir),
     ),
   );

@@ -1,7 +1,8 @@
-import { Body, Controller, Get, Headers, HttpCode, MessageEvent, Param, ParseUUIDPipe, Post, Query, Res, Sse } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, HttpStatus, MessageEvent, Param, ParseUUIDPipe, Post, Query, Res, Sse } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { Response } from 'express';
-import { map, Observable } from 'rxjs';
+import { finalize, map, Observable } from 'rxjs';
+import { ApiError } from '@ordo/platform';
 import { ChangeFeed } from './change-feed';
 import { OverviewQuery, Overview, StatusCounts, TransactionChanges, TransactionSummary } from './dto/insight-views.dto';
 import { AbortDto, BulkRetryDto, EventsQuery, ListTransactionsQuery, ResolveStepDto, StartTransactionDto, TransactionFilterDto } from './dto/transaction-requests.dto';
@@ -10,6 +11,8 @@ import { InsightsService } from './insights.service';
 import { TransactionsService } from './transactions.service';
 import { Actor } from '../auth/principal.decorator';
 import { RequireRole } from '../auth/roles.decorator';
+import { CoordinatorConfig } from '../config/coordinator.config';
+import { StreamSlots } from './stream-slots';
 
 const uuid = new ParseUUIDPipe({ version: undefined });
 
@@ -17,11 +20,16 @@ const uuid = new ParseUUIDPipe({ version: undefined });
 @ApiBearerAuth()
 @Controller('transactions')
 export class TransactionsController {
+  private readonly streams: StreamSlots;
+
   constructor(
     private readonly transactions: TransactionsService,
     private readonly insights: InsightsService,
     private readonly feed: ChangeFeed,
-  ) {}
+    config: CoordinatorConfig,
+  ) {
+    this.streams = new StreamSlots(config.MAX_STREAMS_PER_KEY);
+  }
 
   @Post()
   @RequireRole('operator')
@@ -73,11 +81,22 @@ export class TransactionsController {
   @Sse('stream')
   @ApiOperation({
     summary: 'Server-sent events: the transactions that changed, about once a second',
-    description: 'Each event\'s data is `{ "changes": [ summary, … ] }`. Needs the bearer header, so read it with fetch (not EventSource).',
+    description:
+      'Each event\'s data is `{ "changes": [ summary, … ] }`. Needs the bearer header, so read it with fetch (not EventSource). ' +
+      'At most MAX_STREAMS_PER_KEY open per API key on each instance; one more is 429 TOO_MANY_STREAMS.',
   })
   @ApiOkResponse({ type: TransactionChanges })
-  stream(): Observable<MessageEvent> {
-    return this.feed.changes.pipe(map((rows) => ({ data: { changes: rows.map(TransactionSummary.of) } satisfies TransactionChanges })));
+  stream(@Actor() actor: string): Observable<MessageEvent> {
+    const release = this.streams.take(actor);
+    if (!release) {
+      const message = `${actor} already has ${this.streams.maxPerOwner} live-update streams open here; close one first`;
+      throw new ApiError(HttpStatus.TOO_MANY_REQUESTS, 'TOO_MANY_STREAMS', message);
+    }
+    return this.feed.changes.pipe(
+      map((rows) => ({ data: { changes: rows.map(TransactionSummary.of) } satisfies TransactionChanges })),
+      // Runs when the client goes away (Nest unsubscribes) or the feed ends at shutdown.
+      finalize(release),
+    );
   }
 
   @Get(':id')
