@@ -35,7 +35,7 @@ function readSettingFiles(cls: new () => object, env: Record<string, unknown>) {
     // A setting whose own name ends in _FILE (a path setting) is not this mechanism's.
     if (!name.endsWith(FILE_SUFFIX) || !settings.has(setting) || settings.has(name) || path === undefined || path === '') continue;
     delete resolved[name];
-    if (env[setting] !== undefined) {
+    if (env[setting] !== undefined && env[setting] !== '') {
       problems.set(setting, `${setting}: set either ${setting} or ${name}, not both`);
       continue;
     }

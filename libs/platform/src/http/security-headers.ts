@@ -29,9 +29,10 @@ export const CONTENT_SECURITY_POLICY = {
 export function secureHeaders(app: INestApplication, docsPath: string): void {
   // No upgrade-insecure-requests (a default of helmet's): over plain HTTP on a local port
   // it would send every asset to an https:// that does not exist.
-  const strict = helmet({ contentSecurityPolicy: { useDefaults: false, directives: CONTENT_SECURITY_POLICY } });
-  const docs = helmet({
-    contentSecurityPolicy: { useDefaults: false, directives: { ...CONTENT_SECURITY_POLICY, 'style-src': ["'self'", "'unsafe-inline'"] } },
-  });
+  const withPolicy = (directives: typeof CONTENT_SECURITY_POLICY) =>
+    // X-Frame-Options for browsers without frame-ancestors, saying the same.
+    helmet({ contentSecurityPolicy: { useDefaults: false, directives }, frameguard: { action: 'deny' } });
+  const strict = withPolicy(CONTENT_SECURITY_POLICY);
+  const docs = withPolicy({ ...CONTENT_SECURITY_POLICY, 'style-src': ["'self'", "'unsafe-inline'"] });
   app.use((request: Request, response: Response, next: NextFunction) => (request.path.startsWith(`/${docsPath}`) ? docs : strict)(request, response, next));
 }
