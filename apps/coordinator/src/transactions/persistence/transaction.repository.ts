@@ -124,7 +124,7 @@ const INSERT: PreparedStatement = {
     INSERT INTO transactions (id, definition_name, definition_version, type, status, input, started_at, deadline,
       rollback, idempotency_key, traceparent, created_at, updated_at, steps, started_by)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14)
-    ON CONFLICT (started_by, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+    ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
     RETURNING id, version),
   due AS (INSERT INTO timers (tx_id, due_at) SELECT id, $15::timestamptz FROM inserted WHERE $15::timestamptz IS NOT NULL),
   ${effectsCtes('inserted', 16)}`,
@@ -173,6 +173,18 @@ const CLAIM_DUE: PreparedStatement = {
   RETURNING tx_id, now() AS now`,
 };
 
+/**
+ * Idempotency keys are their caller's: stored as `<caller>:<key>` (a key's name holds no
+ * ':'), so the one unique index on idempotency_key keeps each caller's apart. Rows from
+ * before callers were recorded hold the bare key and no caller: no caller matches them.
+ */
+const storedKey = (caller: string, key: string) => `${caller}:${key}`;
+
+function callersKey(row: Pick<TransactionRow, 'idempotency_key' | 'started_by'>): string | null {
+  const { idempotency_key: stored, started_by: caller } = row;
+  return stored !== null && caller !== null ? stored.slice(caller.length + 1) : stored;
+}
+
 /** The 2PC decision a state holds; null for other protocols and before the decision. */
 const decisionOfState = (state: TransactionState): TwoPcDecision | null =>
   'decision' in state ? (state as TwoPcState).decision : null;
@@ -189,7 +201,7 @@ function toRecord(row: TransactionRow): TransactionRecord {
     definitionVersion: row.definition_version,
     type: row.type,
     input: row.input,
-    idempotencyKey: row.idempotency_key,
+    idempotencyKey: callersKey(row),
     startedBy: row.started_by,
     traceparent: row.traceparent,
     createdAt: row.created_at,
@@ -295,7 +307,8 @@ export class TransactionRepository {
     const { before: record, after: s } = decision;
     const rows = await runPrepared<WrittenRow>(this.dataSource, INSERT, [
       record.id, record.definitionName, record.definitionVersion, record.type, s.status, record.input,
-      date(s.startedAt), date(s.deadline), json(s.rollback), record.idempotencyKey, record.traceparent, record.createdAt,
+      date(s.startedAt), date(s.deadline), json(s.rollback), record.idempotencyKey && storedKey(record.startedBy!, record.idempotencyKey),
+      record.traceparent, record.createdAt,
       JSON.stringify(stepRows(record.layout, s)), record.startedBy, date(decision.nextDueAt),
       ...effectParams([{ txId: record.id, ...decision }]),
     ]);
@@ -364,7 +377,7 @@ export class TransactionRepository {
 
   /** The transaction `caller` started with this idempotency key. */
   async findByIdempotencyKey(caller: string, key: string): Promise<TransactionRecord | null> {
-    return (await this.find('WHERE started_by = $1 AND idempotency_key = $2', [caller, key]))[0] ?? null;
+    return (await this.find('WHERE idempotency_key = $1', [storedKey(caller, key)]))[0] ?? null;
   }
 
   /** Newest first, keyset-paginated: the page after `cursor`, `limit` rows at most. */
