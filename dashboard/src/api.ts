@@ -12,14 +12,14 @@ export interface Step {
 }
 export interface Transaction {
   id: string; definition: { name: string; version: number }; type: string; status: TxStatus; input: unknown;
-  idempotencyKey: string | null; deadline: string | null; createdAt: string; updatedAt: string; decision: string | null; steps: Step[];
+  idempotencyKey: string | null; startedBy: string | null; deadline: string | null; createdAt: string; updatedAt: string; decision: string | null; steps: Step[];
   ignoredReplies: number;
 }
 export interface TxSummary { id: string; definition: { name: string; version: number }; type: string; status: TxStatus; createdAt: string; updatedAt: string }
 export interface HistoryEntry { id: string; type: string; stepId: string | null; actor: string | null; at: string; data: Record<string, unknown> }
 export interface StepDefinition { id: string; participant: string; action: string; compensation?: string; dependsOn?: string[] }
 export interface StoredDefinition { name: string; version: number; type: string; createdAt: string; definition: { steps: StepDefinition[] } & Record<string, unknown> }
-export interface DefinitionSummary { name: string; latestVersion: number; type: string; createdAt: string; versions: number }
+export interface DefinitionSummary { name: string; latestVersion: number; type: string; createdAt: string; registeredBy: string | null; versions: number }
 export interface StatusCounts { counts: Record<TxStatus, number>; total: number }
 export interface Overview {
   from: string; windowMinutes: number; started: StatusCounts; throughputPerMinute: number;

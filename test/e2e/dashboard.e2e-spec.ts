@@ -123,6 +123,8 @@ describe('dashboard', () => {
     const title = page.getByRole('heading', { level: 1 });
     await title.filter({ hasText: 'failed' }).waitFor();
     await page.locator('svg.dag g[data-step="create"][data-status="compensation_failed"]').waitFor();
+    // Who started it: the key the API client used.
+    await page.locator('dl.facts', { hasText: `by ${testActor('admin')}` }).waitFor();
     await shot(page, 'transaction-failed');
 
     await page.getByRole('button', { name: 'Replay failed steps…' }).click();
