@@ -117,7 +117,7 @@ describe('authentication, roles and scopes', () => {
   it("keeps each caller's idempotency keys its own", async () => {
     const key = `order-${randomBytes(4).toString('hex')}`;
     const start = (role: 'operator' | 'admin') =>
-      as(role).request<{ id: string; startedBy: string }>('POST', '/transactions', { definition: name, input: { role }, idempotencyKey: key });
+      as(role).request<{ id: string; startedBy: string; idempotencyKey: string }>('POST', '/transactions', { definition: name, input: { role }, idempotencyKey: key });
     const first = await start('operator');
     const again = await start('operator');
     const other = await start('admin');
@@ -127,6 +127,9 @@ describe('authentication, roles and scopes', () => {
     expect(other.body.id).not.toBe(first.body.id);
     expect(otherAgain.body.id).toBe(other.body.id);
     expect(other.body.startedBy).toBe(testActor('admin'));
+    // Each caller sees its key as it sent it.
+    const read = (await as('viewer').get(other.body.id)) as unknown as { idempotencyKey: string };
+    expect([first.body.idempotencyKey, other.body.idempotencyKey, read.idempotencyKey]).toEqual([key, key, key]);
   });
 
   it('refuses an expired key with its own 401, logged once, and accepts one that has not expired yet', async () => {
