@@ -31,7 +31,10 @@ export function DefinitionsPage({ name, version }: { name?: string; version?: nu
               </td>
               <td>{d.type}</td>
               <td>v{d.latestVersion}</td>
-              <td>{when(d.createdAt)}</td>
+              <td>
+                {when(d.createdAt)}
+                {d.registeredBy && ` by ${d.registeredBy}`}
+              </td>
             </tr>
           ))}
         </tbody>

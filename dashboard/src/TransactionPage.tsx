@@ -138,7 +138,10 @@ export function TransactionPage({ id, me }: { id: string; me: Principal }) {
           </>
         )}
         <dt>Created</dt>
-        <dd>{when(tx.createdAt)}</dd>
+        <dd>
+          {when(tx.createdAt)}
+          {tx.startedBy && ` by ${tx.startedBy}`}
+        </dd>
         <dt>Updated</dt>
         <dd>{when(tx.updatedAt)}</dd>
         <dt>Deadline</dt>

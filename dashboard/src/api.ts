@@ -12,14 +12,14 @@ export interface Step {
 }
 export interface Transaction {
   id: string; definition: { name: string; version: number }; type: string; status: TxStatus; input: unknown;
-  idempotencyKey: string | null; deadline: string | null; createdAt: string; updatedAt: string; decision: string | null; steps: Step[];
+  idempotencyKey: string | null; startedBy: string | null; deadline: string | null; createdAt: string; updatedAt: string; decision: string | null; steps: Step[];
   ignoredReplies: number;
 }
 export interface TxSummary { id: string; definition: { name: string; version: number }; type: string; status: TxStatus; createdAt: string; updatedAt: string }
 export interface HistoryEntry { id: string; type: string; stepId: string | null; actor: string | null; at: string; data: Record<string, unknown> }
 export interface StepDefinition { id: string; participant: string; action: string; compensation?: string; dependsOn?: string[] }
 export interface StoredDefinition { name: string; version: number; type: string; createdAt: string; definition: { steps: StepDefinition[] } & Record<string, unknown> }
-export interface DefinitionSummary { name: string; latestVersion: number; type: string; createdAt: string; versions: number }
+export interface DefinitionSummary { name: string; latestVersion: number; type: string; createdAt: string; registeredBy: string | null; versions: number }
 export interface StatusCounts { counts: Record<TxStatus, number>; total: number }
 export interface Overview {
   from: string; windowMinutes: number; started: StatusCounts; throughputPerMinute: number;
@@ -73,7 +73,7 @@ export const api = {
   bulkRetry: (filter: Filter) => call<{ retried: number }>('POST', '/transactions/retry', withoutStatus(filter)),
   resolve: (id: string, stepId: string, outcome: 'compensated' | 'succeeded', note: string) =>
     call<Transaction>('POST', `/transactions/${id}/steps/${encodeURIComponent(stepId)}/resolve`, { outcome, note }),
-  definitions: () => call<{ items: DefinitionSummary[] }>('GET', '/definitions'),
+  definitions: () => call<{ items: DefinitionSummary[] }>('GET', '/definitions?limit=500'),
   definition: (name: string, version?: number) =>
     call<StoredDefinition>('GET', `/definitions/${encodeURIComponent(name)}${version ? `/versions/${version}` : ''}`),
   overview: (windowMinutes: number, stuckMinutes: number) => call<Overview>('GET', `/transactions/overview${query({ windowMinutes, stuckMinutes })}`),

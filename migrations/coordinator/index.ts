@@ -6,7 +6,8 @@ import { FinishedTransactions1763700400000 } from './1763700400000-finished-tran
 import { HotRow1764600000000 } from './1764600000000-hot-row';
 import { IgnoredReplies1765000000000 } from './1765000000000-ignored-replies';
 import { OutboxAttempts1765100000000 } from './1765100000000-outbox-attempts';
-import { ReplyTokenSecret1765200000000 } from './1765200000000-reply-token-secret';
+import { Actors1765200000000 } from './1765200000000-actors';
+import { ReplyTokenSecret1765300000000 } from './1765300000000-reply-token-secret';
 
 /** The coordinator's migrations, oldest first. */
 export const coordinatorMigrations = [
@@ -18,5 +19,6 @@ export const coordinatorMigrations = [
   HotRow1764600000000,
   IgnoredReplies1765000000000,
   OutboxAttempts1765100000000,
-  ReplyTokenSecret1765200000000,
+  Actors1765200000000,
+  ReplyTokenSecret1765300000000,
 ];

@@ -19,7 +19,8 @@ const SCREENSHOTS = join(__dirname, '..', '..', 'test-results', 'screenshots');
 /**
  * The web dashboard in a real browser (Debian's Chromium driven by playwright-core) against
  * a real coordinator process: an operator finds a failed transaction and replays it, a
- * viewer sees no action and the API refuses one. Every page is saved as a screenshot.
+ * viewer sees no action and the API refuses one. Every page is saved as a screenshot, and
+ * runs under the coordinator's Content-Security-Policy with nothing refused.
  */
 describe('dashboard', () => {
   const suffix = randomBytes(3).toString('hex');
@@ -33,6 +34,8 @@ describe('dashboard', () => {
   let coordinator: RunningApp;
   let api: CoordinatorApi;
   let browser: Browser;
+  /** What the browser refused under the CSP (Chromium reports each on the console); checked after every test. */
+  let refusedByCsp: string[] = [];
 
   const definition = orderSaga(flow, {
     shop,
@@ -56,6 +59,9 @@ describe('dashboard', () => {
   async function signIn(role: keyof typeof TEST_KEYS): Promise<Page> {
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     const page = await context.newPage();
+    page.on('console', (message) => {
+      if (/Content Security Policy/i.test(message.text())) refusedByCsp.push(message.text());
+    });
     await page.goto(coordinator.url);
     await page.getByLabel('API key').fill(TEST_KEYS[role]);
     await page.getByLabel('API key').press('Enter');
@@ -86,6 +92,12 @@ describe('dashboard', () => {
     });
   });
 
+  afterEach(() => {
+    const refused = refusedByCsp;
+    refusedByCsp = [];
+    expect(refused).toEqual([]);
+  });
+
   afterAll(async () => {
     await browser?.close();
     await coordinator?.stop();
@@ -111,6 +123,8 @@ describe('dashboard', () => {
     const title = page.getByRole('heading', { level: 1 });
     await title.filter({ hasText: 'failed' }).waitFor();
     await page.locator('svg.dag g[data-step="create"][data-status="compensation_failed"]').waitFor();
+    // Who started it: the key the API client used.
+    await page.locator('dl.facts', { hasText: `by ${testActor('admin')}` }).waitFor();
     await shot(page, 'transaction-failed');
 
     await page.getByRole('button', { name: 'Replay failed steps…' }).click();
@@ -177,6 +191,28 @@ describe('dashboard', () => {
     expect(refused.status).toBe(403);
     expect(refused.body.error.code).toBe('FORBIDDEN');
     expect((await api.get(stuck.id)).status).toBe('failed');
+    await page.context().close();
+  });
+
+  it('runs under a strict Content-Security-Policy that refuses what the dashboard does not need', async () => {
+    const page = await signIn('viewer');
+    const index = await page.goto(coordinator.url);
+    const csp = index!.headers()['content-security-policy'];
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(index!.headers()['x-powered-by']).toBeUndefined();
+    await page.getByRole('heading', { name: 'Transactions' }).waitFor();
+    // The policy is enforced: an injected inline script does not run, and is reported.
+    const ran = await page.evaluate(`(() => {
+      const script = document.createElement('script');
+      script.textContent = 'window.injected = true';
+      document.head.append(script);
+      return window.injected ?? false;
+    })()`);
+    expect(ran).toBe(false);
+    await waitFor('the refusal reported', async () => (refusedByCsp.length > 0 ? true : undefined), 5_000);
+    expect(refusedByCsp.join('\n')).toMatch(/inline script/);
+    refusedByCsp = [];
     await page.context().close();
   });
 

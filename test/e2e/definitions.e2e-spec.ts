@@ -8,7 +8,7 @@ import { CoordinatorModule } from '../../apps/coordinator/src/coordinator.module
 import { canonicalDefinition, WorkflowDefinition } from '../../apps/coordinator/src/engine';
 import { PLACE_ORDER_DEFINITION } from '../../apps/coordinator/src/definitions/dto/definition.dto';
 import { testEnv } from '../support/test-env';
-import { bearer } from '../support/auth';
+import { bearer, testActor } from '../support/auth';
 
 interface ApiResponse {
   status: number;
@@ -69,7 +69,7 @@ describe('definitions API', () => {
     const { status, body } = await register(definition);
 
     expect(status).toBe(201);
-    expect(body).toEqual({ name: definition.name, version: 1, type: 'saga', createdAt: expect.any(String), definition });
+    expect(body).toEqual({ name: definition.name, version: 1, type: 'saga', createdAt: expect.any(String), registeredBy: testActor('admin'), definition });
     expect(new Date(body.createdAt as string).toISOString()).toBe(body.createdAt);
     // The body is served in canonical form, as hashed.
     const canonical = canonicalDefinition(definition);
@@ -118,14 +118,22 @@ describe('definitions API', () => {
     const latestOfB = await register(placeOrder(`${prefix}-b`, 2000));
     const onlyOfA = await register(tcc);
 
-    const { status, body } = await call('GET', '/api/v1/definitions');
+    const { status, body } = await call('GET', '/api/v1/definitions?limit=500');
 
     expect(status).toBe(200);
     const items = (body.items as { name: string }[]).filter((item) => item.name.startsWith(prefix));
+    const registeredBy = testActor('admin');
     expect(items).toEqual([
-      { name: tcc.name, latestVersion: 1, type: 'tcc', createdAt: onlyOfA.body.createdAt, versions: 1 },
-      { name: `${prefix}-b`, latestVersion: 2, type: 'saga', createdAt: latestOfB.body.createdAt, versions: 2 },
+      { name: tcc.name, latestVersion: 1, type: 'tcc', createdAt: onlyOfA.body.createdAt, registeredBy, versions: 1 },
+      { name: `${prefix}-b`, latestVersion: 2, type: 'saga', createdAt: latestOfB.body.createdAt, registeredBy, versions: 2 },
     ]);
+
+    // Pages of a bounded size follow each other by name.
+    const first = await call('GET', '/api/v1/definitions?limit=1');
+    const second = await call('GET', `/api/v1/definitions?limit=1&cursor=${first.body.nextCursor as string}`);
+    const [a, b] = [first, second].map((page) => (page.body.items as { name: string }[])[0].name);
+    expect(Buffer.compare(Buffer.from(a), Buffer.from(b))).toBe(-1);
+    expect((await call('GET', '/api/v1/definitions?limit=501')).status).toBe(400);
   });
 
   it('answers an unknown definition or version with 404 DEFINITION_NOT_FOUND', async () => {

@@ -196,7 +196,9 @@ describe('foundation', () => {
       expect.arrayContaining([expect.stringMatching(/PORT: PORT must not be greater than 65535/), 'DATABASE_URL: must be a postgres:// connection URL (value hidden)']),
     );
     // Each bad API key entry is named, its secret never shown.
-    expect(lines[0]).toContain('ORDO_API_KEYS: entry 1 (ops): the role must be one of viewer, operator, admin; entry 1 (ops): the secret must be at least 16 characters');
+    expect(lines[0]).toContain(
+      'ORDO_API_KEYS: entry 1 (ops): the role must be one of viewer, operator, admin, metrics, participant; entry 1 (ops): the secret must be at least 16 characters',
+    );
     expect(lines[0]).not.toContain('short-secret');
   });
 });

@@ -53,8 +53,8 @@ describe('observability', () => {
   const account = `ob-${suffix}-ada`;
 
   const scrape = async (app: RunningApp) => {
-    // The coordinator's metrics need a key like the rest of its API.
-    const response = await fetch(`${app.url}/metrics`, { headers: bearer('viewer') });
+    // The coordinator's metrics need a key like the rest of its API: a metrics key, which reads nothing else.
+    const response = await fetch(`${app.url}/metrics`, { headers: bearer('metrics') });
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/^text\/plain/);
     return response.text();

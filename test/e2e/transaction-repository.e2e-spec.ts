@@ -54,13 +54,14 @@ describe('transaction repository', () => {
     steps: { a: step('running', 'reply'), b: step('pending', null) },
   };
 
-  const newRecord = (idempotencyKey: string | null = null): TransactionRecord => ({
+  const newRecord = (idempotencyKey: string | null = null, startedBy = 'ann'): TransactionRecord => ({
     id: randomUUID(),
     definitionName: 'd',
     definitionVersion: 1,
     type: 'saga',
     input: { n: 1 },
     idempotencyKey,
+    startedBy,
     traceparent: null,
     createdAt: new Date(),
     updatedAt: new Date(),
@@ -103,7 +104,7 @@ describe('transaction repository', () => {
     expect(await count('SELECT count(*)::int AS count FROM timers WHERE tx_id = $1', record.id)).toBe(1);
   });
 
-  it('writes nothing for a second start with the same idempotency key', async () => {
+  it('writes nothing for a second start with the same idempotency key by the same caller', async () => {
     const key = `key-${randomUUID()}`;
     const first = newRecord(key);
     expect(await repository.insert(decision(first, before, null))).not.toBeNull();
@@ -111,6 +112,11 @@ describe('transaction repository', () => {
     expect(await repository.insert(decision(second, before, null))).toBeNull();
     expect(await outboxRows(second.id)).toBe(0);
     expect(await eventRows(second.id)).toBe(0);
+    // Another caller's equal key is another key.
+    const other = newRecord(key, 'bob');
+    expect(await repository.insert(decision(other, before, null))).not.toBeNull();
+    expect((await repository.findByIdempotencyKey('ann', key))?.id).toBe(first.id);
+    expect((await repository.findByIdempotencyKey('bob', key))?.id).toBe(other.id);
   });
 
   it('refuses a decision taken on a stale version, with its history and commands', async () => {

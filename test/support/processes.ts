@@ -25,9 +25,10 @@ export async function stopAllApps(): Promise<void> {
 
 /**
  * Starts a built app as a real process on the run's database and topics, on a free port
- * unless `env` names one (to restart an app where its clients expect it).
+ * unless `env` names one (to restart an app where its clients expect it). A setting given
+ * as undefined is unset.
  */
-export async function startApp(name: AppName, env: Record<string, string> = {}): Promise<RunningApp> {
+export async function startApp(name: AppName, env: Record<string, string | undefined> = {}): Promise<RunningApp> {
   const { databaseUrl, kafkaBrokers, topicPrefix } = testEnv();
   const port = env.PORT ? Number(env.PORT) : await freePort();
   const child = spawnApp(name, {
@@ -38,9 +39,9 @@ export async function startApp(name: AppName, env: Record<string, string> = {}):
     KAFKA_TOPIC_PREFIX: topicPrefix,
     KAFKA_TOPIC_PARTITIONS: '2',
     LOG_LEVEL: 'warn',
-    // The coordinator's keys; participants ask the coordinator with the viewer's.
+    // The coordinator's keys; participants ask the coordinator for decisions with theirs.
     ORDO_API_KEYS: TEST_API_KEYS,
-    ORDO_COORDINATOR_API_KEY: TEST_KEYS.viewer,
+    ORDO_COORDINATOR_API_KEY: TEST_KEYS.participant,
     ...env,
   });
   let output = '';
@@ -67,7 +68,7 @@ export async function startApp(name: AppName, env: Record<string, string> = {}):
 }
 
 /** Runs an app to completion and returns its exit code and output (e.g. a config error). */
-export function runAppToExit(name: AppName, env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
+export function runAppToExit(name: AppName, env: Record<string, string | undefined>): Promise<{ code: number | null; stderr: string }> {
   const child = spawnApp(name, env);
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));

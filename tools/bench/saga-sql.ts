@@ -148,16 +148,16 @@ SELECT gen_random_uuid() AS txid, gen_random_uuid() AS order_id, (extract(epoch 
   autocommit('coordinator', 'start: TransactionEngine.startInSpan → TransactionRepository.insert (row with its steps, timer, history and the first command in one statement)', `
 WITH inserted AS (
     INSERT INTO ordo.transactions (id, definition_name, definition_version, type, status, input, started_at, deadline,
-      rollback, idempotency_key, traceparent, created_at, updated_at, steps)
+      rollback, idempotency_key, traceparent, created_at, updated_at, steps, started_by)
     VALUES (':txid', '${DEFINITION}', 1, 'saga', 'running',
       '{"orderId": ":order_id", "sku": "B-:sku", "qty": 1, "accountId": "b-:account", "amount": 1}',
       now(), now() + interval '30 s', NULL, NULL, NULL, now(), now(),
-      '[${step('reserve-stock', 'inventory', 'running', 1, true, null)},${step('charge', 'payment', 'pending', 0, false, null)}]')
+      '[${step('reserve-stock', 'inventory', 'running', 1, true, null)},${step('charge', 'payment', 'pending', 0, false, null)}]', 'bench')
     ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
     RETURNING id, version),
   due AS (INSERT INTO ordo.timers (tx_id, due_at) SELECT id, now() + interval '5 s' FROM inserted),
   ${effects('inserted', [
-    ['transaction.started', null, '{"type":"transaction.started","deadline": :now_ms}'],
+    ['transaction.started', null, '{"type":"transaction.started","deadline": :now_ms,"actor":"bench"}'],
     ['step.status_changed', 'reserve-stock', '{"type":"step.status_changed","stepId":"reserve-stock","from":"pending","to":"running"}'],
     ['step.dispatched', 'reserve-stock', '{"type":"step.dispatched","stepId":"reserve-stock","phase":"execute","attempt":1,"deadline": :now_ms}'],
   ], ['inventory', 'reserve-stock', 'reserve', '{"sku":"B-:sku","qty":1,"orderId":":order_id"}'])}`),

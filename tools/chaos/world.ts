@@ -130,7 +130,7 @@ export async function startWorld(options: WorldOptions): Promise<World> {
   // Idle connections die with a database restart; the pool reconnects on next use.
   db.on('error', () => undefined);
 
-  const secrets = { admin: randomBytes(16).toString('hex'), viewer: randomBytes(16).toString('hex') };
+  const secrets = { admin: randomBytes(16).toString('hex'), participant: randomBytes(16).toString('hex') };
   const shared = {
     DATABASE_URL: databaseUrl,
     KAFKA_BROKERS: kafkaBrokers(kafka),
@@ -139,7 +139,7 @@ export async function startWorld(options: WorldOptions): Promise<World> {
     LOG_LEVEL: 'warn',
   };
   const schemaOf = (name: AppName) => APPS.find((a) => a.name === name)!.schema;
-  const keys = `${options.label}-admin:admin:${secrets.admin},${options.label}-viewer:viewer:${secrets.viewer}`;
+  const keys = `${options.label}-admin:admin:${secrets.admin},${options.label}-participant:participant:${secrets.participant}`;
   const coordinatorEnv = { ...shared, DATABASE_SCHEMA: WORLD_SCHEMA, ORDO_API_KEYS: keys };
   const coordinators = await Promise.all(
     Array.from({ length: options.coordinators }, async (_, i) => new App(`coordinator-${'abcdefgh'[i]}`, 'coordinator', await privatePort(), coordinatorEnv, logDir)),
@@ -151,7 +151,7 @@ export async function startWorld(options: WorldOptions): Promise<World> {
           ...shared,
           DATABASE_SCHEMA: schemaOf(name),
           ORDO_COORDINATOR_URL: coordinators[0].url,
-          ORDO_COORDINATOR_API_KEY: secrets.viewer,
+          ORDO_COORDINATOR_API_KEY: secrets.participant,
           ...options.participantEnv,
         }, logDir),
     ),

@@ -55,22 +55,27 @@ interface DemoKeys {
   config: string;
   /** An admin secret: registers the samples and goes into the printed curl lines. */
   admin?: string;
-  /** What participants ask the coordinator with (a viewer is enough). */
+  /** What participants ask the coordinator for decisions with (a participant key). */
   participants?: string;
   generated: boolean;
 }
 
-/** The configured ORDO_API_KEYS (its first admin and viewer keys serve the demo), else a fresh admin and viewer key. */
+/**
+ * The configured ORDO_API_KEYS (its first admin key, and its first participant key, else
+ * viewer, serve the demo), else a fresh admin and participant key.
+ */
 function demoKeys(): DemoKeys {
   const configured = process.env.ORDO_API_KEYS;
   if (configured) {
-    const entries = configured.split(',').map((entry) => entry.trim().split(':'));
+    // name:role:secret[;expires=…]
+    const entries = configured.split(',').map((entry) => entry.split(';')[0].trim().split(':'));
     const secretOf = (role: string) => entries.find(([, r]) => r === role)?.slice(2).join(':');
     const admin = secretOf('admin');
-    return { config: configured, admin, participants: process.env.ORDO_COORDINATOR_API_KEY ?? secretOf('viewer') ?? admin, generated: false };
+    const participants = process.env.ORDO_COORDINATOR_API_KEY ?? secretOf('participant') ?? secretOf('viewer') ?? admin;
+    return { config: configured, admin, participants, generated: false };
   }
-  const [admin, viewer] = [randomBytes(24).toString('base64url'), randomBytes(24).toString('base64url')];
-  return { config: `demo-admin:admin:${admin},participants:viewer:${viewer}`, admin, participants: viewer, generated: true };
+  const [admin, participant] = [randomBytes(24).toString('base64url'), randomBytes(24).toString('base64url')];
+  return { config: `demo-admin:admin:${admin},participants:participant:${participant}`, admin, participants: participant, generated: true };
 }
 
 /** Registers a sample definition; a body already registered keeps its version. */

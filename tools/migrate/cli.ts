@@ -34,7 +34,8 @@ async function main(args: string[]): Promise<number> {
   }
   for (const app of APPS.filter((a) => only === undefined || a.name === only)) {
     const config = validateConfig(DatabaseConfig, {
-      DATABASE_URL: postgresUrl(localOptions().postgres.port),
+      // The local cluster's, unless given either way.
+      ...(process.env.DATABASE_URL_FILE ? {} : { DATABASE_URL: postgresUrl(localOptions().postgres.port) }),
       DATABASE_SCHEMA: app.schema,
       ...process.env,
     });

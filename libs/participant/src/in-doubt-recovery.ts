@@ -10,7 +10,7 @@ const ASK_TIMEOUT_MS = 5_000;
 
 /**
  * Finishes prepared transactions whose decision did not arrive, by asking the coordinator
- * (GET /api/v1/transactions/{id}, field `decision`). A participant that restarts holding
+ * (GET /api/v1/transactions/{id}/decision, which a `participant` key may read). A participant that restarts holding
  * prepared transactions is in doubt about all of them, so it asks before it consumes its
  * commands; while running, it asks about those prepared more than IN_DOUBT_AFTER_MS ago.
  * A transaction the coordinator does not know was never decided: presumed abort.
@@ -72,7 +72,7 @@ export class InDoubtRecovery implements OnModuleDestroy {
   }
 
   private async ask({ step, gid }: PreparedStep): Promise<Verdict> {
-    const url = `${this.config.ORDO_COORDINATOR_URL!.replace(/\/+$/, '')}/api/v1/transactions/${encodeURIComponent(step.txId)}`;
+    const url = `${this.config.ORDO_COORDINATOR_URL!.replace(/\/+$/, '')}/api/v1/transactions/${encodeURIComponent(step.txId)}/decision`;
     const headers: Record<string, string> = { accept: 'application/json' };
     if (this.config.ORDO_COORDINATOR_API_KEY) headers.authorization = `Bearer ${this.config.ORDO_COORDINATOR_API_KEY}`;
     try {

@@ -40,7 +40,7 @@ export class ParticipantConfig extends AppConfig {
   @IsUrl({ require_tld: false, protocols: ['http', 'https'] })
   ORDO_COORDINATOR_URL?: string;
 
-  /** Bearer credential for ORDO_COORDINATOR_URL (a viewer key is enough). */
+  /** Bearer credential for ORDO_COORDINATOR_URL: a `participant` key, which can read decisions and nothing else. */
   @IsOptional()
   @IsString()
   ORDO_COORDINATOR_API_KEY?: string;

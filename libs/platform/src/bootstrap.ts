@@ -1,4 +1,5 @@
 import { INestApplication, Logger, LogLevel, Type } from '@nestjs/common';
+import { Express } from 'express';
 import { NestFactory } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger as PinoLogger } from 'nestjs-pino';
@@ -6,6 +7,7 @@ import { AppConfig } from './config/app-config';
 import { ConfigError, validateConfig } from './config/validate-config';
 import { JsonBodyPipe, limitBodies } from './http/body-limits';
 import { HttpErrorFilter } from './http/http-error.filter';
+import { secureHeaders } from './http/security-headers';
 import { validationPipe } from './http/validation.pipe';
 import { traceRequests } from './observability/http-tracing';
 import { METRICS_PATH } from './observability/metrics.module';
@@ -70,17 +72,20 @@ async function start(options: BootstrapOptions, config: AppConfig): Promise<INes
 }
 
 /**
- * The HTTP surface every Ordo process shares: the /api/v1 prefix, JSON bodies within
- * limits, DTO validation, the one error shape and the OpenAPI docs. Exported so tests
- * serving an app in-process get exactly what `bootstrap` serves. Call it before `init()` /
- * `listen()`.
+ * The HTTP surface every Ordo process shares: security headers, client addresses through
+ * trusted proxies, the /api/v1 prefix, JSON bodies within limits, DTO validation, the one
+ * error shape and the OpenAPI docs. Exported so tests serving an app in-process get exactly
+ * what `bootstrap` serves. Call it before `init()` / `listen()`.
  */
 export function configureApp(
   app: INestApplication,
   docs: Pick<BootstrapOptions, 'name' | 'description'>,
-  limits: Pick<AppConfig, 'MAX_BODY_BYTES'> = new AppConfig(),
+  settings: Pick<AppConfig, 'MAX_BODY_BYTES' | 'TRUST_PROXY'> = new AppConfig(),
 ): void {
-  limitBodies(app, limits.MAX_BODY_BYTES);
+  // request.ip: the address the nearest TRUST_PROXY proxies saw (X-Forwarded-For), else the peer's.
+  (app.getHttpAdapter().getInstance() as Express).set('trust proxy', settings.TRUST_PROXY);
+  secureHeaders(app, DOCS_PATH);
+  limitBodies(app, settings.MAX_BODY_BYTES);
   app.setGlobalPrefix(API_PREFIX, { exclude: [METRICS_PATH] });
   app.use(traceRequests);
   app.useGlobalPipes(new JsonBodyPipe(), validationPipe());

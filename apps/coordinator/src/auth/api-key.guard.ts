@@ -1,12 +1,11 @@
 import { CanActivate, ExecutionContext, HttpStatus, Injectable, Logger } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { Request } from 'express';
-import { ApiError, IS_PUBLIC } from '@ordo/platform';
+import { ApiError, IS_PUBLIC, REQUIRED_SCOPE } from '@ordo/platform';
 import { CoordinatorConfig } from '../config/coordinator.config';
 import { allows, digest, parseApiKeys, Principal, Role } from './api-keys';
-import { FailedLogins } from './failed-logins';
+import { LoginLimiter } from './failed-logins';
 import { PRINCIPAL } from './principal.decorator';
-import { REQUIRED_ROLE } from './roles.decorator';
 
 /** The credential a request carries: `Authorization: Bearer <secret>`, else `X-Api-Key`. */
 export function credentialOf(request: Pick<Request, 'headers'>): string | undefined {
@@ -17,43 +16,56 @@ export function credentialOf(request: Pick<Request, 'headers'>): string | undefi
 }
 
 /**
- * Every route needs a configured API key with a role that allows it, except those marked
- * @Public() (health). Failures are logged (client address, never the credential) and, past
- * AUTH_FAILURES_PER_MINUTE from one address, refused with 429 before any key is checked.
+ * Every route needs a configured, unexpired API key with a role that allows it, except
+ * those marked @Public() (health). Failures are logged (client address, never the
+ * credential) and limited per client address and credential (see LoginLimiter).
  */
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
   private readonly logger = new Logger('Auth');
   private readonly keys: Map<string, Principal>;
-  private readonly failures: FailedLogins;
+  private readonly limiter: LoginLimiter;
+  /** Expired keys already logged: a client retrying one in a loop fills no log. */
+  private readonly expiredLogged = new Set<string>();
 
   constructor(
     private readonly reflector: Reflector,
     config: CoordinatorConfig,
   ) {
     this.keys = parseApiKeys(config.ORDO_API_KEYS);
-    this.failures = new FailedLogins(config.AUTH_FAILURES_PER_MINUTE, 60_000);
+    this.limiter = new LoginLimiter(config.AUTH_FAILURES_PER_MINUTE, 60_000);
   }
 
   canActivate(context: ExecutionContext): boolean {
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return true;
     const request = context.switchToHttp().getRequest<Request & { [PRINCIPAL]?: Principal }>();
+    // The client's address as the trusted proxies (TRUST_PROXY) report it.
     const client = request.ip ?? request.socket.remoteAddress ?? 'unknown';
+    const credential = credentialOf(request);
+    const presented = credential === undefined ? '' : digest(credential);
     const now = Date.now();
-    const wait = this.failures.blockedFor(client, now);
+    const wait = this.limiter.blockedFor(client, presented, now);
     if (wait > 0) {
       throw new ApiError(HttpStatus.TOO_MANY_REQUESTS, 'TOO_MANY_FAILED_LOGINS', `too many failed authentications; retry in ${Math.ceil(wait / 1000)} s`);
     }
-    const credential = credentialOf(request);
-    const principal = credential === undefined ? undefined : this.keys.get(digest(credential));
+    const principal = this.keys.get(presented);
     if (!principal) {
-      const count = this.failures.record(client, now);
+      const count = this.limiter.failed(client, presented, now);
       this.logger.warn(`refused ${request.method} ${request.path} from ${client}: ${credential === undefined ? 'no credential' : 'unknown API key'} (${count} in the last minute)`);
       throw new ApiError(HttpStatus.UNAUTHORIZED, 'UNAUTHENTICATED', 'an API key is required: send Authorization: Bearer <key>');
     }
+    if (principal.expiresAt !== undefined && principal.expiresAt <= now) {
+      const expired = new Date(principal.expiresAt).toISOString();
+      if (!this.expiredLogged.has(principal.name)) {
+        this.expiredLogged.add(principal.name);
+        this.logger.warn(`refused the API key ${principal.name} from ${client}: it expired at ${expired} (logged once per key)`);
+      }
+      throw new ApiError(HttpStatus.UNAUTHORIZED, 'KEY_EXPIRED', `the API key ${principal.name} expired at ${expired}; ask for a new one`);
+    }
+    this.limiter.succeededWith(client, presented);
     const needed =
-      this.reflector.getAllAndOverride<Role | undefined>(REQUIRED_ROLE, targets) ?? (['GET', 'HEAD'].includes(request.method) ? 'viewer' : 'admin');
+      this.reflector.getAllAndOverride<Role | undefined>(REQUIRED_SCOPE, targets) ?? (['GET', 'HEAD'].includes(request.method) ? 'viewer' : 'admin');
     if (!allows(principal.role, needed)) {
       this.logger.warn(`refused ${request.method} ${request.path} to ${principal.name}: role ${principal.role}, ${needed} needed`);
       throw new ApiError(HttpStatus.FORBIDDEN, 'FORBIDDEN', `this needs the ${needed} role; ${principal.name} is ${principal.role}`);

@@ -2,27 +2,45 @@ import { createHash } from 'crypto';
 
 /**
  * API keys and their roles, as the operator configures them (ORDO_API_KEYS):
- * `name:role:secret` entries separated by commas, e.g.
- * `ops-alice:operator:2f6c…,grafana:viewer:9a1b…`. The name is who the history records
- * for that key's operator actions; the secret is what clients send as
- * `Authorization: Bearer <secret>` (or `X-Api-Key: <secret>`).
+ * `name:role:secret` entries separated by commas, each optionally followed by
+ * `;expires=<ISO-8601 date or instant>`, e.g.
+ * `ops-alice:operator:2f6c…;expires=2027-01-01,grafana:metrics:9a1b…`. The name is the
+ * caller the coordinator records (operator actions, starts, registrations) and the owner of
+ * its idempotency keys; the secret is what clients send as `Authorization: Bearer <secret>`
+ * (or `X-Api-Key: <secret>`).
  */
-export const ROLES = ['viewer', 'operator', 'admin'] as const;
+export const ROLES = ['viewer', 'operator', 'admin', 'metrics', 'participant'] as const;
 export type Role = (typeof ROLES)[number];
 
-/** viewer: read; operator: also start and repair transactions; admin: also register definitions. */
-const RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
+/**
+ * viewer: read; operator: also start and repair transactions; admin: also register
+ * definitions. Each holds the ones below it and every scope.
+ */
+const RANK: Partial<Record<Role, number>> = { viewer: 0, operator: 1, admin: 2 };
 
-export const allows = (held: Role, needed: Role): boolean => RANK[held] >= RANK[needed];
+/**
+ * Whether a key of role `held` may use a route that needs `needed`. The scopes (metrics:
+ * GET /metrics; participant: a transaction's 2PC decision) allow their own routes only.
+ */
+export function allows(held: Role, needed: Role): boolean {
+  const rank = RANK[held];
+  if (rank === undefined) return held === needed;
+  const neededRank = RANK[needed];
+  return neededRank === undefined || rank >= neededRank;
+}
 
 export interface Principal {
   name: string;
   role: Role;
+  /** Epoch ms after which the key is refused; none when it does not expire. */
+  expiresAt?: number;
 }
 
 /** Secrets shorter than this are refused: guessable keys are worse than none. */
 export const MIN_SECRET_LENGTH = 16;
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$/;
+// A date alone means its start, in UTC; an instant needs its offset, so no zone is guessed.
+const EXPIRY = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2}))?$/;
 
 /** Keys are looked up by digest, so the configured secrets are not kept in memory as such. */
 export const digest = (secret: string): string => createHash('sha256').update(secret).digest('hex');
@@ -37,7 +55,8 @@ export function parseApiKeys(text: string): Map<string, Principal> {
     .map((entry) => entry.trim())
     .filter(Boolean)
     .forEach((entry, index) => {
-      const [name = '', role = '', ...rest] = entry.split(':');
+      const [key, ...attributes] = entry.split(';').map((part) => part.trim());
+      const [name = '', role = '', ...rest] = key.split(':');
       const secret = rest.join(':');
       const where = `entry ${index + 1}${NAME.test(name) ? ` (${name})` : ''}`;
       if (!NAME.test(name)) problems.push(`${where}: the name must be 1-100 letters, digits, ".", "_", "@" or "-"`);
@@ -45,8 +64,16 @@ export function parseApiKeys(text: string): Map<string, Principal> {
       if (!(ROLES as readonly string[]).includes(role)) problems.push(`${where}: the role must be one of ${ROLES.join(', ')}`);
       if (secret.length < MIN_SECRET_LENGTH) problems.push(`${where}: the secret must be at least ${MIN_SECRET_LENGTH} characters`);
       else if (keys.has(digest(secret))) problems.push(`${where}: the secret is used twice`);
+      const principal: Principal = { name, role: role as Role };
+      for (const attribute of attributes) {
+        const [attributeName, value = ''] = attribute.split(/=(.*)/s);
+        if (attributeName !== 'expires') problems.push(`${where}: the only attribute is expires=<date or instant> (a secret cannot hold ";")`);
+        else if (!EXPIRY.test(value) || Number.isNaN(Date.parse(value))) {
+          problems.push(`${where}: expires must be an ISO-8601 date (2027-01-31) or instant with its offset (2027-01-31T18:00:00Z)`);
+        } else principal.expiresAt = Date.parse(value);
+      }
       names.add(name);
-      keys.set(digest(secret), { name, role: role as Role });
+      keys.set(digest(secret), principal);
     });
   if (problems.length > 0) throw new Error(problems.join('; '));
   if (keys.size === 0) throw new Error('no key configured: give at least one name:role:secret');

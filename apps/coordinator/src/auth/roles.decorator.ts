@@ -1,10 +1,9 @@
-import { SetMetadata } from '@nestjs/common';
+import { RequireScope } from '@ordo/platform';
 import { Role } from './api-keys';
 
-export const REQUIRED_ROLE = Symbol('ordo:required-role');
-
 /**
- * The least role a route needs. Without it a read (GET / HEAD) needs `viewer` and
- * anything else `admin`, so a route that forgets to say is closed, not open.
+ * The least role a route needs (or the scope that allows it: metrics, participant). Without
+ * it a read (GET / HEAD) needs `viewer` and anything else `admin`, so a route that forgets
+ * to say is closed, not open.
  */
-export const RequireRole = (role: Role) => SetMetadata(REQUIRED_ROLE, role);
+export const RequireRole = (role: Role) => RequireScope(role);

@@ -53,8 +53,9 @@ export class CoordinatorConfig extends AppConfig {
   // ---- access ----
 
   /**
-   * The API keys, as `name:role:secret` entries separated by commas (roles: viewer,
-   * operator, admin). Required: nothing but health answers without one.
+   * The API keys, as `name:role:secret[;expires=<date|instant>]` entries separated by
+   * commas (roles: viewer, operator, admin; scopes: metrics, participant). Required: nothing
+   * but health answers without one.
    */
   @Validate(ApiKeys)
   ORDO_API_KEYS!: string;
@@ -67,7 +68,11 @@ export class CoordinatorConfig extends AppConfig {
   @IsIn(['required', 'optional'])
   REPLY_TOKENS: 'required' | 'optional' = 'required';
 
-  /** Failed authentications one client address may make per minute before it is refused with 429. */
+  /**
+   * Failed authentications per minute before a client is refused with 429: with one key
+   * (per client address), or with different keys (per address, except the keys that
+   * succeeded from it).
+   */
   @IsInt()
   @Min(1)
   @Max(10_000)
@@ -209,6 +214,12 @@ export class CoordinatorConfig extends AppConfig {
   @Min(1024)
   @Validate(NotAbove, ['MAX_MESSAGE_BYTES'])
   MAX_REPLY_OUTPUT_BYTES: number = REPLY_LIMITS.outputBytes;
+
+  /** Live-update streams (GET /transactions/stream) one API key may hold open on each instance. */
+  @IsInt()
+  @Min(1)
+  @Max(10_000)
+  MAX_STREAMS_PER_KEY: number = 10;
 
   /** API requests one credential (or, without one, one client address) may make per minute on each instance. */
   @IsInt()

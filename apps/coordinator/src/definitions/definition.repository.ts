@@ -10,6 +10,8 @@ export interface StoredDefinition {
   readonly version: number;
   readonly type: TxType;
   readonly createdAt: Date;
+  /** Name of the API key that registered it; null for versions registered before actors were recorded. */
+  readonly registeredBy: string | null;
   /** The canonical body (see engine/definition/canonical-definition.ts). */
   readonly definition: WorkflowDefinition;
 }
@@ -19,8 +21,9 @@ export interface DefinitionSummary {
   readonly name: string;
   readonly latestVersion: number;
   readonly type: TxType;
-  /** When the latest version was registered. */
+  /** When the latest version was registered, and by which API key. */
   readonly createdAt: Date;
+  readonly registeredBy: string | null;
   readonly versions: number;
 }
 
@@ -31,6 +34,8 @@ export interface DefinitionCandidate {
   readonly canonical: string;
   /** sha256 of `canonical`: equal hashes mean equal bodies, whatever their key order. */
   readonly bodyHash: string;
+  /** The API key registering it. */
+  readonly registeredBy: string;
 }
 
 export interface Registration {
@@ -45,9 +50,10 @@ interface DefinitionRow {
   type: TxType;
   body: WorkflowDefinition;
   created_at: Date;
+  registered_by: string | null;
 }
 
-const COLUMNS = 'name, version, type, body, created_at';
+const COLUMNS = 'name, version, type, body, created_at, registered_by';
 
 /**
  * Two-key advisory locks live in their own key space (apart from single-bigint ones such as
@@ -76,10 +82,10 @@ export class DefinitionRepository {
       );
       if (latest?.body_hash === candidate.bodyHash) return { created: false, stored: toStored(latest) };
       const [inserted]: DefinitionRow[] = await manager.query(
-        `INSERT INTO definitions (name, version, type, body, body_hash)
-         VALUES ($1, $2, $3, $4::jsonb, $5)
+        `INSERT INTO definitions (name, version, type, body, body_hash, registered_by)
+         VALUES ($1, $2, $3, $4::jsonb, $5, $6)
          RETURNING ${COLUMNS}`,
-        [name, (latest?.version ?? 0) + 1, type, candidate.canonical, candidate.bodyHash],
+        [name, (latest?.version ?? 0) + 1, type, candidate.canonical, candidate.bodyHash, candidate.registeredBy],
       );
       return { created: true, stored: toStored(inserted) };
     });
@@ -94,13 +100,18 @@ export class DefinitionRepository {
     return row && toStored(row);
   }
 
-  /** Every definition name with its latest version, by name (byte order, whatever the database collation). */
-  list(): Promise<DefinitionSummary[]> {
+  /**
+   * Up to `limit` definition names after `after`, each with its latest version, by name
+   * (byte order, whatever the database collation).
+   */
+  list(limit: number, after?: string): Promise<DefinitionSummary[]> {
     return this.dataSource.query(
-      `SELECT d.name, d.version AS "latestVersion", d.type, d.created_at AS "createdAt", latest.versions
-       FROM (SELECT name, max(version) AS version, count(*)::int AS versions FROM definitions GROUP BY name) latest
+      `SELECT d.name, d.version AS "latestVersion", d.type, d.created_at AS "createdAt", d.registered_by AS "registeredBy", latest.versions
+       FROM (SELECT name, max(version) AS version, count(*)::int AS versions FROM definitions
+             WHERE $1::text IS NULL OR name COLLATE "C" > $1 GROUP BY name ORDER BY name COLLATE "C" LIMIT $2) latest
        JOIN definitions d USING (name, version)
        ORDER BY d.name COLLATE "C"`,
+      [after ?? null, limit],
     );
   }
 }
@@ -109,5 +120,5 @@ function toStored(row: DefinitionRow): StoredDefinition {
   // jsonb keeps keys in an order of its own: restore the canonical one, so every response
   // shows the body exactly as hashed (sha256 of its JSON text is body_hash).
   const definition = JSON.parse(canonicalDefinition(row.body)) as WorkflowDefinition;
-  return { name: row.name, version: row.version, type: row.type, createdAt: row.created_at, definition };
+  return { name: row.name, version: row.version, type: row.type, createdAt: row.created_at, registeredBy: row.registered_by, definition };
 }

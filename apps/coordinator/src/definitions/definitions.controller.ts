@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpStatus, Param, Post, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpStatus, Param, Post, Query, Res } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiBody,
@@ -10,6 +10,8 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { Response } from 'express';
+import { PageQuery } from '@ordo/platform';
+import { Actor } from '../auth/principal.decorator';
 import { RequireRole } from '../auth/roles.decorator';
 import { DefinitionSummary, StoredDefinition } from './definition.repository';
 import { DefinitionsService } from './definitions.service';
@@ -47,18 +49,19 @@ export class DefinitionsController {
     // Deliberately no DTO class: the global ValidationPipe would strip or refuse fields
     // before the engine's validator, which reports every problem with its path, sees them.
     @Body() body: unknown,
+    @Actor() actor: string,
     @Res({ passthrough: true }) response: Response,
   ): Promise<StoredDefinition> {
-    const { created, stored } = await this.definitions.register(body);
+    const { created, stored } = await this.definitions.register(body, actor);
     response.status(created ? HttpStatus.CREATED : HttpStatus.OK);
     return stored;
   }
 
   @Get()
-  @ApiOperation({ summary: 'List definitions with their latest version' })
+  @ApiOperation({ summary: 'List definitions with their latest version, by name (keyset pagination)' })
   @ApiOkResponse({ type: DefinitionListDto })
-  async list(): Promise<{ items: DefinitionSummary[] }> {
-    return { items: await this.definitions.list() };
+  list(@Query() query: PageQuery): Promise<{ items: DefinitionSummary[]; nextCursor: string | null }> {
+    return this.definitions.list(query);
   }
 
   @Get(':name')

@@ -13,7 +13,7 @@ function service(found?: StoredDefinition) {
     register: async (candidate): Promise<Registration> => {
       candidates.push(candidate);
       const { name, type } = candidate.definition;
-      return { created: true, stored: { name, type, version: 1, createdAt: new Date(0), definition: candidate.definition } };
+      return { created: true, stored: { name, type, version: 1, createdAt: new Date(0), registeredBy: candidate.registeredBy, definition: candidate.definition } };
     },
     find: async () => found,
     list: async () => [],
@@ -45,8 +45,8 @@ describe('DefinitionsService', () => {
     const { candidates, definitions } = service();
     const reordered = reverseKeys(PLACE_ORDER_DEFINITION);
     expect(JSON.stringify(reordered)).not.toBe(JSON.stringify(PLACE_ORDER_DEFINITION));
-    await definitions.register(PLACE_ORDER_DEFINITION);
-    await definitions.register(reordered);
+    await definitions.register(PLACE_ORDER_DEFINITION, 'ann');
+    await definitions.register(reordered, 'ann');
 
     const canonical = canonicalDefinition(PLACE_ORDER_DEFINITION);
     const expected = { canonical, bodyHash: createHash('sha256').update(canonical).digest('hex') };
@@ -55,14 +55,14 @@ describe('DefinitionsService', () => {
 
   it("creates its participants' command topics before storing it", async () => {
     const { topics, definitions } = service();
-    await definitions.register(PLACE_ORDER_DEFINITION);
+    await definitions.register(PLACE_ORDER_DEFINITION, 'ann');
     const participants = new Set(PLACE_ORDER_DEFINITION.steps.map((step) => step.participant));
     expect(topics.sort()).toEqual([...participants].map((p) => `p.${p}.commands`).sort());
   });
 
   it('refuses an invalid body with every problem and stores nothing', async () => {
     const { candidates, topics, definitions } = service();
-    const { status, body } = await errorOf(definitions.register({ name: 'Bad Name', type: 'saga', steps: [], extra: 1 }));
+    const { status, body } = await errorOf(definitions.register({ name: 'Bad Name', type: 'saga', steps: [], extra: 1 }, 'ann'));
     expect(status).toBe(HttpStatus.BAD_REQUEST);
     expect(body).toEqual({
       error: {
@@ -86,7 +86,7 @@ describe('DefinitionsService', () => {
     const { candidates, definitions } = service();
     const [step] = PLACE_ORDER_DEFINITION.steps;
     const body = { ...PLACE_ORDER_DEFINITION, steps: [{ ...step, input: { note } }] };
-    const { status, body: error } = await errorOf(definitions.register(body));
+    const { status, body: error } = await errorOf(definitions.register(body, 'ann'));
     expect(status).toBe(HttpStatus.BAD_REQUEST);
     expect(error).toMatchObject({ error: { code: 'INVALID_DEFINITION', details: [{ path: 'steps[0].input.note', code: 'invalid_value' }] } });
     expect(candidates).toEqual([]);

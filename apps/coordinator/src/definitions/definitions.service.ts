@@ -1,8 +1,9 @@
-import { HttpStatus, Inject, Injectable } from '@nestjs/common';
+import { HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
 import { createHash } from 'crypto';
-import { ApiError, AppConfig, MESSAGE_BUS, MessageBus } from '@ordo/platform';
+import { ApiError, AppConfig, MESSAGE_BUS, MessageBus, PageQuery } from '@ordo/platform';
 import { jsonProblem, topicNames } from '@ordo/protocol';
 import { canonicalDefinition, Problem, validateDefinition } from '../engine';
+import { decodeCursor, encodeCursor } from '../transactions/cursors';
 import { DefinitionRepository, DefinitionSummary, Registration, StoredDefinition } from './definition.repository';
 
 /**
@@ -15,6 +16,7 @@ const LATEST_TTL_MS = 1000;
 /** Registers definitions (versioned, deduplicated by canonical body) and looks them up. */
 @Injectable()
 export class DefinitionsService {
+  private readonly logger = new Logger(DefinitionsService.name);
   private readonly latest = new Map<string, { stored: Promise<StoredDefinition | undefined>; until: number }>();
 
   constructor(
@@ -26,9 +28,10 @@ export class DefinitionsService {
   /**
    * Validates `body` (any JSON, as received) and stores it as the next version of its name,
    * unless it equals the latest version, which is returned instead. Comparing canonical forms
-   * makes the key order of the request irrelevant.
+   * makes the key order of the request irrelevant. `actor` (the API key's name) is recorded
+   * with a new version.
    */
-  async register(body: unknown): Promise<Registration> {
+  async register(body: unknown, actor: string): Promise<Registration> {
     const result = validateDefinition(body);
     if (!result.ok) throw invalidDefinition(result.problems);
     // PostgreSQL's jsonb cannot hold some text JSON allows (U+0000, unpaired surrogates):
@@ -42,8 +45,10 @@ export class DefinitionsService {
     const topics = topicNames(this.config.KAFKA_TOPIC_PREFIX);
     const participants = new Set(result.definition.steps.map((step) => step.participant));
     await this.bus.ensureTopics([...participants].map(topics.commands), this.config.KAFKA_TOPIC_PARTITIONS);
-    const registration = await this.repository.register({ definition: result.definition, canonical, bodyHash });
+    const registration = await this.repository.register({ definition: result.definition, canonical, bodyHash, registeredBy: actor });
     this.latest.delete(result.definition.name);
+    const { name, version } = registration.stored;
+    if (registration.created) this.logger.log({ definition: name, version, actor, msg: `definition ${name} version ${version} registered by ${actor}` });
     return registration;
   }
 
@@ -76,8 +81,13 @@ export class DefinitionsService {
     throw new ApiError(HttpStatus.NOT_FOUND, 'DEFINITION_NOT_FOUND', message);
   }
 
-  list(): Promise<DefinitionSummary[]> {
-    return this.repository.list();
+  /** A page of definitions by name; the cursor is the last name of the previous page. */
+  async list(query: PageQuery): Promise<{ items: DefinitionSummary[]; nextCursor: string | null }> {
+    const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, ([name]) => (typeof name === 'string' ? name : undefined));
+    // One extra row tells whether another page follows.
+    const rows = await this.repository.list(query.limit + 1, after);
+    const items = rows.slice(0, query.limit);
+    return { items, nextCursor: rows.length > query.limit ? encodeCursor([items[items.length - 1].name]) : null };
   }
 }
 

@@ -55,7 +55,7 @@ describe('observeCommitted', () => {
     observeCommitted(m, [
       decision(
         record(
-          { type: 'transaction.started', deadline: null },
+          { type: 'transaction.started', deadline: null, actor: 'ann' },
           { type: 'transaction.status_changed', from: 'running', to: 'compensating' },
           { type: 'transaction.status_changed', from: 'compensating', to: 'compensated' },
           { type: 'step.retry_scheduled', stepId: 'a', phase: 'execute', attempt: 2, dueAt: 2000 },

@@ -37,6 +37,8 @@ export interface StartRequest {
   definition: PinnedDefinition;
   input: JsonObject;
   idempotencyKey: string | null;
+  /** The API key starting it: recorded, and the owner of its idempotency key. */
+  actor: string;
   traceparent?: string;
 }
 
@@ -82,7 +84,7 @@ export class TransactionEngine {
     this.maxCommandBytes = config.MAX_MESSAGE_BYTES - TOKEN_FIELD_BYTES;
   }
 
-  /** Starts a transaction, or returns the one already started with the same idempotency key. */
+  /** Starts a transaction, or returns the one its caller already started with the same idempotency key. */
   start(request: StartRequest): Promise<{ record: TransactionRecord; created: boolean }> {
     const attributes = { 'ordo.definition': request.definition.name, 'ordo.definition_version': request.definition.version };
     return inSpan('ordo.transaction.start', { kind: SpanKind.INTERNAL, attributes }, async (span) => {
@@ -103,6 +105,7 @@ export class TransactionEngine {
       type: definition.resolved.type,
       input: request.input,
       idempotencyKey: request.idempotencyKey,
+      startedBy: request.actor,
       // Every command of the transaction carries it: the start span when tracing is on, so
       // all of them join this trace; else the caller's traceparent, passed through.
       traceparent: activeTraceparent(request.traceparent) ?? null,
@@ -116,14 +119,14 @@ export class TransactionEngine {
     const [started] = await this.commit(
       async (batch) => {
         const gate = await batch.gate(participantsOf([record]), now);
-        const decision = machine.decide(record.state, { type: 'started' }, this.context(definition.resolved, record.input, now, gate));
+        const decision = machine.decide(record.state, { type: 'started', actor: request.actor }, this.context(definition.resolved, record.input, now, gate));
         if (!decision.accepted) throw new Error(`the start of a transaction was refused: ${decision.rejection.message}`);
         return [{ record, definition: definition.resolved, state: decision.state, effects: decision.effects, now }];
       },
       ([write]) => this.repository.insert(write),
     );
     if (started) return { record: { ...record, state: started.state }, created: true };
-    const existing = await this.repository.findByIdempotencyKey(request.idempotencyKey!);
+    const existing = await this.repository.findByIdempotencyKey(request.actor, request.idempotencyKey!);
     return { record: existing!, created: false };
   }
 

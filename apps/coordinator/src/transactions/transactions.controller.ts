@@ -1,15 +1,18 @@
-import { Body, Controller, Get, Headers, HttpCode, MessageEvent, Param, ParseUUIDPipe, Post, Query, Res, Sse } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, HttpStatus, MessageEvent, Param, ParseUUIDPipe, Post, Query, Res, Sse } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { Response } from 'express';
-import { map, Observable } from 'rxjs';
+import { finalize, map, Observable } from 'rxjs';
+import { ApiError } from '@ordo/platform';
 import { ChangeFeed } from './change-feed';
 import { OverviewQuery, Overview, StatusCounts, TransactionChanges, TransactionSummary } from './dto/insight-views.dto';
 import { AbortDto, BulkRetryDto, EventsQuery, ListTransactionsQuery, ResolveStepDto, StartTransactionDto, TransactionFilterDto } from './dto/transaction-requests.dto';
-import { BulkRetryResult, EventPage, TransactionPage, TransactionView } from './dto/transaction-views.dto';
+import { BulkRetryResult, DecisionView, EventPage, TransactionPage, TransactionView } from './dto/transaction-views.dto';
 import { InsightsService } from './insights.service';
 import { TransactionsService } from './transactions.service';
 import { Actor } from '../auth/principal.decorator';
 import { RequireRole } from '../auth/roles.decorator';
+import { CoordinatorConfig } from '../config/coordinator.config';
+import { StreamSlots } from './stream-slots';
 
 const uuid = new ParseUUIDPipe({ version: undefined });
 
@@ -17,23 +20,29 @@ const uuid = new ParseUUIDPipe({ version: undefined });
 @ApiBearerAuth()
 @Controller('transactions')
 export class TransactionsController {
+  private readonly streams: StreamSlots;
+
   constructor(
     private readonly transactions: TransactionsService,
     private readonly insights: InsightsService,
     private readonly feed: ChangeFeed,
-  ) {}
+    config: CoordinatorConfig,
+  ) {
+    this.streams = new StreamSlots(config.MAX_STREAMS_PER_KEY);
+  }
 
   @Post()
   @RequireRole('operator')
   @ApiOperation({ summary: 'Start a transaction of a registered definition' })
   @ApiResponse({ status: 201, type: TransactionView, description: 'Started' })
-  @ApiResponse({ status: 200, type: TransactionView, description: 'Already started with this idempotency key' })
+  @ApiResponse({ status: 200, type: TransactionView, description: 'Already started by this caller with this idempotency key' })
   async start(
     @Body() body: StartTransactionDto,
+    @Actor() actor: string,
     @Headers('traceparent') traceparent: string | undefined,
     @Res({ passthrough: true }) response: Response,
   ): Promise<TransactionView> {
-    const { view, created } = await this.transactions.start(body, traceparent);
+    const { view, created } = await this.transactions.start(body, actor, traceparent);
     response.status(created ? 201 : 200);
     return view;
   }
@@ -72,11 +81,22 @@ export class TransactionsController {
   @Sse('stream')
   @ApiOperation({
     summary: 'Server-sent events: the transactions that changed, about once a second',
-    description: 'Each event\'s data is `{ "changes": [ summary, … ] }`. Needs the bearer header, so read it with fetch (not EventSource).',
+    description:
+      'Each event\'s data is `{ "changes": [ summary, … ] }`. Needs the bearer header, so read it with fetch (not EventSource). ' +
+      'At most MAX_STREAMS_PER_KEY open per API key on each instance; one more is 429 TOO_MANY_STREAMS.',
   })
   @ApiOkResponse({ type: TransactionChanges })
-  stream(): Observable<MessageEvent> {
-    return this.feed.changes.pipe(map((rows) => ({ data: { changes: rows.map(TransactionSummary.of) } satisfies TransactionChanges })));
+  stream(@Actor() actor: string): Observable<MessageEvent> {
+    const release = this.streams.take(actor);
+    if (!release) {
+      const message = `${actor} already has ${this.streams.maxPerOwner} live-update streams open here; close one first`;
+      throw new ApiError(HttpStatus.TOO_MANY_REQUESTS, 'TOO_MANY_STREAMS', message);
+    }
+    return this.feed.changes.pipe(
+      map((rows) => ({ data: { changes: rows.map(TransactionSummary.of) } satisfies TransactionChanges })),
+      // Runs when the client goes away (Nest unsubscribes) or the feed ends at shutdown.
+      finalize(release),
+    );
   }
 
   @Get(':id')
@@ -84,6 +104,17 @@ export class TransactionsController {
   @ApiOkResponse({ type: TransactionView })
   get(@Param('id', uuid) id: string): Promise<TransactionView> {
     return this.transactions.get(id);
+  }
+
+  @Get(':id/decision')
+  @RequireRole('participant')
+  @ApiOperation({
+    summary: "A transaction's 2PC decision, for a participant in doubt",
+    description: 'All that a `participant` key may read. 404 TRANSACTION_NOT_FOUND: never decided (presumed abort).',
+  })
+  @ApiOkResponse({ type: DecisionView })
+  decision(@Param('id', uuid) id: string): Promise<DecisionView> {
+    return this.transactions.decision(id);
   }
 
   @Get(':id/events')

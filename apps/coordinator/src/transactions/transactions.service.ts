@@ -4,8 +4,9 @@ import { CoordinatorConfig } from '../config/coordinator.config';
 import { DefinitionCatalog } from './definition-catalog';
 import { decodeCursor, encodeCursor } from './cursors';
 import { BulkRetryDto, EventsQuery, ListTransactionsQuery, ResolveStepDto, StartTransactionDto } from './dto/transaction-requests.dto';
-import { EventPage, EventView, TransactionPage, TransactionView } from './dto/transaction-views.dto';
+import { DecisionView, EventPage, EventView, TransactionPage, TransactionView } from './dto/transaction-views.dto';
 import { checkInputSize } from './input-limit';
+import { TransactionRecord } from './persistence/transaction-record';
 import { Cursor, TransactionRepository } from './persistence/transaction.repository';
 import { TransactionEngine } from './transaction-engine';
 
@@ -28,22 +29,32 @@ export class TransactionsService {
     private readonly config: CoordinatorConfig,
   ) {}
 
-  async start(body: StartTransactionDto, traceparent?: string) {
+  async start(body: StartTransactionDto, actor: string, traceparent?: string) {
     checkInputSize(body.input, this.config.MAX_INPUT_BYTES);
     const definition = await this.catalog.get(body.definition, body.version);
     const { record, created } = await this.engine.start({
       definition,
       input: body.input,
       idempotencyKey: body.idempotencyKey ?? null,
+      actor,
       traceparent,
     });
     return { view: TransactionView.of(record), created };
   }
 
   async get(id: string): Promise<TransactionView> {
+    return TransactionView.of(await this.find(id));
+  }
+
+  async decision(id: string): Promise<DecisionView> {
+    return DecisionView.of(await this.find(id));
+  }
+
+  private async find(id: string): Promise<TransactionRecord> {
     const record = await this.repository.findById(id);
+    // Participants in doubt presume abort on this code (and on no other 404).
     if (!record) throw new ApiError(HttpStatus.NOT_FOUND, 'TRANSACTION_NOT_FOUND', `no transaction ${id}`);
-    return TransactionView.of(record);
+    return record;
   }
 
   async list(query: ListTransactionsQuery): Promise<TransactionPage> {

@@ -36,6 +36,17 @@ export class AppConfig extends DatabaseConfig {
   @IsIn(['fatal', 'error', 'warn', 'log', 'debug', 'verbose'])
   LOG_LEVEL: string = 'log';
 
+  /**
+   * How many proxies (load balancers, ingresses) stand in front of the process and append
+   * the client's address to X-Forwarded-For: the address that many hops back is the client's
+   * (failed logins are limited per client address). 0: none, the peer's address is the
+   * client's; with proxies in front and 0, every client shares the proxy's address.
+   */
+  @IsInt()
+  @Min(0)
+  @Max(10)
+  TRUST_PROXY: number = 0;
+
   /** Largest JSON request body accepted; a larger one is refused with 413 before it is read whole. */
   @IsInt()
   @Min(1024)

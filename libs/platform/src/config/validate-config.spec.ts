@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
 import { AppConfig } from './app-config';
 import { ConfigError, validateConfig } from './validate-config';
 
@@ -57,5 +60,41 @@ describe('validateConfig', () => {
     expect(() => validateConfig(AppConfig, { ...valid, DATABASE_CONNECT_TIMEOUT_MS: '50', DATABASE_KEEPALIVE_IDLE_MS: 'soon' })).toThrow(
       /DATABASE_CONNECT_TIMEOUT_MS: DATABASE_CONNECT_TIMEOUT_MS must not be less than 100 .*DATABASE_KEEPALIVE_IDLE_MS: /,
     );
+  });
+});
+
+describe('settings from files (<SETTING>_FILE)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ordo-config-'));
+  const file = (name: string, content: string) => {
+    const path = join(dir, name);
+    writeFileSync(path, content);
+    return path;
+  };
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('reads any setting from the file its _FILE names, without the trailing line break', () => {
+    const { DATABASE_URL: _, ...rest } = valid;
+    const config = validateConfig(AppConfig, { ...rest, DATABASE_URL_FILE: file('url', 'postgres://u:pw@db:5432/ordo\n'), PORT_FILE: file('port', '8081') });
+    expect(config.DATABASE_URL).toBe('postgres://u:pw@db:5432/ordo');
+    expect(config.PORT).toBe(8081);
+    expect(config).not.toHaveProperty('DATABASE_URL_FILE');
+  });
+
+  it('refuses a setting given both ways and a file it cannot read, naming neither value', () => {
+    const both = () => validateConfig(AppConfig, { ...valid, DATABASE_URL_FILE: file('url2', 'postgres://u:other@db/ordo') });
+    expect(both).toThrow('DATABASE_URL: set either DATABASE_URL or DATABASE_URL_FILE, not both');
+    expect(both).not.toThrow(/secret|other/);
+    const { DATABASE_URL: _, ...rest } = valid;
+    expect(() => validateConfig(AppConfig, { ...rest, DATABASE_URL_FILE: join(dir, 'missing') })).toThrow(
+      /^Invalid configuration: DATABASE_URL_FILE: cannot read .*missing \(ENOENT\)$/,
+    );
+  });
+
+  it('validates what the file holds like any value, and ignores _FILE of names that are no setting', () => {
+    const { DATABASE_URL: _, ...rest } = valid;
+    expect(() => validateConfig(AppConfig, { ...rest, DATABASE_URL_FILE: file('bad', 'mysql://u:secret@db') })).toThrow(
+      'DATABASE_URL: must be a postgres:// connection URL (value hidden)',
+    );
+    expect(validateConfig(AppConfig, { ...valid, SOMETHING_ELSE_FILE: join(dir, 'missing') }).PORT).toBe(3000);
   });
 });

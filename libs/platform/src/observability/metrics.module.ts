@@ -1,15 +1,18 @@
 import { Controller, Get, Global, Header, Module } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { collectDefaultMetrics, Registry } from 'prom-client';
+import { RequireScope } from '../http/public.decorator';
 
 /** Served outside the /api/v1 prefix, where Prometheus looks by default. */
 export const METRICS_PATH = 'metrics';
 
 /**
- * Behind the app's authentication where it has one (the coordinator: a viewer key, set as
- * the scrape job's bearer token), so nothing but health is open there.
+ * Behind the app's authentication where it has one (the coordinator: a `metrics` key, which
+ * can read nothing else, set as the scrape job's bearer token), so nothing but health is
+ * open there.
  */
 @ApiExcludeController()
+@RequireScope('metrics')
 @Controller(METRICS_PATH)
 class MetricsController {
   constructor(private readonly registry: Registry) {}

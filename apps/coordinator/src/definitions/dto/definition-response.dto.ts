@@ -19,6 +19,9 @@ export class DefinitionVersionDto implements StoredDefinition {
   @ApiProperty({ description: 'When this version was registered.', example: REGISTERED_AT })
   createdAt: Date;
 
+  @ApiProperty({ nullable: true, description: 'Name of the API key that registered it (null: before actors were recorded).', example: 'ci-deploy' })
+  registeredBy: string | null;
+
   @ApiProperty({ type: DefinitionDto, description: 'The body as stored: validated, in canonical form.' })
   definition: DefinitionDto;
 }
@@ -36,6 +39,9 @@ export class DefinitionSummaryDto implements DefinitionSummary {
   @ApiProperty({ description: 'When the latest version was registered.', example: REGISTERED_AT })
   createdAt: Date;
 
+  @ApiProperty({ nullable: true, description: 'Name of the API key that registered the latest version.', example: 'ci-deploy' })
+  registeredBy: string | null;
+
   @ApiProperty({ type: 'integer', minimum: 1, description: 'How many versions are registered.', example: 3 })
   versions: number;
 }
@@ -43,6 +49,9 @@ export class DefinitionSummaryDto implements DefinitionSummary {
 export class DefinitionListDto {
   @ApiProperty({ type: [DefinitionSummaryDto], description: 'Sorted by name.' })
   items: DefinitionSummaryDto[];
+
+  @ApiProperty({ nullable: true, description: 'Pass as `cursor` for the next page; null on the last page' })
+  nextCursor: string | null;
 }
 
 export class DefinitionProblemDto {

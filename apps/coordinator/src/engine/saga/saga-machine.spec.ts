@@ -31,14 +31,14 @@ describe('saga machine', () => {
         deadline: saga.now + 1000,
       });
       expect(saga.state).toMatchObject({ status: 'running', startedAt: saga.now, deadline: saga.now + 30_000 });
-      expect(saga.history[0]).toEqual({ type: 'transaction.started', deadline: saga.now + 30_000 });
+      expect(saga.history[0]).toEqual({ type: 'transaction.started', deadline: saga.now + 30_000, actor: 'ann' });
     });
 
     it('happens once, and nothing else happens before it', () => {
       const saga = new SagaRun(chain);
       expect(saga.apply({ type: 'timer' })).toMatchObject({ accepted: false, rejection: { code: 'not_started' } });
       saga.start();
-      expect(saga.apply({ type: 'started' })).toMatchObject({ accepted: false, rejection: { code: 'already_started' } });
+      expect(saga.apply({ type: 'started', actor: 'ann' })).toMatchObject({ accepted: false, rejection: { code: 'already_started' } });
     });
   });
 

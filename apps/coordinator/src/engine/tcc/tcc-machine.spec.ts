@@ -55,7 +55,7 @@ describe('tcc machine', () => {
       const tcc = new TccRun(tccDefinition(pair));
       expect(tcc.apply({ type: 'timer' })).toMatchObject({ accepted: false, rejection: { code: 'not_started' } });
       tcc.start();
-      expect(tcc.apply({ type: 'started' })).toMatchObject({ accepted: false, rejection: { code: 'already_started' } });
+      expect(tcc.apply({ type: 'started', actor: 'ann' })).toMatchObject({ accepted: false, rejection: { code: 'already_started' } });
     });
 
     it('tries a step once the steps it depends on were tried, with its mapped input', () => {

@@ -103,7 +103,7 @@ export class MachineRun<S extends TransactionState> {
   }
 
   start(): this {
-    this.apply({ type: 'started' });
+    this.apply({ type: 'started', actor: 'ann' });
     return this;
   }
 

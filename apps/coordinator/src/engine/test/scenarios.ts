@@ -213,7 +213,7 @@ export abstract class ScenarioDriver<S extends TransactionState> {
 
   /** Starts the transaction (not in the constructor: the subclass's fields must exist first). */
   start(): this {
-    this.apply({ type: 'started' });
+    this.apply({ type: 'started', actor: 'ann' });
     return this;
   }
 

@@ -7,7 +7,7 @@ export type IgnoredReplyReason = 'transaction_finished' | 'unknown_step' | Exclu
 
 /** One entry of a transaction's append-only history. Instants are ms since the epoch. */
 export type HistoryEvent =
-  | { readonly type: 'transaction.started'; readonly deadline: number | null }
+  | { readonly type: 'transaction.started'; readonly deadline: number | null; readonly actor: string }
   | {
       readonly type: 'transaction.status_changed';
       readonly from: TxStatus;

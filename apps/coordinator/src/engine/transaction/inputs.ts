@@ -21,7 +21,8 @@ export type OperatorEvent =
 
 /** Everything that can happen to a transaction. */
 export type TransactionEvent =
-  | { readonly type: 'started' }
+  /** `actor`: the API key that started it. */
+  | { readonly type: 'started'; readonly actor: string }
   | ({ readonly type: 'reply' } & StepReply)
   /** The transaction's due time (see nextDueAt) has come: act on every timer due at `now`. */
   | { readonly type: 'timer' }

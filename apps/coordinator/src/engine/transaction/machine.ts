@@ -61,7 +61,7 @@ function decideEvent<S extends TransactionState>(
   const draft = draftOf(state);
   if (event.type === 'started') {
     return state.startedAt === null
-      ? accept(rules.propagate(startTransaction(draft, ctx), ctx))
+      ? accept(rules.propagate(startTransaction(draft, event.actor, ctx), ctx))
       : reject('already_started', 'the transaction has already started');
   }
   if (state.startedAt === null) return reject('not_started', 'the transaction has not started');

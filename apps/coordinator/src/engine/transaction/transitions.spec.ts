@@ -47,9 +47,9 @@ const policy = { maxAttempts: 2, initialDelayMs: 100, multiplier: 2, maxDelayMs:
 
 describe('transaction transitions', () => {
   it('starts the deadline clock', () => {
-    const started = startTransaction(draftOf(state({}, { startedAt: null })), ctx);
+    const started = startTransaction(draftOf(state({}, { startedAt: null })), 'ann', ctx);
     expect(started.state).toMatchObject({ startedAt: 1_000, deadline: 1_500 });
-    expect(started.effects).toEqual([{ kind: 'record', event: { type: 'transaction.started', deadline: 1_500 } }]);
+    expect(started.effects).toEqual([{ kind: 'record', event: { type: 'transaction.started', deadline: 1_500, actor: 'ann' } }]);
   });
 
   it('dispatches an attempt: the step waits for its reply, the command and the history record it', () => {

@@ -36,11 +36,11 @@ export interface Dispatch {
 
 // Transitions every protocol shares. Each returns a new draft with the history recorded.
 
-export function startTransaction<S extends TransactionState>(draft: Draft<S>, ctx: DecideContext): Draft<S> {
+export function startTransaction<S extends TransactionState>(draft: Draft<S>, actor: string, ctx: DecideContext): Draft<S> {
   const { timeoutMs } = ctx.definition;
   const deadline = timeoutMs === null ? null : ctx.now + timeoutMs;
   const started = { ...draft, state: { ...draft.state, startedAt: ctx.now, deadline } };
-  return record(started, { type: 'transaction.started', deadline });
+  return record(started, { type: 'transaction.started', deadline, actor });
 }
 
 /** Every transaction id is a UUID of this length, so a command's size does not depend on which. */

@@ -42,7 +42,7 @@ describe('two-phase-commit machine', () => {
       expect(initialTwoPcState(tx.definition)).toMatchObject({ decision: null, status: 'running' });
       expect(tx.apply({ type: 'timer' })).toMatchObject({ accepted: false, rejection: { code: 'not_started' } });
       tx.start();
-      expect(tx.apply({ type: 'started' })).toMatchObject({ accepted: false, rejection: { code: 'already_started' } });
+      expect(tx.apply({ type: 'started', actor: 'ann' })).toMatchObject({ accepted: false, rejection: { code: 'already_started' } });
     });
 
     it('prepares a step once every step it depends on voted yes, with their prepare outputs', () => {

@@ -1,7 +1,7 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, IntersectionType } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsDate, IsIn, IsInt, IsObject, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
-import { ListQuery } from '@ordo/platform';
+import { PageQuery } from '@ordo/platform';
 import { JsonObject, TX_TYPES, TxType } from '@ordo/protocol';
 import { DEFINITION_NAME_PATTERN, TX_STATUSES, TxStatus } from '../../engine';
 
@@ -52,34 +52,14 @@ export class TransactionFilterDto {
   createdTo?: Date;
 }
 
-export class ListTransactionsQuery extends TransactionFilterDto {
+export class ListTransactionsQuery extends IntersectionType(TransactionFilterDto, PageQuery) {
   @ApiPropertyOptional({ enum: TX_STATUSES })
   @IsOptional()
   @IsIn(TX_STATUSES)
   status?: TxStatus;
-
-  @ApiPropertyOptional({ example: 50, minimum: 1, maximum: 500, default: 50 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(500)
-  limit: number = 50;
-
-  @ApiPropertyOptional({ description: 'nextCursor of the previous page' })
-  @IsOptional()
-  @IsString()
-  @Length(1, 200)
-  cursor?: string;
 }
 
-export class EventsQuery extends ListQuery {
-  @ApiPropertyOptional({ description: 'nextCursor of the previous page' })
-  @IsOptional()
-  @IsString()
-  @Length(1, 200)
-  cursor?: string;
-}
+export class EventsQuery extends PageQuery {}
 
 export class BulkRetryDto extends TransactionFilterDto {
   @ApiPropertyOptional({ example: 100, minimum: 1, maximum: 1000, default: 100, description: 'Most transactions replayed by this call' })

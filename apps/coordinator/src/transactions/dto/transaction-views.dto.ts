@@ -7,6 +7,13 @@ import { TransactionRecord } from '../persistence/transaction-record';
 
 const iso = (instant: number | null) => (instant === null ? null : new Date(instant).toISOString());
 
+const DECISION_DOC = {
+  enum: ['commit', 'abort', 'pending'],
+  nullable: true,
+  description: '2PC only: the global decision an in-doubt participant must follow (abort when none was recorded: presumed abort)',
+};
+const decisionOfRecord = (record: TransactionRecord) => (record.type === '2pc' ? decisionOf(record.state as TwoPcState) : null);
+
 const stepFields = (step: StepState) => ({
   status: step.status,
   phase: step.phase,
@@ -36,16 +43,14 @@ export class TransactionView {
   @ApiProperty({ enum: TX_TYPES }) type: TxType;
   @ApiProperty({ enum: TX_STATUSES }) status: TxStatus;
   @ApiProperty({ example: { sku: 'SKU-1', qty: 2 } }) input: JsonObject;
-  @ApiPropertyOptional({ nullable: true }) idempotencyKey: string | null;
+  @ApiPropertyOptional({ nullable: true, description: "The caller's own: another API key's equal key is another key" })
+  idempotencyKey: string | null;
+  @ApiPropertyOptional({ nullable: true, example: 'shop-backend', description: 'Name of the API key that started it (null: started before actors were recorded)' })
+  startedBy: string | null;
   @ApiPropertyOptional({ nullable: true, example: '2026-11-21T10:00:30.000Z' }) deadline: string | null;
   @ApiProperty({ example: '2026-11-21T10:00:00.000Z' }) createdAt: string;
   @ApiProperty({ example: '2026-11-21T10:00:01.250Z' }) updatedAt: string;
-  @ApiPropertyOptional({
-    enum: ['commit', 'abort', 'pending'],
-    nullable: true,
-    description: '2PC only: the global decision an in-doubt participant must follow (abort when none was recorded: presumed abort)',
-  })
-  decision: TwoPcDecision | 'pending' | null;
+  @ApiPropertyOptional(DECISION_DOC) decision: TwoPcDecision | 'pending' | null;
   @ApiProperty({ type: [StepView] }) steps: StepView[];
   @ApiProperty({
     example: 0,
@@ -62,8 +67,9 @@ export class TransactionView {
       status: state.status,
       input: record.input,
       idempotencyKey: record.idempotencyKey,
+      startedBy: record.startedBy,
       deadline: iso(state.deadline),
-      decision: record.type === '2pc' ? decisionOf(state as TwoPcState) : null,
+      decision: decisionOfRecord(record),
       createdAt: record.createdAt.toISOString(),
       updatedAt: record.updatedAt.toISOString(),
       steps: record.layout.map(({ id, participant }) => ({
@@ -73,6 +79,17 @@ export class TransactionView {
       })),
       ignoredReplies: record.ignoredReplies,
     };
+  }
+}
+
+/** All that a participant key may read of a transaction. */
+export class DecisionView {
+  @ApiProperty({ example: '0b6f2c4e-8f1a-4d55-9a3e-2f7c1d9e8a10' }) id: string;
+  @ApiProperty({ enum: TX_TYPES }) type: TxType;
+  @ApiPropertyOptional(DECISION_DOC) decision: TwoPcDecision | 'pending' | null;
+
+  static of(record: TransactionRecord): DecisionView {
+    return { id: record.id, type: record.type, decision: decisionOfRecord(record) };
   }
 }
 

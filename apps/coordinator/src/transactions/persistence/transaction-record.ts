@@ -8,7 +8,10 @@ export interface TransactionRecord {
   readonly definitionVersion: number;
   readonly type: TxType;
   readonly input: JsonObject;
+  /** The caller's own: another caller's equal key is another key. */
   readonly idempotencyKey: string | null;
+  /** The API key that started it; null for transactions started before actors were recorded. */
+  readonly startedBy: string | null;
   /** W3C trace context of the request that started it; every command carries it. */
   readonly traceparent: string | null;
   readonly createdAt: Date;

@@ -17,6 +17,7 @@ interface TransactionRow {
   deadline: Date | null;
   rollback: RollbackCause | null;
   idempotency_key: string | null;
+  started_by: string | null;
   traceparent: string | null;
   decision: TwoPcDecision | null;
   created_at: Date;
@@ -95,7 +96,7 @@ export interface Cursor {
 }
 
 const SELECT_TRANSACTIONS = `SELECT id, definition_name, definition_version, type, status, input, started_at, deadline,
-  rollback, idempotency_key, traceparent, decision, created_at, updated_at, version, ignored_replies, steps FROM transactions`;
+  rollback, idempotency_key, started_by, traceparent, decision, created_at, updated_at, version, ignored_replies, steps FROM transactions`;
 
 /** The history rows and outbox rows of the decisions whose transaction is in `written` (a CTE of ids). */
 const effectsCtes = (written: string, first: number) => {
@@ -115,18 +116,18 @@ const effectsCtes = (written: string, first: number) => {
 
 /**
  * A new transaction with its timer, history and commands, in one statement; nothing is
- * written when the idempotency key is taken.
+ * written when its caller already used the idempotency key.
  */
 const INSERT: PreparedStatement = {
   name: 'ordo_tx_insert',
   text: `WITH inserted AS (
     INSERT INTO transactions (id, definition_name, definition_version, type, status, input, started_at, deadline,
-      rollback, idempotency_key, traceparent, created_at, updated_at, steps)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13)
+      rollback, idempotency_key, traceparent, created_at, updated_at, steps, started_by)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14)
     ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
     RETURNING id, version),
-  due AS (INSERT INTO timers (tx_id, due_at) SELECT id, $14::timestamptz FROM inserted WHERE $14::timestamptz IS NOT NULL),
-  ${effectsCtes('inserted', 15)}`,
+  due AS (INSERT INTO timers (tx_id, due_at) SELECT id, $15::timestamptz FROM inserted WHERE $15::timestamptz IS NOT NULL),
+  ${effectsCtes('inserted', 16)}`,
 };
 
 /**
@@ -172,6 +173,18 @@ const CLAIM_DUE: PreparedStatement = {
   RETURNING tx_id, now() AS now`,
 };
 
+/**
+ * Idempotency keys are their caller's: stored as `<caller>:<key>` (a key's name holds no
+ * ':'), so the one unique index on idempotency_key keeps each caller's apart. Rows from
+ * before callers were recorded hold the bare key and no caller: no caller matches them.
+ */
+const storedKey = (caller: string, key: string) => `${caller}:${key}`;
+
+function callersKey(row: Pick<TransactionRow, 'idempotency_key' | 'started_by'>): string | null {
+  const { idempotency_key: stored, started_by: caller } = row;
+  return stored !== null && caller !== null ? stored.slice(caller.length + 1) : stored;
+}
+
 /** The 2PC decision a state holds; null for other protocols and before the decision. */
 const decisionOfState = (state: TransactionState): TwoPcDecision | null =>
   'decision' in state ? (state as TwoPcState).decision : null;
@@ -188,7 +201,8 @@ function toRecord(row: TransactionRow): TransactionRecord {
     definitionVersion: row.definition_version,
     type: row.type,
     input: row.input,
-    idempotencyKey: row.idempotency_key,
+    idempotencyKey: callersKey(row),
+    startedBy: row.started_by,
     traceparent: row.traceparent,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
@@ -288,13 +302,14 @@ function writeResult(
 export class TransactionRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
-  /** Inserts a new transaction with its effects; null (nothing written) when the idempotency key is taken. */
+  /** Inserts a new transaction with its effects; null (nothing written) when its caller's idempotency key is taken. */
   async insert(decision: DecisionWrite): Promise<WriteResult | null> {
     const { before: record, after: s } = decision;
     const rows = await runPrepared<WrittenRow>(this.dataSource, INSERT, [
       record.id, record.definitionName, record.definitionVersion, record.type, s.status, record.input,
-      date(s.startedAt), date(s.deadline), json(s.rollback), record.idempotencyKey, record.traceparent, record.createdAt,
-      JSON.stringify(stepRows(record.layout, s)), date(decision.nextDueAt),
+      date(s.startedAt), date(s.deadline), json(s.rollback), record.idempotencyKey && storedKey(record.startedBy!, record.idempotencyKey),
+      record.traceparent, record.createdAt,
+      JSON.stringify(stepRows(record.layout, s)), record.startedBy, date(decision.nextDueAt),
       ...effectParams([{ txId: record.id, ...decision }]),
     ]);
     return rows.length === 0 ? null : writeResult(rows, decision.messages);
@@ -360,8 +375,9 @@ export class TransactionRepository {
     return (await this.find('WHERE id = $1', [id]))[0] ?? null;
   }
 
-  async findByIdempotencyKey(key: string): Promise<TransactionRecord | null> {
-    return (await this.find('WHERE idempotency_key = $1', [key]))[0] ?? null;
+  /** The transaction `caller` started with this idempotency key. */
+  async findByIdempotencyKey(caller: string, key: string): Promise<TransactionRecord | null> {
+    return (await this.find('WHERE idempotency_key = $1', [storedKey(caller, key)]))[0] ?? null;
   }
 
   /** Newest first, keyset-paginated: the page after `cursor`, `limit` rows at most. */

@@ -7,8 +7,8 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * Replacing the value rotates it: replies to commands sent before are then refused, and
  * their attempts time out and are sent again with new tokens.
  */
-export class ReplyTokenSecret1765200000000 implements MigrationInterface {
-  name = 'ReplyTokenSecret1765200000000';
+export class ReplyTokenSecret1765300000000 implements MigrationInterface {
+  name = 'ReplyTokenSecret1765300000000';
 
   async up(q: QueryRunner): Promise<void> {
     await q.query('CREATE TABLE coordinator_secrets (name text PRIMARY KEY, value text NOT NULL)');
