@@ -8,6 +8,7 @@ import { IgnoredReplies1765000000000 } from './1765000000000-ignored-replies';
 import { OutboxAttempts1765100000000 } from './1765100000000-outbox-attempts';
 import { Actors1765200000000 } from './1765200000000-actors';
 import { ReplyTokenSecret1765300000000 } from './1765300000000-reply-token-secret';
+import { AuditLog1765400000000 } from './1765400000000-audit-log';
 
 /** The coordinator's migrations, oldest first. */
 export const coordinatorMigrations = [
@@ -21,4 +22,5 @@ export const coordinatorMigrations = [
   OutboxAttempts1765100000000,
   Actors1765200000000,
   ReplyTokenSecret1765300000000,
+  AuditLog1765400000000,
 ];

@@ -15,7 +15,7 @@ const HOUR = 3_600_000;
 /**
  * The small version of `npm run bench:retention`: 20,000 finished transactions older than
  * RETENTION_MAX_AGE are purged in batches while sagas run; running, failed and recent ones
- * stay, and the sagas all finish.
+ * stay, what operators did moves to the audit log, and the sagas all finish.
  */
 describe('retention', () => {
   const suffix = randomBytes(3).toString('hex');
@@ -68,6 +68,13 @@ describe('retention', () => {
     await insert('running', 50, 2 * HOUR, 'running');
     await insert('failed', 50, 2 * HOUR, 'failed');
     await insert('old', OLD, 2 * HOUR);
+    // What operators did to ten of the old ones outlives them.
+    const AUDITED = 10;
+    await db.query(
+      `INSERT INTO events (tx_id, type, step_id, actor, data, at)
+       SELECT id, 'operator.retried', NULL, 'ops-alice', jsonb_build_object('type', 'operator.retried', 'actor', 'ops-alice', 'stepIds', jsonb_build_array('charge')), now() - interval '3 hours'
+       FROM ${ofSeed(`old-${suffix}`, AUDITED)} AS t (id)`,
+    );
 
     // Sagas run while the purge does; the old rows left are sampled meanwhile.
     const oldLeft = () => count(`SELECT count(*) FROM transactions WHERE id IN ${ofSeed(`old-${suffix}`, OLD)}`);
@@ -89,8 +96,10 @@ describe('retention', () => {
     // purge went through several of them.
     expect([...seen].every((left) => left % BATCH === 0)).toBe(true);
     expect([...seen].filter((left) => left > 0 && left < OLD).length).toBeGreaterThanOrEqual(3);
-    // Their history went with them.
+    // Their history went with them, but for what operators did, now in the audit log.
     expect(await count(`SELECT count(*) FROM events WHERE tx_id IN ${ofSeed(`old-${suffix}`, OLD)}`)).toBe(0);
+    const { rows: audit } = await db.query(`SELECT definition_name, type, actor FROM audit_log WHERE tx_id IN ${ofSeed(`old-${suffix}`, OLD)}`);
+    expect(audit).toEqual(Array(AUDITED).fill({ definition_name: stored.name, type: 'operator.retried', actor: 'ops-alice' }));
 
     for (const [seed, n] of [['recent', 500], ['running', 50], ['failed', 50]] as const) {
       expect(await count(`SELECT count(*) FROM transactions WHERE id IN ${ofSeed(`${seed}-${suffix}`, n)}`)).toBe(n);

@@ -231,10 +231,11 @@ export class CoordinatorConfig extends AppConfig {
 
   /**
    * Age after which a finished (completed / compensated) transaction is purged with its
-   * steps and history: `<n>ms|s|m|h|d`, or `0` / `off` to keep everything.
+   * steps and history (what operators did to it stays, in audit_log): `<n>ms|s|m|h|d`, or
+   * `0` / `off` to keep everything.
    */
   @Matches(DURATION_OR_OFF, { message: 'must be a duration such as 7d, 12h, 30m, 90s, 500ms, or 0 / off' })
-  RETENTION_MAX_AGE: string = '7d';
+  RETENTION_MAX_AGE: string = '30d';
 
   /** Most transactions one purge batch (one short database transaction) deletes. */
   @IsInt()

@@ -7,7 +7,8 @@ import { maxAgeMs } from './max-age';
 
 /**
  * Purges finished (completed / compensated) transactions older than RETENTION_MAX_AGE, with
- * their history, in batches of RETENTION_BATCH_SIZE: each
+ * their history, in batches of RETENTION_BATCH_SIZE; what operators did to them (the
+ * `operator.*` events) moves to audit_log in the same statement, never purged. Each
  * batch is one short database transaction, and RETENTION_PAUSE_MS separates two, so live
  * work never waits long behind the purge. `failed` transactions are kept: they wait for an
  * operator.
@@ -79,6 +80,11 @@ export class RetentionJob implements OnApplicationBootstrap, BeforeApplicationSh
            SELECT id FROM transactions
            WHERE finished_at < now() - $1::bigint * interval '1 millisecond'
            ORDER BY finished_at LIMIT $2 FOR UPDATE SKIP LOCKED),
+         audit AS (
+           INSERT INTO audit_log (tx_id, definition_name, definition_version, type, step_id, actor, data, at)
+           SELECT e.tx_id, t.definition_name, t.definition_version, e.type, e.step_id, e.actor, e.data, e.at
+           FROM events e JOIN transactions t ON t.id = e.tx_id
+           WHERE e.tx_id IN (SELECT id FROM doomed) AND e.type LIKE 'operator.%'),
          history AS (DELETE FROM events WHERE tx_id IN (SELECT id FROM doomed)),
          gone AS (DELETE FROM transactions WHERE id IN (SELECT id FROM doomed) RETURNING 1)
          SELECT count(*)::int AS purged FROM gone`,
