@@ -55,7 +55,7 @@ export async function connectParticipant(app: INestApplication, name: string): P
   const commandTopic = topics.commands(name);
   await app
     .get<MessageBus>(MESSAGE_BUS)
-    .ensureTopics([commandTopic, topics.deadLetter(commandTopic), topics.replies], config.KAFKA_TOPIC_PARTITIONS);
+    .ensureTopics({ commands: [commandTopic], deadLetters: [topics.deadLetter(commandTopic)], replies: [topics.replies] });
   // Init now (listen() would do it later) so the handlers are discovered, and prepared
   // transactions left from before are finished before the first command is consumed.
   await app.init();

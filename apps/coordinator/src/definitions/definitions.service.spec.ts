@@ -19,8 +19,8 @@ function service(found?: StoredDefinition) {
     list: async () => [],
   };
   const topics: string[] = [];
-  const bus = { ensureTopics: async (names: string[]) => void topics.push(...names) } as unknown as MessageBus;
-  const config = { KAFKA_TOPIC_PREFIX: 'p.', KAFKA_TOPIC_PARTITIONS: 1 } as AppConfig;
+  const bus = { ensureTopics: async (names: { commands: string[] }) => void topics.push(...names.commands) } as unknown as MessageBus;
+  const config = { KAFKA_TOPIC_PREFIX: 'p.' } as AppConfig;
   return { candidates, topics, definitions: new DefinitionsService(repository as DefinitionRepository, bus, config) };
 }
 
