@@ -7,7 +7,7 @@ import { KafkaConfig as KafkaSettings, kafkaConnection } from '../../libs/platfo
 import { validateConfig } from '../../libs/platform/src/config/validate-config';
 import { BROKER_CERT_SUBJECT, ensureTlsFiles, TlsFiles, tlsFiles } from './kafka-tls';
 import { InfraError, detached, isAlive, portOpen, runOrFail, terminate, waitFor } from './proc';
-import { REPO_ROOT } from './paths';
+import { REPO_ROOT, STATE_DIR } from './paths';
 
 /**
  * A private single-node KRaft Kafka broker run straight from Maven Central jars: the
@@ -78,12 +78,16 @@ export function kafkaClientEnv(options: KafkaOptions, user = KAFKA_ADMIN_USER): 
 }
 
 /**
- * A kafkajs admin for tools, from Ordo's Kafka settings given as environment variables
+ * A kafkajs client for tools, from Ordo's Kafka settings given as environment variables
  * (`process.env` for a cluster the user configured, kafkaClientEnv for a broker of ours).
  */
-export function kafkaAdmin(env: Record<string, string | undefined>, client: Partial<KafkaConfig> = {}): Admin {
+export function kafkaClient(env: Record<string, string | undefined>, client: Partial<KafkaConfig> = {}): Kafka {
   const settings = validateConfig(KafkaSettings, env);
-  return new Kafka({ clientId: 'ordo-tools', logLevel: logLevel.NOTHING, ...kafkaConnection(settings), ...client }).admin();
+  return new Kafka({ clientId: 'ordo-tools', logLevel: logLevel.NOTHING, ...kafkaConnection(settings), ...client });
+}
+
+export function kafkaAdmin(env: Record<string, string | undefined>, client: Partial<KafkaConfig> = {}): Admin {
+  return kafkaClient(env, client).admin();
 }
 
 /** Deletes the topics whose names start with `prefix` (a test run's or a benchmark's). */
@@ -102,10 +106,14 @@ function javaBin(): string {
   return process.env.JAVA_HOME ? join(process.env.JAVA_HOME, 'bin', 'java') : 'java';
 }
 
-/** The broker's classpath, resolved by Maven once per pom.xml content. */
-async function classpath(dir: string): Promise<string> {
+/**
+ * The broker's classpath, resolved by Maven once per pom.xml content and kept in the
+ * checkout's state folder, so brokers of their own (tests, chaos) skip Maven's start too.
+ */
+async function classpath(): Promise<string> {
   const pomHash = createHash('sha1').update(readFileSync(POM)).digest('hex').slice(0, 12);
-  const file = join(dir, `classpath-${pomHash}.txt`);
+  mkdirSync(STATE_DIR, { recursive: true });
+  const file = join(STATE_DIR, `kafka-classpath-${pomHash}.txt`);
   if (!existsSync(file)) {
     await runOrFail('resolving the Kafka jars with Maven', 'mvn', [
       '-q', '-B', '-f', POM, 'dependency:build-classpath', `-Dmdep.outputFile=${file}`,
@@ -238,7 +246,7 @@ export async function startKafka(options: KafkaOptions): Promise<boolean> {
   for (const port of [options.port, options.controllerPort]) {
     if (await portOpen(port)) throw new InfraError(`port ${port} is taken by another process: set ORDO_KAFKA_PORT / ORDO_KAFKA_CONTROLLER_PORT to free ports`);
   }
-  const cp = await classpath(options.dir);
+  const cp = await classpath();
   const dataDir = join(options.dir, 'data');
   const config = join(options.dir, 'server.properties');
   const tls = options.secure ? await ensureTlsFiles(tlsDir(options)) : undefined;

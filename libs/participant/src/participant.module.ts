@@ -1,7 +1,7 @@
 import { DynamicModule, INestApplication, Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { AppConfig, MESSAGE_BUS, MessageBus } from '@ordo/platform';
-import { topicNames } from '@ordo/protocol';
+import { consumerGroups, topicNames } from '@ordo/protocol';
 import { CommandConsumer } from './command-consumer';
 import { CommandTransport } from './command-transport';
 import { FaultInjector } from './failure-injection';
@@ -63,7 +63,7 @@ export async function connectParticipant(app: INestApplication, name: string): P
   const bus = app.get<MessageBus>(MESSAGE_BUS);
   const consumer = app.get(CommandConsumer);
   const strategy = new CommandTransport(bus, {
-    groupId: `${config.KAFKA_TOPIC_PREFIX}${name}`,
+    groupId: consumerGroups(config.KAFKA_TOPIC_PREFIX).participant(name),
     topics: [commandTopic],
     handleBatch: (messages) => consumer.handleBatch(messages),
     // One transaction's commands share a partition (key = txId), so they stay in order.

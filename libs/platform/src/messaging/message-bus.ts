@@ -73,6 +73,9 @@ export class MissingTopics extends Error {
   override name = 'MissingTopics';
 
   constructor(readonly topics: string[]) {
-    super(`Kafka topics missing: ${topics.join(', ')} (KAFKA_CREATE_TOPICS=off: they are created by whoever owns the cluster's topics, not by Ordo)`);
+    super(
+      `Kafka topics missing: ${topics.join(', ')} (KAFKA_CREATE_TOPICS=off: whoever owns the cluster's topics creates them;` +
+        ' with ACLs, this principal may also lack DESCRIBE on them)',
+    );
   }
 }
