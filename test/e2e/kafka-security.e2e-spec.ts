@@ -66,7 +66,8 @@ describe('Kafka security: SASL_SSL and ACLs', () => {
     for (const file of ['apps/order/place-order.saga.json', 'apps/payment/transfer.tcc.json', 'apps/inventory/buy-now.2pc.json']) {
       await api.register(sample(file));
     }
-  });
+    // A broker and four apps of its own: more than the usual start, on a shared machine.
+  }, 180_000);
 
   afterAll(async () => {
     // Before the broker goes: a stopping app commits its offsets.
