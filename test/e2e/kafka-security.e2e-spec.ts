@@ -60,9 +60,13 @@ describe('Kafka security: SASL_SSL and ACLs', () => {
     } finally {
       await admin.disconnect();
     }
-    const coordinator = await startApp('coordinator', { ...world('coordinator'), DATABASE_SCHEMA: 'ordo_kafka_security' });
-    api = new CoordinatorApi(coordinator.url);
-    await Promise.all(PARTICIPANTS.map((name) => startApp(name, { ...world(name), ORDO_COORDINATOR_URL: coordinator.url })));
+    // All four at once: participants ask the coordinator only about prepared transactions they hold.
+    const port = String(await freePort());
+    api = new CoordinatorApi(`http://127.0.0.1:${port}`);
+    await Promise.all([
+      startApp('coordinator', { ...world('coordinator'), DATABASE_SCHEMA: 'ordo_kafka_security', PORT: port }),
+      ...PARTICIPANTS.map((name) => startApp(name, { ...world(name), ORDO_COORDINATOR_URL: api.baseUrl })),
+    ]);
     for (const file of ['apps/order/place-order.saga.json', 'apps/payment/transfer.tcc.json', 'apps/inventory/buy-now.2pc.json']) {
       await api.register(sample(file));
     }
