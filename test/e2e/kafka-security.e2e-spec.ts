@@ -133,6 +133,13 @@ describe('Kafka security: SASL_SSL and ACLs', () => {
     }
   });
 
+  it('refuses a definition whose participant has no command topic (the platform team creates topics)', async () => {
+    const definition = { name: `shipping-${suffix}`, type: 'saga', steps: [{ id: 'ship', participant: 'shipping', action: 'ship' }] };
+    const { status, body } = await api.request('POST', '/definitions', definition);
+    expect(status).toBe(409);
+    expect(body).toMatchObject({ error: { code: 'TOPICS_MISSING', details: [{ topic: topics.commands('shipping') }] } });
+  });
+
   it('refuses bad settings at start, naming each, and topics it may not create', async () => {
     const base = { ...world('payment'), DATABASE_URL: env.databaseUrl, DATABASE_SCHEMA: 'payment', PORT: '0' };
     const bad = await runAppToExit('payment', {
