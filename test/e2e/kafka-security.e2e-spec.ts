@@ -6,7 +6,7 @@ import { KafkaConfig } from 'kafkajs';
 import { Client } from 'pg';
 import { topicNames } from '@ordo/protocol';
 import { addAccounts, addProducts } from '../../tools/chaos/invariants';
-import { KafkaOptions, kafkaBrokers, kafkaClient, kafkaClientEnv, startKafka, stopKafka } from '../../tools/infra/kafka';
+import { KafkaOptions, kafkaAdmin, kafkaBrokers, kafkaClient, kafkaClientEnv, startKafka, stopKafka } from '../../tools/infra/kafka';
 import { REPO_ROOT } from '../../tools/infra/paths';
 import { CoordinatorApi } from '../support/coordinator-api';
 import { createAcls, deploymentTopics, ordoAcls } from '../support/kafka-acls';
@@ -51,7 +51,7 @@ describe('Kafka security: SASL_SSL and ACLs', () => {
       secure: { users: ['coordinator', ...PARTICIPANTS] },
     };
     await Promise.all([startKafka(broker), db.connect()]);
-    const admin = kafkaClient(kafkaClientEnv(broker)).admin();
+    const admin = kafkaAdmin(kafkaClientEnv(broker));
     await admin.connect();
     try {
       const all = Object.values(deploymentTopics(prefix, [...PARTICIPANTS])).flat();
