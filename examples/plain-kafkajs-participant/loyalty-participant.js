@@ -12,6 +12,7 @@
  * consumer offset committed.
  */
 const { randomUUID } = require('node:crypto');
+const { readFileSync } = require('node:fs');
 const { Kafka, logLevel } = require('kafkajs');
 const { Pool } = require('pg');
 
@@ -30,6 +31,10 @@ const config = {
   brokers: (process.env.KAFKA_BROKERS || '127.0.0.1:59092').split(','),
   prefix: process.env.KAFKA_TOPIC_PREFIX || '',
   partitions: Number(process.env.KAFKA_TOPIC_PARTITIONS || 8),
+  // off: the platform team owns the topics; they must exist.
+  createTopics: (process.env.KAFKA_CREATE_TOPICS || 'on') !== 'off',
+  // Someone has to read a dead letter before it goes: 14 days, as Ordo's own.
+  deadLetterRetentionMs: Number(process.env.KAFKA_DEAD_LETTER_RETENTION_MS || 14 * 86_400_000),
   databaseUrl: process.env.DATABASE_URL || 'postgres://ordo@127.0.0.1:54329/ordo',
   schema: process.env.DATABASE_SCHEMA || 'loyalty',
 };
@@ -37,6 +42,51 @@ const config = {
 if (!/^[a-z][a-z0-9-]{0,62}$/.test(name)) fail('PARTICIPANT_NAME must match ^[a-z][a-z0-9-]{0,62}$');
 if (!/^[a-z_][a-z0-9_]{0,62}$/.test(config.schema)) fail('DATABASE_SCHEMA must match ^[a-z_][a-z0-9_]{0,62}$');
 if (!Number.isInteger(config.partitions) || config.partitions < 1) fail('KAFKA_TOPIC_PARTITIONS must be a positive integer');
+
+/**
+ * TLS and SASL toward the brokers, from the settings Ordo's own processes read (docs/operations.md,
+ * "Kafka security"): KAFKA_SSL=on with KAFKA_SSL_CA_FILE, and KAFKA_SSL_CERT_FILE +
+ * KAFKA_SSL_KEY_FILE when the brokers require a client certificate; KAFKA_SASL_MECHANISM
+ * (plain, scram-sha-256, scram-sha-512) with KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD or
+ * KAFKA_SASL_PASSWORD_FILE. Files are read at start, so a bad path fails here, not later.
+ */
+function kafkaSecurity(env) {
+  const on = (setting, fallback) => {
+    const value = env[setting] || fallback;
+    if (!['on', 'off', 'true', 'false'].includes(value)) fail(`${setting} must be on or off`);
+    return value === 'on' || value === 'true';
+  };
+  const read = (setting) => {
+    if (!env[setting]) return undefined;
+    try {
+      return readFileSync(env[setting]);
+    } catch (error) {
+      return fail(`${setting}: cannot read ${env[setting]} (${error.code})`);
+    }
+  };
+  const security = {};
+  if (on('KAFKA_SSL', 'off')) {
+    if (!env.KAFKA_SSL_CERT_FILE !== !env.KAFKA_SSL_KEY_FILE) fail('KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE go together');
+    const verifyHostname = on('KAFKA_SSL_VERIFY_HOSTNAME', 'on');
+    security.ssl = {
+      ca: read('KAFKA_SSL_CA_FILE'),
+      cert: read('KAFKA_SSL_CERT_FILE'),
+      key: read('KAFKA_SSL_KEY_FILE'),
+      rejectUnauthorized: on('KAFKA_SSL_REJECT_UNAUTHORIZED', 'on'),
+      ...(!verifyHostname && { checkServerIdentity: () => undefined }),
+    };
+  }
+  const mechanism = env.KAFKA_SASL_MECHANISM;
+  if (mechanism) {
+    if (!['plain', 'scram-sha-256', 'scram-sha-512'].includes(mechanism)) fail('KAFKA_SASL_MECHANISM must be plain, scram-sha-256 or scram-sha-512');
+    if (mechanism === 'plain' && !security.ssl) fail('KAFKA_SASL_MECHANISM=plain sends the password in clear: needs KAFKA_SSL=on');
+    if (!env.KAFKA_SASL_USERNAME) fail('KAFKA_SASL_USERNAME is required with KAFKA_SASL_MECHANISM');
+    if (!env.KAFKA_SASL_PASSWORD === !env.KAFKA_SASL_PASSWORD_FILE) fail('set one of KAFKA_SASL_PASSWORD and KAFKA_SASL_PASSWORD_FILE');
+    const password = env.KAFKA_SASL_PASSWORD || read('KAFKA_SASL_PASSWORD_FILE').toString('utf8').replace(/\r?\n$/, '');
+    security.sasl = { mechanism, username: env.KAFKA_SASL_USERNAME, password };
+  }
+  return security;
+}
 
 const commandTopic = `${config.prefix}${name}.commands`;
 const topics = {
@@ -271,6 +321,7 @@ async function answer(command) {
 const kafka = new Kafka({
   clientId: groupId,
   brokers: config.brokers,
+  ...kafkaSecurity(process.env),
   logLevel: logLevel.WARN,
   // One plain line per kafkajs warning instead of its JSON (it retries what it warns about).
   logCreator: () => ({ log: entry }) => log(`kafkajs: ${entry.message}${entry.error ? ` (${entry.error})` : ''}`),
@@ -294,9 +345,14 @@ async function createTopics() {
   try {
     const existing = new Set(await admin.listTopics());
     const missing = Object.values(topics).filter((topic) => !existing.has(topic));
+    if (missing.length > 0 && !config.createTopics) fail(`Kafka topics missing: ${missing.join(', ')} (KAFKA_CREATE_TOPICS=off)`);
     // A topic another process created meanwhile is fine: kafkajs then resolves to false.
     if (missing.length > 0) {
-      await admin.createTopics({ waitForLeaders: true, topics: missing.map((topic) => ({ topic, numPartitions: config.partitions })) });
+      const retention = (topic) => (topic === topics.deadLetters ? [{ name: 'retention.ms', value: String(config.deadLetterRetentionMs) }] : []);
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((topic) => ({ topic, numPartitions: config.partitions, configEntries: retention(topic) })),
+      });
     }
   } finally {
     await admin.disconnect();

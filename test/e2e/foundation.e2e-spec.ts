@@ -155,7 +155,8 @@ describe('foundation', () => {
 
   it('publishes concurrent callers together, in order, and fails only the caller whose topic cannot be written', async () => {
     const topic = `${env.topicPrefix}coalesce-${Date.now()}`;
-    await bus.ensureTopics([topic], 1);
+    // One partition: the test reads the messages back in the order they were published.
+    await testBus('e2e-coalesce', { KAFKA_TOPIC_PARTITIONS: '1' }).ensureTopics({ commands: [topic] });
     const received = await collect(bus, [topic]);
     const values = Array.from({ length: 50 }, (_, i) => `m${i}`);
     const missing = bus.publish([{ topic: `${env.topicPrefix}no-such-topic`, key: 'k', value: 'lost' }]);

@@ -11,7 +11,7 @@ import { kafkaPid, startKafka, stopKafka } from '../../tools/infra/kafka';
 import { REPO_ROOT } from '../../tools/infra/paths';
 import { signalPostgres, startPostgres, stopPostgres } from '../../tools/infra/postgres';
 import { sleep } from '../../tools/infra/proc';
-import { collect } from '../support/kafka';
+import { collect, testBus } from '../support/kafka';
 
 /**
  * The hostile-input suite: a whole deployment (one coordinator, the sample order, inventory
@@ -73,7 +73,7 @@ describe('hostile input', () => {
     watcher = new EndWatcher(world.db, { table: `${WORLD_SCHEMA}.transactions`, pollMs: 100 });
     producer = new Kafka({ clientId: 'hostile', brokers: [world.kafkaBrokers], logLevel: logLevel.NOTHING }).producer();
     await producer.connect();
-    bus = new KafkajsMessageBus({ clientId: 'hostile-dlq', brokers: [world.kafkaBrokers] });
+    bus = testBus('hostile-dlq', { KAFKA_BROKERS: world.kafkaBrokers });
     dead = await collect(bus, [topics.deadLetter(topics.replies), ...PARTICIPANTS.map((p) => topics.deadLetter(topics.commands(p)))]);
     // Two sagas in flight at all times, through every attack; a start cut off by an outage is
     // retried with its idempotency key.

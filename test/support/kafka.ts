@@ -1,9 +1,10 @@
 import { randomBytes } from 'crypto';
-import { IncomingMessage, KafkajsMessageBus } from '@ordo/platform';
+import { IncomingMessage, kafkaConfigFromEnv, KafkajsMessageBus } from '@ordo/platform';
 import { testEnv } from './test-env';
 
-export function testBus(clientId = 'e2e'): KafkajsMessageBus {
-  return new KafkajsMessageBus({ clientId, brokers: testEnv().kafkaBrokers.split(',') });
+/** A message bus on the run's broker; the topics it creates have 2 partitions, like the apps' in tests. */
+export function testBus(clientId = 'e2e', settings: Record<string, string> = {}): KafkajsMessageBus {
+  return new KafkajsMessageBus({ clientId, kafka: kafkaConfigFromEnv({ KAFKA_BROKERS: testEnv().kafkaBrokers, KAFKA_TOPIC_PARTITIONS: '2', ...settings }) });
 }
 
 /** Collects the messages of `topics` from the beginning, for assertions. */

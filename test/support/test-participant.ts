@@ -210,9 +210,6 @@ interface ReplyShape {
 
 const SINGLE_REPLY: ReplyShape = { copies: 1, stale: [] };
 
-/** As many partitions as the e2e apps give the topics they create. */
-const PARTITIONS = 2;
-
 /**
  * A scriptable participant for end-to-end tests. It consumes its command topic through the
  * MessageBus port with a consumer group of its own (so a new instance reads the topic from
@@ -245,7 +242,7 @@ export class TestParticipant {
 
   async start(): Promise<void> {
     const { replies, deadLetter } = this.topics;
-    await this.bus.ensureTopics([this.commandTopic, deadLetter(this.commandTopic), replies], PARTITIONS);
+    await this.bus.ensureTopics({ commands: [this.commandTopic], deadLetters: [deadLetter(this.commandTopic)], replies: [replies] });
     await this.bus.subscribe({
       groupId: `${this.commandTopic}.test-${randomBytes(4).toString('hex')}`,
       topics: [this.commandTopic],

@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'crypto';
-import { KafkajsMessageBus, Subscription } from '@ordo/platform';
+import { kafkaConfigFromEnv, KafkajsMessageBus, Subscription } from '@ordo/platform';
 import { HEADERS, parseCommand, topicNames } from '@ordo/protocol';
 
 /**
@@ -9,8 +9,9 @@ import { HEADERS, parseCommand, topicNames } from '@ordo/protocol';
 export async function startBenchParticipant(options: { name: string; brokers: string; topicPrefix: string; partitions: number }) {
   const topics = topicNames(options.topicPrefix);
   const commandTopic = topics.commands(options.name);
-  const bus = new KafkajsMessageBus({ clientId: `bench-${options.name}`, brokers: options.brokers.split(',') });
-  await bus.ensureTopics([commandTopic, topics.replies], options.partitions);
+  const kafka = kafkaConfigFromEnv({ KAFKA_BROKERS: options.brokers, KAFKA_TOPIC_PARTITIONS: String(options.partitions) });
+  const bus = new KafkajsMessageBus({ clientId: `bench-${options.name}`, kafka });
+  await bus.ensureTopics({ commands: [commandTopic], replies: [topics.replies] });
   const subscription: Subscription = await bus.subscribe({
     groupId: `${commandTopic}.bench-${randomBytes(4).toString('hex')}`,
     topics: [commandTopic],

@@ -264,7 +264,7 @@ async function main() {
     // seconds are several times slower than its steady state.
     log(`warm-up: ${options.warmUpSeconds} s of each workload`);
     for (const workload of Object.values(load)) await closedLoop(system, workload, options.levels[0], options.warmUpSeconds);
-    const kafka = await kafkaFloor(infra.kafkaBrokers.split(','), topicPrefix, { rounds: options.floorRounds });
+    const kafka = await kafkaFloor(infra.kafkaBrokers, topicPrefix, { rounds: options.floorRounds });
     log(`Kafka floor (4 legs, one saga at a time): p50 ${kafka.p50} ms, p99 ${kafka.p99} ms`);
 
     const idle = {

@@ -4,7 +4,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
-import { KafkajsMessageBus } from '@ordo/platform';
+import { kafkaConfigFromEnv, KafkajsMessageBus } from '@ordo/platform';
 import { coordinatorMigrations } from '../../migrations/coordinator';
 import { inventoryMigrations } from '../../migrations/inventory';
 import { paymentMigrations } from '../../migrations/payment';
@@ -45,14 +45,15 @@ const LEG_TIMEOUT_MS = 10_000;
  * producer, consumer and coalescing), and no database or business code in between. The
  * topics live under `topicPrefix`, which the caller deletes.
  */
-export async function kafkaFloor(brokers: string[], topicPrefix: string, options: { rounds: number }): Promise<KafkaFloor> {
+export async function kafkaFloor(brokers: string, topicPrefix: string, options: { rounds: number }): Promise<KafkaFloor> {
   const topics = { commands: `${topicPrefix}floor.commands`, replies: `${topicPrefix}floor.replies` };
-  const coordinator = new KafkajsMessageBus({ clientId: `${topicPrefix}floor-coordinator`, brokers });
-  const participant = new KafkajsMessageBus({ clientId: `${topicPrefix}floor-participant`, brokers });
+  const kafka = kafkaConfigFromEnv({ KAFKA_BROKERS: brokers, KAFKA_TOPIC_PARTITIONS: '8' });
+  const coordinator = new KafkajsMessageBus({ clientId: `${topicPrefix}floor-coordinator`, kafka });
+  const participant = new KafkajsMessageBus({ clientId: `${topicPrefix}floor-participant`, kafka });
   /** Each leg's message carries a unique id; the coordinator's consumer resolves its waiter. */
   const waiting = new Map<string, () => void>();
   try {
-    await coordinator.ensureTopics([topics.commands, topics.replies], 8);
+    await coordinator.ensureTopics({ commands: [topics.commands], replies: [topics.replies] });
     // The participant answers each command on the reply topic, 8 partitions at once (COMMAND_CONCURRENCY's default).
     await participant.subscribe({
       groupId: `${topicPrefix}floor-participant`,

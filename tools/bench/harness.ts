@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'fs';
-import { Kafka, logLevel } from 'kafkajs';
 import { Pool } from 'pg';
 import { AppName, healthy, spawnApp } from '../launcher/apps';
+import { deleteTopicsWithPrefix } from '../infra/kafka';
 import { freePort, sleep, waitFor } from '../infra/proc';
 
 /** What the benchmarks share: env settings, app processes, an API client, end detection, topic cleanup, report sections. */
@@ -140,16 +140,9 @@ export class EndWatcher {
 }
 
 export async function deleteTopics(brokers: string, prefix: string) {
-  const admin = new Kafka({ brokers: brokers.split(','), logLevel: logLevel.NOTHING }).admin();
-  try {
-    await admin.connect();
-    const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
-    if (topics.length > 0) await admin.deleteTopics({ topics });
-  } catch (error) {
-    log(`could not delete the topics ${prefix}*: ${(error as Error).message}`);
-  } finally {
-    await admin.disconnect();
-  }
+  await deleteTopicsWithPrefix({ ...process.env, KAFKA_BROKERS: brokers }, prefix).catch((error: Error) =>
+    log(`could not delete the topics ${prefix}*: ${error.message}`),
+  );
 }
 
 /**

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'fs';
 import { join } from 'path';
-import { isAlive } from './proc';
+import { InfraError, isAlive } from './proc';
 import { KafkaOptions, kafkaBrokers, startKafka, stopKafka } from './kafka';
 import { envPort, STATE_DIR } from './paths';
 import { PostgresOptions, postgresUrl, startPostgres, stopPostgres } from './postgres';
@@ -50,6 +50,10 @@ export async function startInfra(log: (line: string) => void): Promise<Infra> {
   mkdirSync(LEASES, { recursive: true });
   writeFileSync(join(LEASES, String(process.pid)), '');
   const external = { db: process.env.DATABASE_URL, kafka: process.env.KAFKA_BROKERS };
+  // The apps would take them to the local broker, which listens in plaintext, and fail to connect.
+  if (!external.kafka && (['on', 'true'].includes(process.env.KAFKA_SSL ?? '') || process.env.KAFKA_SASL_MECHANISM)) {
+    throw new InfraError('KAFKA_SSL / KAFKA_SASL_MECHANISM configure the connection to the cluster KAFKA_BROKERS names; the local broker listens in plaintext: set KAFKA_BROKERS, or unset them');
+  }
   // Both start concurrently: the broker's JVM start dominates.
   const [postgres, kafka] = await Promise.all([
     external.db ? false : startPostgres(local.postgres),

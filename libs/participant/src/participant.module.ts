@@ -1,7 +1,7 @@
 import { DynamicModule, INestApplication, Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { AppConfig, MESSAGE_BUS, MessageBus } from '@ordo/platform';
-import { topicNames } from '@ordo/protocol';
+import { consumerGroups, topicNames } from '@ordo/protocol';
 import { CommandConsumer } from './command-consumer';
 import { CommandTransport } from './command-transport';
 import { FaultInjector } from './failure-injection';
@@ -55,7 +55,7 @@ export async function connectParticipant(app: INestApplication, name: string): P
   const commandTopic = topics.commands(name);
   await app
     .get<MessageBus>(MESSAGE_BUS)
-    .ensureTopics([commandTopic, topics.deadLetter(commandTopic), topics.replies], config.KAFKA_TOPIC_PARTITIONS);
+    .ensureTopics({ commands: [commandTopic], deadLetters: [topics.deadLetter(commandTopic)], replies: [topics.replies] });
   // Init now (listen() would do it later) so the handlers are discovered, and prepared
   // transactions left from before are finished before the first command is consumed.
   await app.init();
@@ -63,7 +63,7 @@ export async function connectParticipant(app: INestApplication, name: string): P
   const bus = app.get<MessageBus>(MESSAGE_BUS);
   const consumer = app.get(CommandConsumer);
   const strategy = new CommandTransport(bus, {
-    groupId: `${config.KAFKA_TOPIC_PREFIX}${name}`,
+    groupId: consumerGroups(config.KAFKA_TOPIC_PREFIX).participant(name),
     topics: [commandTopic],
     handleBatch: (messages) => consumer.handleBatch(messages),
     // One transaction's commands share a partition (key = txId), so they stay in order.

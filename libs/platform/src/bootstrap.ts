@@ -46,8 +46,9 @@ export async function bootstrap(options: BootstrapOptions): Promise<INestApplica
     return await start(options, config);
   } catch (error) {
     // A start that cannot complete (database or broker unreachable …) exits non-zero
-    // with the reason, instead of leaving a half-started process.
-    new Logger(options.name).fatal(`start failed: ${error instanceof Error ? error.stack : String(error)}`);
+    // with the reason, instead of leaving a half-started process. Written straight to
+    // stderr: pino writes asynchronously, and process.exit would drop its last lines.
+    process.stderr.write(`[${options.name}] start failed: ${error instanceof Error ? error.stack : String(error)}\n`);
     process.exit(1);
   }
 }

@@ -3,6 +3,7 @@ export * from './config/database-config';
 export * from './config/app-config';
 export * from './config/validate-config';
 export * from './config/fault-injection';
+export * from './config/kafka-config';
 export * from './database/data-source-options';
 export * from './database/database.module';
 export * from './database/migrations';

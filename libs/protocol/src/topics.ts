@@ -18,5 +18,16 @@ export function topicNames(prefix = '', replyTopic = DEFAULT_REPLY_TOPIC): Topic
   };
 }
 
+/**
+ * Consumer group ids, also prefixed: broker ACLs name them. All coordinator instances share
+ * one group on the reply topic; all instances of one participant share one on its commands.
+ */
+export function consumerGroups(prefix = '') {
+  return {
+    coordinator: `${prefix}ordo-coordinator`,
+    participant: (participant: string) => `${prefix}${participant}`,
+  };
+}
+
 /** Participant names become topic names, so they are restricted to Kafka-safe characters. */
 export const PARTICIPANT_NAME_PATTERN = /^[a-z][a-z0-9-]{0,62}$/;

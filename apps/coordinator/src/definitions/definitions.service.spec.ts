@@ -1,13 +1,13 @@
 import { HttpStatus } from '@nestjs/common';
 import { createHash } from 'crypto';
-import { ApiError, AppConfig, MessageBus } from '@ordo/platform';
+import { ApiError, AppConfig, MessageBus, MissingTopics } from '@ordo/platform';
 import { canonicalDefinition } from '../engine';
 import { DefinitionCandidate, DefinitionRepository, Registration, StoredDefinition } from './definition.repository';
 import { DefinitionsService } from './definitions.service';
 import { PLACE_ORDER_DEFINITION } from './dto/definition.dto';
 
 /** Records what the service hands to persistence; versioning itself is covered end to end. */
-function service(found?: StoredDefinition) {
+function service(found?: StoredDefinition, missingTopics: string[] = []) {
   const candidates: DefinitionCandidate[] = [];
   const repository: Pick<DefinitionRepository, 'register' | 'find' | 'list'> = {
     register: async (candidate): Promise<Registration> => {
@@ -19,8 +19,13 @@ function service(found?: StoredDefinition) {
     list: async () => [],
   };
   const topics: string[] = [];
-  const bus = { ensureTopics: async (names: string[]) => void topics.push(...names) } as unknown as MessageBus;
-  const config = { KAFKA_TOPIC_PREFIX: 'p.', KAFKA_TOPIC_PARTITIONS: 1 } as AppConfig;
+  const bus = {
+    ensureTopics: async (names: { commands: string[] }) => {
+      if (missingTopics.length > 0) throw new MissingTopics(missingTopics);
+      topics.push(...names.commands);
+    },
+  } as unknown as MessageBus;
+  const config = { KAFKA_TOPIC_PREFIX: 'p.' } as AppConfig;
   return { candidates, topics, definitions: new DefinitionsService(repository as DefinitionRepository, bus, config) };
 }
 
@@ -58,6 +63,14 @@ describe('DefinitionsService', () => {
     await definitions.register(PLACE_ORDER_DEFINITION, 'ann');
     const participants = new Set(PLACE_ORDER_DEFINITION.steps.map((step) => step.participant));
     expect(topics.sort()).toEqual([...participants].map((p) => `p.${p}.commands`).sort());
+  });
+
+  it('refuses a definition whose command topics are missing while topic creation is off, naming them', async () => {
+    const { candidates, definitions } = service(undefined, ['p.payment.commands']);
+    const { status, body } = await errorOf(definitions.register(PLACE_ORDER_DEFINITION, 'ann'));
+    expect(status).toBe(HttpStatus.CONFLICT);
+    expect(body).toEqual({ error: { code: 'TOPICS_MISSING', message: expect.stringContaining('p.payment.commands'), details: [{ topic: 'p.payment.commands' }] } });
+    expect(candidates).toEqual([]);
   });
 
   it('refuses an invalid body with every problem and stores nothing', async () => {

@@ -1,6 +1,6 @@
 import { HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
 import { createHash } from 'crypto';
-import { ApiError, AppConfig, MESSAGE_BUS, MessageBus, PageQuery } from '@ordo/platform';
+import { ApiError, AppConfig, MESSAGE_BUS, MessageBus, MissingTopics, PageQuery } from '@ordo/platform';
 import { jsonProblem, topicNames } from '@ordo/protocol';
 import { canonicalDefinition, Problem, validateDefinition } from '../engine';
 import { decodeCursor, encodeCursor } from '../transactions/cursors';
@@ -44,7 +44,10 @@ export class DefinitionsService {
     // would hold its commands in the outbox.
     const topics = topicNames(this.config.KAFKA_TOPIC_PREFIX);
     const participants = new Set(result.definition.steps.map((step) => step.participant));
-    await this.bus.ensureTopics([...participants].map(topics.commands), this.config.KAFKA_TOPIC_PARTITIONS);
+    await this.bus.ensureTopics({ commands: [...participants].map(topics.commands) }).catch((error: unknown) => {
+      if (!(error instanceof MissingTopics)) throw error;
+      throw new ApiError(HttpStatus.CONFLICT, 'TOPICS_MISSING', error.message, error.topics.map((topic) => ({ topic })));
+    });
     const registration = await this.repository.register({ definition: result.definition, canonical, bodyHash, registeredBy: actor });
     this.latest.delete(result.definition.name);
     const { name, version } = registration.stored;

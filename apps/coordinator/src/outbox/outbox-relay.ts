@@ -73,7 +73,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
   }
 
   async onApplicationBootstrap() {
-    await this.bus.ensureTopics([this.deadLetterTopic], this.config.KAFKA_TOPIC_PARTITIONS);
+    await this.bus.ensureTopics({ deadLetters: [this.deadLetterTopic] });
     this.sweepTimer = setInterval(() => {
       this.sweeping ??= this.sweep().finally(() => (this.sweeping = undefined));
     }, this.config.OUTBOX_POLL_MS);

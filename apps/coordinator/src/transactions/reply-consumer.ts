@@ -32,7 +32,7 @@ export class ReplyConsumer implements OnApplicationBootstrap, OnApplicationShutd
 
   async onApplicationBootstrap() {
     const replies = this.topics.replies;
-    await this.bus.ensureTopics([replies, this.topics.deadLetter(replies)], this.config.KAFKA_TOPIC_PARTITIONS);
+    await this.bus.ensureTopics({ replies: [replies], deadLetters: [this.topics.deadLetter(replies)] });
     this.subscription = await this.bus.subscribe({
       groupId: replyGroupId(this.config),
       topics: [replies],

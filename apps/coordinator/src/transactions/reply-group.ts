@@ -1,6 +1,7 @@
+import { consumerGroups } from '@ordo/protocol';
 import { CoordinatorConfig } from '../config/coordinator.config';
 
 /** The consumer group all coordinator instances share on the reply topic. */
 export function replyGroupId(config: CoordinatorConfig): string {
-  return `${config.KAFKA_TOPIC_PREFIX}ordo-coordinator`;
+  return consumerGroups(config.KAFKA_TOPIC_PREFIX).coordinator;
 }

@@ -1,37 +1,17 @@
 // Decorator metadata (the settings' types) is recorded only once reflect-metadata is loaded.
 import 'reflect-metadata';
-import { Transform } from 'class-transformer';
-import { ArrayNotEmpty, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, Validate } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, Max, Min, Validate } from 'class-validator';
 import { DatabaseConfig } from './database-config';
+import { WithKafkaSettings } from './kafka-config';
 import { FAULT_INJECTION_MODES, FaultInjectionMode, NotInProduction } from './fault-injection';
 
-const HOST_PORT = /^[^\s,:]+:\d{1,5}$/;
-
 /** Settings every Ordo process reads from its environment. */
-export class AppConfig extends DatabaseConfig {
+export class AppConfig extends WithKafkaSettings(DatabaseConfig) {
   /** HTTP port of the process's REST API and health endpoint (0: any free port). */
   @IsInt()
   @Min(0)
   @Max(65535)
   PORT: number = 3000;
-
-  /** Comma-separated host:port list of Kafka bootstrap brokers. */
-  @Transform(({ value }) => (typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter(Boolean) : value))
-  @Matches(HOST_PORT, { each: true, message: 'must be a comma-separated list of host:port' })
-  @ArrayNotEmpty({ message: 'must name at least one broker' })
-  KAFKA_BROKERS: string[];
-
-  /** Prepended to every topic name, so deployments (or test runs) can share a cluster. */
-  @IsOptional()
-  @IsString()
-  @Matches(/^[a-zA-Z0-9._-]*$/, { message: 'may hold only letters, digits, ".", "_" and "-"' })
-  KAFKA_TOPIC_PREFIX: string = '';
-
-  /** Partitions of the topics this process creates (replies, commands, dead letters). */
-  @IsInt()
-  @Min(1)
-  @Max(1000)
-  KAFKA_TOPIC_PARTITIONS: number = 8;
 
   @IsIn(['fatal', 'error', 'warn', 'log', 'debug', 'verbose'])
   LOG_LEVEL: string = 'log';

@@ -1,7 +1,7 @@
 // Decorator metadata (the settings' types) is recorded only once reflect-metadata is loaded.
 import 'reflect-metadata';
-import { Transform } from 'class-transformer';
-import { IsBoolean, IsInt, Matches, Max, Min } from 'class-validator';
+import { IsInt, Matches, Max, Min } from 'class-validator';
+import { BooleanSetting } from './boolean-setting';
 
 /**
  * How a process reaches PostgreSQL: every app's settings, and all that `npm run migrate`
@@ -61,8 +61,6 @@ export class DatabaseConfig {
    * `false`: `npm run migrate` applies them beforehand, under a role allowed DDL, and the
    * app refuses to start while any is missing.
    */
-  // From the raw text: implicit conversion would read "false" as true.
-  @Transform(({ obj, key }) => ({ true: true, false: false })[String(obj[key])] ?? obj[key])
-  @IsBoolean({ message: 'must be true or false' })
+  @BooleanSetting()
   MIGRATE_ON_START: boolean = true;
 }

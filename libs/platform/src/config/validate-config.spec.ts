@@ -56,7 +56,7 @@ describe('validateConfig', () => {
     expect(validateConfig(AppConfig, { ...valid, MIGRATE_ON_START: 'false' }).MIGRATE_ON_START).toBe(false);
     expect(validateConfig(AppConfig, { ...valid, MIGRATE_ON_START: 'true' }).MIGRATE_ON_START).toBe(true);
     expect(validateConfig(AppConfig, { ...valid, DATABASE_STATEMENT_TIMEOUT_MS: '0' }).DATABASE_STATEMENT_TIMEOUT_MS).toBe(0);
-    expect(() => validateConfig(AppConfig, { ...valid, MIGRATE_ON_START: 'no' })).toThrow('MIGRATE_ON_START: must be true or false (got "no")');
+    expect(() => validateConfig(AppConfig, { ...valid, MIGRATE_ON_START: 'no' })).toThrow('MIGRATE_ON_START: must be on or off (or true / false) (got "no")');
     expect(() => validateConfig(AppConfig, { ...valid, DATABASE_CONNECT_TIMEOUT_MS: '50', DATABASE_KEEPALIVE_IDLE_MS: 'soon' })).toThrow(
       /DATABASE_CONNECT_TIMEOUT_MS: DATABASE_CONNECT_TIMEOUT_MS must not be less than 100 .*DATABASE_KEEPALIVE_IDLE_MS: /,
     );

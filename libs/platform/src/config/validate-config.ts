@@ -7,15 +7,17 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-// Settings whose values must not reach a log line (a URL may embed a password).
+// Settings whose values must not reach a log line (a URL may embed a password); the path
+// of a *_FILE setting is no secret, and an operator needs to see it.
 const SECRET = /URL|PASSWORD|SECRET|KEY|TOKEN/;
+const isSecret = (setting: string) => SECRET.test(setting) && !setting.endsWith('_FILE');
 
 /** Appended to a setting's name, names a file holding its value (e.g. a mounted secret). */
 const FILE_SUFFIX = '_FILE';
 
 function describe(error: ValidationError): string {
   const value =
-    error.value === undefined ? 'it is not set' : SECRET.test(error.property) ? 'value hidden' : `got "${String(error.value)}"`;
+    error.value === undefined ? 'it is not set' : isSecret(error.property) ? 'value hidden' : `got "${String(error.value)}"`;
   const rules = Object.values(error.constraints ?? {});
   return `${error.property}: ${rules.join('; ')} (${value})`;
 }

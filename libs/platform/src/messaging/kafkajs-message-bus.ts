@@ -4,11 +4,12 @@ process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
 import { Logger } from '@nestjs/common';
 import { connect, isIP } from 'net';
 import * as tls from 'tls';
-import { Admin, Consumer, IHeaders, ISocketFactory, Kafka, logLevel, LogEntry, Producer } from 'kafkajs';
+import { Admin, Consumer, IHeaders, ISocketFactory, Kafka, KafkaConfig as KafkajsConfig, logLevel, LogEntry, Producer } from 'kafkajs';
+import { kafkaConnection, KafkaSettings, TopicKind, TopicPolicy, topicPolicy } from '../config/kafka-config';
 import { byTopic } from './by-topic';
 import { HandledOffsets } from './handled-offsets';
 import { fixKafkajsIdleLoop } from './kafkajs-idle-loop';
-import { IncomingMessage, MessageBus, OutgoingMessage, PartitionLag, SubscribeOptions, Subscription } from './message-bus';
+import { IncomingMessage, MessageBus, MissingTopics, OutgoingMessage, PartitionLag, SubscribeOptions, Subscription } from './message-bus';
 
 /**
  * kafkajs' own socket factory leaves Nagle's algorithm on, so a small request written while
@@ -26,7 +27,8 @@ const noDelaySockets: ISocketFactory = ({ host, port, ssl, onConnect }) => {
 
 export interface KafkaBusOptions {
   clientId: string;
-  brokers: string[];
+  /** Brokers, TLS, SASL and what topics it creates. */
+  kafka: KafkaSettings;
 }
 
 function headersToStrings(headers: IHeaders | undefined): Record<string, string> {
@@ -88,6 +90,8 @@ interface PendingPublish {
 export class KafkajsMessageBus implements MessageBus {
   private readonly logger = new Logger('Kafka');
   private readonly kafka: Kafka;
+  private readonly connection: Pick<KafkajsConfig, 'brokers' | 'ssl' | 'sasl'>;
+  private readonly topicPolicy: TopicPolicy;
   private producer?: Promise<Producer>;
   private pingAdmin?: Admin;
   private lagAdmin?: Promise<Admin>;
@@ -98,9 +102,11 @@ export class KafkajsMessageBus implements MessageBus {
 
   constructor(private readonly options: KafkaBusOptions) {
     if (!fixKafkajsIdleLoop()) this.logger.warn('this kafkajs is not 2.2.4: its idle request-queue timer is left as it is');
+    this.connection = kafkaConnection(options.kafka);
+    this.topicPolicy = topicPolicy(options.kafka);
     this.kafka = new Kafka({
       clientId: options.clientId,
-      brokers: options.brokers,
+      ...this.connection,
       socketFactory: noDelaySockets,
       logLevel: logLevel.WARN,
       logCreator: () => (entry: LogEntry) => {
@@ -286,22 +292,34 @@ export class KafkajsMessageBus implements MessageBus {
     return running;
   }
 
-  async ensureTopics(topics: string[], partitions: number): Promise<void> {
+  async ensureTopics(topics: Partial<Record<TopicKind, string[]>>): Promise<void> {
+    const kinds = Object.entries(topics).flatMap(([kind, names]) => names.map((name) => ({ name, kind: kind as TopicKind })));
+    const names = kinds.map((t) => t.name);
+    const policy = this.topicPolicy;
     const admin = this.kafka.admin();
     await admin.connect();
     try {
       const existing = new Set(await admin.listTopics());
-      const missing = topics.filter((t) => !existing.has(t));
+      const missing = kinds.filter((t) => !existing.has(t.name));
+      if (missing.length > 0 && !policy.create) throw new MissingTopics(missing.map((t) => t.name));
       if (missing.length > 0) {
         // Several processes may create the same topic at once; the loser's "already
         // exists" is success.
         await admin
-          .createTopics({ waitForLeaders: false, topics: missing.map((topic) => ({ topic, numPartitions: partitions })) })
+          .createTopics({
+            waitForLeaders: false,
+            topics: missing.map(({ name, kind }) => ({
+              topic: name,
+              numPartitions: policy.partitions,
+              ...(policy.replicationFactor !== undefined && { replicationFactor: policy.replicationFactor }),
+              configEntries: policy.retentionMs[kind] === undefined ? [] : [{ name: 'retention.ms', value: String(policy.retentionMs[kind]) }],
+            })),
+          })
           .catch((error: Error & { type?: string }) => {
             if (error.type !== 'TOPIC_ALREADY_EXISTS' && !/already exists/i.test(error.message)) throw error;
           });
       }
-      await this.awaitLeaders(admin, topics);
+      await this.awaitLeaders(admin, names);
     } finally {
       await admin.disconnect();
     }
@@ -350,7 +368,7 @@ export class KafkajsMessageBus implements MessageBus {
     // not after kafkajs' default retry schedule.
     this.pingAdmin ??= new Kafka({
       clientId: `${this.options.clientId}-health`,
-      brokers: this.options.brokers,
+      ...this.connection,
       logLevel: logLevel.NOTHING,
       connectionTimeout: Math.min(timeoutMs, 1000),
       requestTimeout: timeoutMs,

@@ -1,3 +1,5 @@
+import type { TopicKind } from '../config/kafka-config';
+
 /**
  * Ordo's own port to the message broker. Engine and SDK code depend on this interface,
  * never on a Kafka client library, so the client (kafkajs today) can be replaced in one
@@ -52,8 +54,11 @@ export interface MessageBus {
    */
   publish(messages: OutgoingMessage[]): Promise<void>;
   subscribe(options: SubscribeOptions): Promise<Subscription>;
-  /** Creates the topics that do not exist yet. */
-  ensureTopics(topics: string[], partitions: number): Promise<void>;
+  /**
+   * Creates the topics that do not exist yet, with the settings of their kind; when topic
+   * creation is off, rejects with MissingTopics naming those that do not exist.
+   */
+  ensureTopics(topics: Partial<Record<TopicKind, string[]>>): Promise<void>;
   /** The group's position on every partition of `topic`. */
   consumerLag(groupId: string, topic: string): Promise<PartitionLag[]>;
   /** Resolves when a broker answers within `timeoutMs`; rejects otherwise. */
@@ -62,3 +67,15 @@ export interface MessageBus {
 }
 
 export const MESSAGE_BUS = Symbol('MessageBus');
+
+/** Topics a process needs that do not exist, while it is not to create them (KAFKA_CREATE_TOPICS=off). */
+export class MissingTopics extends Error {
+  override name = 'MissingTopics';
+
+  constructor(readonly topics: string[]) {
+    super(
+      `Kafka topics missing: ${topics.join(', ')} (KAFKA_CREATE_TOPICS=off: whoever owns the cluster's topics creates them;` +
+        ' with ACLs, this principal may also lack DESCRIBE on them)',
+    );
+  }
+}

@@ -24,7 +24,7 @@ export class MessagingModule {
           provide: MESSAGE_BUS,
           inject: [ConfigService],
           useFactory: (config: ConfigService) =>
-            new KafkajsMessageBus({ clientId, brokers: config.get<AppConfig>('app')!.KAFKA_BROKERS }),
+            new KafkajsMessageBus({ clientId, kafka: config.get<AppConfig>('app')! }),
         },
         MessageBusCloser,
       ],
