@@ -4,11 +4,12 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { KafkaConfig } from 'kafkajs';
 import { Client } from 'pg';
-import { topicNames } from '@ordo/protocol';
+import { HEADERS, topicNames } from '@ordo/protocol';
 import { addAccounts, addProducts } from '../../tools/chaos/invariants';
 import { KafkaOptions, kafkaAdmin, kafkaBrokers, kafkaClient, kafkaClientEnv, startKafka, stopKafka } from '../../tools/infra/kafka';
 import { REPO_ROOT } from '../../tools/infra/paths';
 import { CoordinatorApi } from '../support/coordinator-api';
+import { collect, testBus } from '../support/kafka';
 import { createAcls, deploymentTopics, ordoAcls } from '../support/kafka-acls';
 import { freePort, runAppToExit, startApp, stopAllApps } from '../support/processes';
 import { testEnv } from '../support/test-env';
@@ -28,7 +29,8 @@ function kafkaErrorType(error: unknown): string | undefined {
  * and enforces ACLs, its topics created by an admin as a platform team would: the
  * coordinator and the sample participants, each its own principal with only the grants of
  * docs/operations.md, run a saga, a TCC and a 2PC over it; the broker refuses what the
- * grants do not allow and clients without credentials; bad settings refuse to start.
+ * grants do not allow and clients without credentials; a participant's forged replies
+ * (no token, a made-up one) settle nothing; bad settings refuse to start.
  */
 describe('Kafka security: SASL_SSL and ACLs', () => {
   const env = testEnv();
@@ -114,6 +116,38 @@ describe('Kafka security: SASL_SSL and ACLs', () => {
       expect(kafkaErrorType(await sent.catch((error: unknown) => error))).toBe('TOPIC_AUTHORIZATION_FAILED');
     } finally {
       await producer.disconnect();
+    }
+  });
+
+  it("lets no participant settle another's step: its forged replies are dead-lettered and the saga completes", async () => {
+    const dlqBus = testBus('e2e-kafka-security-dlq', kafkaClientEnv(broker));
+    const dead = await collect(dlqBus, [topics.deadLetter(topics.replies)]);
+    const producer = kafkaClient(kafkaClientEnv(broker, 'order'), ONE_TRY).producer();
+    await producer.connect();
+    try {
+      const sku = `KS-F-${suffix}`;
+      await addProducts(db, [{ sku, stock: 5 }]);
+      await addAccounts(db, [{ id: `ks-f-${suffix}`, balance: 10_000 }]);
+      const { id } = await api.start('place-order', { customer: 'eve', sku, qty: 1, accountId: `ks-f-${suffix}`, amount: 100 });
+      // Principal `order` may write replies, but has never seen payment's commands or their tokens.
+      const forged = { txId: id, stepId: 'charge', phase: 'execute', attempt: 1, outcome: 'failure', error: { code: 'FORGED', message: 'by order' } };
+      await producer.send({
+        topic: topics.replies,
+        messages: [
+          { key: id, value: JSON.stringify(forged) },
+          { key: id, value: JSON.stringify({ ...forged, token: 'A'.repeat(22) }) },
+        ],
+      });
+      await dead.waitFor(() => dead.received.filter((m) => m.key === id).length >= 2);
+      expect(dead.received.filter((m) => m.key === id).map((m) => m.headers[HEADERS.deadLetterReason]).sort()).toEqual([
+        expect.stringMatching(/^no token: /),
+        'token does not match the command of this attempt',
+      ]);
+      expect((await api.waitFor(id, ['completed', 'compensated', 'failed'], 60_000)).status).toBe('completed');
+    } finally {
+      await producer.disconnect();
+      await dead.close();
+      await dlqBus.close();
     }
   });
 
