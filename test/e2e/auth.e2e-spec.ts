@@ -6,6 +6,7 @@ import { bearer, TEST_API_KEYS, TEST_KEYS, testActor } from '../support/auth';
 import { CoordinatorApi } from '../support/coordinator-api';
 import { RunningApp, runAppToExit, startApp } from '../support/processes';
 import { testEnv } from '../support/test-env';
+import { waitFor } from '../../tools/infra/proc';
 
 const EXPIRED_KEY = 'test-expired-key-0123456789';
 const LATER_KEY = 'test-later-key-0123456789';
@@ -71,7 +72,9 @@ describe('authentication, roles and scopes', () => {
     expect(codeOf(await as('operator').request('POST', '/definitions', definition))).toEqual([403, 'FORBIDDEN']);
     const registered = await as('admin').request<{ registeredBy: string }>('POST', '/definitions', definition);
     expect([registered.status, registered.body.registeredBy]).toEqual([201, testActor('admin')]);
-    expect(coordinator.output()).toContain(`definition ${name} version 1 registered by ${testActor('admin')}`);
+    // The log line may reach the pipe a moment after the response.
+    const line = `definition ${name} version 1 registered by ${testActor('admin')}`;
+    await waitFor('the registration logged', async () => (coordinator.output().includes(line) ? true : undefined), 5_000);
 
     const listed = await as('viewer').request<{ items: { name: string; registeredBy: string }[] }>('GET', '/definitions?limit=500');
     expect(listed.body.items.find((d) => d.name === name)?.registeredBy).toBe(testActor('admin'));
