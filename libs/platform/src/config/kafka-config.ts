@@ -132,20 +132,12 @@ export function WithKafkaSettings<B extends Constructor>(Base: B) {
     @rule((v, s) => (s.KAFKA_SASL_MECHANISM !== undefined && v === undefined ? 'is required with KAFKA_SASL_MECHANISM' : needsSasl(v, s)))
     KAFKA_SASL_USERNAME?: string;
 
-    /** The SASL password; or KAFKA_SASL_PASSWORD_FILE, a file holding it (a mounted secret). */
+    /** The SASL password; or, like any setting, KAFKA_SASL_PASSWORD_FILE: a file holding it (a mounted secret). */
     @emptyIsUnset
     @rule((v, s) =>
-      v !== undefined && s.KAFKA_SASL_PASSWORD_FILE !== undefined
-        ? 'set KAFKA_SASL_PASSWORD or KAFKA_SASL_PASSWORD_FILE, not both'
-        : s.KAFKA_SASL_MECHANISM !== undefined && v === undefined && s.KAFKA_SASL_PASSWORD_FILE === undefined
-          ? 'KAFKA_SASL_PASSWORD or KAFKA_SASL_PASSWORD_FILE is required with KAFKA_SASL_MECHANISM'
-          : needsSasl(v, s),
+      s.KAFKA_SASL_MECHANISM !== undefined && v === undefined ? 'is required with KAFKA_SASL_MECHANISM (or KAFKA_SASL_PASSWORD_FILE)' : needsSasl(v, s),
     )
     KAFKA_SASL_PASSWORD?: string;
-
-    @emptyIsUnset
-    @rule(all(needsSasl, readable))
-    KAFKA_SASL_PASSWORD_FILE?: string;
 
     // ---- topics ----
 
@@ -220,8 +212,7 @@ export function kafkaConnection(config: KafkaSettings): Pick<KafkajsConfig, 'bro
   const sasl = config.KAFKA_SASL_MECHANISM && {
     mechanism: config.KAFKA_SASL_MECHANISM,
     username: config.KAFKA_SASL_USERNAME!,
-    // A secret file usually ends with a newline that is not part of the password.
-    password: config.KAFKA_SASL_PASSWORD ?? readFileSync(config.KAFKA_SASL_PASSWORD_FILE!, 'utf8').replace(/\r?\n$/, ''),
+    password: config.KAFKA_SASL_PASSWORD!,
   };
   return { brokers: config.KAFKA_BROKERS, ...(ssl && { ssl }), ...(sasl && { sasl: sasl as SASLOptions }) };
 }
