@@ -3,6 +3,7 @@ process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
 
 import { Logger } from '@nestjs/common';
 import { connect, isIP } from 'net';
+import { setTimeout as sleep } from 'timers/promises';
 import * as tls from 'tls';
 import { Admin, Consumer, IHeaders, ISocketFactory, Kafka, KafkaConfig as KafkajsConfig, logLevel, LogEntry, Producer } from 'kafkajs';
 import { kafkaConnection, KafkaSettings, TopicKind, TopicPolicy, topicPolicy } from '../config/kafka-config';
@@ -188,37 +189,37 @@ export class KafkajsMessageBus implements MessageBus {
   }
 
   async subscribe(options: SubscribeOptions): Promise<Subscription> {
-    let closed = false;
-    let restarting: NodeJS.Timeout | undefined;
+    const closing = new AbortController();
+    const start = (): Promise<Running> => this.consume(options, (stopped, error) => void replace(stopped, error));
     // kafkajs restarts a crashed consumer only after errors it knows to be retriable; after
     // any other (a plain "Broker not connected" while a broker restarts) the consumer stays
     // stopped for good while the process lives on, consuming nothing. Such a consumer is
     // replaced by a new one, which joins the group and resumes from the committed offsets.
-    const start = (): Promise<Running> =>
-      this.consume(options, (stopped, error) => {
-        if (closed) return;
-        // Its offset timer goes; what it handled and could not commit is delivered again.
-        void stopped.close().catch(() => undefined);
-        this.logger.warn(`consumer of ${options.topics.join(', ')} stopped (${error.message}); starting a new one`);
-        const retry = () => {
-          restarting = setTimeout(() => {
-            if (closed) return;
-            start().then(
-              (next) => (closed ? void next.close() : (current = next)),
-              (failure: Error) => {
-                this.logger.warn(`new consumer of ${options.topics.join(', ')} not started (${failure.message}); trying again`);
-                retry();
-              },
-            );
-          }, RESUBSCRIBE_DELAY_MS);
-        };
-        retry();
-      });
+    const replace = async (stopped: Running, error: Error) => {
+      if (closing.signal.aborted) return;
+      // Its offset timer goes; what it handled and could not commit is delivered again.
+      void stopped.close().catch(() => undefined);
+      this.logger.warn(`consumer of ${options.topics.join(', ')} stopped (${error.message}); starting a new one`);
+      for (;;) {
+        try {
+          await sleep(RESUBSCRIBE_DELAY_MS, undefined, { signal: closing.signal });
+        } catch {
+          return; // closed meanwhile
+        }
+        try {
+          const next = await start();
+          if (closing.signal.aborted) await next.close();
+          else current = next;
+          return;
+        } catch (failure) {
+          this.logger.warn(`new consumer of ${options.topics.join(', ')} not started (${(failure as Error).message}); trying again`);
+        }
+      }
+    };
     let current = await start();
     const subscription: Subscription = {
       close: async () => {
-        closed = true;
-        clearTimeout(restarting);
+        closing.abort();
         this.subscriptions.delete(subscription);
         await current.close();
       },
