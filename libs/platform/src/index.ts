@@ -19,3 +19,4 @@ export * from './platform.module';
 export * from './bootstrap';
 export * from './observability';
 export * from './http/public.decorator';
+export * from './http/openapi-shapes';

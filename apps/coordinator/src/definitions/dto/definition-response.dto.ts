@@ -1,4 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { NULLABLE_STRING } from '@ordo/platform';
 import { TX_TYPES, TxType } from '@ordo/protocol';
 import { PROBLEM_CODES, ProblemCode } from '../../engine';
 import { DefinitionSummary, StoredDefinition } from '../definition.repository';
@@ -19,7 +20,7 @@ export class DefinitionVersionDto implements StoredDefinition {
   @ApiProperty({ description: 'When this version was registered.', example: REGISTERED_AT })
   createdAt: Date;
 
-  @ApiProperty({ nullable: true, description: 'Name of the API key that registered it (null: before actors were recorded).', example: 'ci-deploy' })
+  @ApiProperty({ ...NULLABLE_STRING, description: 'Name of the API key that registered it (null: before actors were recorded).', example: 'ci-deploy' })
   registeredBy: string | null;
 
   @ApiProperty({ type: DefinitionDto, description: 'The body as stored: validated, in canonical form.' })
@@ -39,7 +40,7 @@ export class DefinitionSummaryDto implements DefinitionSummary {
   @ApiProperty({ description: 'When the latest version was registered.', example: REGISTERED_AT })
   createdAt: Date;
 
-  @ApiProperty({ nullable: true, description: 'Name of the API key that registered the latest version.', example: 'ci-deploy' })
+  @ApiProperty({ ...NULLABLE_STRING, description: 'Name of the API key that registered the latest version.', example: 'ci-deploy' })
   registeredBy: string | null;
 
   @ApiProperty({ type: 'integer', minimum: 1, description: 'How many versions are registered.', example: 3 })
@@ -50,7 +51,7 @@ export class DefinitionListDto {
   @ApiProperty({ type: [DefinitionSummaryDto], description: 'Sorted by name.' })
   items: DefinitionSummaryDto[];
 
-  @ApiProperty({ nullable: true, description: 'Pass as `cursor` for the next page; null on the last page' })
+  @ApiProperty({ ...NULLABLE_STRING, description: 'Pass as `cursor` for the next page; null on the last page' })
   nextCursor: string | null;
 }
 

@@ -1,19 +1,21 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, Max, Min } from 'class-validator';
+import { NUMBER_MAP } from '@ordo/platform';
 import { TX_TYPES, TxType } from '@ordo/protocol';
 import { TX_STATUSES, TxStatus } from '../../engine';
 import { TransactionSummaryRow } from '../persistence/insights.repository';
+import { DefinitionRef } from './transaction-views.dto';
 
 export class StatusCounts {
-  @ApiProperty({ example: { running: 3, compensating: 0, completed: 120, compensated: 7, failed: 1 }, description: 'Every status, 0 when none' })
+  @ApiProperty({ ...NUMBER_MAP, example: { running: 3, compensating: 0, completed: 120, compensated: 7, failed: 1 }, description: 'Every status, 0 when none' })
   counts: Record<TxStatus, number>;
   @ApiProperty({ example: 131 }) total: number;
 }
 
 export class TransactionSummary {
   @ApiProperty({ example: '0b6f2c4e-8f1a-4d55-9a3e-2f7c1d9e8a10' }) id: string;
-  @ApiProperty({ example: { name: 'place-order', version: 3 } }) definition: { name: string; version: number };
+  @ApiProperty({ type: DefinitionRef }) definition: DefinitionRef;
   @ApiProperty({ enum: TX_TYPES }) type: TxType;
   @ApiProperty({ enum: TX_STATUSES }) status: TxStatus;
   @ApiProperty({ example: '2026-11-21T10:00:00.000Z' }) createdAt: string;
@@ -51,7 +53,7 @@ export class OverviewQuery {
 
 export class MinuteBucket {
   @ApiProperty({ example: '2026-11-21T10:00:00.000Z' }) minute: string;
-  @ApiProperty({ example: { running: 0, compensating: 0, completed: 40, compensated: 2, failed: 0 } }) counts: Record<TxStatus, number>;
+  @ApiProperty({ ...NUMBER_MAP, example: { running: 0, compensating: 0, completed: 40, compensated: 2, failed: 0 } }) counts: Record<TxStatus, number>;
 }
 
 export class Overview {
@@ -59,7 +61,7 @@ export class Overview {
   @ApiProperty({ example: 60 }) windowMinutes: number;
   @ApiProperty({ description: 'Transactions started in the window, by their status now' }) started: StatusCounts;
   @ApiProperty({ example: 2.1, description: 'Transactions started per minute over the window' }) throughputPerMinute: number;
-  @ApiProperty({ example: { completed: 0.93, compensated: 0.06, failed: 0.01 }, description: 'Share of the finished ones started in the window' })
+  @ApiProperty({ ...NUMBER_MAP, example: { completed: 0.93, compensated: 0.06, failed: 0.01 }, description: 'Share of the finished ones started in the window' })
   rates: { completed: number; compensated: number; failed: number };
   @ApiProperty({ type: [MinuteBucket] }) perMinute: MinuteBucket[];
   @ApiProperty({ example: 5 }) stuckMinutes: number;

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional, IntersectionType } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsDate, IsIn, IsInt, IsObject, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
-import { PageQuery } from '@ordo/platform';
+import { JSON_OBJECT, PageQuery } from '@ordo/platform';
 import { JsonObject, TX_TYPES, TxType } from '@ordo/protocol';
 import { DEFINITION_NAME_PATTERN, TX_STATUSES, TxStatus } from '../../engine';
 
@@ -16,7 +16,7 @@ export class StartTransactionDto {
   @Min(1)
   version?: number;
 
-  @ApiProperty({ example: { sku: 'SKU-1', qty: 2, accountId: 'acc-1', amount: 40 }, description: 'The transaction input' })
+  @ApiProperty({ ...JSON_OBJECT, example: { sku: 'SKU-1', qty: 2, accountId: 'acc-1', amount: 40 }, description: 'The transaction input' })
   @IsObject()
   input: JsonObject;
 

@@ -1,4 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { JSON_OBJECT, NULLABLE_STRING } from '@ordo/platform';
 import { ALL_PHASES, JsonObject, Phase, ReplyError, TX_TYPES, TxType } from '@ordo/protocol';
 import { decisionOf, STEP_STATUSES, StepState, StepStatus, TwoPcDecision, TwoPcState, TX_STATUSES, TxStatus } from '../../engine';
 import { EventRow } from '../persistence/transaction.repository';
@@ -24,6 +25,16 @@ const stepFields = (step: StepState) => ({
   lastError: step.lastError,
 });
 
+export class ReplyErrorView {
+  @ApiProperty({ example: 'OUT_OF_STOCK' }) code: string;
+  @ApiProperty({ example: 'only 1 left' }) message: string;
+}
+
+export class DefinitionRef {
+  @ApiProperty({ example: 'place-order' }) name: string;
+  @ApiProperty({ type: 'integer', example: 3 }) version: number;
+}
+
 export class StepView {
   @ApiProperty({ example: 'reserve-stock' }) id: string;
   @ApiProperty({ example: 'inventory' }) participant: string;
@@ -31,23 +42,23 @@ export class StepView {
   @ApiProperty({ enum: ALL_PHASES, description: 'Phase of the latest attempt' }) phase: Phase;
   @ApiProperty({ example: 1, description: 'Latest attempt number in this phase (0: none sent)' }) attempt: number;
   @ApiProperty({ example: 4 }) attemptsLeft: number;
-  @ApiPropertyOptional({ example: '2026-11-21T10:00:05.000Z', nullable: true, description: 'Timeout, next retry, or end of a hold' })
+  @ApiPropertyOptional({ ...NULLABLE_STRING, example: '2026-11-21T10:00:05.000Z', description: 'Timeout, next retry, or end of a hold' })
   dueAt: string | null;
-  @ApiPropertyOptional({ example: { reservationId: 'r-1' }, nullable: true }) output: JsonObject | null;
-  @ApiPropertyOptional({ example: { code: 'OUT_OF_STOCK', message: 'only 1 left' }, nullable: true }) lastError: ReplyError | null;
+  @ApiPropertyOptional({ ...JSON_OBJECT, nullable: true, example: { reservationId: 'r-1' } }) output: JsonObject | null;
+  @ApiPropertyOptional({ type: ReplyErrorView, nullable: true }) lastError: ReplyError | null;
 }
 
 export class TransactionView {
   @ApiProperty({ example: '0b6f2c4e-8f1a-4d55-9a3e-2f7c1d9e8a10' }) id: string;
-  @ApiProperty({ example: { name: 'place-order', version: 3 } }) definition: { name: string; version: number };
+  @ApiProperty({ type: DefinitionRef }) definition: DefinitionRef;
   @ApiProperty({ enum: TX_TYPES }) type: TxType;
   @ApiProperty({ enum: TX_STATUSES }) status: TxStatus;
-  @ApiProperty({ example: { sku: 'SKU-1', qty: 2 } }) input: JsonObject;
-  @ApiPropertyOptional({ nullable: true, description: "The caller's own: another API key's equal key is another key" })
+  @ApiProperty({ ...JSON_OBJECT, example: { sku: 'SKU-1', qty: 2 } }) input: JsonObject;
+  @ApiPropertyOptional({ ...NULLABLE_STRING, description: "The caller's own: another API key's equal key is another key" })
   idempotencyKey: string | null;
-  @ApiPropertyOptional({ nullable: true, example: 'shop-backend', description: 'Name of the API key that started it (null: started before actors were recorded)' })
+  @ApiPropertyOptional({ ...NULLABLE_STRING, example: 'shop-backend', description: 'Name of the API key that started it (null: started before actors were recorded)' })
   startedBy: string | null;
-  @ApiPropertyOptional({ nullable: true, example: '2026-11-21T10:00:30.000Z' }) deadline: string | null;
+  @ApiPropertyOptional({ ...NULLABLE_STRING, example: '2026-11-21T10:00:30.000Z' }) deadline: string | null;
   @ApiProperty({ example: '2026-11-21T10:00:00.000Z' }) createdAt: string;
   @ApiProperty({ example: '2026-11-21T10:00:01.250Z' }) updatedAt: string;
   @ApiPropertyOptional(DECISION_DOC) decision: TwoPcDecision | 'pending' | null;
@@ -95,17 +106,17 @@ export class DecisionView {
 
 export class TransactionPage {
   @ApiProperty({ type: [TransactionView] }) items: TransactionView[];
-  @ApiPropertyOptional({ nullable: true, description: 'Pass as `cursor` for the next page; null on the last page' })
+  @ApiPropertyOptional({ ...NULLABLE_STRING, description: 'Pass as `cursor` for the next page; null on the last page' })
   nextCursor: string | null;
 }
 
 export class EventView {
   @ApiProperty({ example: '42' }) id: string;
   @ApiProperty({ example: 'step.replied' }) type: string;
-  @ApiPropertyOptional({ nullable: true, example: 'charge' }) stepId: string | null;
-  @ApiPropertyOptional({ nullable: true, example: 'ops@example.com' }) actor: string | null;
+  @ApiPropertyOptional({ ...NULLABLE_STRING, example: 'charge' }) stepId: string | null;
+  @ApiPropertyOptional({ ...NULLABLE_STRING, example: 'ops@example.com' }) actor: string | null;
   @ApiProperty({ example: '2026-11-21T10:00:01.250Z' }) at: string;
-  @ApiProperty({ example: { type: 'step.replied', stepId: 'charge', phase: 'execute', attempt: 1, outcome: 'success' } })
+  @ApiProperty({ ...JSON_OBJECT, example: { type: 'step.replied', stepId: 'charge', phase: 'execute', attempt: 1, outcome: 'success' } })
   data: object;
 
   static of(row: EventRow): EventView {
@@ -115,7 +126,7 @@ export class EventView {
 
 export class EventPage {
   @ApiProperty({ type: [EventView] }) items: EventView[];
-  @ApiPropertyOptional({ nullable: true, description: 'Pass as `cursor` for the next page; null on the last page' })
+  @ApiPropertyOptional({ ...NULLABLE_STRING, description: 'Pass as `cursor` for the next page; null on the last page' })
   nextCursor: string | null;
 }
 

@@ -1,0 +1,157 @@
+import createClient, { Client } from 'openapi-fetch';
+import { OrdoApiError } from './errors';
+import { components, paths } from './generated/openapi';
+
+type Schemas = components['schemas'];
+export type Definition = Schemas['DefinitionDto'];
+export type DefinitionVersion = Schemas['DefinitionVersionDto'];
+export type DefinitionList = Schemas['DefinitionListDto'];
+export type StartRequest = Schemas['StartTransactionDto'];
+export type Transaction = Schemas['TransactionView'];
+export type TransactionStatus = Transaction['status'];
+export type TransactionPage = Schemas['TransactionPage'];
+export type TransactionEvent = Schemas['EventView'];
+export type EventPage = Schemas['EventPage'];
+export type StatusCounts = Schemas['StatusCounts'];
+export type Overview = Schemas['Overview'];
+export type Participant = Schemas['ParticipantView'];
+export type ResolveRequest = Schemas['ResolveStepDto'];
+type QueryOf<P extends keyof paths> = paths[P] extends { get: { parameters: { query?: infer Q } } } ? NonNullable<Q> : never;
+export type ListTransactionsQuery = QueryOf<'/api/v1/transactions'>;
+export type TransactionFilter = QueryOf<'/api/v1/transactions/counts'>;
+export type EventsQuery = QueryOf<'/api/v1/transactions/{id}/events'>;
+export type ListDefinitionsQuery = QueryOf<'/api/v1/definitions'>;
+
+/** The statuses a transaction ends in; it changes no more once in one. */
+export const TERMINAL_STATUSES: readonly TransactionStatus[] = ['completed', 'compensated', 'failed'];
+export const isTerminal = (status: TransactionStatus): boolean => TERMINAL_STATUSES.includes(status);
+
+export interface OrdoClientOptions {
+  /** The coordinator's base URL, e.g. http://localhost:3000. */
+  url: string;
+  /** An API key's secret, sent as `Authorization: Bearer …`. */
+  apiKey?: string;
+  /** A fetch implementation (tests, proxies); the global one by default. */
+  fetch?: typeof fetch;
+}
+
+interface Answer<T> {
+  data?: T;
+  error?: unknown;
+  response: Response;
+}
+
+/**
+ * A typed client of the coordinator's REST API. Its types are generated from the OpenAPI
+ * document the coordinator serves, so a field the API does not have does not compile.
+ * Every method throws OrdoApiError when the API answers with an error or cannot be reached;
+ * `api` is the underlying typed client for anything not wrapped here.
+ */
+export class OrdoClient {
+  readonly api: Client<paths>;
+
+  constructor(options: OrdoClientOptions) {
+    this.api = createClient<paths>({
+      baseUrl: options.url.replace(/\/+$/, ''),
+      headers: options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {},
+      fetch: options.fetch,
+    });
+  }
+
+  /** Registers a definition as its next version; `created` is false when it equals the latest one. */
+  async applyDefinition(definition: Definition): Promise<{ definition: DefinitionVersion; created: boolean }> {
+    const answer = await call(this.api.POST('/api/v1/definitions', { body: definition }));
+    return { definition: body(answer), created: answer.response.status === 201 };
+  }
+
+  async listDefinitions(query: ListDefinitionsQuery = {}): Promise<DefinitionList> {
+    return body(await call(this.api.GET('/api/v1/definitions', { params: { query } })));
+  }
+
+  /** A definition's latest version, or the one asked for. */
+  async getDefinition(name: string, version?: number): Promise<DefinitionVersion> {
+    return body(
+      await call(
+        version === undefined
+          ? this.api.GET('/api/v1/definitions/{name}', { params: { path: { name } } })
+          : this.api.GET('/api/v1/definitions/{name}/versions/{version}', { params: { path: { name, version } } }),
+      ),
+    );
+  }
+
+  /** Starts a transaction; `created` is false when this key's idempotency key had already started it. */
+  async startTransaction(request: StartRequest): Promise<{ transaction: Transaction; created: boolean }> {
+    const answer = await call(this.api.POST('/api/v1/transactions', { body: request }));
+    return { transaction: body(answer), created: answer.response.status === 201 };
+  }
+
+  async getTransaction(id: string): Promise<Transaction> {
+    return body(await call(this.api.GET('/api/v1/transactions/{id}', { params: { path: { id } } })));
+  }
+
+  /** Newest first; pass `nextCursor` back as `cursor` for the next page. */
+  async listTransactions(query: ListTransactionsQuery = {}): Promise<TransactionPage> {
+    return body(await call(this.api.GET('/api/v1/transactions', { params: { query } })));
+  }
+
+  /** A page of a transaction's history, oldest first. */
+  async events(id: string, query: EventsQuery = {}): Promise<EventPage> {
+    return body(await call(this.api.GET('/api/v1/transactions/{id}/events', { params: { path: { id }, query } })));
+  }
+
+  /** Replays a failed transaction's compensations. */
+  async retry(id: string): Promise<Transaction> {
+    return body(await call(this.api.POST('/api/v1/transactions/{id}/retry', { params: { path: { id } } })));
+  }
+
+  /** Replays every failed transaction matching the filter; answers how many. */
+  async retryFailed(filter: Schemas['BulkRetryDto'] = {}): Promise<number> {
+    return body(await call(this.api.POST('/api/v1/transactions/retry', { body: filter }))).retried;
+  }
+
+  /** Rolls a running transaction back. */
+  async abort(id: string, reason?: string): Promise<Transaction> {
+    return body(await call(this.api.POST('/api/v1/transactions/{id}/abort', { params: { path: { id } }, body: { reason } })));
+  }
+
+  /** Records what an operator made true by hand for a step that cannot finish on its own. */
+  async resolveStep(id: string, stepId: string, resolution: ResolveRequest): Promise<Transaction> {
+    return body(
+      await call(this.api.POST('/api/v1/transactions/{id}/steps/{stepId}/resolve', { params: { path: { id, stepId } }, body: resolution })),
+    );
+  }
+
+  async counts(filter: TransactionFilter = {}): Promise<StatusCounts> {
+    return body(await call(this.api.GET('/api/v1/transactions/counts', { params: { query: filter } })));
+  }
+
+  async overview(query: QueryOf<'/api/v1/transactions/overview'> = {}): Promise<Overview> {
+    return body(await call(this.api.GET('/api/v1/transactions/overview', { params: { query } })));
+  }
+
+  async participants(): Promise<Participant[]> {
+    return body(await call(this.api.GET('/api/v1/participants'))).items;
+  }
+
+  /** The name and role of the key this client uses. */
+  async me(): Promise<Schemas['PrincipalView']> {
+    return body(await call(this.api.GET('/api/v1/auth/me')));
+  }
+}
+
+/** Awaits a request, turning an unreachable coordinator and an error answer into OrdoApiError. */
+async function call<T>(request: Promise<Answer<T>>): Promise<Answer<T>> {
+  let answer: Answer<T>;
+  try {
+    answer = await request;
+  } catch (error) {
+    const cause = error instanceof Error ? ((error.cause as Error | undefined)?.message ?? error.message) : String(error);
+    throw new OrdoApiError(0, 'UNREACHABLE', `the coordinator could not be reached: ${cause}`);
+  }
+  if (answer.error !== undefined || !answer.response.ok) throw OrdoApiError.of(answer.response.status, answer.error);
+  return answer;
+}
+
+function body<T>(answer: Answer<T>): T {
+  return answer.data as T;
+}
