@@ -7,6 +7,8 @@ const shared = {
   moduleFileExtensions: ['ts', 'js', 'json'],
   moduleNameMapper: pathsToModuleNameMapper(),
   testEnvironment: 'node',
+  // Packed builds of the workspace packages; tests use their sources.
+  modulePathIgnorePatterns: ['<rootDir>/libs/[^/]+/dist/'],
 };
 
 module.exports = {

@@ -26,6 +26,17 @@ export type ListDefinitionsQuery = QueryOf<'/api/v1/definitions'>;
 export const TERMINAL_STATUSES: readonly TransactionStatus[] = ['completed', 'compensated', 'failed'];
 export const isTerminal = (status: TransactionStatus): boolean => TERMINAL_STATUSES.includes(status);
 
+/**
+ * The longest one request waits: under the coordinator's default WAIT_MAX_MS (30 s) and the
+ * idle timeouts of common proxies. Longer waits are a chain of such long polls.
+ */
+export const LONG_POLL_MS = 20_000;
+
+export interface WaitOptions {
+  /** Wait up to this many milliseconds for the transaction to end (completed, compensated or failed). */
+  waitMs?: number;
+}
+
 export interface OrdoClientOptions {
   /** The coordinator's base URL, e.g. http://localhost:3000. */
   url: string;
@@ -79,14 +90,32 @@ export class OrdoClient {
     );
   }
 
-  /** Starts a transaction; `created` is false when this key's idempotency key had already started it. */
-  async startTransaction(request: StartRequest): Promise<{ transaction: Transaction; created: boolean }> {
-    const answer = await call(this.api.POST('/api/v1/transactions', { body: request }));
-    return { transaction: body(answer), created: answer.response.status === 201 };
+  /**
+   * Starts a transaction; with `waitMs`, answers once it has ended or the time is up (check
+   * `isTerminal(transaction.status)`). `created` is false when an earlier start with this API
+   * key and idempotency key is returned, and undefined when the coordinator did not say (a
+   * wait that ran out first).
+   */
+  async startTransaction(request: StartRequest, { waitMs = 0 }: WaitOptions = {}): Promise<{ transaction: Transaction; created?: boolean }> {
+    const until = Date.now() + waitMs;
+    const answer = await call(this.api.POST('/api/v1/transactions', { body: request, params: { query: { waitMs: pollMs(until) } } }));
+    const status = answer.response.status;
+    const created = status === 202 ? undefined : status === 201;
+    const transaction = body(answer);
+    if (isTerminal(transaction.status) || Date.now() >= until) return { transaction, created };
+    return { transaction: await this.waitUntil(transaction.id, until), created };
   }
 
-  async getTransaction(id: string): Promise<Transaction> {
-    return body(await call(this.api.GET('/api/v1/transactions/{id}', { params: { path: { id } } })));
+  /** A transaction; with `waitMs`, once it has ended or the time is up (long polls, no busy polling). */
+  async getTransaction(id: string, { waitMs = 0 }: WaitOptions = {}): Promise<Transaction> {
+    return this.waitUntil(id, Date.now() + waitMs);
+  }
+
+  private async waitUntil(id: string, until: number): Promise<Transaction> {
+    for (;;) {
+      const transaction = body(await call(this.api.GET('/api/v1/transactions/{id}', { params: { path: { id }, query: { waitMs: pollMs(until) } } })));
+      if (isTerminal(transaction.status) || Date.now() >= until) return transaction;
+    }
   }
 
   /** Newest first; pass `nextCursor` back as `cursor` for the next page. */
@@ -137,6 +166,12 @@ export class OrdoClient {
   async me(): Promise<Schemas['PrincipalView']> {
     return body(await call(this.api.GET('/api/v1/auth/me')));
   }
+}
+
+/** What the next long poll asks for: the time left, at most LONG_POLL_MS; undefined for none. */
+function pollMs(until: number): number | undefined {
+  const left = until - Date.now();
+  return left > 0 ? Math.min(left, LONG_POLL_MS) : undefined;
 }
 
 /** Awaits a request, turning an unreachable coordinator and an error answer into OrdoApiError. */

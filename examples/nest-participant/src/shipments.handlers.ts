@@ -1,0 +1,31 @@
+import { Injectable } from '@nestjs/common';
+import { BusinessFailure, Compensate, Execute, HandlerContext } from '@ordo/participant';
+import { JsonObject } from '@ordo/protocol';
+
+/**
+ * The shipping service's part in a checkout saga. Every write goes through
+ * `context.manager`: it commits together with the SDK's barrier row, so a command delivered
+ * twice books once, and a cancel that arrives before its booking cancels nothing twice.
+ */
+@Injectable()
+export class ShipmentHandlers {
+  @Execute('book')
+  async book(input: JsonObject, { command, manager }: HandlerContext): Promise<JsonObject> {
+    if (typeof input.parcel !== 'string') throw new BusinessFailure('INVALID_INPUT', 'parcel must be a string');
+    await manager.query(`INSERT INTO shipments (tx_id, parcel, status) VALUES ($1, $2, 'booked')`, [command.txId, input.parcel]);
+    return { shipmentId: command.txId };
+  }
+
+  @Compensate('cancel')
+  async cancel(_input: JsonObject, { command, manager }: HandlerContext): Promise<void> {
+    await manager.query(`UPDATE shipments SET status = 'cancelled', updated_at = now() WHERE tx_id = $1`, [command.txId]);
+  }
+
+  @Execute('label')
+  async label(input: JsonObject, { command, manager }: HandlerContext): Promise<JsonObject> {
+    // A refusal is final: the coordinator does not retry it and rolls the saga back.
+    if (String(input.parcel).startsWith('oversized')) throw new BusinessFailure('TOO_LARGE', 'no courier takes this parcel');
+    await manager.query(`UPDATE shipments SET status = 'labelled', updated_at = now() WHERE tx_id = $1`, [command.txId]);
+    return { label: `LBL-${command.txId.slice(0, 8)}` };
+  }
+}

@@ -1,0 +1,174 @@
+import { readFileSync } from 'fs';
+import { Command, CommanderError, Option } from 'commander';
+import { OrdoApiError } from '../errors';
+import { Definition, OrdoClient, Transaction } from '../ordo-client';
+import { parseDuration } from './duration';
+import { EXIT, exitCodeFor } from './exit-codes';
+import { views } from './views';
+
+/** Where the CLI reads and writes; the process's by default, a test's in tests. */
+export interface Io {
+  out(text: string): void;
+  err(text: string): void;
+  env: NodeJS.ProcessEnv;
+  /** A file's text; `-` is standard input. */
+  read(path: string): string;
+}
+
+export const processIo: Io = {
+  out: (text) => process.stdout.write(text),
+  err: (text) => process.stderr.write(text),
+  env: process.env,
+  read: (path) => readFileSync(path === '-' ? 0 : path, 'utf8'),
+};
+
+/** A mistake in how the command was called (exit code 2). */
+class UsageError extends Error {}
+
+/** Runs `ordo <args>` and resolves to its exit code (see EXIT). */
+export async function run(args: string[], io: Io = processIo): Promise<number> {
+  let code: number = EXIT.ok;
+  const program = new Command('ordo')
+    .description('Ordo from the command line: register definitions, start, inspect and repair transactions.')
+    .option('--url <url>', 'the coordinator (env ORDO_URL; default http://localhost:3000)')
+    .option('--api-key <secret>', 'an API key: viewer to read, operator to start and repair, admin to register (env ORDO_API_KEY)')
+    .option('--json', "print the API's JSON instead of tables")
+    .exitOverride()
+    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .showHelpAfterError('(ordo --help lists the commands)');
+  const client = () => {
+    const { url, apiKey } = program.opts<{ url?: string; apiKey?: string }>();
+    return new OrdoClient({ url: url ?? io.env.ORDO_URL ?? 'http://localhost:3000', apiKey: apiKey ?? io.env.ORDO_API_KEY });
+  };
+  const print = <T>(value: T, view: (value: T) => string) => io.out(program.opts().json ? `${JSON.stringify(value, null, 2)}\n` : view(value));
+  /** Prints a transaction; after a wait, the exit code tells how it ended. */
+  const printWaited = (tx: Transaction, waited: boolean) => {
+    print(tx, views.transaction);
+    if (waited) code = exitCodeFor(tx.status);
+  };
+
+  const definitions = program.command('definitions').alias('defs').description('workflow definitions (versioned)');
+  definitions
+    .command('apply')
+    .description('register a definition file as its next version (unchanged when equal to the latest)')
+    .requiredOption('-f, --file <path>', 'the definition as JSON (- for standard input)')
+    .action(async ({ file }: { file: string }) => {
+      const { definition, created } = await client().applyDefinition(readJson(io, file) as Definition);
+      if (program.opts().json) print(definition, views.definition);
+      else io.out(`${definition.name} v${definition.version} ${created ? 'registered' : 'unchanged (equal to the latest version)'}\n`);
+    });
+  definitions
+    .command('list')
+    .description('definitions with their latest version')
+    .option('--limit <n>', 'most items', integer)
+    .option('--cursor <cursor>', 'the next page after a previous list')
+    .action(async (options: { limit?: number; cursor?: string }) => print(await client().listDefinitions(options), views.definitions));
+  definitions
+    .command('show <name>')
+    .description("a definition's latest version, or --version")
+    .option('--version <n>', 'a version', integer)
+    .action(async (name: string, options: { version?: number }) => print(await client().getDefinition(name, options.version), views.definition));
+
+  const tx = program.command('tx').alias('transactions').description('transactions');
+  tx.command('start <definition>')
+    .description('start a transaction; with --wait, exit 0 completed, 3 compensated, 4 failed, 5 still running')
+    .option('-i, --input <json>', 'the input: JSON, or @file.json, or @- for standard input', '{}')
+    .option('--version <n>', 'the definition version (the latest by default)', integer)
+    .option('-k, --idempotency-key <key>', 'starting again with this key returns the first transaction')
+    .option('-w, --wait <duration>', 'wait for the end, e.g. 10s or 2m', parseWait)
+    .action(async (definition: string, options: { input: string; version?: number; idempotencyKey?: string; wait?: number }) => {
+      const request = { definition, version: options.version, input: parseInput(io, options.input), idempotencyKey: options.idempotencyKey };
+      const { transaction } = await client().startTransaction(request, { waitMs: options.wait });
+      printWaited(transaction, options.wait !== undefined);
+    });
+  tx.command('list')
+    .description('transactions, newest first')
+    .option('--status <status>', 'running, compensating, completed, compensated or failed')
+    .option('--definition <name>', 'of this definition')
+    .option('--type <type>', 'saga, tcc or 2pc')
+    .option('--limit <n>', 'most items', integer)
+    .option('--cursor <cursor>', 'the next page after a previous list')
+    .action(async (options: Record<string, never>) => print(await client().listTransactions(options), views.transactions));
+  tx.command('show <id>')
+    .description('a transaction and its steps; with --wait, wait for its end (exit codes as for start)')
+    .option('-w, --wait <duration>', 'wait for the end, e.g. 10s', parseWait)
+    .action(async (id: string, options: { wait?: number }) => {
+      const transaction = await client().getTransaction(id, { waitMs: options.wait });
+      printWaited(transaction, options.wait !== undefined);
+    });
+  tx.command('events <id>')
+    .description("a transaction's history, oldest first")
+    .option('--limit <n>', 'most items', integer)
+    .option('--cursor <cursor>', 'the next page after a previous list')
+    .action(async (id: string, options: { limit?: number; cursor?: string }) => print(await client().events(id, options), views.events));
+  tx.command('retry <id>')
+    .description("replay a failed transaction's compensations")
+    .action(async (id: string) => print(await client().retry(id), views.transaction));
+  tx.command('abort <id>')
+    .description('roll a running transaction back')
+    .option('--reason <text>', 'why, for the history')
+    .action(async (id: string, options: { reason?: string }) => print(await client().abort(id, options.reason), views.transaction));
+  tx.command('resolve <id> <step>')
+    .description('record what you made true by hand for a step that cannot finish on its own')
+    .addOption(new Option('--outcome <outcome>', 'what is now true').choices(['compensated', 'succeeded']).makeOptionMandatory())
+    .requiredOption('--note <text>', 'what was done, for the history (e.g. a ticket)')
+    .action(async (id: string, step: string, options: { outcome: 'compensated' | 'succeeded'; note: string }) =>
+      print(await client().resolveStep(id, step, options), views.transaction),
+    );
+
+  try {
+    await program.parseAsync(args, { from: 'user' });
+    return code;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    if (error instanceof UsageError) {
+      io.err(`ordo: ${error.message}\n`);
+      return EXIT.usage;
+    }
+    if (error instanceof OrdoApiError) {
+      const details = (error.details ?? []).map((d) => `  ${typeof d === 'string' ? d : JSON.stringify(d)}\n`).join('');
+      io.err(`ordo: ${error.code}: ${error.message}\n${details}`);
+      return EXIT.apiError;
+    }
+    throw error;
+  }
+}
+
+function integer(text: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) throw new UsageError(`"${text}" is not a whole number from 1`);
+  return value;
+}
+
+function parseWait(text: string): number {
+  try {
+    return parseDuration(text);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+/** `{…}` as it is, `@path` from a file, `@-` from standard input. */
+function parseInput(io: Io, text: string): Record<string, unknown> {
+  const value = text.startsWith('@') ? readJson(io, text.slice(1)) : parseJson(text, '--input');
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new UsageError('the input must be a JSON object');
+  return value as Record<string, unknown>;
+}
+
+function readJson(io: Io, path: string): unknown {
+  let text: string;
+  try {
+    text = io.read(path);
+  } catch (error) {
+    throw new UsageError(`cannot read ${path}: ${(error as Error).message}`);
+  }
+  return parseJson(text, path);
+}
+
+function parseJson(text: string, where: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`${where} is not JSON: ${(error as Error).message}`);
+  }
+}

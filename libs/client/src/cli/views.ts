@@ -1,0 +1,55 @@
+import { DefinitionList, DefinitionVersion, EventPage, Transaction, TransactionPage } from '../ordo-client';
+import { fields, table } from './table';
+
+/** How each answer reads in a terminal; `--json` prints the API's JSON instead. */
+export const views = {
+  transaction: (tx: Transaction): string =>
+    fields([
+      ['id', tx.id],
+      ['definition', `${tx.definition.name} v${tx.definition.version}`],
+      ['type', tx.type],
+      ['status', tx.status],
+      ['started', `${tx.createdAt}${tx.startedBy ? ` by ${tx.startedBy}` : ''}`],
+      ['updated', tx.updatedAt],
+      ...(tx.decision ? [['decision', tx.decision] as [string, string]] : []),
+    ]) +
+    '\n' +
+    table(
+      ['step', 'participant', 'status', 'phase', 'attempt', 'error'],
+      tx.steps.map((s) => [s.id, s.participant, s.status, s.phase, s.attempt, s.lastError ? `${s.lastError.code}: ${s.lastError.message}` : null]),
+    ),
+
+  transactions: (page: TransactionPage): string =>
+    table(
+      ['id', 'definition', 'status', 'created', 'started by'],
+      page.items.map((tx) => [tx.id, `${tx.definition.name} v${tx.definition.version}`, tx.status, tx.createdAt, tx.startedBy]),
+    ) + more(page.nextCursor),
+
+  events: (page: EventPage): string =>
+    table(
+      ['at', 'type', 'step', 'actor'],
+      page.items.map((e) => [e.at, e.type, e.stepId, e.actor]),
+    ) + more(page.nextCursor),
+
+  definitions: (list: DefinitionList): string =>
+    table(
+      ['name', 'type', 'latest', 'versions', 'registered', 'by'],
+      list.items.map((d) => [d.name, d.type, `v${d.latestVersion}`, d.versions, d.createdAt, d.registeredBy]),
+    ) + more(list.nextCursor),
+
+  definition: (stored: DefinitionVersion): string =>
+    fields([
+      ['name', stored.name],
+      ['version', stored.version],
+      ['type', stored.type],
+      ['registered', `${stored.createdAt}${stored.registeredBy ? ` by ${stored.registeredBy}` : ''}`],
+      ['timeout', stored.definition.timeoutMs === undefined ? null : `${stored.definition.timeoutMs} ms`],
+    ]) +
+    '\n' +
+    table(
+      ['step', 'participant', 'action', 'compensation', 'depends on'],
+      stored.definition.steps.map((s) => [s.id, s.participant, s.action, s.compensation, s.dependsOn?.join(', ')]),
+    ),
+};
+
+const more = (cursor: string | null | undefined) => (cursor ? `(more: --cursor ${cursor})\n` : '');
