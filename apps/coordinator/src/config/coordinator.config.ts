@@ -16,6 +16,9 @@ import { REPLY_LIMITS } from '@ordo/protocol';
 import { parseApiKeys } from '../auth/api-keys';
 import { DURATION_OR_OFF } from '../retention/max-age';
 
+/** The longest WAIT_MAX_MS may be: past this, a load balancer or client would have given up on the request long before. */
+export const WAIT_MS_CEILING = 600_000;
+
 /** A number setting that must not exceed another one, named in the constraint. */
 @ValidatorConstraint({ name: 'notAbove' })
 class NotAbove implements ValidatorConstraintInterface {
@@ -220,6 +223,31 @@ export class CoordinatorConfig extends AppConfig {
   @Min(1)
   @Max(10_000)
   MAX_STREAMS_PER_KEY: number = 10;
+
+  /** Longest `waitMs` a caller may ask for when starting or reading a transaction; a longer one is 400. */
+  @IsInt()
+  @Min(0)
+  @Max(WAIT_MS_CEILING)
+  WAIT_MAX_MS: number = 30_000;
+
+  /**
+   * Callers waiting for a transaction's end (`waitMs`) at once on each instance; one more is
+   * 503 TOO_MANY_WAITERS. Each holds an HTTP connection open, nothing in the database.
+   */
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
+  MAX_WAITERS: number = 5000;
+
+  /**
+   * How often an instance with waiters reads the history for transactions that other
+   * instances ended: one statement per poll, however many wait (without waiters, the live
+   * update streams' once a second).
+   */
+  @IsInt()
+  @Min(10)
+  @Max(1000)
+  WAIT_POLL_MS: number = 200;
 
   /** API requests one credential (or, without one, one client address) may make per minute on each instance. */
   @IsInt()

@@ -1,8 +1,9 @@
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
-import { catchError, concatMap, defer, EMPTY, filter, from, map, Observable, share, Subject, takeUntil, timer } from 'rxjs';
+import { catchError, defer, EMPTY, filter, map, Observable, repeat, share, Subject, takeUntil, timer } from 'rxjs';
+import { CoordinatorConfig } from '../config/coordinator.config';
 import { InsightsRepository, TransactionSummaryRow } from './persistence/insights.repository';
 
-/** How often the feed looks for new history entries, while anyone listens. */
+/** How often the feed looks for new history entries, while anyone listens and nobody hurries it. */
 const POLL_MS = 1000;
 const MOST_PER_POLL = 500;
 
@@ -15,28 +16,42 @@ const MOST_PER_POLL = 500;
 export class ChangeFeed implements OnModuleDestroy {
   private readonly logger = new Logger(ChangeFeed.name);
   private readonly closing = new Subject<void>();
+  private hurried = 0;
+  /** Every poll's changes, none included: the first emission says the feed has its starting point. */
+  readonly polls: Observable<TransactionSummaryRow[]>;
+  /** The polls that found changes. */
   readonly changes: Observable<TransactionSummaryRow[]>;
 
-  constructor(private readonly insights: InsightsRepository) {
-    this.changes = defer(() => {
+  constructor(
+    private readonly insights: InsightsRepository,
+    private readonly config: CoordinatorConfig,
+  ) {
+    this.polls = defer(() => {
       let after: string | null = null;
-      return timer(0, POLL_MS).pipe(
-        // concatMap: one poll at a time, however slow the database.
-        concatMap(() =>
-          from(this.poll(after)).pipe(
-            map(({ rows, lastEventId }) => {
-              after = lastEventId;
-              return rows;
-            }),
-            catchError((error: unknown) => {
-              this.logger.warn(`change feed poll failed: ${error instanceof Error ? error.message : String(error)}`);
-              return EMPTY;
-            }),
-          ),
-        ),
-        filter((rows) => rows.length > 0),
+      // One poll at a time, however slow the database; the pause is decided after each.
+      return defer(() => this.poll(after)).pipe(
+        map(({ rows, lastEventId }) => {
+          after = lastEventId;
+          return rows;
+        }),
+        catchError((error: unknown) => {
+          this.logger.warn(`change feed poll failed: ${error instanceof Error ? error.message : String(error)}`);
+          return EMPTY;
+        }),
+        repeat({ delay: () => timer(this.hurried > 0 ? this.config.WAIT_POLL_MS : POLL_MS) }),
       );
     }).pipe(takeUntil(this.closing), share());
+    this.changes = this.polls.pipe(filter((rows) => rows.length > 0));
+  }
+
+  /** Polls every WAIT_POLL_MS until the function returned is called (waiters need to hear of ends sooner). */
+  hurry(): () => void {
+    this.hurried++;
+    let done = false;
+    return () => {
+      if (!done) this.hurried--;
+      done = true;
+    };
   }
 
   private async poll(after: string | null) {

@@ -24,6 +24,7 @@ import { capIgnoredReplies } from './ignored-replies';
 import { GateBatch, ParticipantGate } from './protection/participant-gate';
 import { machineFor } from './protocol-machines';
 import { ReplyTokens, TOKEN_LENGTH } from './reply-tokens';
+import { TransactionWaiters } from './transaction-waiters';
 
 interface Applied {
   record: TransactionRecord;
@@ -75,6 +76,7 @@ export class TransactionEngine {
     private readonly gate: ParticipantGate,
     private readonly metrics: CoordinatorMetrics,
     private readonly tokens: ReplyTokens,
+    private readonly waiters: TransactionWaiters,
     config: CoordinatorConfig,
   ) {
     this.topics = topicNames(config.KAFKA_TOPIC_PREFIX);
@@ -237,11 +239,15 @@ export class TransactionEngine {
       const writes = applied.map((a) => this.toWrite(a));
       const result = await write(writes);
       written = result ? applied.filter((a) => result.written.has(a.record.id)) : [];
+      const after: TransactionRecord[] = [];
       applied.forEach(({ record, now }, i) => {
         const version = result?.written.get(record.id);
-        if (version === undefined) this.recent.forget(record.id);
-        else this.recent.put(asWritten(writes[i], version, now));
+        if (version === undefined) return this.recent.forget(record.id);
+        after.push(asWritten(writes[i], version, now));
+        this.recent.put(after[after.length - 1]);
       });
+      // Waiters here learn of the ends at once; those on other instances, from the change feed.
+      this.waiters.ended(after);
       this.metrics.committed(written);
       this.warnOperatorNeeded(written);
       if (this.crashAfterCommitDecision && written.some(decidedCommit)) crashAfterDecision();

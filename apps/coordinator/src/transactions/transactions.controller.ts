@@ -5,16 +5,49 @@ import { finalize, map, Observable } from 'rxjs';
 import { ApiError } from '@ordo/platform';
 import { ChangeFeed } from './change-feed';
 import { OverviewQuery, Overview, StatusCounts, TransactionChanges, TransactionSummary } from './dto/insight-views.dto';
-import { AbortDto, BulkRetryDto, EventsQuery, ListTransactionsQuery, ResolveStepDto, StartTransactionDto, TransactionFilterDto } from './dto/transaction-requests.dto';
+import {
+  AbortDto,
+  BulkRetryDto,
+  EventsQuery,
+  ListTransactionsQuery,
+  ResolveStepDto,
+  StartTransactionDto,
+  TransactionFilterDto,
+  WaitQuery,
+} from './dto/transaction-requests.dto';
 import { BulkRetryResult, DecisionView, EventPage, TransactionPage, TransactionView } from './dto/transaction-views.dto';
 import { InsightsService } from './insights.service';
-import { TransactionsService } from './transactions.service';
+import { TooManyWaiters, TransactionsService, WAITERS_RETRY_AFTER_S, WaitRequest } from './transactions.service';
 import { Actor } from '../auth/principal.decorator';
 import { RequireRole } from '../auth/roles.decorator';
 import { CoordinatorConfig } from '../config/coordinator.config';
 import { StreamSlots } from './stream-slots';
 
 const uuid = new ParseUUIDPipe({ version: undefined });
+
+const TOO_MANY_WAITERS = {
+  status: 503,
+  description: `TOO_MANY_WAITERS: MAX_WAITERS callers already wait on this instance; retry after Retry-After (${WAITERS_RETRY_AFTER_S} s), or without waitMs`,
+};
+
+/** `?waitMs` as a wait, given up when the client goes away; none for 0 or absent. */
+function waitOf({ waitMs }: WaitQuery, response: Response): WaitRequest | undefined {
+  if (!waitMs) return undefined;
+  const gone = new AbortController();
+  // 'close' also follows a complete answer; by then the wait has ended and the abort changes nothing.
+  response.once('close', () => gone.abort());
+  return { ms: waitMs, signal: gone.signal };
+}
+
+/** A refusal for MAX_WAITERS tells when to come back. */
+async function withRetryAfter<T>(response: Response, work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (error) {
+    if (error instanceof TooManyWaiters) response.setHeader('Retry-After', WAITERS_RETRY_AFTER_S);
+    throw error;
+  }
+}
 
 @ApiTags('transactions')
 @ApiBearerAuth()
@@ -33,17 +66,26 @@ export class TransactionsController {
 
   @Post()
   @RequireRole('operator')
-  @ApiOperation({ summary: 'Start a transaction of a registered definition' })
-  @ApiResponse({ status: 201, type: TransactionView, description: 'Started' })
-  @ApiResponse({ status: 200, type: TransactionView, description: 'Already started by this caller with this idempotency key' })
+  @ApiOperation({
+    summary: 'Start a transaction of a registered definition',
+    description:
+      'With waitMs, the answer waits until the transaction has ended (completed, compensated or failed): 201 / 200 with the ended ' +
+      'transaction, or 202 with the running one when waitMs passed first.',
+  })
+  @ApiResponse({ status: 201, type: TransactionView, description: 'Started (and, with waitMs, ended within it)' })
+  @ApiResponse({ status: 200, type: TransactionView, description: 'Already started by this caller with this idempotency key (and, with waitMs, ended within it)' })
+  @ApiResponse({ status: 202, type: TransactionView, description: 'Started, or already started, and still running when waitMs passed' })
+  @ApiResponse(TOO_MANY_WAITERS)
   async start(
     @Body() body: StartTransactionDto,
+    @Query() query: WaitQuery,
     @Actor() actor: string,
     @Headers('traceparent') traceparent: string | undefined,
     @Res({ passthrough: true }) response: Response,
   ): Promise<TransactionView> {
-    const { view, created } = await this.transactions.start(body, actor, traceparent);
-    response.status(created ? 201 : 200);
+    const wait = waitOf(query, response);
+    const { view, created, ended } = await withRetryAfter(response, this.transactions.start(body, actor, traceparent, wait));
+    response.status(wait && !ended ? 202 : created ? 201 : 200);
     return view;
   }
 
@@ -100,10 +142,20 @@ export class TransactionsController {
   }
 
   @Get(':id')
-  @ApiOperation({ summary: 'A transaction with its steps' })
+  @ApiOperation({
+    summary: 'A transaction with its steps',
+    description:
+      'With waitMs, a long poll: answers as soon as the transaction has ended (completed, compensated or failed), or as it is ' +
+      'when waitMs passed; its status tells which.',
+  })
   @ApiOkResponse({ type: TransactionView })
-  get(@Param('id', uuid) id: string): Promise<TransactionView> {
-    return this.transactions.get(id);
+  @ApiResponse(TOO_MANY_WAITERS)
+  async get(
+    @Param('id', uuid) id: string,
+    @Query() query: WaitQuery,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<TransactionView> {
+    return (await withRetryAfter(response, this.transactions.get(id, waitOf(query, response)))).view;
   }
 
   @Get(':id/decision')

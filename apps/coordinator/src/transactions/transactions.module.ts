@@ -16,6 +16,7 @@ import { TimerPoller } from './timer-poller';
 import { TransactionEngine } from './transaction-engine';
 import { TransactionsController } from './transactions.controller';
 import { TransactionsService } from './transactions.service';
+import { TransactionWaiters } from './transaction-waiters';
 
 @Module({
   imports: [DefinitionsModule, OutboxModule],
@@ -31,6 +32,7 @@ import { TransactionsService } from './transactions.service';
     InsightsRepository,
     InsightsService,
     ChangeFeed,
+    TransactionWaiters,
     ReplyConsumer,
     ReplyTokens,
     TimerPoller,

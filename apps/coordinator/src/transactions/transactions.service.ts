@@ -1,6 +1,7 @@
 import { HttpStatus, Injectable } from '@nestjs/common';
 import { ApiError } from '@ordo/platform';
 import { CoordinatorConfig } from '../config/coordinator.config';
+import { hasEnded } from '../engine';
 import { DefinitionCatalog } from './definition-catalog';
 import { decodeCursor, encodeCursor } from './cursors';
 import { BulkRetryDto, EventsQuery, ListTransactionsQuery, ResolveStepDto, StartTransactionDto } from './dto/transaction-requests.dto';
@@ -9,6 +10,30 @@ import { checkInputSize } from './input-limit';
 import { TransactionRecord } from './persistence/transaction-record';
 import { Cursor, TransactionRepository } from './persistence/transaction.repository';
 import { TransactionEngine } from './transaction-engine';
+import { EndedRecord, TransactionWaiters } from './transaction-waiters';
+import { Waiter } from './waiter-registry';
+
+/** How long a caller refused for MAX_WAITERS should wait before asking again: waits are short, slots come back soon. */
+export const WAITERS_RETRY_AFTER_S = 1;
+
+/** 503 TOO_MANY_WAITERS: MAX_WAITERS callers already wait here (the answer carries Retry-After). */
+export class TooManyWaiters extends ApiError {
+  constructor(max: number) {
+    super(HttpStatus.SERVICE_UNAVAILABLE, 'TOO_MANY_WAITERS', `${max} callers already wait for transactions here; retry in ${WAITERS_RETRY_AFTER_S} s or without waitMs`);
+  }
+}
+
+/** A caller's wish to wait for the end: at most `ms`, given up when `signal` aborts (the client went away). */
+export interface WaitRequest {
+  ms: number;
+  signal: AbortSignal;
+}
+
+/** A transaction as answered, and whether it had ended by then. */
+export interface Answer {
+  view: TransactionView;
+  ended: boolean;
+}
 
 /** A position in the transactions list: after (createdAt, id), newest first. */
 function listPosition([createdAt, id]: unknown[]): Cursor | undefined {
@@ -27,23 +52,71 @@ export class TransactionsService {
     private readonly repository: TransactionRepository,
     private readonly catalog: DefinitionCatalog,
     private readonly config: CoordinatorConfig,
+    private readonly waiters: TransactionWaiters,
   ) {}
 
-  async start(body: StartTransactionDto, actor: string, traceparent?: string) {
+  /** Starts a transaction; with `wait`, answers when it ends or the wait is over, whichever comes first. */
+  async start(body: StartTransactionDto, actor: string, traceparent?: string, wait?: WaitRequest): Promise<Answer & { created: boolean }> {
     checkInputSize(body.input, this.config.MAX_INPUT_BYTES);
-    const definition = await this.catalog.get(body.definition, body.version);
-    const { record, created } = await this.engine.start({
-      definition,
-      input: body.input,
-      idempotencyKey: body.idempotencyKey ?? null,
-      actor,
-      traceparent,
-    });
-    return { view: TransactionView.of(record), created };
+    // Taken before the start, so that a caller refused a wait has started nothing.
+    const waiter = wait && this.takeWaiter(wait);
+    try {
+      const definition = await this.catalog.get(body.definition, body.version);
+      const listening = this.waiters.listeningSinceBefore;
+      const { record, created } = await this.engine.start({
+        definition,
+        input: body.input,
+        idempotencyKey: body.idempotencyKey ?? null,
+        actor,
+        traceparent,
+      });
+      // Started after the feed's starting point, its end cannot be missed: no read needed.
+      const final = waiter ? await this.untilEnded(waiter, record, listening) : record;
+      return { view: TransactionView.of(final), ended: hasEnded(final.state.status), created };
+    } finally {
+      waiter?.cancel();
+    }
   }
 
-  async get(id: string): Promise<TransactionView> {
-    return TransactionView.of(await this.find(id));
+  /** A transaction; with `wait`, as soon as it has ended, or as it is when the wait is over. */
+  async get(id: string, wait?: WaitRequest): Promise<Answer> {
+    const waiter = wait && this.takeWaiter(wait);
+    try {
+      const record = waiter ? await this.untilEnded(waiter, id, false) : await this.find(id);
+      return { view: TransactionView.of(record), ended: hasEnded(record.state.status) };
+    } finally {
+      waiter?.cancel();
+    }
+  }
+
+  private takeWaiter({ ms, signal }: WaitRequest): Waiter<EndedRecord> {
+    if (ms > this.config.WAIT_MAX_MS) {
+      const message = `waitMs must not be greater than ${this.config.WAIT_MAX_MS} (WAIT_MAX_MS)`;
+      throw new ApiError(HttpStatus.BAD_REQUEST, 'VALIDATION_FAILED', `waitMs: ${message}`, [{ path: 'waitMs', message }]);
+    }
+    const waiter = this.waiters.take(ms, signal);
+    if (!waiter) throw new TooManyWaiters(this.config.MAX_WAITERS);
+    return waiter;
+  }
+
+  /**
+   * The transaction once it has ended, or as it is when the wait is over. `known` is its
+   * state already read, or its id; `fresh` says an end after that reading reaches the waiter.
+   * Otherwise it is read (once) after the feed has its starting point: an end committed
+   * before then reaches no waiter.
+   */
+  private async untilEnded(waiter: Waiter<EndedRecord>, known: TransactionRecord | string, fresh: boolean): Promise<TransactionRecord> {
+    const id = typeof known === 'string' ? known : known.id;
+    waiter.watch(id);
+    let record = typeof known === 'string' ? undefined : known;
+    if (!fresh) {
+      await Promise.race([this.waiters.ready, waiter.outcome]);
+      record = await this.find(id);
+    }
+    if (hasEnded(record!.state.status)) return record!;
+    const outcome = await waiter.outcome;
+    // Woken by this instance's own decision: that is the record. Otherwise it changed since: read it.
+    return outcome.kind === 'ended' && outcome.value ? outcome.value : this.find(id);
   }
 
   async decision(id: string): Promise<DecisionView> {

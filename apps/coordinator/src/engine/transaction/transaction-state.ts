@@ -43,6 +43,11 @@ export function isFinished(status: TxStatus): boolean {
   return status === 'completed' || status === 'compensated';
 }
 
+/** Nothing will change without an operator: finished, or `failed`. What a caller waiting for the outcome waits for. */
+export function hasEnded(status: TxStatus): boolean {
+  return isFinished(status) || status === 'failed';
+}
+
 /** The step with this id; undefined for unknown ids (including `__proto__` and the like). */
 export function findStep<P extends Phase>(state: TransactionState<P>, stepId: string): StepState<P> | undefined {
   return Object.hasOwn(state.steps, stepId) ? state.steps[stepId] : undefined;

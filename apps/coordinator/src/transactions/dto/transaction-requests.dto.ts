@@ -3,6 +3,7 @@ import { Type } from 'class-transformer';
 import { IsDate, IsIn, IsInt, IsObject, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
 import { JSON_OBJECT, PageQuery } from '@ordo/platform';
 import { JsonObject, TX_TYPES, TxType } from '@ordo/protocol';
+import { WAIT_MS_CEILING } from '../../config/coordinator.config';
 import { DEFINITION_NAME_PATTERN, TX_STATUSES, TxStatus } from '../../engine';
 
 export class StartTransactionDto {
@@ -25,6 +26,24 @@ export class StartTransactionDto {
   @IsString()
   @Length(1, 200)
   idempotencyKey?: string;
+}
+
+/** `?waitMs=`: how long the answer may wait for the transaction's end. */
+export class WaitQuery {
+  @ApiPropertyOptional({
+    example: 5000,
+    minimum: 0,
+    maximum: WAIT_MS_CEILING,
+    description:
+      'Wait up to this many milliseconds for the transaction to end (completed, compensated or failed) before answering; ' +
+      "0 or absent: answer at once. At most the deployment's WAIT_MAX_MS (default 30000): more is 400.",
+  })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(WAIT_MS_CEILING)
+  waitMs?: number;
 }
 
 /** Filters shared by the list and the bulk replay. */
