@@ -134,7 +134,8 @@ describe('the published packages, used from a project outside the repository', (
 
     const events = await ordo('tx', 'events', id);
     expectExit(events, 0);
-    expect(events.stdout).toMatch(/transaction\.completed/);
+    expect(events.stdout).toMatch(/^\S+\s+transaction\.started\s+-\s+test-admin\s/m);
+    expect(events.stdout).toMatch(/^\S+\s+step\.replied\s+label\s+-\s+\{.*"outcome":"success"/m);
   });
 
   it('runs a checkout from code with @ordo/client, and the participant wrote through its barrier', async () => {

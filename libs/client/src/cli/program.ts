@@ -13,6 +13,7 @@ export interface Io {
   env: NodeJS.ProcessEnv;
   /** A file's text; `-` is standard input. */
   read(path: string): string;
+  fetch: typeof fetch;
 }
 
 export const processIo: Io = {
@@ -20,6 +21,7 @@ export const processIo: Io = {
   err: (text) => process.stderr.write(text),
   env: process.env,
   read: (path) => readFileSync(path === '-' ? 0 : path, 'utf8'),
+  fetch: (...args) => fetch(...args),
 };
 
 /** A mistake in how the command was called (exit code 2). */
@@ -38,7 +40,7 @@ export async function run(args: string[], io: Io = processIo): Promise<number> {
     .showHelpAfterError('(ordo --help lists the commands)');
   const client = () => {
     const { url, apiKey } = program.opts<{ url?: string; apiKey?: string }>();
-    return new OrdoClient({ url: url ?? io.env.ORDO_URL ?? 'http://localhost:3000', apiKey: apiKey ?? io.env.ORDO_API_KEY });
+    return new OrdoClient({ url: url ?? io.env.ORDO_URL ?? 'http://localhost:3000', apiKey: apiKey ?? io.env.ORDO_API_KEY, fetch: io.fetch });
   };
   const print = <T>(value: T, view: (value: T) => string) => io.out(program.opts().json ? `${JSON.stringify(value, null, 2)}\n` : view(value));
   /** Prints a transaction; after a wait, the exit code tells how it ended. */

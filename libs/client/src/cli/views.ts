@@ -27,8 +27,8 @@ export const views = {
 
   events: (page: EventPage): string =>
     table(
-      ['at', 'type', 'step', 'actor'],
-      page.items.map((e) => [e.at, e.type, e.stepId, e.actor]),
+      ['at', 'type', 'step', 'actor', 'detail'],
+      page.items.map((e) => [e.at, e.type, e.stepId, e.actor, detail(e.data)]),
     ) + more(page.nextCursor),
 
   definitions: (list: DefinitionList): string =>
@@ -51,5 +51,12 @@ export const views = {
       stored.definition.steps.map((s) => [s.id, s.participant, s.action, s.compensation, s.dependsOn?.join(', ')]),
     ),
 };
+
+/** An event's data without what the other columns show, on one line. */
+function detail(data: Record<string, unknown>): string {
+  const { type: _type, stepId: _stepId, ...rest } = data;
+  const text = JSON.stringify(rest);
+  return text === '{}' ? '' : text.length > 100 ? `${text.slice(0, 99)}…` : text;
+}
 
 const more = (cursor: string | null | undefined) => (cursor ? `(more: --cursor ${cursor})\n` : '');

@@ -137,7 +137,10 @@ export interface paths {
         /** List transactions, newest first (keyset pagination) */
         get: operations["TransactionsController_list"];
         put?: never;
-        /** Start a transaction of a registered definition */
+        /**
+         * Start a transaction of a registered definition
+         * @description With waitMs, the answer waits until the transaction has ended (completed, compensated or failed): 201 / 200 with the ended transaction, or 202 with the running one when waitMs passed first.
+         */
         post: operations["TransactionsController_start"];
         delete?: never;
         options?: never;
@@ -223,7 +226,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A transaction with its steps */
+        /**
+         * A transaction with its steps
+         * @description With waitMs, a long poll: answers as soon as the transaction has ended (completed, compensated or failed), or as it is when waitMs passed; its status tells which.
+         */
         get: operations["TransactionsController_get"];
         put?: never;
         post?: never;
@@ -1287,7 +1293,10 @@ export interface operations {
     };
     TransactionsController_start: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Wait up to this many milliseconds for the transaction to end (completed, compensated or failed) before answering; 0 or absent: answer at once. At most the deployment's WAIT_MAX_MS (default 30000): more is 400. */
+                waitMs?: number;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -1298,7 +1307,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Already started by this caller with this idempotency key */
+            /** @description Already started by this caller with this idempotency key (and, with waitMs, ended within it) */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1307,7 +1316,7 @@ export interface operations {
                     "application/json": components["schemas"]["TransactionView"];
                 };
             };
-            /** @description Started */
+            /** @description Started (and, with waitMs, ended within it) */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -1315,6 +1324,22 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["TransactionView"];
                 };
+            };
+            /** @description Started, or already started, and still running when waitMs passed */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TransactionView"];
+                };
+            };
+            /** @description TOO_MANY_WAITERS: MAX_WAITERS callers already wait on this instance; retry after Retry-After (1 s), or without waitMs */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
@@ -1412,7 +1437,10 @@ export interface operations {
     };
     TransactionsController_get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Wait up to this many milliseconds for the transaction to end (completed, compensated or failed) before answering; 0 or absent: answer at once. At most the deployment's WAIT_MAX_MS (default 30000): more is 400. */
+                waitMs?: number;
+            };
             header?: never;
             path: {
                 id: string;
@@ -1428,6 +1456,13 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["TransactionView"];
                 };
+            };
+            /** @description TOO_MANY_WAITERS: MAX_WAITERS callers already wait on this instance; retry after Retry-After (1 s), or without waitMs */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
