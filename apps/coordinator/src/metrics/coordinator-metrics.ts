@@ -6,6 +6,7 @@ import { BoundedLabel } from '@ordo/platform';
 import { CIRCUITS } from '../engine';
 import { ParticipantGate } from '../transactions/protection/participant-gate';
 import { ReplyFlowMonitor } from '../transactions/protection/reply-flow-monitor';
+import { TransactionWaiters } from '../transactions/transaction-waiters';
 import { CommittedDecisionMetrics, observeCommitted, ObservedDecision } from './committed-decisions';
 
 /** Most distinct definitions / participants a label keeps; past it, `_other`. */
@@ -31,6 +32,7 @@ export class CoordinatorMetrics {
     @InjectDataSource() private readonly dataSource: DataSource,
     gate: ParticipantGate,
     replyFlow: ReplyFlowMonitor,
+    waiters: TransactionWaiters,
   ) {
     const registers = [registry];
     this.decisions = {
@@ -109,6 +111,14 @@ export class CoordinatorMetrics {
       registers,
       collect() {
         this.set(replyFlow.lag());
+      },
+    });
+    new Gauge({
+      name: 'ordo_waiters',
+      help: "Callers waiting for a transaction's end (waitMs) on this instance",
+      registers,
+      collect() {
+        this.set(waiters.size);
       },
     });
     const participantLabel = (name: string) => this.participants.of(name);

@@ -29,6 +29,11 @@ export class TransactionWaiters implements OnModuleDestroy {
     this.registry = new WaiterRegistry(config.MAX_WAITERS, (busy) => (busy ? this.listen() : this.stopListening()));
   }
 
+  /** Callers waiting now. */
+  get size(): number {
+    return this.registry.size;
+  }
+
   /** A wait of at most `ms` (see WaiterRegistry.take); undefined when MAX_WAITERS wait already. */
   take(ms: number, signal?: AbortSignal): Waiter<EndedRecord> | undefined {
     return this.registry.take(ms, signal);
