@@ -88,6 +88,20 @@ describe('wait for the result', () => {
     await db.end();
   });
 
+  it('describes waitMs and the 202 in the OpenAPI document', async () => {
+    type Operation = { parameters: { name: string; in: string; schema: Record<string, unknown> }[]; responses: Record<string, { description: string }> };
+    const document = (await (await fetch(`${deciding.url}/api/docs/openapi.json`)).json()) as { paths: Record<string, Record<string, Operation>> };
+    const start = document.paths['/api/v1/transactions'].post;
+    const read = document.paths['/api/v1/transactions/{id}'].get;
+    for (const operation of [start, read]) {
+      expect(operation.parameters).toContainEqual(
+        expect.objectContaining({ name: 'waitMs', in: 'query', required: false, schema: expect.objectContaining({ type: 'integer', minimum: 0 }) }),
+      );
+      expect(Object.keys(operation.responses)).toContain('503');
+    }
+    expect(Object.keys(start.responses)).toEqual(expect.arrayContaining(['200', '201', '202']));
+  });
+
   it('answers a start with the ended transaction when it ends within waitMs', async () => {
     const answer = await timed(api, 'POST', '/transactions?waitMs=10000', { definition: flow, input: { ms: 300 } });
     expect(answer.status).toBe(201);

@@ -31,6 +31,7 @@ export class StartTransactionDto {
 /** `?waitMs=`: how long the answer may wait for the transaction's end. */
 export class WaitQuery {
   @ApiPropertyOptional({
+    type: 'integer',
     example: 5000,
     minimum: 0,
     maximum: WAIT_MS_CEILING,
