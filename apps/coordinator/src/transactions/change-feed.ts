@@ -1,5 +1,5 @@
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
-import { catchError, defer, EMPTY, filter, map, Observable, repeat, share, Subject, takeUntil, timer } from 'rxjs';
+import { catchError, defer, EMPTY, filter, finalize, map, Observable, repeat, share, Subject, takeUntil, timer } from 'rxjs';
 import { CoordinatorConfig } from '../config/coordinator.config';
 import { InsightsRepository, TransactionSummaryRow } from './persistence/insights.repository';
 
@@ -17,6 +17,7 @@ export class ChangeFeed implements OnModuleDestroy {
   private readonly logger = new Logger(ChangeFeed.name);
   private readonly closing = new Subject<void>();
   private hurried = 0;
+  private started = false;
   /** Every poll's changes, none included: the first emission says the feed has its starting point. */
   readonly polls: Observable<TransactionSummaryRow[]>;
   /** The polls that found changes. */
@@ -32,6 +33,7 @@ export class ChangeFeed implements OnModuleDestroy {
       return defer(() => this.poll(after)).pipe(
         map(({ rows, lastEventId }) => {
           after = lastEventId;
+          this.started = true;
           return rows;
         }),
         catchError((error: unknown) => {
@@ -39,9 +41,19 @@ export class ChangeFeed implements OnModuleDestroy {
           return EMPTY;
         }),
         repeat({ delay: () => timer(this.hurried > 0 ? this.config.WAIT_POLL_MS : POLL_MS) }),
+        finalize(() => (this.started = false)),
       );
     }).pipe(takeUntil(this.closing), share());
     this.changes = this.polls.pipe(filter((rows) => rows.length > 0));
+  }
+
+  /**
+   * Whether the feed runs from a starting point already read: a listener subscribing now
+   * hears of every change committed from now on. The starting point is the newest history
+   * entry when the first listener came; until its poll returns, changes may be missed.
+   */
+  get reading(): boolean {
+    return this.started;
   }
 
   /** Polls every WAIT_POLL_MS until the function returned is called (waiters need to hear of ends sooner). */

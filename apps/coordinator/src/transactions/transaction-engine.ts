@@ -247,7 +247,7 @@ export class TransactionEngine {
         this.recent.put(after[after.length - 1]);
       });
       // Waiters here learn of the ends at once; those on other instances, from the change feed.
-      this.waiters.ended(after);
+      this.waiters.committed(after);
       this.metrics.committed(written);
       this.warnOperatorNeeded(written);
       if (this.crashAfterCommitDecision && written.some(decidedCommit)) crashAfterDecision();

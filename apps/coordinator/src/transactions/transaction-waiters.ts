@@ -20,7 +20,6 @@ export class TransactionWaiters implements OnModuleDestroy {
   private readonly registry: WaiterRegistry<EndedRecord>;
   private subscription?: Subscription;
   private arrived: Promise<void> = Promise.resolve();
-  private listening = false;
 
   constructor(
     private readonly feed: ChangeFeed,
@@ -40,38 +39,36 @@ export class TransactionWaiters implements OnModuleDestroy {
   }
 
   /**
-   * Whether the feed is reading from a point already passed: then every end committed from
-   * now on reaches the waiters. The feed starts at the newest history entry, so an end
-   * committed before its first poll returns reaches them only through a read of their own.
+   * Whether every end committed from now on reaches the waiters (asked by a caller that holds
+   * a waiter, so the feed runs): else an end may need a read of the caller's own.
    */
-  get listeningSinceBefore(): boolean {
-    return this.listening;
+  get listening(): boolean {
+    return this.feed.reading;
   }
 
-  /** Resolves when the feed has its starting point (at once when nobody waits). */
+  /** Resolves once the waiters are `listening` (at once when nobody waits). */
   get ready(): Promise<void> {
     return this.arrived;
   }
 
-  /** This instance just committed these transactions' new states. */
-  ended(records: Iterable<TransactionRecord>): void {
+  /** This instance just committed these transactions' new states: their waiters learn of the ends at once. */
+  committed(records: Iterable<TransactionRecord>): void {
     if (this.registry.size === 0) return;
     for (const record of records) if (hasEnded(record.state.status)) this.registry.wake(record.id, record);
   }
 
   private listen(): void {
     const stopHurrying = this.feed.hurry();
-    let started!: () => void;
-    this.arrived = new Promise((resolve) => (started = resolve));
+    let arrive: () => void = () => undefined;
+    // A feed already running (live-update streams) is read from a point already passed.
+    this.arrived = this.feed.reading ? Promise.resolve() : new Promise((resolve) => (arrive = resolve));
     this.subscription = this.feed.polls.pipe(finalize(stopHurrying)).subscribe((rows) => {
-      this.listening = true;
-      started();
+      arrive();
       for (const row of rows) if (hasEnded(row.status)) this.registry.wake(row.id, null);
     });
   }
 
   private stopListening(): void {
-    this.listening = false;
     this.arrived = Promise.resolve();
     this.subscription?.unsubscribe();
   }

@@ -62,7 +62,7 @@ export class TransactionsService {
     const waiter = wait && this.takeWaiter(wait);
     try {
       const definition = await this.catalog.get(body.definition, body.version);
-      const listening = this.waiters.listeningSinceBefore;
+      const listening = this.waiters.listening;
       const { record, created } = await this.engine.start({
         definition,
         input: body.input,
@@ -71,7 +71,7 @@ export class TransactionsService {
         traceparent,
       });
       // Started after the feed's starting point, its end cannot be missed: no read needed.
-      const final = waiter ? await this.untilEnded(waiter, record, listening) : record;
+      const final = waiter ? await this.untilEnded(waiter, record.id, listening ? record : undefined) : record;
       return { view: TransactionView.of(final), ended: hasEnded(final.state.status), created };
     } finally {
       waiter?.cancel();
@@ -82,7 +82,7 @@ export class TransactionsService {
   async get(id: string, wait?: WaitRequest): Promise<Answer> {
     const waiter = wait && this.takeWaiter(wait);
     try {
-      const record = waiter ? await this.untilEnded(waiter, id, false) : await this.find(id);
+      const record = waiter ? await this.untilEnded(waiter, id) : await this.find(id);
       return { view: TransactionView.of(record), ended: hasEnded(record.state.status) };
     } finally {
       waiter?.cancel();
@@ -100,20 +100,19 @@ export class TransactionsService {
   }
 
   /**
-   * The transaction once it has ended, or as it is when the wait is over. `known` is its
-   * state already read, or its id; `fresh` says an end after that reading reaches the waiter.
-   * Otherwise it is read (once) after the feed has its starting point: an end committed
-   * before then reaches no waiter.
+   * `id`'s transaction once it has ended, or as it is when the wait is over. `current` is
+   * its state as just written or read, given when no end after it can be missed (the feed
+   * was already listening). Otherwise it is read once the feed has its starting point: an
+   * end committed before then reaches no waiter.
    */
-  private async untilEnded(waiter: Waiter<EndedRecord>, known: TransactionRecord | string, fresh: boolean): Promise<TransactionRecord> {
-    const id = typeof known === 'string' ? known : known.id;
+  private async untilEnded(waiter: Waiter<EndedRecord>, id: string, current?: TransactionRecord): Promise<TransactionRecord> {
     waiter.watch(id);
-    let record = typeof known === 'string' ? undefined : known;
-    if (!fresh) {
+    let record = current;
+    if (!record) {
       await Promise.race([this.waiters.ready, waiter.outcome]);
       record = await this.find(id);
     }
-    if (hasEnded(record!.state.status)) return record!;
+    if (hasEnded(record.state.status)) return record;
     const outcome = await waiter.outcome;
     // Woken by this instance's own decision: that is the record. Otherwise it changed since: read it.
     return outcome.kind === 'ended' && outcome.value ? outcome.value : this.find(id);
