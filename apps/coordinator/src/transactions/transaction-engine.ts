@@ -242,10 +242,10 @@ export class TransactionEngine {
       const after: TransactionRecord[] = [];
       applied.forEach(({ record, now }, i) => {
         const version = result?.written.get(record.id);
-        if (version === undefined) return this.recent.forget(record.id);
-        after.push(asWritten(writes[i], version, now));
-        this.recent.put(after[after.length - 1]);
+        if (version === undefined) this.recent.forget(record.id);
+        else after.push(asWritten(writes[i], version, now));
       });
+      after.forEach((record) => this.recent.put(record));
       // Waiters here learn of the ends at once; those on other instances, from the change feed.
       this.waiters.committed(after);
       this.metrics.committed(written);
