@@ -11,6 +11,7 @@ export * from './failure-injection';
 export * from './prepared-transactions';
 export * from './in-doubt-recovery';
 export * from './sql-barrier';
+export * from './starts';
 // The service shell a participant app stands on (validated settings, PostgreSQL with
 // migrations, Kafka, health, metrics, logs, traces), so a team installs one package.
 export { AppConfig, bootstrap, PlatformModule } from '@ordo/platform';

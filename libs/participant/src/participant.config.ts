@@ -34,13 +34,19 @@ export class ParticipantConfig extends AppConfig {
   /**
    * The coordinator's base URL (e.g. http://127.0.0.1:3000). A participant holding
    * prepared transactions asks it for their decision after a restart and when they stay in
-   * doubt; without it they wait for the coordinator to redeliver the decision.
+   * doubt; without it they wait for the coordinator to redeliver the decision. A service
+   * that starts transactions with OrdoStarts delivers them there; without it they are kept
+   * in ordo_starts until it is set.
    */
   @IsOptional()
   @IsUrl({ require_tld: false, protocols: ['http', 'https'] })
   ORDO_COORDINATOR_URL?: string;
 
-  /** Bearer credential for ORDO_COORDINATOR_URL: a `participant` key, which can read decisions and nothing else. */
+  /**
+   * Bearer credential for ORDO_COORDINATOR_URL: a `participant` key, which can read
+   * decisions and nothing else, or for a service that starts transactions with OrdoStarts
+   * a `starter` key, which can also start transactions and read them.
+   */
   @IsOptional()
   @IsString()
   ORDO_COORDINATOR_API_KEY?: string;
@@ -61,4 +67,30 @@ export class ParticipantConfig extends AppConfig {
   @Min(1000)
   @Max(3_600_000)
   IN_DOUBT_AFTER_MS: number = 10_000;
+
+  /**
+   * OrdoStarts: how often ordo_starts is swept for starts still to deliver (left by a crash
+   * or an outage of the coordinator, or retries come due) and delivered starts are pruned.
+   * A start is otherwise delivered right after its local transaction commits.
+   */
+  @IsInt()
+  @Min(100)
+  @Max(3_600_000)
+  STARTS_SWEEP_INTERVAL_MS: number = 5_000;
+
+  /** OrdoStarts: how long a delivered start stays in ordo_starts, with its transaction id, before it is pruned. */
+  @IsInt()
+  @Min(0)
+  @Max(365 * 86_400_000)
+  STARTS_RETENTION_MS: number = 7 * 86_400_000;
+
+  /**
+   * OrdoStarts: a start is delivered no sooner than this long after it was written, so that
+   * a test can kill the service between its local commit and the delivery.
+   */
+  @IsInt()
+  @Min(0)
+  @Max(86_400_000)
+  @Validate(NeedsFaultInjection)
+  FAULT_STARTS_HOLD_MS: number = 0;
 }

@@ -13,7 +13,7 @@ import { PARTICIPANT_OPTIONS, ParticipantOptions } from './participant.options';
 import { PreparedTransactions } from './prepared-transactions';
 
 /** The app's settings as ParticipantConfig, which a participant's settings class must extend. */
-function participantConfig(config: AppConfig): ParticipantConfig {
+export function participantConfig(config: AppConfig): ParticipantConfig {
   if (!(config instanceof ParticipantConfig)) {
     throw new Error(`the settings class ${config.constructor.name} of a participant must extend ParticipantConfig`);
   }

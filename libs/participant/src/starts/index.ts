@@ -1,0 +1,3 @@
+export * from './ordo-starts';
+export * from './ordo-starts.module';
+export * from './starts.migration';
