@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'react';
-import { api, followChanges, HistoryEntry, Principal, Step, StoredDefinition, Transaction } from './api';
+import { api, canRepair, followChanges, HistoryEntry, Principal, Step, StoredDefinition, Transaction } from './api';
 import { Dag } from './Dag';
 import { href } from './router';
 import { Badge, ConfirmDialog, ErrorNote, Json, when } from './ui';
@@ -86,7 +86,7 @@ export function TransactionPage({ id, me }: { id: string; me: Principal }) {
   }, [pinned]);
 
   if (!tx) return error ? <ErrorNote error={error} /> : <p>Loading…</p>;
-  const canAct = me.role !== 'viewer';
+  const canAct = canRepair(me.role);
   const statuses = Object.fromEntries(tx.steps.map((s) => [s.id, s.status]));
   const took = durations(events);
   const run = async () => {

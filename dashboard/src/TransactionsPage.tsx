@@ -1,5 +1,5 @@
 import { FormEvent, useEffect, useRef, useState } from 'react';
-import { api, ApiError, DefinitionSummary, Filter, followChanges, Principal, StatusCounts, Transaction, TX_STATUSES, TX_TYPES } from './api';
+import { api, ApiError, canRepair, DefinitionSummary, Filter, followChanges, Principal, StatusCounts, Transaction, TX_STATUSES, TX_TYPES } from './api';
 import { href } from './router';
 import { Badge, ConfirmDialog, ErrorNote, when } from './ui';
 
@@ -83,7 +83,7 @@ export function TransactionsPage({ me }: { me: Principal }) {
     setFilter((f) => ({ ...f, status: status || undefined }));
     setCursors([null]);
   };
-  const canAct = me.role !== 'viewer';
+  const canAct = canRepair(me.role);
   const field = (name: keyof typeof form) => ({
     id: `filter-${name}`,
     name,

@@ -3,7 +3,10 @@
 export type TxStatus = 'running' | 'compensating' | 'completed' | 'compensated' | 'failed';
 export const TX_STATUSES: TxStatus[] = ['running', 'compensating', 'completed', 'compensated', 'failed'];
 export const TX_TYPES = ['saga', 'tcc', '2pc'] as const;
-export type Role = 'viewer' | 'operator' | 'admin';
+export type Role = 'viewer' | 'starter' | 'operator' | 'admin';
+
+/** Whether the key may act on transactions (replay, abort, resolve): operators and admins. */
+export const canRepair = (role: Role): boolean => role === 'operator' || role === 'admin';
 
 export interface Principal { name: string; role: Role }
 export interface Step {

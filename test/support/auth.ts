@@ -6,6 +6,7 @@ export const TEST_KEYS = {
   admin: 'test-admin-key-0123456789',
   operator: 'test-operator-key-0123456789',
   viewer: 'test-viewer-key-0123456789',
+  starter: 'test-starter-key-0123456789',
   metrics: 'test-metrics-key-0123456789',
   participant: 'test-participant-key-0123456789',
 } as const;

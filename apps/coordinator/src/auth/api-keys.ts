@@ -9,14 +9,15 @@ import { createHash } from 'crypto';
  * its idempotency keys; the secret is what clients send as `Authorization: Bearer <secret>`
  * (or `X-Api-Key: <secret>`).
  */
-export const ROLES = ['viewer', 'operator', 'admin', 'metrics', 'participant'] as const;
+export const ROLES = ['viewer', 'starter', 'operator', 'admin', 'metrics', 'participant'] as const;
 export type Role = (typeof ROLES)[number];
 
 /**
- * viewer: read; operator: also start and repair transactions; admin: also register
- * definitions. Each holds the ones below it and every scope.
+ * viewer: read; starter: also start transactions (a service that starts them, e.g. with the
+ * SDK's OrdoStarts, and reads them and their 2PC decisions); operator: also repair
+ * transactions; admin: also register definitions. Each holds the ones below it and every scope.
  */
-const RANK: Partial<Record<Role, number>> = { viewer: 0, operator: 1, admin: 2 };
+const RANK: Partial<Record<Role, number>> = { viewer: 0, starter: 1, operator: 2, admin: 3 };
 
 /**
  * Whether a key of role `held` may use a route that needs `needed`. The scopes (metrics:

@@ -57,7 +57,7 @@ export class CoordinatorConfig extends AppConfig {
 
   /**
    * The API keys, as `name:role:secret[;expires=<date|instant>]` entries separated by
-   * commas (roles: viewer, operator, admin; scopes: metrics, participant). Required: nothing
+   * commas (roles: viewer, starter, operator, admin; scopes: metrics, participant). Required: nothing
    * but health answers without one.
    */
   @Validate(ApiKeys)

@@ -65,7 +65,7 @@ export class TransactionsController {
   }
 
   @Post()
-  @RequireRole('operator')
+  @RequireRole('starter')
   @ApiOperation({
     summary: 'Start a transaction of a registered definition',
     description:
