@@ -198,7 +198,7 @@ describe('foundation', () => {
     );
     // Each bad API key entry is named, its secret never shown.
     expect(lines[0]).toContain(
-      'ORDO_API_KEYS: entry 1 (ops): the role must be one of viewer, operator, admin, metrics, participant; entry 1 (ops): the secret must be at least 16 characters',
+      'ORDO_API_KEYS: entry 1 (ops): the role must be one of viewer, starter, operator, admin, metrics, participant; entry 1 (ops): the secret must be at least 16 characters',
     );
     expect(lines[0]).not.toContain('short-secret');
   });

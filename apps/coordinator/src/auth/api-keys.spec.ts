@@ -19,7 +19,7 @@ describe('parseApiKeys', () => {
           'a:viewer:aaaaaaaaaaaaaaaa;expires=31/01/2027,b:viewer:bbbbbbbbbbbbbbbb;expires=2027-01-31T10:00,c:viewer:cccccccccccccccc;dddd',
       );
     expect(parse).toThrow(
-      'entry 1 (ops): the role must be one of viewer, operator, admin, metrics, participant; ' +
+      'entry 1 (ops): the role must be one of viewer, starter, operator, admin, metrics, participant; ' +
         'entry 2: the name must be 1-100 letters, digits, ".", "_", "@" or "-"; entry 2: the secret must be at least 16 characters; ' +
         'entry 3 (ops): the name is used twice; entry 3 (ops): the secret is used twice; ' +
         'entry 4 (a): expires must be an ISO-8601 date (2027-01-31) or instant with its offset (2027-01-31T18:00:00Z); ' +
