@@ -1,14 +1,29 @@
-import { Controller, Get, Param, ParseUUIDPipe, Query } from '@nestjs/common';
-import { ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
+import { ApiBadRequestResponse, ApiCreatedResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Order } from './domain/order';
+import { PlaceOrderDto } from './dto/place-order.dto';
 import { OrderList, QueryOrdersDto } from './dto/query-orders.dto';
 import { OrdersService } from './orders.service';
 
-/** Read-only: orders change only through the place-order saga's commands. */
+/** Orders are placed here; after that they change only through the place-order saga's commands. */
 @ApiTags('orders')
 @Controller('orders')
 export class OrdersController {
   constructor(private readonly orders: OrdersService) {}
+
+  @Post()
+  @ApiOperation({
+    summary: 'Place an order and start its place-order saga',
+    description:
+      'The order and the start of its saga commit together in this service\'s database; the saga is then started on the coordinator ' +
+      'exactly once, even if the service restarts in between. The order is pending, with no txId, until the saga takes it up; ' +
+      'it ends confirmed or cancelled.',
+  })
+  @ApiCreatedResponse({ type: Order, description: 'Placed; its saga starts right after' })
+  @ApiBadRequestResponse({ description: 'VALIDATION_FAILED, naming every problem' })
+  place(@Body() body: PlaceOrderDto): Promise<Order> {
+    return this.orders.place(body);
+  }
 
   @Get()
   @ApiOperation({ summary: 'Orders, newest first' })

@@ -1,24 +1,63 @@
 import { HttpStatus, Injectable } from '@nestjs/common';
-import { BusinessFailure, Compensate, Execute, HandlerContext, parseInput } from '@ordo/participant';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { BusinessFailure, Compensate, Execute, HandlerContext, OrdoStarts, parseInput } from '@ordo/participant';
 import { ApiError } from '@ordo/platform';
 import { JsonObject } from '@ordo/protocol';
 import { Order, OrderStatus } from './domain/order';
+import { adoptionRefusal, OrderItems } from './domain/order-adoption';
 import { ConfirmOrderInput, CreateOrderInput } from './dto/order-commands.dto';
 import { OrdersRepository } from './infrastructure/persistence/orders.repository';
 
+/** The saga that runs an order (apps/order/place-order.saga.json). */
+const PLACE_ORDER = 'place-order';
+
 /**
- * Orders: the place-order saga's first step creates one, its last step (the pivot)
- * confirms it, and a rollback cancels it. Each handler runs behind the participant's
- * barrier, in its local transaction, so it applies once per transaction step.
+ * Orders: placed here (POST /api/v1/orders) or created by the place-order saga's first
+ * step, confirmed by its last step (the pivot), cancelled by a rollback. Each handler runs
+ * behind the participant's barrier, in its local transaction, so it applies once per
+ * transaction step.
  */
 @Injectable()
 export class OrdersService {
-  constructor(private readonly orders: OrdersRepository) {}
+  constructor(
+    private readonly orders: OrdersRepository,
+    private readonly starts: OrdoStarts,
+    @InjectDataSource() private readonly dataSource: DataSource,
+  ) {}
 
+  /**
+   * Places an order and starts its place-order saga in one local transaction: the order
+   * exists and its saga starts (exactly once, even if this process dies right after the
+   * commit), or neither happens. The saga's first step takes the order up.
+   */
+  place(items: OrderItems): Promise<Order> {
+    return this.dataSource.transaction(async (manager) => {
+      const order = await this.orders.insertPending(manager, { txId: null, ...items });
+      const { customer, sku, qty, amount, accountId } = items;
+      await this.starts.startWithin(manager, {
+        definition: PLACE_ORDER,
+        input: { orderId: order.id, customer, sku, qty, amount, accountId },
+        idempotencyKey: `${PLACE_ORDER}:${order.id}`,
+      });
+      return order;
+    });
+  }
+
+  /**
+   * Creates the order, or, when the input names one (placed with POST /api/v1/orders),
+   * takes that one up: the saga runs the same whether it was started here or over REST.
+   */
   @Execute('create')
   async create(input: JsonObject, { command, manager }: HandlerContext): Promise<{ orderId: string }> {
-    const order = await this.orders.insertPending(manager, { txId: command.txId, ...parseInput(CreateOrderInput, input) });
-    return { orderId: order.id };
+    const { orderId, ...items } = parseInput(CreateOrderInput, input);
+    if (orderId === undefined) return { orderId: (await this.orders.insertPending(manager, { txId: command.txId, ...items })).id };
+    const order = await this.orders.lockById(manager, orderId);
+    if (!order) throw new BusinessFailure('ORDER_NOT_FOUND', `no order ${orderId}`);
+    const refusal = adoptionRefusal(order, command.txId, items);
+    if (refusal) throw new BusinessFailure(refusal.code, refusal.message);
+    if (order.txId === null) await this.orders.setTxId(manager, orderId, command.txId);
+    return { orderId };
   }
 
   /**

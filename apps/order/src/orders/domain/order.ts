@@ -8,8 +8,12 @@ export class Order {
   @ApiProperty({ format: 'uuid' })
   id: string;
 
-  @ApiProperty({ description: 'The place-order transaction that created it' })
-  txId: string;
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'The place-order transaction that runs it; null for an order placed here until that transaction takes it up',
+  })
+  txId: string | null;
 
   @ApiProperty({ example: 'ada' })
   customer: string;

@@ -1,28 +1,14 @@
-import { IsInt, IsString, IsUUID, Length, Max, Min } from 'class-validator';
+import { IsOptional, IsUUID } from 'class-validator';
+import { PlaceOrderDto } from './place-order.dto';
 
-/** Input of `create` (place-order step create-order): the transaction input. */
-export class CreateOrderInput {
-  @IsString()
-  @Length(1, 200)
-  customer: string;
-
-  @IsString()
-  @Length(1, 64)
-  sku: string;
-
-  @IsInt()
-  @Min(1)
-  @Max(1_000_000)
-  qty: number;
-
-  @IsInt()
-  @Min(1)
-  @Max(Number.MAX_SAFE_INTEGER)
-  amount: number;
-
-  @IsString()
-  @Length(1, 64)
-  accountId: string;
+/**
+ * Input of `create` (place-order step create-order): the transaction input. With
+ * `orderId`, the order was placed with POST /api/v1/orders and is taken up, not created.
+ */
+export class CreateOrderInput extends PlaceOrderDto {
+  @IsOptional()
+  @IsUUID()
+  orderId?: string;
 }
 
 /** Input of `confirm` (place-order step confirm-order). */

@@ -5,7 +5,7 @@ import { Order, OrderStatus } from '../../domain/order';
 
 interface OrderRow {
   id: string;
-  tx_id: string;
+  tx_id: string | null;
   customer: string;
   sku: string;
   qty: number;
@@ -68,6 +68,16 @@ export class OrdersRepository {
     if (found.status !== from) return found.status;
     await tx.query('UPDATE orders SET status = $2, updated_at = now() WHERE id = $1', [found.id, to]);
     return to;
+  }
+
+  /** The order, locked until the transaction ends; null when there is none. */
+  async lockById(tx: EntityManager, id: string): Promise<Order | null> {
+    const [row]: OrderRow[] = await tx.query('SELECT * FROM orders WHERE id = $1 FOR UPDATE', [id]);
+    return row ? toOrder(row) : null;
+  }
+
+  async setTxId(tx: EntityManager, id: string, txId: string): Promise<void> {
+    await tx.query('UPDATE orders SET tx_id = $2, updated_at = now() WHERE id = $1', [id, txId]);
   }
 
   async list(filter: { status?: OrderStatus; limit: number }): Promise<Order[]> {
