@@ -186,7 +186,7 @@ describe('atomic start (OrdoStarts)', () => {
 
   it('marks a start the coordinator refuses for good rejected, with its error, and retries none', async () => {
     const id = randomUUID();
-    await db.query(`INSERT INTO ${orderSchema}.ordo_starts (id, idempotency_key, definition, input) VALUES ($1, $1, 'no-such-saga', '{}')`, [id]);
+    await db.query(`INSERT INTO ${orderSchema}.ordo_starts (id, idempotency_key, definition, input) VALUES ($1, $2, 'no-such-saga', '{}')`, [id, id]);
     const rejected = await waitFor('the rejection', async () => {
       const { rows } = await db.query<StartRow>(`SELECT * FROM ${orderSchema}.ordo_starts WHERE id = $1`, [id]);
       return rows[0].status === 'rejected' ? rows[0] : undefined;

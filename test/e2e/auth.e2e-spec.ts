@@ -93,6 +93,15 @@ describe('authentication, roles and scopes', () => {
     expect((await as('viewer').get(id)) as unknown).toMatchObject({ startedBy: testActor('operator') });
   });
 
+  it('lets a starter key start transactions and read them, and repair nothing', async () => {
+    const started = await as('starter').request<{ id: string; startedBy: string }>('POST', '/transactions', { definition: name, input: {} });
+    expect([started.status, started.body.startedBy]).toEqual([201, testActor('starter')]);
+    const id = started.body.id;
+    expect((await as('starter').request('GET', `/transactions/${id}`)).status).toBe(200);
+    expect(codeOf(await as('starter').request('POST', `/transactions/${id}/abort`, {}))).toEqual([403, 'FORBIDDEN']);
+    expect(codeOf(await as('starter').request('POST', '/definitions', definition))).toEqual([403, 'FORBIDDEN']);
+  });
+
   it('lets a metrics key scrape and nothing else, and a participant key read decisions and nothing else', async () => {
     const twoPc = { name: `${name}-2pc`, type: '2pc', steps: [{ id: 'only', participant: `nobody-${name}`, action: 'act' }] };
     await as('admin').register(twoPc);

@@ -57,12 +57,15 @@ interface DemoKeys {
   admin?: string;
   /** What participants ask the coordinator for decisions with (a participant key). */
   participants?: string;
+  /** What the order service starts its place-order sagas with (a starter key). */
+  orders?: string;
   generated: boolean;
 }
 
 /**
- * The configured ORDO_API_KEYS (its first admin key, and its first participant key, else
- * viewer, serve the demo), else a fresh admin and participant key.
+ * The configured ORDO_API_KEYS (its first admin key, its first participant key, else
+ * viewer, and its first starter key, else operator, serve the demo), else a fresh admin,
+ * participant and starter key.
  */
 function demoKeys(): DemoKeys {
   const configured = process.env.ORDO_API_KEYS;
@@ -72,11 +75,21 @@ function demoKeys(): DemoKeys {
     const secretOf = (role: string) => entries.find(([, r]) => r === role)?.slice(2).join(':');
     const admin = secretOf('admin');
     const participants = process.env.ORDO_COORDINATOR_API_KEY ?? secretOf('participant') ?? secretOf('viewer') ?? admin;
-    return { config: configured, admin, participants, generated: false };
+    const orders = process.env.ORDO_COORDINATOR_API_KEY ?? secretOf('starter') ?? secretOf('operator') ?? admin;
+    return { config: configured, admin, participants, orders, generated: false };
   }
-  const [admin, participant] = [randomBytes(24).toString('base64url'), randomBytes(24).toString('base64url')];
-  return { config: `demo-admin:admin:${admin},participants:participant:${participant}`, admin, participants: participant, generated: true };
+  const [admin, participant, starter] = [0, 1, 2].map(() => randomBytes(24).toString('base64url'));
+  return {
+    config: `demo-admin:admin:${admin},participants:participant:${participant},orders:starter:${starter}`,
+    admin,
+    participants: participant,
+    orders: starter,
+    generated: true,
+  };
 }
+
+/** The participant's ORDO_COORDINATOR_API_KEY setting, when it has a key. */
+const coordinatorKey = (key: string | undefined) => (key ? { ORDO_COORDINATOR_API_KEY: key } : {});
 
 /** Registers a sample definition; a body already registered keeps its version. */
 async function registerSample(api: string, file: string, adminKey: string): Promise<{ name: string; version: number }> {
@@ -126,10 +139,11 @@ async function main() {
         DATABASE_SCHEMA: app.schema,
         KAFKA_BROKERS: infra.kafkaBrokers,
         KAFKA_TOPIC_PREFIX: prefix,
-        // Participants holding prepared transactions ask it for decisions they missed.
+        // Participants holding prepared transactions ask it for decisions they missed; the
+        // order service delivers the place-order starts of POST /api/v1/orders to it.
         ...(app.name === 'coordinator'
           ? { ORDO_API_KEYS: keys.config }
-          : { ORDO_COORDINATOR_URL: `http://localhost:${ports.coordinator}`, ...(keys.participants ? { ORDO_COORDINATOR_API_KEY: keys.participants } : {}) }),
+          : { ORDO_COORDINATOR_URL: `http://localhost:${ports.coordinator}`, ...coordinatorKey(app.name === 'order' ? keys.orders : keys.participants) }),
       });
       children.set(app.name, child);
       prefixOutput(app.name, child);
@@ -161,6 +175,11 @@ async function main() {
         `  curl -s -XPOST ${api}/api/v1/transactions ${auth} -H 'content-type: application/json' \\\n` +
           `    -d '{"definition":"${sample.name}","input":${JSON.stringify(sample.input)}}'`,
       );
+    }
+    const placeOrder = samples.find((sample) => sample.name === 'place-order');
+    if (placeOrder) {
+      say('Or place an order at the order service, which starts its place-order saga from its own transaction:');
+      console.log(`  curl -s -XPOST http://localhost:${ports.order}/api/v1/orders -H 'content-type: application/json' -d '${JSON.stringify(placeOrder.input)}'`);
     }
     say('Follow it (the id is in the answer):');
     console.log(`  curl -s ${api}/api/v1/transactions/<id> ${auth}`);
