@@ -355,7 +355,7 @@ export interface components {
             /** @example ops-alice */
             name: string;
             /** @enum {string} */
-            role: "viewer" | "operator" | "admin" | "metrics" | "participant";
+            role: "viewer" | "starter" | "operator" | "admin" | "metrics" | "participant";
         };
         RetryPolicyDto: {
             /**
