@@ -12,24 +12,19 @@ describe('verdictOf', () => {
   });
 
   it.each([
-    [400, 'VALIDATION_FAILED'],
-    [404, 'DEFINITION_NOT_FOUND'],
-    [409, 'CONFLICT'],
-    [413, 'PAYLOAD_TOO_LARGE'],
-    [422, 'INPUT_REFUSED'],
-  ])('rejects for good on the coordinator\'s %i %s', (status, code) => {
-    expect(verdictOf(status, coordinatorError(code))).toEqual({ kind: 'rejected', error: { status, code, message: `${code} happened` } });
-  });
-
-  it.each([
-    [401, 'UNAUTHENTICATED'],
-    [403, 'FORBIDDEN'],
-    [408, 'REQUEST_TIMEOUT'],
-    [429, 'TOO_MANY_REQUESTS'],
-    [500, 'INTERNAL'],
-    [503, 'SHUTTING_DOWN'],
-  ])('retries the coordinator\'s %i %s', (status, code) => {
-    expect(verdictOf(status, coordinatorError(code))).toEqual({ kind: 'retry', error: { status, code, message: `${code} happened` } });
+    [400, 'VALIDATION_FAILED', 'rejected'],
+    [404, 'DEFINITION_NOT_FOUND', 'rejected'],
+    [409, 'CONFLICT', 'rejected'],
+    [413, 'PAYLOAD_TOO_LARGE', 'rejected'],
+    [422, 'INPUT_REFUSED', 'rejected'],
+    [401, 'UNAUTHENTICATED', 'retry'],
+    [403, 'FORBIDDEN', 'retry'],
+    [408, 'REQUEST_TIMEOUT', 'retry'],
+    [429, 'TOO_MANY_REQUESTS', 'retry'],
+    [500, 'INTERNAL', 'retry'],
+    [503, 'SHUTTING_DOWN', 'retry'],
+  ])("judges the coordinator's %i %s: %s", (status, code, kind) => {
+    expect(verdictOf(status, coordinatorError(code))).toEqual({ kind, error: { status, code, message: `${code} happened` } });
   });
 
   it.each([
