@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'crypto';
-import { readFileSync } from 'fs';
+import { mkdtempSync, readFileSync } from 'fs';
+import { tmpdir } from 'os';
 import { join } from 'path';
 import { Client } from 'pg';
 import { REPO_ROOT } from '../../tools/infra/paths';
@@ -18,6 +19,7 @@ interface OrderBody {
 
 interface StartRow {
   id: string;
+  traceparent: string | null;
   status: 'pending' | 'delivered' | 'rejected';
   tx_id: string | null;
   attempts: number;
@@ -56,6 +58,9 @@ describe('atomic start (OrdoStarts)', () => {
       ORDO_COORDINATOR_URL: coordinator.url,
       ORDO_COORDINATOR_API_KEY: TEST_KEYS.starter,
       STARTS_SWEEP_INTERVAL_MS: '300',
+      // Traced, so a start carries the trace of the request that wrote it.
+      ORDO_TRACING: 'file',
+      ORDO_TRACING_FILE: join(mkdtempSync(join(tmpdir(), 'ordo-atomic-start-')), 'spans.jsonl'),
       ...extra,
     });
 
@@ -116,6 +121,11 @@ describe('atomic start (OrdoStarts)', () => {
     expect(await orderRow(placed.body.id)).toEqual({ status: 'confirmed', tx_id: tx.id });
     // Started under the service's own key, which may start and read transactions only.
     expect(await transactionsOf(placed.body.id)).toEqual([{ id: tx.id, status: 'completed', started_by: testActor('starter') }]);
+    // The saga's trace is the one of the request that placed the order.
+    const traceId = (traceparent: string | null) => traceparent?.split('-')[1];
+    const started = await db.query(`SELECT traceparent FROM ${coordinatorSchema}.transactions WHERE id = $1`, [tx.id]);
+    expect(traceId(start.traceparent)).toMatch(/^[0-9a-f]{32}$/);
+    expect(traceId(started.rows[0].traceparent)).toBe(traceId(start.traceparent));
     const stock = await db.query('SELECT stock FROM inventory.products WHERE sku = $1', [sku]);
     expect(stock.rows).toEqual([{ stock: 99 }]);
   });

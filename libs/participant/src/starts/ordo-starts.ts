@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'crypto';
 import { EntityManager } from 'typeorm';
+import { activeTraceparent } from '@ordo/platform';
 import { JsonObject } from '@ordo/protocol';
 import { StartCommitSubscriber } from './start-commit.subscriber';
 
@@ -49,9 +50,10 @@ export class OrdoStarts {
     const id = randomUUID();
     const key = request.idempotencyKey ?? id;
     const [inserted]: { id: string }[] = await manager.query(
-      `INSERT INTO ordo_starts (id, idempotency_key, definition, version, input) VALUES ($1, $2, $3, $4, $5)
+      `INSERT INTO ordo_starts (id, idempotency_key, definition, version, input, traceparent) VALUES ($1, $2, $3, $4, $5, $6)
        ON CONFLICT (idempotency_key) DO NOTHING RETURNING id`,
-      [id, key, request.definition, request.version ?? null, request.input],
+      // The caller's trace goes with the start, so the transaction's spans join it.
+      [id, key, request.definition, request.version ?? null, request.input, activeTraceparent() ?? null],
     );
     this.commits.wroteStart(runner);
     if (inserted) return inserted.id;

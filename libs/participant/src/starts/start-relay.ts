@@ -22,6 +22,7 @@ interface ClaimedStart {
   definition: string;
   version: number | null;
   input: JsonObject;
+  traceparent: string | null;
   attempts: number;
 }
 
@@ -101,7 +102,7 @@ export class StartRelay implements OnApplicationBootstrap, OnModuleDestroy {
            SELECT id FROM ordo_starts
            WHERE status = 'pending' AND next_attempt_at <= now() AND created_at <= now() - $2 * interval '1 millisecond'
            ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED)
-         RETURNING id, idempotency_key, definition, version, input, attempts`,
+         RETURNING id, idempotency_key, definition, version, input, traceparent, attempts`,
         [CLAIM_MS, this.config.FAULT_STARTS_HOLD_MS, BATCH],
       )
     )[0];
@@ -112,6 +113,7 @@ export class StartRelay implements OnApplicationBootstrap, OnModuleDestroy {
   private async deliver(start: ClaimedStart): Promise<DeliveryVerdict> {
     const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
     if (this.config.ORDO_COORDINATOR_API_KEY) headers.authorization = `Bearer ${this.config.ORDO_COORDINATOR_API_KEY}`;
+    if (start.traceparent) headers.traceparent = start.traceparent;
     const body = { definition: start.definition, version: start.version ?? undefined, input: start.input, idempotencyKey: start.idempotency_key };
     try {
       const response = await fetch(`${this.config.ORDO_COORDINATOR_URL!.replace(/\/+$/, '')}/api/v1/transactions`, {

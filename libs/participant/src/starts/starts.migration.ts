@@ -17,6 +17,7 @@ export class OrdoStarts1766000000000 implements MigrationInterface {
         definition       text        NOT NULL,
         version          integer,
         input            jsonb       NOT NULL,
+        traceparent      text,
         status           text        NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'delivered', 'rejected')),
         attempts         integer     NOT NULL DEFAULT 0,
         next_attempt_at  timestamptz NOT NULL DEFAULT now(),
