@@ -185,13 +185,35 @@ describe('atomic start (OrdoStarts)', () => {
   it('starts one saga for a start delivered twice', async () => {
     const placed = await placeOrder();
     const first = await delivered(placed.body.id);
-    // As if the relay died after the coordinator answered and before it recorded the answer.
-    await db.query(`UPDATE ${orderSchema}.ordo_starts SET status = 'pending', tx_id = NULL, finished_at = NULL WHERE id = $1`, [first.id]);
+    // As if the relay died after the coordinator answered and before it recorded the answer,
+    // and its claim on the start had run out.
+    await db.query(
+      `UPDATE ${orderSchema}.ordo_starts SET status = 'pending', tx_id = NULL, finished_at = NULL, next_attempt_at = now() WHERE id = $1`,
+      [first.id],
+    );
     await waitFor('the second delivery', async () => ((await startOf(placed.body.id))!.attempts === 2 ? true : undefined), 30_000);
     const second = await delivered(placed.body.id);
     expect(second.tx_id).toBe(first.tx_id);
     expect(await transactionsOf(placed.body.id)).toEqual([expect.objectContaining({ id: first.tx_id })]);
     expect((await api.waitFor(first.tx_id!, TERMINAL)).status).toBe('completed');
+  });
+
+  it('delivers each start once with two instances of the service sharing its outbox', async () => {
+    const second = await startOrder();
+    try {
+      const place = (app: RunningApp) =>
+        fetch(`${app.url}/api/v1/orders`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(items) }).then(
+          async (response) => ((await response.json()) as OrderBody).id,
+        );
+      const ids = await Promise.all(Array.from({ length: 20 }, (_, i) => place(i % 2 === 0 ? order : second)));
+      const starts = await Promise.all(ids.map(delivered));
+      // Claimed by one instance each: no start was sent twice.
+      expect(starts.map((start) => start.attempts)).toEqual(ids.map(() => 1));
+      for (const [i, id] of ids.entries()) expect(await transactionsOf(id)).toEqual([expect.objectContaining({ id: starts[i].tx_id })]);
+      await Promise.all(starts.map((start) => api.waitFor(start.tx_id!, ['completed'])));
+    } finally {
+      await second.stop();
+    }
   });
 
   it('marks a start the coordinator refuses for good rejected, with its error, and retries none', async () => {
