@@ -129,7 +129,8 @@ export function workloads(rows: number): Record<WorkloadName, Workload> {
   const order = () => ({ orderId: randomUUID(), sku: `B-${pick()}`, qty: 1, accountId: `b-${pick()}`, amount: 1 });
   return {
     saga2: { definition: SAGA2.name, input: order },
-    dag4: { definition: PLACE_ORDER.name, input: () => ({ customer: 'bench', ...order() }) },
+    // No orderId: with one, place-order takes up an order placed by POST /api/v1/orders instead of creating it.
+    dag4: { definition: PLACE_ORDER.name, input: () => ({ customer: 'bench', sku: `B-${pick()}`, qty: 1, accountId: `b-${pick()}`, amount: 1 }) },
     tcc: {
       definition: TRANSFER.name,
       input: () => {
