@@ -4,12 +4,13 @@ import { AlertBody } from './alert';
 
 type Kind = AlertBody['kind'];
 
-/** Counters of alert deliveries, by kind (docs/operations.md#metrics). */
+/** Counters of alert deliveries by kind, and of stuck transactions found (docs/operations.md#metrics). */
 @Injectable()
 export class AlertMetrics {
   private readonly sentTotal: Counter<'kind'>;
   private readonly failedTotal: Counter<'kind'>;
   private readonly droppedTotal: Counter<'kind'>;
+  private readonly stuckTotal: Counter;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -26,6 +27,11 @@ export class AlertMetrics {
       labelNames: ['kind'],
       registers,
     });
+    this.stuckTotal = new Counter({
+      name: 'ordo_transactions_stuck_total',
+      help: 'Transactions found with no progress for ALERT_STUCK_AFTER_S (each once), by the instance that scanned',
+      registers,
+    });
   }
 
   sent(kind: Kind): void {
@@ -38,5 +44,9 @@ export class AlertMetrics {
 
   dropped(kind: Kind): void {
     this.droppedTotal.inc({ kind });
+  }
+
+  stuck(count: number): void {
+    this.stuckTotal.inc(count);
   }
 }

@@ -1,5 +1,6 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { CoordinatorConfig } from '../config/coordinator.config';
+import { AlertMetrics } from './alert-metrics';
 import { AlertRepository } from './alert.repository';
 
 /** Most stuck transactions one scan alerts about; the next scan takes the rest. */
@@ -18,6 +19,7 @@ export class StuckDetector implements OnApplicationBootstrap, OnApplicationShutd
 
   constructor(
     private readonly alerts: AlertRepository,
+    private readonly metrics: AlertMetrics,
     private readonly config: CoordinatorConfig,
   ) {}
 
@@ -37,6 +39,7 @@ export class StuckDetector implements OnApplicationBootstrap, OnApplicationShutd
   private async scan(): Promise<void> {
     try {
       const found = await this.alerts.recordStuck(this.config.ALERT_STUCK_AFTER_S, this.config.ALERT_STUCK_SCAN_MS, SCAN_LIMIT);
+      this.metrics.stuck(found);
       if (found > 0) this.logger.warn(`${found} transactions stuck for more than ${this.config.ALERT_STUCK_AFTER_S} s`);
     } catch (error) {
       this.logger.warn(`looking for stuck transactions failed, will retry: ${(error as Error).message}`);
