@@ -1,0 +1,200 @@
+import { randomBytes } from 'crypto';
+import { createServer, IncomingHttpHeaders, Server } from 'http';
+import { AddressInfo } from 'net';
+import { Client } from 'pg';
+import { sleep } from '../../tools/infra/proc';
+import { AlertBody } from '../../apps/coordinator/src/alerts/alert';
+import { SIGNATURE_HEADER, verifySignature } from '../../apps/coordinator/src/alerts/signature';
+import { testActor } from '../support/auth';
+import { CoordinatorApi } from '../support/coordinator-api';
+import { RunningApp, startApp } from '../support/processes';
+import { Behaviour, failCompensationFirst, failForward, script, SILENT, TestParticipant, when } from '../support/test-participant';
+import { testEnv } from '../support/test-env';
+
+/** What the receiver got: the raw body (what the signature covers) and its headers. */
+interface Received {
+  at: number;
+  headers: IncomingHttpHeaders;
+  raw: string;
+  body: AlertBody;
+}
+
+/**
+ * Alerts end to end: a real coordinator (its own schema and topics, so no other file's
+ * transactions get stuck in its view), scripted participants over Kafka, and a webhook
+ * receiver in the test that checks every signature.
+ */
+describe('alerts to webhooks', () => {
+  const env = testEnv();
+  const suffix = randomBytes(3).toString('hex');
+  const topicPrefix = `${env.topicPrefix}alerts.`;
+  const shop = `shop-${suffix}`;
+  const secret = `whsec-${randomBytes(12).toString('hex')}`;
+  const cases: Record<string, Behaviour> = {};
+  const participant = new TestParticipant({ name: shop, topicPrefix, behaviour: (command, ctx) => (cases[String(command.input.case)] ?? script())(command, ctx) });
+  const received: Received[] = [];
+  /** Kinds of alerts whose first delivery the receiver answers with 500. */
+  const refuseFirst = new Set<string>(['failed']);
+  const db = new Client({ connectionString: env.databaseUrl });
+  let receiver: Server;
+  let receiverUrl: string;
+  let coordinator: RunningApp;
+  let admin: CoordinatorApi;
+  let webhookId: string;
+
+  const definition = {
+    name: `alerting-${suffix}`,
+    type: 'saga',
+    defaults: { timeoutMs: 1000, retry: { maxAttempts: 2, initialDelayMs: 50, multiplier: 2, maxDelayMs: 100 } },
+    steps: [
+      { id: 'create', participant: shop, action: 'create', compensation: 'cancel' },
+      // A long timeout: a silent participant leaves the transaction running without progress.
+      { id: 'charge', participant: shop, action: 'charge', compensation: 'refund', dependsOn: ['create'], timeoutMs: 120_000 },
+    ],
+  };
+  const start = async (name: string, behaviour: Behaviour) => {
+    cases[name] = behaviour;
+    return admin.start(definition.name, { case: name });
+  };
+  const alertsOf = (kind: string, txId?: string) => received.filter((r) => r.body.kind === kind && (!txId || r.body.transactionId === txId));
+  const waitForAlerts = async (count: number, kind: string, txId?: string, timeoutMs = 30_000) => {
+    const until = Date.now() + timeoutMs;
+    while (alertsOf(kind, txId).length < count) {
+      if (Date.now() > until) throw new Error(`${alertsOf(kind, txId).length} ${kind} alerts after ${timeoutMs} ms, not ${count}`);
+      await sleep(50);
+    }
+    return alertsOf(kind, txId);
+  };
+  const signedBySecret = (r: Received) => verifySignature(String(r.headers[SIGNATURE_HEADER]), secret, r.raw, Math.floor(Date.now() / 1000));
+
+  beforeAll(async () => {
+    receiver = createServer((request, response) => {
+      let raw = '';
+      request.on('data', (chunk) => (raw += chunk));
+      request.on('end', () => {
+        const body = JSON.parse(raw) as AlertBody;
+        received.push({ at: Date.now(), headers: request.headers, raw, body });
+        const refuse = refuseFirst.delete(body.kind);
+        response.writeHead(refuse ? 500 : 204).end();
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks/ordo`;
+    await db.connect();
+    await participant.start();
+    coordinator = await startApp('coordinator', {
+      KAFKA_TOPIC_PREFIX: topicPrefix,
+      DATABASE_SCHEMA: 'ordo_alerts',
+      ORDO_PUBLIC_URL: 'https://ordo.example.com',
+      ALERT_STUCK_AFTER_S: '2',
+      ALERT_STUCK_SCAN_MS: '500',
+      ALERT_POLL_MS: '100',
+      ALERT_RETRY_INITIAL_MS: '300',
+    });
+    admin = new CoordinatorApi(coordinator.url);
+    await admin.register(definition);
+  });
+
+  afterAll(async () => {
+    await coordinator?.stop();
+    await participant.stop();
+    await db.end();
+    await new Promise((resolve) => receiver?.close(resolve));
+  });
+
+  it('lets only admins manage webhooks, and validates them', async () => {
+    const body = { url: receiverUrl, secret, kinds: ['failed'] };
+    for (const role of ['operator', 'viewer'] as const) {
+      const api = new CoordinatorApi(coordinator.url, role);
+      expect((await api.request('POST', '/alerts/webhooks', body)).status).toBe(403);
+      expect((await api.request('GET', '/alerts/webhooks')).status).toBe(403);
+      expect((await api.request('DELETE', '/alerts/webhooks/6f1c2d3e-0000-4000-8000-000000000001')).status).toBe(403);
+      expect((await api.request('POST', '/alerts/webhooks/6f1c2d3e-0000-4000-8000-000000000001/test')).status).toBe(403);
+    }
+    for (const bad of [
+      { ...body, url: 'ftp://example.com/x' },
+      { ...body, url: 'not a url' },
+      { ...body, secret: 'short' },
+      { ...body, kinds: ['failed', 'everything'] },
+      { ...body, kinds: [] },
+    ]) {
+      const { status, body: error } = await admin.request<{ error: { code: string } }>('POST', '/alerts/webhooks', bad);
+      expect({ status, code: error.error.code }).toEqual({ status: 400, code: 'VALIDATION_FAILED' });
+    }
+  });
+
+  it('adds a webhook, never shows its secret, audits it, and signs the sample the test action sends', async () => {
+    const created = await admin.request<{ id: string }>('POST', '/alerts/webhooks', { url: receiverUrl, secret, kinds: ['failed', 'stuck'] });
+    expect(created.status).toBe(201);
+    expect(created.body).toEqual({ id: expect.any(String), url: receiverUrl, kinds: ['failed', 'stuck'], createdBy: testActor('admin'), createdAt: expect.any(String) });
+    webhookId = created.body.id;
+    const listed = await admin.request<{ items: object[] }>('GET', '/alerts/webhooks');
+    expect(listed.body.items).toEqual([created.body]);
+    expect(JSON.stringify(listed.body)).not.toContain(secret);
+
+    const tested = await admin.request('POST', `/alerts/webhooks/${webhookId}/test`);
+    expect(tested).toEqual({ status: 200, body: { delivered: true, status: 204, error: null } });
+    const [sample] = alertsOf('test');
+    expect(sample.headers[SIGNATURE_HEADER]).toMatch(/^t=\d+,v1=[0-9a-f]{64}$/);
+    expect(signedBySecret(sample)).toBe(true);
+    expect(sample.body).toMatchObject({ kind: 'test', link: 'https://ordo.example.com/#/overview' });
+
+    const { rows } = await db.query(`SELECT type, actor, data FROM ordo_alerts.audit_log WHERE data ->> 'webhookId' = $1 ORDER BY id`, [webhookId]);
+    expect(rows.map((r) => [r.type, r.actor])).toEqual([
+      ['alerts.webhook_created', testActor('admin')],
+      ['alerts.webhook_tested', testActor('admin')],
+    ]);
+    expect(rows[0].data).toEqual({ webhookId, origin: new URL(receiverUrl).origin, kinds: ['failed', 'stuck'] });
+  });
+
+  it('sends a signed alert for a failed transaction, again after the receiver answered 500', async () => {
+    const tx = await start('failing', script(failForward('charge', 'DECLINED'), failCompensationFirst('create', 5)));
+    expect((await admin.waitFor(tx.id, ['failed'])).status).toBe('failed');
+
+    const [refused, delivered] = await waitForAlerts(2, 'failed', tx.id);
+    expect(refused.raw).toBe(delivered.raw);
+    expect(delivered.at - refused.at).toBeGreaterThanOrEqual(150); // the backoff (300 ms ± 50 %)
+    for (const r of [refused, delivered]) expect(signedBySecret(r)).toBe(true);
+    expect(delivered.body).toEqual({
+      id: expect.any(String),
+      kind: 'failed',
+      at: expect.any(String),
+      transactionId: tx.id,
+      participant: null,
+      definition: definition.name,
+      summary: expect.stringMatching(new RegExp(`^Transaction ${tx.id} of ${definition.name} v1 failed: step create \\(compensate\\)`)),
+      link: `https://ordo.example.com/#/transactions/${tx.id}`,
+      details: {
+        definitionVersion: 1,
+        type: 'saga',
+        steps: [{ id: 'create', participant: shop, status: 'compensation_failed', phase: 'compensate', error: expect.objectContaining({ code: expect.any(String) }) }],
+      },
+    });
+    const { rows } = await db.query(`SELECT state, attempts FROM ordo_alerts.alert_deliveries WHERE alert_id = $1`, [delivered.body.id]);
+    expect(rows).toEqual([{ state: 'sent', attempts: 2 }]);
+  });
+
+  it('sends one alert for a transaction stuck past ALERT_STUCK_AFTER_S, and no second', async () => {
+    const tx = await start('stuck', script(when({ stepId: 'charge', phase: 'execute' }, SILENT)));
+    const [stuck] = await waitForAlerts(1, 'stuck', tx.id);
+    expect(signedBySecret(stuck)).toBe(true);
+    expect(stuck.body).toMatchObject({
+      kind: 'stuck',
+      transactionId: tx.id,
+      definition: definition.name,
+      details: { status: 'running', definitionVersion: 1, type: 'saga', lastProgressAt: expect.any(String) },
+      link: `https://ordo.example.com/#/transactions/${tx.id}`,
+    });
+    // Several more scans find it still stuck.
+    await sleep(2000);
+    expect(alertsOf('stuck', tx.id)).toHaveLength(1);
+    expect((await admin.get(tx.id)).status).toBe('running');
+  });
+
+  it('removes a webhook', async () => {
+    expect((await admin.request('DELETE', `/alerts/webhooks/${webhookId}`)).status).toBe(204);
+    expect((await admin.request('DELETE', `/alerts/webhooks/${webhookId}`)).status).toBe(404);
+    expect((await admin.request('POST', `/alerts/webhooks/${webhookId}/test`)).status).toBe(404);
+    expect((await admin.request<{ items: object[] }>('GET', '/alerts/webhooks')).body.items).toEqual([]);
+  });
+});
