@@ -3,8 +3,8 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
 /**
  * Alerts to webhooks (docs/operations.md, Alerts).
  *
- * - `alert_webhooks`: where alerts go, with the secret that signs them and the current
- *   rate-limit window (`window_start`, `window_sent`), updated under the row's lock so the
+ * - `alert_webhooks`: where alerts go, with the secret that signs them, its rate limit and
+ *   the current window (`window_start`, `window_sent`), updated under the row's lock so the
  *   limit holds across instances.
  * - `alerts`: what happened, one row per event, written in the database transaction of the
  *   event where there is one (a decision that fails a transaction). `dedupe_key` makes an
@@ -12,8 +12,9 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  *   row; `fanned_out` marks rows already turned into deliveries (partial index: only the
  *   few new rows are in it).
  * - `alert_deliveries`: one alert to one webhook, with its attempts; a row without an alert
- *   is the summary of what the rate limit folded (`summary_id` on the folded rows). Due
- *   rows are claimed like timers (partial index on pending rows only).
+ *   is the summary of what the rate limit folded (`summary_id` on the folded rows once a
+ *   summary covered them). Due rows are claimed like timers (partial index on pending rows
+ *   only).
  * - `alert_scans`: one lease row per periodic scan, so one instance at a time runs it.
  *
  * audit_log also records admin actions that concern no transaction (webhooks managed).
@@ -28,6 +29,7 @@ export class Alerts1765500000000 implements MigrationInterface {
         url          text        NOT NULL,
         secret       text        NOT NULL,
         kinds        text[]      NOT NULL,
+        per_minute   integer     NOT NULL,
         created_by   text        NOT NULL,
         created_at   timestamptz NOT NULL DEFAULT now(),
         window_start timestamptz NOT NULL DEFAULT 'epoch',
@@ -62,7 +64,7 @@ export class Alerts1765500000000 implements MigrationInterface {
     await q.query(`CREATE INDEX alert_deliveries_due ON alert_deliveries (due_at) WHERE state = 'pending'`);
     await q.query(`CREATE UNIQUE INDEX alert_deliveries_open_summary ON alert_deliveries (webhook_id)
       WHERE alert_id IS NULL AND state = 'pending'`);
-    await q.query('CREATE INDEX alert_deliveries_summary ON alert_deliveries (summary_id) WHERE summary_id IS NOT NULL');
+    await q.query(`CREATE INDEX alert_deliveries_unsummarized ON alert_deliveries (webhook_id) WHERE state = 'folded' AND summary_id IS NULL`);
     await q.query('CREATE INDEX alert_deliveries_alert ON alert_deliveries (alert_id)');
     await q.query(`CREATE TABLE alert_scans (name text PRIMARY KEY, next_run_at timestamptz NOT NULL DEFAULT 'epoch')`);
     await q.query(`INSERT INTO alert_scans (name) VALUES ('stuck')`);

@@ -5,7 +5,7 @@ import { Client } from 'pg';
 import { sleep } from '../../tools/infra/proc';
 import { AlertBody } from '../../apps/coordinator/src/alerts/alert';
 import { SIGNATURE_HEADER, verifySignature } from '../../apps/coordinator/src/alerts/signature';
-import { testActor } from '../support/auth';
+import { bearer, testActor } from '../support/auth';
 import { CoordinatorApi } from '../support/coordinator-api';
 import { RunningApp, startApp } from '../support/processes';
 import { Behaviour, failCompensationFirst, failForward, script, SILENT, TestParticipant, when } from '../support/test-participant';
@@ -14,6 +14,7 @@ import { testEnv } from '../support/test-env';
 /** What the receiver got: the raw body (what the signature covers) and its headers. */
 interface Received {
   at: number;
+  path: string;
   headers: IncomingHttpHeaders;
   raw: string;
   body: AlertBody;
@@ -38,6 +39,7 @@ describe('alerts to webhooks', () => {
   const db = new Client({ connectionString: env.databaseUrl });
   let receiver: Server;
   let receiverUrl: string;
+  let limitedUrl: string;
   let coordinator: RunningApp;
   let admin: CoordinatorApi;
   let webhookId: string;
@@ -56,13 +58,17 @@ describe('alerts to webhooks', () => {
     cases[name] = behaviour;
     return admin.start(definition.name, { case: name });
   };
-  const alertsOf = (kind: string, txId?: string) => received.filter((r) => r.body.kind === kind && (!txId || r.body.transactionId === txId));
-  const waitForAlerts = async (count: number, kind: string, txId?: string, timeoutMs = 30_000) => {
+  const alertsOf = (kind: string, txId?: string, path = '/hooks/ordo') =>
+    received.filter((r) => r.path === path && r.body.kind === kind && (!txId || r.body.transactionId === txId));
+  const waitUntil = async (what: string, done: () => boolean, timeoutMs = 30_000) => {
     const until = Date.now() + timeoutMs;
-    while (alertsOf(kind, txId).length < count) {
-      if (Date.now() > until) throw new Error(`${alertsOf(kind, txId).length} ${kind} alerts after ${timeoutMs} ms, not ${count}`);
+    while (!done()) {
+      if (Date.now() > until) throw new Error(`not ${what} after ${timeoutMs} ms`);
       await sleep(50);
     }
+  };
+  const waitForAlerts = async (count: number, kind: string, txId?: string) => {
+    await waitUntil(`${count} ${kind} alerts`, () => alertsOf(kind, txId).length >= count);
     return alertsOf(kind, txId);
   };
   const signedBySecret = (r: Received) => verifySignature(String(r.headers[SIGNATURE_HEADER]), secret, r.raw, Math.floor(Date.now() / 1000));
@@ -73,13 +79,15 @@ describe('alerts to webhooks', () => {
       request.on('data', (chunk) => (raw += chunk));
       request.on('end', () => {
         const body = JSON.parse(raw) as AlertBody;
-        received.push({ at: Date.now(), headers: request.headers, raw, body });
+        received.push({ at: Date.now(), path: request.url!, headers: request.headers, raw, body });
         const refuse = refuseFirst.delete(body.kind);
         response.writeHead(refuse ? 500 : 204).end();
       });
     });
     await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-    receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks/ordo`;
+    const base = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+    receiverUrl = `${base}/hooks/ordo`;
+    limitedUrl = `${base}/hooks/limited`;
     await db.connect();
     await participant.start();
     coordinator = await startApp('coordinator', {
@@ -117,6 +125,7 @@ describe('alerts to webhooks', () => {
       { ...body, secret: 'short' },
       { ...body, kinds: ['failed', 'everything'] },
       { ...body, kinds: [] },
+      { ...body, perMinute: 0 },
     ]) {
       const { status, body: error } = await admin.request<{ error: { code: string } }>('POST', '/alerts/webhooks', bad);
       expect({ status, code: error.error.code }).toEqual({ status: 400, code: 'VALIDATION_FAILED' });
@@ -126,7 +135,14 @@ describe('alerts to webhooks', () => {
   it('adds a webhook, never shows its secret, audits it, and signs the sample the test action sends', async () => {
     const created = await admin.request<{ id: string }>('POST', '/alerts/webhooks', { url: receiverUrl, secret, kinds: ['failed', 'stuck'] });
     expect(created.status).toBe(201);
-    expect(created.body).toEqual({ id: expect.any(String), url: receiverUrl, kinds: ['failed', 'stuck'], createdBy: testActor('admin'), createdAt: expect.any(String) });
+    expect(created.body).toEqual({
+      id: expect.any(String),
+      url: receiverUrl,
+      kinds: ['failed', 'stuck'],
+      perMinute: 30,
+      createdBy: testActor('admin'),
+      createdAt: expect.any(String),
+    });
     webhookId = created.body.id;
     const listed = await admin.request<{ items: object[] }>('GET', '/alerts/webhooks');
     expect(listed.body.items).toEqual([created.body]);
@@ -144,7 +160,7 @@ describe('alerts to webhooks', () => {
       ['alerts.webhook_created', testActor('admin')],
       ['alerts.webhook_tested', testActor('admin')],
     ]);
-    expect(rows[0].data).toEqual({ webhookId, origin: new URL(receiverUrl).origin, kinds: ['failed', 'stuck'] });
+    expect(rows[0].data).toEqual({ webhookId, origin: new URL(receiverUrl).origin, kinds: ['failed', 'stuck'], perMinute: 30 });
   });
 
   it('sends a signed alert for a failed transaction, again after the receiver answered 500', async () => {
@@ -197,4 +213,26 @@ describe('alerts to webhooks', () => {
     expect((await admin.request('POST', `/alerts/webhooks/${webhookId}/test`)).status).toBe(404);
     expect((await admin.request<{ items: object[] }>('GET', '/alerts/webhooks')).body.items).toEqual([]);
   });
+
+  it('folds alerts past a webhook\'s rate limit into one signed summary the next minute', async () => {
+    const limited = await admin.request<{ id: string }>('POST', '/alerts/webhooks', { url: limitedUrl, secret, kinds: ['stuck'], perMinute: 1 });
+    expect(limited.status).toBe(201);
+    const txs = await Promise.all([1, 2, 3].map((n) => start(`stuck-${n}`, script(when({ stepId: 'charge', phase: 'execute' }, SILENT)))));
+    const ours = (r: Received) => txs.some((tx) => tx.id === r.body.transactionId);
+    const individual = () => alertsOf('stuck', undefined, '/hooks/limited').filter(ours);
+    const summaries = () => alertsOf('summary', undefined, '/hooks/limited');
+    const summarized = () => summaries().reduce((n, r) => n + ((r.body.details.counts as { stuck?: number }).stuck ?? 0), 0);
+    // One a minute goes out as it is; the others wait in a summary at the start of the next minute.
+    await waitUntil('3 stuck alerts sent or summarized', () => individual().length + summarized() === 3, 75_000);
+    expect(summaries().length).toBeGreaterThanOrEqual(1);
+    const [summary] = summaries();
+    expect(signedBySecret(summary)).toBe(true);
+    expect(summary.body).toMatchObject({ kind: 'summary', summary: expect.stringMatching(/^\d+ more alerts past the rate limit: \d+ stuck$/) });
+    for (const example of summary.body.details.examples as { transactionId: string }[]) expect(txs.map((tx) => tx.id)).toContain(example.transactionId);
+
+    const metrics = await fetch(`${coordinator.url}/metrics`, { headers: bearer('metrics') }).then((r) => r.text());
+    expect(metrics).toMatch(/^ordo_alerts_dropped_total\{kind="stuck"\} [1-9]/m);
+    expect(metrics).toMatch(/^ordo_alerts_sent_total\{kind="summary"\} [1-9]/m);
+    expect(metrics).toMatch(/^ordo_transactions_stuck_total [1-9]/m);
+  }, 90_000);
 });

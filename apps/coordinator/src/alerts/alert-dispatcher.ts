@@ -1,9 +1,9 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { CoordinatorConfig } from '../config/coordinator.config';
-import { alertBody, summaryBody } from './alert';
+import { AlertBody, alertBody, summaryBody } from './alert';
 import { AlertMetrics } from './alert-metrics';
 import { AlertRepository, ClaimedDelivery } from './alert.repository';
-import { afterAttempt, DeliveryPolicy } from './delivery-policy';
+import { afterAttempt, DeliveryOutcome, DeliveryPolicy } from './delivery-policy';
 import { nextWindowStart } from './rate-window';
 import { WebhookSender } from './webhook-sender';
 
@@ -69,26 +69,39 @@ export class AlertDispatcher implements OnApplicationBootstrap, OnApplicationShu
   private async deliver(webhookId: string, batch: ClaimedDelivery[], now: number): Promise<void> {
     const summaries = batch.filter((d) => d.alert === null);
     const alerts = batch.filter((d) => d.alert !== null);
-    const granted = alerts.length === 0 ? 0 : await this.alerts.reserve(webhookId, alerts.length, this.config.ALERTS_PER_MINUTE, now);
+    const granted = alerts.length === 0 ? 0 : await this.alerts.reserve(webhookId, alerts.length, batch[0].perMinute, now);
     const folded = alerts.slice(granted);
     if (folded.length > 0) {
       await this.alerts.fold(webhookId, folded.map((d) => d.id), new Date(nextWindowStart(now)));
       for (const d of folded) this.metrics.dropped(d.alert!.kind);
     }
-    await Promise.all([...summaries, ...alerts.slice(0, granted)].map((d) => this.attempt(d, now)));
+    await Promise.all([...summaries.map((d) => this.summarize(d, now)), ...alerts.slice(0, granted).map((d) => this.attempt(d))]);
   }
 
-  private async attempt(delivery: ClaimedDelivery, now: number): Promise<void> {
-    const body = delivery.alert
-      ? alertBody(delivery.alert, this.publicUrl)
-      : summaryBody(delivery.id, await this.alerts.folded(delivery.id, SUMMARY_EXAMPLES), new Date(now), this.publicUrl);
+  private async attempt(delivery: ClaimedDelivery): Promise<void> {
+    const body = alertBody(delivery.alert!, this.publicUrl);
+    const outcome = await this.send(delivery, body);
+    await this.alerts.settle(delivery.id, outcome.outcome, outcome.error);
+  }
+
+  /** A summary of what was folded until now; nothing is sent when a summary already covered it all. */
+  private async summarize(delivery: ClaimedDelivery, now: number): Promise<void> {
+    const { ids, folded } = await this.alerts.unsummarized(delivery.webhookId, SUMMARY_EXAMPLES);
+    const next = new Date(nextWindowStart(now));
+    if (ids.length === 0) return this.alerts.settleSummary(delivery.id, delivery.webhookId, { state: 'sent' }, null, ids, next);
+    const { outcome, error } = await this.send(delivery, summaryBody(delivery.id, folded, new Date(now), this.publicUrl));
+    await this.alerts.settleSummary(delivery.id, delivery.webhookId, outcome, error, ids, next);
+  }
+
+  /** One attempt, counted; what becomes of the delivery after it. */
+  private async send(delivery: ClaimedDelivery, body: AlertBody): Promise<{ outcome: DeliveryOutcome; error: string | null }> {
     const result = await this.sender.send(delivery.url, delivery.secret, body);
     const outcome = afterAttempt(this.policy, delivery.attempts + 1, result.delivered, Math.random);
-    await this.alerts.settle(delivery.id, outcome, result.error);
     if (outcome.state === 'sent') this.metrics.sent(body.kind);
     if (outcome.state === 'dead') {
       this.metrics.failed(body.kind);
       this.logger.warn(`gave up alert ${body.id} to webhook ${delivery.webhookId} after ${this.policy.maxAttempts} attempts: ${result.error}`);
     }
+    return { outcome, error: result.error };
   }
 }

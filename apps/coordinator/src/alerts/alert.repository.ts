@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { AlertKind, AlertRecord, Folded, NewAlert } from './alert';
 import { DeliveryOutcome } from './delivery-policy';
 import { reserve } from './rate-window';
@@ -11,6 +11,8 @@ export interface ClaimedDelivery {
   webhookId: string;
   url: string;
   secret: string;
+  /** The webhook's rate limit. */
+  perMinute: number;
   /** Attempts made before this one. */
   attempts: number;
   alert: AlertRecord | null;
@@ -21,6 +23,7 @@ interface ClaimedRow {
   webhook_id: string;
   url: string;
   secret: string;
+  per_minute: number;
   attempts: number;
   alert_id: string | null;
   kind: AlertKind | null;
@@ -103,7 +106,7 @@ export class AlertRepository {
          WHERE id IN (SELECT id FROM alert_deliveries WHERE state = 'pending' AND due_at <= now()
            ORDER BY due_at LIMIT $1 FOR UPDATE SKIP LOCKED)
          RETURNING d.id, d.alert_id, d.webhook_id, d.attempts)
-       SELECT c.id::text, c.webhook_id, w.url, w.secret, c.attempts, a.id::text AS alert_id, a.kind, a.tx_id, a.participant,
+       SELECT c.id::text, c.webhook_id, w.url, w.secret, w.per_minute, c.attempts, a.id::text AS alert_id, a.kind, a.tx_id, a.participant,
          a.definition_name, a.data, a.at, now() AS now
        FROM claimed c JOIN alert_webhooks w ON w.id = c.webhook_id LEFT JOIN alerts a ON a.id = c.alert_id
        ORDER BY c.id`,
@@ -114,6 +117,7 @@ export class AlertRepository {
       webhookId: r.webhook_id,
       url: r.url,
       secret: r.secret,
+      perMinute: r.per_minute,
       attempts: r.attempts,
       alert:
         r.alert_id === null
@@ -144,36 +148,57 @@ export class AlertRepository {
     });
   }
 
-  /** Folds deliveries past the rate limit into the webhook's pending summary, made (due at `summaryAt`) if there is none. */
+  /**
+   * Folds deliveries past the rate limit: they wait for the webhook's next summary, made
+   * (due at `summaryAt`) unless one is pending.
+   */
   async fold(webhookId: string, deliveryIds: readonly string[], summaryAt: Date): Promise<void> {
-    await this.dataSource.query(
-      `WITH summary AS (
-         INSERT INTO alert_deliveries (webhook_id, due_at) VALUES ($1, $3)
-         ON CONFLICT (webhook_id) WHERE alert_id IS NULL AND state = 'pending' DO UPDATE SET due_at = alert_deliveries.due_at
-         RETURNING id)
-       UPDATE alert_deliveries SET state = 'folded', summary_id = (SELECT id FROM summary), finished_at = now()
-       WHERE id = ANY ($2::bigint[])`,
-      [webhookId, deliveryIds, summaryAt],
-    );
+    await this.dataSource.transaction(async (manager) => {
+      await manager.query(`UPDATE alert_deliveries SET state = 'folded', finished_at = now() WHERE id = ANY ($1::bigint[])`, [deliveryIds]);
+      await manager.query(
+        `INSERT INTO alert_deliveries (webhook_id, due_at) VALUES ($1, $2)
+         ON CONFLICT (webhook_id) WHERE alert_id IS NULL AND state = 'pending' DO NOTHING`,
+        [webhookId, summaryAt],
+      );
+    });
   }
 
-  /** What a summary delivery stands for: its folded alerts by kind, and the first few. */
-  async folded(summaryId: string, examples: number): Promise<Folded> {
-    const rows: { kind: AlertKind; count: number; examples: Folded['examples'] }[] = await this.dataSource.query(
-      `SELECT a.kind, count(*)::int AS count,
-         (array_agg(jsonb_build_object('kind', a.kind, 'transactionId', a.tx_id, 'participant', a.participant) ORDER BY a.id))[1:$2] AS examples
-       FROM alert_deliveries d JOIN alerts a ON a.id = d.alert_id WHERE d.summary_id = $1 GROUP BY a.kind ORDER BY a.kind`,
-      [summaryId, examples],
+  /** The webhook's folded deliveries no summary covered yet: their ids, and by kind with the first few. */
+  async unsummarized(webhookId: string, examples: number): Promise<{ ids: string[]; folded: Folded }> {
+    const rows: { kind: AlertKind; ids: string[]; examples: Folded['examples'] }[] = await this.dataSource.query(
+      `SELECT a.kind, array_agg(d.id::text ORDER BY d.id) AS ids,
+         (array_agg(jsonb_build_object('kind', a.kind, 'transactionId', a.tx_id, 'participant', a.participant) ORDER BY d.id))[1:$2] AS examples
+       FROM alert_deliveries d JOIN alerts a ON a.id = d.alert_id
+       WHERE d.webhook_id = $1 AND d.state = 'folded' AND d.summary_id IS NULL GROUP BY a.kind ORDER BY a.kind`,
+      [webhookId, examples],
     );
     return {
-      counts: Object.fromEntries(rows.map((r) => [r.kind, r.count])),
-      examples: rows.flatMap((r) => r.examples).slice(0, examples),
+      ids: rows.flatMap((r) => r.ids),
+      folded: { counts: Object.fromEntries(rows.map((r) => [r.kind, r.ids.length])), examples: rows.flatMap((r) => r.examples).slice(0, examples) },
     };
   }
 
+  /**
+   * Records a summary's outcome. Once it was sent (or given up), the folded deliveries it
+   * counted are covered; those folded meanwhile get the next summary, due at `nextAt`.
+   */
+  async settleSummary(summaryId: string, webhookId: string, outcome: DeliveryOutcome, error: string | null, covered: readonly string[], nextAt: Date) {
+    await this.dataSource.transaction(async (manager) => {
+      await this.settle(summaryId, outcome, error, manager);
+      if (outcome.state === 'pending') return;
+      await manager.query('UPDATE alert_deliveries SET summary_id = $1 WHERE id = ANY ($2::bigint[])', [summaryId, covered]);
+      await manager.query(
+        `INSERT INTO alert_deliveries (webhook_id, due_at)
+         SELECT $1, $2 WHERE EXISTS (SELECT FROM alert_deliveries WHERE webhook_id = $1 AND state = 'folded' AND summary_id IS NULL)
+         ON CONFLICT (webhook_id) WHERE alert_id IS NULL AND state = 'pending' DO NOTHING`,
+        [webhookId, nextAt],
+      );
+    });
+  }
+
   /** Records an attempt's outcome: sent, to try again after a wait, or given up. */
-  async settle(deliveryId: string, outcome: DeliveryOutcome, error: string | null): Promise<void> {
-    await this.dataSource.query(
+  async settle(deliveryId: string, outcome: DeliveryOutcome, error: string | null, manager: EntityManager = this.dataSource.manager): Promise<void> {
+    await manager.query(
       `UPDATE alert_deliveries SET state = $2, attempts = attempts + 1, last_error = $4,
          due_at = CASE WHEN $3::int IS NULL THEN due_at ELSE now() + ${ms(3)} END,
          finished_at = CASE WHEN $2 = 'pending' THEN NULL ELSE now() END

@@ -9,11 +9,16 @@ export interface Webhook {
   id: string;
   url: string;
   kinds: AlertKind[];
+  /** Alerts it gets per minute at most; the rest are folded into a summary. */
+  perMinute: number;
   createdBy: string;
   createdAt: Date;
 }
 
-const COLUMNS = 'id, url, kinds, created_by AS "createdBy", created_at AS "createdAt"';
+/** What an admin gives to add a webhook. */
+export type NewWebhook = Pick<Webhook, 'url' | 'kinds' | 'perMinute'> & { secret: string };
+
+const COLUMNS = 'id, url, kinds, per_minute AS "perMinute", created_by AS "createdBy", created_at AS "createdAt"';
 
 /**
  * Where alerts go. Every change is written to audit_log with its actor in the same
@@ -24,14 +29,14 @@ const COLUMNS = 'id, url, kinds, created_by AS "createdBy", created_at AS "creat
 export class WebhookRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
-  async create(url: string, secret: string, kinds: AlertKind[], actor: string): Promise<Webhook> {
+  async create(webhook: NewWebhook, actor: string): Promise<Webhook> {
     return this.dataSource.transaction(async (manager) => {
-      const [webhook]: Webhook[] = await manager.query(
-        `INSERT INTO alert_webhooks (id, url, secret, kinds, created_by) VALUES ($1, $2, $3, $4, $5) RETURNING ${COLUMNS}`,
-        [randomUUID(), url, secret, kinds, actor],
+      const [created]: Webhook[] = await manager.query(
+        `INSERT INTO alert_webhooks (id, url, secret, kinds, per_minute, created_by) VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${COLUMNS}`,
+        [randomUUID(), webhook.url, webhook.secret, webhook.kinds, webhook.perMinute, actor],
       );
-      await this.audit(manager, 'alerts.webhook_created', actor, webhook);
-      return webhook;
+      await this.audit(manager, 'alerts.webhook_created', actor, created);
+      return created;
     });
   }
 
@@ -64,7 +69,7 @@ export class WebhookRepository {
     await manager.query('INSERT INTO audit_log (type, actor, data, at) VALUES ($1, $2, $3, now())', [
       type,
       actor,
-      JSON.stringify({ webhookId: webhook.id, origin: new URL(webhook.url).origin, kinds: webhook.kinds, ...extra }),
+      JSON.stringify({ webhookId: webhook.id, origin: new URL(webhook.url).origin, kinds: webhook.kinds, perMinute: webhook.perMinute, ...extra }),
     ]);
   }
 }

@@ -31,7 +31,7 @@ export class WebhooksController {
   @ApiOperation({ summary: 'Add a webhook: the kinds of alerts it receives, and the secret that signs them' })
   @ApiCreatedResponse({ type: WebhookView })
   create(@Body() body: CreateWebhookDto, @Actor() actor: string): Promise<WebhookView> {
-    return this.webhooks.create(body.url, body.secret, body.kinds, actor);
+    return this.webhooks.create({ ...body, perMinute: body.perMinute ?? this.config.ALERTS_PER_MINUTE }, actor);
   }
 
   @Get()

@@ -253,7 +253,7 @@ export class CoordinatorConfig extends AppConfig {
   @Max(60_000)
   ALERT_TIMEOUT_MS: number = 5000;
 
-  /** Alerts each webhook gets per minute, all instances together; the rest are folded into one summary the next minute. */
+  /** Default rate limit of a new webhook: alerts per minute, all instances together; the rest are folded into one summary the next minute. */
   @IsInt()
   @Min(1)
   @Max(10_000)

@@ -1,5 +1,5 @@
-import { ApiProperty } from '@nestjs/swagger';
-import { ArrayMaxSize, ArrayMinSize, ArrayUnique, IsIn, IsString, IsUrl, Length, Matches } from 'class-validator';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ArrayMaxSize, ArrayMinSize, ArrayUnique, IsIn, IsInt, IsOptional, IsString, IsUrl, Length, Matches, Max, Min } from 'class-validator';
 import { ALERT_KINDS, AlertKind } from '../alert';
 
 export class CreateWebhookDto {
@@ -23,6 +23,13 @@ export class CreateWebhookDto {
   @ArrayUnique()
   @IsIn(ALERT_KINDS, { each: true })
   kinds: AlertKind[];
+
+  @ApiPropertyOptional({ example: 30, minimum: 1, maximum: 10_000, description: 'Alerts per minute at most; the rest are folded into one summary a minute. Default: ALERTS_PER_MINUTE' })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(10_000)
+  perMinute?: number;
 }
 
 export class WebhookView {
@@ -34,6 +41,9 @@ export class WebhookView {
 
   @ApiProperty({ enum: ALERT_KINDS, isArray: true })
   kinds: AlertKind[];
+
+  @ApiProperty({ example: 30 })
+  perMinute: number;
 
   @ApiProperty({ example: 'ops-alice', description: 'The API key that added it' })
   createdBy: string;
