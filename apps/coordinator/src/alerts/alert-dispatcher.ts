@@ -5,6 +5,7 @@ import { AlertMetrics } from './alert-metrics';
 import { AlertRepository, ClaimedDelivery } from './alert.repository';
 import { afterAttempt, DeliveryOutcome, DeliveryPolicy } from './delivery-policy';
 import { nextWindowStart } from './rate-window';
+import { Ticker } from './ticker';
 import { WebhookSender } from './webhook-sender';
 
 /** Most alerts fanned out, and most deliveries claimed, per pass. */
@@ -24,8 +25,7 @@ export class AlertDispatcher implements OnApplicationBootstrap, OnApplicationShu
   private readonly logger = new Logger(AlertDispatcher.name);
   private readonly policy: DeliveryPolicy;
   private readonly publicUrl: string;
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<void>;
+  private readonly ticker: Ticker;
 
   constructor(
     private readonly alerts: AlertRepository,
@@ -38,18 +38,16 @@ export class AlertDispatcher implements OnApplicationBootstrap, OnApplicationShu
       backoff: { initialDelayMs: config.ALERT_RETRY_INITIAL_MS, multiplier: 2, maxDelayMs: config.ALERT_RETRY_MAX_MS, jitter: 'equal' },
     };
     this.publicUrl = config.ORDO_PUBLIC_URL ?? '';
+    this.ticker = new Ticker(() => this.pass(), config.ALERT_POLL_MS);
   }
 
   onApplicationBootstrap() {
-    this.timer = setInterval(() => {
-      this.running ??= this.pass().finally(() => (this.running = undefined));
-    }, this.config.ALERT_POLL_MS);
+    this.ticker.start();
   }
 
   /** Stops after the pass under way: what is still due stays claimable by other instances. */
   async onApplicationShutdown() {
-    clearInterval(this.timer);
-    await this.running;
+    await this.ticker.stop();
   }
 
   private async pass(): Promise<void> {

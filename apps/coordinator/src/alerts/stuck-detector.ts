@@ -2,6 +2,7 @@ import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } fro
 import { CoordinatorConfig } from '../config/coordinator.config';
 import { AlertMetrics } from './alert-metrics';
 import { AlertRepository } from './alert.repository';
+import { Ticker } from './ticker';
 
 /** Most stuck transactions one scan alerts about; the next scan takes the rest. */
 const SCAN_LIMIT = 1000;
@@ -14,26 +15,23 @@ const SCAN_LIMIT = 1000;
 @Injectable()
 export class StuckDetector implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(StuckDetector.name);
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<void>;
+  private readonly ticker: Ticker;
 
   constructor(
     private readonly alerts: AlertRepository,
     private readonly metrics: AlertMetrics,
     private readonly config: CoordinatorConfig,
-  ) {}
+  ) {
+    // Ticks faster than the lease, so a scan follows soon after the lease holder dies.
+    this.ticker = new Ticker(() => this.scan(), Math.max(100, Math.floor(config.ALERT_STUCK_SCAN_MS / 4)));
+  }
 
   onApplicationBootstrap() {
-    // Ticks faster than the lease, so a scan follows soon after the lease holder dies.
-    const tick = Math.max(100, Math.floor(this.config.ALERT_STUCK_SCAN_MS / 4));
-    this.timer = setInterval(() => {
-      this.running ??= this.scan().finally(() => (this.running = undefined));
-    }, tick);
+    this.ticker.start();
   }
 
   async onApplicationShutdown() {
-    clearInterval(this.timer);
-    await this.running;
+    await this.ticker.stop();
   }
 
   private async scan(): Promise<void> {
