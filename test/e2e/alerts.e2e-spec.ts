@@ -2,13 +2,15 @@ import { randomBytes } from 'crypto';
 import { createServer, IncomingHttpHeaders, Server } from 'http';
 import { AddressInfo } from 'net';
 import { Client } from 'pg';
+import { topicNames } from '@ordo/protocol';
 import { sleep } from '../../tools/infra/proc';
 import { AlertBody } from '../../apps/coordinator/src/alerts/alert';
 import { SIGNATURE_HEADER, verifySignature } from '../../apps/coordinator/src/alerts/signature';
 import { bearer, testActor } from '../support/auth';
 import { CoordinatorApi } from '../support/coordinator-api';
+import { testBus } from '../support/kafka';
 import { RunningApp, startApp } from '../support/processes';
-import { Behaviour, failCompensationFirst, failForward, script, SILENT, TestParticipant, when } from '../support/test-participant';
+import { Behaviour, failCompensationFirst, failForward, RETRY, script, SILENT, TestParticipant, when } from '../support/test-participant';
 import { testEnv } from '../support/test-env';
 
 /** What the receiver got: the raw body (what the signature covers) and its headers. */
@@ -30,9 +32,12 @@ describe('alerts to webhooks', () => {
   const suffix = randomBytes(3).toString('hex');
   const topicPrefix = `${env.topicPrefix}alerts.`;
   const shop = `shop-${suffix}`;
+  const bank = `bank-${suffix}`;
   const secret = `whsec-${randomBytes(12).toString('hex')}`;
   const cases: Record<string, Behaviour> = {};
-  const participant = new TestParticipant({ name: shop, topicPrefix, behaviour: (command, ctx) => (cases[String(command.input.case)] ?? script())(command, ctx) });
+  const byCase: Behaviour = (command, ctx) => (cases[String(command.input.case)] ?? script())(command, ctx);
+  const participants = [shop, bank].map((name) => new TestParticipant({ name, topicPrefix, behaviour: byCase }));
+  const bus = testBus('e2e-alerts');
   const received: Received[] = [];
   /** Kinds of alerts whose first delivery the receiver answers with 500. */
   const refuseFirst = new Set<string>(['failed']);
@@ -40,6 +45,7 @@ describe('alerts to webhooks', () => {
   let receiver: Server;
   let receiverUrl: string;
   let limitedUrl: string;
+  let opsUrl: string;
   let coordinator: RunningApp;
   let admin: CoordinatorApi;
   let webhookId: string;
@@ -54,9 +60,16 @@ describe('alerts to webhooks', () => {
       { id: 'charge', participant: shop, action: 'charge', compensation: 'refund', dependsOn: ['create'], timeoutMs: 120_000 },
     ],
   };
-  const start = async (name: string, behaviour: Behaviour) => {
+  // One step on bank, retried often enough to open its circuit.
+  const flaky = {
+    name: `flaky-${suffix}`,
+    type: 'saga',
+    defaults: { timeoutMs: 1000, retry: { maxAttempts: 6, initialDelayMs: 20, multiplier: 1, maxDelayMs: 20 } },
+    steps: [{ id: 'pay', participant: bank, action: 'pay', compensation: 'refund' }],
+  };
+  const start = async (name: string, behaviour: Behaviour, definitionName = definition.name) => {
     cases[name] = behaviour;
-    return admin.start(definition.name, { case: name });
+    return admin.start(definitionName, { case: name });
   };
   const alertsOf = (kind: string, txId?: string, path = '/hooks/ordo') =>
     received.filter((r) => r.path === path && r.body.kind === kind && (!txId || r.body.transactionId === txId));
@@ -88,8 +101,9 @@ describe('alerts to webhooks', () => {
     const base = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
     receiverUrl = `${base}/hooks/ordo`;
     limitedUrl = `${base}/hooks/limited`;
+    opsUrl = `${base}/hooks/ops`;
     await db.connect();
-    await participant.start();
+    await Promise.all(participants.map((p) => p.start()));
     coordinator = await startApp('coordinator', {
       KAFKA_TOPIC_PREFIX: topicPrefix,
       DATABASE_SCHEMA: 'ordo_alerts',
@@ -98,14 +112,21 @@ describe('alerts to webhooks', () => {
       ALERT_STUCK_SCAN_MS: '500',
       ALERT_POLL_MS: '100',
       ALERT_RETRY_INITIAL_MS: '300',
+      // A circuit opens after four unhealthy outcomes in a row, and not before.
+      BREAKER_WINDOW: '4',
+      BREAKER_MIN_CALLS: '4',
+      BREAKER_FAILURE_RATIO: '1',
+      BREAKER_OPEN_MS: '500',
     });
     admin = new CoordinatorApi(coordinator.url);
     await admin.register(definition);
+    await admin.register(flaky);
   });
 
   afterAll(async () => {
     await coordinator?.stop();
-    await participant.stop();
+    await Promise.all(participants.map((p) => p.stop()));
+    await bus.close();
     await db.end();
     await new Promise((resolve) => receiver?.close(resolve));
   });
@@ -235,4 +256,29 @@ describe('alerts to webhooks', () => {
     expect(metrics).toMatch(/^ordo_alerts_sent_total\{kind="summary"\} [1-9]/m);
     expect(metrics).toMatch(/^ordo_transactions_stuck_total [1-9]/m);
   }, 90_000);
+
+  it('sends circuit_open and dead_letter alerts to a webhook that wants them', async () => {
+    const ops = await admin.request<{ id: string }>('POST', '/alerts/webhooks', { url: opsUrl, secret, kinds: ['circuit_open', 'dead_letter'] });
+    expect(ops.status).toBe(201);
+
+    await start('flaky', script(when({ stepId: 'pay', phase: 'execute' }, RETRY)), flaky.name);
+    await waitUntil('a circuit_open alert', () => alertsOf('circuit_open', undefined, '/hooks/ops').length > 0);
+    const [circuit] = alertsOf('circuit_open', undefined, '/hooks/ops');
+    expect(signedBySecret(circuit)).toBe(true);
+    expect(circuit.body).toMatchObject({
+      kind: 'circuit_open',
+      participant: bank,
+      transactionId: null,
+      details: { openMs: 500, failureRatio: 1 },
+      summary: `Circuit of ${bank} opened for 500 ms (failure ratio 1)`,
+    });
+
+    await bus.publish([{ topic: topicNames(topicPrefix).replies, key: 'junk', value: '{"txId": 42' }]);
+    await waitUntil('a dead_letter alert', () => alertsOf('dead_letter', undefined, '/hooks/ops').length > 0);
+    const [dead] = alertsOf('dead_letter', undefined, '/hooks/ops');
+    expect(signedBySecret(dead)).toBe(true);
+    expect(dead.body).toMatchObject({ kind: 'dead_letter', details: { reason: 'malformed', count: 1 }, link: 'https://ordo.example.com/#/overview' });
+    // Webhooks that did not ask for these kinds got none.
+    expect(received.filter((r) => r.path !== '/hooks/ops' && ['circuit_open', 'dead_letter'].includes(r.body.kind))).toEqual([]);
+  });
 });
