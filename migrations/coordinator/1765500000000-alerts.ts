@@ -49,6 +49,8 @@ export class Alerts1765500000000 implements MigrationInterface {
       )`);
     await q.query('CREATE UNIQUE INDEX alerts_dedupe ON alerts (dedupe_key) WHERE dedupe_key IS NOT NULL');
     await q.query('CREATE INDEX alerts_new ON alerts (id) WHERE NOT fanned_out');
+    // Retention deletes a transaction's alerts with it.
+    await q.query('CREATE INDEX alerts_tx ON alerts (tx_id) WHERE tx_id IS NOT NULL');
     await q.query(`
       CREATE TABLE alert_deliveries (
         id          bigserial   PRIMARY KEY,
