@@ -238,7 +238,7 @@ export class CoordinatorConfig extends AppConfig {
   /** Wait after a delivery's first failed attempt; it doubles after each (±50 % jitter), up to ALERT_RETRY_MAX_MS. */
   @IsInt()
   @Min(10)
-  @Max(3_600_000)
+  @Validate(NotAbove, ['ALERT_RETRY_MAX_MS'])
   ALERT_RETRY_INITIAL_MS: number = 1000;
 
   /** Longest wait between two attempts of a delivery. */
