@@ -337,10 +337,14 @@ export class TransactionRepository {
   async write(decisions: readonly DecisionWrite[]): Promise<WriteResult> {
     if (decisions.length === 0) return { written: new Map(), queued: [] };
     const col = <T>(pick: (d: DecisionWrite) => T) => decisions.map(pick);
-    const alerts = decisions.filter((d) => d.after.status === 'failed' && d.before.state.status !== 'failed').map((d) => failedAlert(d.before, d.after));
-    const alertParams = alerts.length === 0 ? [] : [
-      alerts.map((a) => a.kind), alerts.map((a) => a.txId), alerts.map((a) => a.definition), alerts.map((a) => JSON.stringify(a.data)),
-    ];
+    // Only the decision that makes a transaction failed alerts: later ones (a late reply) do not again.
+    const alerts = decisions
+      .filter((d) => d.after.status === 'failed' && d.before.state.status !== 'failed')
+      .map((d) => failedAlert(d.before, d.after));
+    const alertParams =
+      alerts.length === 0
+        ? []
+        : [alerts.map((a) => a.kind), alerts.map((a) => a.txId), alerts.map((a) => a.definition), alerts.map((a) => JSON.stringify(a.data))];
     const rows = await runPrepared<WrittenRow>(this.dataSource, alerts.length === 0 ? UPDATE : UPDATE_ALERTING, [
       col((d) => d.before.id),
       col((d) => d.before.version),
