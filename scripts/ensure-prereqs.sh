@@ -2,8 +2,9 @@
 # Makes sure the machine has what Ordo needs: Node 20.19+, and — unless DATABASE_URL /
 # KAFKA_BROKERS point at running services — PostgreSQL server binaries, Java 17+ and
 # Maven; for `bench`, pgbench; for `test`, also Chromium (Debian's package: the
-# dashboard's browser tests never download a browser). Missing packages are installed with apt when we are root; otherwise
-# one line says what to install.
+# dashboard's browser tests never download a browser) and promtool (Debian's package
+# prometheus: it checks the shipped alert rules). Missing packages are installed with apt
+# when we are root; otherwise one line says what to install.
 set -euo pipefail
 
 missing=()
@@ -27,6 +28,10 @@ fi
 if [ "${1:-}" = test ] && [ -z "${CHROMIUM_PATH:-}" ]; then
   # Fonts are only recommended by the package, and --no-install-recommends would leave pages without text.
   [ -x /usr/bin/chromium ] || { need chromium; need fonts-liberation; }
+fi
+if [ "${1:-}" = test ]; then
+  # promtool checks the shipped Prometheus alert rules (deploy/prometheus).
+  command -v promtool >/dev/null || need prometheus
 fi
 
 [ ${#missing[@]} -eq 0 ] && exit 0

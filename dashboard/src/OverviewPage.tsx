@@ -1,12 +1,13 @@
 import { useEffect, useState } from 'react';
-import { api, TX_STATUSES } from './api';
+import { AlertWebhooks } from './AlertWebhooks';
+import { api, Principal, TX_STATUSES } from './api';
 import { href } from './router';
 import { Badge, ErrorNote, STATUS_COLORS, useLoad, when } from './ui';
 
 const percent = (share: number) => `${(share * 100).toFixed(1)} %`;
 
-/** Throughput and outcome rates over a recent window, stuck transactions, participants' health. */
-export function OverviewPage() {
+/** Throughput and outcome rates over a recent window, stuck transactions, participants' health; for admins, alert webhooks. */
+export function OverviewPage({ me }: { me: Principal }) {
   const [windowMinutes, setWindow] = useState(60);
   const [stuckMinutes, setStuck] = useState(5);
   const overview = useLoad(() => api.overview(windowMinutes, stuckMinutes), [windowMinutes, stuckMinutes]);
@@ -134,6 +135,7 @@ export function OverviewPage() {
           </tbody>
         </table>
       )}
+      {me.role === 'admin' && <AlertWebhooks />}
     </section>
   );
 }

@@ -30,6 +30,8 @@ export interface Overview {
   perMinute: { minute: string; counts: Record<TxStatus, number> }[]; stuckMinutes: number; stuck: TxSummary[];
 }
 export interface ParticipantHealth { participant: string; circuit: string; inFlight: number; failureRatio: number }
+export interface Webhook { id: string; url: string; kinds: string[]; perMinute: number; createdBy: string; createdAt: string }
+export interface WebhookTestResult { delivered: boolean; status: number | null; error: string | null }
 
 const KEY = 'ordo.apiKey';
 export const storedKey = () => sessionStorage.getItem(KEY);
@@ -81,6 +83,8 @@ export const api = {
     call<StoredDefinition>('GET', `/definitions/${encodeURIComponent(name)}${version ? `/versions/${version}` : ''}`),
   overview: (windowMinutes: number, stuckMinutes: number) => call<Overview>('GET', `/transactions/overview${query({ windowMinutes, stuckMinutes })}`),
   participants: () => call<{ items: ParticipantHealth[] }>('GET', '/participants'),
+  webhooks: () => call<{ items: Webhook[] }>('GET', '/alerts/webhooks'),
+  testWebhook: (id: string) => call<WebhookTestResult>('POST', `/alerts/webhooks/${encodeURIComponent(id)}/test`),
 };
 
 /**

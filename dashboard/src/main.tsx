@@ -92,7 +92,7 @@ function App() {
         {page === 'transactions' && a && <TransactionPage key={a} id={a} me={me} />}
         {page === 'transactions' && !a && <TransactionsPage me={me} />}
         {page === 'definitions' && <DefinitionsPage name={a} version={b ? Number(b) : undefined} />}
-        {page === 'overview' && <OverviewPage />}
+        {page === 'overview' && <OverviewPage me={me} />}
       </main>
     </>
   );

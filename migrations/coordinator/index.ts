@@ -9,6 +9,7 @@ import { OutboxAttempts1765100000000 } from './1765100000000-outbox-attempts';
 import { Actors1765200000000 } from './1765200000000-actors';
 import { ReplyTokenSecret1765300000000 } from './1765300000000-reply-token-secret';
 import { AuditLog1765400000000 } from './1765400000000-audit-log';
+import { Alerts1765500000000 } from './1765500000000-alerts';
 
 /** The coordinator's migrations, oldest first. */
 export const coordinatorMigrations = [
@@ -23,4 +24,5 @@ export const coordinatorMigrations = [
   Actors1765200000000,
   ReplyTokenSecret1765300000000,
   AuditLog1765400000000,
+  Alerts1765500000000,
 ];

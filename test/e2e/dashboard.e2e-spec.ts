@@ -1,6 +1,8 @@
 import { mkdirSync } from 'fs';
 import { join } from 'path';
 import { randomBytes } from 'crypto';
+import { createServer } from 'http';
+import { AddressInfo } from 'net';
 import { Browser, chromium, Page } from 'playwright-core';
 import { Command } from '@ordo/protocol';
 import { insertFinishedTransactions } from '../../tools/bench/finished-transactions';
@@ -192,6 +194,41 @@ describe('dashboard', () => {
     expect(refused.body.error.code).toBe('FORBIDDEN');
     expect((await api.get(stuck.id)).status).toBe('failed');
     await page.context().close();
+  });
+
+  it('lets an admin send a test alert to a webhook from the overview, and shows it to no one else', async () => {
+    const received: { signature: string | undefined; kind: string }[] = [];
+    const receiver = createServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk) => (body += chunk));
+      request.on('end', () => {
+        received.push({ signature: request.headers['ordo-signature'] as string | undefined, kind: JSON.parse(body).kind });
+        response.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+    // circuit_open only: this run's other coordinators share the schema, and their failures are not this test's.
+    const webhook = await api.request<{ id: string }>('POST', '/alerts/webhooks', { url, secret: `whsec-${suffix}-0123456789`, kinds: ['circuit_open'] });
+    try {
+      const page = await signIn('admin');
+      await page.goto(`${coordinator.url}/#/overview`);
+      const row = page.locator(`tr[data-webhook="${webhook.body.id}"]`);
+      await row.getByRole('button', { name: `Send a test alert to ${url}` }).click();
+      await row.getByRole('status').filter({ hasText: 'Delivered (HTTP 204)' }).waitFor();
+      await shot(page, 'overview-webhooks');
+      expect(received).toEqual([{ signature: expect.stringMatching(/^t=\d+,v1=[0-9a-f]{64}$/), kind: 'test' }]);
+      await page.context().close();
+
+      const operator = await signIn('operator');
+      await operator.goto(`${coordinator.url}/#/overview`);
+      await operator.getByRole('heading', { name: 'Participants' }).waitFor();
+      expect(await operator.getByRole('heading', { name: 'Alert webhooks' }).count()).toBe(0);
+      await operator.context().close();
+    } finally {
+      await api.request('DELETE', `/alerts/webhooks/${webhook.body.id}`);
+      await new Promise((resolve) => receiver.close(resolve));
+    }
   });
 
   it('runs under a strict Content-Security-Policy that refuses what the dashboard does not need', async () => {

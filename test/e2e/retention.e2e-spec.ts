@@ -76,6 +76,16 @@ describe('retention', () => {
        FROM ${ofSeed(`old-${suffix}`, AUDITED)} AS t (id)`,
     );
 
+    // Alerts about old and running ones (stuck while they ran): the old ones' go with them.
+    const ALERTED = 10;
+    for (const seed of ['old', 'running']) {
+      await db.query(
+        `INSERT INTO alerts (kind, tx_id, definition_name, data, dedupe_key, fanned_out)
+         SELECT 'stuck', id, $1, '{}', 'stuck:' || id, true FROM ${ofSeed(`${seed}-${suffix}`, ALERTED)} AS t (id)`,
+        [stored.name],
+      );
+    }
+
     // Sagas run while the purge does; the old rows left are sampled meanwhile.
     const oldLeft = () => count(`SELECT count(*) FROM transactions WHERE id IN ${ofSeed(`old-${suffix}`, OLD)}`);
     const seen = new Set<number>();
@@ -99,6 +109,9 @@ describe('retention', () => {
     // Their history went with them, but for what operators did, now in the audit log.
     expect(await count(`SELECT count(*) FROM events WHERE tx_id IN ${ofSeed(`old-${suffix}`, OLD)}`)).toBe(0);
     const { rows: audit } = await db.query(`SELECT definition_name, type, actor FROM audit_log WHERE tx_id IN ${ofSeed(`old-${suffix}`, OLD)}`);
+    expect(await count(`SELECT count(*) FROM alerts WHERE tx_id IN ${ofSeed(`old-${suffix}`, OLD)}`)).toBe(0);
+    // (The stuck scan may have alerted about the other running ones meanwhile: they are two hours without progress.)
+    expect(await count(`SELECT count(*) FROM alerts WHERE tx_id IN ${ofSeed(`running-${suffix}`, 50)}`)).toBeGreaterThanOrEqual(ALERTED);
     expect(audit).toEqual(Array(AUDITED).fill({ definition_name: stored.name, type: 'operator.retried', actor: 'ops-alice' }));
 
     for (const [seed, n] of [['recent', 500], ['running', 50], ['failed', 50]] as const) {

@@ -23,6 +23,23 @@ describe('CoordinatorConfig', () => {
     expect(() => validateConfig(CoordinatorConfig, { ...required, BREAKER_FAILURE_RATIO: '0' })).toThrow(/BREAKER_FAILURE_RATIO/);
   });
 
+  it('defaults the alerts, and takes only an http(s) public URL for their links', () => {
+    expect(validateConfig(CoordinatorConfig, required)).toMatchObject({
+      ALERT_STUCK_AFTER_S: 600,
+      ALERT_STUCK_SCAN_MS: 30_000,
+      ALERT_MAX_ATTEMPTS: 12,
+      ALERT_RETRY_INITIAL_MS: 1000,
+      ALERT_RETRY_MAX_MS: 600_000,
+      ALERTS_PER_MINUTE: 30,
+    });
+    expect(validateConfig(CoordinatorConfig, { ...required, ORDO_PUBLIC_URL: 'https://ordo.internal:8443' }).ORDO_PUBLIC_URL).toBe('https://ordo.internal:8443');
+    expect(() => validateConfig(CoordinatorConfig, { ...required, ORDO_PUBLIC_URL: 'ftp://ordo.example.com' })).toThrow(/ORDO_PUBLIC_URL/);
+    expect(() => validateConfig(CoordinatorConfig, { ...required, ALERT_STUCK_AFTER_S: '0' })).toThrow(/ALERT_STUCK_AFTER_S/);
+    expect(() => validateConfig(CoordinatorConfig, { ...required, ALERT_RETRY_INITIAL_MS: '5000', ALERT_RETRY_MAX_MS: '1000' })).toThrow(
+      'ALERT_RETRY_INITIAL_MS: ALERT_RETRY_INITIAL_MS must not be greater than ALERT_RETRY_MAX_MS (got "5000")',
+    );
+  });
+
   describe('limits', () => {
     const env = required;
 

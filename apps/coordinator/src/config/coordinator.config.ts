@@ -3,6 +3,7 @@ import {
   IsInt,
   IsNumber,
   IsOptional,
+  IsUrl,
   Matches,
   Max,
   Min,
@@ -199,6 +200,64 @@ export class CoordinatorConfig extends AppConfig {
   @Min(1)
   @Max(1000)
   BREAKER_HALF_OPEN_PROBES: number = 3;
+
+  // ---- alerts ----
+
+  /**
+   * Base URL of the dashboard as people reach it (e.g. `https://ordo.example.com`): alert
+   * links are absolute with it, paths without.
+   */
+  @IsOptional()
+  @IsUrl({ protocols: ['http', 'https'], require_tld: false, require_protocol: true })
+  ORDO_PUBLIC_URL?: string;
+
+  /** A running or compensating transaction with no progress for this many seconds is stuck: one alert each. */
+  @IsInt()
+  @Min(1)
+  @Max(30 * 86_400)
+  ALERT_STUCK_AFTER_S: number = 600;
+
+  /** How often one instance (a lease) looks for stuck transactions. */
+  @IsInt()
+  @Min(100)
+  @Max(3_600_000)
+  ALERT_STUCK_SCAN_MS: number = 30_000;
+
+  /** How often each instance looks for alerts to deliver. */
+  @IsInt()
+  @Min(50)
+  @Max(60_000)
+  ALERT_POLL_MS: number = 1000;
+
+  /** Attempts to deliver one alert to one webhook before it is given up (counted in ordo_alerts_failed_total). */
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  ALERT_MAX_ATTEMPTS: number = 12;
+
+  /** Wait after a delivery's first failed attempt; it doubles after each (±50 % jitter), up to ALERT_RETRY_MAX_MS. */
+  @IsInt()
+  @Min(10)
+  @Validate(NotAbove, ['ALERT_RETRY_MAX_MS'])
+  ALERT_RETRY_INITIAL_MS: number = 1000;
+
+  /** Longest wait between two attempts of a delivery. */
+  @IsInt()
+  @Min(10)
+  @Max(86_400_000)
+  ALERT_RETRY_MAX_MS: number = 600_000;
+
+  /** How long a webhook may take to answer an attempt before it counts as failed. */
+  @IsInt()
+  @Min(100)
+  @Max(60_000)
+  ALERT_TIMEOUT_MS: number = 5000;
+
+  /** Default rate limit of a new webhook: alerts per minute, all instances together; the rest are folded into one summary the next minute. */
+  @IsInt()
+  @Min(1)
+  @Max(10_000)
+  ALERTS_PER_MINUTE: number = 30;
 
   // ---- limits ----
 

@@ -9,6 +9,9 @@ import { ReplyFlowMonitor } from '../transactions/protection/reply-flow-monitor'
 import { TransactionWaiters } from '../transactions/transaction-waiters';
 import { CommittedDecisionMetrics, observeCommitted, ObservedDecision } from './committed-decisions';
 
+/** Why a reply was dead-lettered (docs/operations.md#metrics). */
+export type DeadLetterReason = 'malformed' | 'bad_token' | 'unknown_transaction' | 'unapplicable';
+
 /** Most distinct definitions / participants a label keeps; past it, `_other`. */
 const LABEL_LIMIT = 500;
 /** A scrape must not wait on a busy database: the outbox reading gives up after this. */
@@ -141,7 +144,7 @@ export class CoordinatorMetrics {
     observeCommitted(this.decisions, decisions);
   }
 
-  deadLettered(reason: 'malformed' | 'bad_token' | 'unknown_transaction' | 'unapplicable', count = 1): void {
+  deadLettered(reason: DeadLetterReason, count = 1): void {
     this.deadLetters.inc({ reason }, count);
   }
 

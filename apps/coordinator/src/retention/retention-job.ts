@@ -7,7 +7,7 @@ import { maxAgeMs } from './max-age';
 
 /**
  * Purges finished (completed / compensated) transactions older than RETENTION_MAX_AGE, with
- * their history, in batches of RETENTION_BATCH_SIZE; what operators did to them (the
+ * their history and alerts, in batches of RETENTION_BATCH_SIZE; what operators did to them (the
  * `operator.*` events) moves to audit_log in the same statement, never purged. Each
  * batch is one short database transaction, and RETENTION_PAUSE_MS separates two, so live
  * work never waits long behind the purge. `failed` transactions are kept: they wait for an
@@ -86,6 +86,7 @@ export class RetentionJob implements OnApplicationBootstrap, BeforeApplicationSh
            FROM events e JOIN transactions t ON t.id = e.tx_id
            WHERE e.tx_id IN (SELECT id FROM doomed) AND e.type LIKE 'operator.%'),
          history AS (DELETE FROM events WHERE tx_id IN (SELECT id FROM doomed)),
+         alerted AS (DELETE FROM alerts WHERE tx_id IN (SELECT id FROM doomed)),
          gone AS (DELETE FROM transactions WHERE id IN (SELECT id FROM doomed) RETURNING 1)
          SELECT count(*)::int AS purged FROM gone`,
         [this.maxAgeMs, this.config.RETENTION_BATCH_SIZE],

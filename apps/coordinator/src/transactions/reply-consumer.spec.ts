@@ -1,5 +1,6 @@
 import { IncomingMessage, MessageBus, OutgoingMessage, SubscribeOptions } from '@ordo/platform';
 import { HEADERS, Reply } from '@ordo/protocol';
+import { AlertRecorder, DeadLetter } from '../alerts/alert-recorder';
 import { CoordinatorConfig } from '../config/coordinator.config';
 import { CoordinatorMetrics } from '../metrics/coordinator-metrics';
 import { ReplyConsumer } from './reply-consumer';
@@ -54,9 +55,11 @@ async function consumerWith(fail: (replies: Reply[]) => Error | undefined, confi
   } as unknown as TransactionEngine;
   const deadLettered: string[] = [];
   const metrics = { deadLettered: (reason: string) => deadLettered.push(reason) } as unknown as CoordinatorMetrics;
-  const consumer = new ReplyConsumer(bus, engine, config, metrics, await tokensWith(config));
+  const alerted: DeadLetter[] = [];
+  const alerts = { deadLettered: (letters: DeadLetter[]) => void alerted.push(...letters) } as unknown as AlertRecorder;
+  const consumer = new ReplyConsumer(bus, engine, config, metrics, await tokensWith(config), alerts);
   await consumer.onApplicationBootstrap();
-  return { handle: (messages: IncomingMessage[]) => handleBatch!(messages), applied, published, deadLettered };
+  return { handle: (messages: IncomingMessage[]) => handleBatch!(messages), applied, published, deadLettered, alerted };
 }
 
 const jsonbRefuses = Object.assign(new Error('unsupported Unicode escape sequence'), { code: '22P05' });
@@ -71,6 +74,7 @@ describe('ReplyConsumer: every reply judged on its own', () => {
     expect(system.published[0].key).toBe(TX[1]);
     expect(system.published[0].topic).toBe('ordo.replies.dlq');
     expect(system.published[0].headers![HEADERS.deadLetterReason]).toContain('unsupported Unicode escape sequence');
+    expect(system.alerted).toEqual([{ reason: 'unapplicable', message: expect.stringContaining('unsupported Unicode'), txId: TX[1] }]);
   });
 
   it('fails the whole batch (Kafka redelivers it) when the failure is not the data’s, dead-lettering nothing', async () => {

@@ -1,8 +1,9 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { IncomingMessage, inSpans, isCausedByData, tracingEnabled, MESSAGE_BUS, MessageBus, OutgoingMessage, SpanKind, Subscription } from '@ordo/platform';
 import { deadLetter, HEADERS, MalformedMessage, parseReply, Reply, topicNames } from '@ordo/protocol';
+import { AlertRecorder, DeadLetter } from '../alerts/alert-recorder';
 import { CoordinatorConfig } from '../config/coordinator.config';
-import { CoordinatorMetrics } from '../metrics/coordinator-metrics';
+import { CoordinatorMetrics, DeadLetterReason } from '../metrics/coordinator-metrics';
 import { replyGroupId } from './reply-group';
 import { ReplyTokens } from './reply-tokens';
 import { TransactionEngine } from './transaction-engine';
@@ -26,6 +27,7 @@ export class ReplyConsumer implements OnApplicationBootstrap, OnApplicationShutd
     private readonly config: CoordinatorConfig,
     private readonly metrics: CoordinatorMetrics,
     private readonly tokens: ReplyTokens,
+    private readonly alerts: AlertRecorder,
   ) {
     this.topics = topicNames(config.KAFKA_TOPIC_PREFIX);
   }
@@ -48,20 +50,24 @@ export class ReplyConsumer implements OnApplicationBootstrap, OnApplicationShutd
   private async handle(messages: IncomingMessage[]): Promise<void> {
     const received = new Map<Reply, IncomingMessage>();
     const dead: OutgoingMessage[] = [];
+    const letters: DeadLetter[] = [];
+    const refuse = (reason: DeadLetterReason, message: IncomingMessage, why: string, txId: string | null = null) => {
+      this.metrics.deadLettered(reason);
+      dead.push(this.deadLetter(message, why));
+      letters.push({ reason, message: why, txId });
+    };
     for (const message of messages) {
       let reply: Reply;
       try {
         reply = parseReply(message.value, { maxBytes: this.config.MAX_MESSAGE_BYTES, maxOutputBytes: this.config.MAX_REPLY_OUTPUT_BYTES });
       } catch (error) {
         if (!(error instanceof MalformedMessage)) throw error;
-        this.metrics.deadLettered('malformed');
-        dead.push(this.deadLetter(message, error.message));
+        refuse('malformed', message, error.message);
         continue;
       }
       const forged = this.tokens.problem(reply);
       if (forged) {
-        this.metrics.deadLettered('bad_token');
-        dead.push(this.deadLetter(message, forged));
+        refuse('bad_token', message, forged, reply.txId);
         continue;
       }
       received.set(reply, message);
@@ -74,17 +80,12 @@ export class ReplyConsumer implements OnApplicationBootstrap, OnApplicationShutd
       attributes: { 'ordo.tx_id': reply.txId, 'ordo.step_id': reply.stepId, 'ordo.phase': reply.phase, 'ordo.outcome': reply.outcome },
     }));
     const { unknown, refused } = await inSpans(spans, () => this.applyEach([...received.keys()]));
-    for (const reply of unknown) {
-      this.metrics.deadLettered('unknown_transaction');
-      dead.push(this.deadLetter(received.get(reply)!, `unknown transaction ${reply.txId}`));
-    }
-    for (const { reply, reason } of refused) {
-      this.metrics.deadLettered('unapplicable');
-      dead.push(this.deadLetter(received.get(reply)!, `cannot be applied: ${reason}`));
-    }
+    for (const reply of unknown) refuse('unknown_transaction', received.get(reply)!, `unknown transaction ${reply.txId}`, reply.txId);
+    for (const { reply, reason } of refused) refuse('unapplicable', received.get(reply)!, `cannot be applied: ${reason}`, reply.txId);
     if (dead.length > 0) {
       this.logger.warn(`dead-lettered ${dead.length} replies`);
       await this.bus.publish(dead);
+      this.alerts.deadLettered(letters);
     }
   }
 

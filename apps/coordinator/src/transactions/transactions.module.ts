@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AlertsModule } from '../alerts/alerts.module';
 import { DefinitionsModule } from '../definitions/definitions.module';
 import { CoordinatorMetrics } from '../metrics/coordinator-metrics';
 import { OutboxModule } from '../outbox/outbox.module';
@@ -19,7 +20,7 @@ import { TransactionsService } from './transactions.service';
 import { TransactionWaiters } from './transaction-waiters';
 
 @Module({
-  imports: [DefinitionsModule, OutboxModule],
+  imports: [DefinitionsModule, OutboxModule, AlertsModule],
   controllers: [TransactionsController, ParticipantsController],
   providers: [
     DefinitionCatalog,

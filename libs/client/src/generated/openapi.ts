@@ -347,6 +347,61 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/alerts/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List webhooks (without their secrets) */
+        get: operations["WebhooksController_list"];
+        put?: never;
+        /** Add a webhook: the kinds of alerts it receives, and the secret that signs them */
+        post: operations["WebhooksController_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alerts/webhooks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Remove a webhook, with the alerts still waiting for it */
+        delete: operations["WebhooksController_remove"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alerts/webhooks/{id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a signed sample alert (kind "test") to the webhook now, once, and tell what it answered
+         * @description Not retried and not rate-limited: it checks the receiver, its URL and its signature check.
+         */
+        post: operations["WebhooksController_test"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -848,6 +903,64 @@ export interface components {
         };
         ParticipantList: {
             items: components["schemas"]["ParticipantView"][];
+        };
+        CreateWebhookDto: {
+            /**
+             * @description Where alerts are POSTed: http or https
+             * @example https://alerts.example.com/ordo
+             */
+            url: string;
+            /**
+             * @description Signs every alert (HMAC-SHA256, header Ordo-Signature); 16 to 200 characters. Never shown again
+             * @example whsec-3f9a1c0d7e5b42a8b6c1
+             */
+            secret: string;
+            /**
+             * @description The alerts this webhook receives
+             * @example [
+             *       "failed",
+             *       "stuck"
+             *     ]
+             */
+            kinds: ("failed" | "stuck" | "circuit_open" | "dead_letter")[];
+            /**
+             * @description Alerts per minute at most; the rest are folded into one summary a minute. Default: ALERTS_PER_MINUTE
+             * @example 30
+             */
+            perMinute?: number;
+        };
+        WebhookView: {
+            /** Format: uuid */
+            id: string;
+            /** @example https://alerts.example.com/ordo */
+            url: string;
+            kinds: ("failed" | "stuck" | "circuit_open" | "dead_letter")[];
+            /** @example 30 */
+            perMinute: number;
+            /**
+             * @description The API key that added it
+             * @example ops-alice
+             */
+            createdBy: string;
+            /** Format: date-time */
+            createdAt: string;
+        };
+        WebhookList: {
+            items: components["schemas"]["WebhookView"][];
+        };
+        WebhookTestResult: {
+            /** @description Whether the webhook answered 2xx */
+            delivered: boolean;
+            /**
+             * @description The webhook's HTTP status; null when it did not answer
+             * @example 200
+             */
+            status: number | null;
+            /**
+             * @description Why it was not delivered
+             * @example null
+             */
+            error: string | null;
         };
     };
     responses: never;
@@ -1601,6 +1714,103 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ParticipantList"];
                 };
+            };
+        };
+    };
+    WebhooksController_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookList"];
+                };
+            };
+        };
+    };
+    WebhooksController_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateWebhookDto"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookView"];
+                };
+            };
+        };
+    };
+    WebhooksController_remove: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description WEBHOOK_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    WebhooksController_test: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookTestResult"];
+                };
+            };
+            /** @description WEBHOOK_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };

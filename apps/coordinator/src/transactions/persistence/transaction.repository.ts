@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { OutgoingMessage, PreparedStatement, runPrepared } from '@ordo/platform';
 import { HEADERS, JsonObject, ReplyError, TxType } from '@ordo/protocol';
 import { HistoryEvent, RollbackCause, StepState, TransactionState, TwoPcDecision, TwoPcState, TxStatus } from '../../engine';
+import { failedAlert } from '../../alerts/alert';
 import { TransactionRecord } from './transaction-record';
 
 interface TransactionRow {
@@ -131,13 +132,24 @@ const INSERT: PreparedStatement = {
 };
 
 /**
+ * The alerts of the decisions that failed their transaction, written with them (the CTE
+ * `alerted`), so an alert exists exactly when its failure committed. Only a batch with such
+ * a decision uses the statement that has it: the others pay nothing for alerts.
+ */
+const failedAlertsCte = (first: number) => `alerted AS (
+    INSERT INTO alerts (kind, tx_id, definition_name, data)
+    SELECT a.kind, a.tx_id, a.definition_name, a.data
+    FROM unnest($${first}::text[], $${first + 1}::uuid[], $${first + 2}::text[], $${first + 3}::jsonb[]) AS a (kind, tx_id, definition_name, data)
+    WHERE a.tx_id IN (SELECT id FROM written)),`;
+
+/**
  * The decisions of a batch in one statement: each transaction's row if its version is still
  * the one loaded (READ COMMITTED re-checks it on a row another writer just changed), its
  * timer, and the history and commands of the rows written. Rows are taken in id order, so
  * two such statements cannot deadlock.
  */
-const UPDATE: PreparedStatement = {
-  name: 'ordo_tx_update',
+const updateStatement = (alerting: boolean): PreparedStatement => ({
+  name: alerting ? 'ordo_tx_update_alerting' : 'ordo_tx_update',
   text: `WITH c AS (
     SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::jsonb[], $7::text[],
       $8::jsonb[], $9::timestamptz[], $10::int[], $11::boolean[])
@@ -154,8 +166,11 @@ const UPDATE: PreparedStatement = {
     INSERT INTO timers (tx_id, due_at) SELECT id, due_at FROM written WHERE due_at IS NOT NULL
     ON CONFLICT (tx_id) DO UPDATE SET due_at = excluded.due_at),
   idle AS (DELETE FROM timers WHERE tx_id IN (SELECT id FROM written WHERE due_at IS NULL)),
-  ${effectsCtes('written', 12)}`,
-};
+  ${alerting ? failedAlertsCte(12) : ''}
+  ${effectsCtes('written', alerting ? 16 : 12)}`,
+});
+const UPDATE = updateStatement(false);
+const UPDATE_ALERTING = updateStatement(true);
 
 const LOAD: PreparedStatement = { name: 'ordo_tx_load', text: `${SELECT_TRANSACTIONS} WHERE id = ANY($1::uuid[])` };
 
@@ -315,11 +330,22 @@ export class TransactionRepository {
     return rows.length === 0 ? null : writeResult(rows, decision.messages);
   }
 
-  /** Writes decisions in one statement; a transaction changed since it was loaded is left out. */
+  /**
+   * Writes decisions in one statement; a transaction changed since it was loaded is left out.
+   * A decision that fails its transaction writes its alert too.
+   */
   async write(decisions: readonly DecisionWrite[]): Promise<WriteResult> {
     if (decisions.length === 0) return { written: new Map(), queued: [] };
     const col = <T>(pick: (d: DecisionWrite) => T) => decisions.map(pick);
-    const rows = await runPrepared<WrittenRow>(this.dataSource, UPDATE, [
+    // Only the decision that makes a transaction failed alerts: later ones (a late reply) do not again.
+    const alerts = decisions
+      .filter((d) => d.after.status === 'failed' && d.before.state.status !== 'failed')
+      .map((d) => failedAlert(d.before, d.after));
+    const alertParams =
+      alerts.length === 0
+        ? []
+        : [alerts.map((a) => a.kind), alerts.map((a) => a.txId), alerts.map((a) => a.definition), alerts.map((a) => JSON.stringify(a.data))];
+    const rows = await runPrepared<WrittenRow>(this.dataSource, alerts.length === 0 ? UPDATE : UPDATE_ALERTING, [
       col((d) => d.before.id),
       col((d) => d.before.version),
       col((d) => d.after.status),
@@ -331,6 +357,7 @@ export class TransactionRepository {
       col((d) => date(d.nextDueAt)),
       col((d) => d.ignoredReplies),
       col((d) => d.changed),
+      ...alertParams,
       ...effectParams(decisions.map((d) => ({ txId: d.before.id, ...d }))),
     ]);
     return writeResult(rows, decisions.flatMap((d) => d.messages));

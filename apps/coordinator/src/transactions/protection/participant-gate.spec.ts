@@ -1,6 +1,7 @@
 import { ConsoleLogger, Logger } from '@nestjs/common';
 import { setTimeout as sleep } from 'timers/promises';
 import { validateConfig } from '@ordo/platform';
+import { AlertRecorder } from '../../alerts/alert-recorder';
 import { CoordinatorConfig } from '../../config/coordinator.config';
 import { Admission, Effect, Gate } from '../../engine';
 import { TransactionRepository } from '../persistence/transaction.repository';
@@ -30,7 +31,9 @@ function setUp(settings: Record<string, string> = {}) {
   });
   const replyFlow = { stalled: false };
   const monitor = { stalled: () => replyFlow.stalled } as ReplyFlowMonitor;
-  return { gate: new ParticipantGate(repository as unknown as TransactionRepository, config, monitor), database, queries, replyFlow };
+  const opened: string[] = [];
+  const alerts = { circuitOpened: (participant: string) => void opened.push(participant) } as unknown as AlertRecorder;
+  return { gate: new ParticipantGate(repository as unknown as TransactionRepository, config, monitor, alerts), database, queries, replyFlow, opened };
 }
 
 const admitMany = (gate: Gate, count: number): Admission[] => Array.from({ length: count }, () => gate.admit('bank'));
@@ -127,10 +130,11 @@ describe('ParticipantGate', () => {
     const breakerSettings = { BREAKER_WINDOW: '4', BREAKER_MIN_CALLS: '2', BREAKER_OPEN_MS: '1000', BREAKER_HALF_OPEN_PROBES: '2' };
 
     it('opens on the retries and timeouts of committed batches, and holds every command until it may probe', async () => {
-      const { gate } = setUp(breakerSettings);
+      const { gate, opened } = setUp(breakerSettings);
       const now = Date.now();
       await commit(gate, [replied('retry'), timedOut], now);
       expect(await gate.participants()).toEqual([{ participant: 'bank', circuit: 'open', inFlight: 0, failureRatio: 1 }]);
+      expect(opened).toEqual(['bank']);
       const held = (await gate.begin().gate(['bank'], now + 999)).admit('bank');
       expect(held).toEqual({ admitted: false, reason: 'circuit_open', retryAt: expect.any(Number) });
       expect((held as Extract<Admission, { admitted: false }>).retryAt).toBeGreaterThanOrEqual(now + 1000);

@@ -14,6 +14,7 @@ import {
   Gate,
   recordCall,
 } from '../../engine';
+import { AlertRecorder } from '../../alerts/alert-recorder';
 import { CoordinatorConfig } from '../../config/coordinator.config';
 import { StepLayout } from '../persistence/transaction-record';
 import { TransactionRepository } from '../persistence/transaction.repository';
@@ -60,6 +61,7 @@ export class ParticipantGate {
     private readonly repository: TransactionRepository,
     private readonly config: CoordinatorConfig,
     private readonly replyFlow: ReplyFlowMonitor,
+    private readonly alerts: AlertRecorder,
   ) {
     this.inFlight = new InFlightCounter(config.IN_FLIGHT_REFRESH_MS);
     this.policy = {
@@ -176,8 +178,9 @@ export class ParticipantGate {
     const after = recordCall(before, this.policy, health, now);
     this.breakers.set(participant, after);
     if (after.circuit === 'open' && before.circuit !== 'open') {
-      const ratio = failureRatio(after).toFixed(2);
-      this.logger.warn(`circuit of ${participant} opened for ${this.policy.openMs} ms (failure ratio ${ratio})`);
+      const ratio = failureRatio(after);
+      this.logger.warn(`circuit of ${participant} opened for ${this.policy.openMs} ms (failure ratio ${ratio.toFixed(2)})`);
+      this.alerts.circuitOpened(participant, ratio, this.policy.openMs, now);
     } else if (after.circuit === 'closed' && before.circuit === 'half_open') {
       this.logger.log(`circuit of ${participant} closed`);
     }
