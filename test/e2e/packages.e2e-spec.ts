@@ -138,6 +138,28 @@ describe('the published packages, used from a project outside the repository', (
     expect(events.stdout).toMatch(/^\S+\s+step\.replied\s+label\s+-\s+\{.*"outcome":"success"/m);
   });
 
+  it('shows, aborts, retries and resolves with the CLI, the exit code telling how each ended', async () => {
+    const slow = await ordo('--json', 'tx', 'start', 'ship-order', '--input', '{"parcel":"slow-1"}');
+    expectExit(slow, 0);
+    const slowId = (JSON.parse(slow.stdout) as { id: string }).id;
+    expectExit(await ordo('tx', 'abort', slowId, '--reason', 'customer cancelled'), 0);
+    const aborted = await ordo('tx', 'show', slowId, '--wait', '30s');
+    expectExit(aborted, 3); // compensated
+    expect(aborted.stdout).toMatch(/^book\s+shipping\s+compensated\s/m);
+
+    const stuck = await ordo('tx', 'start', 'ship-order', '--input', '{"parcel":"oversized-no-cancel"}', '--wait', '60s');
+    expectExit(stuck, 4); // failed: the booking could not be cancelled
+    const stuckId = /^id\s+(\S+)$/m.exec(stuck.stdout)![1];
+    expect(stuck.stdout).toMatch(/^book\s+shipping\s+compensation_failed\s/m);
+    expectExit(await ordo('tx', 'retry', stuckId), 0);
+    expectExit(await ordo('tx', 'show', stuckId, '--wait', '60s'), 4); // the courier still cannot cancel
+    const resolved = await ordo('tx', 'resolve', stuckId, 'book', '--outcome', 'compensated', '--note', 'cancelled by phone, OPS-7');
+    expectExit(resolved, 0);
+    expect(resolved.stdout).toMatch(/^status\s+compensated$/m);
+    const history = await ordo('tx', 'events', stuckId, '--limit', '500');
+    expect(history.stdout).toMatch(/^\S+\s+\S*resolve\S*\s+book\s+test-admin\s/m);
+  });
+
   it('runs a checkout from code with @ordo/client, and the participant wrote through its barrier', async () => {
     const env = { ORDO_URL: coordinator.url, ORDO_API_KEY: TEST_KEYS.operator };
     const ok = await inProject(process.execPath, ['dist/scripts/checkout.js', 'p-2'], env);

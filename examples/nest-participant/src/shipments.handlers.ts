@@ -12,12 +12,17 @@ export class ShipmentHandlers {
   @Execute('book')
   async book(input: JsonObject, { command, manager }: HandlerContext): Promise<JsonObject> {
     if (typeof input.parcel !== 'string') throw new BusinessFailure('INVALID_INPUT', 'parcel must be a string');
+    // Demo: a slow courier, long enough to abort the saga meanwhile.
+    if (input.parcel.startsWith('slow')) await new Promise((resolve) => setTimeout(resolve, 3000));
     await manager.query(`INSERT INTO shipments (tx_id, parcel, status) VALUES ($1, $2, 'booked')`, [command.txId, input.parcel]);
     return { shipmentId: command.txId };
   }
 
   @Compensate('cancel')
-  async cancel(_input: JsonObject, { command, manager }: HandlerContext): Promise<void> {
+  async cancel(input: JsonObject, { command, manager }: HandlerContext): Promise<void> {
+    // Demo: a courier whose cancellations are down. The error is transient, so the
+    // coordinator retries, then marks the transaction failed for an operator.
+    if (String(input.parcel).includes('no-cancel')) throw new Error('the courier cannot cancel bookings right now');
     await manager.query(`UPDATE shipments SET status = 'cancelled', updated_at = now() WHERE tx_id = $1`, [command.txId]);
   }
 

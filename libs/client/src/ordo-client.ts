@@ -123,6 +123,11 @@ export class OrdoClient {
     return body(await call(this.api.GET('/api/v1/transactions', { params: { query } })));
   }
 
+  /** A 2PC transaction's decision, what an in-doubt participant must apply (all a `participant` key may read). */
+  async decision(id: string): Promise<Schemas['DecisionView']> {
+    return body(await call(this.api.GET('/api/v1/transactions/{id}/decision', { params: { path: { id } } })));
+  }
+
   /** A page of a transaction's history, oldest first. */
   async events(id: string, query: EventsQuery = {}): Promise<EventPage> {
     return body(await call(this.api.GET('/api/v1/transactions/{id}/events', { params: { path: { id }, query } })));
