@@ -114,7 +114,13 @@ export class KafkajsMessageBus implements MessageBus {
         // Said at every producer's start because its retries are bounded (on purpose, see
         // connectedProducer); Ordo uses no Kafka transactions, so it is only noise.
         if (entry.log.message.startsWith('Limiting retries for the idempotent producer')) return;
-        this.logger.warn(`${entry.log.message} (${entry.namespace})`);
+        const text = `${entry.log.message}${entry.log.error ? `: ${String(entry.log.error)}` : ''} (${entry.namespace})`;
+        // kafkajs logs each error answer of a broker before handing the error to its caller,
+        // which retries what can be retried (a leader election, a group coordinator still
+        // loading at start) and throws the rest, where Ordo logs it: at warn level these
+        // lines were start-up noise, and without their error, noise that said nothing.
+        if (entry.namespace === 'Connection' && entry.log.message.startsWith('Response ')) this.logger.debug(text);
+        else this.logger.warn(text);
       },
     });
   }
