@@ -3,6 +3,7 @@ import { randomBytes, randomUUID } from 'crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { createInterface } from 'readline';
+import { parseArgs } from 'util';
 import { Infra, startInfra, stopInfra } from '../infra/infra';
 import { envPort, REPO_ROOT, STATE_DIR } from '../infra/paths';
 import { InfraError, isAlive, terminate, waitFor } from '../infra/proc';
@@ -33,6 +34,18 @@ function prefixOutput(name: string, child: ChildProcess) {
   for (const stream of [child.stdout, child.stderr]) {
     if (stream) createInterface({ input: stream }).on('line', (line) => console.log(`[${name}] ${line}`));
   }
+}
+
+/**
+ * `npm start -- --instances 2`: each sample participant runs that many instances, sharing
+ * its command topic's partitions (instance k serves HTTP on its port + 10·(k−1)), to see
+ * work move when one is stopped. The coordinator runs once.
+ */
+function participantInstances(): number {
+  const { values } = parseArgs({ options: { instances: { type: 'string', default: '1' } } });
+  const count = Number(values.instances);
+  if (!Number.isInteger(count) || count < 1 || count > 4) throw new InfraError(`--instances is 1 to 4, not "${values.instances}"`);
+  return count;
 }
 
 /** The sample definitions, one per protocol, with a transaction the demo seed data can serve. */
@@ -128,13 +141,21 @@ async function main() {
   process.on('SIGTERM', () => void stop(0));
 
   try {
+    const instances = participantInstances();
     infra = await startInfra(say);
     const prefix = process.env.KAFKA_TOPIC_PREFIX ?? '';
     const ports = Object.fromEntries(APPS.map((a) => [a.name, envPort(`${a.name.toUpperCase()}_PORT`, a.port)]));
     const keys = demoKeys();
-    for (const app of APPS) {
+    const processes = APPS.flatMap((app) =>
+      Array.from({ length: app.name === 'coordinator' ? 1 : instances }, (_, k) => ({
+        app,
+        label: k === 0 ? app.name : `${app.name}-${k + 1}`,
+        port: ports[app.name] + 10 * k,
+      })),
+    );
+    for (const { app, label, port } of processes) {
       const child = spawnApp(app.name, {
-        PORT: String(ports[app.name]),
+        PORT: String(port),
         DATABASE_URL: infra.databaseUrl,
         DATABASE_SCHEMA: app.schema,
         KAFKA_BROKERS: infra.kafkaBrokers,
@@ -145,18 +166,16 @@ async function main() {
           ? { ORDO_API_KEYS: keys.config }
           : { ORDO_COORDINATOR_URL: `http://localhost:${ports.coordinator}`, ...coordinatorKey(app.name === 'order' ? keys.orders : keys.participants) }),
       });
-      children.set(app.name, child);
-      prefixOutput(app.name, child);
+      children.set(label, child);
+      prefixOutput(label, child);
       child.on('exit', (code, signal) => {
         if (stopping) return;
-        say(`${app.name} exited (${signal ?? `code ${code}`}); stopping everything`);
+        say(`${label} exited (${signal ?? `code ${code}`}); stopping everything`);
         void stop(1);
       });
     }
     const started = Date.now();
-    await Promise.all(
-      APPS.map((app) => waitFor(`${app.name} health`, async () => ((await healthy(ports[app.name])) ? true : undefined), 120_000)),
-    );
+    await Promise.all(processes.map(({ label, port }) => waitFor(`${label} health`, async () => ((await healthy(port)) ? true : undefined), 120_000)));
     const api = `http://localhost:${ports.coordinator}`;
     say(`all healthy in ${((Date.now() - started) / 1000).toFixed(1)}s`);
     const samples = [];
@@ -167,7 +186,7 @@ async function main() {
     say(`OpenAPI:    ${api}/api/docs`);
     say(`Health:     ${api}/api/v1/health`);
     say(`Dashboard:  ${api}/ (sign in with an API key)`);
-    for (const app of APPS.slice(1)) say(`${app.name.padEnd(10)}  http://localhost:${ports[app.name]}/api/v1`);
+    for (const { label, port } of processes.slice(1)) say(`${label.padEnd(11)} http://localhost:${port}/api/v1`);
     if (keys.generated) say(`Admin API key (made for this run; set ORDO_API_KEYS to choose your own): ${keys.admin}`);
     for (const sample of samples) {
       say(`${sample.what}: "${sample.name}" version ${sample.version} registered. Start one:`);
