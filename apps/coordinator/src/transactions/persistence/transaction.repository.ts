@@ -414,8 +414,9 @@ export class TransactionRepository {
 
   /** Newest first, keyset-paginated: the page after `cursor`, `limit` rows at most. */
   async list(filter: ListFilter, limit: number, cursor?: Cursor): Promise<TransactionRecord[]> {
-    const { clause, params } = whereClause(filter, cursor);
-    return this.find(`${clause} ORDER BY created_at DESC, id DESC LIMIT $${params.length + 1}`, [...params, limit]);
+    const { text, params } = listQuery(filter, limit, cursor);
+    const rows: TransactionRow[] = await this.dataSource.query(text, params);
+    return rows.map(toRecord);
   }
 
   /** Ids of transactions matching the filter in a given status, oldest first. */
@@ -437,6 +438,12 @@ export class TransactionRepository {
       );
     return rows.map((r) => ({ id: r.id, type: r.type, stepId: r.step_id, actor: r.actor, data: r.data, at: r.at }));
   }
+}
+
+/** The list's statement: newest first, `limit` rows after `cursor`. */
+export function listQuery(filter: ListFilter, limit: number, cursor?: Cursor): { text: string; params: unknown[] } {
+  const { clause, params } = whereClause(filter, cursor);
+  return { text: `${SELECT_TRANSACTIONS} ${clause} ORDER BY created_at DESC, id DESC LIMIT $${params.length + 1}`, params: [...params, limit] };
 }
 
 export function whereClause(filter: ListFilter, cursor?: Cursor): { clause: string; params: unknown[] } {
