@@ -1,15 +1,9 @@
 import { randomBytes } from 'crypto';
-import { cpus } from 'os';
-import { join } from 'path';
-import { Client } from 'pg';
 import { listQuery } from '../../apps/coordinator/src/transactions/persistence/transaction.repository';
 import { startInfra, stopInfra } from '../infra/infra';
-import { REPO_ROOT } from '../infra/paths';
-import { dropDatabase, ensureDatabase, withDatabase } from '../infra/postgres';
-import { startBenchParticipant } from './bench-participant';
+import { runSagas, Stack, STACK_DEFINITION, STACK_SCHEMA, startStack } from './bench-stack';
 import { insertFinishedTransactions } from './finished-transactions';
-import { Api, BenchApp, deleteTopics, EndWatcher, intEnv, log, percentile, replaceSection, startBenchApp } from './harness';
-import { orderSaga } from './order-saga';
+import { intEnv, log, percentile, ranOn, runBench, writeDocsSection } from './harness';
 
 /**
  * `npm run bench:tags`: tag search (GET /transactions?tag=…, and counts) on a coordinator
@@ -23,17 +17,9 @@ const FINISHED = intEnv('BENCH_FINISHED', 1_000_000);
 const SEARCHES = intEnv('BENCH_SEARCHES', 100);
 const SAGAS = intEnv('BENCH_SAGAS', 500);
 const CONCURRENCY = 50;
-const SCHEMA = 'ordo_bench';
-const PARTICIPANT = 'bench';
 const CUSTOMERS = 1000;
 const REGIONS = 4;
 const LIMIT = 50;
-
-const DEFINITION = orderSaga('bench-order', {
-  shop: PARTICIPANT,
-  timeoutMs: 60_000,
-  defaults: { timeoutMs: 10_000, retry: { maxAttempts: 5, initialDelayMs: 100, multiplier: 2, maxDelayMs: 2000 } },
-});
 
 const TAGS = `jsonb_build_object('orderId', 'o-' || g, 'customer', 'c-' || (g % ${CUSTOMERS}), 'region', 'r-' || (g % ${REGIONS}))`;
 
@@ -55,41 +41,29 @@ interface Timing {
   counts: number[];
 }
 
-async function get(base: string, key: string, path: string, tags: string[], limit?: number): Promise<number> {
+/** Milliseconds one GET of `path` with these `tag` filters takes, answer read. */
+async function timed({ api }: Stack, path: string, tags: string[], limit?: number): Promise<number> {
   const query = [...tags.map((t) => `tag=${encodeURIComponent(t)}`), ...(limit ? [`limit=${limit}`] : [])].join('&');
   const started = process.hrtime.bigint();
-  const response = await fetch(`${base}${path}?${query}`, { headers: { authorization: `Bearer ${key}` } });
-  await response.text();
-  if (!response.ok) throw new Error(`GET ${path}: ${response.status}`);
+  await api.get(`${path}?${query}`);
   return Number(process.hrtime.bigint() - started) / 1e6;
 }
 
 /** Updates and HOT updates of `transactions` while `count` sagas run start to end. */
-async function hotUpdates(db: Client, api: Api, count: number, tagged: boolean): Promise<{ updates: number; hot: number }> {
+async function hotUpdates(stack: Stack, count: number, tagged: boolean): Promise<{ updates: number; hot: number }> {
   const counters = async () => {
     // Statistics reach the shared counters when a backend's transaction ends, at most a second late.
     await new Promise((resolve) => setTimeout(resolve, 1500));
-    const { rows } = await db.query(`SELECT n_tup_upd AS updates, n_tup_hot_upd AS hot FROM pg_stat_user_tables
-      WHERE schemaname = '${SCHEMA}' AND relname = 'transactions'`);
+    const { rows } = await stack.db.query(`SELECT n_tup_upd AS updates, n_tup_hot_upd AS hot FROM pg_stat_user_tables
+      WHERE schemaname = '${STACK_SCHEMA}' AND relname = 'transactions'`);
     return { updates: Number(rows[0].updates), hot: Number(rows[0].hot) };
   };
   const before = await counters();
-  const watcher = new EndWatcher(db);
-  let next = 0;
-  try {
-    await Promise.all(
-      Array.from({ length: CONCURRENCY }, async () => {
-        while (next < count) {
-          const n = next++;
-          const tags = tagged ? { orderId: `hot-${n}-${randomBytes(4).toString('hex')}`, customer: `c-${n % CUSTOMERS}` } : undefined;
-          const { id } = await api.post<{ id: string }>('/transactions', { definition: DEFINITION.name, input: { n }, tags });
-          await watcher.ended(id);
-        }
-      }),
-    );
-  } finally {
-    await watcher.close();
-  }
+  await runSagas(stack, count, CONCURRENCY, (n) => ({
+    definition: STACK_DEFINITION.name,
+    input: { n },
+    tags: tagged ? { orderId: `hot-${n}-${randomBytes(4).toString('hex')}`, customer: `c-${n % CUSTOMERS}` } : undefined,
+  }));
   const after = await counters();
   return { updates: after.updates - before.updates, hot: after.hot - before.hot };
 }
@@ -97,36 +71,16 @@ async function hotUpdates(db: Client, api: Api, count: number, tagged: boolean):
 async function main() {
   const infra = await startInfra(log);
   const runId = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
-  const database = `ordo_bench_${runId}_tags`;
-  const topicPrefix = `bench-${runId}-tags.`;
-  const apiKey = randomBytes(16).toString('hex');
-  await ensureDatabase(infra.databaseUrl, database);
-  const databaseUrl = withDatabase(infra.databaseUrl, database);
-  const participant = await startBenchParticipant({ name: PARTICIPANT, brokers: infra.kafkaBrokers, topicPrefix, partitions: 8 });
-  const db = new Client({ connectionString: databaseUrl });
-  let coordinator: BenchApp | undefined;
+  let stack: Stack | undefined;
   try {
-    coordinator = await startBenchApp('coordinator', {
-      DATABASE_URL: databaseUrl,
-      DATABASE_SCHEMA: SCHEMA,
-      KAFKA_BROKERS: infra.kafkaBrokers,
-      KAFKA_TOPIC_PREFIX: topicPrefix,
-      KAFKA_TOPIC_PARTITIONS: '8',
-      ORDO_API_KEYS: `bench:admin:${apiKey}`,
-      RETENTION_MAX_AGE: 'off',
-    });
-    await db.connect();
-    await db.query(`SET search_path = ${SCHEMA}`);
-    const base = `http://127.0.0.1:${coordinator.port}/api/v1`;
-    const api = new Api(base, apiKey);
-    await api.post('/definitions', DEFINITION);
-
+    stack = await startStack('tags', infra, runId);
+    const { db } = stack;
     log(`inserting ${FINISHED} finished transactions with tags`);
     const inserting = Date.now();
-    const definition = { name: DEFINITION.name, version: 1, steps: DEFINITION.steps };
+    const definition = { name: STACK_DEFINITION.name, version: 1, steps: STACK_DEFINITION.steps };
     await insertFinishedTransactions(
-      databaseUrl,
-      { schema: SCHEMA, definition, count: FINISHED, eventsPerTransaction: 2, finishedAgoMs: 60_000, seed: runId, tags: TAGS },
+      stack.databaseUrl,
+      { schema: STACK_SCHEMA, definition, count: FINISHED, eventsPerTransaction: 2, finishedAgoMs: 60_000, seed: runId, tags: TAGS },
       log,
     );
     await db.query('VACUUM ANALYZE transactions, timers, events');
@@ -137,49 +91,39 @@ async function main() {
     const plans: string[] = [];
     for (const search of SEARCHES_MEASURED) {
       const timing: Timing = { name: search.name, matches: search.matches, list: [], counts: [] };
-      await get(base, apiKey, '/transactions', search.tags(), LIMIT); // warm-up
+      await timed(stack, '/transactions', search.tags(), LIMIT); // warm-up
       for (let i = 0; i < SEARCHES; i++) {
-        timing.list.push(await get(base, apiKey, '/transactions', search.tags(), LIMIT));
-        timing.counts.push(await get(base, apiKey, '/transactions/counts', search.tags()));
+        timing.list.push(await timed(stack, '/transactions', search.tags(), LIMIT));
+        timing.counts.push(await timed(stack, '/transactions/counts', search.tags()));
       }
       timings.push(timing);
       const { text, params } = listQuery({ tag: search.tags() }, LIMIT + 1);
       const plan = (await db.query(`EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) ${text}`, params)).rows.map((r) => r['QUERY PLAN'] as string);
       plans.push(`-- ${search.name} (${search.matches} match)\n${plan.join('\n')}`);
-      log(`${search.name}: list p50 ${percentile(sort(timing.list), 0.5).toFixed(1)} ms, p95 ${percentile(sort(timing.list), 0.95).toFixed(1)} ms; ` +
-        `counts p50 ${percentile(sort(timing.counts), 0.5).toFixed(1)} ms, p95 ${percentile(sort(timing.counts), 0.95).toFixed(1)} ms`);
+      log(`${search.name}: list p50 ${ms(timing.list, 0.5)} ms, p95 ${ms(timing.list, 0.95)} ms; counts p50 ${ms(timing.counts, 0.5)} ms, p95 ${ms(timing.counts, 0.95)} ms`);
       log(plans.at(-1)!);
     }
 
     log(`HOT updates: ${SAGAS} sagas without tags, then ${SAGAS} with`);
-    const untagged = await hotUpdates(db, api, SAGAS, false);
-    const tagged = await hotUpdates(db, api, SAGAS, true);
+    const untagged = await hotUpdates(stack, SAGAS, false);
+    const tagged = await hotUpdates(stack, SAGAS, true);
     for (const [label, h] of [['without tags', untagged], ['with tags', tagged]] as const) {
       log(`${label}: ${h.updates} updates of transactions, ${h.hot} HOT (${((h.hot / h.updates) * 100).toFixed(1)} %)`);
     }
     writeReport({ timings, plans, size, untagged, tagged });
   } finally {
-    await db.end().catch(() => undefined);
-    await participant.stop().catch(() => undefined);
-    await coordinator?.stop();
-    await deleteTopics(infra.kafkaBrokers, topicPrefix);
-    await dropDatabase(infra.databaseUrl, database);
+    await stack?.stop().catch((error: Error) => log(`cleaning up: ${error.message}`));
     await stopInfra(infra.started);
   }
 }
 
-const sort = (figures: number[]) => [...figures].sort((a, b) => a - b);
-
-const START = '<!-- bench:tags:start -->';
-const END = '<!-- bench:tags:end -->';
+/** The figure at quantile `p`, in milliseconds to a tenth. */
+const ms = (figures: number[], p: number) => percentile([...figures].sort((a, b) => a - b), p).toFixed(1);
 
 function writeReport(result: { timings: Timing[]; plans: string[]; size: string; untagged: { updates: number; hot: number }; tagged: { updates: number; hot: number } }) {
-  const file = join(REPO_ROOT, 'docs/benchmarks.md');
-  const ms = (figures: number[], p: number) => percentile(sort(figures), p).toFixed(1);
   const hot = (h: { updates: number; hot: number }) => `${h.hot} of ${h.updates} (${((h.hot / h.updates) * 100).toFixed(1)} %)`;
-  const section = [
-    START,
-    `Last run ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on ${cpus().length} cores (${cpus()[0]?.model.trim() ?? 'unknown CPU'}),`,
+  writeDocsSection('tags', [
+    ranOn(),
     `Node.js ${process.version}, local PostgreSQL and Kafka. ${FINISHED.toLocaleString('en')} finished transactions, each tagged`,
     `\`orderId\` (unique), \`customer\` (one of ${CUSTOMERS}), \`region\` (one of ${REGIONS}); index \`transactions_tags\`: ${result.size}.`,
     `${SEARCHES} searches each, over HTTP from this process (page of ${LIMIT}).`,
@@ -193,13 +137,7 @@ function writeReport(result: { timings: Timing[]; plans: string[]; size: string;
     '```',
     ...result.plans,
     '```',
-    END,
-  ].join('\n');
-  replaceSection(file, file, START, END, section);
-  log(`wrote ${file}`);
+  ]);
 }
 
-main().catch((error) => {
-  process.stderr.write(`[bench] ${error instanceof Error ? error.stack : String(error)}\n`);
-  process.exitCode = 1;
-});
+runBench(main);
