@@ -8,7 +8,7 @@ import { registerDecorator, ValidationArguments, ValidationOptions } from 'class
 export type Tags = Readonly<Record<string, string>>;
 
 /** A tag's name: a letter, then letters, digits, `_`, `.`, `-`; never `:` or `=`, which separate it from its value. */
-export const TAG_KEY_PATTERN = /^[A-Za-z][A-Za-z0-9_.-]{0,62}$/;
+const TAG_KEY_PATTERN = /^[A-Za-z][A-Za-z0-9_.-]{0,62}$/;
 export const MAX_TAG_VALUE_LENGTH = 200;
 export const MAX_TAGS = 16;
 
