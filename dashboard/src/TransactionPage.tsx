@@ -148,6 +148,10 @@ export function TransactionPage({ id, me }: { id: string; me: Principal }) {
         <dd>{when(tx.deadline)}</dd>
         <dt>Idempotency key</dt>
         <dd>{tx.idempotencyKey ?? '—'}</dd>
+        <dt>Tags</dt>
+        <dd className="mono">
+          {Object.entries(tx.tags).map(([key, value]) => `${key}=${value}`).join(', ') || '—'}
+        </dd>
         {tx.ignoredReplies > 0 && (
           <>
             <dt>Ignored replies</dt>

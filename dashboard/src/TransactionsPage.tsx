@@ -5,10 +5,15 @@ import { Badge, ConfirmDialog, ErrorNote, when } from './ui';
 
 const PAGE = 25;
 const toIso = (local: string) => (local ? new Date(local).toISOString() : undefined);
+/** The tags field, `orderId=o-1, customer=ada`, as the API's `key:value` filters; none when empty. */
+const toTags = (text: string) => {
+  const tags = text.split(',').map((t) => t.trim()).filter(Boolean).map((t) => t.replace('=', ':'));
+  return tags.length > 0 ? tags : undefined;
+};
 
 /** Transactions, newest first: filters, counts per status, keyset pages, live updates. */
 export function TransactionsPage({ me }: { me: Principal }) {
-  const [form, setForm] = useState({ status: '', definition: '', type: '', createdFrom: '', createdTo: '', id: '' });
+  const [form, setForm] = useState({ status: '', definition: '', type: '', createdFrom: '', createdTo: '', tags: '', id: '' });
   const [filter, setFilter] = useState<Filter & { id?: string }>({});
   // Cursors of the pages before the one shown; the first page's is null.
   const [cursors, setCursors] = useState<(string | null)[]>([null]);
@@ -74,6 +79,7 @@ export function TransactionsPage({ me }: { me: Principal }) {
       type: form.type || undefined,
       createdFrom: toIso(form.createdFrom),
       createdTo: toIso(form.createdTo),
+      tag: toTags(form.tags),
       id: form.id.trim() || undefined,
     });
     setCursors([null]);
@@ -139,6 +145,10 @@ export function TransactionsPage({ me }: { me: Principal }) {
         <div className="field">
           <label htmlFor="filter-createdTo">Created before</label>
           <input type="datetime-local" {...field('createdTo')} />
+        </div>
+        <div className="field">
+          <label htmlFor="filter-tags">Tags</label>
+          <input type="search" placeholder="orderId=o-1, customer=ada" {...field('tags')} />
         </div>
         <div className="field">
           <label htmlFor="filter-id">Id</label>
@@ -223,7 +233,7 @@ export function TransactionsPage({ me }: { me: Principal }) {
           }}
         >
           <p>
-            Every <strong>failed</strong> transaction matching the current filter (definition, type, time range; at most 100, oldest
+            Every <strong>failed</strong> transaction matching the current filter (definition, type, time range, tags; at most 100, oldest
             first) gets its failed steps re-driven with a fresh attempt budget. The history records you as the actor.
           </p>
         </ConfirmDialog>

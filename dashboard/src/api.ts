@@ -16,7 +16,7 @@ export interface Step {
 export interface Transaction {
   id: string; definition: { name: string; version: number }; type: string; status: TxStatus; input: unknown;
   idempotencyKey: string | null; startedBy: string | null; deadline: string | null; createdAt: string; updatedAt: string; decision: string | null; steps: Step[];
-  ignoredReplies: number;
+  ignoredReplies: number; tags: Record<string, string>;
 }
 export interface TxSummary { id: string; definition: { name: string; version: number }; type: string; status: TxStatus; createdAt: string; updatedAt: string }
 export interface HistoryEntry { id: string; type: string; stepId: string | null; actor: string | null; at: string; data: Record<string, unknown> }
@@ -58,10 +58,13 @@ async function call<T>(method: string, path: string, body?: unknown, key = store
   return json as T;
 }
 
-export type Filter = Partial<Record<'status' | 'definition' | 'type' | 'createdFrom' | 'createdTo', string>>;
-const query = (params: Record<string, string | number | undefined | null>) => {
-  const entries = Object.entries(params).filter(([, v]) => v !== undefined && v !== null && v !== '') as [string, string][];
-  return entries.length ? `?${new URLSearchParams(entries.map(([k, v]) => [k, String(v)]))}` : '';
+/** `tag`: business keys as `key:value`, all of which must match. */
+export type Filter = Partial<Record<'status' | 'definition' | 'type' | 'createdFrom' | 'createdTo', string> & { tag: string[] }>;
+const query = (params: Record<string, string | string[] | number | undefined | null>) => {
+  // An array is the repeated parameter (`tag=a&tag=b`).
+  const entries = Object.entries(params).flatMap(([k, v]) => (Array.isArray(v) ? v.map((item) => [k, item]) : [[k, v]]));
+  const set = entries.filter(([, v]) => v !== undefined && v !== null && v !== '') as [string, string | number][];
+  return set.length ? `?${new URLSearchParams(set.map(([k, v]) => [k, String(v)]))}` : '';
 };
 const withoutStatus = ({ status: _status, ...rest }: Filter) => rest;
 

@@ -10,6 +10,7 @@ import { Actors1765200000000 } from './1765200000000-actors';
 import { ReplyTokenSecret1765300000000 } from './1765300000000-reply-token-secret';
 import { AuditLog1765400000000 } from './1765400000000-audit-log';
 import { Alerts1765500000000 } from './1765500000000-alerts';
+import { Tags1765600000000 } from './1765600000000-tags';
 
 /** The coordinator's migrations, oldest first. */
 export const coordinatorMigrations = [
@@ -25,4 +26,5 @@ export const coordinatorMigrations = [
   ReplyTokenSecret1765300000000,
   AuditLog1765400000000,
   Alerts1765500000000,
+  Tags1765600000000,
 ];

@@ -177,6 +177,20 @@ describe('dashboard', () => {
     await page.context().close();
   });
 
+  it('finds transactions by their tags, and shows them on the transaction page', async () => {
+    const start = async (tags: Record<string, string>) =>
+      (await api.request<{ id: string }>('POST', '/transactions', { definition: flow, input: { case: 'tagged' }, tags })).body.id;
+    const wanted = await start({ orderId: `o-${suffix}-1`, customer: `ada-${suffix}` });
+    await start({ orderId: `o-${suffix}-2`, customer: `ada-${suffix}` });
+    const page = await signIn('viewer');
+    await page.getByLabel('Tags', { exact: true }).fill(`customer=ada-${suffix}, orderId=o-${suffix}-1`);
+    await page.getByLabel('Tags', { exact: true }).press('Enter');
+    await onlyRow(page, wanted);
+    await page.getByRole('link', { name: wanted }).click();
+    await page.locator('dl.facts', { hasText: `orderId=o-${suffix}-1, customer=ada-${suffix}` }).waitFor();
+    await page.context().close();
+  });
+
   it('shows a viewer no action, and the API refuses the viewer one', async () => {
     const stuck = await startCase('viewer', script(failForward('charge', 'DECLINED'), failCompensationFirst('create', 1000)));
     expect((await api.waitFor(stuck.id, TERMINAL)).status).toBe('failed');

@@ -61,6 +61,7 @@ describe('transaction repository', () => {
     type: 'saga',
     input: { n: 1 },
     idempotencyKey,
+    tags: null,
     startedBy,
     traceparent: null,
     createdAt: new Date(),

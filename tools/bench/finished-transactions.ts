@@ -17,6 +17,8 @@ export interface FinishedBatch {
    * due a day from now, so the coordinator leaves them alone.
    */
   status?: 'completed' | 'compensated' | 'failed' | 'running';
+  /** The rows' tags: an SQL jsonb expression of `g`, the row's number (1 … count); none unless told. */
+  tags?: string;
 }
 
 /**
@@ -48,10 +50,10 @@ async function insertChunk(client: Client, batch: FinishedBatch, from: number, t
   await client.query('BEGIN');
   await client.query(
     `INSERT INTO transactions (id, definition_name, definition_version, type, status, input, started_at, deadline, rollback,
-       created_at, updated_at, finished_at, steps)
+       created_at, updated_at, finished_at, tags, steps)
      SELECT r.id, $4, $5, 'saga', r.status, jsonb_build_object('n', g), r.at - interval '1 s', r.at + interval '29 s',
        CASE WHEN r.status = 'compensated' THEN '{"kind":"step_failed","stepId":"${definition.steps.at(-1)!.id}"}'::jsonb END,
-       r.at - interval '1 s', r.at, CASE WHEN r.status IN ('completed', 'compensated') THEN r.at END,
+       r.at - interval '1 s', r.at, CASE WHEN r.status IN ('completed', 'compensated') THEN r.at END, ${batch.tags ?? 'NULL::jsonb'},
        (SELECT jsonb_agg(jsonb_build_object('step_id', s.id, 'participant', s.participant,
           'status', CASE r.status WHEN 'compensated' THEN 'compensated' WHEN 'failed' THEN 'compensation_failed'
             WHEN 'running' THEN 'pending' ELSE 'succeeded' END,

@@ -1,7 +1,10 @@
 import { existsSync, readFileSync, writeFileSync } from 'fs';
+import { cpus } from 'os';
+import { join } from 'path';
 import { Pool } from 'pg';
 import { AppName, healthy, spawnApp } from '../launcher/apps';
 import { deleteTopicsWithPrefix } from '../infra/kafka';
+import { REPO_ROOT } from '../infra/paths';
 import { freePort, sleep, waitFor } from '../infra/proc';
 
 /** What the benchmarks share: env settings, app processes, an API client, end detection, topic cleanup, report sections. */
@@ -61,6 +64,13 @@ export class Api {
     private readonly base: string,
     private readonly key: string,
   ) {}
+
+  async get<T>(path: string): Promise<T> {
+    const response = await fetch(`${this.base}${path}`, { headers: { authorization: `Bearer ${this.key}` } });
+    const text = await response.text();
+    if (!response.ok) throw new Error(`GET ${path}: ${response.status} ${text}`);
+    return JSON.parse(text) as T;
+  }
 
   async post<T>(path: string, body: unknown): Promise<T> {
     const response = await fetch(`${this.base}${path}`, {
@@ -156,4 +166,24 @@ export function replaceSection(source: string, target: string, start: string, en
   const updated =
     at >= 0 ? current.slice(0, at) + section + current.slice(current.indexOf(end) + end.length) : `${current.trimEnd()}\n\n${section}\n`;
   writeFileSync(target, updated);
+}
+
+/** The first line of a report: when, and on what machine. */
+export const ranOn = () =>
+  `Last run ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on ${cpus().length} cores (${cpus()[0]?.model.trim() ?? 'unknown CPU'}),`;
+
+/** Replaces benchmark `name`'s own section of docs/benchmarks.md (between `<!-- bench:<name>:start -->` and its end marker) with `lines`. */
+export function writeDocsSection(name: string, lines: readonly string[]) {
+  const file = join(REPO_ROOT, 'docs/benchmarks.md');
+  const [start, end] = [`<!-- bench:${name}:start -->`, `<!-- bench:${name}:end -->`];
+  replaceSection(file, file, start, end, [start, ...lines, end].join('\n'));
+  log(`wrote ${file}`);
+}
+
+/** Runs a benchmark's main: a failure prints its stack and sets exit code 1. */
+export function runBench(main: () => Promise<void>): void {
+  main().catch((error) => {
+    process.stderr.write(`[bench] ${error instanceof Error ? error.stack : String(error)}\n`);
+    process.exitCode = 1;
+  });
 }

@@ -25,6 +25,7 @@ import { GateBatch, ParticipantGate } from './protection/participant-gate';
 import { machineFor } from './protocol-machines';
 import { ReplyTokens, TOKEN_LENGTH } from './reply-tokens';
 import { TransactionWaiters } from './transaction-waiters';
+import { Tags } from './tags';
 
 interface Applied {
   record: TransactionRecord;
@@ -38,6 +39,7 @@ export interface StartRequest {
   definition: PinnedDefinition;
   input: JsonObject;
   idempotencyKey: string | null;
+  tags: Tags | null;
   /** The API key starting it: recorded, and the owner of its idempotency key. */
   actor: string;
   traceparent?: string;
@@ -115,6 +117,7 @@ export class TransactionEngine {
       updatedAt: new Date(now),
       version: 0,
       ignoredReplies: 0,
+      tags: request.tags,
       layout: definition.resolved.steps.map((s) => ({ id: s.id, participant: s.participant })),
       state: machine.initial(definition.resolved),
     };

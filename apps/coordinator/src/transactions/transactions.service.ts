@@ -67,6 +67,8 @@ export class TransactionsService {
         definition,
         input: body.input,
         idempotencyKey: body.idempotencyKey ?? null,
+        // No tags are stored as none (null), not as {}: the tags index then leaves the row out.
+        tags: body.tags && Object.keys(body.tags).length > 0 ? body.tags : null,
         actor,
         traceparent,
       });

@@ -59,6 +59,20 @@ describe('ordo CLI', () => {
     expect(out).toMatch(/^charge\s+payment\s+failed\s+execute\s+1\s+DECLINED: card declined$/m);
   });
 
+  it('starts with business keys, and lists by them', async () => {
+    const started = await cli(['tx', 'start', 'place-order', '--tag', 'orderId=o-1', '-t', 'note=a=b'], () => ({ status: 201, body: { ...tx('running'), tags: { orderId: 'o-1', note: 'a=b' } } }));
+    expect(started.code).toBe(0);
+    expect(started.sent[0].body).toEqual({ definition: 'place-order', input: {}, tags: { orderId: 'o-1', note: 'a=b' } });
+    expect(started.out).toMatch(/^tags\s+orderId=o-1, note=a=b$/m);
+
+    const listed = await cli(['tx', 'list', '--tag', 'orderId=o-1', '--tag', 'customer=ada', '--status', 'running'], () => ({ status: 200, body: { items: [], nextCursor: null } }));
+    expect(listed.code).toBe(0);
+    const url = new URL(listed.sent[0].url);
+    expect(url.pathname).toBe('/api/v1/transactions');
+    expect(url.searchParams.getAll('tag')).toEqual(['orderId:o-1', 'customer:ada']);
+    expect(url.searchParams.get('status')).toBe('running');
+  });
+
   it.each([
     ['compensated', 3],
     ['failed', 4],
@@ -101,6 +115,8 @@ describe('ordo CLI', () => {
     [['tx', 'start', 'x', '--wait', 'soon'], /"soon" is not a duration/],
     [['tx', 'resolve', 'a', 'b', '--outcome', 'compensated'], /required option '--note <text>'/],
     [['tx', 'list', '--limit', '0'], /"0" is not a whole number from 1/],
+    [['tx', 'list', '--tag', 'orderId'], /"orderId" is not key=value/],
+    [['tx', 'start', 'x', '--tag', '=1'], /"=1" is not key=value/],
     [['nonsense'], /unknown command 'nonsense'/],
   ])('exits 2 on a usage mistake: %j', async (args, message) => {
     const { code, err, sent } = await cli(args, () => ({ status: 500 }));

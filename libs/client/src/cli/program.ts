@@ -77,9 +77,16 @@ export async function run(args: string[], io: Io = processIo): Promise<number> {
     .option('-i, --input <json>', 'the input: JSON, or @file.json, or @- for standard input', '{}')
     .option('--version <n>', 'the definition version (the latest by default)', integer)
     .option('-k, --idempotency-key <key>', 'starting again with this key returns the first transaction')
+    .option('-t, --tag <key=value>', 'a business key to find it by (repeatable)', collectTag)
     .option('-w, --wait <duration>', 'wait for the end, e.g. 10s or 2m', parseWait)
-    .action(async (definition: string, options: { input: string; version?: number; idempotencyKey?: string; wait?: number }) => {
-      const request = { definition, version: options.version, input: parseInput(io, options.input), idempotencyKey: options.idempotencyKey };
+    .action(async (definition: string, options: { input: string; version?: number; idempotencyKey?: string; tag?: Tag[]; wait?: number }) => {
+      const request = {
+        definition,
+        version: options.version,
+        input: parseInput(io, options.input),
+        idempotencyKey: options.idempotencyKey,
+        tags: options.tag && Object.fromEntries(options.tag),
+      };
       const { transaction } = await client().startTransaction(request, { waitMs: options.wait });
       printWaited(transaction, options.wait !== undefined);
     });
@@ -88,9 +95,13 @@ export async function run(args: string[], io: Io = processIo): Promise<number> {
     .option('--status <status>', 'running, compensating, completed, compensated or failed')
     .option('--definition <name>', 'of this definition')
     .option('--type <type>', 'saga, tcc or 2pc')
+    .option('-t, --tag <key=value>', 'carrying this business key (repeatable: all must match)', collectTag)
     .option('--limit <n>', 'most items', integer)
     .option('--cursor <cursor>', 'the next page after a previous list')
-    .action(async (options: Record<string, never>) => print(await client().listTransactions(options), views.transactions));
+    .action(async ({ tag, ...filter }: { tag?: Tag[] } & Record<string, never>) => {
+      const query = { ...filter, tag: tag?.map(([key, value]) => `${key}:${value}`) };
+      print(await client().listTransactions(query), views.transactions);
+    });
   tx.command('show <id>')
     .description('a transaction and its steps; with --wait, wait for its end (exit codes as for start)')
     .option('-w, --wait <duration>', 'wait for the end, e.g. 10s', parseWait)
@@ -140,6 +151,16 @@ function integer(text: string): number {
   const value = Number(text);
   if (!Number.isInteger(value) || value < 1) throw new UsageError(`"${text}" is not a whole number from 1`);
   return value;
+}
+
+/** A business key as given: `key=value`. */
+type Tag = [key: string, value: string];
+
+/** `--tag key=value`, repeatable; the value may hold `=`. The coordinator checks the rest. */
+function collectTag(text: string, previous: Tag[] = []): Tag[] {
+  const equals = text.indexOf('=');
+  if (equals < 1) throw new UsageError(`"${text}" is not key=value`);
+  return [...previous, [text.slice(0, equals), text.slice(equals + 1)]];
 }
 
 function parseWait(text: string): number {

@@ -12,6 +12,9 @@ export const views = {
       ['started', `${tx.createdAt}${tx.startedBy ? ` by ${tx.startedBy}` : ''}`],
       ['updated', tx.updatedAt],
       ...(tx.decision ? [['decision', tx.decision] as [string, string]] : []),
+      ...(tx.tags && Object.keys(tx.tags).length > 0
+        ? [['tags', Object.entries(tx.tags).map(([key, value]) => `${key}=${value}`).join(', ')] as [string, string]]
+        : []),
     ]) +
     '\n' +
     table(

@@ -626,6 +626,16 @@ export interface components {
              * @example order-7f3a
              */
             idempotencyKey?: string;
+            /**
+             * @description Business keys to find the transaction by (GET /transactions?tag=key:value): at most 16; each key a letter, then up to 62 letters, digits, "_", "." or "-"; each value 1–200 characters
+             * @example {
+             *       "orderId": "o-7f3a",
+             *       "customer": "ada"
+             *     }
+             */
+            tags?: {
+                [key: string]: string;
+            };
         };
         DefinitionRef: {
             /** @example place-order */
@@ -708,6 +718,16 @@ export interface components {
              * @enum {string|null}
              */
             decision?: "commit" | "abort" | "pending" | null;
+            /**
+             * @description Business keys given at the start ({} when none)
+             * @example {
+             *       "orderId": "o-7f3a",
+             *       "customer": "ada"
+             *     }
+             */
+            tags: {
+                [key: string]: string;
+            };
             steps: components["schemas"]["StepView"][];
             /**
              * @description Replies that answered nothing awaited (duplicates, stale attempts …); the history records the first 20
@@ -737,6 +757,13 @@ export interface components {
              * @example 2026-12-01T00:00:00Z
              */
             createdTo?: string;
+            /**
+             * @description Carries this tag, given as key:value; repeat for several (all must match; at most 16)
+             * @example [
+             *       "orderId:o-7f3a"
+             *     ]
+             */
+            tag?: string[];
             /**
              * @description Most transactions replayed by this call
              * @default 100
@@ -1382,6 +1409,8 @@ export interface operations {
                 createdFrom?: string;
                 /** @description Created before */
                 createdTo?: string;
+                /** @description Carries this tag, given as key:value; repeat for several (all must match; at most 16) */
+                tag?: string[];
                 /** @description Most items returned */
                 limit?: number;
                 /** @description nextCursor of the previous page */
@@ -1488,6 +1517,8 @@ export interface operations {
                 createdFrom?: string;
                 /** @description Created before */
                 createdTo?: string;
+                /** @description Carries this tag, given as key:value; repeat for several (all must match; at most 16) */
+                tag?: string[];
             };
             header?: never;
             path?: never;

@@ -1,10 +1,11 @@
 import { ApiProperty, ApiPropertyOptional, IntersectionType } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsDate, IsIn, IsInt, IsObject, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
+import { Transform, Type } from 'class-transformer';
+import { ArrayMaxSize, IsArray, IsDate, IsIn, IsInt, IsObject, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
 import { JSON_OBJECT, PageQuery } from '@ordo/platform';
 import { JsonObject, TX_TYPES, TxType } from '@ordo/protocol';
 import { WAIT_MS_CEILING } from '../../config/coordinator.config';
 import { DEFINITION_NAME_PATTERN, TX_STATUSES, TxStatus } from '../../engine';
+import { IsTags, MAX_TAG_VALUE_LENGTH, MAX_TAGS, TAG_FILTER_PATTERN, Tags } from '../tags';
 
 export class StartTransactionDto {
   @ApiProperty({ example: 'place-order', description: 'Name of a registered definition' })
@@ -26,6 +27,18 @@ export class StartTransactionDto {
   @IsString()
   @Length(1, 200)
   idempotencyKey?: string;
+
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: { type: 'string' },
+    example: { orderId: 'o-7f3a', customer: 'ada' },
+    description:
+      `Business keys to find the transaction by (GET /transactions?tag=key:value): at most ${MAX_TAGS}; each key a letter, then ` +
+      `up to 62 letters, digits, "_", "." or "-"; each value 1–${MAX_TAG_VALUE_LENGTH} characters`,
+  })
+  @IsOptional()
+  @IsTags()
+  tags?: Tags;
 }
 
 /** `?waitMs=`: how long the answer may wait for the transaction's end. */
@@ -70,6 +83,19 @@ export class TransactionFilterDto {
   @Type(() => Date)
   @IsDate({ message: 'createdTo must be an ISO-8601 instant' })
   createdTo?: Date;
+
+  @ApiPropertyOptional({
+    type: [String],
+    example: ['orderId:o-7f3a'],
+    description: `Carries this tag, given as key:value; repeat for several (all must match; at most ${MAX_TAGS})`,
+  })
+  @IsOptional()
+  // One ?tag= arrives as a string, several as an array.
+  @Transform(({ value }) => (typeof value === 'string' ? [value] : value))
+  @IsArray()
+  @ArrayMaxSize(MAX_TAGS)
+  @Matches(TAG_FILTER_PATTERN, { each: true, message: `each tag must be key:value (a tag's key, then 1–${MAX_TAG_VALUE_LENGTH} characters)` })
+  tag?: string[];
 }
 
 export class ListTransactionsQuery extends IntersectionType(TransactionFilterDto, PageQuery) {

@@ -62,6 +62,13 @@ export class TransactionView {
   @ApiProperty({ example: '2026-11-21T10:00:00.000Z' }) createdAt: string;
   @ApiProperty({ example: '2026-11-21T10:00:01.250Z' }) updatedAt: string;
   @ApiPropertyOptional(DECISION_DOC) decision: TwoPcDecision | 'pending' | null;
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: { type: 'string' },
+    example: { orderId: 'o-7f3a', customer: 'ada' },
+    description: 'Business keys given at the start ({} when none)',
+  })
+  tags: Record<string, string>;
   @ApiProperty({ type: [StepView] }) steps: StepView[];
   @ApiProperty({
     example: 0,
@@ -81,6 +88,7 @@ export class TransactionView {
       startedBy: record.startedBy,
       deadline: iso(state.deadline),
       decision: decisionOfRecord(record),
+      tags: { ...record.tags },
       createdAt: record.createdAt.toISOString(),
       updatedAt: record.updatedAt.toISOString(),
       steps: record.layout.map(({ id, participant }) => ({

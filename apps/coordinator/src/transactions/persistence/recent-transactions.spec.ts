@@ -8,6 +8,7 @@ const record = (id: string, status: TransactionRecord['state']['status'] = 'runn
   type: 'saga',
   input,
   idempotencyKey: null,
+  tags: null,
   startedBy: 'ann',
   traceparent: null,
   createdAt: new Date(0),

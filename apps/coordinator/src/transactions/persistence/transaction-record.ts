@@ -1,5 +1,6 @@
 import { JsonObject, TxType } from '@ordo/protocol';
 import { TransactionState } from '../../engine';
+import { Tags } from '../tags';
 
 /** A transaction as the coordinator holds it: identity, pinned definition, engine state. */
 export interface TransactionRecord {
@@ -20,6 +21,8 @@ export interface TransactionRecord {
   readonly version: number;
   /** Replies it ignored (duplicates, stale attempts …); its history keeps the first few. */
   readonly ignoredReplies: number;
+  /** Its business keys, set at the start; null when it has none. */
+  readonly tags: Tags | null;
   readonly state: TransactionState;
   /** The steps in definition order, with their participants (stored with the step rows). */
   readonly layout: readonly StepLayout[];

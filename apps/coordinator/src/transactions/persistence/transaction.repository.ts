@@ -6,6 +6,7 @@ import { HEADERS, JsonObject, ReplyError, TxType } from '@ordo/protocol';
 import { HistoryEvent, RollbackCause, StepState, TransactionState, TwoPcDecision, TwoPcState, TxStatus } from '../../engine';
 import { failedAlert } from '../../alerts/alert';
 import { TransactionRecord } from './transaction-record';
+import { tagOfFilter, Tags } from '../tags';
 
 interface TransactionRow {
   id: string;
@@ -25,6 +26,7 @@ interface TransactionRow {
   updated_at: Date;
   version: number;
   ignored_replies: number;
+  tags: Tags | null;
   /** The transaction's steps in layout order. */
   steps: StepRow[];
 }
@@ -59,6 +61,8 @@ export interface ListFilter {
   type?: TxType;
   createdFrom?: Date;
   createdTo?: Date;
+  /** `key:value` tags the transaction must all carry. */
+  tag?: readonly string[];
 }
 
 /** What one decision writes: the transaction's new state, its history and its commands. */
@@ -97,7 +101,7 @@ export interface Cursor {
 }
 
 const SELECT_TRANSACTIONS = `SELECT id, definition_name, definition_version, type, status, input, started_at, deadline,
-  rollback, idempotency_key, started_by, traceparent, decision, created_at, updated_at, version, ignored_replies, steps FROM transactions`;
+  rollback, idempotency_key, started_by, traceparent, decision, created_at, updated_at, version, ignored_replies, tags, steps FROM transactions`;
 
 /** The history rows and outbox rows of the decisions whose transaction is in `written` (a CTE of ids). */
 const effectsCtes = (written: string, first: number) => {
@@ -123,12 +127,12 @@ const INSERT: PreparedStatement = {
   name: 'ordo_tx_insert',
   text: `WITH inserted AS (
     INSERT INTO transactions (id, definition_name, definition_version, type, status, input, started_at, deadline,
-      rollback, idempotency_key, traceparent, created_at, updated_at, steps, started_by)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14)
+      rollback, idempotency_key, traceparent, created_at, updated_at, steps, started_by, tags)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $15)
     ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
     RETURNING id, version),
-  due AS (INSERT INTO timers (tx_id, due_at) SELECT id, $15::timestamptz FROM inserted WHERE $15::timestamptz IS NOT NULL),
-  ${effectsCtes('inserted', 16)}`,
+  due AS (INSERT INTO timers (tx_id, due_at) SELECT id, $16::timestamptz FROM inserted WHERE $16::timestamptz IS NOT NULL),
+  ${effectsCtes('inserted', 17)}`,
 };
 
 /**
@@ -223,6 +227,7 @@ function toRecord(row: TransactionRow): TransactionRecord {
     updatedAt: row.updated_at,
     version: row.version,
     ignoredReplies: row.ignored_replies,
+    tags: row.tags,
     layout: steps.map((s) => ({ id: s.step_id, participant: s.participant })),
     state: {
       // A 2PC state carries its global decision (see engine/twopc/README.md).
@@ -324,7 +329,7 @@ export class TransactionRepository {
       record.id, record.definitionName, record.definitionVersion, record.type, s.status, record.input,
       date(s.startedAt), date(s.deadline), json(s.rollback), record.idempotencyKey && storedKey(record.startedBy!, record.idempotencyKey),
       record.traceparent, record.createdAt,
-      JSON.stringify(stepRows(record.layout, s)), record.startedBy, date(decision.nextDueAt),
+      JSON.stringify(stepRows(record.layout, s)), record.startedBy, json(record.tags), date(decision.nextDueAt),
       ...effectParams([{ txId: record.id, ...decision }]),
     ]);
     return rows.length === 0 ? null : writeResult(rows, decision.messages);
@@ -409,8 +414,9 @@ export class TransactionRepository {
 
   /** Newest first, keyset-paginated: the page after `cursor`, `limit` rows at most. */
   async list(filter: ListFilter, limit: number, cursor?: Cursor): Promise<TransactionRecord[]> {
-    const { clause, params } = whereClause(filter, cursor);
-    return this.find(`${clause} ORDER BY created_at DESC, id DESC LIMIT $${params.length + 1}`, [...params, limit]);
+    const { text, params } = listQuery(filter, limit, cursor);
+    const rows: TransactionRow[] = await this.dataSource.query(text, params);
+    return rows.map(toRecord);
   }
 
   /** Ids of transactions matching the filter in a given status, oldest first. */
@@ -434,6 +440,12 @@ export class TransactionRepository {
   }
 }
 
+/** The list's statement: newest first, `limit` rows after `cursor`. */
+export function listQuery(filter: ListFilter, limit: number, cursor?: Cursor): { text: string; params: unknown[] } {
+  const { clause, params } = whereClause(filter, cursor);
+  return { text: `${SELECT_TRANSACTIONS} ${clause} ORDER BY created_at DESC, id DESC LIMIT $${params.length + 1}`, params: [...params, limit] };
+}
+
 export function whereClause(filter: ListFilter, cursor?: Cursor): { clause: string; params: unknown[] } {
   const conditions: string[] = [];
   const params: unknown[] = [];
@@ -446,6 +458,8 @@ export function whereClause(filter: ListFilter, cursor?: Cursor): { clause: stri
   if (filter.type) add((p) => `type = ${p}`, filter.type);
   if (filter.createdFrom) add((p) => `created_at >= ${p}`, filter.createdFrom);
   if (filter.createdTo) add((p) => `created_at < ${p}`, filter.createdTo);
+  // One containment per tag (not one object of all): two values of one key then match nothing, as AND says.
+  for (const tag of filter.tag ?? []) add((p) => `tags @> ${p}::jsonb`, JSON.stringify(tagOfFilter(tag)));
   if (cursor) {
     params.push(cursor.createdAt, cursor.id);
     conditions.push(`(created_at, id) < ($${params.length - 1}, $${params.length}::uuid)`);
