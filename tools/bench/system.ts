@@ -126,11 +126,12 @@ export type WorkloadName = 'saga2' | 'dag4' | 'tcc' | 'twoPc';
 
 export function workloads(rows: number): Record<WorkloadName, Workload> {
   const pick = () => 1 + Math.floor(Math.random() * rows);
-  const order = () => ({ orderId: randomUUID(), sku: `B-${pick()}`, qty: 1, accountId: `b-${pick()}`, amount: 1 });
+  const items = () => ({ sku: `B-${pick()}`, qty: 1, accountId: `b-${pick()}`, amount: 1 });
+  const order = () => ({ orderId: randomUUID(), ...items() });
   return {
     saga2: { definition: SAGA2.name, input: order },
     // No orderId: with one, place-order takes up an order placed by POST /api/v1/orders instead of creating it.
-    dag4: { definition: PLACE_ORDER.name, input: () => ({ customer: 'bench', sku: `B-${pick()}`, qty: 1, accountId: `b-${pick()}`, amount: 1 }) },
+    dag4: { definition: PLACE_ORDER.name, input: () => ({ customer: 'bench', ...items() }) },
     tcc: {
       definition: TRANSFER.name,
       input: () => {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'fs';
 import { Command, CommanderError, Option } from 'commander';
 import { OrdoApiError } from '../errors';
-import { Definition, OrdoClient, Transaction } from '../ordo-client';
+import { Definition, ListTransactionsQuery, OrdoClient, Transaction } from '../ordo-client';
 import { parseDuration } from './duration';
 import { EXIT, exitCodeFor } from './exit-codes';
 import { views } from './views';
@@ -98,7 +98,7 @@ export async function run(args: string[], io: Io = processIo): Promise<number> {
     .option('-t, --tag <key=value>', 'carrying this business key (repeatable: all must match)', collectTag)
     .option('--limit <n>', 'most items', integer)
     .option('--cursor <cursor>', 'the next page after a previous list')
-    .action(async ({ tag, ...filter }: { tag?: Tag[] } & Record<string, never>) => {
+    .action(async ({ tag, ...filter }: Omit<ListTransactionsQuery, 'tag'> & { tag?: Tag[] }) => {
       const query = { ...filter, tag: tag?.map(([key, value]) => `${key}:${value}`) };
       print(await client().listTransactions(query), views.transactions);
     });
