@@ -1,8 +1,10 @@
 import { mkdtempSync, rmSync } from 'fs';
+import { createServer } from 'net';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { KafkaOptions, kafkaBrokers, kafkaPid, startKafka, stopKafka } from '../../tools/infra/kafka';
 import { sleep } from '../../tools/infra/proc';
+import { testBus } from '../support/kafka';
 import { RunningApp, freePort, startApp } from '../support/processes';
 
 interface HealthBody {
@@ -59,5 +61,27 @@ describe('Kafka outage', () => {
     const up = await secondsUntil(coordinator, 'up', 30_000);
     process.stdout.write(`[kafka-outage] health down after ${down.toFixed(1)} s; up ${up.toFixed(1)} s after the broker was ready again\n`);
     expect(coordinator.process.exitCode).toBeNull();
+  });
+
+  it('leaves nothing running after a consumer is closed while its broker is down', async () => {
+    await coordinator.stop(); // it would dial the broker too
+    const bus = testBus('kafka-outage', { KAFKA_BROKERS: kafkaBrokers(broker) });
+    await bus.ensureTopics({ replies: ['kafka-outage.closed'] });
+    const subscription = await bus.subscribe({ groupId: 'kafka-outage-closed', topics: ['kafka-outage.closed'], handleBatch: async () => undefined });
+    process.kill(kafkaPid(broker)!, 'SIGKILL');
+    // Long enough for kafkajs to give up a fetch and restart the consumer, reconnecting.
+    await sleep(8000);
+    await subscription.close();
+    await bus.close();
+    // A consumer that outlived its close keeps dialing its broker: count who knocks.
+    let knocks = 0;
+    const listener = createServer((socket) => {
+      knocks++;
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => listener.listen(broker.port, '127.0.0.1', resolve));
+    await sleep(6000);
+    await new Promise((resolve) => listener.close(resolve));
+    expect(knocks).toBe(0);
   });
 });

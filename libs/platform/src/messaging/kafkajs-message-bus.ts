@@ -241,19 +241,32 @@ export class KafkajsMessageBus implements MessageBus {
   private async consume(options: SubscribeOptions, onStopped: (running: Running, error: Error) => void): Promise<Running> {
     // A member that dies (SIGKILL) holds its partitions until its session times out; 10 s
     // bounds how long its share of messages waits for another instance.
+    let closed = false;
     const consumer = this.kafka.consumer({
       groupId: options.groupId,
       allowAutoTopicCreation: false,
       sessionTimeout: 10_000,
       heartbeatInterval: HEARTBEAT_INTERVAL_MS,
       maxWaitTimeInMs: 100,
+      // kafkajs' default (5 retries), and no restart once closed: a crash racing the close
+      // would otherwise schedule a restart that outlives it.
+      retry: { retries: 5, restartOnFailure: async () => !closed },
     });
     const offsets = new HandledOffsets(consumer, (error) => this.logger.warn(`offsets not committed: ${error.message}`));
     // A planned stop commits what it handled, so whoever takes the partitions over does not run it again.
     const close = async () => {
+      closed = true;
       await offsets.stop();
       await consumer.disconnect();
     };
+    // kafkajs' disconnect does not stop a (re)start that is still joining the group: the join
+    // completes afterwards and the consumer runs on, closed, for the life of the process
+    // (retrying forever once its broker is gone). Such a consumer is stopped when it joins,
+    // on the next turn: kafkajs marks it running only after announcing the join, and stopping
+    // one not yet marked running does nothing.
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      if (closed) setImmediate(() => void consumer.disconnect().catch(() => undefined));
+    });
     const running = { consumer, close };
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       if (!payload.restart) onStopped(running, payload.error);
