@@ -160,6 +160,10 @@ async function main() {
         DATABASE_SCHEMA: app.schema,
         KAFKA_BROKERS: infra.kafkaBrokers,
         KAFKA_TOPIC_PREFIX: prefix,
+        // Short lines for a person at a terminal (JSON stays the apps' default), in colour
+        // when this terminal has it: the apps write into a pipe.
+        LOG_FORMAT: process.env.LOG_FORMAT ?? 'pretty',
+        ...(process.stdout.isTTY && !process.env.NO_COLOR ? { FORCE_COLOR: '1' } : {}),
         // Participants holding prepared transactions ask it for decisions they missed; the
         // order service delivers the place-order starts of POST /api/v1/orders to it.
         ...(app.name === 'coordinator'

@@ -16,6 +16,10 @@ export class AppConfig extends WithKafkaSettings(DatabaseConfig) {
   @IsIn(['fatal', 'error', 'warn', 'log', 'debug', 'verbose'])
   LOG_LEVEL: string = 'log';
 
+  /** `json`: one object a line, for log collectors; `pretty`: short lines for a terminal (npm start). */
+  @IsIn(['json', 'pretty'])
+  LOG_FORMAT: string = 'json';
+
   /**
    * How many proxies (load balancers, ingresses) stand in front of the process and append
    * the client's address to X-Forwarded-For: the address that many hops back is the client's

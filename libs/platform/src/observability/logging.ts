@@ -1,6 +1,9 @@
 import { RequestMethod } from '@nestjs/common';
-import { IncomingMessage } from 'http';
+import { IncomingMessage, ServerResponse } from 'http';
 import { Params } from 'nestjs-pino';
+import { DestinationStream } from 'pino';
+import { Options } from 'pino-http';
+import pretty from 'pino-pretty';
 
 /** Nest's level names (LOG_LEVEL) to pino's. */
 const PINO_LEVELS: Record<string, string> = {
@@ -18,21 +21,57 @@ const REDACTED = ['authorization', 'x-api-key', 'cookie'].map((h) => `req.header
 /** Probes and scrapes arrive every few seconds and would drown the request log. */
 const quiet = (request: IncomingMessage) => /^\/(api\/v1\/health|metrics)(\/|\?|$)/.test(request.url ?? '');
 
+/** Nest's account of its own start (a line per module and route): noise in a terminal. */
+const NEST_START_UP = new Set(['NestFactory', 'InstanceLoader', 'RoutesResolver', 'RouterExplorer', 'NestApplication', 'NestMicroservice']);
+
 /**
- * nestjs-pino settings: one JSON object a line on stdout, requests logged by pino-http (at
- * info, so LOG_LEVEL=warn keeps them out; bodies never), credentials redacted. Fields given to a log
- * call (txId, stepId …) become fields of the line.
+ * LOG_FORMAT=pretty (what `npm start` uses): one short line per entry for a person at a
+ * terminal — time, level, context, message and the entry's own fields, requests as
+ * "POST /api/v1/transactions 201 4 ms" —, and Nest's start-up chatter left out.
  */
-export function loggerParams(name: string, logLevel: string | undefined): Params {
+function prettyParams(): Pick<Options, 'customSuccessMessage' | 'customErrorMessage' | 'hooks'> & { stream: DestinationStream } {
+  const request = (req: IncomingMessage, res: ServerResponse, ms: number) => `${req.method} ${req.url} ${res.statusCode} ${Math.round(ms)} ms`;
+  return {
+    stream: pretty({
+      translateTime: 'SYS:HH:MM:ss.l',
+      singleLine: true,
+      ignore: 'pid,hostname,service,context,req,res,responseTime',
+      messageFormat: '{if context}{context}: {end}{msg}',
+    }),
+    customSuccessMessage: request,
+    customErrorMessage: (req, res) => request(req, res, 0),
+    hooks: {
+      logMethod(args, method) {
+        const first = args[0] as unknown as { context?: string } | undefined;
+        if (typeof first === 'object' && first !== null && NEST_START_UP.has(first.context ?? '')) return;
+        method.apply(this, args);
+      },
+    },
+  };
+}
+
+/**
+ * nestjs-pino settings: one JSON object a line on stdout (LOG_FORMAT=json, the default), or
+ * short human lines (pretty); requests logged by pino-http (at info, so LOG_LEVEL=warn keeps
+ * them out; bodies never), credentials redacted. Fields given to a log call (txId, stepId …)
+ * become fields of the line.
+ */
+export function loggerParams(name: string, logLevel: string | undefined, format: string | undefined): Params {
+  const options: Options = {
+    level: PINO_LEVELS[logLevel ?? 'log'] ?? 'info',
+    base: { service: name },
+    redact: { paths: REDACTED, censor: '[redacted]' },
+    autoLogging: { ignore: quiet },
+  };
+  let pinoHttp: Params['pinoHttp'] = options;
+  if (format === 'pretty') {
+    const { stream, ...human } = prettyParams();
+    pinoHttp = [{ ...options, ...human }, stream];
+  }
   return {
     // nestjs-pino's default route, '*', is the old path syntax: Nest 11 converts it and warns
     // at every start. The same routes in the syntax of path-to-regexp 8.
     forRoutes: [{ path: '{*path}', method: RequestMethod.ALL }],
-    pinoHttp: {
-      level: PINO_LEVELS[logLevel ?? 'log'] ?? 'info',
-      base: { service: name },
-      redact: { paths: REDACTED, censor: '[redacted]' },
-      autoLogging: { ignore: quiet },
-    },
+    pinoHttp,
   };
 }

@@ -17,7 +17,7 @@ export class ObservabilityModule {
   static forApp(name: string): DynamicModule {
     return {
       module: ObservabilityModule,
-      imports: [LoggerModule.forRoot(loggerParams(name, process.env.LOG_LEVEL)), MetricsModule],
+      imports: [LoggerModule.forRoot(loggerParams(name, process.env.LOG_LEVEL, process.env.LOG_FORMAT)), MetricsModule],
       providers: [TracingShutdown],
       exports: [MetricsModule],
     };
