@@ -8,7 +8,8 @@ import { testEnv } from '../support/test-env';
 /**
  * The small version of `npm run bench`: the whole harness at a scale of seconds per
  * scenario, on the run's PostgreSQL cluster and Kafka, writing into a temp folder. It
- * checks that every figure is produced and that the SQL counts add up, never how good the
+ * checks that every figure is produced, that the figures agree with each other and with the
+ * floors measured in the same run, and that the SQL counts add up; never how good the
  * figures are: that is the full run's job.
  */
 describe('npm run bench, small', () => {
@@ -61,6 +62,20 @@ describe('npm run bench, small', () => {
       results.pgbench.clients,
     ];
     expect(figures.filter((n) => !(typeof n === 'number' && n > 0))).toEqual([]);
+    // The figures against each other and against the floors measured in this run. Bounds
+    // with room for a short run's noise, tight enough to catch a figure in the wrong unit
+    // or from the wrong sample.
+    const { kafka, sql: sqlFloor } = results.floors;
+    expect(saga2.ratio).toBeCloseTo(saga2.saturated.rate / results.pgbench.tps, 6);
+    // Nothing beats its own SQL run alone, nor messaging with nothing behind it.
+    expect(saga2.saturated.rate).toBeLessThan(1.5 * sqlFloor.sagasPerSecond);
+    expect(results.idle.saga2.p50).toBeGreaterThan(0.5 * kafka.p50);
+    // The 4-step DAG needs three rounds where the 2-step saga needs two.
+    expect(results.idle.dag4.p50).toBeGreaterThan(results.idle.saga2.p50);
+    // Half load is half the saturated rate, offered.
+    expect(saga2.halfLoad.achievedRate).toBeLessThan(0.8 * saga2.saturated.rate);
+    const { p50, p95, p99 } = saga2.halfLoad;
+    expect([p50 <= p95, p95 <= p99, kafka.p50 <= kafka.p99, results.idle.saga2.p50 <= results.idle.saga2.p99]).toEqual([true, true, true, true]);
     expect(results.pgbench.sweep.map((p: { clients: number }) => p.clients)).toEqual([8, 16]);
     expect(results.pgbench.tps).toBe(Math.max(...results.pgbench.sweep.map((p: { tps: number }) => p.tps)));
 

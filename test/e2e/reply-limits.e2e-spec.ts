@@ -3,7 +3,8 @@ import { Command, HEADERS, topicNames } from '@ordo/protocol';
 import { CoordinatorApi, TERMINAL } from '../support/coordinator-api';
 import { collect, json, testBus } from '../support/kafka';
 import { RunningApp, startApp } from '../support/processes';
-import { failure, success, TestParticipant } from '../support/test-participant';
+import { ReplyBody } from '@ordo/participant';
+import { Answer, failure, success, TestParticipant } from '../support/test-participant';
 import { testEnv } from '../support/test-env';
 
 /**
@@ -19,12 +20,14 @@ describe('reply limits', () => {
   const topics = topicNames(world.KAFKA_TOPIC_PREFIX);
   const participantName = `limits-${suffix}`;
   const EMOJI = '\ud83d\ude00';
-  // Each transaction's input names what the participant answers.
-  const answers: Record<string, (command: Command) => ReturnType<typeof success>> = {
+  // Each transaction's input names what the participant answers; replies the coordinator
+  // refuses are not kept at the participant's barrier (its table could not hold them all).
+  const unkept = (reply: ReplyBody): Answer => ({ kind: 'unkept', then: reply });
+  const answers: Record<string, (command: Command) => Answer> = {
     ok: () => success({ done: true }),
-    surrogate: () => failure('HALF_EMOJI', `cut in the middle of an emoji ${EMOJI.slice(0, 1)}`),
+    surrogate: () => unkept(failure('HALF_EMOJI', `cut in the middle of an emoji ${EMOJI.slice(0, 1)}`)),
     long: () => failure('VERBOSE', EMOJI.repeat(5000)),
-    'big-output': () => success({ blob: 'x'.repeat(70_000) }),
+    'big-output': () => unkept(success({ blob: 'x'.repeat(70_000) })),
   };
   const participant = new TestParticipant({
     name: participantName,

@@ -5,7 +5,7 @@ import { collect, json, testBus } from '../support/kafka';
 import {
   failCompensationFirst,
   failForward,
-  InMemoryBarrier,
+  TestBarrier,
   replyTwice,
   retryFirst,
   script,
@@ -195,7 +195,7 @@ describe('test participant', () => {
 
   it('a restarted instance sharing the barrier neither repeats an effect nor loses one cut short by the crash', async () => {
     const txId = randomUUID();
-    const barrier = new InMemoryBarrier();
+    const barrier = new TestBarrier();
     const first = new TestParticipant({
       name: 'tp-crash',
       barrier,

@@ -13,15 +13,8 @@ import {
   Reply,
   topicNames,
 } from '@ordo/protocol';
-import {
-  barrierDecision,
-  BarrierDecisionKind,
-  BarrierRow,
-  FENCE,
-  forwardPhaseOf,
-  ownRow,
-  ReplyBody,
-} from '@ordo/participant';
+import { DataSource } from 'typeorm';
+import { BarrierDecisionKind, BarrierTransaction, OrdoBarrier1763700000000, ReplyBody } from '@ordo/participant';
 import { testBus } from './kafka';
 import { testEnv } from './test-env';
 
@@ -37,7 +30,12 @@ export type Answer =
   /** Publishes `then`'s reply twice with one message id, as a retrying producer would. */
   | { kind: 'duplicate'; then: Answer }
   /** Publishes `reply` labelled with an earlier `attempt` before `then`'s reply. */
-  | { kind: 'stale'; attempt: number; reply: ReplyBody; then: Answer };
+  | { kind: 'stale'; attempt: number; reply: ReplyBody; then: Answer }
+  /**
+   * Publishes `then`'s reply without keeping it at the barrier, as a participant outside the
+   * SDK may: for replies the barrier's table would refuse (text jsonb cannot hold).
+   */
+  | { kind: 'unkept'; then: Answer };
 
 export interface CommandContext {
   participant: string;
@@ -126,44 +124,78 @@ export const staleReplyFirst = (stepId: string, phase: Phase): Rule =>
 
 // ---- the barrier ----
 
-/** The participant's barrier table, in memory. Share one between instances to model a restart on the same database. */
-export class InMemoryBarrier {
-  private readonly rows = new Map<string, BarrierRow>();
-  private readonly busy = new Map<string, Promise<void>>();
+/** Thrown inside the local transaction so that a command whose answer is not kept stores nothing. */
+class NotKept extends Error {
+  constructor(readonly reply: ReplyBody | null) {
+    super('not kept');
+  }
+}
+
+/** What the business code answers, and whether the barrier keeps it (a null reply never is). */
+export interface Handled {
+  reply: ReplyBody | null;
+  keep: boolean;
+}
+
+/**
+ * The participant's barrier: the SDK's SQL barrier (insert first) on a schema of its own in
+ * the run's PostgreSQL, one local transaction per command. Share one between instances to
+ * model a restart on the same database.
+ */
+export class TestBarrier {
+  readonly schema = `test_barrier_${randomBytes(4).toString('hex')}`;
+  private db?: Promise<DataSource>;
+  private users = 0;
 
   /**
-   * Handles `command` behind the barrier: `handler` (the business code; null: no answer) runs
-   * only when the barrier lets the command through, and a handler that throws stores nothing.
-   * Commands for one step run one at a time, as the SQL barrier's row locks order them.
+   * Handles `command` behind the barrier: `handler` (the business code) runs only when the
+   * barrier lets the command through; a handler that throws, does not answer or answers
+   * unkept stores nothing, as a process that died before its commit. Deliveries of one step
+   * wait on each other at the barrier's key, as the SDK's do.
    */
-  pass(command: Command, handler: () => Promise<ReplyBody | null>): Promise<{ decision: BarrierDecisionKind; reply: ReplyBody | null }> {
-    const { txId, stepId, phase } = command;
-    const key = (rowPhase: Phase) => JSON.stringify([txId, stepId, rowPhase]);
-    return this.exclusive(JSON.stringify([txId, stepId]), async () => {
-      // Insert first, as the SQL barrier: the own row, then (a compensation that got it) the forward row as a fence.
-      const forward = forwardPhaseOf(phase);
-      const own = this.rows.get(key(phase));
-      const forwardRow = !own && forward ? this.rows.get(key(forward)) : undefined;
-      const decision = barrierDecision(phase, { own, forward: forwardRow });
-      const reply = decision.kind === 'run' ? await handler() : decision.reply;
-      // No reply or a reply that is not final releases the claims.
-      const kept = reply && ownRow(phase, decision, reply);
-      if (kept) this.rows.set(key(phase), kept);
-      if (kept && forward && !own && !forwardRow) this.rows.set(key(forward), FENCE);
-      return { decision: decision.kind, reply };
-    });
+  async pass(command: Command, handler: () => Promise<Handled>): Promise<{ decision: BarrierDecisionKind; reply: ReplyBody | null }> {
+    const db = await this.db!;
+    try {
+      return await db.transaction(async (manager) => {
+        const barrier = new BarrierTransaction(manager);
+        const passed = await barrier.pass(command, async () => {
+          const { reply, keep } = await handler();
+          if (!reply || !keep) throw new NotKept(reply);
+          return reply;
+        });
+        await barrier.storeReplies();
+        return passed;
+      });
+    } catch (error) {
+      if (error instanceof NotKept) return { decision: 'run', reply: error.reply };
+      throw error;
+    }
   }
 
-  private async exclusive<T>(key: string, work: () => Promise<T>): Promise<T> {
-    for (let held = this.busy.get(key); held; held = this.busy.get(key)) await held;
-    let release!: () => void;
-    this.busy.set(key, new Promise<void>((resolve) => (release = () => resolve())));
-    try {
-      return await work();
-    } finally {
-      this.busy.delete(key);
-      release();
-    }
+  /** Connects (and creates the table) for one more participant instance. */
+  async open(): Promise<void> {
+    this.users++;
+    this.db ??= (async () => {
+      const db = new DataSource({ type: 'postgres', url: testEnv().databaseUrl, extra: { options: `-c search_path=${this.schema}`, max: 4 } });
+      await db.initialize();
+      await db.query(`CREATE SCHEMA IF NOT EXISTS ${this.schema}`);
+      const [{ exists }] = await db.query<{ exists: boolean }[]>(`SELECT to_regclass('${this.schema}.ordo_barrier') IS NOT NULL AS exists`);
+      if (!exists) {
+        const runner = db.createQueryRunner();
+        await new OrdoBarrier1763700000000().up(runner);
+        await runner.release();
+      }
+      return db;
+    })();
+    await this.db;
+  }
+
+  /** Disconnects once the last instance using it stopped; the rows stay for the next. */
+  async close(): Promise<void> {
+    if (--this.users > 0 || !this.db) return;
+    const db = this.db;
+    this.db = undefined;
+    await (await db).destroy();
   }
 }
 
@@ -191,7 +223,7 @@ export interface TestParticipantOptions {
   name: string;
   behaviour?: Behaviour;
   /** Share with another instance of the same participant to model a restart. */
-  barrier?: InMemoryBarrier;
+  barrier?: TestBarrier;
   /** Share one array between participants for a single ordered log across them. */
   log?: LogEntry[];
   /** The topic prefix of a coordinator started with one of its own (default: the run's). */
@@ -206,9 +238,10 @@ export interface TestParticipantOptions {
 interface ReplyShape {
   copies: number;
   stale: { attempt: number; reply: ReplyBody }[];
+  keep: boolean;
 }
 
-const SINGLE_REPLY: ReplyShape = { copies: 1, stale: [] };
+const SINGLE_REPLY: ReplyShape = { copies: 1, stale: [], keep: true };
 
 /**
  * A scriptable participant for end-to-end tests. It consumes its command topic through the
@@ -220,7 +253,7 @@ const SINGLE_REPLY: ReplyShape = { copies: 1, stale: [] };
 export class TestParticipant {
   readonly name: string;
   readonly commandTopic: string;
-  readonly barrier: InMemoryBarrier;
+  readonly barrier: TestBarrier;
   /** Every command handled, in order, logged before its reply is published. */
   readonly log: LogEntry[];
   private readonly behaviour: Behaviour;
@@ -235,13 +268,14 @@ export class TestParticipant {
     this.parallel = options.parallel ?? false;
     this.commandTopic = this.topics.commands(options.name);
     this.behaviour = options.behaviour ?? alwaysSucceed;
-    this.barrier = options.barrier ?? new InMemoryBarrier();
+    this.barrier = options.barrier ?? new TestBarrier();
     this.log = options.log ?? [];
     this.bus = testBus(`test-participant-${options.name}`);
   }
 
   async start(): Promise<void> {
     const { replies, deadLetter } = this.topics;
+    await this.barrier.open();
     await this.bus.ensureTopics({ commands: [this.commandTopic], deadLetters: [deadLetter(this.commandTopic)], replies: [replies] });
     await this.bus.subscribe({
       groupId: `${this.commandTopic}.test-${randomBytes(4).toString('hex')}`,
@@ -266,6 +300,7 @@ export class TestParticipant {
   async stop(): Promise<void> {
     this.stopping.abort();
     await this.bus.close();
+    await this.barrier.close();
   }
 
   /** This participant's log entries for one transaction, in order. */
@@ -303,7 +338,7 @@ export class TestParticipant {
       // A killed process commits nothing, whatever its handler was doing.
       this.stopping.signal.throwIfAborted();
       shape = planned;
-      return planned.reply;
+      return { reply: planned.reply, keep: planned.keep };
     });
     const effect = decision === 'run' && reply?.outcome === 'success';
     this.log.push({ participant: this.name, txId, stepId, phase, attempt, token, at, barrier: decision, effect, reply });
@@ -328,6 +363,8 @@ export class TestParticipant {
         return this.plan(answer.then, { ...shape, copies: shape.copies + 1 });
       case 'stale':
         return this.plan(answer.then, { ...shape, stale: [...shape.stale, { attempt: answer.attempt, reply: answer.reply }] });
+      case 'unkept':
+        return this.plan(answer.then, { ...shape, keep: false });
     }
   }
 

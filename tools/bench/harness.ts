@@ -98,7 +98,7 @@ export interface Ended {
  * failed query is tried again at the next poll, so it survives a database restart.
  */
 export class EndWatcher {
-  private readonly waiting = new Map<string, (ended: Ended) => void>();
+  private readonly waiting = new Map<string, ((ended: Ended) => void)[]>();
   private readonly statuses = new Map<string, string>();
   private watching = true;
   private readonly loop: Promise<void>;
@@ -110,8 +110,9 @@ export class EndWatcher {
     this.loop = this.watch();
   }
 
+  /** Resolves once `id` has ended (one that ended already: at the next poll); any number may wait for one. */
   ended(id: string): Promise<Ended> {
-    return new Promise((resolve) => this.waiting.set(id, resolve));
+    return new Promise((resolve) => this.waiting.set(id, [...(this.waiting.get(id) ?? []), resolve]));
   }
 
   /** The terminal status a transaction was seen to end with; undefined while it has not. */
@@ -135,7 +136,7 @@ export class EndWatcher {
           );
           for (const { id, status, created_at, updated_at } of rows) {
             this.statuses.set(id, status);
-            this.waiting.get(id)?.({ status, at: updated_at.getTime(), createdAt: created_at.getTime() });
+            for (const resolve of this.waiting.get(id) ?? []) resolve({ status, at: updated_at.getTime(), createdAt: created_at.getTime() });
             this.waiting.delete(id);
           }
         } catch {

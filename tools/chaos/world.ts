@@ -24,6 +24,10 @@ export interface WorldOptions {
   label: string;
   coordinators: number;
   topicPrefix: string;
+  /** Instances of each sample participant, sharing its command topic (default 1). */
+  participantInstances?: number;
+  /** Added to every app's environment (e.g. KAFKA_SESSION_TIMEOUT_MS). */
+  env?: Record<string, string>;
   /** Added to every participant's environment (e.g. FAULT_INJECTION). */
   participantEnv?: Record<string, string>;
   log: (line: string) => void;
@@ -137,6 +141,7 @@ export async function startWorld(options: WorldOptions): Promise<World> {
     KAFKA_TOPIC_PREFIX: options.topicPrefix,
     KAFKA_TOPIC_PARTITIONS: '8',
     LOG_LEVEL: 'warn',
+    ...options.env,
   };
   const schemaOf = (name: AppName) => APPS.find((a) => a.name === name)!.schema;
   const keys = `${options.label}-admin:admin:${secrets.admin},${options.label}-participant:participant:${secrets.participant}`;
@@ -144,10 +149,11 @@ export async function startWorld(options: WorldOptions): Promise<World> {
   const coordinators = await Promise.all(
     Array.from({ length: options.coordinators }, async (_, i) => new App(`coordinator-${'abcdefgh'[i]}`, 'coordinator', await privatePort(), coordinatorEnv, logDir)),
   );
+  const instances = Array.from({ length: options.participantInstances ?? 1 }, (_, k) => k);
   const participants = await Promise.all(
-    PARTICIPANTS.map(
-      async (name) =>
-        new App(name, name, await privatePort(), {
+    PARTICIPANTS.flatMap((name) => instances.map((k) => ({ name, label: k === 0 ? name : `${name}-${k + 1}` }))).map(
+      async ({ name, label }) =>
+        new App(label, name, await privatePort(), {
           ...shared,
           DATABASE_SCHEMA: schemaOf(name),
           ORDO_COORDINATOR_URL: coordinators[0].url,

@@ -169,6 +169,8 @@ transaction.state.log.min.isr=1
 default.replication.factor=1
 min.insync.replicas=1
 group.initial.rebalance.delay.ms=0
+# Lets an app choose a session as short as 1 s (KAFKA_SESSION_TIMEOUT_MS) for fast failover.
+group.min.session.timeout.ms=1000
 log.retention.hours=24
 `;
 }

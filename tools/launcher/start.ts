@@ -30,6 +30,8 @@ function acquireLock() {
   }
 }
 
+const FAST_FAILOVER = { KAFKA_SESSION_TIMEOUT_MS: '1500', OUTBOX_GRACE_MS: '1000', OUTBOX_POLL_MS: '500' };
+
 function prefixOutput(name: string, child: ChildProcess) {
   for (const stream of [child.stdout, child.stderr]) {
     if (stream) createInterface({ input: stream }).on('line', (line) => console.log(`[${name}] ${line}`));
@@ -163,6 +165,9 @@ async function main() {
         // Short lines for a person at a terminal (JSON stays the apps' default), in colour
         // when this terminal has it: the apps write into a pipe.
         LOG_FORMAT: process.env.LOG_FORMAT ?? 'pretty',
+        // Fast failover (docs/operations.md#fast-failover) on the local broker, which allows
+        // short sessions; a broker of yours (KAFKA_BROKERS) may not. Your settings win.
+        ...(process.env.KAFKA_BROKERS ? {} : Object.fromEntries(Object.entries(FAST_FAILOVER).filter(([k]) => process.env[k] === undefined))),
         ...(process.stdout.isTTY && !process.env.NO_COLOR ? { FORCE_COLOR: '1' } : {}),
         // Participants holding prepared transactions ask it for decisions they missed; the
         // order service delivers the place-order starts of POST /api/v1/orders to it.

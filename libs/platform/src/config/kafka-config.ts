@@ -139,6 +139,20 @@ export function WithKafkaSettings<B extends Constructor>(Base: B) {
     )
     KAFKA_SASL_PASSWORD?: string;
 
+    // ---- consumer groups ----
+
+    /**
+     * How long a consumer that stopped heartbeating (a killed process, a lost network) keeps
+     * its partitions before its group hands them to the other instances: the stall a crash
+     * causes. A planned stop leaves the group at once and costs no such wait. Must lie within
+     * the broker's group.min.session.timeout.ms (Kafka's default: 6000) and
+     * group.max.session.timeout.ms. Heartbeats go every fifth of it, at most every second.
+     */
+    @IsInt()
+    @Min(1000)
+    @Max(300_000)
+    KAFKA_SESSION_TIMEOUT_MS: number = 10_000;
+
     // ---- topics ----
 
     /**

@@ -48,8 +48,6 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-const HEARTBEAT_INTERVAL_MS = 1_000;
-
 /** How long after a consumer stopped for good a new one is started (and between tries). */
 const RESUBSCRIBE_DELAY_MS = 1_000;
 
@@ -100,8 +98,14 @@ export class KafkajsMessageBus implements MessageBus {
   /** Publishes waiting for the one request in flight (the idempotent producer sends one at a time). */
   private pending: PendingPublish[] = [];
   private sending = false;
+  /**
+   * A fifth of the session (at most a second): a member misses four beats before it counts as
+   * gone, and the others, told of the rebalance at their next beat, take over soon after.
+   */
+  private readonly heartbeatMs: number;
 
   constructor(private readonly options: KafkaBusOptions) {
+    this.heartbeatMs = Math.min(1000, Math.floor(options.kafka.KAFKA_SESSION_TIMEOUT_MS / 5));
     if (!fixKafkajsIdleLoop()) this.logger.warn('this kafkajs is not 2.2.4: its idle request-queue timer is left as it is');
     this.connection = kafkaConnection(options.kafka);
     this.topicPolicy = topicPolicy(options.kafka);
@@ -239,14 +243,14 @@ export class KafkajsMessageBus implements MessageBus {
    * commits what it handled and leaves the group.
    */
   private async consume(options: SubscribeOptions, onStopped: (running: Running, error: Error) => void): Promise<Running> {
-    // A member that dies (SIGKILL) holds its partitions until its session times out; 10 s
+    // A member that dies (SIGKILL) holds its partitions until its session times out: that
     // bounds how long its share of messages waits for another instance.
     let closed = false;
     const consumer = this.kafka.consumer({
       groupId: options.groupId,
       allowAutoTopicCreation: false,
-      sessionTimeout: 10_000,
-      heartbeatInterval: HEARTBEAT_INTERVAL_MS,
+      sessionTimeout: this.options.kafka.KAFKA_SESSION_TIMEOUT_MS,
+      heartbeatInterval: this.heartbeatMs,
       maxWaitTimeInMs: 100,
       // kafkajs' default (5 retries), and no restart once closed: a crash racing the close
       // would otherwise schedule a restart that outlives it.
@@ -294,7 +298,7 @@ export class KafkajsMessageBus implements MessageBus {
           // batch, redelivered elsewhere, would do the same there. So it beats while handling;
           // a rebalance meanwhile is joined once the batch is done (within the group's
           // rebalance timeout, 60 s by default).
-          const beating = setInterval(() => void heartbeat().catch(() => undefined), HEARTBEAT_INTERVAL_MS);
+          const beating = setInterval(() => void heartbeat().catch(() => undefined), this.heartbeatMs);
           try {
             await options.handleBatch(messages);
           } finally {
