@@ -10,9 +10,9 @@ import { sleep } from '../../tools/infra/proc';
  * Failover under load: two coordinators and two instances of each sample participant on
  * infrastructure of their own, with the settings docs/operations.md gives for fast failover
  * (a 1.5 s Kafka session, a 1 s outbox grace), participants taking 150 ms a command. One
- * coordinator, then one inventory instance,
- * is killed (SIGKILL) while sagas run; no transaction in flight at the kill may go 3 s
- * without progress, and at the end every saga has ended with nothing lost or applied twice.
+ * coordinator, then one inventory instance, is killed (SIGKILL) while sagas run: no
+ * transaction in flight at the kill may go 3 s without progress. At the end every saga has
+ * ended with nothing lost or applied twice.
  */
 describe('failover', () => {
   const LIMIT_MS = 3000;
