@@ -105,4 +105,30 @@ describe('graceful shutdown', () => {
     }
     expect([...effects.values()].every((n) => n === 1)).toBe(true);
   });
+
+  it('exits on SIGTERM while a client keeps sending on one keep-alive connection', async () => {
+    const app = await startApp('coordinator');
+    const api = new CoordinatorApi(app.url);
+    let sending = true;
+    let answered = 0;
+    // One client, one origin: fetch sends every request on the same kept-alive connection.
+    const client = (async () => {
+      while (sending) {
+        try {
+          await api.request('GET', '/transactions?limit=1');
+          answered++;
+        } catch {
+          await new Promise((resolve) => setTimeout(resolve, 20)); // refused: it is going
+        }
+      }
+    })();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const signalled = Date.now();
+    await app.stop();
+    const stoppedIn = Date.now() - signalled;
+    sending = false;
+    await client;
+    expect(answered).toBeGreaterThan(0);
+    expect(stoppedIn).toBeLessThan(10_000);
+  });
 });

@@ -5,6 +5,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger as PinoLogger } from 'nestjs-pino';
 import { AppConfig } from './config/app-config';
 import { ConfigError, validateConfig } from './config/validate-config';
+import { ShutdownState } from './health/shutdown-state';
 import { JsonBodyPipe, limitBodies } from './http/body-limits';
 import { HttpErrorFilter } from './http/http-error.filter';
 import { secureHeaders } from './http/security-headers';
@@ -64,6 +65,7 @@ async function start(options: BootstrapOptions, config: AppConfig): Promise<INes
     bodyParser: false,
   });
   app.useLogger(app.get(PinoLogger));
+  app.use(app.get(ShutdownState, { strict: false }).closeConnections);
   configureApp(app, options, config);
   app.enableShutdownHooks();
   await options.connect?.(app);

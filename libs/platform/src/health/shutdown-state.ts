@@ -1,4 +1,5 @@
 import { BeforeApplicationShutdown, Injectable, OnModuleDestroy } from '@nestjs/common';
+import { IncomingMessage, ServerResponse } from 'http';
 import { setTimeout as sleep } from 'timers/promises';
 import { AppConfig } from '../config/app-config';
 
@@ -16,6 +17,16 @@ export class ShutdownState implements OnModuleDestroy, BeforeApplicationShutdown
   get shuttingDown(): boolean {
     return this.draining;
   }
+
+  /**
+   * Middleware: once stopping, every response closes its connection. The HTTP server's close
+   * waits for its connections to end, and a client that keeps sending on a keep-alive one
+   * (any busy HTTP client) would hold it — and the process — open for ever.
+   */
+  readonly closeConnections = (_request: IncomingMessage, response: ServerResponse, next: () => void) => {
+    if (this.draining) response.setHeader('connection', 'close');
+    next();
+  };
 
   onModuleDestroy() {
     this.draining = true;
