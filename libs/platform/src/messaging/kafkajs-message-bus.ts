@@ -5,7 +5,7 @@ import { Logger } from '@nestjs/common';
 import { connect, isIP } from 'net';
 import { setTimeout as sleep } from 'timers/promises';
 import * as tls from 'tls';
-import { Admin, Consumer, IHeaders, ISocketFactory, Kafka, KafkaConfig as KafkajsConfig, logLevel, LogEntry, Producer } from 'kafkajs';
+import { Admin, Consumer, EachBatchPayload, IHeaders, ISocketFactory, Kafka, KafkaConfig as KafkajsConfig, logLevel, LogEntry, Producer } from 'kafkajs';
 import { kafkaConnection, KafkaSettings, TopicKind, TopicPolicy, topicPolicy } from '../config/kafka-config';
 import { byTopic } from './by-topic';
 import { HandledOffsets } from './handled-offsets';
@@ -257,9 +257,18 @@ export class KafkajsMessageBus implements MessageBus {
       retry: { retries: 5, restartOnFailure: async () => !closed },
     });
     const offsets = new HandledOffsets(consumer, (error) => this.logger.warn(`offsets not committed: ${error.message}`));
-    // A planned stop commits what it handled, so whoever takes the partitions over does not run it again.
+    /** Batches being handled. */
+    const inHand = new Set<Promise<void>>();
+    // A planned stop takes no new batch, lets those in hand finish and commits all it handled
+    // before it leaves the group, so whoever takes the partitions over runs none of it again.
     const close = async () => {
       closed = true;
+      try {
+        consumer.pause(options.topics.map((topic) => ({ topic })));
+      } catch {
+        // never ran (a failed start): nothing in hand
+      }
+      await Promise.allSettled(inHand);
       await offsets.stop();
       await consumer.disconnect();
     };
@@ -271,6 +280,31 @@ export class KafkajsMessageBus implements MessageBus {
     consumer.on(consumer.events.GROUP_JOIN, () => {
       if (closed) setImmediate(() => void consumer.disconnect().catch(() => undefined));
     });
+    const handleBatch = async ({ batch, resolveOffset, heartbeat }: EachBatchPayload): Promise<void> => {
+      const messages: IncomingMessage[] = batch.messages.map((m) => ({
+        topic: batch.topic,
+        partition: batch.partition,
+        offset: m.offset,
+        key: m.key ? m.key.toString() : null,
+        value: m.value,
+        headers: headersToStrings(m.headers),
+      }));
+      if (messages.length === 0) return;
+      // kafkajs heartbeats only between batches: a handler slower than the session timeout
+      // (a lock wait, a slow downstream call) would cost the member its partitions, and the
+      // batch, redelivered elsewhere, would do the same there. So it beats while handling;
+      // a rebalance meanwhile is joined once the batch is done (within the group's
+      // rebalance timeout, 60 s by default).
+      const beating = setInterval(() => void heartbeat().catch(() => undefined), this.heartbeatMs);
+      try {
+        await options.handleBatch(messages);
+      } finally {
+        clearInterval(beating);
+      }
+      resolveOffset(batch.lastOffset());
+      offsets.handled(batch.topic, batch.partition, batch.lastOffset());
+      await heartbeat();
+    };
     const running = { consumer, close };
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       if (!payload.restart) onStopped(running, payload.error);
@@ -283,30 +317,10 @@ export class KafkajsMessageBus implements MessageBus {
         // HandledOffsets commits, on a timer, not kafkajs after every batch.
         autoCommit: false,
         eachBatchAutoResolve: false,
-        eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
-          const messages: IncomingMessage[] = batch.messages.map((m) => ({
-            topic: batch.topic,
-            partition: batch.partition,
-            offset: m.offset,
-            key: m.key ? m.key.toString() : null,
-            value: m.value,
-            headers: headersToStrings(m.headers),
-          }));
-          if (messages.length === 0) return;
-          // kafkajs heartbeats only between batches: a handler slower than the session timeout
-          // (a lock wait, a slow downstream call) would cost the member its partitions, and the
-          // batch, redelivered elsewhere, would do the same there. So it beats while handling;
-          // a rebalance meanwhile is joined once the batch is done (within the group's
-          // rebalance timeout, 60 s by default).
-          const beating = setInterval(() => void heartbeat().catch(() => undefined), this.heartbeatMs);
-          try {
-            await options.handleBatch(messages);
-          } finally {
-            clearInterval(beating);
-          }
-          resolveOffset(batch.lastOffset());
-          offsets.handled(batch.topic, batch.partition, batch.lastOffset());
-          await heartbeat();
+        eachBatch: (payload) => {
+          const handling = handleBatch(payload);
+          inHand.add(handling);
+          return handling.finally(() => inHand.delete(handling));
         },
       });
     } catch (error) {
