@@ -45,7 +45,8 @@ function parseJsonObject(value: unknown, { maxBytes = Infinity }: ParseOptions):
   return { body, bytes };
 }
 
-// The published schemas are the checks, compiled once at load, so the two cannot drift.
+// The published schemas (schemas/*.json are written from these) are the checks, compiled
+// once at load, so the contract and the code cannot drift.
 // verbose: an error carries its schema, which words the message (only refusals pay for it).
 const ajv = new Ajv2020({ allErrors: true, verbose: true });
 addFormats(ajv, ['date-time']);
