@@ -22,6 +22,7 @@ case "$command" in
   test)
     # Jest strips types without checking them; the whole tree, tests included, is checked here.
     npm run --silent typecheck
+    npm run --silent check:cycles
     code=0
     # --forceExit: once the results are in, a handle a test left open (a client still
     # reconnecting to a broker the test stopped) must not keep the run waiting; Jest still

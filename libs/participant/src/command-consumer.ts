@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'crypto';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { AppConfig, IncomingMessage, inSpans, MESSAGE_BUS, MessageBus, OutgoingMessage, SpanKind, traceparentOf, tracingEnabled } from '@ordo/platform';
+import { AppConfig, consumerSpans, IncomingMessage, inSpans, MESSAGE_BUS, MessageBus, OutgoingMessage, traceparentOf } from '@ordo/platform';
 import { Command, deadLetter, HEADERS, MalformedMessage, parseCommand, Reply, storableText, topicNames } from '@ordo/protocol';
 import { ReplyBody } from './barrier-rules';
 import { FaultInjector } from './failure-injection';
@@ -77,16 +77,11 @@ export class CommandConsumer {
         deadLetters.push(deadLetter(this.commandTopic, message, error.message, this.config.MAX_MESSAGE_BYTES));
       }
     }
-    // One consumer span per command (none when tracing is off), child of the coordinator's
-    // send; the reply carries it on.
-    const spanOptions = tracingEnabled()
-      ? received.map(({ command, message }) => ({
-          name: `process ${this.commandTopic}`,
-          kind: SpanKind.CONSUMER,
-          parent: message.headers[HEADERS.traceparent] ?? null,
-          attributes: { 'ordo.tx_id': command.txId, 'ordo.step_id': command.stepId, 'ordo.phase': command.phase, 'ordo.action': command.action },
-        }))
-      : [];
+    // Each command's span is a child of the coordinator's send; the reply carries it on.
+    const spanOptions = consumerSpans(this.commandTopic, received, ({ command, message: { headers } }) => ({
+      headers,
+      attributes: { 'ordo.tx_id': command.txId, 'ordo.step_id': command.stepId, 'ordo.phase': command.phase, 'ordo.action': command.action },
+    }));
     const answers = await inSpans(spanOptions, async (spans) => {
       // Replies go out as soon as their transaction has committed, not at the end of the
       // batch: a vote that waited for the rest of the batch would keep its prepared

@@ -10,6 +10,7 @@ const reply = { txId: 't1', stepId: 's1', phase: 'execute', attempt: 2, outcome:
 describe('parseCommand', () => {
   it('accepts a command as JSON text, buffer or object', () => {
     expect(parseCommand(JSON.stringify(command))).toEqual(command);
+    expect(parseCommand({ ...command, deadline: '2026-01-01T01:00:00.123+01:00', traceId: 'x' })).toMatchObject({ traceId: 'x' });
     expect(parseCommand(Buffer.from(JSON.stringify(command)))).toEqual(command);
     expect(parseCommand(command)).toEqual(command);
   });
@@ -20,6 +21,11 @@ describe('parseCommand', () => {
     ['a bad phase', { ...command, phase: 'explode' }, 'phase must be one of'],
     ['attempt 0', { ...command, attempt: 0 }, 'attempt must be an integer >= 1'],
     ['no input', { ...command, input: undefined }, 'input must be an object'],
+    ['a deadline that is not a date-time', { ...command, deadline: 'tomorrow' }, 'deadline must be an RFC 3339 date-time with its offset'],
+    ['a deadline without its offset', { ...command, deadline: '2026-01-01T00:00:00' }, 'deadline must be an RFC 3339 date-time'],
+    ['a deadline on a day that does not exist', { ...command, deadline: '2026-02-30T00:00:00Z' }, 'deadline must be an RFC 3339 date-time'],
+    ['a deadline that is not text', { ...command, deadline: 1767225600000 }, 'deadline must be an RFC 3339 date-time'],
+    ['an empty token', { ...command, token: '' }, 'token must be a non-empty string'],
     // Byte 0xFF never occurs in UTF-8; decoding would turn it into U+FFFD.
     ['invalid UTF-8 in a string', Buffer.from(JSON.stringify(command).replace('reserve', 'res\u00ffrve'), 'latin1'), 'value is not valid UTF-8'],
   ])('refuses %s', (_name, value, reason) => {
@@ -36,7 +42,7 @@ describe('parseReply', () => {
 
   it.each([
     ['an unknown outcome', { ...reply, outcome: 'maybe' }, 'outcome must be one of success, failure, retry'],
-    ['a malformed error', { ...reply, error: { code: 1 } }, 'error must have string code and message'],
+    ['a malformed error', { ...reply, error: { code: 1 } }, 'error.message must be a string; error.code must be a string'],
     ['an output that is not an object', { ...reply, output: [1] }, 'output must be an object'],
     ['several problems at once', { outcome: 'x' }, 'txId must be a non-empty string; stepId must be a non-empty string'],
     ['binary garbage', Buffer.from([0xff, 0x00, 0x7b, 0xfe]), 'value is not valid UTF-8'],

@@ -1,8 +1,10 @@
+import Ajv2020, { ErrorObject } from 'ajv/dist/2020';
+import addFormats from 'ajv-formats';
 import { isUtf8 } from 'buffer';
-import { Command, OUTCOMES, Reply } from './messages';
+import { Command, Reply } from './messages';
 import { jsonProblem } from './json-limits';
-import { ALL_PHASES, TX_TYPES } from './phases';
-import { capErrorMessage, longerThan, REPLY_LIMITS } from './reply-limits';
+import { capErrorMessage, REPLY_LIMITS } from './reply-limits';
+import { commandSchema, replySchema } from './schemas';
 
 /** Why a message was refused; the message goes to a dead-letter topic with it. */
 export class MalformedMessage extends Error {}
@@ -43,51 +45,54 @@ function parseJsonObject(value: unknown, { maxBytes = Infinity }: ParseOptions):
   return { body, bytes };
 }
 
-/** The checks shared by commands and replies; each returns a problem or nothing. */
-const nonEmpty = (body: Body, field: string, maxLength = Infinity) => {
-  const value = body[field];
-  if (typeof value !== 'string' || value === '') return `${field} must be a non-empty string`;
-  return longerThan(value, maxLength) ? `${field} must be at most ${maxLength} characters` : undefined;
-};
-const oneOf = (body: Body, field: string, values: readonly string[]) =>
-  values.includes(body[field] as string) ? undefined : `${field} must be one of ${values.join(', ')}`;
-const attempt = (body: Body) =>
-  Number.isInteger(body.attempt) && (body.attempt as number) >= 1 ? undefined : 'attempt must be an integer >= 1';
-const optionalString = (body: Body, field: string, maxLength: number) =>
-  body[field] === undefined ? undefined : nonEmpty(body, field, maxLength);
-const optionalObject = (body: Body, field: string) =>
-  body[field] === undefined || isObject(body[field]) ? undefined : `${field} must be an object`;
+// The published schemas (schemas/*.json are written from these) are the checks, compiled
+// once at load, so the contract and the code cannot drift.
+// verbose: an error carries its schema, which words the message (only refusals pay for it).
+const ajv = new Ajv2020({ allErrors: true, verbose: true });
+addFormats(ajv, ['date-time']);
+const validCommand = ajv.compile<Command>(commandSchema);
+const validReply = ajv.compile<Reply>(replySchema);
 
-function check<T>(body: Body, problems: (string | undefined)[]): T {
-  const found = problems.filter((p): p is string => p !== undefined);
-  if (found.length > 0) throw new MalformedMessage(found.join('; '));
-  return body as T;
+interface FieldSchema {
+  type?: string;
+  enum?: readonly string[];
+  format?: string;
+  minLength?: number;
+  minimum?: number;
+  properties?: Record<string, FieldSchema>;
 }
+
+/** What a field must be, in words, read from its schema. */
+function expected(schema: FieldSchema): string | undefined {
+  if (schema.enum) return `one of ${schema.enum.join(', ')}`;
+  if (schema.format === 'date-time') return 'an RFC 3339 date-time with its offset, e.g. 2026-01-01T00:00:00Z';
+  if (schema.type === 'string') return schema.minLength ? 'a non-empty string' : 'a string';
+  if (schema.type === 'integer') return schema.minimum === undefined ? 'an integer' : `an integer >= ${schema.minimum}`;
+  if (schema.type === 'object') return 'an object';
+  return undefined;
+}
+
+/** One schema error as a dead-letter reason names it: the field and what it must be. */
+function problemOf(error: ErrorObject): string {
+  const at = error.instancePath.slice(1).replaceAll('/', '.');
+  if (error.keyword === 'required') {
+    const field = (error.params as { missingProperty: string }).missingProperty;
+    const schema = (error.parentSchema as FieldSchema).properties?.[field] ?? {};
+    return `${at ? `${at}.` : ''}${field} must be ${expected(schema) ?? 'present'}`;
+  }
+  if (error.keyword === 'maxLength') return `${at} must be at most ${(error.params as { limit: number }).limit} characters`;
+  const wanted = expected(error.parentSchema as FieldSchema);
+  return wanted ? `${at} must be ${wanted}` : `${at} ${error.message}`;
+}
+
+const schemaProblems = (errors: ErrorObject[] | null | undefined): string[] => [...new Set((errors ?? []).map(problemOf))];
 
 /** A command value checked against the wire contract (libs/protocol's command schema). */
 export function parseCommand(value: unknown, options: ParseOptions = {}): Command {
   const { body } = parseJsonObject(value, options);
-  return check<Command>(body, [
-    nonEmpty(body, 'txId'),
-    nonEmpty(body, 'stepId'),
-    oneOf(body, 'type', TX_TYPES),
-    oneOf(body, 'phase', ALL_PHASES),
-    nonEmpty(body, 'action'),
-    attempt(body),
-    isObject(body.input) ? undefined : 'input must be an object',
-    nonEmpty(body, 'deadline'),
-    optionalString(body, 'token', REPLY_LIMITS.tokenLength),
-  ]);
+  if (!validCommand(body)) throw new MalformedMessage(schemaProblems(validCommand.errors).join('; '));
+  return body;
 }
-
-const replyError = (body: Body) => {
-  const { error } = body;
-  if (error === undefined) return undefined;
-  if (!isObject(error)) return 'error must be an object';
-  if (typeof error.code !== 'string' || typeof error.message !== 'string') return 'error must have string code and message';
-  const max = REPLY_LIMITS.errorCodeLength;
-  return longerThan(error.code, max) ? `error.code must be at most ${max} characters` : undefined;
-};
 
 /** Measures the output only when the whole value could exceed the cap. */
 const outputSize = (body: Body, bytes: number | undefined, maxOutputBytes: number) => {
@@ -103,17 +108,12 @@ const outputSize = (body: Body, bytes: number | undefined, maxOutputBytes: numbe
  */
 export function parseReply(value: unknown, options: ReplyParseOptions = {}): Reply {
   const { body, bytes } = parseJsonObject(value, options);
-  const reply = check<Reply>(body, [
-    nonEmpty(body, 'txId', REPLY_LIMITS.idLength),
-    nonEmpty(body, 'stepId', REPLY_LIMITS.idLength),
-    oneOf(body, 'phase', ALL_PHASES),
-    attempt(body),
-    oneOf(body, 'outcome', OUTCOMES),
-    optionalObject(body, 'output') ?? outputSize(body, bytes, options.maxOutputBytes ?? REPLY_LIMITS.outputBytes),
-    replyError(body),
-    optionalString(body, 'token', REPLY_LIMITS.tokenLength),
-  ]);
-  if (!reply.error) return reply;
-  const message = capErrorMessage(reply.error.message);
-  return message === reply.error.message ? reply : { ...reply, error: { ...reply.error, message } };
+  const valid = validReply(body);
+  const problems = valid ? [] : schemaProblems(validReply.errors);
+  // What JSON Schema cannot say: the output's size in bytes.
+  const tooLarge = isObject(body.output) ? outputSize(body, bytes, options.maxOutputBytes ?? REPLY_LIMITS.outputBytes) : undefined;
+  if (!valid || tooLarge) throw new MalformedMessage([...problems, tooLarge].filter(Boolean).join('; '));
+  if (!body.error) return body;
+  const message = capErrorMessage(body.error.message);
+  return message === body.error.message ? body : { ...body, error: { ...body.error, message } };
 }

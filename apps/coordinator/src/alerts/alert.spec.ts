@@ -1,6 +1,5 @@
 import { TransactionState } from '../engine';
-import { TransactionRecord } from '../transactions/persistence/transaction-record';
-import { AlertRecord, alertBody, failedAlert, summaryBody, testBody } from './alert';
+import { AlertRecord, alertBody, failedAlert, FailedTransaction, summaryBody, testBody } from './alert';
 
 const TX = '6f1c2d3e-0000-4000-8000-000000000001';
 const AT = new Date('2026-12-01T10:00:00.000Z');
@@ -11,7 +10,7 @@ const step = (status: string, phase: string, lastError: { code: string; message:
 
 describe('alert shapes', () => {
   it('a failed transaction names the steps that need an operator, with their last error', () => {
-    const record = {
+    const record: FailedTransaction = {
       id: TX,
       definitionName: 'place-order',
       definitionVersion: 2,
@@ -20,7 +19,7 @@ describe('alert shapes', () => {
         { id: 'create', participant: 'order' },
         { id: 'charge', participant: 'payment' },
       ],
-    } as unknown as TransactionRecord;
+    };
     const after = {
       status: 'failed',
       steps: { create: step('compensation_failed', 'compensate', { code: 'DB_DOWN', message: 'no database' }), charge: step('compensated', 'compensate') },

@@ -1,6 +1,5 @@
-import { JsonObject, ReplyError } from '@ordo/protocol';
-import { StepState, TransactionState } from '../engine';
-import { TransactionRecord } from '../transactions/persistence/transaction-record';
+import { JsonObject, ReplyError, TxType } from '@ordo/protocol';
+import { StepDefinition, StepState, TransactionState } from '../engine';
 
 /** What a webhook can subscribe to. */
 export const ALERT_KINDS = ['failed', 'stuck', 'circuit_open', 'dead_letter'] as const;
@@ -38,8 +37,17 @@ export interface AlertBody {
   details: JsonObject;
 }
 
+/** What a failed alert tells of its transaction (a stored transaction record has it). */
+export interface FailedTransaction {
+  readonly id: string;
+  readonly definitionName: string;
+  readonly definitionVersion: number;
+  readonly type: TxType;
+  readonly layout: readonly Pick<StepDefinition, 'id' | 'participant'>[];
+}
+
 /** Facts of a failed transaction: the steps that need an operator, with their last error. */
-export function failedAlert(record: TransactionRecord, after: TransactionState): NewAlert {
+export function failedAlert(record: FailedTransaction, after: TransactionState): NewAlert {
   const steps = record.layout
     .map(({ id, participant }) => ({ id, participant, step: after.steps[id] }))
     .filter(({ step }) => step.status === 'failed' || step.status === 'compensation_failed')

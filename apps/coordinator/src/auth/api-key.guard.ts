@@ -3,7 +3,8 @@ import { Reflector } from '@nestjs/core';
 import { Request } from 'express';
 import { ApiError, IS_PUBLIC, REQUIRED_SCOPE } from '@ordo/platform';
 import { CoordinatorConfig } from '../config/coordinator.config';
-import { allows, digest, parseApiKeys, Principal, Role } from './api-keys';
+import { digest, parseApiKeys, Principal, Role } from '../config/api-keys';
+import { allows } from './roles';
 import { LoginLimiter } from './failed-logins';
 import { PRINCIPAL } from './principal.decorator';
 

@@ -1,6 +1,6 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
-import { Principal, ROLES, Role } from './api-keys';
+import { Principal, ROLES, Role } from '../config/api-keys';
 import { CurrentPrincipal } from './principal.decorator';
 
 export class PrincipalView {

@@ -1,5 +1,5 @@
 import { createParamDecorator, ExecutionContext } from '@nestjs/common';
-import { Principal } from './api-keys';
+import { Principal } from '../config/api-keys';
 
 export const PRINCIPAL = Symbol('ordo:principal');
 

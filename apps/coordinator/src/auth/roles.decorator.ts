@@ -1,5 +1,5 @@
 import { RequireScope } from '@ordo/platform';
-import { Role } from './api-keys';
+import { Role } from '../config/api-keys';
 
 /**
  * The least role a route needs (or the scope that allows it: metrics, participant). Without

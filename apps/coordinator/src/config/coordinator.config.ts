@@ -14,8 +14,8 @@ import {
 } from 'class-validator';
 import { AppConfig, NeedsFaultInjection } from '@ordo/platform';
 import { REPLY_LIMITS } from '@ordo/protocol';
-import { parseApiKeys } from '../auth/api-keys';
-import { DURATION_OR_OFF } from '../retention/max-age';
+import { parseApiKeys } from './api-keys';
+import { DURATION_OR_OFF } from './retention-max-age';
 
 /** The longest WAIT_MAX_MS may be: past this, a load balancer or client would have given up on the request long before. */
 export const WAIT_MS_CEILING = 600_000;

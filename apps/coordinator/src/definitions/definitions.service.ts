@@ -1,9 +1,8 @@
 import { HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
 import { createHash } from 'crypto';
-import { ApiError, AppConfig, MESSAGE_BUS, MessageBus, MissingTopics, PageQuery } from '@ordo/platform';
+import { ApiError, AppConfig, decodeCursor, encodeCursor, MESSAGE_BUS, MessageBus, MissingTopics, PageQuery } from '@ordo/platform';
 import { jsonProblem, topicNames } from '@ordo/protocol';
 import { canonicalDefinition, Problem, validateDefinition } from '../engine';
-import { decodeCursor, encodeCursor } from '../transactions/cursors';
 import { DefinitionRepository, DefinitionSummary, Registration, StoredDefinition } from './definition.repository';
 
 /**

@@ -1,6 +1,5 @@
 import { Counter, Histogram } from 'prom-client';
-import { Effect, findStep, ResolvedDefinition, TransactionState } from '../engine';
-import { StepLayout } from '../transactions/persistence/transaction-record';
+import { Effect, findStep, ResolvedDefinition, StepDefinition, TransactionState } from '../engine';
 
 const ENDED = new Set(['completed', 'compensated', 'failed']);
 
@@ -22,7 +21,7 @@ export interface ObservedDecision {
   readonly record: {
     readonly definitionName: string;
     readonly type: string;
-    readonly layout: readonly StepLayout[];
+    readonly layout: readonly Pick<StepDefinition, 'id' | 'participant'>[];
     /** The state before these decisions: it dates the attempts they answer. */
     readonly state: TransactionState;
   };

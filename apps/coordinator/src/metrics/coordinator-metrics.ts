@@ -3,14 +3,18 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { BoundedLabel } from '@ordo/platform';
-import { CIRCUITS } from '../engine';
-import { ParticipantGate } from '../transactions/protection/participant-gate';
-import { ReplyFlowMonitor } from '../transactions/protection/reply-flow-monitor';
-import { TransactionWaiters } from '../transactions/transaction-waiters';
+import { Circuit, CIRCUITS } from '../engine';
 import { CommittedDecisionMetrics, observeCommitted, ObservedDecision } from './committed-decisions';
 
 /** Why a reply was dead-lettered (docs/operations.md#metrics). */
 export type DeadLetterReason = 'malformed' | 'bad_token' | 'unknown_transaction' | 'unapplicable';
+
+/** What the live gauges read at scrape time; the transactions module, which holds them, hands them over. */
+export interface GaugeSources {
+  replyLag(): number;
+  waiters(): number;
+  circuits(): Promise<readonly { participant: string; circuit: Circuit }[]>;
+}
 
 /** Most distinct definitions / participants a label keeps; past it, `_other`. */
 const LABEL_LIMIT = 500;
@@ -29,13 +33,11 @@ export class CoordinatorMetrics {
   private readonly decisions: CommittedDecisionMetrics;
   private readonly deadLetters: Counter<'reason'>;
   private outboxReading?: Promise<{ backlog: number; oldestAgeSeconds: number }>;
+  private sources?: GaugeSources;
 
   constructor(
     registry: Registry,
     @InjectDataSource() private readonly dataSource: DataSource,
-    gate: ParticipantGate,
-    replyFlow: ReplyFlowMonitor,
-    waiters: TransactionWaiters,
   ) {
     const registers = [registry];
     this.decisions = {
@@ -92,6 +94,7 @@ export class CoordinatorMetrics {
       registers,
     });
     const readOutbox = () => this.readOutbox();
+    const sources = () => this.sources;
     new Gauge({
       name: 'ordo_outbox_backlog',
       help: 'Commands written and not yet published to Kafka',
@@ -113,7 +116,8 @@ export class CoordinatorMetrics {
       help: 'Replies written to the reply topic and not yet consumed by the coordinators (last reading)',
       registers,
       collect() {
-        this.set(replyFlow.lag());
+        const live = sources();
+        if (live) this.set(live.replyLag());
       },
     });
     new Gauge({
@@ -121,7 +125,8 @@ export class CoordinatorMetrics {
       help: "Callers waiting for a transaction's end (waitMs) on this instance",
       registers,
       collect() {
-        this.set(waiters.size);
+        const live = sources();
+        if (live) this.set(live.waiters());
       },
     });
     const participantLabel = (name: string) => this.participants.of(name);
@@ -132,11 +137,15 @@ export class CoordinatorMetrics {
       registers,
       async collect() {
         this.reset();
-        for (const { participant, circuit } of await gate.participants()) {
+        for (const { participant, circuit } of (await sources()?.circuits()) ?? []) {
           for (const state of CIRCUITS) this.set({ participant: participantLabel(participant), state }, state === circuit ? 1 : 0);
         }
       },
     });
+  }
+
+  readGaugesFrom(sources: GaugeSources): void {
+    this.sources = sources;
   }
 
   /** The decisions of one database transaction that committed. */

@@ -1,4 +1,4 @@
-import { digest } from '../auth/api-keys';
+import { digest } from '../config/api-keys';
 import { trackerOf } from './credential-throttler.guard';
 
 describe('trackerOf', () => {

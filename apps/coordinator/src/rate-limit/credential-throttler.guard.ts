@@ -3,7 +3,7 @@ import { ThrottlerGuard, ThrottlerLimitDetail } from '@nestjs/throttler';
 import { Request } from 'express';
 import { ApiError, IS_PUBLIC } from '@ordo/platform';
 import { credentialOf } from '../auth/api-key.guard';
-import { digest } from '../auth/api-keys';
+import { digest } from '../config/api-keys';
 
 /**
  * Who a request counts against: its credential (by digest, never the secret itself), else

@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { setTimeout as sleep } from 'timers/promises';
 import { DataSource } from 'typeorm';
 import { CoordinatorConfig } from '../config/coordinator.config';
-import { maxAgeMs } from './max-age';
+import { maxAgeMs } from '../config/retention-max-age';
 
 /**
  * Purges finished (completed / compensated) transactions older than RETENTION_MAX_AGE, with

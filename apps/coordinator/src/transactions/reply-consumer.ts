@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { IncomingMessage, inSpans, isCausedByData, tracingEnabled, MESSAGE_BUS, MessageBus, OutgoingMessage, SpanKind, Subscription } from '@ordo/platform';
-import { deadLetter, HEADERS, MalformedMessage, parseReply, Reply, topicNames } from '@ordo/protocol';
+import { consumerSpans, IncomingMessage, inSpans, isCausedByData, MESSAGE_BUS, MessageBus, OutgoingMessage, Subscription } from '@ordo/platform';
+import { deadLetter, MalformedMessage, parseReply, Reply, topicNames } from '@ordo/protocol';
 import { AlertRecorder, DeadLetter } from '../alerts/alert-recorder';
 import { CoordinatorConfig } from '../config/coordinator.config';
 import { CoordinatorMetrics, DeadLetterReason } from '../metrics/coordinator-metrics';
@@ -72,11 +72,8 @@ export class ReplyConsumer implements OnApplicationBootstrap, OnApplicationShutd
       }
       received.set(reply, message);
     }
-    // With tracing on, one consumer span per reply, child of the participant's span that sent it.
-    const spans = !tracingEnabled() ? [] : [...received].map(([reply, message]) => ({
-      name: `process ${this.topics.replies}`,
-      kind: SpanKind.CONSUMER,
-      parent: message.headers[HEADERS.traceparent] ?? null,
+    const spans = consumerSpans(this.topics.replies, [...received], ([reply, { headers }]) => ({
+      headers,
       attributes: { 'ordo.tx_id': reply.txId, 'ordo.step_id': reply.stepId, 'ordo.phase': reply.phase, 'ordo.outcome': reply.outcome },
     }));
     const { unknown, refused } = await inSpans(spans, () => this.applyEach([...received.keys()]));

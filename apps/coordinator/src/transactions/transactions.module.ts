@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { AlertsModule } from '../alerts/alerts.module';
 import { DefinitionsModule } from '../definitions/definitions.module';
 import { CoordinatorMetrics } from '../metrics/coordinator-metrics';
+import { CoordinatorMetricsModule } from '../metrics/metrics.module';
 import { OutboxModule } from '../outbox/outbox.module';
 import { ChangeFeed } from './change-feed';
 import { DefinitionCatalog } from './definition-catalog';
@@ -20,14 +21,13 @@ import { TransactionsService } from './transactions.service';
 import { TransactionWaiters } from './transaction-waiters';
 
 @Module({
-  imports: [DefinitionsModule, OutboxModule, AlertsModule],
+  imports: [DefinitionsModule, OutboxModule, AlertsModule, CoordinatorMetricsModule],
   controllers: [TransactionsController, ParticipantsController],
   providers: [
     DefinitionCatalog,
     TransactionRepository,
     ParticipantGate,
     ReplyFlowMonitor,
-    CoordinatorMetrics,
     TransactionEngine,
     TransactionsService,
     InsightsRepository,
@@ -39,4 +39,9 @@ import { TransactionWaiters } from './transaction-waiters';
     TimerPoller,
   ],
 })
-export class TransactionsModule {}
+export class TransactionsModule {
+  constructor(metrics: CoordinatorMetrics, gate: ParticipantGate, replyFlow: ReplyFlowMonitor, waiters: TransactionWaiters) {
+    // The metrics module cannot reach into this one (that would be a cycle): this one shows it what to read.
+    metrics.readGaugesFrom({ replyLag: () => replyFlow.lag(), waiters: () => waiters.size, circuits: () => gate.participants() });
+  }
+}

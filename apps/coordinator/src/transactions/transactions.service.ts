@@ -1,9 +1,8 @@
 import { HttpStatus, Injectable } from '@nestjs/common';
-import { ApiError } from '@ordo/platform';
+import { ApiError, decodeCursor, encodeCursor } from '@ordo/platform';
 import { CoordinatorConfig } from '../config/coordinator.config';
 import { hasEnded } from '../engine';
 import { DefinitionCatalog } from './definition-catalog';
-import { decodeCursor, encodeCursor } from './cursors';
 import { BulkRetryDto, EventsQuery, ListTransactionsQuery, ResolveStepDto, StartTransactionDto } from './dto/transaction-requests.dto';
 import { DecisionView, EventPage, EventView, TransactionPage, TransactionView } from './dto/transaction-views.dto';
 import { checkInputSize } from './input-limit';

@@ -1,7 +1,7 @@
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
-import { activeTraceparent, inSpan, inSpans, stopTracing, traceparentOf, tracingMode, useTracerProvider } from './tracing';
+import { activeTraceparent, consumerSpans, inSpan, inSpans, stopTracing, traceparentOf, tracingMode, useTracerProvider } from './tracing';
 
 describe('span helpers', () => {
   const exporter = new InMemorySpanExporter();
@@ -28,6 +28,14 @@ describe('span helpers', () => {
     expect(parentOf('send')).toBe(spans.get('start')!.spanContext().spanId);
     expect(parentOf('handle')).toBe(spans.get('send')!.spanContext().spanId);
     expect(parentOf('apply')).toBe(spans.get('handle')!.spanContext().spanId);
+  });
+
+  it('makes one consumer span per consumed message, child of its traceparent header', () => {
+    const messages: { id: string; headers: Record<string, string> }[] = [{ id: 'a', headers: { traceparent: caller } }, { id: 'b', headers: {} }];
+    expect(consumerSpans('ordo.replies', messages, ({ id, headers }) => ({ headers, attributes: { id } }))).toEqual([
+      { name: 'process ordo.replies', kind: SpanKind.CONSUMER, parent: caller, attributes: { id: 'a' } },
+      { name: 'process ordo.replies', kind: SpanKind.CONSUMER, parent: null, attributes: { id: 'b' } },
+    ]);
   });
 
   it('marks every span of a failed batch as an error and rethrows', async () => {

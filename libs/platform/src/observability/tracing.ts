@@ -23,6 +23,7 @@ import {
 } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
+import { HEADERS } from '@ordo/protocol';
 import { ConfigError } from '../config/validate-config';
 
 export type TracingMode = 'off' | 'otlp' | 'file';
@@ -177,6 +178,23 @@ export function inSpan<T>(name: string, options: SpanOptions, work: (span: Span)
 
 export interface BatchSpanOptions extends SpanOptions {
   name: string;
+}
+
+/**
+ * The spans of a consumed batch for inSpans: one per item, each child of the span that sent
+ * its message (its traceparent header). None when tracing is off, so that a busy consumer
+ * builds nothing.
+ */
+export function consumerSpans<T>(
+  topic: string,
+  items: readonly T[],
+  describe: (item: T) => { headers: Readonly<Record<string, string>>; attributes: Attributes },
+): BatchSpanOptions[] {
+  if (!tracingEnabled()) return [];
+  return items.map((item) => {
+    const { headers, attributes } = describe(item);
+    return { name: `process ${topic}`, kind: SpanKind.CONSUMER, parent: headers[HEADERS.traceparent] ?? null, attributes };
+  });
 }
 
 /**

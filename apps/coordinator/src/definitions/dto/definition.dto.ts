@@ -12,32 +12,15 @@ import {
   StepDefinition,
   WorkflowDefinition,
 } from '../../engine';
+import placeOrderSaga from '../../../../order/place-order.saga.json';
 
 // These classes document the definition body in OpenAPI only. The body itself is checked by
 // the engine's validateDefinition (every problem at once, with paths), not by class-validator,
 // so they carry no validation decorators; the limits and patterns below are the engine's own
 // constants, so the docs cannot drift from what is enforced.
 
-/** The place-order saga of the docs: the example shown throughout the API reference. */
-export const PLACE_ORDER_DEFINITION: WorkflowDefinition = {
-  name: 'place-order',
-  type: 'saga',
-  timeoutMs: 30000,
-  defaults: { timeoutMs: 5000, retry: { maxAttempts: 5, initialDelayMs: 100, multiplier: 2, maxDelayMs: 10000 } },
-  steps: [
-    { id: 'create-order', participant: 'order', action: 'create', compensation: 'cancel' },
-    {
-      id: 'reserve-stock',
-      participant: 'inventory',
-      action: 'reserve',
-      compensation: 'release',
-      dependsOn: ['create-order'],
-      input: { sku: '$.input.sku', qty: '$.input.qty', orderId: '$.steps.create-order.output.orderId' },
-    },
-    { id: 'charge', participant: 'payment', action: 'charge', compensation: 'refund', dependsOn: ['create-order'] },
-    { id: 'confirm-order', participant: 'order', action: 'confirm', dependsOn: ['reserve-stock', 'charge'] },
-  ],
-};
+/** The sample place-order saga (the one file npm start registers): the example shown throughout the API reference. */
+export const PLACE_ORDER_DEFINITION = placeOrderSaga as WorkflowDefinition;
 
 export class RetryPolicyDto implements Partial<RetryPolicy> {
   @ApiPropertyOptional({

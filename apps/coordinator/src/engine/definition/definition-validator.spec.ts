@@ -1,28 +1,6 @@
 import fc from 'fast-check';
+import placeOrder from '../../../../order/place-order.saga.json';
 import { DEFINITION_LIMITS, Problem, validateDefinition } from './definition-validator';
-
-const placeOrder = {
-  name: 'place-order',
-  type: 'saga',
-  timeoutMs: 30000,
-  defaults: {
-    timeoutMs: 5000,
-    retry: { maxAttempts: 5, initialDelayMs: 100, multiplier: 2, maxDelayMs: 10000 },
-  },
-  steps: [
-    { id: 'create-order', participant: 'order', action: 'create', compensation: 'cancel' },
-    {
-      id: 'reserve-stock',
-      participant: 'inventory',
-      action: 'reserve',
-      compensation: 'release',
-      dependsOn: ['create-order'],
-      input: { sku: '$.input.sku', qty: '$.input.qty', orderId: '$.steps.create-order.output.orderId' },
-    },
-    { id: 'charge', participant: 'payment', action: 'charge', compensation: 'refund', dependsOn: ['create-order'] },
-    { id: 'confirm-order', participant: 'order', action: 'confirm', dependsOn: ['reserve-stock', 'charge'] },
-  ],
-};
 
 type Body = Record<string, unknown>;
 const withSteps = (steps: unknown[], extra: Body = {}): Body => ({ name: 'n', type: 'saga', steps, ...extra });

@@ -1,5 +1,5 @@
 import { HttpStatus } from '@nestjs/common';
-import { ApiError } from '@ordo/platform';
+import { ApiError } from './http-error.filter';
 
 /**
  * Keyset page cursors: the position of a page's last item in the list's order, as opaque

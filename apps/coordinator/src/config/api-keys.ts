@@ -12,24 +12,6 @@ import { createHash } from 'crypto';
 export const ROLES = ['viewer', 'starter', 'operator', 'admin', 'metrics', 'participant'] as const;
 export type Role = (typeof ROLES)[number];
 
-/**
- * viewer: read; starter: also start transactions (a service that starts them, e.g. with the
- * SDK's OrdoStarts, and reads them and their 2PC decisions); operator: also repair
- * transactions; admin: also register definitions. Each holds the ones below it and every scope.
- */
-const RANK: Partial<Record<Role, number>> = { viewer: 0, starter: 1, operator: 2, admin: 3 };
-
-/**
- * Whether a key of role `held` may use a route that needs `needed`. The scopes (metrics:
- * GET /metrics; participant: a transaction's 2PC decision) allow their own routes only.
- */
-export function allows(held: Role, needed: Role): boolean {
-  const rank = RANK[held];
-  if (rank === undefined) return held === needed;
-  const neededRank = RANK[needed];
-  return neededRank === undefined || rank >= neededRank;
-}
-
 export interface Principal {
   name: string;
   role: Role;

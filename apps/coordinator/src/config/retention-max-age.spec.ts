@@ -1,4 +1,4 @@
-import { DURATION_OR_OFF, maxAgeMs } from './max-age';
+import { DURATION_OR_OFF, maxAgeMs } from './retention-max-age';
 
 describe('retention age', () => {
   it('reads durations with a unit', () => {
