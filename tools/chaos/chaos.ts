@@ -21,6 +21,8 @@ import {
   transfersInconsistent,
 } from './invariants';
 import { EndWatcher } from '../bench/harness';
+import { FAST_FAILOVER } from '../launcher/apps';
+import { Stall, stallAfter } from './stall';
 import { App, Client, PARTICIPANTS, startWorld, WORLD_SCHEMA } from './world';
 
 /**
@@ -80,6 +82,8 @@ interface KillRecord {
   /** The last of the transactions in flight at the kill to end. */
   drainedAt?: number;
   inFlight?: number;
+  /** How the transactions in flight at the kill were held up (stall.ts). */
+  stall?: Stall;
 }
 
 export interface ChaosReport {
@@ -98,6 +102,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const world = await startWorld({
     label: 'chaos',
     coordinators: 2,
+    // Two instances of each participant: a killed one's twin takes its share over.
+    participantInstances: 2,
+    env: FAST_FAILOVER,
     topicPrefix: PREFIX,
     // The run injects transient errors (FAULT_TRANSIENT_RATE) and aims `_fault` at rollbacks.
     participantEnv: { FAULT_INJECTION: 'on', FAULT_TRANSIENT_RATE: String(options.transientRate) },
@@ -360,6 +367,11 @@ async function measureRecovery(db: Pool, kills: KillRecord[]) {
     );
     kill.inFlight = drained.rows[0].n;
     kill.drainedAt = drained.rows[0].at?.getTime();
+    const inFlight = await db.query<{ id: string }>(
+      `SELECT t.id FROM ${SCHEMA}.transactions t JOIN (${FIRST_END}) f ON f.tx_id = t.id WHERE t.created_at < $2 AND f.ended_at > $2`,
+      [TERMINAL, new Date(kill.at)],
+    );
+    kill.stall = await stallAfter(db, SCHEMA, inFlight.rows.map((r) => r.id), kill.at);
   }
 }
 
@@ -405,7 +417,8 @@ async function checkInvariants(db: Pool, data: Seeded, ended: Ended[], finals: M
 }
 
 function summarize(report: Omit<ChaosReport, 'summary'>, started: number, options: ChaosOptions): string {
-  const s = (ms: number | undefined, from: number) => (ms === undefined ? 'n/a' : `${((ms - from) / 1000).toFixed(1)} s`);
+  const s = (at: number | undefined, from: number) => (at === undefined ? 'n/a' : `${((at - from) / 1000).toFixed(1)} s`);
+  const ms = (duration: number | undefined) => s(duration, 0);
   const byKind: Record<string, number> = {};
   for (const k of report.kills) byKind[k.kind] = (byKind[k.kind] ?? 0) + 1;
   const total = Object.values(report.transactions).reduce((sum, byStatus) => sum + Object.values(byStatus).reduce((a, b) => a + b, 0), 0);
@@ -423,11 +436,11 @@ function summarize(report: Omit<ChaosReport, 'summary'>, started: number, option
     `Stuck compensations: ${report.stuck.failed} ended \`failed\`, replayed, ${report.stuck.replayedCompensated} then \`compensated\`.`,
     `Kills: ${Object.entries(byKind).map(([k, n]) => `${n} ${k}`).join(', ')}. Longest time to terminal: ${(report.longestToTerminalMs / 1000).toFixed(1)} s.`,
     '',
-    '| # | At | Killed | Back (served again) | First transaction ended | In flight at the kill | All of them ended |',
-    '|---|---|---|---|---|---|---|',
+    '| # | At | Killed | Back (served again) | First transaction ended | In flight at the kill | Longest of them without progress | p99 of them to the end | All of them ended |',
+    '|---|---|---|---|---|---|---|---|---|',
     ...report.kills.map(
       (k, i) =>
-        `| ${i + 1} | +${s(k.at, report.kills[0].at)} | ${k.target} | ${s(k.backAt, k.at)} | ${s(k.resumedAt, k.at)} | ${k.inFlight ?? 'n/a'} | ${s(k.drainedAt, k.at)} |`,
+        `| ${i + 1} | +${s(k.at, report.kills[0].at)} | ${k.target} | ${s(k.backAt, k.at)} | ${s(k.resumedAt, k.at)} | ${k.inFlight ?? 'n/a'} | ${ms(k.stall?.longestWithoutProgressMs)} | ${ms(k.stall?.p99ToEndMs)} | ${s(k.drainedAt, k.at)} |`,
     ),
     '',
     `Invariants: ${report.ok ? 'all hold' : 'VIOLATED'} (${Object.entries(report.violations).map(([k, v]) => `${k} ${v.length}`).join(', ')}).`,

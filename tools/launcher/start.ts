@@ -7,7 +7,7 @@ import { parseArgs } from 'util';
 import { Infra, startInfra, stopInfra } from '../infra/infra';
 import { envPort, REPO_ROOT, STATE_DIR } from '../infra/paths';
 import { InfraError, isAlive, terminate, waitFor } from '../infra/proc';
-import { APPS, healthy, spawnApp } from './apps';
+import { APPS, FAST_FAILOVER, healthy, spawnApp } from './apps';
 
 /**
  * `npm start`: local infrastructure (unless DATABASE_URL / KAFKA_BROKERS are set), then
@@ -29,8 +29,6 @@ function acquireLock() {
     writeFileSync(LOCK, String(process.pid));
   }
 }
-
-const FAST_FAILOVER = { KAFKA_SESSION_TIMEOUT_MS: '1500', OUTBOX_GRACE_MS: '1000', OUTBOX_POLL_MS: '500' };
 
 function prefixOutput(name: string, child: ChildProcess) {
   for (const stream of [child.stdout, child.stderr]) {
