@@ -11,6 +11,7 @@ import { ReplyTokenSecret1765300000000 } from './1765300000000-reply-token-secre
 import { AuditLog1765400000000 } from './1765400000000-audit-log';
 import { Alerts1765500000000 } from './1765500000000-alerts';
 import { Tags1765600000000 } from './1765600000000-tags';
+import { Pauses1765700000000 } from './1765700000000-pauses';
 
 /** The coordinator's migrations, oldest first. */
 export const coordinatorMigrations = [
@@ -27,4 +28,5 @@ export const coordinatorMigrations = [
   AuditLog1765400000000,
   Alerts1765500000000,
   Tags1765600000000,
+  Pauses1765700000000,
 ];

@@ -9,6 +9,8 @@ import { InsightsService } from './insights.service';
 import { InsightsRepository } from './persistence/insights.repository';
 import { TransactionRepository } from './persistence/transaction.repository';
 import { ParticipantGate } from './protection/participant-gate';
+import { ParticipantPausing } from './protection/participant-pausing';
+import { PausedParticipants } from './protection/paused-participants';
 import { ReplyFlowMonitor } from './protection/reply-flow-monitor';
 import { ParticipantsController } from './protection/participants.controller';
 import { ReplyConsumer } from './reply-consumer';
@@ -26,6 +28,8 @@ import { TransactionWaiters } from './transaction-waiters';
     DefinitionCatalog,
     TransactionRepository,
     ParticipantGate,
+    PausedParticipants,
+    ParticipantPausing,
     ReplyFlowMonitor,
     CoordinatorMetrics,
     TransactionEngine,

@@ -101,7 +101,7 @@ export class RandomGate implements Gate {
   check(effects: readonly Effect[], after: TransactionState): void {
     const admitted = this.verdicts.filter((verdict) => verdict.admitted);
     assert.equal(sendsOf(effects).length, admitted.length, 'commands sent differ from admissions');
-    const refusals = this.verdicts.flatMap((verdict) => (verdict.admitted ? [] : [verdict]));
+    const refusals = this.verdicts.flatMap((verdict) => ('retryAt' in verdict ? [verdict] : []));
     const lastHeld = new Map<string, Extract<HistoryEvent, { type: 'step.held' }>>();
     for (const effect of effects) {
       if (effect.kind !== 'record' || effect.event.type !== 'step.held') continue;

@@ -1,6 +1,6 @@
-import { Outcome, Phase, ReplyError } from '@ordo/protocol';
+import { JsonObject, Outcome, Phase, ReplyError } from '@ordo/protocol';
 import { ReplyMatch } from '../attempts/attempts';
-import { HoldReason, ResolveOutcome } from './inputs';
+import { HoldReason, PauseReason, ResolveOutcome } from './inputs';
 import { RollbackCause, StepStatus, TxStatus } from './transaction-state';
 
 export type IgnoredReplyReason = 'transaction_finished' | 'unknown_step' | Exclude<ReplyMatch, 'current'>;
@@ -53,17 +53,25 @@ export type HistoryEvent =
     }
   | { readonly type: 'step.timed_out'; readonly stepId: string; readonly phase: Phase; readonly attempt: number }
   /**
-   * The gate held the step's next command back (no attempt used); it is tried again at
-   * `until`. Recorded when a hold begins, not each time a held step is held again.
+   * The step's next command was held back (no attempt used): by the gate, tried again at
+   * `until`; or by a pause (no `until`), sent when the transaction resumes. Recorded when a
+   * hold begins, not each time a held step is held again.
    */
   | {
       readonly type: 'step.held';
       readonly stepId: string;
       readonly phase: Phase;
       readonly participant: string;
-      readonly reason: HoldReason;
-      readonly until: number;
+      readonly reason: HoldReason | PauseReason;
+      readonly until?: number;
     }
+  /** The transaction's clock stopped because a command was due to this paused participant. */
+  | { readonly type: 'transaction.paused'; readonly participant: string }
+  /**
+   * The transaction's clock runs again, `pausedMs` after it stopped: every timer (step
+   * timers, the deadline) moved on by that much. `actor`: who ended the last pause.
+   */
+  | { readonly type: 'transaction.resumed'; readonly actor: string; readonly pausedMs: number }
   /**
    * The step's next command was not sent: it would be `bytes` long, more than `maxBytes`.
    * No attempt was used; the step fails with COMMAND_TOO_LARGE.
@@ -85,6 +93,27 @@ export type HistoryEvent =
     }
   | { readonly type: 'operator.aborted'; readonly actor: string; readonly reason?: string }
   | { readonly type: 'operator.retried'; readonly actor: string; readonly stepIds: readonly string[] }
+  | { readonly type: 'operator.paused'; readonly actor: string; readonly note?: string }
+  | { readonly type: 'operator.resumed'; readonly actor: string; readonly note?: string }
+  /** Resumed a paused participant that this transaction waited for. */
+  | { readonly type: 'operator.participant_resumed'; readonly actor: string; readonly participant: string }
+  | { readonly type: 'operator.retried_now'; readonly actor: string; readonly stepId: string; readonly note?: string }
+  | {
+      readonly type: 'operator.attempts_changed';
+      readonly actor: string;
+      readonly stepId: string;
+      readonly from: number;
+      readonly to: number;
+      readonly note?: string;
+    }
+  | {
+      readonly type: 'operator.skipped';
+      readonly actor: string;
+      readonly stepId: string;
+      readonly output: JsonObject | null;
+      readonly note: string;
+    }
+  | { readonly type: 'operator.failed_step'; readonly actor: string; readonly stepId: string; readonly note: string }
   | {
       readonly type: 'operator.resolved';
       readonly actor: string;

@@ -48,11 +48,25 @@ export class StepView {
   @ApiPropertyOptional({ type: ReplyErrorView, nullable: true }) lastError: ReplyError | null;
 }
 
+export class PauseView {
+  @ApiProperty({ example: '2026-11-21T10:00:02.000Z', description: "When the transaction's clock stopped" }) since: string;
+  @ApiPropertyOptional({ ...NULLABLE_STRING, example: 'ops-alice', description: 'The operator who paused it; null when only paused participants hold it' })
+  actor: string | null;
+  @ApiProperty({ type: [String], example: ['inventory'], description: 'Paused participants it has a command for' })
+  participants: string[];
+}
+
 export class TransactionView {
   @ApiProperty({ example: '0b6f2c4e-8f1a-4d55-9a3e-2f7c1d9e8a10' }) id: string;
   @ApiProperty({ type: DefinitionRef }) definition: DefinitionRef;
   @ApiProperty({ enum: TX_TYPES }) type: TxType;
   @ApiProperty({ enum: TX_STATUSES }) status: TxStatus;
+  @ApiPropertyOptional({
+    type: PauseView,
+    nullable: true,
+    description: 'Set while paused: nothing is sent and no timer runs (replies are still applied); null otherwise',
+  })
+  paused: PauseView | null;
   @ApiProperty({ ...JSON_OBJECT, example: { sku: 'SKU-1', qty: 2 } }) input: JsonObject;
   @ApiPropertyOptional({ ...NULLABLE_STRING, description: "The caller's own: another API key's equal key is another key" })
   idempotencyKey: string | null;
@@ -83,6 +97,7 @@ export class TransactionView {
       definition: { name: record.definitionName, version: record.definitionVersion },
       type: record.type,
       status: state.status,
+      paused: state.paused && { ...state.paused, since: new Date(state.paused.since).toISOString(), participants: [...state.paused.participants] },
       input: record.input,
       idempotencyKey: record.idempotencyKey,
       startedBy: record.startedBy,
@@ -136,6 +151,14 @@ export class EventPage {
   @ApiProperty({ type: [EventView] }) items: EventView[];
   @ApiPropertyOptional({ ...NULLABLE_STRING, description: 'Pass as `cursor` for the next page; null on the last page' })
   nextCursor: string | null;
+}
+
+export class BulkPauseResult {
+  @ApiProperty({ example: 12, description: 'Running transactions paused' }) paused: number;
+}
+
+export class BulkResumeResult {
+  @ApiProperty({ example: 12, description: 'Paused transactions resumed' }) resumed: number;
 }
 
 export class BulkRetryResult {
