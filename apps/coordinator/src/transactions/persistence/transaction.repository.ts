@@ -130,12 +130,12 @@ const INSERT: PreparedStatement = {
   name: 'ordo_tx_insert',
   text: `WITH inserted AS (
     INSERT INTO transactions (id, definition_name, definition_version, type, status, input, started_at, deadline,
-      rollback, idempotency_key, traceparent, created_at, updated_at, steps, started_by, tags)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $15)
+      rollback, idempotency_key, traceparent, created_at, updated_at, steps, started_by, tags, paused)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $15, $17)
     ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
     RETURNING id, version),
   due AS (INSERT INTO timers (tx_id, due_at) SELECT id, $16::timestamptz FROM inserted WHERE $16::timestamptz IS NOT NULL),
-  ${effectsCtes('inserted', 17)}`,
+  ${effectsCtes('inserted', 18)}`,
 };
 
 /**
@@ -333,7 +333,7 @@ export class TransactionRepository {
       record.id, record.definitionName, record.definitionVersion, record.type, s.status, record.input,
       date(s.startedAt), date(s.deadline), json(s.rollback), record.idempotencyKey && storedKey(record.startedBy!, record.idempotencyKey),
       record.traceparent, record.createdAt,
-      JSON.stringify(stepRows(record.layout, s)), record.startedBy, json(record.tags), date(decision.nextDueAt),
+      JSON.stringify(stepRows(record.layout, s)), record.startedBy, json(record.tags), date(decision.nextDueAt), json(s.paused),
       ...effectParams([{ txId: record.id, ...decision }]),
     ]);
     return rows.length === 0 ? null : writeResult(rows, decision.messages);

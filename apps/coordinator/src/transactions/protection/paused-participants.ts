@@ -71,7 +71,8 @@ export class PausedParticipants {
   /** Resumes it, audited; false when it was not paused. */
   async resume(participant: string, actor: string, note: string | null): Promise<boolean> {
     const resumed = await this.dataSource.transaction(async (manager) => {
-      const rows: { paused_at: Date }[] = await manager.query(
+      // TypeORM answers a DELETE with [rows, count].
+      const [rows]: [{ paused_at: Date }[], number] = await manager.query(
         'DELETE FROM paused_participants WHERE participant = $1 RETURNING paused_at',
         [participant],
       );
