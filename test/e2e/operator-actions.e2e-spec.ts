@@ -54,7 +54,7 @@ describe('operator actions', () => {
     const tx = await start(`slow-${suffix}`);
     const path = `/transactions/${tx.id}`;
     expect(codeOf(await as('viewer').request('POST', `${path}/pause`, {}))).toEqual([403, 'FORBIDDEN']);
-    const paused = await as('operator').request<TxView & { paused: { actor: string; since: string } }>('POST', `${path}/pause`, { note: 'checking' });
+    const paused = await as('operator').request<TxView & { paused: { actor: string }; deadline: string }>('POST', `${path}/pause`, { note: 'checking' });
     expect(paused.status).toBe(200);
     expect(paused.body.paused).toMatchObject({ actor: testActor('operator'), participants: [] });
     expect(await lastOf(tx.id, 'operator.paused')).toMatchObject({ actor: testActor('operator'), data: { note: 'checking' } });
@@ -70,7 +70,7 @@ describe('operator actions', () => {
     expect([resumed.status, resumed.body.paused]).toEqual([200, null]);
     const { data } = (await lastOf(tx.id, 'transaction.resumed'))!;
     expect(data.pausedMs).toBeGreaterThanOrEqual(300);
-    expect(Date.parse(resumed.body.deadline)).toBe(Date.parse(paused.body.deadline as unknown as string) + Number(data.pausedMs));
+    expect(Date.parse(resumed.body.deadline)).toBe(Date.parse(paused.body.deadline) + Number(data.pausedMs));
     expect((await lastOf(tx.id, 'operator.resumed'))?.actor).toBe(testActor('operator'));
     expect(codeOf(await as('operator').request('POST', `${path}/resume`, {}))).toEqual([409, 'NOT_PAUSED']);
   });

@@ -1,7 +1,7 @@
 import { readFileSync } from 'fs';
 import { Command, CommanderError, Option } from 'commander';
 import { OrdoApiError } from '../errors';
-import { Definition, ListTransactionsQuery, OrdoClient, Transaction } from '../ordo-client';
+import { BulkAction, Definition, ListTransactionsQuery, OrdoClient, Transaction } from '../ordo-client';
 import { parseDuration } from './duration';
 import { EXIT, exitCodeFor } from './exit-codes';
 import { views } from './views';
@@ -128,6 +128,65 @@ export async function run(args: string[], io: Io = processIo): Promise<number> {
     .action(async (id: string, step: string, options: { outcome: 'compensated' | 'succeeded'; note: string }) =>
       print(await client().resolveStep(id, step, options), views.transaction),
     );
+  tx.command('pause <id>')
+    .description('pause a running transaction: it sends nothing and none of its timers runs until resumed')
+    .option('--note <text>', 'why, for the history')
+    .action(async (id: string, { note }: Noted) => print(await client().pause(id, note), views.transaction));
+  tx.command('resume <id>')
+    .description('resume a paused transaction: its timers move on by the time it was paused')
+    .option('--note <text>', 'why, for the history')
+    .action(async (id: string, { note }: Noted) => print(await client().resume(id, note), views.transaction));
+  bulk(tx.command('pause-all'), 'pause every running transaction matching the filter (oldest first)').action(async (options: BulkOptions) =>
+    print({ paused: await client().pauseMatching(bulkFilter(options)) }, ({ paused }) => `${paused} paused\n`),
+  );
+  bulk(tx.command('resume-all'), 'resume every paused transaction matching the filter (oldest first)').action(async (options: BulkOptions) =>
+    print({ resumed: await client().resumeMatching(bulkFilter(options)) }, ({ resumed }) => `${resumed} resumed\n`),
+  );
+  tx.command('retry-now <id> <step>')
+    .description("send a step's scheduled retry now, skipping the rest of its backoff")
+    .option('--note <text>', 'why, for the history')
+    .action(async (id: string, step: string, { note }: Noted) => print(await client().retryStepNow(id, step, note), views.transaction));
+  tx.command('attempts <id> <step>')
+    .description('set how many more attempts a step with an attempt out or scheduled may use')
+    .requiredOption('--left <n>', 'attempts left (0–100; a scheduled retry counts)', count)
+    .option('--note <text>', 'why, for the history')
+    .action(async (id: string, step: string, { left, note }: Noted & { left: number }) =>
+      print(await client().setStepAttempts(id, step, { attemptsLeft: left, note }), views.transaction),
+    );
+  tx.command('skip <id> <step>')
+    .description("count a saga step as succeeded with an output you give, so that its dependents run")
+    .option('-o, --output <json>', "the step's output: JSON, or @file.json, or @- for standard input")
+    .requiredOption('--note <text>', 'what was done instead, for the history (e.g. a ticket)')
+    .action(async (id: string, step: string, options: { output?: string; note: string }) => {
+      const output = options.output === undefined ? undefined : parseInput(io, options.output);
+      print(await client().skipStep(id, step, { output, note: options.note }), views.transaction);
+    });
+  tx.command('fail <id> <step>')
+    .description('fail a step that has not answered its first phase yet: the rollback starts')
+    .requiredOption('--note <text>', 'why, for the history')
+    .action(async (id: string, step: string, { note }: { note: string }) => print(await client().failStep(id, step, note), views.transaction));
+
+  const participants = program.command('participants').description('participants: circuits, commands in flight, pauses');
+  participants
+    .command('list')
+    .description('every participant with a circuit, commands in flight or a pause')
+    .action(async () => print(await client().participants(), views.participants));
+  participants
+    .command('pause <participant>')
+    .description('hold every command to it (its transactions pause) until it is resumed, e.g. during its maintenance')
+    .option('--note <text>', 'why, for the audit log')
+    .action(async (participant: string, { note }: Noted) =>
+      print(await client().pauseParticipant(participant, note), ({ since }) => `${participant} paused since ${since}\n`),
+    );
+  participants
+    .command('resume <participant>')
+    .description('resume it and every transaction that waited for it')
+    .option('--note <text>', 'why, for the audit log')
+    .action(async (participant: string, { note }: Noted) =>
+      print({ participant, resumed: await client().resumeParticipant(participant, note) }, ({ resumed }) =>
+        `${participant} resumed, and ${resumed} transactions that waited for it\n`,
+      ),
+    );
 
   try {
     await program.parseAsync(args, { from: 'user' });
@@ -145,6 +204,34 @@ export async function run(args: string[], io: Io = processIo): Promise<number> {
     }
     throw error;
   }
+}
+
+interface Noted {
+  note?: string;
+}
+
+type BulkOptions = Noted & { definition?: string; type?: 'saga' | 'tcc' | '2pc'; tag?: Tag[]; limit?: number };
+
+/** The options of a bulk action: the list's filters, a limit and a note. */
+function bulk(command: Command, description: string): Command {
+  return command
+    .description(description)
+    .option('--definition <name>', 'of this definition')
+    .option('--type <type>', 'saga, tcc or 2pc')
+    .option('-t, --tag <key=value>', 'carrying this business key (repeatable: all must match)', collectTag)
+    .option('--limit <n>', 'most transactions (default 100, at most 1000)', integer)
+    .option('--note <text>', 'why, for the history');
+}
+
+function bulkFilter({ tag, ...filter }: BulkOptions): BulkAction {
+  return { ...filter, tag: tag?.map(([key, value]) => `${key}:${value}`) };
+}
+
+/** A whole number from 0. */
+function count(text: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 0) throw new UsageError(`"${text}" is not a whole number from 0`);
+  return value;
 }
 
 function integer(text: string): number {

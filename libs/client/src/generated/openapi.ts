@@ -165,6 +165,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/transactions/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Pause every running transaction matching the filter (oldest first, at most limit) */
+        post: operations["TransactionsController_bulkPause"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/transactions/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Resume every transaction an operator paused matching the filter (oldest first, at most limit) */
+        post: operations["TransactionsController_bulkResume"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/transactions/counts": {
         parameters: {
             query?: never;
@@ -327,6 +361,108 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/transactions/{id}/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Pause a running transaction: nothing is sent and no timer runs until it is resumed; replies are still applied */
+        post: operations["TransactionsController_pause"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/transactions/{id}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Resume a paused transaction: every timer moves on by the time it was paused */
+        post: operations["TransactionsController_resume"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/transactions/{id}/steps/{stepId}/retry-now": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send a step's scheduled retry now, skipping the rest of its backoff (or hold) */
+        post: operations["TransactionsController_retryNow"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/transactions/{id}/steps/{stepId}/attempts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Set how many more attempts a step with an attempt out or scheduled may use in its current phase */
+        post: operations["TransactionsController_setAttempts"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/transactions/{id}/steps/{stepId}/skip": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Count a saga step as succeeded with the given output, so that its dependents run */
+        post: operations["TransactionsController_skip"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/transactions/{id}/steps/{stepId}/fail": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Fail a step that has not answered its first phase yet: the rollback starts */
+        post: operations["TransactionsController_failStep"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/participants": {
         parameters: {
             query?: never;
@@ -335,12 +471,52 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * How the coordinator protects each participant: circuit breaker and commands in flight
-         * @description Every participant with commands in flight or a circuit breaker on the instance that answers. Breakers are per instance; in-flight counts are global.
+         * How the coordinator protects each participant: circuit breaker, commands in flight, pause
+         * @description Every participant with commands in flight, a circuit breaker on the instance that answers, or a pause. Breakers are per instance; in-flight counts and pauses are global.
          */
         get: operations["ParticipantsController_list"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/participants/{participant}/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pause a participant: every command to it is held, and the transactions that need it pause, until it is resumed
+         * @description Answers once every coordinator instance holds its commands (after PAUSE_REFRESH_MS). 409 ALREADY_PAUSED.
+         */
+        post: operations["ParticipantsController_pause"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/participants/{participant}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resume a paused participant and every transaction that waited for it (their timers move on by the time paused)
+         * @description 404 NOT_PAUSED.
+         */
+        post: operations["ParticipantsController_resume"];
         delete?: never;
         options?: never;
         head?: never;
@@ -643,6 +819,25 @@ export interface components {
             /** @example 3 */
             version: number;
         };
+        PauseView: {
+            /**
+             * @description When the transaction's clock stopped
+             * @example 2026-11-21T10:00:02.000Z
+             */
+            since: string;
+            /**
+             * @description The operator who paused it; null when only paused participants hold it
+             * @example ops-alice
+             */
+            actor?: string | null;
+            /**
+             * @description Paused participants it has a command for
+             * @example [
+             *       "inventory"
+             *     ]
+             */
+            participants: string[];
+        };
         ReplyErrorView: {
             /** @example OUT_OF_STOCK */
             code: string;
@@ -691,6 +886,8 @@ export interface components {
             type: "saga" | "tcc" | "2pc";
             /** @enum {string} */
             status: "running" | "compensating" | "completed" | "compensated" | "failed";
+            /** @description Set while paused: nothing is sent and no timer runs (replies are still applied); null otherwise */
+            paused?: components["schemas"]["PauseView"] | null;
             /**
              * @example {
              *       "sku": "SKU-1",
@@ -765,7 +962,7 @@ export interface components {
              */
             tag?: string[];
             /**
-             * @description Most transactions replayed by this call
+             * @description Most transactions this call acts on
              * @default 100
              * @example 100
              */
@@ -777,6 +974,53 @@ export interface components {
              * @example 12
              */
             retried: number;
+        };
+        BulkNoteDto: {
+            /** @example place-order */
+            definition?: string;
+            /** @enum {string} */
+            type?: "saga" | "tcc" | "2pc";
+            /**
+             * Format: date-time
+             * @description Created at or after
+             * @example 2026-11-01T00:00:00Z
+             */
+            createdFrom?: string;
+            /**
+             * Format: date-time
+             * @description Created before
+             * @example 2026-12-01T00:00:00Z
+             */
+            createdTo?: string;
+            /**
+             * @description Carries this tag, given as key:value; repeat for several (all must match; at most 16)
+             * @example [
+             *       "orderId:o-7f3a"
+             *     ]
+             */
+            tag?: string[];
+            /**
+             * @description Most transactions this call acts on
+             * @default 100
+             * @example 100
+             */
+            limit?: number;
+            /** @example inventory maintenance, ticket OPS-51 */
+            note?: string;
+        };
+        BulkPauseResult: {
+            /**
+             * @description Running transactions paused
+             * @example 12
+             */
+            paused: number;
+        };
+        BulkResumeResult: {
+            /**
+             * @description Paused transactions resumed
+             * @example 12
+             */
+            resumed: number;
         };
         StatusCounts: {
             /**
@@ -909,6 +1153,47 @@ export interface components {
             /** @example refunded manually in the payment console, ticket OPS-42 */
             note: string;
         };
+        NoteDto: {
+            /** @example inventory maintenance, ticket OPS-51 */
+            note?: string;
+        };
+        SetAttemptsDto: {
+            /** @example inventory maintenance, ticket OPS-51 */
+            note?: string;
+            /**
+             * @description Attempts the step may still use in its current phase (a scheduled retry counts; an attempt already out does not)
+             * @example 10
+             */
+            attemptsLeft: number;
+        };
+        SkipStepDto: {
+            /** @example reserved by hand in the warehouse system, ticket OPS-52 */
+            note: string;
+            /**
+             * @description The step's output, which its dependents' input mappings read (null when omitted)
+             * @example {
+             *       "reservationId": "r-manual-1"
+             *     }
+             */
+            output?: {
+                [key: string]: unknown;
+            } | null;
+        };
+        RequiredNoteDto: {
+            /** @example reserved by hand in the warehouse system, ticket OPS-52 */
+            note: string;
+        };
+        ParticipantPauseView: {
+            /** @example 2026-11-21T10:00:00.000Z */
+            since: string;
+            /**
+             * @description The operator who paused it
+             * @example ops-alice
+             */
+            by: string;
+            /** @example database upgrade, ticket OPS-51 */
+            note?: string | null;
+        };
         ParticipantView: {
             /** @example inventory */
             participant: string;
@@ -927,9 +1212,20 @@ export interface components {
              * @example 0.05
              */
             failureRatio: number;
+            /** @description Set while an operator has it paused: every command to it is held (its transactions pause) until it is resumed */
+            paused?: components["schemas"]["ParticipantPauseView"] | null;
         };
         ParticipantList: {
             items: components["schemas"]["ParticipantView"][];
+        };
+        ParticipantResumeResult: {
+            /** @example inventory */
+            participant: string;
+            /**
+             * @description Transactions that waited for it and were resumed
+             * @example 50
+             */
+            resumed: number;
         };
         CreateWebhookDto: {
             /**
@@ -1416,6 +1712,8 @@ export interface operations {
                 /** @description nextCursor of the previous page */
                 cursor?: string;
                 status?: "running" | "compensating" | "completed" | "compensated" | "failed";
+                /** @description Only paused transactions (true) or only those not paused (false) */
+                paused?: boolean;
             };
             header?: never;
             path?: never;
@@ -1504,6 +1802,52 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["BulkRetryResult"];
+                };
+            };
+        };
+    };
+    TransactionsController_bulkPause: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BulkNoteDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkPauseResult"];
+                };
+            };
+        };
+    };
+    TransactionsController_bulkResume: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BulkNoteDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkResumeResult"];
                 };
             };
         };
@@ -1729,6 +2073,160 @@ export interface operations {
             };
         };
     };
+    TransactionsController_pause: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NoteDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TransactionView"];
+                };
+            };
+        };
+    };
+    TransactionsController_resume: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NoteDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TransactionView"];
+                };
+            };
+        };
+    };
+    TransactionsController_retryNow: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                stepId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NoteDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TransactionView"];
+                };
+            };
+        };
+    };
+    TransactionsController_setAttempts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                stepId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SetAttemptsDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TransactionView"];
+                };
+            };
+        };
+    };
+    TransactionsController_skip: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                stepId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SkipStepDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TransactionView"];
+                };
+            };
+        };
+    };
+    TransactionsController_failStep: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                stepId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RequiredNoteDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TransactionView"];
+                };
+            };
+        };
+    };
     ParticipantsController_list: {
         parameters: {
             query?: never;
@@ -1744,6 +2242,56 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ParticipantList"];
+                };
+            };
+        };
+    };
+    ParticipantsController_pause: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                participant: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NoteDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ParticipantPauseView"];
+                };
+            };
+        };
+    };
+    ParticipantsController_resume: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                participant: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NoteDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ParticipantResumeResult"];
                 };
             };
         };
