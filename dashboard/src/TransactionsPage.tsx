@@ -11,6 +11,39 @@ const toTags = (text: string) => {
   return tags.length > 0 ? tags : undefined;
 };
 
+type BulkKind = 'retry' | 'pause' | 'resume';
+
+/** The actions on every transaction matching the filter. */
+const BULK: Record<BulkKind, { button: string; title: string; confirm: string; which: string; effect: string; done: string; run: (filter: Filter) => Promise<number> }> = {
+  retry: {
+    button: 'Replay failed matching filter…',
+    title: 'Replay failed transactions',
+    confirm: 'Replay all',
+    which: 'failed',
+    effect: 'gets its failed steps re-driven with a fresh attempt budget.',
+    done: 'replayed',
+    run: async (filter) => (await api.bulkRetry(filter)).retried,
+  },
+  pause: {
+    button: 'Pause running matching filter…',
+    title: 'Pause running transactions',
+    confirm: 'Pause all',
+    which: 'running',
+    effect: 'is paused: it sends nothing and none of its timers runs until resumed.',
+    done: 'paused',
+    run: async (filter) => (await api.bulkPause(filter)).paused,
+  },
+  resume: {
+    button: 'Resume paused matching filter…',
+    title: 'Resume paused transactions',
+    confirm: 'Resume all',
+    which: 'paused',
+    effect: 'is resumed: its timers move on by the time it was paused.',
+    done: 'resumed',
+    run: async (filter) => (await api.bulkResume(filter)).resumed,
+  },
+};
+
 /** Transactions, newest first: filters, counts per status, keyset pages, live updates. */
 export function TransactionsPage({ me }: { me: Principal }) {
   const [form, setForm] = useState({ status: '', definition: '', type: '', createdFrom: '', createdTo: '', tags: '', id: '' });
@@ -21,7 +54,7 @@ export function TransactionsPage({ me }: { me: Principal }) {
   const [counts, setCounts] = useState<StatusCounts | null>(null);
   const [definitions, setDefinitions] = useState<DefinitionSummary[]>([]);
   const [error, setError] = useState<unknown>(null);
-  const [confirmBulk, setConfirmBulk] = useState(false);
+  const [confirmBulk, setConfirmBulk] = useState<BulkKind | null>(null);
   const [notice, setNotice] = useState('');
   const [live, setLive] = useState(true);
   const cursor = cursors[cursors.length - 1];
@@ -162,11 +195,12 @@ export function TransactionsPage({ me }: { me: Principal }) {
         <label className="inline">
           <input type="checkbox" checked={live} onChange={(e) => setLive(e.target.checked)} /> Live updates
         </label>
-        {canAct && (
-          <button type="button" onClick={() => setConfirmBulk(true)} disabled={!!filter.id}>
-            Replay failed matching filter…
-          </button>
-        )}
+        {canAct &&
+          (Object.keys(BULK) as BulkKind[]).map((kind) => (
+            <button key={kind} type="button" onClick={() => setConfirmBulk(kind)} disabled={!!filter.id}>
+              {BULK[kind].button}
+            </button>
+          ))}
         <span role="status">{notice}</span>
       </div>
       <ErrorNote error={error} />
@@ -195,6 +229,12 @@ export function TransactionsPage({ me }: { me: Principal }) {
               <td>{tx.type}</td>
               <td>
                 <Badge status={tx.status} />
+                {tx.paused && (
+                  <>
+                    {' '}
+                    <Badge status="paused" />
+                  </>
+                )}
               </td>
               <td>{when(tx.createdAt)}</td>
               <td>{when(tx.updatedAt)}</td>
@@ -223,18 +263,17 @@ export function TransactionsPage({ me }: { me: Principal }) {
       </nav>
       {confirmBulk && (
         <ConfirmDialog
-          title="Replay failed transactions"
-          confirmLabel="Replay all"
-          onClose={() => setConfirmBulk(false)}
+          title={BULK[confirmBulk].title}
+          confirmLabel={BULK[confirmBulk].confirm}
+          onClose={() => setConfirmBulk(null)}
           onConfirm={async () => {
-            const { retried } = await api.bulkRetry(filter);
-            setNotice(`${retried} transaction(s) replayed`);
+            setNotice(`${await BULK[confirmBulk].run(filter)} transaction(s) ${BULK[confirmBulk].done}`);
             void load.current();
           }}
         >
           <p>
-            Every <strong>failed</strong> transaction matching the current filter (definition, type, time range, tags; at most 100, oldest
-            first) gets its failed steps re-driven with a fresh attempt budget. The history records you as the actor.
+            Every {BULK[confirmBulk].which} transaction matching the current filter (definition, type, time range, tags; at most 100, oldest
+            first) {BULK[confirmBulk].effect} The history records you as the actor.
           </p>
         </ConfirmDialog>
       )}

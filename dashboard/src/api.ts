@@ -11,12 +11,13 @@ export const canRepair = (role: Role): boolean => role === 'operator' || role ==
 export interface Principal { name: string; role: Role }
 export interface Step {
   id: string; participant: string; status: string; phase: string; attempt: number; attemptsLeft: number;
-  dueAt: string | null; output: unknown; lastError: { code: string; message: string } | null;
+  waitingFor: 'reply' | 'backoff' | 'hold' | null; dueAt: string | null; output: unknown; lastError: { code: string; message: string } | null;
 }
 export interface Transaction {
   id: string; definition: { name: string; version: number }; type: string; status: TxStatus; input: unknown;
   idempotencyKey: string | null; startedBy: string | null; deadline: string | null; createdAt: string; updatedAt: string; decision: string | null; steps: Step[];
   ignoredReplies: number; tags: Record<string, string>;
+  paused: { since: string; actor: string | null; participants: string[] } | null;
 }
 export interface TxSummary { id: string; definition: { name: string; version: number }; type: string; status: TxStatus; createdAt: string; updatedAt: string }
 export interface HistoryEntry { id: string; type: string; stepId: string | null; actor: string | null; at: string; data: Record<string, unknown> }
@@ -29,7 +30,10 @@ export interface Overview {
   rates: { completed: number; compensated: number; failed: number };
   perMinute: { minute: string; counts: Record<TxStatus, number> }[]; stuckMinutes: number; stuck: TxSummary[];
 }
-export interface ParticipantHealth { participant: string; circuit: string; inFlight: number; failureRatio: number }
+export interface ParticipantHealth {
+  participant: string; circuit: string; inFlight: number; failureRatio: number;
+  paused: { since: string; by: string; note: string | null } | null;
+}
 export interface Webhook { id: string; url: string; kinds: string[]; perMinute: number; createdBy: string; createdAt: string }
 export interface WebhookTestResult { delivered: boolean; status: number | null; error: string | null }
 
@@ -81,6 +85,15 @@ export const api = {
   bulkRetry: (filter: Filter) => call<{ retried: number }>('POST', '/transactions/retry', withoutStatus(filter)),
   resolve: (id: string, stepId: string, outcome: 'compensated' | 'succeeded', note: string) =>
     call<Transaction>('POST', `/transactions/${id}/steps/${encodeURIComponent(stepId)}/resolve`, { outcome, note }),
+  pause: (id: string, note?: string) => call<Transaction>('POST', `/transactions/${id}/pause`, { note }),
+  resume: (id: string, note?: string) => call<Transaction>('POST', `/transactions/${id}/resume`, { note }),
+  bulkPause: (filter: Filter) => call<{ paused: number }>('POST', '/transactions/pause', withoutStatus(filter)),
+  bulkResume: (filter: Filter) => call<{ resumed: number }>('POST', '/transactions/resume', withoutStatus(filter)),
+  stepAction: (id: string, stepId: string, action: 'retry-now' | 'attempts' | 'skip' | 'fail', body: object) =>
+    call<Transaction>('POST', `/transactions/${id}/steps/${encodeURIComponent(stepId)}/${action}`, body),
+  pauseParticipant: (participant: string, note?: string) => call('POST', `/participants/${encodeURIComponent(participant)}/pause`, { note }),
+  resumeParticipant: (participant: string) =>
+    call<{ resumed: number }>('POST', `/participants/${encodeURIComponent(participant)}/resume`, {}),
   definitions: () => call<{ items: DefinitionSummary[] }>('GET', '/definitions?limit=500'),
   definition: (name: string, version?: number) =>
     call<StoredDefinition>('GET', `/definitions/${encodeURIComponent(name)}${version ? `/versions/${version}` : ''}`),

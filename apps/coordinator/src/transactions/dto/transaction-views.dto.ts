@@ -20,6 +20,7 @@ const stepFields = (step: StepState) => ({
   phase: step.phase,
   attempt: step.attempt,
   attemptsLeft: step.attemptsLeft,
+  waitingFor: step.waitingFor === 'refused' ? null : step.waitingFor,
   dueAt: iso(step.dueAt),
   output: step.output,
   lastError: step.lastError,
@@ -42,6 +43,12 @@ export class StepView {
   @ApiProperty({ enum: ALL_PHASES, description: 'Phase of the latest attempt' }) phase: Phase;
   @ApiProperty({ example: 1, description: 'Latest attempt number in this phase (0: none sent)' }) attempt: number;
   @ApiProperty({ example: 4 }) attemptsLeft: number;
+  @ApiPropertyOptional({
+    enum: ['reply', 'backoff', 'hold'],
+    nullable: true,
+    description: 'What the step waits for: the reply to its attempt out, the end of a retry backoff, or of a hold; null: nothing',
+  })
+  waitingFor: 'reply' | 'backoff' | 'hold' | null;
   @ApiPropertyOptional({ ...NULLABLE_STRING, example: '2026-11-21T10:00:05.000Z', description: 'Timeout, next retry, or end of a hold' })
   dueAt: string | null;
   @ApiPropertyOptional({ ...JSON_OBJECT, nullable: true, example: { reservationId: 'r-1' } }) output: JsonObject | null;
