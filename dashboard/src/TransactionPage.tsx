@@ -171,6 +171,12 @@ export function TransactionPage({ id, me }: { id: string; me: Principal }) {
       </p>
       <h1 id="tx-title">
         Transaction <span className="mono">{tx.id}</span> <Badge status={tx.status} />
+        {tx.paused && (
+          <>
+            {' '}
+            <Badge status="paused" />
+          </>
+        )}
       </h1>
       <dl className="facts">
         <dt>Definition</dt>
