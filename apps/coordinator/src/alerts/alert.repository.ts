@@ -53,8 +53,9 @@ export class AlertRepository {
   }
 
   /**
-   * Records a `stuck` alert for up to `limit` running or compensating transactions (not paused: those wait on purpose) without
-   * progress for `afterSeconds`, once per transaction (its dedupe key), and returns how many.
+   * Records a `stuck` alert for up to `limit` running or compensating transactions without
+   * progress for `afterSeconds` (not the paused ones: they wait on purpose), once per
+   * transaction (its dedupe key), and returns how many.
    * Runs only for the instance that takes the scan's lease (`leaseMs`): the others find it
    * taken and read nothing. The scan reads live transactions only (the index on status),
    * never the finished ones, and each one's earlier alert by the unique index on dedupe_key.
