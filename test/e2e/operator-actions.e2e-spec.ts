@@ -114,7 +114,7 @@ describe('operator actions', () => {
     const after = await as('viewer').get(tx.id);
     expect([(after as unknown as { paused: unknown }).paused, step(after, 'a').attempt]).toEqual([null, 1]);
     expect(await lastOf(tx.id, 'operator.participant_resumed')).toMatchObject({ actor: testActor('operator'), data: { participant } });
-    expect(codeOf(await as('operator').request('POST', `/participants/${participant}/resume`, {}))).toEqual([404, 'NOT_PAUSED']);
+    expect(codeOf(await as('operator').request('POST', `/participants/${participant}/resume`, {}))).toEqual([409, 'NOT_PAUSED']);
     const audit = await db.query(`SELECT type, actor, data FROM ${schema}.audit_log WHERE data ->> 'participant' = $1 ORDER BY id`, [participant]);
     expect(audit.rows).toEqual([
       { type: 'operator.participant_paused', actor: testActor('operator'), data: { participant, note: 'maintenance' } },

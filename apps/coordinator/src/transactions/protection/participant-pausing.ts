@@ -57,7 +57,7 @@ export class ParticipantPausing implements OnApplicationBootstrap, OnApplication
   /** Resumes the participant and every transaction that waited for it; returns how many. */
   async resume(participant: string, actor: string, note: string | null): Promise<number> {
     if (!(await this.pauses.resume(participant, actor, note))) {
-      throw new ApiError(HttpStatus.NOT_FOUND, 'NOT_PAUSED', `participant ${participant} is not paused`);
+      throw new ApiError(HttpStatus.CONFLICT, 'NOT_PAUSED', `participant ${participant} is not paused`);
     }
     let resumed = 0;
     for (let ids = await this.repository.idsPausedFor(participant, RESUME_BATCH); ids.length > 0; ) {

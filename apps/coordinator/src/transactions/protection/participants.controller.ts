@@ -46,7 +46,7 @@ export class ParticipantsController {
   @HttpCode(200)
   @ApiOperation({
     summary: 'Resume a paused participant and every transaction that waited for it (their timers move on by the time paused)',
-    description: '404 NOT_PAUSED.',
+    description: '409 NOT_PAUSED.',
   })
   @ApiOkResponse({ type: ParticipantResumeResult })
   async resume(@Param() { participant }: ParticipantParams, @Body() body: NoteDto, @Actor() actor: string): Promise<ParticipantResumeResult> {
