@@ -514,7 +514,7 @@ export interface paths {
         put?: never;
         /**
          * Resume a paused participant and every transaction that waited for it (their timers move on by the time paused)
-         * @description 404 NOT_PAUSED.
+         * @description 409 NOT_PAUSED.
          */
         post: operations["ParticipantsController_resume"];
         delete?: never;
@@ -863,6 +863,11 @@ export interface components {
             attempt: number;
             /** @example 4 */
             attemptsLeft: number;
+            /**
+             * @description What the step waits for: the reply to its attempt out, the end of a retry backoff, or of a hold; null: nothing
+             * @enum {string|null}
+             */
+            waitingFor?: "reply" | "backoff" | "hold" | null;
             /**
              * @description Timeout, next retry, or end of a hold
              * @example 2026-11-21T10:00:05.000Z
