@@ -2,7 +2,7 @@ import { randomBytes } from 'crypto';
 import { Browser, Page } from 'playwright-core';
 import { waitFor } from '../../tools/infra/proc';
 import { testActor } from '../support/auth';
-import { launchBrowser, shot, signIn } from '../support/browser';
+import { CspRefusals, launchBrowser, shot, signIn } from '../support/browser';
 import { CoordinatorApi, EventView, TxView } from '../support/coordinator-api';
 import { RunningApp, startApp } from '../support/processes';
 import { testEnv } from '../support/test-env';
@@ -22,7 +22,7 @@ describe('dashboard operator actions', () => {
   let coordinator: RunningApp;
   let api: CoordinatorApi;
   let browser: Browser;
-  let refusedByCsp: string[] = [];
+  const refusals = new CspRefusals();
 
   /** a → b; attempts of `timeoutMs`, then a minute until the retry. */
   const definition = (name: string, timeoutMs: number) => ({
@@ -38,7 +38,7 @@ describe('dashboard operator actions', () => {
   const backoff = `dash-backoff-${suffix}`;
 
   const openTransaction = async (id: string): Promise<Page> => {
-    const page = await signIn(browser, coordinator.url, 'operator', (text) => refusedByCsp.push(text));
+    const page = await signIn(browser, coordinator.url, 'operator', refusals);
     await page.goto(`${coordinator.url}/#/transactions/${id}`);
     await page.getByRole('heading', { level: 1 }).filter({ hasText: id }).waitFor();
     return page;
@@ -62,11 +62,7 @@ describe('dashboard operator actions', () => {
     browser = await launchBrowser();
   });
 
-  afterEach(() => {
-    const refused = refusedByCsp;
-    refusedByCsp = [];
-    expect(refused).toEqual([]);
-  });
+  afterEach(() => expect(refusals.take()).toEqual([]));
 
   afterAll(async () => {
     await browser?.close();
@@ -123,7 +119,7 @@ describe('dashboard operator actions', () => {
   });
 
   it('pauses a participant on the overview, shows it, and resumes it with the transactions that waited', async () => {
-    const page = await signIn(browser, coordinator.url, 'operator', (text) => refusedByCsp.push(text));
+    const page = await signIn(browser, coordinator.url, 'operator', refusals);
     await page.goto(`${coordinator.url}/#/overview`);
     await page.getByLabel('Participant to pause').fill(quiet);
     await page.getByRole('form', { name: 'Pause a participant' }).getByRole('button', { name: 'Pause…' }).click();

@@ -5,7 +5,7 @@ import { Browser, Page } from 'playwright-core';
 import { Command } from '@ordo/protocol';
 import { insertFinishedTransactions } from '../../tools/bench/finished-transactions';
 import { TEST_KEYS, testActor } from '../support/auth';
-import { launchBrowser, shot, signIn as signInAs } from '../support/browser';
+import { CspRefusals, launchBrowser, shot, signIn as signInAs } from '../support/browser';
 import { CoordinatorApi, TERMINAL } from '../support/coordinator-api';
 import { RunningApp, startApp } from '../support/processes';
 import { Behaviour, failCompensationFirst, failForward, script, TestParticipant } from '../support/test-participant';
@@ -31,8 +31,8 @@ describe('dashboard', () => {
   let coordinator: RunningApp;
   let api: CoordinatorApi;
   let browser: Browser;
-  /** What the browser refused under the CSP (Chromium reports each on the console); checked after every test. */
-  let refusedByCsp: string[] = [];
+  /** Checked after every test. */
+  const refusals = new CspRefusals();
 
   const definition = orderSaga(flow, {
     shop,
@@ -51,7 +51,7 @@ describe('dashboard', () => {
       return (await rows.count()) === 1 && (await rows.first().getAttribute('data-id')) === id ? true : undefined;
     }, 15_000);
 
-  const signIn = (role: keyof typeof TEST_KEYS): Promise<Page> => signInAs(browser, coordinator.url, role, (text) => refusedByCsp.push(text));
+  const signIn = (role: keyof typeof TEST_KEYS): Promise<Page> => signInAs(browser, coordinator.url, role, refusals);
 
   beforeAll(async () => {
     await participant.start();
@@ -61,11 +61,7 @@ describe('dashboard', () => {
     browser = await launchBrowser();
   });
 
-  afterEach(() => {
-    const refused = refusedByCsp;
-    refusedByCsp = [];
-    expect(refused).toEqual([]);
-  });
+  afterEach(() => expect(refusals.take()).toEqual([]));
 
   afterAll(async () => {
     await browser?.close();
@@ -228,9 +224,8 @@ describe('dashboard', () => {
       return window.injected ?? false;
     })()`);
     expect(ran).toBe(false);
-    await waitFor('the refusal reported', async () => (refusedByCsp.length > 0 ? true : undefined), 5_000);
-    expect(refusedByCsp.join('\n')).toMatch(/inline script/);
-    refusedByCsp = [];
+    await waitFor('the refusal reported', async () => (refusals.seen.length > 0 ? true : undefined), 5_000);
+    expect(refusals.take().join('\n')).toMatch(/inline script/);
     await page.context().close();
   });
 

@@ -29,15 +29,27 @@ export function launchBrowser(): Promise<Browser> {
 /** Saves the whole page under test-results/screenshots. */
 export const shot = (page: Page, name: string) => page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
 
+/** What the browser refused under the Content-Security-Policy (Chromium reports each on the console). */
+export class CspRefusals {
+  seen: string[] = [];
+
+  /** What was refused since the last take; a test file takes them after every test and expects none. */
+  take(): string[] {
+    const seen = this.seen;
+    this.seen = [];
+    return seen;
+  }
+}
+
 /**
- * A new browser context signed in to the dashboard at `url` with the role's key; each thing
- * the browser refuses under the Content-Security-Policy is told to `refusedByCsp`.
+ * A new browser context signed in to the dashboard at `url` with the role's key; what the
+ * browser refuses under the Content-Security-Policy goes to `refusals`.
  */
-export async function signIn(browser: Browser, url: string, role: keyof typeof TEST_KEYS, refusedByCsp: (text: string) => void): Promise<Page> {
+export async function signIn(browser: Browser, url: string, role: keyof typeof TEST_KEYS, refusals: CspRefusals): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await context.newPage();
   page.on('console', (message) => {
-    if (/Content Security Policy/i.test(message.text())) refusedByCsp(message.text());
+    if (/Content Security Policy/i.test(message.text())) refusals.seen.push(message.text());
   });
   await page.goto(url);
   await page.getByLabel('API key').fill(TEST_KEYS[role]);
