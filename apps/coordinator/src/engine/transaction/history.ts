@@ -1,9 +1,12 @@
-import { JsonObject, Outcome, Phase, ReplyError } from '@ordo/protocol';
+import { Outcome, Phase, ReplyError } from '@ordo/protocol';
 import { ReplyMatch } from '../attempts/attempts';
-import { HoldReason, PauseReason, ResolveOutcome } from './inputs';
+import { HoldReason, OperatorEvent, OperatorEventOf, PauseReason, ResolveOutcome } from './inputs';
 import { RollbackCause, StepStatus, TxStatus } from './transaction-state';
 
 export type IgnoredReplyReason = 'transaction_finished' | 'unknown_step' | Exclude<ReplyMatch, 'current'>;
+
+/** An operator's request as its history entry records it. */
+type Recorded<T extends OperatorEvent['type'], As extends string> = { readonly type: As } & Omit<OperatorEventOf<T>, 'type'>;
 
 /** One entry of a transaction's append-only history. Instants are ms since the epoch. */
 export type HistoryEvent =
@@ -93,11 +96,11 @@ export type HistoryEvent =
     }
   | { readonly type: 'operator.aborted'; readonly actor: string; readonly reason?: string }
   | { readonly type: 'operator.retried'; readonly actor: string; readonly stepIds: readonly string[] }
-  | { readonly type: 'operator.paused'; readonly actor: string; readonly note?: string }
-  | { readonly type: 'operator.resumed'; readonly actor: string; readonly note?: string }
+  | Recorded<'pause', 'operator.paused'>
+  | Recorded<'resume', 'operator.resumed'>
   /** Resumed a paused participant that this transaction waited for. */
-  | { readonly type: 'operator.participant_resumed'; readonly actor: string; readonly participant: string }
-  | { readonly type: 'operator.retried_now'; readonly actor: string; readonly stepId: string; readonly note?: string }
+  | Recorded<'participant_resumed', 'operator.participant_resumed'>
+  | Recorded<'retry_now', 'operator.retried_now'>
   | {
       readonly type: 'operator.attempts_changed';
       readonly actor: string;
@@ -106,14 +109,8 @@ export type HistoryEvent =
       readonly to: number;
       readonly note?: string;
     }
-  | {
-      readonly type: 'operator.skipped';
-      readonly actor: string;
-      readonly stepId: string;
-      readonly output: JsonObject | null;
-      readonly note: string;
-    }
-  | { readonly type: 'operator.failed_step'; readonly actor: string; readonly stepId: string; readonly note: string }
+  | Recorded<'skip', 'operator.skipped'>
+  | Recorded<'fail_step', 'operator.failed_step'>
   | {
       readonly type: 'operator.resolved';
       readonly actor: string;

@@ -44,6 +44,8 @@ export type OperatorEvent =
   /** Fails a forward step that has not succeeded: the rollback starts. */
   | { readonly type: 'fail_step'; readonly actor: string; readonly stepId: string; readonly note: string };
 
+export type OperatorEventOf<T extends OperatorEvent['type']> = Extract<OperatorEvent, { type: T }>;
+
 /** Everything that can happen to a transaction. */
 export type TransactionEvent =
   /** `actor`: the API key that started it. */

@@ -3,13 +3,13 @@ import { freshAttempts } from '../attempts/attempts';
 import { ResolvedDefinition } from '../definition/definition';
 import { accept, Decision, reject } from './decision';
 import { Draft, draftOf } from './draft';
-import { DecideContext, OperatorEvent, TransactionEvent } from './inputs';
+import { DecideContext, OperatorEventOf, TransactionEvent } from './inputs';
 import { StepState, TransactionState } from './transaction-state';
 import { retryNow, setAttempts } from './operators';
 import { clockOf, participantResumed, pause, Restart, resume } from './pause';
 import { applyReply, AttemptRules, concludeRefused, startTransaction } from './transitions';
 
-export type OperatorEventOf<T extends OperatorEvent['type']> = Extract<OperatorEvent, { type: T }>;
+export type { OperatorEventOf } from './inputs';
 
 /** What makes a protocol: the parts of `decide` that differ between saga, TCC and 2PC. */
 export interface MachineRules<S extends TransactionState> {
