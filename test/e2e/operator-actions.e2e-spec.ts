@@ -122,6 +122,27 @@ describe('operator actions', () => {
     ]);
   });
 
+  it("holds a participant's commands on every instance once its pause has answered", async () => {
+    const participant = `shared-${suffix}`;
+    await as('admin').register(slow(`shared-${suffix}`, participant));
+    const other = await startApp('coordinator', world);
+    try {
+      const onOther = new CoordinatorApi(other.url, 'operator');
+      // The other instance has read the (empty) list of paused participants: it holds it for PAUSE_REFRESH_MS.
+      expect((await onOther.request<TxView>('POST', '/transactions', { definition: `shared-${suffix}`, input: {} })).body).toMatchObject({
+        paused: null,
+      });
+      expect((await as('operator').request('POST', `/participants/${participant}/pause`, {})).status).toBe(200);
+      const held = (await onOther.request<TxView>('POST', '/transactions', { definition: `shared-${suffix}`, input: {} })).body;
+      expect(held).toMatchObject({ paused: { participants: [participant] } });
+      expect(step(held, 'a').attempt).toBe(0);
+      expect((await as('operator').request('POST', `/participants/${participant}/resume`, {})).body).toEqual({ participant, resumed: 1 });
+      expect(step(await onOther.get(held.id), 'a').attempt).toBe(1);
+    } finally {
+      await other.stop();
+    }
+  });
+
   it("retries a step now, skipping its backoff, and changes its attempts", async () => {
     const tx = await start(`backoff-${suffix}`);
     const path = `/transactions/${tx.id}/steps/a`;
