@@ -46,7 +46,7 @@ const BULK: Record<BulkKind, { button: string; title: string; confirm: string; w
 
 /** Transactions, newest first: filters, counts per status, keyset pages, live updates. */
 export function TransactionsPage({ me }: { me: Principal }) {
-  const [form, setForm] = useState({ status: '', definition: '', type: '', createdFrom: '', createdTo: '', tags: '', id: '' });
+  const [form, setForm] = useState({ status: '', definition: '', type: '', createdFrom: '', createdTo: '', tags: '', paused: '', id: '' });
   const [filter, setFilter] = useState<Filter & { id?: string }>({});
   // Cursors of the pages before the one shown; the first page's is null.
   const [cursors, setCursors] = useState<(string | null)[]>([null]);
@@ -113,6 +113,7 @@ export function TransactionsPage({ me }: { me: Principal }) {
       createdFrom: toIso(form.createdFrom),
       createdTo: toIso(form.createdTo),
       tag: toTags(form.tags),
+      paused: form.paused || undefined,
       id: form.id.trim() || undefined,
     });
     setCursors([null]);
@@ -182,6 +183,14 @@ export function TransactionsPage({ me }: { me: Principal }) {
         <div className="field">
           <label htmlFor="filter-tags">Tags</label>
           <input type="search" placeholder="orderId=o-1, customer=ada" {...field('tags')} />
+        </div>
+        <div className="field">
+          <label htmlFor="filter-paused">Paused</label>
+          <select {...field('paused')}>
+            <option value="">either</option>
+            <option value="true">paused</option>
+            <option value="false">not paused</option>
+          </select>
         </div>
         <div className="field">
           <label htmlFor="filter-id">Id</label>

@@ -63,7 +63,7 @@ async function call<T>(method: string, path: string, body?: unknown, key = store
 }
 
 /** `tag`: business keys as `key:value`, all of which must match. */
-export type Filter = Partial<Record<'status' | 'definition' | 'type' | 'createdFrom' | 'createdTo', string> & { tag: string[] }>;
+export type Filter = Partial<Record<'status' | 'definition' | 'type' | 'createdFrom' | 'createdTo' | 'paused', string> & { tag: string[] }>;
 const query = (params: Record<string, string | string[] | number | undefined | null>) => {
   // An array is the repeated parameter (`tag=a&tag=b`).
   const entries = Object.entries(params).flatMap(([k, v]) => (Array.isArray(v) ? v.map((item) => [k, item]) : [[k, v]]));

@@ -82,6 +82,8 @@ describe('operator actions', () => {
     expect(codeOf(await as('viewer').request('POST', '/transactions/pause', filter))).toEqual([403, 'FORBIDDEN']);
     expect((await as('operator').request('POST', '/transactions/pause', filter)).body).toEqual({ paused: 2 });
     for (const id of ids) expect((await as('viewer').get(id)) as unknown).toMatchObject({ paused: { actor: testActor('operator') } });
+    const counted = await as('viewer').request<{ total: number }>('GET', `/transactions/counts?paused=true&tag=batch:${suffix}`);
+    expect(counted.body.total).toBe(2);
     expect((await as('operator').request('POST', '/transactions/resume', filter)).body).toEqual({ resumed: 2 });
     for (const id of ids) expect((await as('viewer').get(id)) as unknown).toMatchObject({ paused: null });
   });

@@ -65,12 +65,13 @@ describe('ordo CLI', () => {
     expect(started.sent[0].body).toEqual({ definition: 'place-order', input: {}, tags: { orderId: 'o-1', note: 'a=b' } });
     expect(started.out).toMatch(/^tags\s+orderId=o-1, note=a=b$/m);
 
-    const listed = await cli(['tx', 'list', '--tag', 'orderId=o-1', '--tag', 'customer=ada', '--status', 'running'], () => ({ status: 200, body: { items: [], nextCursor: null } }));
+    const listed = await cli(['tx', 'list', '--tag', 'orderId=o-1', '--tag', 'customer=ada', '--status', 'running', '--paused'], () => ({ status: 200, body: { items: [], nextCursor: null } }));
     expect(listed.code).toBe(0);
     const url = new URL(listed.sent[0].url);
     expect(url.pathname).toBe('/api/v1/transactions');
     expect(url.searchParams.getAll('tag')).toEqual(['orderId:o-1', 'customer:ada']);
     expect(url.searchParams.get('status')).toBe('running');
+    expect(url.searchParams.get('paused')).toBe('true');
   });
 
   it.each([

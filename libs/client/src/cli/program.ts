@@ -96,6 +96,7 @@ export async function run(args: string[], io: Io = processIo): Promise<number> {
     .option('--definition <name>', 'of this definition')
     .option('--type <type>', 'saga, tcc or 2pc')
     .option('-t, --tag <key=value>', 'carrying this business key (repeatable: all must match)', collectTag)
+    .option('--paused', 'paused ones only')
     .option('--limit <n>', 'most items', integer)
     .option('--cursor <cursor>', 'the next page after a previous list')
     .action(async ({ tag, ...filter }: Omit<ListTransactionsQuery, 'tag'> & { tag?: Tag[] }) => {

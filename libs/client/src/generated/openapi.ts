@@ -966,6 +966,8 @@ export interface components {
              *     ]
              */
             tag?: string[];
+            /** @description Only paused transactions (true) or only those not paused (false) */
+            paused?: boolean;
             /**
              * @description Most transactions this call acts on
              * @default 100
@@ -1004,6 +1006,8 @@ export interface components {
              *     ]
              */
             tag?: string[];
+            /** @description Only paused transactions (true) or only those not paused (false) */
+            paused?: boolean;
             /**
              * @description Most transactions this call acts on
              * @default 100
@@ -1712,13 +1716,13 @@ export interface operations {
                 createdTo?: string;
                 /** @description Carries this tag, given as key:value; repeat for several (all must match; at most 16) */
                 tag?: string[];
+                /** @description Only paused transactions (true) or only those not paused (false) */
+                paused?: boolean;
                 /** @description Most items returned */
                 limit?: number;
                 /** @description nextCursor of the previous page */
                 cursor?: string;
                 status?: "running" | "compensating" | "completed" | "compensated" | "failed";
-                /** @description Only paused transactions (true) or only those not paused (false) */
-                paused?: boolean;
             };
             header?: never;
             path?: never;
@@ -1868,6 +1872,8 @@ export interface operations {
                 createdTo?: string;
                 /** @description Carries this tag, given as key:value; repeat for several (all must match; at most 16) */
                 tag?: string[];
+                /** @description Only paused transactions (true) or only those not paused (false) */
+                paused?: boolean;
             };
             header?: never;
             path?: never;

@@ -60,7 +60,7 @@ export class WaitQuery {
   waitMs?: number;
 }
 
-/** Filters shared by the list and the bulk replay. */
+/** Filters shared by the list, the counts and the bulk actions. */
 export class TransactionFilterDto {
   @ApiPropertyOptional({ example: 'place-order' })
   @IsOptional()
@@ -96,6 +96,13 @@ export class TransactionFilterDto {
   @ArrayMaxSize(MAX_TAGS)
   @Matches(TAG_FILTER_PATTERN, { each: true, message: `each tag must be key:value (a tag's key, then 1–${MAX_TAG_VALUE_LENGTH} characters)` })
   tag?: string[];
+
+  @ApiPropertyOptional({ type: Boolean, description: 'Only paused transactions (true) or only those not paused (false)' })
+  @IsOptional()
+  // A query string says "true" / "false"; a JSON body, true / false.
+  @Transform(({ value }) => (value === 'true' ? true : value === 'false' ? false : value))
+  @IsBoolean()
+  paused?: boolean;
 }
 
 export class ListTransactionsQuery extends IntersectionType(TransactionFilterDto, PageQuery) {
@@ -103,12 +110,6 @@ export class ListTransactionsQuery extends IntersectionType(TransactionFilterDto
   @IsOptional()
   @IsIn(TX_STATUSES)
   status?: TxStatus;
-
-  @ApiPropertyOptional({ type: Boolean, description: 'Only paused transactions (true) or only those not paused (false)' })
-  @IsOptional()
-  @Transform(({ value }) => (value === 'true' ? true : value === 'false' ? false : value))
-  @IsBoolean()
-  paused?: boolean;
 }
 
 export class EventsQuery extends PageQuery {}
