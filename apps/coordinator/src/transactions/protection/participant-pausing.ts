@@ -1,6 +1,7 @@
 import { HttpStatus, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { setTimeout as sleep } from 'timers/promises';
 import { ApiError } from '@ordo/platform';
+import { Ticker } from '../../alerts/ticker';
 import { CoordinatorConfig } from '../../config/coordinator.config';
 import { TransactionRepository } from '../persistence/transaction.repository';
 import { TransactionsService } from '../transactions.service';
@@ -25,25 +26,23 @@ export const SWEEP_ACTOR = 'ordo';
 @Injectable()
 export class ParticipantPausing implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(ParticipantPausing.name);
-  private timer?: NodeJS.Timeout;
-  private sweeping?: Promise<void>;
+  private readonly sweeper: Ticker;
 
   constructor(
     private readonly pauses: PausedParticipants,
     private readonly repository: TransactionRepository,
     private readonly transactions: TransactionsService,
     private readonly config: CoordinatorConfig,
-  ) {}
+  ) {
+    this.sweeper = new Ticker(() => this.sweep(), config.PAUSE_REFRESH_MS * SWEEP_EVERY);
+  }
 
   onApplicationBootstrap() {
-    this.timer = setInterval(() => {
-      this.sweeping ??= this.sweep().finally(() => (this.sweeping = undefined));
-    }, this.config.PAUSE_REFRESH_MS * SWEEP_EVERY);
+    this.sweeper.start();
   }
 
   async onApplicationShutdown() {
-    clearInterval(this.timer);
-    await this.sweeping;
+    await this.sweeper.stop();
   }
 
   async pause(participant: string, actor: string, note: string | null): Promise<ParticipantPause> {
