@@ -12,6 +12,7 @@ import { AuditLog1765400000000 } from './1765400000000-audit-log';
 import { Alerts1765500000000 } from './1765500000000-alerts';
 import { Tags1765600000000 } from './1765600000000-tags';
 import { Pauses1765700000000 } from './1765700000000-pauses';
+import { BulkActions1765800000000 } from './1765800000000-bulk-actions';
 
 /** The coordinator's migrations, oldest first. */
 export const coordinatorMigrations = [
@@ -29,4 +30,5 @@ export const coordinatorMigrations = [
   Alerts1765500000000,
   Tags1765600000000,
   Pauses1765700000000,
+  BulkActions1765800000000,
 ];

@@ -3,6 +3,9 @@ import { AlertsModule } from '../alerts/alerts.module';
 import { DefinitionsModule } from '../definitions/definitions.module';
 import { CoordinatorMetrics } from '../metrics/coordinator-metrics';
 import { OutboxModule } from '../outbox/outbox.module';
+import { BulkActionRepository } from './bulk/bulk-action.repository';
+import { BulkActionService } from './bulk/bulk-action.service';
+import { BulkActionsController } from './bulk/bulk-actions.controller';
 import { ChangeFeed } from './change-feed';
 import { DefinitionCatalog } from './definition-catalog';
 import { InsightsService } from './insights.service';
@@ -23,7 +26,7 @@ import { TransactionWaiters } from './transaction-waiters';
 
 @Module({
   imports: [DefinitionsModule, OutboxModule, AlertsModule],
-  controllers: [TransactionsController, ParticipantsController],
+  controllers: [TransactionsController, ParticipantsController, BulkActionsController],
   providers: [
     DefinitionCatalog,
     TransactionRepository,
@@ -41,6 +44,8 @@ import { TransactionWaiters } from './transaction-waiters';
     ReplyConsumer,
     ReplyTokens,
     TimerPoller,
+    BulkActionRepository,
+    BulkActionService,
   ],
 })
 export class TransactionsModule {}

@@ -424,14 +424,30 @@ export class TransactionRepository {
     return rows.map(toRecord);
   }
 
-  /** Ids of transactions matching the filter in a given status, oldest first. */
+  /** Ids of transactions matching the filter, oldest first. */
   async idsMatching(filter: ListFilter, limit: number): Promise<string[]> {
+    return (await this.oldestMatching(filter, limit)).map((r) => r.id);
+  }
+
+  /** Up to `limit` transactions matching the filter after `after`, oldest first: where each stands in that order. */
+  async oldestMatching(filter: ListFilter, limit: number, after?: Cursor): Promise<Cursor[]> {
     const { clause, params } = whereClause(filter);
-    const rows: { id: string }[] = await this.dataSource.query(
-      `SELECT id FROM transactions ${clause} ORDER BY created_at, id LIMIT $${params.length + 1}`,
-      [...params, limit],
+    const position = after ? `${clause ? `${clause} AND` : 'WHERE'} (created_at, id) > ($${params.length + 1}, $${params.length + 2}::uuid)` : clause;
+    const rows: { id: string; created_at: Date }[] = await this.dataSource.query(
+      `SELECT id, created_at FROM transactions ${position} ORDER BY created_at, id LIMIT $${params.length + (after ? 3 : 1)}`,
+      [...params, ...(after ? [after.createdAt, after.id] : []), limit],
     );
-    return rows.map((r) => r.id);
+    return rows.map((r) => ({ id: r.id, createdAt: r.created_at }));
+  }
+
+  /** How many transactions match the filter, counting up to `max`. */
+  async countMatching(filter: ListFilter, max: number): Promise<number> {
+    const { clause, params } = whereClause(filter);
+    const [row]: { count: number }[] = await this.dataSource.query(
+      `SELECT count(*)::int AS count FROM (SELECT 1 FROM transactions ${clause} LIMIT $${params.length + 1}) m`,
+      [...params, max],
+    );
+    return row.count;
   }
 
   /** Transactions paused waiting for this participant, oldest first (partial index transactions_paused). */
