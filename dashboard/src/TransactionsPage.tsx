@@ -1,7 +1,11 @@
 import { FormEvent, useEffect, useRef, useState } from 'react';
 import { api, ApiError, canRepair, DefinitionSummary, Filter, followChanges, Principal, StatusCounts, Transaction, TX_STATUSES, TX_TYPES } from './api';
 import { href } from './router';
+import { BulkActionDialog, BulkProgress } from './BulkActions';
 import { Badge, ConfirmDialog, ErrorNote, when } from './ui';
+
+/** The list's filter as a bulk action takes it (the id field is the list's own). */
+const withoutId = ({ id: _id, ...rest }: Filter & { id?: string }): Filter => rest;
 
 const PAGE = 25;
 const toIso = (local: string) => (local ? new Date(local).toISOString() : undefined);
@@ -9,39 +13,6 @@ const toIso = (local: string) => (local ? new Date(local).toISOString() : undefi
 const toTags = (text: string) => {
   const tags = text.split(',').map((t) => t.trim()).filter(Boolean).map((t) => t.replace('=', ':'));
   return tags.length > 0 ? tags : undefined;
-};
-
-type BulkKind = 'retry' | 'pause' | 'resume';
-
-/** The actions on every transaction matching the filter. */
-const BULK: Record<BulkKind, { button: string; title: string; confirm: string; which: string; effect: string; done: string; run: (filter: Filter) => Promise<number> }> = {
-  retry: {
-    button: 'Replay failed matching filter…',
-    title: 'Replay failed transactions',
-    confirm: 'Replay all',
-    which: 'failed',
-    effect: 'gets its failed steps re-driven with a fresh attempt budget.',
-    done: 'replayed',
-    run: async (filter) => (await api.bulkRetry(filter)).retried,
-  },
-  pause: {
-    button: 'Pause running matching filter…',
-    title: 'Pause running transactions',
-    confirm: 'Pause all',
-    which: 'running',
-    effect: 'is paused: it sends nothing and none of its timers runs until resumed.',
-    done: 'paused',
-    run: async (filter) => (await api.bulkPause(filter)).paused,
-  },
-  resume: {
-    button: 'Resume paused matching filter…',
-    title: 'Resume paused transactions',
-    confirm: 'Resume all',
-    which: 'paused',
-    effect: 'is resumed: its timers move on by the time it was paused.',
-    done: 'resumed',
-    run: async (filter) => (await api.bulkResume(filter)).resumed,
-  },
 };
 
 /** Transactions, newest first: filters, counts per status, keyset pages, live updates. */
@@ -54,7 +25,10 @@ export function TransactionsPage({ me }: { me: Principal }) {
   const [counts, setCounts] = useState<StatusCounts | null>(null);
   const [definitions, setDefinitions] = useState<DefinitionSummary[]>([]);
   const [error, setError] = useState<unknown>(null);
-  const [confirmBulk, setConfirmBulk] = useState<BulkKind | null>(null);
+  const [confirmBulk, setConfirmBulk] = useState(false);
+  const [bulkAction, setBulkAction] = useState(false);
+  // Bumped when a bulk action starts: BulkProgress reads the runs again.
+  const [bulkStarted, setBulkStarted] = useState(0);
   const [notice, setNotice] = useState('');
   const [live, setLive] = useState(true);
   const cursor = cursors[cursors.length - 1];
@@ -204,12 +178,16 @@ export function TransactionsPage({ me }: { me: Principal }) {
         <label className="inline">
           <input type="checkbox" checked={live} onChange={(e) => setLive(e.target.checked)} /> Live updates
         </label>
-        {canAct &&
-          (Object.keys(BULK) as BulkKind[]).map((kind) => (
-            <button key={kind} type="button" onClick={() => setConfirmBulk(kind)} disabled={!!filter.id}>
-              {BULK[kind].button}
+        {canAct && (
+          <>
+            <button type="button" onClick={() => setConfirmBulk(true)} disabled={!!filter.id}>
+              Replay failed matching filter…
             </button>
-          ))}
+            <button type="button" onClick={() => setBulkAction(true)} disabled={!!filter.id}>
+              Bulk action on matching…
+            </button>
+          </>
+        )}
         <span role="status">{notice}</span>
       </div>
       <ErrorNote error={error} />
@@ -270,21 +248,26 @@ export function TransactionsPage({ me }: { me: Principal }) {
           Next
         </button>
       </nav>
+      <BulkProgress refresh={bulkStarted} />
       {confirmBulk && (
         <ConfirmDialog
-          title={BULK[confirmBulk].title}
-          confirmLabel={BULK[confirmBulk].confirm}
-          onClose={() => setConfirmBulk(null)}
+          title="Replay failed transactions"
+          confirmLabel="Replay all"
+          onClose={() => setConfirmBulk(false)}
           onConfirm={async () => {
-            setNotice(`${await BULK[confirmBulk].run(filter)} transaction(s) ${BULK[confirmBulk].done}`);
+            const { retried } = await api.bulkRetry(filter);
+            setNotice(`${retried} transaction(s) replayed`);
             void load.current();
           }}
         >
           <p>
-            Every {BULK[confirmBulk].which} transaction matching the current filter (definition, type, time range, tags; at most 100, oldest
-            first) {BULK[confirmBulk].effect} The history records you as the actor.
+            Every <strong>failed</strong> transaction matching the current filter (definition, type, time range, tags; at most 100, oldest
+            first) gets its failed steps re-driven with a fresh attempt budget. The history records you as the actor.
           </p>
         </ConfirmDialog>
+      )}
+      {bulkAction && (
+        <BulkActionDialog filter={withoutId(filter)} onClose={() => setBulkAction(false)} onStarted={() => setBulkStarted((n) => n + 1)} />
       )}
     </section>
   );

@@ -34,6 +34,12 @@ export interface ParticipantHealth {
   participant: string; circuit: string; inFlight: number; failureRatio: number;
   paused: { since: string; by: string; note: string | null } | null;
 }
+export const BULK_ACTIONS = ['retry', 'abort', 'pause', 'resume', 'retry_now', 'set_attempts', 'skip', 'fail_step'] as const;
+export type BulkActionKind = (typeof BULK_ACTIONS)[number];
+export interface BulkRun {
+  id: string; action: BulkActionKind; params: Record<string, unknown>; filter: Record<string, unknown>; actor: string;
+  status: 'running' | 'done'; matched: number; processed: number; applied: number; createdAt: string; updatedAt: string; finishedAt: string | null;
+}
 export interface Webhook { id: string; url: string; kinds: string[]; perMinute: number; createdBy: string; createdAt: string }
 export interface WebhookTestResult { delivered: boolean; status: number | null; error: string | null }
 
@@ -87,8 +93,10 @@ export const api = {
     call<Transaction>('POST', `/transactions/${id}/steps/${encodeURIComponent(stepId)}/resolve`, { outcome, note }),
   pause: (id: string, note?: string) => call<Transaction>('POST', `/transactions/${id}/pause`, { note }),
   resume: (id: string, note?: string) => call<Transaction>('POST', `/transactions/${id}/resume`, { note }),
-  bulkPause: (filter: Filter) => call<{ paused: number }>('POST', '/transactions/pause', withoutStatus(filter)),
-  bulkResume: (filter: Filter) => call<{ resumed: number }>('POST', '/transactions/resume', withoutStatus(filter)),
+  /** With `dryRun`, the count; else the run started. */
+  bulkAction: (request: Filter & { action: BulkActionKind; dryRun: boolean }) =>
+    call<{ matched: number } & Partial<BulkRun>>('POST', '/bulk-actions', request),
+  bulkActions: () => call<{ items: BulkRun[] }>('GET', '/bulk-actions'),
   stepAction: (id: string, stepId: string, action: 'retry-now' | 'attempts' | 'skip' | 'fail', body: object) =>
     call<Transaction>('POST', `/transactions/${id}/steps/${encodeURIComponent(stepId)}/${action}`, body),
   pauseParticipant: (participant: string, note?: string) => call('POST', `/participants/${encodeURIComponent(participant)}/pause`, { note }),

@@ -118,6 +118,26 @@ describe('dashboard operator actions', () => {
     expect(after.steps.find((s) => s.id === 'a')?.output).toEqual({ v: 7 });
   });
 
+  it('runs a bulk action on the transactions matching the filter: counted first, then followed to its end', async () => {
+    const ids = await Promise.all([1, 2, 3].map(async () => (await api.request<TxView>('POST', '/transactions', { definition: slow, input: {}, tags: { bulkui: suffix } })).body.id));
+    const page = await signIn(browser, coordinator.url, 'operator', refusals);
+    await page.getByLabel('Tags').fill(`bulkui=${suffix}`);
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.getByRole('button', { name: 'Bulk action on matching…' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Action').selectOption('pause');
+    await dialog.getByLabel(/^Note/).fill('partner outage');
+    expect(await dialog.getByRole('button', { name: 'Run (count first)' }).isDisabled()).toBe(true);
+    await dialog.getByRole('button', { name: 'Count matching' }).click();
+    await dialog.getByRole('status').filter({ hasText: '3 transaction(s) match' }).waitFor();
+    await shot(page, 'bulk-action-dry-run');
+    await dialog.getByRole('button', { name: 'Run on 3 transaction(s)' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await page.locator('tr[data-bulk][data-status="done"]', { hasText: '3 / 3 gone through, 3 applied' }).waitFor({ timeout: 15_000 });
+    await shot(page, 'bulk-action-done');
+    for (const id of ids) expect(((await api.get(id)) as TxView & { paused: { actor: string } }).paused.actor).toBe(testActor('operator'));
+  });
+
   it('pauses a participant on the overview, shows it, and resumes it with the transactions that waited', async () => {
     const page = await signIn(browser, coordinator.url, 'operator', refusals);
     await page.goto(`${coordinator.url}/#/overview`);
