@@ -18,6 +18,8 @@ export type Participant = Schemas['ParticipantView'];
 export type ResolveRequest = Schemas['ResolveStepDto'];
 /** A bulk action's filter (the list's), its `limit` and an optional `note`. */
 export type BulkAction = Schemas['BulkNoteDto'];
+export type BulkRequest = Omit<Schemas['BulkActionRequest'], 'dryRun'>;
+export type BulkRun = Schemas['BulkActionView'];
 type QueryOf<P extends keyof paths> = paths[P] extends { get: { parameters: { query?: infer Q } } } ? NonNullable<Q> : never;
 export type ListTransactionsQuery = QueryOf<'/api/v1/transactions'>;
 export type TransactionFilter = QueryOf<'/api/v1/transactions/counts'>;
@@ -206,6 +208,21 @@ export class OrdoClient {
   async resumeParticipant(participant: string, note?: string): Promise<number> {
     return body(await call(this.api.POST('/api/v1/participants/{participant}/resume', { params: { path: { participant } }, body: { note } })))
       .resumed;
+  }
+
+  /** How many transactions a bulk action would go through (a dry run). */
+  async countBulk(request: BulkRequest): Promise<number> {
+    return (body(await call(this.api.POST('/api/v1/bulk-actions', { body: { ...request, dryRun: true } }))) as Schemas['BulkActionCount']).matched;
+  }
+
+  /** Starts a bulk action; its progress: `bulkAction(id)`. */
+  async startBulk(request: BulkRequest): Promise<BulkRun> {
+    return body(await call(this.api.POST('/api/v1/bulk-actions', { body: { ...request, dryRun: false } }))) as BulkRun;
+  }
+
+  /** A bulk action and its progress. */
+  async bulkAction(id: string): Promise<BulkRun> {
+    return body(await call(this.api.GET('/api/v1/bulk-actions/{id}', { params: { path: { id } } })));
   }
 
   async counts(filter: TransactionFilter = {}): Promise<StatusCounts> {

@@ -137,6 +137,24 @@ describe('ordo CLI', () => {
     expect(resumed.out).toBe('inventory resumed, and 50 transactions that waited for it\n');
   });
 
+  it('counts a bulk action first, then runs it and follows it to its end', async () => {
+    const dry = await cli(['bulk', 'run', 'skip', '--step', 'charge', '-o', '{"id":1}', '--note', 'by hand', '-t', 'customer=ada', '--dry-run'], () => ({
+      status: 200,
+      body: { matched: 7 },
+    }));
+    expect(dry.sent[0]).toMatchObject({
+      url: 'http://localhost:3000/api/v1/bulk-actions',
+      body: { action: 'skip', stepId: 'charge', output: { id: 1 }, note: 'by hand', tag: ['customer:ada'], dryRun: true },
+    });
+    expect(dry.out).toBe('7 transactions match\n');
+    const run = { id: 'b-1', action: 'pause', params: {}, filter: {}, actor: 'ops', matched: 7, applied: 7, createdAt: '2026-12-03T07:00:00.000Z' };
+    const waited = await cli(['bulk', 'run', 'pause', '--wait'], (request) =>
+      request.method === 'POST' ? { status: 202, body: { ...run, status: 'running', processed: 0 } } : { status: 200, body: { ...run, status: 'done', processed: 7 } },
+    );
+    expect(waited.sent.map((s) => s.method)).toEqual(['POST', 'GET']);
+    expect(waited.out).toMatch(/^progress\s+7 \/ 7 gone through, 7 applied$/m);
+  });
+
   it('prints the API’s JSON with --json', async () => {
     const { out } = await cli(['--json', 'tx', 'list', '--status', 'failed'], () => ({ status: 200, body: { items: [tx('failed')], nextCursor: null } }));
     expect(JSON.parse(out).items[0].status).toBe('failed');

@@ -1,7 +1,7 @@
 import { readFileSync } from 'fs';
 import { Command, CommanderError, Option } from 'commander';
 import { OrdoApiError } from '../errors';
-import { BulkAction, Definition, ListTransactionsQuery, OrdoClient, Transaction } from '../ordo-client';
+import { BulkAction, BulkRequest, Definition, ListTransactionsQuery, OrdoClient, Transaction } from '../ordo-client';
 import { parseDuration } from './duration';
 import { EXIT, exitCodeFor } from './exit-codes';
 import { views } from './views';
@@ -167,6 +167,45 @@ export async function run(args: string[], io: Io = processIo): Promise<number> {
     .requiredOption('--note <text>', 'why, for the history')
     .action(async (id: string, step: string, { note }: { note: string }) => print(await client().failStep(id, step, note), views.transaction));
 
+  const bulkActions = program.command('bulk').description('an operator action on every transaction matching a filter, in batches');
+  bulkActions
+    .command('run <action>')
+    .description('retry, abort, pause, resume, retry_now, set_attempts, skip or fail_step on every match (oldest first)')
+    .option('--definition <name>', 'of this definition')
+    .option('--type <type>', 'saga, tcc or 2pc')
+    .option('--status <status>', 'of this status')
+    .option('-t, --tag <key=value>', 'carrying this business key (repeatable: all must match)', collectTag)
+    .option('--paused', 'paused ones only')
+    .option('--step <id>', 'the step (retry_now, set_attempts, skip, fail_step)')
+    .option('--left <n>', 'set_attempts: attempts left', count)
+    .option('-o, --output <json>', "skip: the step's output (JSON, @file.json or @-)")
+    .option('--note <text>', 'why, for each history (required by skip and fail_step)')
+    .option('--limit <n>', 'most transactions (default 1000)', integer)
+    .option('--dry-run', 'only count the transactions it would go through')
+    .option('-w, --wait', 'follow it to its end')
+    .action(async (action: BulkRequest['action'], options: BulkRunOptions) => {
+      const { tag, step, left, output, dryRun, wait, ...filter } = options;
+      const request: BulkRequest = {
+        ...filter,
+        action,
+        tag: tag?.map(([key, value]) => `${key}:${value}`),
+        stepId: step,
+        attemptsLeft: left,
+        output: output === undefined ? undefined : parseInput(io, output),
+      };
+      if (dryRun) return print({ matched: await client().countBulk(request) }, ({ matched }) => `${matched} transactions match\n`);
+      let run = await client().startBulk(request);
+      while (wait && run.status === 'running') {
+        await new Promise((resolve) => setTimeout(resolve, BULK_POLL_MS));
+        run = await client().bulkAction(run.id);
+      }
+      print(run, views.bulk);
+    });
+  bulkActions
+    .command('show <id>')
+    .description('a bulk action and its progress')
+    .action(async (id: string) => print(await client().bulkAction(id), views.bulk));
+
   const participants = program.command('participants').description('participants: circuits, commands in flight, pauses');
   participants
     .command('list')
@@ -210,6 +249,18 @@ export async function run(args: string[], io: Io = processIo): Promise<number> {
 interface Noted {
   note?: string;
 }
+
+type BulkRunOptions = Omit<BulkRequest, 'action' | 'tag' | 'stepId' | 'attemptsLeft' | 'output'> & {
+  tag?: Tag[];
+  step?: string;
+  left?: number;
+  output?: string;
+  dryRun?: boolean;
+  wait?: boolean;
+};
+
+/** How often `ordo bulk run --wait` asks for the progress. */
+const BULK_POLL_MS = 1000;
 
 type BulkOptions = Noted & { definition?: string; type?: 'saga' | 'tcc' | '2pc'; tag?: Tag[]; limit?: number };
 

@@ -1,4 +1,4 @@
-import { DefinitionList, DefinitionVersion, EventPage, Participant, Transaction, TransactionPage } from '../ordo-client';
+import { BulkRun, DefinitionList, DefinitionVersion, EventPage, Participant, Transaction, TransactionPage } from '../ordo-client';
 import { fields, table } from './table';
 
 /** How each answer reads in a terminal; `--json` prints the API's JSON instead. */
@@ -22,6 +22,15 @@ export const views = {
       ['step', 'participant', 'status', 'phase', 'attempt', 'error'],
       tx.steps.map((s) => [s.id, s.participant, s.status, s.phase, s.attempt, s.lastError ? `${s.lastError.code}: ${s.lastError.message}` : null]),
     ),
+
+  bulk: (run: BulkRun): string =>
+    fields([
+      ['id', run.id],
+      ['action', `${run.action}${typeof run.params.stepId === 'string' ? ` ${run.params.stepId}` : ''}`],
+      ['status', run.status],
+      ['progress', `${run.processed} / ${run.matched} gone through, ${run.applied} applied`],
+      ['started', `${run.createdAt} by ${run.actor}`],
+    ]),
 
   participants: (items: Participant[]): string =>
     table(

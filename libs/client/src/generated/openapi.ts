@@ -523,6 +523,44 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/bulk-actions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The latest 50 bulk actions, newest first, with their progress */
+        get: operations["BulkActionsController_list"];
+        put?: never;
+        /**
+         * Apply an operator action to every transaction matching a filter, in batches; with dryRun, only count them
+         * @description 200 with the count for a dry run; 202 with the run, whose progress GET /bulk-actions/{id} tells.
+         */
+        post: operations["BulkActionsController_start"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/bulk-actions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A bulk action and its progress */
+        get: operations["BulkActionsController_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/alerts/webhooks": {
         parameters: {
             query?: never;
@@ -1235,6 +1273,134 @@ export interface components {
              * @example 50
              */
             resumed: number;
+        };
+        BulkActionRequest: {
+            /** @example place-order */
+            definition?: string;
+            /** @enum {string} */
+            type?: "saga" | "tcc" | "2pc";
+            /**
+             * Format: date-time
+             * @description Created at or after
+             * @example 2026-11-01T00:00:00Z
+             */
+            createdFrom?: string;
+            /**
+             * Format: date-time
+             * @description Created before
+             * @example 2026-12-01T00:00:00Z
+             */
+            createdTo?: string;
+            /**
+             * @description Carries this tag, given as key:value; repeat for several (all must match; at most 16)
+             * @example [
+             *       "orderId:o-7f3a"
+             *     ]
+             */
+            tag?: string[];
+            /** @description Only paused transactions (true) or only those not paused (false) */
+            paused?: boolean;
+            /**
+             * @description The operator action applied to each matching transaction
+             * @enum {string}
+             */
+            action: "retry" | "abort" | "pause" | "resume" | "retry_now" | "set_attempts" | "skip" | "fail_step";
+            /**
+             * @description Of this status; each action already keeps only the transactions it may apply to (retry: failed; abort, pause: running; resume: paused)
+             * @enum {string}
+             */
+            status?: "running" | "compensating" | "completed" | "compensated" | "failed";
+            /**
+             * @description retry_now, set_attempts, skip, fail_step: the step
+             * @example charge
+             */
+            stepId?: string;
+            /**
+             * @description set_attempts: the attempts left
+             * @example 5
+             */
+            attemptsLeft?: number;
+            /** @description skip: the step's output */
+            output?: {
+                [key: string]: unknown;
+            };
+            /**
+             * @description Kept in each history (required by skip and fail_step)
+             * @example partner outage, OPS-77
+             */
+            note?: string;
+            /**
+             * @description Most transactions it acts on, oldest first
+             * @default 1000
+             * @example 1000
+             */
+            limit?: number;
+            /**
+             * @description Only count the transactions it would act on
+             * @default false
+             */
+            dryRun?: boolean;
+        };
+        BulkActionCount: {
+            /**
+             * @description Transactions matching the filter that the action may apply to (at most limit)
+             * @example 120
+             */
+            matched: number;
+        };
+        BulkActionView: {
+            /** @example 5c0e… */
+            id: string;
+            /** @enum {string} */
+            action: "retry" | "abort" | "pause" | "resume" | "retry_now" | "set_attempts" | "skip" | "fail_step";
+            /**
+             * @description The action's parameters
+             * @example {
+             *       "stepId": "charge",
+             *       "note": "OPS-77"
+             *     }
+             */
+            params: {
+                [key: string]: unknown;
+            };
+            /**
+             * @description The transactions it acts on
+             * @example {
+             *       "definition": "place-order",
+             *       "status": "running"
+             *     }
+             */
+            filter: {
+                [key: string]: unknown;
+            };
+            /** @example ops-alice */
+            actor: string;
+            /** @enum {string} */
+            status: "running" | "done";
+            /**
+             * @description Transactions that matched when it started (at most its limit)
+             * @example 120
+             */
+            matched: number;
+            /**
+             * @description Transactions it has gone through
+             * @example 100
+             */
+            processed: number;
+            /**
+             * @description Of those, the ones the action applied to (the others had changed, or it did not apply)
+             * @example 97
+             */
+            applied: number;
+            /** @example 2026-12-03T07:00:00.000Z */
+            createdAt: string;
+            /** @example 2026-12-03T07:00:02.000Z */
+            updatedAt: string;
+            /** @example 2026-12-03T07:00:05.000Z */
+            finishedAt?: string | null;
+        };
+        BulkActionList: {
+            items: components["schemas"]["BulkActionView"][];
         };
         CreateWebhookDto: {
             /**
@@ -2303,6 +2469,79 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ParticipantResumeResult"];
+                };
+            };
+        };
+    };
+    BulkActionsController_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkActionList"];
+                };
+            };
+        };
+    };
+    BulkActionsController_start: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BulkActionRequest"];
+            };
+        };
+        responses: {
+            /** @description Dry run: how many transactions it would go through */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkActionCount"];
+                };
+            };
+            /** @description Started */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkActionView"];
+                };
+            };
+        };
+    };
+    BulkActionsController_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkActionView"];
                 };
             };
         };
