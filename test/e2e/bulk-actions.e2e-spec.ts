@@ -30,11 +30,11 @@ describe('bulk actions', () => {
   const tag = `batch:${suffix}`;
   const ids: string[] = [];
 
-  const finished = (id: string) =>
+  const finished = (id: string, timeoutMs = 30_000) =>
     waitFor(`bulk action ${id} done`, async () => {
       const { body } = await as('viewer').request<Run>('GET', `/bulk-actions/${id}`);
       return body.status === 'done' ? body : undefined;
-    }, 30_000);
+    }, timeoutMs);
 
   beforeAll(async () => {
     await db.connect();
@@ -76,6 +76,15 @@ describe('bulk actions', () => {
     const listed = await as('viewer').request<{ items: Run[] }>('GET', '/bulk-actions');
     expect(listed.body.items.map((r) => r.id)).toContain(started.body.id);
   });
+
+  it('is finished by another instance when the one it started on dies', async () => {
+    const other = await startApp('coordinator', { KAFKA_TOPIC_PREFIX: `${env.topicPrefix}bulk.`, DATABASE_SCHEMA: schema });
+    const started = await new CoordinatorApi(other.url, 'operator').request<Run>('POST', '/bulk-actions', { action: 'set_attempts', stepId: 'b', attemptsLeft: 0, tag: [tag] });
+    other.process.kill('SIGKILL');
+    await other.stop();
+    // Whether or not it had taken the run (then its lease must run out first), this instance finishes it.
+    expect(await finished(started.body.id, 60_000)).toMatchObject({ matched: 5, processed: 5 });
+  }, 90_000);
 
   it('acts on a step of each, within its limit, and refuses an action without what it needs', async () => {
     const incomplete = await as('operator').request<{ error: { code: string; details: { path: string }[] } }>('POST', '/bulk-actions', {
