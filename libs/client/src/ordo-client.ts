@@ -17,7 +17,7 @@ export type Overview = Schemas['Overview'];
 export type Participant = Schemas['ParticipantView'];
 export type ResolveRequest = Schemas['ResolveStepDto'];
 /** A bulk action's filter (the list's), its `limit` and an optional `note`. */
-export type BulkAction = Schemas['BulkNoteDto'];
+export type BulkFilter = Schemas['BulkNoteDto'];
 export type BulkRequest = Omit<Schemas['BulkActionRequest'], 'dryRun'>;
 export type BulkRun = Schemas['BulkActionView'];
 type QueryOf<P extends keyof paths> = paths[P] extends { get: { parameters: { query?: infer Q } } } ? NonNullable<Q> : never;
@@ -170,12 +170,12 @@ export class OrdoClient {
   }
 
   /** Pauses every running transaction matching the filter; answers how many. */
-  async pauseMatching(filter: BulkAction = {}): Promise<number> {
+  async pauseMatching(filter: BulkFilter = {}): Promise<number> {
     return body(await call(this.api.POST('/api/v1/transactions/pause', { body: filter }))).paused;
   }
 
   /** Resumes every paused transaction matching the filter; answers how many. */
-  async resumeMatching(filter: BulkAction = {}): Promise<number> {
+  async resumeMatching(filter: BulkFilter = {}): Promise<number> {
     return body(await call(this.api.POST('/api/v1/transactions/resume', { body: filter }))).resumed;
   }
 

@@ -5,7 +5,7 @@ import { hasEnded, OperatorEvent } from '../engine';
 import { DefinitionCatalog } from './definition-catalog';
 import { decodeCursor, encodeCursor } from './cursors';
 import {
-  BulkActionDto,
+  BulkFilterDto,
   BulkNoteDto,
   EventsQuery,
   ListTransactionsQuery,
@@ -202,7 +202,7 @@ export class TransactionsService {
   }
 
   /** Replays failed transactions matching the filter, oldest first; returns how many. */
-  async bulkRetry(filter: BulkActionDto, actor: string): Promise<number> {
+  async bulkRetry(filter: BulkFilterDto, actor: string): Promise<number> {
     return this.applyToEach(await this.repository.idsMatching({ ...filter, status: 'failed' }, filter.limit), { type: 'retry', actor });
   }
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'fs';
 import { Command, CommanderError, Option } from 'commander';
 import { OrdoApiError } from '../errors';
-import { BulkAction, BulkRequest, Definition, ListTransactionsQuery, OrdoClient, Transaction } from '../ordo-client';
+import { BulkFilter, BulkRequest, Definition, ListTransactionsQuery, OrdoClient, Transaction } from '../ordo-client';
 import { parseDuration } from './duration';
 import { EXIT, exitCodeFor } from './exit-codes';
 import { views } from './views';
@@ -275,7 +275,7 @@ function bulk(command: Command, description: string): Command {
     .option('--note <text>', 'why, for the history');
 }
 
-function bulkFilter({ tag, ...filter }: BulkOptions): BulkAction {
+function bulkFilter({ tag, ...filter }: BulkOptions): BulkFilter {
   return { ...filter, tag: tag?.map(([key, value]) => `${key}:${value}`) };
 }
 

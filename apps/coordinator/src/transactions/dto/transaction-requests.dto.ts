@@ -114,8 +114,8 @@ export class ListTransactionsQuery extends IntersectionType(TransactionFilterDto
 
 export class EventsQuery extends PageQuery {}
 
-/** Bulk actions take the list's filters, and act on at most `limit` transactions, oldest first. */
-export class BulkActionDto extends TransactionFilterDto {
+/** The answered-at-once bulk endpoints take the list's filters, and act on at most `limit` transactions, oldest first. */
+export class BulkFilterDto extends TransactionFilterDto {
   @ApiPropertyOptional({ example: 100, minimum: 1, maximum: 1000, default: 100, description: 'Most transactions this call acts on' })
   @IsOptional()
   @IsInt()
@@ -124,7 +124,7 @@ export class BulkActionDto extends TransactionFilterDto {
   limit: number = 100;
 }
 
-export class BulkRetryDto extends BulkActionDto {}
+export class BulkRetryDto extends BulkFilterDto {}
 
 /** A note the history keeps with an operator action. */
 export class NoteDto {
@@ -135,7 +135,7 @@ export class NoteDto {
   note?: string;
 }
 
-export class BulkNoteDto extends IntersectionType(BulkActionDto, NoteDto) {}
+export class BulkNoteDto extends IntersectionType(BulkFilterDto, NoteDto) {}
 
 export class SetAttemptsDto extends NoteDto {
   @ApiProperty({
