@@ -105,6 +105,11 @@ export class BulkActionRepository {
     return rows.length > 0 ? toRun(rows[0]) : null;
   }
 
+  /** Gives a run back before its lease ends (this instance stops): another takes it at once. */
+  async release(id: string): Promise<void> {
+    await this.dataSource.query(`UPDATE bulk_actions SET lease_until = NULL WHERE id = $1 AND status = 'running'`, [id]);
+  }
+
   /** Records a batch gone through, and keeps the lease `leaseMs` longer; `done` ends the run. */
   async progress(id: string, batch: { processed: number; applied: number; after: Cursor | null; done: boolean }, leaseMs: number): Promise<void> {
     await this.dataSource.query(

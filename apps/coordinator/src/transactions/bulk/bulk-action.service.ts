@@ -43,7 +43,7 @@ export class BulkActionService implements OnApplicationBootstrap, OnApplicationS
     this.ticker.start();
   }
 
-  /** Stops after the batch under way: its run's lease runs out, and another instance goes on. */
+  /** Stops after the batch under way, and gives its run back: another instance goes on with it. */
   async onApplicationShutdown() {
     this.stopped = true;
     await this.ticker.stop();
@@ -93,6 +93,7 @@ export class BulkActionService implements OnApplicationBootstrap, OnApplicationS
         await this.runs.progress(run.id, { processed: page.length, applied, after: page.at(-1) ?? null, done }, LEASE_MS);
         if (done) return;
       }
+      await this.runs.release(run.id);
     } catch (error) {
       this.logger.warn(`a bulk action failed a batch, will go on after its lease: ${(error as Error).message}`);
     }
