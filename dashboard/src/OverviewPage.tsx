@@ -1,8 +1,8 @@
 import { useEffect, useState } from 'react';
 import { AlertWebhooks } from './AlertWebhooks';
-import { api, Principal, TX_STATUSES } from './api';
+import { api, canRepair, Principal, TX_STATUSES } from './api';
 import { href } from './router';
-import { Badge, ErrorNote, STATUS_COLORS, useLoad, when } from './ui';
+import { Badge, ConfirmDialog, ErrorNote, STATUS_COLORS, useLoad, when } from './ui';
 
 const percent = (share: number) => `${(share * 100).toFixed(1)} %`;
 
@@ -12,6 +12,15 @@ export function OverviewPage({ me }: { me: Principal }) {
   const [stuckMinutes, setStuck] = useState(5);
   const overview = useLoad(() => api.overview(windowMinutes, stuckMinutes), [windowMinutes, stuckMinutes]);
   const participants = useLoad(() => api.participants(), []);
+  const canAct = canRepair(me.role);
+  const [pausing, setPausingState] = useState<{ participant: string; resume: boolean } | null>(null);
+  const [note, setNote] = useState('');
+  const [toPause, setToPause] = useState('');
+  const setPausing = (next: { participant: string; resume: boolean } | null) => {
+    setNote('');
+    setPausingState(next);
+  };
+  const [notice, setNotice] = useState('');
   useEffect(() => {
     const timer = setInterval(() => {
       overview.reload();
@@ -109,8 +118,25 @@ export function OverviewPage({ me }: { me: Principal }) {
         </>
       )}
       <h2>Participants</h2>
+      {canAct && (
+        <form
+          className="filters"
+          aria-label="Pause a participant"
+          onSubmit={(e) => {
+            e.preventDefault();
+            if (toPause.trim()) setPausing({ participant: toPause.trim(), resume: false });
+          }}
+        >
+          <label>
+            Participant to pause
+            <input value={toPause} onChange={(e) => setToPause(e.target.value)} placeholder="inventory" pattern="[a-z][a-z0-9\-]{0,62}" />
+          </label>
+          <button type="submit">Pause…</button>
+        </form>
+      )}
+      <p role="status">{notice}</p>
       {participants.data?.items.length === 0 ? (
-        <p className="muted">No participant has commands in flight or a circuit breaker on this instance.</p>
+        <p className="muted">No participant has commands in flight, a circuit breaker on this instance, or a pause.</p>
       ) : (
         <table>
           <thead>
@@ -119,6 +145,8 @@ export function OverviewPage({ me }: { me: Principal }) {
               <th scope="col">Circuit</th>
               <th scope="col">In flight</th>
               <th scope="col">Failure ratio</th>
+              <th scope="col">Paused</th>
+              {canAct && <th scope="col">Action</th>}
             </tr>
           </thead>
           <tbody>
@@ -130,10 +158,49 @@ export function OverviewPage({ me }: { me: Principal }) {
                 </td>
                 <td>{p.inFlight}</td>
                 <td>{percent(p.failureRatio)}</td>
+                <td data-paused={p.paused ? 'yes' : 'no'}>
+                  {p.paused ? `since ${when(p.paused.since)} by ${p.paused.by}${p.paused.note ? ` (${p.paused.note})` : ''}` : '—'}
+                </td>
+                {canAct && (
+                  <td>
+                    <button type="button" onClick={() => setPausing({ participant: p.participant, resume: p.paused !== null })}>
+                      {p.paused ? `Resume ${p.participant}…` : `Pause ${p.participant}…`}
+                    </button>
+                  </td>
+                )}
               </tr>
             ))}
           </tbody>
         </table>
+      )}
+      {pausing && (
+        <ConfirmDialog
+          title={`${pausing.resume ? 'Resume' : 'Pause'} participant ${pausing.participant}?`}
+          confirmLabel={pausing.resume ? 'Resume' : 'Pause'}
+          onClose={() => setPausing(null)}
+          onConfirm={async () => {
+            if (pausing.resume) {
+              const { resumed } = await api.resumeParticipant(pausing.participant);
+              setNotice(`${pausing.participant} resumed, and ${resumed} transaction(s) that waited for it`);
+            } else {
+              await api.pauseParticipant(pausing.participant, note || undefined);
+              setNotice(`${pausing.participant} paused`);
+            }
+            participants.reload();
+          }}
+        >
+          <p>
+            {pausing.resume
+              ? 'Its held commands go out, and the transactions that waited for it resume with their timers moved on by the time they waited.'
+              : 'Every command to it is held, and each transaction that needs it pauses (no timeout, no retry, no deadline) until it is resumed.'}
+          </p>
+          {!pausing.resume && (
+            <label>
+              Note (optional)
+              <textarea value={note} onChange={(e) => setNote(e.target.value)} maxLength={2000} rows={3} />
+            </label>
+          )}
+        </ConfirmDialog>
       )}
       {me.role === 'admin' && <AlertWebhooks />}
     </section>

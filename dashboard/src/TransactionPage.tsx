@@ -4,10 +4,48 @@ import { Dag } from './Dag';
 import { href } from './router';
 import { Badge, ConfirmDialog, ErrorNote, Json, when } from './ui';
 
-type Action = { kind: 'retry' } | { kind: 'abort' } | { kind: 'resolve'; step: Step };
+type StepActionKind = 'retry-now' | 'attempts' | 'skip' | 'fail';
+type Action =
+  | { kind: 'retry' }
+  | { kind: 'abort' }
+  | { kind: 'pause' }
+  | { kind: 'resume' }
+  | { kind: 'resolve'; step: Step }
+  | { kind: StepActionKind; step: Step };
 
 /** Steps an operator may resolve by hand: stuck in a phase that must eventually succeed, or still open. */
 const RESOLVABLE = new Set(['compensation_failed', 'failed', 'running', 'compensating']);
+const FORWARD_PHASES = new Set(['execute', 'try', 'prepare']);
+
+/** The step actions the coordinator may accept now (it has the last word). */
+function stepActions(tx: Transaction, step: Step): StepActionKind[] {
+  const pending = FORWARD_PHASES.has(step.phase) && (step.status === 'pending' || (step.status === 'running' && step.waitingFor !== null));
+  const forward = tx.status === 'running' && pending;
+  return [
+    ...((step.waitingFor === 'backoff' || step.waitingFor === 'hold') && !tx.paused ? ['retry-now' as const] : []),
+    ...(step.waitingFor !== null ? ['attempts' as const] : []),
+    ...(forward && tx.type === 'saga' ? ['skip' as const] : []),
+    ...(forward ? ['fail' as const] : []),
+  ];
+}
+
+const STEP_ACTION_LABELS: Record<StepActionKind, (id: string) => string> = {
+  'retry-now': (id) => `Retry ${id} now…`,
+  attempts: (id) => `Attempts of ${id}…`,
+  skip: (id) => `Skip ${id}…`,
+  fail: (id) => `Fail ${id}…`,
+};
+
+/** The skip dialog's output: a JSON object, or nothing when left empty; undefined when it is not one. */
+function parseOutput(text: string): Record<string, unknown> | null | undefined {
+  if (!text.trim()) return null;
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 const pad = (n: number, width = 2) => String(n).padStart(width, '0');
 /** Local time of day to the millisecond: the history's entries are often milliseconds apart. */
@@ -58,6 +96,8 @@ export function TransactionPage({ id, me }: { id: string; me: Principal }) {
   const [reason, setReason] = useState('');
   const [note, setNote] = useState('');
   const [outcome, setOutcome] = useState<'compensated' | 'succeeded'>('compensated');
+  const [attemptsLeft, setAttemptsLeft] = useState('1');
+  const [output, setOutput] = useState('');
 
   const load = useRef<() => Promise<void>>(async () => undefined);
   load.current = async () => {
@@ -94,6 +134,14 @@ export function TransactionPage({ id, me }: { id: string; me: Principal }) {
     if (action.kind === 'retry') await api.retry(tx.id);
     if (action.kind === 'abort') await api.abort(tx.id, reason || undefined);
     if (action.kind === 'resolve') await api.resolve(tx.id, action.step.id, outcome, note);
+    if (action.kind === 'pause') await api.pause(tx.id, note || undefined);
+    if (action.kind === 'resume') await api.resume(tx.id, note || undefined);
+    if (action.kind === 'retry-now') await api.stepAction(tx.id, action.step.id, 'retry-now', { note: note || undefined });
+    if (action.kind === 'attempts') {
+      await api.stepAction(tx.id, action.step.id, 'attempts', { attemptsLeft: Number(attemptsLeft), note: note || undefined });
+    }
+    if (action.kind === 'skip') await api.stepAction(tx.id, action.step.id, 'skip', { output: parseOutput(output) ?? undefined, note });
+    if (action.kind === 'fail') await api.stepAction(tx.id, action.step.id, 'fail', { note });
     await load.current();
   };
   const showMoreHistory = async () => {
@@ -111,6 +159,8 @@ export function TransactionPage({ id, me }: { id: string; me: Principal }) {
     setReason('');
     setNote('');
     setOutcome(a.kind === 'resolve' && a.step.status.startsWith('compensat') ? 'compensated' : 'succeeded');
+    setAttemptsLeft(a.kind === 'attempts' ? String(Math.max(1, a.step.attemptsLeft)) : '1');
+    setOutput('');
     setAction(a);
   };
 
@@ -121,6 +171,12 @@ export function TransactionPage({ id, me }: { id: string; me: Principal }) {
       </p>
       <h1 id="tx-title">
         Transaction <span className="mono">{tx.id}</span> <Badge status={tx.status} />
+        {tx.paused && (
+          <>
+            {' '}
+            <Badge status="paused" />
+          </>
+        )}
       </h1>
       <dl className="facts">
         <dt>Definition</dt>
@@ -131,6 +187,17 @@ export function TransactionPage({ id, me }: { id: string; me: Principal }) {
         </dd>
         <dt>Type</dt>
         <dd>{tx.type}</dd>
+        {tx.paused && (
+          <>
+            <dt>Paused</dt>
+            <dd data-paused>
+              since {when(tx.paused.since)}
+              {tx.paused.actor && ` by ${tx.paused.actor}`}
+              {tx.paused.participants.length > 0 && ` · waiting for paused participant ${tx.paused.participants.join(', ')}`}
+              {' '}(nothing is sent and no timer runs; replies are still recorded)
+            </dd>
+          </>
+        )}
         {tx.decision && (
           <>
             <dt>Decision</dt>
@@ -164,6 +231,16 @@ export function TransactionPage({ id, me }: { id: string; me: Principal }) {
           {tx.status === 'failed' && (
             <button type="button" className="primary" onClick={() => open({ kind: 'retry' })}>
               Replay failed steps…
+            </button>
+          )}
+          {(tx.status === 'running' || tx.status === 'compensating') && !tx.paused?.actor && (
+            <button type="button" onClick={() => open({ kind: 'pause' })}>
+              Pause…
+            </button>
+          )}
+          {tx.paused?.actor && (
+            <button type="button" className="primary" onClick={() => open({ kind: 'resume' })}>
+              Resume…
             </button>
           )}
           {tx.status === 'running' && (
@@ -217,6 +294,11 @@ export function TransactionPage({ id, me }: { id: string; me: Principal }) {
                       Resolve {step.id}…
                     </button>
                   )}
+                  {stepActions(tx, step).map((kind) => (
+                    <button key={kind} type="button" onClick={() => open({ kind, step })}>
+                      {STEP_ACTION_LABELS[kind](step.id)}
+                    </button>
+                  ))}
                 </td>
               )}
             </tr>
@@ -244,6 +326,8 @@ export function TransactionPage({ id, me }: { id: string; me: Principal }) {
                   · {String(e.data.from ?? '')} → <strong>{String(e.data.to)}</strong>
                 </>
               )}
+              {typeof e.data.participant === 'string' && <> · participant {e.data.participant}</>}
+              {typeof e.data.pausedMs === 'number' && <> · paused {Math.round(e.data.pausedMs / 1000)} s</>}
               {['note', 'reason'].map((field) => typeof e.data[field] === 'string' && <q key={field}> {String(e.data[field])}</q>)}
               {isError(e.data.error) && (
                 <span className="error">
@@ -287,6 +371,68 @@ export function TransactionPage({ id, me }: { id: string; me: Principal }) {
           </label>
         </ConfirmDialog>
       )}
+      {(action?.kind === 'pause' || action?.kind === 'resume') && (
+        <ConfirmDialog
+          title={action.kind === 'pause' ? 'Pause this transaction?' : 'Resume this transaction?'}
+          confirmLabel={action.kind === 'pause' ? 'Pause' : 'Resume'}
+          onConfirm={run}
+          onClose={() => setAction(null)}
+        >
+          <p>
+            {action.kind === 'pause'
+              ? 'Nothing is sent and none of its timers runs (no timeout, no retry, no deadline) until it is resumed; replies still come in.'
+              : 'Its timers move on by the time it was paused, and what is due then runs at once.'}
+          </p>
+          <NoteField note={note} setNote={setNote} />
+        </ConfirmDialog>
+      )}
+      {(action?.kind === 'retry-now' || action?.kind === 'attempts') && (
+        <ConfirmDialog
+          title={action.kind === 'retry-now' ? `Retry step ${action.step.id} now?` : `Change the attempts of step ${action.step.id}?`}
+          confirmLabel={action.kind === 'retry-now' ? 'Retry now' : 'Set attempts'}
+          onConfirm={run}
+          onClose={() => setAction(null)}
+        >
+          {action.kind === 'retry-now' ? (
+            <p>Its next attempt goes out now instead of at {when(action.step.dueAt)}.</p>
+          ) : (
+            <label>
+              Attempts left (a scheduled retry counts; now {action.step.attemptsLeft})
+              <input type="number" min={0} max={100} value={attemptsLeft} onChange={(e) => setAttemptsLeft(e.target.value)} />
+            </label>
+          )}
+          <NoteField note={note} setNote={setNote} />
+        </ConfirmDialog>
+      )}
+      {action?.kind === 'skip' && (
+        <ConfirmDialog
+          title={`Skip step ${action.step.id}?`}
+          confirmLabel="Skip"
+          onConfirm={run}
+          onClose={() => setAction(null)}
+          canConfirm={note.trim().length > 0 && parseOutput(output) !== undefined}
+        >
+          <p>It counts as succeeded with the output you give, and the steps that depend on it run (and read it).</p>
+          <label>
+            Output (a JSON object, optional)
+            <textarea className="mono" value={output} onChange={(e) => setOutput(e.target.value)} rows={4} aria-invalid={parseOutput(output) === undefined} />
+          </label>
+          {parseOutput(output) === undefined && <p className="error">The output must be a JSON object.</p>}
+          <NoteField note={note} setNote={setNote} required />
+        </ConfirmDialog>
+      )}
+      {action?.kind === 'fail' && (
+        <ConfirmDialog
+          title={`Fail step ${action.step.id}?`}
+          confirmLabel="Fail the step"
+          onConfirm={run}
+          onClose={() => setAction(null)}
+          canConfirm={note.trim().length > 0}
+        >
+          <p>It fails as if its participant had refused it: the transaction rolls back.</p>
+          <NoteField note={note} setNote={setNote} required />
+        </ConfirmDialog>
+      )}
       {action?.kind === 'resolve' && (
         <ConfirmDialog
           title={`Resolve step ${action.step.id} by hand?`}
@@ -303,12 +449,18 @@ export function TransactionPage({ id, me }: { id: string; me: Principal }) {
               <option value="succeeded">succeeded</option>
             </select>
           </label>
-          <label>
-            Note (required)
-            <textarea value={note} onChange={(e) => setNote(e.target.value)} maxLength={2000} rows={3} required />
-          </label>
+          <NoteField note={note} setNote={setNote} required />
         </ConfirmDialog>
       )}
     </section>
+  );
+}
+
+function NoteField({ note, setNote, required = false }: { note: string; setNote: (note: string) => void; required?: boolean }) {
+  return (
+    <label>
+      Note ({required ? 'required' : 'optional'})
+      <textarea value={note} onChange={(e) => setNote(e.target.value)} maxLength={2000} rows={3} required={required} />
+    </label>
   );
 }

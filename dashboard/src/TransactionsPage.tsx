@@ -1,7 +1,11 @@
 import { FormEvent, useEffect, useRef, useState } from 'react';
 import { api, ApiError, canRepair, DefinitionSummary, Filter, followChanges, Principal, StatusCounts, Transaction, TX_STATUSES, TX_TYPES } from './api';
 import { href } from './router';
+import { BulkActionDialog, BulkProgress } from './BulkActions';
 import { Badge, ConfirmDialog, ErrorNote, when } from './ui';
+
+/** The list's filter as a bulk action takes it (the id field is the list's own). */
+const withoutId = ({ id: _id, ...rest }: Filter & { id?: string }): Filter => rest;
 
 const PAGE = 25;
 const toIso = (local: string) => (local ? new Date(local).toISOString() : undefined);
@@ -13,7 +17,7 @@ const toTags = (text: string) => {
 
 /** Transactions, newest first: filters, counts per status, keyset pages, live updates. */
 export function TransactionsPage({ me }: { me: Principal }) {
-  const [form, setForm] = useState({ status: '', definition: '', type: '', createdFrom: '', createdTo: '', tags: '', id: '' });
+  const [form, setForm] = useState({ status: '', definition: '', type: '', createdFrom: '', createdTo: '', tags: '', paused: '', id: '' });
   const [filter, setFilter] = useState<Filter & { id?: string }>({});
   // Cursors of the pages before the one shown; the first page's is null.
   const [cursors, setCursors] = useState<(string | null)[]>([null]);
@@ -22,6 +26,9 @@ export function TransactionsPage({ me }: { me: Principal }) {
   const [definitions, setDefinitions] = useState<DefinitionSummary[]>([]);
   const [error, setError] = useState<unknown>(null);
   const [confirmBulk, setConfirmBulk] = useState(false);
+  const [bulkAction, setBulkAction] = useState(false);
+  // Bumped when a bulk action starts: BulkProgress reads the runs again.
+  const [bulkStarted, setBulkStarted] = useState(0);
   const [notice, setNotice] = useState('');
   const [live, setLive] = useState(true);
   const cursor = cursors[cursors.length - 1];
@@ -80,6 +87,7 @@ export function TransactionsPage({ me }: { me: Principal }) {
       createdFrom: toIso(form.createdFrom),
       createdTo: toIso(form.createdTo),
       tag: toTags(form.tags),
+      paused: form.paused || undefined,
       id: form.id.trim() || undefined,
     });
     setCursors([null]);
@@ -151,6 +159,14 @@ export function TransactionsPage({ me }: { me: Principal }) {
           <input type="search" placeholder="orderId=o-1, customer=ada" {...field('tags')} />
         </div>
         <div className="field">
+          <label htmlFor="filter-paused">Paused</label>
+          <select {...field('paused')}>
+            <option value="">either</option>
+            <option value="true">paused</option>
+            <option value="false">not paused</option>
+          </select>
+        </div>
+        <div className="field">
           <label htmlFor="filter-id">Id</label>
           <input type="search" placeholder="transaction id" {...field('id')} />
         </div>
@@ -163,9 +179,14 @@ export function TransactionsPage({ me }: { me: Principal }) {
           <input type="checkbox" checked={live} onChange={(e) => setLive(e.target.checked)} /> Live updates
         </label>
         {canAct && (
-          <button type="button" onClick={() => setConfirmBulk(true)} disabled={!!filter.id}>
-            Replay failed matching filter…
-          </button>
+          <>
+            <button type="button" onClick={() => setConfirmBulk(true)} disabled={!!filter.id}>
+              Replay failed matching filter…
+            </button>
+            <button type="button" onClick={() => setBulkAction(true)} disabled={!!filter.id}>
+              Bulk action on matching…
+            </button>
+          </>
         )}
         <span role="status">{notice}</span>
       </div>
@@ -195,6 +216,12 @@ export function TransactionsPage({ me }: { me: Principal }) {
               <td>{tx.type}</td>
               <td>
                 <Badge status={tx.status} />
+                {tx.paused && (
+                  <>
+                    {' '}
+                    <Badge status="paused" />
+                  </>
+                )}
               </td>
               <td>{when(tx.createdAt)}</td>
               <td>{when(tx.updatedAt)}</td>
@@ -221,6 +248,7 @@ export function TransactionsPage({ me }: { me: Principal }) {
           Next
         </button>
       </nav>
+      <BulkProgress refresh={bulkStarted} />
       {confirmBulk && (
         <ConfirmDialog
           title="Replay failed transactions"
@@ -237,6 +265,9 @@ export function TransactionsPage({ me }: { me: Principal }) {
             first) gets its failed steps re-driven with a fresh attempt budget. The history records you as the actor.
           </p>
         </ConfirmDialog>
+      )}
+      {bulkAction && (
+        <BulkActionDialog filter={withoutId(filter)} onClose={() => setBulkAction(false)} onStarted={() => setBulkStarted((n) => n + 1)} />
       )}
     </section>
   );

@@ -11,12 +11,13 @@ export const canRepair = (role: Role): boolean => role === 'operator' || role ==
 export interface Principal { name: string; role: Role }
 export interface Step {
   id: string; participant: string; status: string; phase: string; attempt: number; attemptsLeft: number;
-  dueAt: string | null; output: unknown; lastError: { code: string; message: string } | null;
+  waitingFor: 'reply' | 'backoff' | 'hold' | null; dueAt: string | null; output: unknown; lastError: { code: string; message: string } | null;
 }
 export interface Transaction {
   id: string; definition: { name: string; version: number }; type: string; status: TxStatus; input: unknown;
   idempotencyKey: string | null; startedBy: string | null; deadline: string | null; createdAt: string; updatedAt: string; decision: string | null; steps: Step[];
   ignoredReplies: number; tags: Record<string, string>;
+  paused: { since: string; actor: string | null; participants: string[] } | null;
 }
 export interface TxSummary { id: string; definition: { name: string; version: number }; type: string; status: TxStatus; createdAt: string; updatedAt: string }
 export interface HistoryEntry { id: string; type: string; stepId: string | null; actor: string | null; at: string; data: Record<string, unknown> }
@@ -29,7 +30,16 @@ export interface Overview {
   rates: { completed: number; compensated: number; failed: number };
   perMinute: { minute: string; counts: Record<TxStatus, number> }[]; stuckMinutes: number; stuck: TxSummary[];
 }
-export interface ParticipantHealth { participant: string; circuit: string; inFlight: number; failureRatio: number }
+export interface ParticipantHealth {
+  participant: string; circuit: string; inFlight: number; failureRatio: number;
+  paused: { since: string; by: string; note: string | null } | null;
+}
+export const BULK_ACTIONS = ['retry', 'abort', 'pause', 'resume', 'retry_now', 'set_attempts', 'skip', 'fail_step'] as const;
+export type BulkActionKind = (typeof BULK_ACTIONS)[number];
+export interface BulkRun {
+  id: string; action: BulkActionKind; params: Record<string, unknown>; filter: Record<string, unknown>; actor: string;
+  status: 'running' | 'done'; matched: number; processed: number; applied: number; createdAt: string; updatedAt: string; finishedAt: string | null;
+}
 export interface Webhook { id: string; url: string; kinds: string[]; perMinute: number; createdBy: string; createdAt: string }
 export interface WebhookTestResult { delivered: boolean; status: number | null; error: string | null }
 
@@ -59,7 +69,7 @@ async function call<T>(method: string, path: string, body?: unknown, key = store
 }
 
 /** `tag`: business keys as `key:value`, all of which must match. */
-export type Filter = Partial<Record<'status' | 'definition' | 'type' | 'createdFrom' | 'createdTo', string> & { tag: string[] }>;
+export type Filter = Partial<Record<'status' | 'definition' | 'type' | 'createdFrom' | 'createdTo' | 'paused', string> & { tag: string[] }>;
 const query = (params: Record<string, string | string[] | number | undefined | null>) => {
   // An array is the repeated parameter (`tag=a&tag=b`).
   const entries = Object.entries(params).flatMap(([k, v]) => (Array.isArray(v) ? v.map((item) => [k, item]) : [[k, v]]));
@@ -81,6 +91,17 @@ export const api = {
   bulkRetry: (filter: Filter) => call<{ retried: number }>('POST', '/transactions/retry', withoutStatus(filter)),
   resolve: (id: string, stepId: string, outcome: 'compensated' | 'succeeded', note: string) =>
     call<Transaction>('POST', `/transactions/${id}/steps/${encodeURIComponent(stepId)}/resolve`, { outcome, note }),
+  pause: (id: string, note?: string) => call<Transaction>('POST', `/transactions/${id}/pause`, { note }),
+  resume: (id: string, note?: string) => call<Transaction>('POST', `/transactions/${id}/resume`, { note }),
+  /** With `dryRun`, the count; else the run started. */
+  bulkAction: (request: Filter & { action: BulkActionKind; dryRun: boolean }) =>
+    call<{ matched: number } & Partial<BulkRun>>('POST', '/bulk-actions', request),
+  bulkActions: () => call<{ items: BulkRun[] }>('GET', '/bulk-actions'),
+  stepAction: (id: string, stepId: string, action: 'retry-now' | 'attempts' | 'skip' | 'fail', body: object) =>
+    call<Transaction>('POST', `/transactions/${id}/steps/${encodeURIComponent(stepId)}/${action}`, body),
+  pauseParticipant: (participant: string, note?: string) => call('POST', `/participants/${encodeURIComponent(participant)}/pause`, { note }),
+  resumeParticipant: (participant: string) =>
+    call<{ resumed: number }>('POST', `/participants/${encodeURIComponent(participant)}/resume`, {}),
   definitions: () => call<{ items: DefinitionSummary[] }>('GET', '/definitions?limit=500'),
   definition: (name: string, version?: number) =>
     call<StoredDefinition>('GET', `/definitions/${encodeURIComponent(name)}${version ? `/versions/${version}` : ''}`),

@@ -10,6 +10,7 @@ export const STATUS_COLORS: Record<string, string> = {
   compensating: '#e8a33d',
   compensated: '#8e6fd8',
   skipped: '#c3c9d0',
+  paused: '#4b5563',
 };
 
 export function Badge({ status }: { status: string }) {

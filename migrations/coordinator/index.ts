@@ -11,6 +11,8 @@ import { ReplyTokenSecret1765300000000 } from './1765300000000-reply-token-secre
 import { AuditLog1765400000000 } from './1765400000000-audit-log';
 import { Alerts1765500000000 } from './1765500000000-alerts';
 import { Tags1765600000000 } from './1765600000000-tags';
+import { Pauses1765700000000 } from './1765700000000-pauses';
+import { BulkActions1765800000000 } from './1765800000000-bulk-actions';
 
 /** The coordinator's migrations, oldest first. */
 export const coordinatorMigrations = [
@@ -27,4 +29,6 @@ export const coordinatorMigrations = [
   AuditLog1765400000000,
   Alerts1765500000000,
   Tags1765600000000,
+  Pauses1765700000000,
+  BulkActions1765800000000,
 ];

@@ -1,22 +1,17 @@
-import { mkdirSync } from 'fs';
-import { join } from 'path';
 import { randomBytes } from 'crypto';
 import { createServer } from 'http';
 import { AddressInfo } from 'net';
-import { Browser, chromium, Page } from 'playwright-core';
+import { Browser, Page } from 'playwright-core';
 import { Command } from '@ordo/protocol';
 import { insertFinishedTransactions } from '../../tools/bench/finished-transactions';
 import { TEST_KEYS, testActor } from '../support/auth';
+import { CspRefusals, launchBrowser, shot, signIn as signInAs } from '../support/browser';
 import { CoordinatorApi, TERMINAL } from '../support/coordinator-api';
 import { RunningApp, startApp } from '../support/processes';
 import { Behaviour, failCompensationFirst, failForward, script, TestParticipant } from '../support/test-participant';
 import { testEnv } from '../support/test-env';
 import { waitFor } from '../../tools/infra/proc';
 import { orderSaga } from '../../tools/bench/order-saga';
-
-/** Debian's package (`apt-get install chromium`); a browser a test tool downloads is never used. */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const SCREENSHOTS = join(__dirname, '..', '..', 'test-results', 'screenshots');
 
 /**
  * The web dashboard in a real browser (Debian's Chromium driven by playwright-core) against
@@ -36,8 +31,8 @@ describe('dashboard', () => {
   let coordinator: RunningApp;
   let api: CoordinatorApi;
   let browser: Browser;
-  /** What the browser refused under the CSP (Chromium reports each on the console); checked after every test. */
-  let refusedByCsp: string[] = [];
+  /** Checked after every test. */
+  const refusals = new CspRefusals();
 
   const definition = orderSaga(flow, {
     shop,
@@ -56,49 +51,17 @@ describe('dashboard', () => {
       return (await rows.count()) === 1 && (await rows.first().getAttribute('data-id')) === id ? true : undefined;
     }, 15_000);
 
-  const shot = (page: Page, name: string) => page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
-
-  async function signIn(role: keyof typeof TEST_KEYS): Promise<Page> {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    const page = await context.newPage();
-    page.on('console', (message) => {
-      if (/Content Security Policy/i.test(message.text())) refusedByCsp.push(message.text());
-    });
-    await page.goto(coordinator.url);
-    await page.getByLabel('API key').fill(TEST_KEYS[role]);
-    await page.getByLabel('API key').press('Enter');
-    await page.getByRole('heading', { name: 'Transactions' }).waitFor();
-    return page;
-  }
+  const signIn = (role: keyof typeof TEST_KEYS): Promise<Page> => signInAs(browser, coordinator.url, role, refusals);
 
   beforeAll(async () => {
-    mkdirSync(SCREENSHOTS, { recursive: true });
     await participant.start();
     coordinator = await startApp('coordinator');
     api = new CoordinatorApi(coordinator.url);
     await api.register(definition);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      // Headless, as root in a sandbox, with no network but localhost: nothing in the background.
-      // playwright gives each launch a fresh, empty profile of its own.
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchBrowser();
   });
 
-  afterEach(() => {
-    const refused = refusedByCsp;
-    refusedByCsp = [];
-    expect(refused).toEqual([]);
-  });
+  afterEach(() => expect(refusals.take()).toEqual([]));
 
   afterAll(async () => {
     await browser?.close();
@@ -146,7 +109,7 @@ describe('dashboard', () => {
     await shot(page, 'definitions');
     await page.goto(`${coordinator.url}/#/overview`);
     await page.getByRole('heading', { name: 'Participants' }).waitFor();
-    await page.getByRole('cell', { name: shop }).waitFor();
+    await page.getByRole('cell', { name: shop, exact: true }).waitFor();
     await shot(page, 'overview');
     await page.context().close();
   });
@@ -261,9 +224,8 @@ describe('dashboard', () => {
       return window.injected ?? false;
     })()`);
     expect(ran).toBe(false);
-    await waitFor('the refusal reported', async () => (refusedByCsp.length > 0 ? true : undefined), 5_000);
-    expect(refusedByCsp.join('\n')).toMatch(/inline script/);
-    refusedByCsp = [];
+    await waitFor('the refusal reported', async () => (refusals.seen.length > 0 ? true : undefined), 5_000);
+    expect(refusals.take().join('\n')).toMatch(/inline script/);
     await page.context().close();
   });
 

@@ -86,6 +86,14 @@ describe('retention', () => {
       );
     }
 
+    // Bulk actions that ended long ago go; a recent one stays.
+    const runs = [`${suffix}-old`, `${suffix}-recent`].map((seed) => `md5('${seed}')::uuid`);
+    await db.query(
+      `INSERT INTO bulk_actions (id, action, params, filter, max_count, actor, status, matched, finished_at)
+       VALUES (${runs[0]}, 'pause', '{}', '{}', 1, 'ops-alice', 'done', 0, now() - interval '2 hours'),
+              (${runs[1]}, 'pause', '{}', '{}', 1, 'ops-alice', 'done', 0, now() - interval '10 minutes')`,
+    );
+
     // Sagas run while the purge does; the old rows left are sampled meanwhile.
     const oldLeft = () => count(`SELECT count(*) FROM transactions WHERE id IN ${ofSeed(`old-${suffix}`, OLD)}`);
     const seen = new Set<number>();
@@ -113,6 +121,7 @@ describe('retention', () => {
     // (The stuck scan may have alerted about the other running ones meanwhile: they are two hours without progress.)
     expect(await count(`SELECT count(*) FROM alerts WHERE tx_id IN ${ofSeed(`running-${suffix}`, 50)}`)).toBeGreaterThanOrEqual(ALERTED);
     expect(audit).toEqual(Array(AUDITED).fill({ definition_name: stored.name, type: 'operator.retried', actor: 'ops-alice' }));
+    expect([await count(`SELECT count(*) FROM bulk_actions WHERE id = ${runs[0]}`), await count(`SELECT count(*) FROM bulk_actions WHERE id = ${runs[1]}`)]).toEqual([0, 1]);
 
     for (const [seed, n] of [['recent', 500], ['running', 50], ['failed', 50]] as const) {
       expect(await count(`SELECT count(*) FROM transactions WHERE id IN ${ofSeed(`${seed}-${suffix}`, n)}`)).toBe(n);

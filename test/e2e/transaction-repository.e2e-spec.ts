@@ -48,6 +48,7 @@ describe('transaction repository', () => {
 
   const before: TransactionState = {
     status: 'running',
+    paused: null,
     startedAt: Date.now(),
     deadline: null,
     rollback: null,

@@ -16,6 +16,10 @@ export type StatusCounts = Schemas['StatusCounts'];
 export type Overview = Schemas['Overview'];
 export type Participant = Schemas['ParticipantView'];
 export type ResolveRequest = Schemas['ResolveStepDto'];
+/** A bulk action's filter (the list's), its `limit` and an optional `note`. */
+export type BulkFilter = Schemas['BulkNoteDto'];
+export type BulkRequest = Omit<Schemas['BulkActionRequest'], 'dryRun'>;
+export type BulkRun = Schemas['BulkActionView'];
 type QueryOf<P extends keyof paths> = paths[P] extends { get: { parameters: { query?: infer Q } } } ? NonNullable<Q> : never;
 export type ListTransactionsQuery = QueryOf<'/api/v1/transactions'>;
 export type TransactionFilter = QueryOf<'/api/v1/transactions/counts'>;
@@ -153,6 +157,72 @@ export class OrdoClient {
     return body(
       await call(this.api.POST('/api/v1/transactions/{id}/steps/{stepId}/resolve', { params: { path: { id, stepId } }, body: resolution })),
     );
+  }
+
+  /** Pauses a running transaction: it sends nothing and none of its timers runs until resumed. */
+  async pause(id: string, note?: string): Promise<Transaction> {
+    return body(await call(this.api.POST('/api/v1/transactions/{id}/pause', { params: { path: { id } }, body: { note } })));
+  }
+
+  /** Resumes a paused transaction: its timers move on by the time it was paused. */
+  async resume(id: string, note?: string): Promise<Transaction> {
+    return body(await call(this.api.POST('/api/v1/transactions/{id}/resume', { params: { path: { id } }, body: { note } })));
+  }
+
+  /** Pauses every running transaction matching the filter; answers how many. */
+  async pauseMatching(filter: BulkFilter = {}): Promise<number> {
+    return body(await call(this.api.POST('/api/v1/transactions/pause', { body: filter }))).paused;
+  }
+
+  /** Resumes every paused transaction matching the filter; answers how many. */
+  async resumeMatching(filter: BulkFilter = {}): Promise<number> {
+    return body(await call(this.api.POST('/api/v1/transactions/resume', { body: filter }))).resumed;
+  }
+
+  /** Sends a step's scheduled retry now. */
+  async retryStepNow(id: string, stepId: string, note?: string): Promise<Transaction> {
+    return body(await call(this.api.POST('/api/v1/transactions/{id}/steps/{stepId}/retry-now', { params: { path: { id, stepId } }, body: { note } })));
+  }
+
+  /** Sets how many more attempts a step may use in its current phase. */
+  async setStepAttempts(id: string, stepId: string, request: Schemas['SetAttemptsDto']): Promise<Transaction> {
+    return body(await call(this.api.POST('/api/v1/transactions/{id}/steps/{stepId}/attempts', { params: { path: { id, stepId } }, body: request })));
+  }
+
+  /** Counts a saga step as succeeded with this output, so that its dependents run. */
+  async skipStep(id: string, stepId: string, request: Schemas['SkipStepDto']): Promise<Transaction> {
+    return body(await call(this.api.POST('/api/v1/transactions/{id}/steps/{stepId}/skip', { params: { path: { id, stepId } }, body: request })));
+  }
+
+  /** Fails a step that has not answered its first phase yet: the rollback starts. */
+  async failStep(id: string, stepId: string, note: string): Promise<Transaction> {
+    return body(await call(this.api.POST('/api/v1/transactions/{id}/steps/{stepId}/fail', { params: { path: { id, stepId } }, body: { note } })));
+  }
+
+  /** Pauses a participant: every command to it is held until it is resumed. */
+  async pauseParticipant(participant: string, note?: string): Promise<Schemas['ParticipantPauseView']> {
+    return body(await call(this.api.POST('/api/v1/participants/{participant}/pause', { params: { path: { participant } }, body: { note } })));
+  }
+
+  /** Resumes a paused participant and the transactions that waited for it; answers how many of those. */
+  async resumeParticipant(participant: string, note?: string): Promise<number> {
+    return body(await call(this.api.POST('/api/v1/participants/{participant}/resume', { params: { path: { participant } }, body: { note } })))
+      .resumed;
+  }
+
+  /** How many transactions a bulk action would go through (a dry run). */
+  async countBulk(request: BulkRequest): Promise<number> {
+    return (body(await call(this.api.POST('/api/v1/bulk-actions', { body: { ...request, dryRun: true } }))) as Schemas['BulkActionCount']).matched;
+  }
+
+  /** Starts a bulk action; its progress: `bulkAction(id)`. */
+  async startBulk(request: BulkRequest): Promise<BulkRun> {
+    return body(await call(this.api.POST('/api/v1/bulk-actions', { body: { ...request, dryRun: false } }))) as BulkRun;
+  }
+
+  /** A bulk action and its progress. */
+  async bulkAction(id: string): Promise<BulkRun> {
+    return body(await call(this.api.GET('/api/v1/bulk-actions/{id}', { params: { path: { id } } })));
   }
 
   async counts(filter: TransactionFilter = {}): Promise<StatusCounts> {

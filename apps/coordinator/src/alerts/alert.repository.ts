@@ -54,7 +54,8 @@ export class AlertRepository {
 
   /**
    * Records a `stuck` alert for up to `limit` running or compensating transactions without
-   * progress for `afterSeconds`, once per transaction (its dedupe key), and returns how many.
+   * progress for `afterSeconds` (not the paused ones: they wait on purpose), once per
+   * transaction (its dedupe key), and returns how many.
    * Runs only for the instance that takes the scan's lease (`leaseMs`): the others find it
    * taken and read nothing. The scan reads live transactions only (the index on status),
    * never the finished ones, and each one's earlier alert by the unique index on dedupe_key.
@@ -67,7 +68,7 @@ export class AlertRepository {
        SELECT 'stuck', t.id, t.definition_name, jsonb_build_object('definitionVersion', t.definition_version, 'type', t.type,
            'status', t.status, 'lastProgressAt', t.updated_at), 'stuck:' || t.id
        FROM transactions t
-       WHERE EXISTS (SELECT FROM lease) AND t.status IN ('running', 'compensating')
+       WHERE EXISTS (SELECT FROM lease) AND t.status IN ('running', 'compensating') AND t.paused IS NULL
          AND t.updated_at < now() - $1::int * interval '1 second'
          AND NOT EXISTS (SELECT FROM alerts a WHERE a.dedupe_key = 'stuck:' || t.id)
        ORDER BY t.updated_at LIMIT $2

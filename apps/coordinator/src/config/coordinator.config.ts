@@ -171,6 +171,16 @@ export class CoordinatorConfig extends AppConfig {
   @Max(60000)
   HOLD_RETRY_MS: number = 500;
 
+  /**
+   * How long an instance trusts its list of paused participants before reading it again:
+   * another instance's pause holds commands here after at most this long (a pause answers
+   * only then), and a resume is swept up by every instance this often.
+   */
+  @IsInt()
+  @Min(100)
+  @Max(60000)
+  PAUSE_REFRESH_MS: number = 1000;
+
   /** Outcomes each circuit breaker keeps: the latest calls to its participant. */
   @IsInt()
   @Min(1)

@@ -8,7 +8,8 @@ import { maxAgeMs } from '../config/retention-max-age';
 /**
  * Purges finished (completed / compensated) transactions older than RETENTION_MAX_AGE, with
  * their history and alerts, in batches of RETENTION_BATCH_SIZE; what operators did to them (the
- * `operator.*` events) moves to audit_log in the same statement, never purged. Each
+ * `operator.*` events) moves to audit_log in the same statement, never purged. Bulk actions
+ * that ended that long ago go too (their start is in audit_log). Each
  * batch is one short database transaction, and RETENTION_PAUSE_MS separates two, so live
  * work never waits long behind the purge. `failed` transactions are kept: they wait for an
  * operator.
@@ -87,6 +88,7 @@ export class RetentionJob implements OnApplicationBootstrap, BeforeApplicationSh
            WHERE e.tx_id IN (SELECT id FROM doomed) AND e.type LIKE 'operator.%'),
          history AS (DELETE FROM events WHERE tx_id IN (SELECT id FROM doomed)),
          alerted AS (DELETE FROM alerts WHERE tx_id IN (SELECT id FROM doomed)),
+         runs AS (DELETE FROM bulk_actions WHERE finished_at < now() - $1::bigint * interval '1 millisecond'),
          gone AS (DELETE FROM transactions WHERE id IN (SELECT id FROM doomed) RETURNING 1)
          SELECT count(*)::int AS purged FROM gone`,
         [this.maxAgeMs, this.config.RETENTION_BATCH_SIZE],

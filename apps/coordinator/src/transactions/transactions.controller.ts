@@ -7,15 +7,20 @@ import { ChangeFeed } from './change-feed';
 import { OverviewQuery, Overview, StatusCounts, TransactionChanges, TransactionSummary } from './dto/insight-views.dto';
 import {
   AbortDto,
+  BulkNoteDto,
   BulkRetryDto,
   EventsQuery,
   ListTransactionsQuery,
+  NoteDto,
+  RequiredNoteDto,
   ResolveStepDto,
+  SetAttemptsDto,
+  SkipStepDto,
   StartTransactionDto,
   TransactionFilterDto,
   WaitQuery,
 } from './dto/transaction-requests.dto';
-import { BulkRetryResult, DecisionView, EventPage, TransactionPage, TransactionView } from './dto/transaction-views.dto';
+import { BulkPauseResult, BulkResumeResult, BulkRetryResult, DecisionView, EventPage, TransactionPage, TransactionView } from './dto/transaction-views.dto';
 import { InsightsService } from './insights.service';
 import { TooManyWaiters, TransactionsService, WAITERS_RETRY_AFTER_S, WaitRequest } from './transactions.service';
 import { Actor } from '../auth/principal.decorator';
@@ -103,6 +108,24 @@ export class TransactionsController {
   @ApiOkResponse({ type: BulkRetryResult })
   async bulkRetry(@Body() body: BulkRetryDto, @Actor() actor: string): Promise<BulkRetryResult> {
     return { retried: await this.transactions.bulkRetry(body, actor) };
+  }
+
+  @Post('pause')
+  @RequireRole('operator')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Pause every running transaction matching the filter (oldest first, at most limit)' })
+  @ApiOkResponse({ type: BulkPauseResult })
+  async bulkPause(@Body() body: BulkNoteDto, @Actor() actor: string): Promise<BulkPauseResult> {
+    return { paused: await this.transactions.bulkPause(body, actor) };
+  }
+
+  @Post('resume')
+  @RequireRole('operator')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Resume every transaction an operator paused matching the filter (oldest first, at most limit)' })
+  @ApiOkResponse({ type: BulkResumeResult })
+  async bulkResume(@Body() body: BulkNoteDto, @Actor() actor: string): Promise<BulkResumeResult> {
+    return { resumed: await this.transactions.bulkResume(body, actor) };
   }
 
   // Declared before ':id', which would otherwise take these paths for ids.
@@ -206,5 +229,81 @@ export class TransactionsController {
     @Actor() actor: string,
   ): Promise<TransactionView> {
     return this.transactions.resolve(id, stepId, body, actor);
+  }
+
+  @Post(':id/pause')
+  @RequireRole('operator')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Pause a running transaction: nothing is sent and no timer runs until it is resumed; replies are still applied',
+  })
+  @ApiOkResponse({ type: TransactionView })
+  pause(@Param('id', uuid) id: string, @Body() body: NoteDto, @Actor() actor: string): Promise<TransactionView> {
+    return this.transactions.pause(id, actor, body.note);
+  }
+
+  @Post(':id/resume')
+  @RequireRole('operator')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Resume a paused transaction: every timer moves on by the time it was paused' })
+  @ApiOkResponse({ type: TransactionView })
+  resume(@Param('id', uuid) id: string, @Body() body: NoteDto, @Actor() actor: string): Promise<TransactionView> {
+    return this.transactions.resume(id, actor, body.note);
+  }
+
+  @Post(':id/steps/:stepId/retry-now')
+  @RequireRole('operator')
+  @HttpCode(200)
+  @ApiOperation({ summary: "Send a step's scheduled retry now, skipping the rest of its backoff (or hold)" })
+  @ApiOkResponse({ type: TransactionView })
+  retryNow(
+    @Param('id', uuid) id: string,
+    @Param('stepId') stepId: string,
+    @Body() body: NoteDto,
+    @Actor() actor: string,
+  ): Promise<TransactionView> {
+    return this.transactions.retryNow(id, stepId, actor, body.note);
+  }
+
+  @Post(':id/steps/:stepId/attempts')
+  @RequireRole('operator')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Set how many more attempts a step with an attempt out or scheduled may use in its current phase' })
+  @ApiOkResponse({ type: TransactionView })
+  setAttempts(
+    @Param('id', uuid) id: string,
+    @Param('stepId') stepId: string,
+    @Body() body: SetAttemptsDto,
+    @Actor() actor: string,
+  ): Promise<TransactionView> {
+    return this.transactions.setAttempts(id, stepId, body, actor);
+  }
+
+  @Post(':id/steps/:stepId/skip')
+  @RequireRole('operator')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Count a saga step as succeeded with the given output, so that its dependents run' })
+  @ApiOkResponse({ type: TransactionView })
+  skip(
+    @Param('id', uuid) id: string,
+    @Param('stepId') stepId: string,
+    @Body() body: SkipStepDto,
+    @Actor() actor: string,
+  ): Promise<TransactionView> {
+    return this.transactions.skip(id, stepId, body, actor);
+  }
+
+  @Post(':id/steps/:stepId/fail')
+  @RequireRole('operator')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Fail a step that has not answered its first phase yet: the rollback starts' })
+  @ApiOkResponse({ type: TransactionView })
+  failStep(
+    @Param('id', uuid) id: string,
+    @Param('stepId') stepId: string,
+    @Body() body: RequiredNoteDto,
+    @Actor() actor: string,
+  ): Promise<TransactionView> {
+    return this.transactions.failStep(id, stepId, body.note, actor);
   }
 }

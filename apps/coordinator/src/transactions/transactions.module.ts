@@ -4,12 +4,17 @@ import { DefinitionsModule } from '../definitions/definitions.module';
 import { CoordinatorMetrics } from '../metrics/coordinator-metrics';
 import { CoordinatorMetricsModule } from '../metrics/metrics.module';
 import { OutboxModule } from '../outbox/outbox.module';
+import { BulkActionRepository } from './bulk/bulk-action.repository';
+import { BulkActionService } from './bulk/bulk-action.service';
+import { BulkActionsController } from './bulk/bulk-actions.controller';
 import { ChangeFeed } from './change-feed';
 import { DefinitionCatalog } from './definition-catalog';
 import { InsightsService } from './insights.service';
 import { InsightsRepository } from './persistence/insights.repository';
 import { TransactionRepository } from './persistence/transaction.repository';
 import { ParticipantGate } from './protection/participant-gate';
+import { ParticipantPausing } from './protection/participant-pausing';
+import { PausedParticipants } from './protection/paused-participants';
 import { ReplyFlowMonitor } from './protection/reply-flow-monitor';
 import { ParticipantsController } from './protection/participants.controller';
 import { ReplyConsumer } from './reply-consumer';
@@ -22,11 +27,13 @@ import { TransactionWaiters } from './transaction-waiters';
 
 @Module({
   imports: [DefinitionsModule, OutboxModule, AlertsModule, CoordinatorMetricsModule],
-  controllers: [TransactionsController, ParticipantsController],
+  controllers: [TransactionsController, ParticipantsController, BulkActionsController],
   providers: [
     DefinitionCatalog,
     TransactionRepository,
     ParticipantGate,
+    PausedParticipants,
+    ParticipantPausing,
     ReplyFlowMonitor,
     TransactionEngine,
     TransactionsService,
@@ -37,6 +44,8 @@ import { TransactionWaiters } from './transaction-waiters';
     ReplyConsumer,
     ReplyTokens,
     TimerPoller,
+    BulkActionRepository,
+    BulkActionService,
   ],
 })
 export class TransactionsModule {

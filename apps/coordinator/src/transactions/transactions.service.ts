@@ -1,9 +1,18 @@
 import { HttpStatus, Injectable } from '@nestjs/common';
 import { ApiError, decodeCursor, encodeCursor } from '@ordo/platform';
 import { CoordinatorConfig } from '../config/coordinator.config';
-import { hasEnded } from '../engine';
+import { hasEnded, OperatorEvent } from '../engine';
 import { DefinitionCatalog } from './definition-catalog';
-import { BulkRetryDto, EventsQuery, ListTransactionsQuery, ResolveStepDto, StartTransactionDto } from './dto/transaction-requests.dto';
+import {
+  BulkFilterDto,
+  BulkNoteDto,
+  EventsQuery,
+  ListTransactionsQuery,
+  ResolveStepDto,
+  SetAttemptsDto,
+  SkipStepDto,
+  StartTransactionDto,
+} from './dto/transaction-requests.dto';
 import { DecisionView, EventPage, EventView, TransactionPage, TransactionView } from './dto/transaction-views.dto';
 import { checkInputSize } from './input-limit';
 import { TransactionRecord } from './persistence/transaction-record';
@@ -150,26 +159,72 @@ export class TransactionsService {
   }
 
   async abort(id: string, actor: string, reason?: string) {
-    return TransactionView.of(await this.engine.applyOperator(id, { type: 'abort', actor, reason }));
+    return this.apply(id, { type: 'abort', actor, reason });
   }
 
   async retry(id: string, actor: string) {
-    return TransactionView.of(await this.engine.applyOperator(id, { type: 'retry', actor }));
+    return this.apply(id, { type: 'retry', actor });
   }
 
   async resolve(id: string, stepId: string, body: ResolveStepDto, actor: string) {
-    return TransactionView.of(
-      await this.engine.applyOperator(id, { type: 'resolve', actor, stepId, outcome: body.outcome, note: body.note }),
-    );
+    return this.apply(id, { type: 'resolve', actor, stepId, outcome: body.outcome, note: body.note });
+  }
+
+  async pause(id: string, actor: string, note?: string) {
+    return this.apply(id, { type: 'pause', actor, note });
+  }
+
+  async resume(id: string, actor: string, note?: string) {
+    return this.apply(id, { type: 'resume', actor, note });
+  }
+
+  async retryNow(id: string, stepId: string, actor: string, note?: string) {
+    return this.apply(id, { type: 'retry_now', actor, stepId, note });
+  }
+
+  async setAttempts(id: string, stepId: string, { attemptsLeft, note }: SetAttemptsDto, actor: string) {
+    return this.apply(id, { type: 'set_attempts', actor, stepId, attemptsLeft, note });
+  }
+
+  async skip(id: string, stepId: string, { output, note }: SkipStepDto, actor: string) {
+    // Dependents' commands carry it: bounded as a transaction's input is.
+    if (output) checkInputSize(output, this.config.MAX_INPUT_BYTES);
+    return this.apply(id, { type: 'skip', actor, stepId, output: output ?? null, note });
+  }
+
+  async failStep(id: string, stepId: string, note: string, actor: string) {
+    return this.apply(id, { type: 'fail_step', actor, stepId, note });
+  }
+
+  private async apply(id: string, event: OperatorEvent): Promise<TransactionView> {
+    return TransactionView.of(await this.engine.applyOperator(id, event));
   }
 
   /** Replays failed transactions matching the filter, oldest first; returns how many. */
-  async bulkRetry(filter: BulkRetryDto, actor: string): Promise<number> {
-    const ids = await this.repository.idsMatching({ ...filter, status: 'failed' }, filter.limit);
-    let retried = 0;
+  async bulkRetry(filter: BulkFilterDto, actor: string): Promise<number> {
+    return this.applyToEach(await this.repository.idsMatching({ ...filter, status: 'failed' }, filter.limit), { type: 'retry', actor });
+  }
+
+  /** Pauses running transactions matching the filter, oldest first; returns how many. */
+  async bulkPause({ note, ...filter }: BulkNoteDto, actor: string): Promise<number> {
+    const ids = await this.repository.idsMatching({ ...filter, status: 'running', paused: false }, filter.limit);
+    return this.applyToEach(ids, { type: 'pause', actor, note });
+  }
+
+  /** Resumes paused transactions matching the filter, oldest first; returns how many. */
+  async bulkResume({ note, ...filter }: BulkNoteDto, actor: string): Promise<number> {
+    return this.applyToEach(await this.repository.idsMatching({ ...filter, paused: true }, filter.limit), { type: 'resume', actor, note });
+  }
+
+  /**
+   * Applies the event to each transaction in turn; returns how many accepted it. One that
+   * changed meanwhile so that the event no longer applies (another operator) is refused
+   * and not counted.
+   */
+  async applyToEach(ids: readonly string[], event: OperatorEvent): Promise<number> {
+    let applied = 0;
     for (const id of ids) {
-      // One that left `failed` meanwhile (another operator) is refused and not counted.
-      retried += await this.engine.applyOperator(id, { type: 'retry', actor }).then(
+      applied += await this.engine.applyOperator(id, event).then(
         () => 1,
         (error: unknown) => {
           if (error instanceof ApiError && error.getStatus() === HttpStatus.CONFLICT) return 0;
@@ -177,6 +232,6 @@ export class TransactionsService {
         },
       );
     }
-    return retried;
+    return applied;
   }
 }

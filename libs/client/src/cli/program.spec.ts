@@ -65,12 +65,13 @@ describe('ordo CLI', () => {
     expect(started.sent[0].body).toEqual({ definition: 'place-order', input: {}, tags: { orderId: 'o-1', note: 'a=b' } });
     expect(started.out).toMatch(/^tags\s+orderId=o-1, note=a=b$/m);
 
-    const listed = await cli(['tx', 'list', '--tag', 'orderId=o-1', '--tag', 'customer=ada', '--status', 'running'], () => ({ status: 200, body: { items: [], nextCursor: null } }));
+    const listed = await cli(['tx', 'list', '--tag', 'orderId=o-1', '--tag', 'customer=ada', '--status', 'running', '--paused'], () => ({ status: 200, body: { items: [], nextCursor: null } }));
     expect(listed.code).toBe(0);
     const url = new URL(listed.sent[0].url);
     expect(url.pathname).toBe('/api/v1/transactions');
     expect(url.searchParams.getAll('tag')).toEqual(['orderId:o-1', 'customer:ada']);
     expect(url.searchParams.get('status')).toBe('running');
+    expect(url.searchParams.get('paused')).toBe('true');
   });
 
   it.each([
@@ -104,6 +105,56 @@ describe('ordo CLI', () => {
     expect(sent[0]).toMatchObject({ method: 'POST', url: expect.stringMatching(/\/transactions\/tx-1\/steps\/charge\/resolve$/), body: { outcome: 'compensated', note: 'refunded, OPS-42' } });
   });
 
+  it.each([
+    [['tx', 'pause', 'tx-1', '--note', 'look'], '/transactions/tx-1/pause', { note: 'look' }],
+    [['tx', 'resume', 'tx-1'], '/transactions/tx-1/resume', {}],
+    [['tx', 'retry-now', 'tx-1', 'charge'], '/transactions/tx-1/steps/charge/retry-now', {}],
+    [['tx', 'attempts', 'tx-1', 'charge', '--left', '0', '--note', 'stop'], '/transactions/tx-1/steps/charge/attempts', { attemptsLeft: 0, note: 'stop' }],
+    [['tx', 'skip', 'tx-1', 'charge', '-o', '{"chargeId":"c-1"}', '--note', 'by hand'], '/transactions/tx-1/steps/charge/skip', { output: { chargeId: 'c-1' }, note: 'by hand' }],
+    [['tx', 'fail', 'tx-1', 'charge', '--note', 'partner gone'], '/transactions/tx-1/steps/charge/fail', { note: 'partner gone' }],
+  ])('sends an operator action: %j', async (args, path, body) => {
+    const { code, out, sent } = await cli(args, () => ({ status: 200, body: { ...tx('running'), paused: { since: '2026-12-01T10:00:02.000Z', actor: 'ops', participants: ['payment'] } } }));
+    expect(code).toBe(0);
+    expect(sent).toEqual([expect.objectContaining({ method: 'POST', url: `http://localhost:3000/api/v1${path}`, body })]);
+    expect(out).toMatch(/^paused\s+since 2026-12-01T10:00:02.000Z by ops, participant payment$/m);
+  });
+
+  it('pauses and resumes by filter, and pauses, lists and resumes a participant', async () => {
+    const paused = await cli(['tx', 'pause-all', '--definition', 'place-order', '-t', 'customer=ada', '--limit', '10'], () => ({ status: 200, body: { paused: 3 } }));
+    expect(paused.sent[0]).toMatchObject({ url: 'http://localhost:3000/api/v1/transactions/pause', body: { definition: 'place-order', tag: ['customer:ada'], limit: 10 } });
+    expect(paused.out).toBe('3 paused\n');
+    expect((await cli(['tx', 'resume-all', '--note', 'back'], () => ({ status: 200, body: { resumed: 3 } }))).out).toBe('3 resumed\n');
+
+    const pause = await cli(['participants', 'pause', 'inventory', '--note', 'upgrade'], () => ({ status: 200, body: { since: '2026-12-01T10:00:00.000Z', by: 'ops', note: 'upgrade' } }));
+    expect(pause.sent[0]).toMatchObject({ url: 'http://localhost:3000/api/v1/participants/inventory/pause', body: { note: 'upgrade' } });
+    expect(pause.out).toBe('inventory paused since 2026-12-01T10:00:00.000Z\n');
+    const listed = await cli(['participants', 'list'], () => ({
+      status: 200,
+      body: { items: [{ participant: 'inventory', circuit: 'closed', inFlight: 0, failureRatio: 0, paused: { since: '2026-12-01T10:00:00.000Z', by: 'ops', note: null } }] },
+    }));
+    expect(listed.out).toMatch(/^inventory\s+closed\s+0\s+0\s+since 2026-12-01T10:00:00.000Z by ops$/m);
+    const resumed = await cli(['participants', 'resume', 'inventory'], () => ({ status: 200, body: { participant: 'inventory', resumed: 50 } }));
+    expect(resumed.out).toBe('inventory resumed, and 50 transactions that waited for it\n');
+  });
+
+  it('counts a bulk action first, then runs it and follows it to its end', async () => {
+    const dry = await cli(['bulk', 'run', 'skip', '--step', 'charge', '-o', '{"id":1}', '--note', 'by hand', '-t', 'customer=ada', '--dry-run'], () => ({
+      status: 200,
+      body: { matched: 7 },
+    }));
+    expect(dry.sent[0]).toMatchObject({
+      url: 'http://localhost:3000/api/v1/bulk-actions',
+      body: { action: 'skip', stepId: 'charge', output: { id: 1 }, note: 'by hand', tag: ['customer:ada'], dryRun: true },
+    });
+    expect(dry.out).toBe('7 transactions match\n');
+    const run = { id: 'b-1', action: 'pause', params: {}, filter: {}, actor: 'ops', matched: 7, applied: 7, createdAt: '2026-12-03T07:00:00.000Z' };
+    const waited = await cli(['bulk', 'run', 'pause', '--wait'], (request) =>
+      request.method === 'POST' ? { status: 202, body: { ...run, status: 'running', processed: 0 } } : { status: 200, body: { ...run, status: 'done', processed: 7 } },
+    );
+    expect(waited.sent.map((s) => s.method)).toEqual(['POST', 'GET']);
+    expect(waited.out).toMatch(/^progress\s+7 \/ 7 gone through, 7 applied$/m);
+  });
+
   it('prints the API’s JSON with --json', async () => {
     const { out } = await cli(['--json', 'tx', 'list', '--status', 'failed'], () => ({ status: 200, body: { items: [tx('failed')], nextCursor: null } }));
     expect(JSON.parse(out).items[0].status).toBe('failed');
@@ -116,6 +167,8 @@ describe('ordo CLI', () => {
     [['tx', 'resolve', 'a', 'b', '--outcome', 'compensated'], /required option '--note <text>'/],
     [['tx', 'list', '--limit', '0'], /"0" is not a whole number from 1/],
     [['tx', 'list', '--tag', 'orderId'], /"orderId" is not key=value/],
+    [['tx', 'attempts', 'a', 'b', '--left', '-1'], /"-1" is not a whole number from 0/],
+    [['tx', 'skip', 'a', 'b', '--output', '{}'], /required option '--note <text>'/],
     [['tx', 'start', 'x', '--tag', '=1'], /"=1" is not key=value/],
     [['nonsense'], /unknown command 'nonsense'/],
   ])('exits 2 on a usage mistake: %j', async (args, message) => {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'fs';
 import { Command, CommanderError, Option } from 'commander';
 import { OrdoApiError } from '../errors';
-import { Definition, ListTransactionsQuery, OrdoClient, Transaction } from '../ordo-client';
+import { BulkFilter, BulkRequest, Definition, ListTransactionsQuery, OrdoClient, Transaction } from '../ordo-client';
 import { parseDuration } from './duration';
 import { EXIT, exitCodeFor } from './exit-codes';
 import { views } from './views';
@@ -96,6 +96,7 @@ export async function run(args: string[], io: Io = processIo): Promise<number> {
     .option('--definition <name>', 'of this definition')
     .option('--type <type>', 'saga, tcc or 2pc')
     .option('-t, --tag <key=value>', 'carrying this business key (repeatable: all must match)', collectTag)
+    .option('--paused', 'paused ones only')
     .option('--limit <n>', 'most items', integer)
     .option('--cursor <cursor>', 'the next page after a previous list')
     .action(async ({ tag, ...filter }: Omit<ListTransactionsQuery, 'tag'> & { tag?: Tag[] }) => {
@@ -128,6 +129,104 @@ export async function run(args: string[], io: Io = processIo): Promise<number> {
     .action(async (id: string, step: string, options: { outcome: 'compensated' | 'succeeded'; note: string }) =>
       print(await client().resolveStep(id, step, options), views.transaction),
     );
+  tx.command('pause <id>')
+    .description('pause a running transaction: it sends nothing and none of its timers runs until resumed')
+    .option('--note <text>', 'why, for the history')
+    .action(async (id: string, { note }: Noted) => print(await client().pause(id, note), views.transaction));
+  tx.command('resume <id>')
+    .description('resume a paused transaction: its timers move on by the time it was paused')
+    .option('--note <text>', 'why, for the history')
+    .action(async (id: string, { note }: Noted) => print(await client().resume(id, note), views.transaction));
+  bulk(tx.command('pause-all'), 'pause every running transaction matching the filter (oldest first)').action(async (options: BulkOptions) =>
+    print({ paused: await client().pauseMatching(bulkFilter(options)) }, ({ paused }) => `${paused} paused\n`),
+  );
+  bulk(tx.command('resume-all'), 'resume every paused transaction matching the filter (oldest first)').action(async (options: BulkOptions) =>
+    print({ resumed: await client().resumeMatching(bulkFilter(options)) }, ({ resumed }) => `${resumed} resumed\n`),
+  );
+  tx.command('retry-now <id> <step>')
+    .description("send a step's scheduled retry now, skipping the rest of its backoff")
+    .option('--note <text>', 'why, for the history')
+    .action(async (id: string, step: string, { note }: Noted) => print(await client().retryStepNow(id, step, note), views.transaction));
+  tx.command('attempts <id> <step>')
+    .description('set how many more attempts a step with an attempt out or scheduled may use')
+    .requiredOption('--left <n>', 'attempts left (0–100; a scheduled retry counts)', count)
+    .option('--note <text>', 'why, for the history')
+    .action(async (id: string, step: string, { left, note }: Noted & { left: number }) =>
+      print(await client().setStepAttempts(id, step, { attemptsLeft: left, note }), views.transaction),
+    );
+  tx.command('skip <id> <step>')
+    .description("count a saga step as succeeded with an output you give, so that its dependents run")
+    .option('-o, --output <json>', "the step's output: JSON, or @file.json, or @- for standard input")
+    .requiredOption('--note <text>', 'what was done instead, for the history (e.g. a ticket)')
+    .action(async (id: string, step: string, options: { output?: string; note: string }) => {
+      const output = options.output === undefined ? undefined : parseInput(io, options.output);
+      print(await client().skipStep(id, step, { output, note: options.note }), views.transaction);
+    });
+  tx.command('fail <id> <step>')
+    .description('fail a step that has not answered its first phase yet: the rollback starts')
+    .requiredOption('--note <text>', 'why, for the history')
+    .action(async (id: string, step: string, { note }: { note: string }) => print(await client().failStep(id, step, note), views.transaction));
+
+  const bulkActions = program.command('bulk').description('an operator action on every transaction matching a filter, in batches');
+  bulkActions
+    .command('run <action>')
+    .description('retry, abort, pause, resume, retry_now, set_attempts, skip or fail_step on every match (oldest first)')
+    .option('--definition <name>', 'of this definition')
+    .option('--type <type>', 'saga, tcc or 2pc')
+    .option('--status <status>', 'of this status')
+    .option('-t, --tag <key=value>', 'carrying this business key (repeatable: all must match)', collectTag)
+    .option('--paused', 'paused ones only')
+    .option('--step <id>', 'the step (retry_now, set_attempts, skip, fail_step)')
+    .option('--left <n>', 'set_attempts: attempts left', count)
+    .option('-o, --output <json>', "skip: the step's output (JSON, @file.json or @-)")
+    .option('--note <text>', 'why, for each history (required by skip and fail_step)')
+    .option('--limit <n>', 'most transactions (default 1000)', integer)
+    .option('--dry-run', 'only count the transactions it would go through')
+    .option('-w, --wait', 'follow it to its end')
+    .action(async (action: BulkRequest['action'], options: BulkRunOptions) => {
+      const { tag, step, left, output, dryRun, wait, ...filter } = options;
+      const request: BulkRequest = {
+        ...filter,
+        action,
+        tag: tag?.map(([key, value]) => `${key}:${value}`),
+        stepId: step,
+        attemptsLeft: left,
+        output: output === undefined ? undefined : parseInput(io, output),
+      };
+      if (dryRun) return print({ matched: await client().countBulk(request) }, ({ matched }) => `${matched} transactions match\n`);
+      let run = await client().startBulk(request);
+      while (wait && run.status === 'running') {
+        await new Promise((resolve) => setTimeout(resolve, BULK_POLL_MS));
+        run = await client().bulkAction(run.id);
+      }
+      print(run, views.bulk);
+    });
+  bulkActions
+    .command('show <id>')
+    .description('a bulk action and its progress')
+    .action(async (id: string) => print(await client().bulkAction(id), views.bulk));
+
+  const participants = program.command('participants').description('participants: circuits, commands in flight, pauses');
+  participants
+    .command('list')
+    .description('every participant with a circuit, commands in flight or a pause')
+    .action(async () => print(await client().participants(), views.participants));
+  participants
+    .command('pause <participant>')
+    .description('hold every command to it (its transactions pause) until it is resumed, e.g. during its maintenance')
+    .option('--note <text>', 'why, for the audit log')
+    .action(async (participant: string, { note }: Noted) =>
+      print(await client().pauseParticipant(participant, note), ({ since }) => `${participant} paused since ${since}\n`),
+    );
+  participants
+    .command('resume <participant>')
+    .description('resume it and every transaction that waited for it')
+    .option('--note <text>', 'why, for the audit log')
+    .action(async (participant: string, { note }: Noted) =>
+      print({ participant, resumed: await client().resumeParticipant(participant, note) }, ({ resumed }) =>
+        `${participant} resumed, and ${resumed} transactions that waited for it\n`,
+      ),
+    );
 
   try {
     await program.parseAsync(args, { from: 'user' });
@@ -145,6 +244,46 @@ export async function run(args: string[], io: Io = processIo): Promise<number> {
     }
     throw error;
   }
+}
+
+interface Noted {
+  note?: string;
+}
+
+type BulkRunOptions = Omit<BulkRequest, 'action' | 'tag' | 'stepId' | 'attemptsLeft' | 'output'> & {
+  tag?: Tag[];
+  step?: string;
+  left?: number;
+  output?: string;
+  dryRun?: boolean;
+  wait?: boolean;
+};
+
+/** How often `ordo bulk run --wait` asks for the progress. */
+const BULK_POLL_MS = 1000;
+
+type BulkOptions = Noted & { definition?: string; type?: 'saga' | 'tcc' | '2pc'; tag?: Tag[]; limit?: number };
+
+/** The options of a bulk action: the list's filters, a limit and a note. */
+function bulk(command: Command, description: string): Command {
+  return command
+    .description(description)
+    .option('--definition <name>', 'of this definition')
+    .option('--type <type>', 'saga, tcc or 2pc')
+    .option('-t, --tag <key=value>', 'carrying this business key (repeatable: all must match)', collectTag)
+    .option('--limit <n>', 'most transactions (default 100, at most 1000)', integer)
+    .option('--note <text>', 'why, for the history');
+}
+
+function bulkFilter({ tag, ...filter }: BulkOptions): BulkFilter {
+  return { ...filter, tag: tag?.map(([key, value]) => `${key}:${value}`) };
+}
+
+/** A whole number from 0. */
+function count(text: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 0) throw new UsageError(`"${text}" is not a whole number from 0`);
+  return value;
 }
 
 function integer(text: string): number {

@@ -1,4 +1,4 @@
-import { DefinitionList, DefinitionVersion, EventPage, Transaction, TransactionPage } from '../ordo-client';
+import { BulkRun, DefinitionList, DefinitionVersion, EventPage, Participant, Transaction, TransactionPage } from '../ordo-client';
 import { fields, table } from './table';
 
 /** How each answer reads in a terminal; `--json` prints the API's JSON instead. */
@@ -9,6 +9,7 @@ export const views = {
       ['definition', `${tx.definition.name} v${tx.definition.version}`],
       ['type', tx.type],
       ['status', tx.status],
+      ...(tx.paused ? [['paused', pausedBy(tx.paused)] as [string, string]] : []),
       ['started', `${tx.createdAt}${tx.startedBy ? ` by ${tx.startedBy}` : ''}`],
       ['updated', tx.updatedAt],
       ...(tx.decision ? [['decision', tx.decision] as [string, string]] : []),
@@ -20,6 +21,21 @@ export const views = {
     table(
       ['step', 'participant', 'status', 'phase', 'attempt', 'error'],
       tx.steps.map((s) => [s.id, s.participant, s.status, s.phase, s.attempt, s.lastError ? `${s.lastError.code}: ${s.lastError.message}` : null]),
+    ),
+
+  bulk: (run: BulkRun): string =>
+    fields([
+      ['id', run.id],
+      ['action', `${run.action}${typeof run.params.stepId === 'string' ? ` ${run.params.stepId}` : ''}`],
+      ['status', run.status],
+      ['progress', `${run.processed} / ${run.matched} gone through, ${run.applied} applied`],
+      ['started', `${run.createdAt} by ${run.actor}`],
+    ]),
+
+  participants: (items: Participant[]): string =>
+    table(
+      ['participant', 'circuit', 'in flight', 'failure ratio', 'paused'],
+      items.map((p) => [p.participant, p.circuit, p.inFlight, p.failureRatio, p.paused ? `since ${p.paused.since} by ${p.paused.by}` : null]),
     ),
 
   transactions: (page: TransactionPage): string =>
@@ -54,6 +70,12 @@ export const views = {
       stored.definition.steps.map((s) => [s.id, s.participant, s.action, s.compensation, s.dependsOn?.join(', ')]),
     ),
 };
+
+/** Since when and by whom (an operator, or the paused participants it waits for). */
+function pausedBy(paused: NonNullable<Transaction['paused']>): string {
+  const by = [...(paused.actor ? [paused.actor] : []), ...paused.participants.map((p) => `participant ${p}`)];
+  return `since ${paused.since} by ${by.join(', ')}`;
+}
 
 /** An event's data without what the other columns show, on one line. */
 function detail(data: Record<string, unknown>): string {

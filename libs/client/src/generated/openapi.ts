@@ -165,6 +165,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/transactions/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Pause every running transaction matching the filter (oldest first, at most limit) */
+        post: operations["TransactionsController_bulkPause"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/transactions/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Resume every transaction an operator paused matching the filter (oldest first, at most limit) */
+        post: operations["TransactionsController_bulkResume"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/transactions/counts": {
         parameters: {
             query?: never;
@@ -327,6 +361,108 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/transactions/{id}/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Pause a running transaction: nothing is sent and no timer runs until it is resumed; replies are still applied */
+        post: operations["TransactionsController_pause"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/transactions/{id}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Resume a paused transaction: every timer moves on by the time it was paused */
+        post: operations["TransactionsController_resume"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/transactions/{id}/steps/{stepId}/retry-now": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send a step's scheduled retry now, skipping the rest of its backoff (or hold) */
+        post: operations["TransactionsController_retryNow"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/transactions/{id}/steps/{stepId}/attempts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Set how many more attempts a step with an attempt out or scheduled may use in its current phase */
+        post: operations["TransactionsController_setAttempts"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/transactions/{id}/steps/{stepId}/skip": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Count a saga step as succeeded with the given output, so that its dependents run */
+        post: operations["TransactionsController_skip"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/transactions/{id}/steps/{stepId}/fail": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Fail a step that has not answered its first phase yet: the rollback starts */
+        post: operations["TransactionsController_failStep"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/participants": {
         parameters: {
             query?: never;
@@ -335,10 +471,88 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * How the coordinator protects each participant: circuit breaker and commands in flight
-         * @description Every participant with commands in flight or a circuit breaker on the instance that answers. Breakers are per instance; in-flight counts are global.
+         * How the coordinator protects each participant: circuit breaker, commands in flight, pause
+         * @description Every participant with commands in flight, a circuit breaker on the instance that answers, or a pause. Breakers are per instance; in-flight counts and pauses are global.
          */
         get: operations["ParticipantsController_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/participants/{participant}/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pause a participant: every command to it is held, and the transactions that need it pause, until it is resumed
+         * @description Answers once every coordinator instance holds its commands (after PAUSE_REFRESH_MS). 409 ALREADY_PAUSED.
+         */
+        post: operations["ParticipantsController_pause"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/participants/{participant}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resume a paused participant and every transaction that waited for it (their timers move on by the time paused)
+         * @description 409 NOT_PAUSED.
+         */
+        post: operations["ParticipantsController_resume"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/bulk-actions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The latest 50 bulk actions, newest first, with their progress */
+        get: operations["BulkActionsController_list"];
+        put?: never;
+        /**
+         * Apply an operator action to every transaction matching a filter, in batches; with dryRun, only count them
+         * @description 200 with the count for a dry run; 202 with the run, whose progress GET /bulk-actions/{id} tells.
+         */
+        post: operations["BulkActionsController_start"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/bulk-actions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A bulk action and its progress */
+        get: operations["BulkActionsController_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -643,6 +857,25 @@ export interface components {
             /** @example 3 */
             version: number;
         };
+        PauseView: {
+            /**
+             * @description When the transaction's clock stopped
+             * @example 2026-11-21T10:00:02.000Z
+             */
+            since: string;
+            /**
+             * @description The operator who paused it; null when only paused participants hold it
+             * @example ops-alice
+             */
+            actor?: string | null;
+            /**
+             * @description Paused participants it has a command for
+             * @example [
+             *       "inventory"
+             *     ]
+             */
+            participants: string[];
+        };
         ReplyErrorView: {
             /** @example OUT_OF_STOCK */
             code: string;
@@ -669,6 +902,11 @@ export interface components {
             /** @example 4 */
             attemptsLeft: number;
             /**
+             * @description What the step waits for: the reply to its attempt out, the end of a retry backoff, or of a hold; null: nothing
+             * @enum {string|null}
+             */
+            waitingFor?: "reply" | "backoff" | "hold" | null;
+            /**
              * @description Timeout, next retry, or end of a hold
              * @example 2026-11-21T10:00:05.000Z
              */
@@ -691,6 +929,8 @@ export interface components {
             type: "saga" | "tcc" | "2pc";
             /** @enum {string} */
             status: "running" | "compensating" | "completed" | "compensated" | "failed";
+            /** @description Set while paused: nothing is sent and no timer runs (replies are still applied); null otherwise */
+            paused?: components["schemas"]["PauseView"] | null;
             /**
              * @example {
              *       "sku": "SKU-1",
@@ -764,8 +1004,10 @@ export interface components {
              *     ]
              */
             tag?: string[];
+            /** @description Only paused transactions (true) or only those not paused (false) */
+            paused?: boolean;
             /**
-             * @description Most transactions replayed by this call
+             * @description Most transactions this call acts on
              * @default 100
              * @example 100
              */
@@ -777,6 +1019,55 @@ export interface components {
              * @example 12
              */
             retried: number;
+        };
+        BulkNoteDto: {
+            /** @example place-order */
+            definition?: string;
+            /** @enum {string} */
+            type?: "saga" | "tcc" | "2pc";
+            /**
+             * Format: date-time
+             * @description Created at or after
+             * @example 2026-11-01T00:00:00Z
+             */
+            createdFrom?: string;
+            /**
+             * Format: date-time
+             * @description Created before
+             * @example 2026-12-01T00:00:00Z
+             */
+            createdTo?: string;
+            /**
+             * @description Carries this tag, given as key:value; repeat for several (all must match; at most 16)
+             * @example [
+             *       "orderId:o-7f3a"
+             *     ]
+             */
+            tag?: string[];
+            /** @description Only paused transactions (true) or only those not paused (false) */
+            paused?: boolean;
+            /**
+             * @description Most transactions this call acts on
+             * @default 100
+             * @example 100
+             */
+            limit?: number;
+            /** @example inventory maintenance, ticket OPS-51 */
+            note?: string;
+        };
+        BulkPauseResult: {
+            /**
+             * @description Running transactions paused
+             * @example 12
+             */
+            paused: number;
+        };
+        BulkResumeResult: {
+            /**
+             * @description Paused transactions resumed
+             * @example 12
+             */
+            resumed: number;
         };
         StatusCounts: {
             /**
@@ -909,6 +1200,47 @@ export interface components {
             /** @example refunded manually in the payment console, ticket OPS-42 */
             note: string;
         };
+        NoteDto: {
+            /** @example inventory maintenance, ticket OPS-51 */
+            note?: string;
+        };
+        SetAttemptsDto: {
+            /** @example inventory maintenance, ticket OPS-51 */
+            note?: string;
+            /**
+             * @description Attempts the step may still use in its current phase (a scheduled retry counts; an attempt already out does not)
+             * @example 10
+             */
+            attemptsLeft: number;
+        };
+        SkipStepDto: {
+            /** @example reserved by hand in the warehouse system, ticket OPS-52 */
+            note: string;
+            /**
+             * @description The step's output, which its dependents' input mappings read (null when omitted)
+             * @example {
+             *       "reservationId": "r-manual-1"
+             *     }
+             */
+            output?: {
+                [key: string]: unknown;
+            } | null;
+        };
+        RequiredNoteDto: {
+            /** @example reserved by hand in the warehouse system, ticket OPS-52 */
+            note: string;
+        };
+        ParticipantPauseView: {
+            /** @example 2026-11-21T10:00:00.000Z */
+            since: string;
+            /**
+             * @description The operator who paused it
+             * @example ops-alice
+             */
+            by: string;
+            /** @example database upgrade, ticket OPS-51 */
+            note?: string | null;
+        };
         ParticipantView: {
             /** @example inventory */
             participant: string;
@@ -927,9 +1259,148 @@ export interface components {
              * @example 0.05
              */
             failureRatio: number;
+            /** @description Set while an operator has it paused: every command to it is held (its transactions pause) until it is resumed */
+            paused?: components["schemas"]["ParticipantPauseView"] | null;
         };
         ParticipantList: {
             items: components["schemas"]["ParticipantView"][];
+        };
+        ParticipantResumeResult: {
+            /** @example inventory */
+            participant: string;
+            /**
+             * @description Transactions that waited for it and were resumed
+             * @example 50
+             */
+            resumed: number;
+        };
+        BulkActionRequest: {
+            /** @example place-order */
+            definition?: string;
+            /** @enum {string} */
+            type?: "saga" | "tcc" | "2pc";
+            /**
+             * Format: date-time
+             * @description Created at or after
+             * @example 2026-11-01T00:00:00Z
+             */
+            createdFrom?: string;
+            /**
+             * Format: date-time
+             * @description Created before
+             * @example 2026-12-01T00:00:00Z
+             */
+            createdTo?: string;
+            /**
+             * @description Carries this tag, given as key:value; repeat for several (all must match; at most 16)
+             * @example [
+             *       "orderId:o-7f3a"
+             *     ]
+             */
+            tag?: string[];
+            /** @description Only paused transactions (true) or only those not paused (false) */
+            paused?: boolean;
+            /**
+             * @description The operator action applied to each matching transaction
+             * @enum {string}
+             */
+            action: "retry" | "abort" | "pause" | "resume" | "retry_now" | "set_attempts" | "skip" | "fail_step";
+            /**
+             * @description Of this status; each action already keeps only the transactions it may apply to (retry: failed; abort, pause: running; resume: paused)
+             * @enum {string}
+             */
+            status?: "running" | "compensating" | "completed" | "compensated" | "failed";
+            /**
+             * @description retry_now, set_attempts, skip, fail_step: the step
+             * @example charge
+             */
+            stepId?: string;
+            /**
+             * @description set_attempts: the attempts left
+             * @example 5
+             */
+            attemptsLeft?: number;
+            /** @description skip: the step's output */
+            output?: {
+                [key: string]: unknown;
+            };
+            /**
+             * @description Kept in each history (required by skip and fail_step)
+             * @example partner outage, OPS-77
+             */
+            note?: string;
+            /**
+             * @description Most transactions it acts on, oldest first
+             * @default 1000
+             * @example 1000
+             */
+            limit?: number;
+            /**
+             * @description Only count the transactions it would act on
+             * @default false
+             */
+            dryRun?: boolean;
+        };
+        BulkActionCount: {
+            /**
+             * @description Transactions matching the filter that the action may apply to (at most limit)
+             * @example 120
+             */
+            matched: number;
+        };
+        BulkActionView: {
+            /** @example 5c0e… */
+            id: string;
+            /** @enum {string} */
+            action: "retry" | "abort" | "pause" | "resume" | "retry_now" | "set_attempts" | "skip" | "fail_step";
+            /**
+             * @description The action's parameters
+             * @example {
+             *       "stepId": "charge",
+             *       "note": "OPS-77"
+             *     }
+             */
+            params: {
+                [key: string]: unknown;
+            };
+            /**
+             * @description The transactions it acts on
+             * @example {
+             *       "definition": "place-order",
+             *       "status": "running"
+             *     }
+             */
+            filter: {
+                [key: string]: unknown;
+            };
+            /** @example ops-alice */
+            actor: string;
+            /** @enum {string} */
+            status: "running" | "done";
+            /**
+             * @description Transactions that matched when it started (at most its limit)
+             * @example 120
+             */
+            matched: number;
+            /**
+             * @description Transactions it has gone through
+             * @example 100
+             */
+            processed: number;
+            /**
+             * @description Of those, the ones the action applied to (the others had changed, or it did not apply)
+             * @example 97
+             */
+            applied: number;
+            /** @example 2026-12-03T07:00:00.000Z */
+            createdAt: string;
+            /** @example 2026-12-03T07:00:02.000Z */
+            updatedAt: string;
+            /** @example 2026-12-03T07:00:05.000Z */
+            finishedAt?: string | null;
+        };
+        BulkActionList: {
+            items: components["schemas"]["BulkActionView"][];
         };
         CreateWebhookDto: {
             /**
@@ -1411,6 +1882,8 @@ export interface operations {
                 createdTo?: string;
                 /** @description Carries this tag, given as key:value; repeat for several (all must match; at most 16) */
                 tag?: string[];
+                /** @description Only paused transactions (true) or only those not paused (false) */
+                paused?: boolean;
                 /** @description Most items returned */
                 limit?: number;
                 /** @description nextCursor of the previous page */
@@ -1508,6 +1981,52 @@ export interface operations {
             };
         };
     };
+    TransactionsController_bulkPause: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BulkNoteDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkPauseResult"];
+                };
+            };
+        };
+    };
+    TransactionsController_bulkResume: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BulkNoteDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkResumeResult"];
+                };
+            };
+        };
+    };
     TransactionsController_counts: {
         parameters: {
             query?: {
@@ -1519,6 +2038,8 @@ export interface operations {
                 createdTo?: string;
                 /** @description Carries this tag, given as key:value; repeat for several (all must match; at most 16) */
                 tag?: string[];
+                /** @description Only paused transactions (true) or only those not paused (false) */
+                paused?: boolean;
             };
             header?: never;
             path?: never;
@@ -1729,6 +2250,160 @@ export interface operations {
             };
         };
     };
+    TransactionsController_pause: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NoteDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TransactionView"];
+                };
+            };
+        };
+    };
+    TransactionsController_resume: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NoteDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TransactionView"];
+                };
+            };
+        };
+    };
+    TransactionsController_retryNow: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                stepId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NoteDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TransactionView"];
+                };
+            };
+        };
+    };
+    TransactionsController_setAttempts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                stepId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SetAttemptsDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TransactionView"];
+                };
+            };
+        };
+    };
+    TransactionsController_skip: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                stepId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SkipStepDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TransactionView"];
+                };
+            };
+        };
+    };
+    TransactionsController_failStep: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                stepId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RequiredNoteDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TransactionView"];
+                };
+            };
+        };
+    };
     ParticipantsController_list: {
         parameters: {
             query?: never;
@@ -1744,6 +2419,129 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ParticipantList"];
+                };
+            };
+        };
+    };
+    ParticipantsController_pause: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                participant: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NoteDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ParticipantPauseView"];
+                };
+            };
+        };
+    };
+    ParticipantsController_resume: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                participant: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NoteDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ParticipantResumeResult"];
+                };
+            };
+        };
+    };
+    BulkActionsController_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkActionList"];
+                };
+            };
+        };
+    };
+    BulkActionsController_start: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BulkActionRequest"];
+            };
+        };
+        responses: {
+            /** @description Dry run: how many transactions it would go through */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkActionCount"];
+                };
+            };
+            /** @description Started */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkActionView"];
+                };
+            };
+        };
+    };
+    BulkActionsController_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkActionView"];
                 };
             };
         };

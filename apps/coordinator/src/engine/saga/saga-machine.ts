@@ -59,6 +59,8 @@ import {
   stepSpec,
 } from '../transaction/transitions';
 import { decideWith, initialState, MachineRules, OperatorEventOf } from '../transaction/machine';
+import { isPending, operatorFailure } from '../transaction/operators';
+import { idle } from '../attempts/attempts';
 
 export type SagaStepState = StepState<SagaPhase>;
 export type SagaState = TransactionState<SagaPhase>;
@@ -173,6 +175,41 @@ function resolve(draft: SagaDraft, event: Operator<'resolve'>, ctx: DecideContex
   return accept(propagate(next, ctx));
 }
 
+/**
+ * An operator counts a forward step as succeeded with the output they give, so that its
+ * dependents run (and read it): one not sent yet, one with an attempt out or scheduled
+ * (a late reply to it is ignored), or one stuck after the commit. A skipped step is
+ * compensated in a rollback if its execute went out. A pivot commits the saga when skipped,
+ * so it may be skipped only when it could run: alone.
+ */
+function skip(draft: SagaDraft, { actor, stepId, output, note }: Operator<'skip'>, ctx: DecideContext): Decision<SagaState> {
+  const step = findStep(draft.state, stepId);
+  if (!step) return reject('unknown_step', `no step ${stepId}`);
+  const stuck = draft.state.status === 'failed' && isStuck(draft.state, stepId);
+  if (draft.state.status !== 'running' && !stuck) return reject('not_running', 'only a saga moving forward can skip a step');
+  if (!isPending(step) && !stuck) return reject('step_not_pending', `step ${stepId} is ${step.status} in its ${step.phase} phase`);
+  const others = Object.entries(draft.state.steps).filter(([id]) => id !== stepId);
+  if (isPivot(specOf(ctx, stepId)) && !others.every(([, other]) => other.status === 'pending' || other.status === 'succeeded')) {
+    return reject('not_applicable', `step ${stepId} has no compensation: it may be skipped once every step started has succeeded`);
+  }
+  const noted = record(draft, { type: 'operator.skipped', actor, stepId, output, note });
+  return accept(propagate(reopen(succeed(updateStep(noted, stepId, idle(step)), stepId, output, ctx)), ctx));
+}
+
+/**
+ * An operator fails a forward step not answered yet: as a `failure` reply, the rollback
+ * starts (and the step is compensated if its execute went out). Refused where an abort is.
+ */
+function failStep(draft: SagaDraft, { actor, stepId, note }: Operator<'fail_step'>, ctx: DecideContext): Decision<SagaState> {
+  const step = findStep(draft.state, stepId);
+  if (!step) return reject('unknown_step', `no step ${stepId}`);
+  const blocker = rollbackBlocker(draft.state, ctx.definition);
+  if (blocker) return reject(blocker, ROLLBACK_BLOCKED[blocker]);
+  if (!isPending(step)) return reject('step_not_pending', `step ${stepId} is ${step.status} in its ${step.phase} phase`);
+  const noted = record(draft, { type: 'operator.failed_step', actor, stepId, note });
+  return accept(propagate(conclude(noted, stepId, 'failure', null, operatorFailure(note), ctx), ctx));
+}
+
 // ---- transitions ----
 
 /** Sends the next attempt of the step's current phase; a compensation gets the execute's input. */
@@ -278,4 +315,6 @@ const RULES: MachineRules<SagaState> = {
   abort,
   replay,
   resolve,
+  skip,
+  failStep,
 };

@@ -164,7 +164,16 @@ const RULES: MachineRules<TccState> = {
   propagate,
   timer: // The deadline first: a try due at the same time is then dropped instead of sent.
   (draft, ctx) => fireDueTimers(enforceDeadline(draft, ctx), ctx, TCC_ATTEMPTS),
-  ...operatorHandlers({ attempts: TCC_ATTEMPTS, propagate, abortBlocker, rollBack, isStuck, resolveRefusal }),
+  ...operatorHandlers({
+    attempts: TCC_ATTEMPTS,
+    propagate,
+    abortBlocker,
+    rollBack,
+    isStuck,
+    resolveRefusal,
+    // As a refused try: cancelled if it was sent.
+    failPending: (draft, id, error, ctx) => conclude(draft, id, 'failure', null, error, ctx),
+  }),
 };
 
 // ---- rules ----

@@ -28,7 +28,10 @@ export type Move =
   /** Lose a command: only its timeout will tell. */
   | { readonly kind: 'drop'; readonly pick: number }
   | { readonly kind: 'wait'; readonly ms: number }
-  | { readonly kind: 'abort' };
+  | { readonly kind: 'abort' }
+  /** An operator pauses or resumes the transaction. */
+  | { readonly kind: 'pause' }
+  | { readonly kind: 'resume' };
 
 export const arbOutcome = (failureWeight: number): fc.Arbitrary<Outcome> =>
   fc.oneof(
@@ -48,6 +51,8 @@ export const arbMoves = (failureWeight: number): fc.Arbitrary<Move[]> => {
       { arbitrary: fc.record({ kind: fc.constant('drop'), pick: fc.nat() }), weight: 1 },
       { arbitrary: fc.record({ kind: fc.constant('wait'), ms: fc.integer({ min: 0, max: 400 }) }), weight: 3 },
       { arbitrary: fc.constant({ kind: 'abort' as const }), weight: 1 },
+      { arbitrary: fc.constant({ kind: 'pause' as const }), weight: 1 },
+      { arbitrary: fc.constant({ kind: 'resume' as const }), weight: 1 },
     ),
     { maxLength: 60 },
   );
@@ -101,10 +106,11 @@ export class RandomGate implements Gate {
   check(effects: readonly Effect[], after: TransactionState): void {
     const admitted = this.verdicts.filter((verdict) => verdict.admitted);
     assert.equal(sendsOf(effects).length, admitted.length, 'commands sent differ from admissions');
-    const refusals = this.verdicts.flatMap((verdict) => (verdict.admitted ? [] : [verdict]));
+    const refusals = this.verdicts.flatMap((verdict) => ('retryAt' in verdict ? [verdict] : []));
     const lastHeld = new Map<string, Extract<HistoryEvent, { type: 'step.held' }>>();
     for (const effect of effects) {
-      if (effect.kind !== 'record' || effect.event.type !== 'step.held') continue;
+      // A pause holds without asking the gate (and without an end).
+      if (effect.kind !== 'record' || effect.event.type !== 'step.held' || effect.event.until === undefined) continue;
       const { stepId, reason, until } = effect.event;
       const index = refusals.findIndex((refusal) => refusal.reason === reason && refusal.retryAt === until);
       assert.ok(index >= 0, `${stepId} held without a refusal`);
@@ -242,7 +248,9 @@ export abstract class ScenarioDriver<S extends TransactionState> {
         this.apply({ type: 'timer' });
         return;
       case 'abort':
-        this.apply({ type: 'abort', actor: 'prop' });
+      case 'pause':
+      case 'resume':
+        this.apply({ type: move.kind, actor: 'prop' });
         return;
     }
   }
@@ -256,6 +264,8 @@ export abstract class ScenarioDriver<S extends TransactionState> {
    * and only letting timers fire in `silence`. Returns how many events it took.
    */
   runToTheEnd(ending: Scenario['ending'], limit: number): number {
+    // A paused transaction waits for its operator: they resume it first.
+    if (this.state.paused) this.apply({ type: 'resume', actor: 'prop' });
     let events = 0;
     for (; !STOPPED.includes(this.state.status) && events <= limit; events++) {
       const awaited = ending === 'recovery' ? this.outstanding.find((command) => this.isAwaited(command)) : undefined;
@@ -329,13 +339,24 @@ export abstract class ScenarioDriver<S extends TransactionState> {
     const decision = this.run.apply(event);
     this.transcript.push(decision);
     if (!decision.accepted) {
-      // Only an abort may be refused here: every other event the driver sends is legitimate.
-      assert.equal(event.type, 'abort', `${event.type} refused`);
-      assert.ok(this.abortRejections.includes(decision.rejection.code));
-      this.checkRejected(decision.rejection, before);
+      // Only operator requests may be refused here: every other event the driver sends is legitimate.
+      const { code } = decision.rejection;
+      if (event.type === 'pause') assert.ok(['not_running', 'already_paused'].includes(code), `pause refused: ${code}`);
+      else if (event.type === 'resume') assert.ok(code === 'not_paused' && !before.paused?.actor, `resume refused: ${code}`);
+      else {
+        assert.equal(event.type, 'abort', `${event.type} refused`);
+        assert.ok(this.abortRejections.includes(code));
+        this.checkRejected(decision.rejection, before);
+      }
       return decision;
     }
     if (isFinished(before.status)) assert.deepEqual(decision.state, before, 'a finished transaction changed');
+    // A paused transaction sends nothing and has no timer; a timer changes nothing in it.
+    if (decision.state.paused) {
+      assert.deepEqual(sendsOf(decision.effects), [], 'a paused transaction sent a command');
+      assert.equal(this.run.machine.nextDueAt(decision.state, this.definition), null, 'a paused transaction has a timer');
+    }
+    if (before.paused && event.type === 'timer') assert.equal(decision.state, before, 'a timer changed a paused transaction');
     this.gate.check(decision.effects, decision.state);
     // In order: a timer pass may send a due command before a later timer rolls back.
     for (const effect of decision.effects) {

@@ -14,7 +14,14 @@ export type RejectionCode =
   | 'step_not_stuck'
   | 'outcome_not_applicable'
   | 'past_point_of_no_return'
-  | 'pivot_in_flight';
+  | 'pivot_in_flight'
+  | 'already_paused'
+  | 'not_paused'
+  | 'paused'
+  | 'step_not_scheduled'
+  | 'step_not_active'
+  | 'step_not_pending'
+  | 'not_applicable';
 
 export interface Rejection {
   readonly code: RejectionCode;

@@ -1,6 +1,6 @@
 import { Effect } from './effects';
 import { HistoryEvent } from './history';
-import { RollbackCause, StepState, TransactionState, TxStatus } from './transaction-state';
+import { hasEnded, RollbackCause, StepState, TransactionState, TxStatus } from './transaction-state';
 
 /** A decision under construction: each helper returns a new draft, never mutating the old. */
 export interface Draft<S> {
@@ -34,7 +34,10 @@ export function updateStep<S extends TransactionState>(
     : record(updated, { type: 'step.status_changed', stepId, from: before.status, to: after.status });
 }
 
-/** Changes the transaction status, recording it; a rollback cause is kept on the state. */
+/**
+ * Changes the transaction status, recording it; a rollback cause is kept on the state. A
+ * transaction that ends while paused (its last replies came in) is paused no more.
+ */
 export function setStatus<S extends TransactionState>(
   draft: Draft<S>,
   status: TxStatus,
@@ -42,6 +45,6 @@ export function setStatus<S extends TransactionState>(
 ): Draft<S> {
   if (draft.state.status === status) return draft;
   const from = draft.state.status;
-  const state = { ...draft.state, status, ...(cause && { rollback: cause }) };
+  const state = { ...draft.state, status, ...(cause && { rollback: cause }), ...(hasEnded(status) && { paused: null }) };
   return record({ ...draft, state }, { type: 'transaction.status_changed', from, to: status, ...(cause && { cause }) });
 }

@@ -1,9 +1,12 @@
 import { Outcome, Phase, ReplyError } from '@ordo/protocol';
 import { ReplyMatch } from '../attempts/attempts';
-import { HoldReason, ResolveOutcome } from './inputs';
+import { HoldReason, OperatorEvent, OperatorEventOf, PauseReason, ResolveOutcome } from './inputs';
 import { RollbackCause, StepStatus, TxStatus } from './transaction-state';
 
 export type IgnoredReplyReason = 'transaction_finished' | 'unknown_step' | Exclude<ReplyMatch, 'current'>;
+
+/** An operator's request as its history entry records it. */
+type Recorded<T extends OperatorEvent['type'], As extends string> = { readonly type: As } & Omit<OperatorEventOf<T>, 'type'>;
 
 /** One entry of a transaction's append-only history. Instants are ms since the epoch. */
 export type HistoryEvent =
@@ -53,17 +56,25 @@ export type HistoryEvent =
     }
   | { readonly type: 'step.timed_out'; readonly stepId: string; readonly phase: Phase; readonly attempt: number }
   /**
-   * The gate held the step's next command back (no attempt used); it is tried again at
-   * `until`. Recorded when a hold begins, not each time a held step is held again.
+   * The step's next command was held back (no attempt used): by the gate, tried again at
+   * `until`; or by a pause (no `until`), sent when the transaction resumes. Recorded when a
+   * hold begins, not each time a held step is held again.
    */
   | {
       readonly type: 'step.held';
       readonly stepId: string;
       readonly phase: Phase;
       readonly participant: string;
-      readonly reason: HoldReason;
-      readonly until: number;
+      readonly reason: HoldReason | PauseReason;
+      readonly until?: number;
     }
+  /** The transaction's clock stopped because a command was due to this paused participant. */
+  | { readonly type: 'transaction.paused'; readonly participant: string }
+  /**
+   * The transaction's clock runs again, `pausedMs` after it stopped: every timer (step
+   * timers, the deadline) moved on by that much. `actor`: who ended the last pause.
+   */
+  | { readonly type: 'transaction.resumed'; readonly actor: string; readonly pausedMs: number }
   /**
    * The step's next command was not sent: it would be `bytes` long, more than `maxBytes`.
    * No attempt was used; the step fails with COMMAND_TOO_LARGE.
@@ -85,6 +96,21 @@ export type HistoryEvent =
     }
   | { readonly type: 'operator.aborted'; readonly actor: string; readonly reason?: string }
   | { readonly type: 'operator.retried'; readonly actor: string; readonly stepIds: readonly string[] }
+  | Recorded<'pause', 'operator.paused'>
+  | Recorded<'resume', 'operator.resumed'>
+  /** Resumed a paused participant that this transaction waited for. */
+  | Recorded<'participant_resumed', 'operator.participant_resumed'>
+  | Recorded<'retry_now', 'operator.retried_now'>
+  | {
+      readonly type: 'operator.attempts_changed';
+      readonly actor: string;
+      readonly stepId: string;
+      readonly from: number;
+      readonly to: number;
+      readonly note?: string;
+    }
+  | Recorded<'skip', 'operator.skipped'>
+  | Recorded<'fail_step', 'operator.failed_step'>
   | {
       readonly type: 'operator.resolved';
       readonly actor: string;

@@ -17,7 +17,34 @@ export type OperatorEvent =
       readonly stepId: string;
       readonly outcome: ResolveOutcome;
       readonly note: string;
-    };
+    }
+  /** Stops the transaction's clock: nothing is sent and no timer runs until `resume`. */
+  | { readonly type: 'pause'; readonly actor: string; readonly note?: string }
+  | { readonly type: 'resume'; readonly actor: string; readonly note?: string }
+  /** A paused participant was resumed (by `actor`): its held commands may go. */
+  | { readonly type: 'participant_resumed'; readonly actor: string; readonly participant: string }
+  /** Sends a step's scheduled attempt now, skipping the rest of its backoff or hold. */
+  | { readonly type: 'retry_now'; readonly actor: string; readonly stepId: string; readonly note?: string }
+  /** Sets how many more attempts a step may use in its current phase. */
+  | {
+      readonly type: 'set_attempts';
+      readonly actor: string;
+      readonly stepId: string;
+      readonly attemptsLeft: number;
+      readonly note?: string;
+    }
+  /** Counts a forward step as succeeded with this output, so its dependents run. */
+  | {
+      readonly type: 'skip';
+      readonly actor: string;
+      readonly stepId: string;
+      readonly output: JsonObject | null;
+      readonly note: string;
+    }
+  /** Fails a forward step that has not succeeded: the rollback starts. */
+  | { readonly type: 'fail_step'; readonly actor: string; readonly stepId: string; readonly note: string };
+
+export type OperatorEventOf<T extends OperatorEvent['type']> = Extract<OperatorEvent, { type: T }>;
 
 /** Everything that can happen to a transaction. */
 export type TransactionEvent =
@@ -32,10 +59,15 @@ export type TransactionEvent =
 export const HOLD_REASONS = ['circuit_open', 'in_flight_limit'] as const;
 export type HoldReason = (typeof HOLD_REASONS)[number];
 
+/** Why a command waits for a resume: its transaction, or its participant, is paused. */
+export type PauseReason = 'transaction_paused' | 'participant_paused';
+
 export type Admission =
   | { readonly admitted: true }
   /** `retryAt`, later than `now`, is when the machine asks again. */
-  | { readonly admitted: false; readonly reason: HoldReason; readonly retryAt: number };
+  | { readonly admitted: false; readonly reason: HoldReason; readonly retryAt: number }
+  /** An operator paused the participant: the transaction pauses until it is resumed. */
+  | { readonly admitted: false; readonly reason: 'participant_paused' };
 
 /**
  * The shell's protection of participants, asked before every command is sent. An admission

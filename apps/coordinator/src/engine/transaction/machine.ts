@@ -3,11 +3,13 @@ import { freshAttempts } from '../attempts/attempts';
 import { ResolvedDefinition } from '../definition/definition';
 import { accept, Decision, reject } from './decision';
 import { Draft, draftOf } from './draft';
-import { DecideContext, OperatorEvent, TransactionEvent } from './inputs';
+import { DecideContext, OperatorEventOf, TransactionEvent } from './inputs';
 import { StepState, TransactionState } from './transaction-state';
+import { retryNow, setAttempts } from './operators';
+import { clockOf, participantResumed, pause, Restart, resume } from './pause';
 import { applyReply, AttemptRules, concludeRefused, startTransaction } from './transitions';
 
-export type OperatorEventOf<T extends OperatorEvent['type']> = Extract<OperatorEvent, { type: T }>;
+export type { OperatorEventOf } from './inputs';
 
 /** What makes a protocol: the parts of `decide` that differ between saga, TCC and 2PC. */
 export interface MachineRules<S extends TransactionState> {
@@ -19,6 +21,8 @@ export interface MachineRules<S extends TransactionState> {
   abort(draft: Draft<S>, event: OperatorEventOf<'abort'>, ctx: DecideContext): Decision<S>;
   replay(draft: Draft<S>, event: OperatorEventOf<'retry'>, ctx: DecideContext): Decision<S>;
   resolve(draft: Draft<S>, event: OperatorEventOf<'resolve'>, ctx: DecideContext): Decision<S>;
+  skip(draft: Draft<S>, event: OperatorEventOf<'skip'>, ctx: DecideContext): Decision<S>;
+  failStep(draft: Draft<S>, event: OperatorEventOf<'fail_step'>, ctx: DecideContext): Decision<S>;
 }
 
 /** Every step pending in the protocol's first phase; the transaction not started yet. */
@@ -31,6 +35,7 @@ export function initialState<P extends Phase>(definition: ResolvedDefinition, fi
   });
   return {
     status: 'running',
+    paused: null,
     startedAt: null,
     deadline: null,
     rollback: null,
@@ -48,8 +53,10 @@ export function decideWith<S extends TransactionState>(
   event: TransactionEvent,
   ctx: DecideContext,
 ): Decision<S> {
-  const decision = decideEvent(rules, state, event, ctx);
-  return decision.accepted ? accept(concludeRefused(decision, ctx, rules.attempts, rules.propagate)) : decision;
+  // A paused transaction decides as of its pause; resuming it needs the time it was paused.
+  const at = event.type === 'resume' || event.type === 'participant_resumed' ? ctx : clockOf(state, ctx);
+  const decision = decideEvent(rules, state, event, at);
+  return decision.accepted ? accept(concludeRefused(decision, at, rules.attempts, rules.propagate)) : decision;
 }
 
 function decideEvent<S extends TransactionState>(
@@ -69,12 +76,32 @@ function decideEvent<S extends TransactionState>(
     case 'reply':
       return accept(rules.propagate(applyReply(draft, event, ctx, rules.attempts), ctx));
     case 'timer':
-      return accept(rules.propagate(rules.timer(draft, ctx), ctx));
+      // No timer runs while paused (a claim may still race a pause).
+      return accept(state.paused ? draft : rules.propagate(rules.timer(draft, ctx), ctx));
     case 'abort':
       return rules.abort(draft, event, ctx);
     case 'retry':
       return rules.replay(draft, event, ctx);
     case 'resolve':
       return rules.resolve(draft, event, ctx);
+    case 'skip':
+      return rules.skip(draft, event, ctx);
+    case 'fail_step':
+      return rules.failStep(draft, event, ctx);
+    case 'retry_now':
+      return retryNow(draft, event, ctx, rules);
+    case 'set_attempts':
+      return setAttempts(draft, event);
+    case 'pause':
+      return pause(draft, event, ctx);
+    case 'resume':
+      return resume(draft, event, ctx, restart(rules));
+    case 'participant_resumed':
+      return participantResumed(draft, event, ctx, restart(rules));
   }
+}
+
+/** Once a pause is over: whatever its timers made due, then whatever became possible. */
+function restart<S extends TransactionState>(rules: MachineRules<S>): Restart<S> {
+  return (draft, ctx) => rules.propagate(rules.timer(draft, ctx), ctx);
 }

@@ -28,8 +28,24 @@ export interface StepState<P extends Phase = Phase> extends AttemptState<P> {
   readonly lastError: ReplyError | null;
 }
 
+/**
+ * A paused transaction's clock stands still: it sends no command and none of its timers
+ * (step timeouts, retries, holds, the deadline) runs, while replies are still applied. It
+ * decides as of `since`; resuming moves every timer on by the time paused (pause.ts).
+ */
+export interface Pause {
+  /** When its clock stopped, ms since the epoch. */
+  readonly since: number;
+  /** The operator who paused it; null when only paused participants hold it. */
+  readonly actor: string | null;
+  /** Paused participants it has a command for: it resumes once none is left (and no operator holds it). */
+  readonly participants: readonly string[];
+}
+
 export interface TransactionState<P extends Phase = Phase> {
   readonly status: TxStatus;
+  /** Null unless paused. */
+  readonly paused: Pause | null;
   /** Null until the `started` event. */
   readonly startedAt: number | null;
   readonly deadline: number | null;
@@ -62,8 +78,9 @@ export function hasWorkInFlight(state: TransactionState): boolean {
   return Object.values(state.steps).some((step) => step.waitingFor !== null);
 }
 
-/** The earliest due time among the steps and the given extra instants. */
+/** The earliest due time among the steps and the given extra instants; none while paused (no timer runs). */
 export function earliest(state: TransactionState, ...instants: readonly (number | null)[]): number | null {
+  if (state.paused) return null;
   const due = [...Object.values(state.steps).map((step) => step.dueAt), ...instants].filter(
     (instant): instant is number => instant !== null,
   );

@@ -24,6 +24,7 @@ const step = (overrides: Partial<StepState> = {}): StepState => ({
 
 const state = (steps: Record<string, StepState>, overrides: Partial<TransactionState> = {}): TransactionState => ({
   status: 'running',
+  paused: null,
   startedAt: 0,
   deadline: null,
   rollback: null,

@@ -16,6 +16,7 @@ import { Draft, emit, record, setStatus, updateStep } from './draft';
 import { toCommand } from './effects';
 import { IgnoredReplyReason } from './history';
 import { DecideContext, StepReply } from './inputs';
+import { holdForPause, pauseFor } from './pause';
 import {
   findStep,
   hasWorkInFlight,
@@ -51,7 +52,8 @@ export const COMMAND_TOO_LARGE = 'COMMAND_TOO_LARGE';
 
 /**
  * Sends the next attempt of the step's current phase, or, when the gate refuses, holds the
- * step until the gate's retry time without using an attempt. A command larger than
+ * step until the gate's retry time without using an attempt; in a paused transaction, or to
+ * a paused participant (which pauses the transaction), until the resume (pause.ts). A command larger than
  * `ctx.maxCommandBytes` is not sent: the step is `refused` (its budget shrinks, its attempt
  * number does not, so nothing counts as sent and nothing needs undoing) and decideWith
  * concludes it as a failure.
@@ -62,6 +64,8 @@ export function dispatchAttempt<S extends TransactionState>(
   { participant, action, input, timeoutMs }: Dispatch,
   ctx: DecideContext,
 ): Draft<S> {
+  // A paused transaction sends nothing: the command waits for the resume.
+  if (draft.state.paused) return holdForPause(draft, stepId, participant, 'transaction_paused');
   const before = draft.state.steps[stepId];
   if (ctx.maxCommandBytes !== undefined) {
     const attempt = before.attempt + 1;
@@ -73,6 +77,9 @@ export function dispatchAttempt<S extends TransactionState>(
     }
   }
   const admission = ctx.gate.admit(participant);
+  if (!admission.admitted && admission.reason === 'participant_paused') {
+    return holdForPause(pauseFor(draft, participant, ctx.now), stepId, participant, 'participant_paused');
+  }
   if (!admission.admitted) {
     const { reason, retryAt: until } = admission;
     const held = updateStep(draft, stepId, holdUntil(before, until));

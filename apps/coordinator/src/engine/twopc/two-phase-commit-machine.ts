@@ -168,6 +168,15 @@ function resolveRefusal(step: TwoPcStepState, outcome: ResolveOutcome): Rejectio
   return null;
 }
 
+/**
+ * The operator failed a step still preparing: a NO vote when no prepare went out; else it
+ * may have prepared, so it ends as a spent budget does, aborted like the rest.
+ */
+function failPending(draft: TwoPcDraft, id: string, error: ReplyError, ctx: DecideContext): TwoPcDraft {
+  if (draft.state.steps[id].attempt === 0) return conclude(draft, id, 'failure', null, error, ctx);
+  return conclude(updateStep(draft, id, { attemptsLeft: 0 }), id, 'retry', null, error, ctx);
+}
+
 // ---- transitions ----
 
 /** Every phase of a 2PC step sends the step's action; the command's `phase` tells them apart. */
@@ -230,5 +239,5 @@ const RULES: MachineRules<TwoPcState> = {
   propagate,
   timer: // The deadline first: once it has passed, no held or retried prepare goes out any more.
   (draft, ctx) => fireDueTimers(enforceDeadline(draft, ctx), ctx, TWO_PC_ATTEMPTS),
-  ...operatorHandlers({ attempts: TWO_PC_ATTEMPTS, propagate, abortBlocker, rollBack: abortAll, isStuck, resolveRefusal }),
+  ...operatorHandlers({ attempts: TWO_PC_ATTEMPTS, propagate, abortBlocker, rollBack: abortAll, isStuck, resolveRefusal, failPending }),
 };

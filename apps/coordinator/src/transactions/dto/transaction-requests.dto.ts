@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional, IntersectionType } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
-import { ArrayMaxSize, IsArray, IsDate, IsIn, IsInt, IsObject, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsBoolean, IsDate, IsIn, IsInt, IsObject, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
 import { JSON_OBJECT, PageQuery } from '@ordo/platform';
 import { JsonObject, TX_TYPES, TxType } from '@ordo/protocol';
 import { WAIT_MS_CEILING } from '../../config/coordinator.config';
@@ -60,7 +60,7 @@ export class WaitQuery {
   waitMs?: number;
 }
 
-/** Filters shared by the list and the bulk replay. */
+/** Filters shared by the list, the counts and the bulk actions. */
 export class TransactionFilterDto {
   @ApiPropertyOptional({ example: 'place-order' })
   @IsOptional()
@@ -96,6 +96,13 @@ export class TransactionFilterDto {
   @ArrayMaxSize(MAX_TAGS)
   @Matches(TAG_FILTER_PATTERN, { each: true, message: `each tag must be key:value (a tag's key, then 1–${MAX_TAG_VALUE_LENGTH} characters)` })
   tag?: string[];
+
+  @ApiPropertyOptional({ type: Boolean, description: 'Only paused transactions (true) or only those not paused (false)' })
+  @IsOptional()
+  // A query string says "true" / "false"; a JSON body, true / false.
+  @Transform(({ value }) => (value === 'true' ? true : value === 'false' ? false : value))
+  @IsBoolean()
+  paused?: boolean;
 }
 
 export class ListTransactionsQuery extends IntersectionType(TransactionFilterDto, PageQuery) {
@@ -107,13 +114,60 @@ export class ListTransactionsQuery extends IntersectionType(TransactionFilterDto
 
 export class EventsQuery extends PageQuery {}
 
-export class BulkRetryDto extends TransactionFilterDto {
-  @ApiPropertyOptional({ example: 100, minimum: 1, maximum: 1000, default: 100, description: 'Most transactions replayed by this call' })
+/** The answered-at-once bulk endpoints take the list's filters, and act on at most `limit` transactions, oldest first. */
+export class BulkFilterDto extends TransactionFilterDto {
+  @ApiPropertyOptional({ example: 100, minimum: 1, maximum: 1000, default: 100, description: 'Most transactions this call acts on' })
   @IsOptional()
   @IsInt()
   @Min(1)
   @Max(1000)
   limit: number = 100;
+}
+
+export class BulkRetryDto extends BulkFilterDto {}
+
+/** A note the history keeps with an operator action. */
+export class NoteDto {
+  @ApiPropertyOptional({ example: 'inventory maintenance, ticket OPS-51' })
+  @IsOptional()
+  @IsString()
+  @Length(1, 2000)
+  note?: string;
+}
+
+export class BulkNoteDto extends IntersectionType(BulkFilterDto, NoteDto) {}
+
+export class SetAttemptsDto extends NoteDto {
+  @ApiProperty({
+    example: 10,
+    minimum: 0,
+    maximum: 100,
+    description: 'Attempts the step may still use in its current phase (a scheduled retry counts; an attempt already out does not)',
+  })
+  @IsInt()
+  @Min(0)
+  @Max(100)
+  attemptsLeft: number;
+}
+
+/** The note an action that overrides the protocol must carry. */
+export class RequiredNoteDto {
+  @ApiProperty({ example: 'reserved by hand in the warehouse system, ticket OPS-52' })
+  @IsString()
+  @Length(1, 2000)
+  note: string;
+}
+
+export class SkipStepDto extends RequiredNoteDto {
+  @ApiPropertyOptional({
+    ...JSON_OBJECT,
+    nullable: true,
+    example: { reservationId: 'r-manual-1' },
+    description: "The step's output, which its dependents' input mappings read (null when omitted)",
+  })
+  @IsOptional()
+  @IsObject()
+  output?: JsonObject;
 }
 
 export class AbortDto {

@@ -20,6 +20,7 @@ const stepFields = (step: StepState) => ({
   phase: step.phase,
   attempt: step.attempt,
   attemptsLeft: step.attemptsLeft,
+  waitingFor: step.waitingFor === 'refused' ? null : step.waitingFor,
   dueAt: iso(step.dueAt),
   output: step.output,
   lastError: step.lastError,
@@ -42,10 +43,24 @@ export class StepView {
   @ApiProperty({ enum: ALL_PHASES, description: 'Phase of the latest attempt' }) phase: Phase;
   @ApiProperty({ example: 1, description: 'Latest attempt number in this phase (0: none sent)' }) attempt: number;
   @ApiProperty({ example: 4 }) attemptsLeft: number;
+  @ApiPropertyOptional({
+    enum: ['reply', 'backoff', 'hold'],
+    nullable: true,
+    description: 'What the step waits for: the reply to its attempt out, the end of a retry backoff, or of a hold; null: nothing',
+  })
+  waitingFor: 'reply' | 'backoff' | 'hold' | null;
   @ApiPropertyOptional({ ...NULLABLE_STRING, example: '2026-11-21T10:00:05.000Z', description: 'Timeout, next retry, or end of a hold' })
   dueAt: string | null;
   @ApiPropertyOptional({ ...JSON_OBJECT, nullable: true, example: { reservationId: 'r-1' } }) output: JsonObject | null;
   @ApiPropertyOptional({ type: ReplyErrorView, nullable: true }) lastError: ReplyError | null;
+}
+
+export class PauseView {
+  @ApiProperty({ example: '2026-11-21T10:00:02.000Z', description: "When the transaction's clock stopped" }) since: string;
+  @ApiPropertyOptional({ ...NULLABLE_STRING, example: 'ops-alice', description: 'The operator who paused it; null when only paused participants hold it' })
+  actor: string | null;
+  @ApiProperty({ type: [String], example: ['inventory'], description: 'Paused participants it has a command for' })
+  participants: string[];
 }
 
 export class TransactionView {
@@ -53,6 +68,12 @@ export class TransactionView {
   @ApiProperty({ type: DefinitionRef }) definition: DefinitionRef;
   @ApiProperty({ enum: TX_TYPES }) type: TxType;
   @ApiProperty({ enum: TX_STATUSES }) status: TxStatus;
+  @ApiPropertyOptional({
+    type: PauseView,
+    nullable: true,
+    description: 'Set while paused: nothing is sent and no timer runs (replies are still applied); null otherwise',
+  })
+  paused: PauseView | null;
   @ApiProperty({ ...JSON_OBJECT, example: { sku: 'SKU-1', qty: 2 } }) input: JsonObject;
   @ApiPropertyOptional({ ...NULLABLE_STRING, description: "The caller's own: another API key's equal key is another key" })
   idempotencyKey: string | null;
@@ -83,6 +104,7 @@ export class TransactionView {
       definition: { name: record.definitionName, version: record.definitionVersion },
       type: record.type,
       status: state.status,
+      paused: state.paused && { ...state.paused, since: new Date(state.paused.since).toISOString(), participants: [...state.paused.participants] },
       input: record.input,
       idempotencyKey: record.idempotencyKey,
       startedBy: record.startedBy,
@@ -136,6 +158,14 @@ export class EventPage {
   @ApiProperty({ type: [EventView] }) items: EventView[];
   @ApiPropertyOptional({ ...NULLABLE_STRING, description: 'Pass as `cursor` for the next page; null on the last page' })
   nextCursor: string | null;
+}
+
+export class BulkPauseResult {
+  @ApiProperty({ example: 12, description: 'Running transactions paused' }) paused: number;
+}
+
+export class BulkResumeResult {
+  @ApiProperty({ example: 12, description: 'Paused transactions resumed' }) resumed: number;
 }
 
 export class BulkRetryResult {

@@ -43,10 +43,10 @@ export class InsightsRepository {
     );
   }
 
-  /** Active transactions (running or compensating) with no update since `before`, stalest first. */
+  /** Active transactions (running or compensating, not paused: those wait on purpose) with no update since `before`, stalest first. */
   async stuck(before: Date, limit: number): Promise<TransactionSummaryRow[]> {
     return this.dataSource.query(
-      `SELECT ${SUMMARY_COLUMNS} FROM transactions t WHERE t.status IN ('running', 'compensating') AND t.updated_at < $1
+      `SELECT ${SUMMARY_COLUMNS} FROM transactions t WHERE t.status IN ('running', 'compensating') AND t.paused IS NULL AND t.updated_at < $1
        ORDER BY t.updated_at LIMIT $2`,
       [before, limit],
     );

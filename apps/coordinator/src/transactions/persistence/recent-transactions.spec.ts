@@ -16,7 +16,7 @@ const record = (id: string, status: TransactionRecord['state']['status'] = 'runn
   version: 0,
   ignoredReplies: 0,
   layout: [],
-  state: { status, startedAt: 0, deadline: null, rollback: null, steps: {} },
+  state: { status, paused: null, startedAt: 0, deadline: null, rollback: null, steps: {} },
 });
 
 describe('RecentTransactions', () => {

@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { OutgoingMessage, PreparedStatement, runPrepared } from '@ordo/platform';
 import { HEADERS, JsonObject, ReplyError, TxType } from '@ordo/protocol';
-import { HistoryEvent, RollbackCause, StepState, TransactionState, TwoPcDecision, TwoPcState, TxStatus } from '../../engine';
+import { HistoryEvent, Pause, RollbackCause, StepState, TransactionState, TwoPcDecision, TwoPcState, TxStatus } from '../../engine';
 import { failedAlert } from '../../alerts/alert';
 import { TransactionRecord } from './transaction-record';
 import { tagOfFilter, Tags } from '../tags';
@@ -14,6 +14,7 @@ interface TransactionRow {
   definition_version: number;
   type: TxType;
   status: TxStatus;
+  paused: Pause | null;
   input: JsonObject;
   started_at: Date | null;
   deadline: Date | null;
@@ -63,6 +64,8 @@ export interface ListFilter {
   createdTo?: Date;
   /** `key:value` tags the transaction must all carry. */
   tag?: readonly string[];
+  /** Paused (true) or not (false). */
+  paused?: boolean;
 }
 
 /** What one decision writes: the transaction's new state, its history and its commands. */
@@ -100,7 +103,7 @@ export interface Cursor {
   id: string;
 }
 
-const SELECT_TRANSACTIONS = `SELECT id, definition_name, definition_version, type, status, input, started_at, deadline,
+const SELECT_TRANSACTIONS = `SELECT id, definition_name, definition_version, type, status, paused, input, started_at, deadline,
   rollback, idempotency_key, started_by, traceparent, decision, created_at, updated_at, version, ignored_replies, tags, steps FROM transactions`;
 
 /** The history rows and outbox rows of the decisions whose transaction is in `written` (a CTE of ids). */
@@ -127,12 +130,12 @@ const INSERT: PreparedStatement = {
   name: 'ordo_tx_insert',
   text: `WITH inserted AS (
     INSERT INTO transactions (id, definition_name, definition_version, type, status, input, started_at, deadline,
-      rollback, idempotency_key, traceparent, created_at, updated_at, steps, started_by, tags)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $15)
+      rollback, idempotency_key, traceparent, created_at, updated_at, steps, started_by, tags, paused)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $15, $17)
     ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
     RETURNING id, version),
   due AS (INSERT INTO timers (tx_id, due_at) SELECT id, $16::timestamptz FROM inserted WHERE $16::timestamptz IS NOT NULL),
-  ${effectsCtes('inserted', 17)}`,
+  ${effectsCtes('inserted', 18)}`,
 };
 
 /**
@@ -156,12 +159,12 @@ const updateStatement = (alerting: boolean): PreparedStatement => ({
   name: alerting ? 'ordo_tx_update_alerting' : 'ordo_tx_update',
   text: `WITH c AS (
     SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::jsonb[], $7::text[],
-      $8::jsonb[], $9::timestamptz[], $10::int[], $11::boolean[])
-      AS c (id, version, status, started_at, deadline, rollback, decision, steps, due_at, ignored, changed)
+      $8::jsonb[], $9::timestamptz[], $10::int[], $11::boolean[], $12::jsonb[])
+      AS c (id, version, status, started_at, deadline, rollback, decision, steps, due_at, ignored, changed, paused)
     ORDER BY id),
   written AS (
     UPDATE transactions t SET version = t.version + 1, status = c.status, started_at = c.started_at,
-      deadline = c.deadline, rollback = c.rollback, decision = c.decision, steps = c.steps,
+      deadline = c.deadline, rollback = c.rollback, decision = c.decision, steps = c.steps, paused = c.paused,
       updated_at = CASE WHEN c.changed THEN now() ELSE t.updated_at END, ignored_replies = t.ignored_replies + c.ignored,
       finished_at = CASE WHEN c.status IN ('completed', 'compensated') THEN coalesce(t.finished_at, now()) END
     FROM c WHERE t.id = c.id AND t.version = c.version
@@ -170,8 +173,8 @@ const updateStatement = (alerting: boolean): PreparedStatement => ({
     INSERT INTO timers (tx_id, due_at) SELECT id, due_at FROM written WHERE due_at IS NOT NULL
     ON CONFLICT (tx_id) DO UPDATE SET due_at = excluded.due_at),
   idle AS (DELETE FROM timers WHERE tx_id IN (SELECT id FROM written WHERE due_at IS NULL)),
-  ${alerting ? failedAlertsCte(12) : ''}
-  ${effectsCtes('written', alerting ? 16 : 12)}`,
+  ${alerting ? failedAlertsCte(13) : ''}
+  ${effectsCtes('written', alerting ? 17 : 13)}`,
 });
 const UPDATE = updateStatement(false);
 const UPDATE_ALERTING = updateStatement(true);
@@ -233,6 +236,7 @@ function toRecord(row: TransactionRow): TransactionRecord {
       // A 2PC state carries its global decision (see engine/twopc/README.md).
       ...(row.type === '2pc' ? { decision: row.decision } : {}),
       status: row.status,
+      paused: row.paused,
       startedAt: ms(row.started_at),
       deadline: ms(row.deadline),
       rollback: row.rollback,
@@ -329,7 +333,7 @@ export class TransactionRepository {
       record.id, record.definitionName, record.definitionVersion, record.type, s.status, record.input,
       date(s.startedAt), date(s.deadline), json(s.rollback), record.idempotencyKey && storedKey(record.startedBy!, record.idempotencyKey),
       record.traceparent, record.createdAt,
-      JSON.stringify(stepRows(record.layout, s)), record.startedBy, json(record.tags), date(decision.nextDueAt),
+      JSON.stringify(stepRows(record.layout, s)), record.startedBy, json(record.tags), date(decision.nextDueAt), json(s.paused),
       ...effectParams([{ txId: record.id, ...decision }]),
     ]);
     return rows.length === 0 ? null : writeResult(rows, decision.messages);
@@ -362,6 +366,7 @@ export class TransactionRepository {
       col((d) => date(d.nextDueAt)),
       col((d) => d.ignoredReplies),
       col((d) => d.changed),
+      col((d) => json(d.after.paused)),
       ...alertParams,
       ...effectParams(decisions.map((d) => ({ txId: d.before.id, ...d }))),
     ]);
@@ -419,14 +424,49 @@ export class TransactionRepository {
     return rows.map(toRecord);
   }
 
-  /** Ids of transactions matching the filter in a given status, oldest first. */
+  /** Ids of transactions matching the filter, oldest first. */
   async idsMatching(filter: ListFilter, limit: number): Promise<string[]> {
+    return (await this.oldestMatching(filter, limit)).map((r) => r.id);
+  }
+
+  /** Up to `limit` transactions matching the filter after `after`, oldest first: where each stands in that order. */
+  async oldestMatching(filter: ListFilter, limit: number, after?: Cursor): Promise<Cursor[]> {
     const { clause, params } = whereClause(filter);
+    const position = after ? `${clause ? `${clause} AND` : 'WHERE'} (created_at, id) > ($${params.length + 1}, $${params.length + 2}::uuid)` : clause;
+    const rows: { id: string; created_at: Date }[] = await this.dataSource.query(
+      `SELECT id, created_at FROM transactions ${position} ORDER BY created_at, id LIMIT $${params.length + (after ? 3 : 1)}`,
+      [...params, ...(after ? [after.createdAt, after.id] : []), limit],
+    );
+    return rows.map((r) => ({ id: r.id, createdAt: r.created_at }));
+  }
+
+  /** How many transactions match the filter, counting up to `max`. */
+  async countMatching(filter: ListFilter, max: number): Promise<number> {
+    const { clause, params } = whereClause(filter);
+    const [row]: { count: number }[] = await this.dataSource.query(
+      `SELECT count(*)::int AS count FROM (SELECT 1 FROM transactions ${clause} LIMIT $${params.length + 1}) m`,
+      [...params, max],
+    );
+    return row.count;
+  }
+
+  /** Transactions paused waiting for this participant, oldest first (partial index transactions_paused). */
+  async idsPausedFor(participant: string, limit: number): Promise<string[]> {
     const rows: { id: string }[] = await this.dataSource.query(
-      `SELECT id FROM transactions ${clause} ORDER BY created_at, id LIMIT $${params.length + 1}`,
-      [...params, limit],
+      `SELECT id FROM transactions WHERE paused IS NOT NULL AND paused -> 'participants' ? $1 ORDER BY created_at LIMIT $2`,
+      [participant, limit],
     );
     return rows.map((r) => r.id);
+  }
+
+  /** Transactions paused waiting for a participant that is paused no more (a resume that did not reach them). */
+  async pausedForResumed(limit: number): Promise<{ id: string; participant: string }[]> {
+    return this.dataSource.query(
+      `SELECT t.id, p.participant FROM transactions t CROSS JOIN jsonb_array_elements_text(t.paused -> 'participants') AS p (participant)
+       WHERE t.paused IS NOT NULL AND NOT EXISTS (SELECT 1 FROM paused_participants pp WHERE pp.participant = p.participant)
+       ORDER BY t.created_at LIMIT $1`,
+      [limit],
+    );
   }
 
   /** Up to `limit` history rows of a transaction after event `after` (from the start without), oldest first. */
@@ -460,6 +500,7 @@ export function whereClause(filter: ListFilter, cursor?: Cursor): { clause: stri
   if (filter.createdTo) add((p) => `created_at < ${p}`, filter.createdTo);
   // One containment per tag (not one object of all): two values of one key then match nothing, as AND says.
   for (const tag of filter.tag ?? []) add((p) => `tags @> ${p}::jsonb`, JSON.stringify(tagOfFilter(tag)));
+  if (filter.paused !== undefined) conditions.push(filter.paused ? 'paused IS NOT NULL' : 'paused IS NULL');
   if (cursor) {
     params.push(cursor.createdAt, cursor.id);
     conditions.push(`(created_at, id) < ($${params.length - 1}, $${params.length}::uuid)`);

@@ -6,6 +6,7 @@ import { CoordinatorConfig } from '../../config/coordinator.config';
 import { Admission, Effect, Gate } from '../../engine';
 import { TransactionRepository } from '../persistence/transaction.repository';
 import { CommittedDecision, ParticipantGate } from './participant-gate';
+import { PausedParticipants } from './paused-participants';
 import { ReplyFlowMonitor } from './reply-flow-monitor';
 
 const layout = [{ id: 'charge', participant: 'bank' }];
@@ -33,7 +34,13 @@ function setUp(settings: Record<string, string> = {}) {
   const monitor = { stalled: () => replyFlow.stalled } as ReplyFlowMonitor;
   const opened: string[] = [];
   const alerts = { circuitOpened: (participant: string) => void opened.push(participant) } as unknown as AlertRecorder;
-  return { gate: new ParticipantGate(repository as unknown as TransactionRepository, config, monitor, alerts), database, queries, replyFlow, opened };
+  const paused = new Set<string>();
+  const pauses = {
+    names: async () => paused,
+    list: async () => [...paused].map((participant) => ({ participant, pausedBy: 'ops', note: null, pausedAt: new Date(0) })),
+  } as unknown as PausedParticipants;
+  const gate = new ParticipantGate(repository as unknown as TransactionRepository, config, monitor, alerts, pauses);
+  return { gate, database, queries, replyFlow, opened, paused };
 }
 
 const admitMany = (gate: Gate, count: number): Admission[] => Array.from({ length: count }, () => gate.admit('bank'));
@@ -68,6 +75,15 @@ describe('ParticipantGate', () => {
   // Circuits opening and closing are logged; not here.
   beforeAll(() => Logger.overrideLogger(false));
   afterAll(() => Logger.overrideLogger(new ConsoleLogger()));
+
+  it('refuses every command to a paused participant, without a retry time, and admits the others', async () => {
+    const { gate, paused } = setUp();
+    paused.add('bank');
+    const batch = await gate.begin().gate(['bank', 'shop'], Date.now());
+    expect([batch.admit('bank'), batch.admit('shop')]).toEqual([{ admitted: false, reason: 'participant_paused' }, { admitted: true }]);
+    expect((await gate.participants()).find((p) => p.participant === 'bank')?.paused).toMatchObject({ by: 'ops', note: null });
+  });
+
   describe('in-flight bound', () => {
     it('admits up to the bound, counting what the database has and what the batch admitted', async () => {
       const { gate, database } = setUp({ MAX_IN_FLIGHT_PER_PARTICIPANT: '3' });
@@ -76,7 +92,7 @@ describe('ParticipantGate', () => {
       const admissions = admitMany(await gate.begin().gate(['bank'], now), 3);
       expect(admissions.slice(0, 2)).toEqual([{ admitted: true }, { admitted: true }]);
       expect(admissions[2]).toMatchObject({ admitted: false, reason: 'in_flight_limit' });
-      const { retryAt } = admissions[2] as Extract<Admission, { admitted: false }>;
+      const { retryAt } = admissions[2] as Extract<Admission, { retryAt: number }>;
       expect(retryAt).toBeGreaterThanOrEqual(now + HOLD_RETRY_MS / 2);
       expect(retryAt).toBeLessThanOrEqual(now + (HOLD_RETRY_MS * 3) / 2);
     });
@@ -133,11 +149,11 @@ describe('ParticipantGate', () => {
       const { gate, opened } = setUp(breakerSettings);
       const now = Date.now();
       await commit(gate, [replied('retry'), timedOut], now);
-      expect(await gate.participants()).toEqual([{ participant: 'bank', circuit: 'open', inFlight: 0, failureRatio: 1 }]);
+      expect(await gate.participants()).toEqual([{ participant: 'bank', circuit: 'open', inFlight: 0, failureRatio: 1, paused: null }]);
       expect(opened).toEqual(['bank']);
       const held = (await gate.begin().gate(['bank'], now + 999)).admit('bank');
       expect(held).toEqual({ admitted: false, reason: 'circuit_open', retryAt: expect.any(Number) });
-      expect((held as Extract<Admission, { admitted: false }>).retryAt).toBeGreaterThanOrEqual(now + 1000);
+      expect((held as Extract<Admission, { retryAt: number }>).retryAt).toBeGreaterThanOrEqual(now + 1000);
     });
 
     it('does not hold timeouts against a participant while replies are not being consumed', async () => {
@@ -159,7 +175,7 @@ describe('ParticipantGate', () => {
       const [first, second, third] = admitMany(probing, 3);
       expect([first, second]).toEqual([{ admitted: true }, { admitted: true }]);
       expect(third).toMatchObject({ admitted: false, reason: 'circuit_open' });
-      expect((third as Extract<Admission, { admitted: false }>).retryAt).toBeLessThanOrEqual(opened + 60_000 + HOLD_RETRY_MS * 1.5);
+      expect((third as Extract<Admission, { retryAt: number }>).retryAt).toBeLessThanOrEqual(opened + 60_000 + HOLD_RETRY_MS * 1.5);
       await commit(gate, [replied('success'), replied('success')]);
       expect((await gate.participants())[0]).toMatchObject({ circuit: 'closed', failureRatio: 0 });
     });

@@ -19,6 +19,7 @@ import { CoordinatorConfig } from '../../config/coordinator.config';
 import { StepLayout } from '../persistence/transaction-record';
 import { TransactionRepository } from '../persistence/transaction.repository';
 import { InFlightCounter } from './in-flight-counter';
+import { PausedParticipants } from './paused-participants';
 import { ReplyFlowMonitor } from './reply-flow-monitor';
 
 /** A decision whose database transaction committed. */
@@ -40,12 +41,15 @@ export interface ParticipantStatus {
   readonly circuit: Circuit;
   readonly inFlight: number;
   readonly failureRatio: number;
+  /** Set while an operator has it paused. */
+  readonly paused: { readonly since: string; readonly by: string; readonly note: string | null } | null;
 }
 
 /**
  * Protects participants: a circuit breaker per participant, fed by the replies and timeouts
  * this instance applies, and a bound on the commands awaiting a reply per participant,
- * counted across all instances. The pure machines ask it (as their `Gate`) before every
+ * counted across all instances; and the participants an operator paused, whose commands it
+ * refuses until they are resumed. The pure machines ask it (as their `Gate`) before every
  * command, and hold back what it refuses.
  */
 @Injectable()
@@ -62,6 +66,7 @@ export class ParticipantGate {
     private readonly config: CoordinatorConfig,
     private readonly replyFlow: ReplyFlowMonitor,
     private readonly alerts: AlertRecorder,
+    private readonly pauses: PausedParticipants,
   ) {
     this.inFlight = new InFlightCounter(config.IN_FLIGHT_REFRESH_MS);
     this.policy = {
@@ -80,9 +85,10 @@ export class ParticipantGate {
     return {
       gate: async (participants, now) => {
         const stale = this.inFlight.stale(participants, now);
-        if (stale.length > 0) await this.recount(stale);
+        const [paused] = await Promise.all([this.pauses.names(), stale.length > 0 ? this.recount(stale) : undefined]);
         return {
           admit: (participant) => {
+            if (paused.has(participant)) return { admitted: false, reason: 'participant_paused' };
             const admission = this.admit(participant, now);
             if (admission.admitted) {
               this.inFlight.reserve(participant);
@@ -121,17 +127,20 @@ export class ParticipantGate {
     return done;
   }
 
-  /** Every participant with a breaker on this instance or commands in flight, by name. */
+  /** Every participant with a breaker on this instance, commands in flight or a pause, by name. */
   async participants(): Promise<ParticipantStatus[]> {
-    const inFlight = await this.repository.countAwaitingReply(null);
+    const [inFlight, pauses] = await Promise.all([this.repository.countAwaitingReply(null), this.pauses.list()]);
+    const pauseOf = new Map(pauses.map((p) => [p.participant, p]));
     const now = Date.now();
-    return [...new Set([...this.breakers.keys(), ...inFlight.keys()])].sort().map((participant) => {
+    return [...new Set([...this.breakers.keys(), ...inFlight.keys(), ...pauseOf.keys()])].sort().map((participant) => {
       const breaker = this.breakers.get(participant) ?? CLOSED_BREAKER;
+      const pause = pauseOf.get(participant);
       return {
         participant,
         circuit: circuitAt(breaker, now),
         inFlight: inFlight.get(participant) ?? 0,
         failureRatio: failureRatio(breaker),
+        paused: pause ? { since: pause.pausedAt.toISOString(), by: pause.pausedBy, note: pause.note } : null,
       };
     });
   }
