@@ -360,18 +360,14 @@ async function measureRecovery(db: Pool, kills: KillRecord[]) {
       [TERMINAL, new Date(kill.backAt)],
     );
     kill.resumedAt = resumed.rows[0].at?.getTime();
-    const drained = await db.query<{ n: number; at: Date | null }>(
-      `SELECT count(*)::int AS n, max(f.ended_at) AS at FROM ${SCHEMA}.transactions t JOIN (${FIRST_END}) f ON f.tx_id = t.id
-       WHERE t.created_at < $2 AND f.ended_at > $2`,
+    // In flight at the kill: created before it, ended after it.
+    const { rows: inFlight } = await db.query<{ id: string; ended_at: Date }>(
+      `SELECT t.id, f.ended_at FROM ${SCHEMA}.transactions t JOIN (${FIRST_END}) f ON f.tx_id = t.id WHERE t.created_at < $2 AND f.ended_at > $2`,
       [TERMINAL, new Date(kill.at)],
     );
-    kill.inFlight = drained.rows[0].n;
-    kill.drainedAt = drained.rows[0].at?.getTime();
-    const inFlight = await db.query<{ id: string }>(
-      `SELECT t.id FROM ${SCHEMA}.transactions t JOIN (${FIRST_END}) f ON f.tx_id = t.id WHERE t.created_at < $2 AND f.ended_at > $2`,
-      [TERMINAL, new Date(kill.at)],
-    );
-    kill.stall = await stallAfter(db, SCHEMA, inFlight.rows.map((r) => r.id), kill.at);
+    kill.inFlight = inFlight.length;
+    kill.drainedAt = inFlight.length > 0 ? Math.max(...inFlight.map((r) => r.ended_at.getTime())) : undefined;
+    kill.stall = await stallAfter(db, SCHEMA, inFlight.map((r) => r.id), kill.at);
   }
 }
 

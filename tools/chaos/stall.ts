@@ -1,5 +1,5 @@
 import { Pool } from 'pg';
-import { TERMINAL } from '../bench/harness';
+import { percentile, TERMINAL } from '../bench/harness';
 
 export interface Stall {
   /**
@@ -36,6 +36,6 @@ export async function stallAfter(db: Pick<Pool, 'query'>, schema: string, ids: s
   const toEnd = rows.map((r) => r.ended).sort((a, b) => a - b);
   return {
     longestWithoutProgressMs: Math.max(...rows.map((r) => r.longest)),
-    p99ToEndMs: toEnd[Math.floor(0.99 * (toEnd.length - 1))],
+    p99ToEndMs: percentile(toEnd, 0.99),
   };
 }
