@@ -23,10 +23,12 @@ case "$command" in
     # Jest strips types without checking them; the whole tree, tests included, is checked here.
     npm run --silent typecheck
     npm run --silent check:cycles
+    npm run --silent lint
+    npm run --silent format:check
     code=0
     # --forceExit: once the results are in, a handle a test left open (a client still
-    # reconnecting to a broker the test stopped) must not keep the run waiting; Jest still
-    # prints that it forced the exit, so the leak shows.
+    # reconnecting to a broker the test stopped) must not keep the run waiting. (Jest prints
+    # "Force exiting" whenever the flag is given; `--detectOpenHandles` finds a real leak.)
     npx jest --forceExit "$@" || code=$?
     # The plain closing line, `N passed, N failed`, last.
     [ -f test-results/summary.txt ] && cat test-results/summary.txt

@@ -153,8 +153,8 @@ export function BulkProgress({ refresh }: { refresh: number }) {
               <td>{r.actor}</td>
               <td>{when(r.createdAt)}</td>
               <td>
-                <progress value={r.processed} max={Math.max(1, r.matched)} aria-label={`Progress of ${LABELS[r.action]}`} />{' '}
-                {r.processed} / {r.matched} gone through, {r.applied} applied{r.status === 'done' ? ' · done' : ''}
+                <progress value={r.processed} max={Math.max(1, r.matched)} aria-label={`Progress of ${LABELS[r.action]}`} /> {r.processed} /{' '}
+                {r.matched} gone through, {r.applied} applied{r.status === 'done' ? ' · done' : ''}
               </td>
             </tr>
           ))}

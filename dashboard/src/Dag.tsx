@@ -44,13 +44,22 @@ export function Dag({ steps, statuses }: { steps: StepDefinition[]; statuses?: R
           if (!from) return null;
           const [x1, y1, x2, y2] = [from.x + W, from.y + H / 2, to.x, to.y + H / 2];
           const mid = (x1 + x2) / 2;
-          return <path key={`${dep}-${step.id}`} d={`M ${x1} ${y1} C ${mid} ${y1}, ${mid} ${y2}, ${x2} ${y2}`} fill="none" stroke="#7b8794" strokeWidth="1.5" markerEnd="url(#arrow)" />;
+          return (
+            <path
+              key={`${dep}-${step.id}`}
+              d={`M ${x1} ${y1} C ${mid} ${y1}, ${mid} ${y2}, ${x2} ${y2}`}
+              fill="none"
+              stroke="#7b8794"
+              strokeWidth="1.5"
+              markerEnd="url(#arrow)"
+            />
+          );
         }),
       )}
       {steps.map((step) => {
         const { x, y } = position.get(step.id)!;
         const status = statuses?.[step.id];
-        const fill = status ? STATUS_COLORS[status] ?? '#777' : '#eef2f7';
+        const fill = status ? (STATUS_COLORS[status] ?? '#777') : '#eef2f7';
         const text = status ? '#fff' : '#1f2933';
         return (
           <g key={step.id} data-step={step.id} data-status={status}>

@@ -1,16 +1,22 @@
 import { useEffect, useState } from 'react';
 import { AlertWebhooks } from './AlertWebhooks';
-import { api, canRepair, Principal, TX_STATUSES } from './api';
+import { AdaptiveTimeoutInForce, api, canRepair, OUTCOMES, Principal } from './api';
 import { href } from './router';
-import { Badge, ConfirmDialog, ErrorNote, STATUS_COLORS, useLoad, when } from './ui';
+import { TimingTable } from './TimingTable';
+import { Badge, ConfirmDialog, ErrorNote, percent, STATUS_COLORS, useLoad, when } from './ui';
 
-const percent = (share: number) => `${(share * 100).toFixed(1)} %`;
+/** `412 ms (2 × p99 206 ms, 200 replies)`; at its maximum while too few replies are known. */
+const timeoutInForce = (t: AdaptiveTimeoutInForce) =>
+  t.percentileMs === null
+    ? `${t.timeoutMs} ms (the maximum: ${t.samples} replies known)`
+    : `${t.timeoutMs} ms (${t.factor} × p${t.percentile} ${t.percentileMs} ms, ${t.samples} replies)`;
 
 /** Throughput and outcome rates over a recent window, stuck transactions, participants' health; for admins, alert webhooks. */
 export function OverviewPage({ me }: { me: Principal }) {
   const [windowMinutes, setWindow] = useState(60);
   const [stuckMinutes, setStuck] = useState(5);
   const overview = useLoad(() => api.overview(windowMinutes, stuckMinutes), [windowMinutes, stuckMinutes]);
+  const timings = useLoad(() => api.timingStats(windowMinutes), [windowMinutes]);
   const participants = useLoad(() => api.participants(), []);
   const canAct = canRepair(me.role);
   const [pausing, setPausingState] = useState<{ participant: string; resume: boolean } | null>(null);
@@ -24,12 +30,14 @@ export function OverviewPage({ me }: { me: Principal }) {
   useEffect(() => {
     const timer = setInterval(() => {
       overview.reload();
+      timings.reload();
       participants.reload();
     }, 5000);
     return () => clearInterval(timer);
   });
   const o = overview.data;
-  const peak = Math.max(1, ...(o?.perMinute.map((b) => TX_STATUSES.reduce((n, s) => n + b.counts[s], 0)) ?? []));
+  const columns = o ? Math.ceil((o.windowMinutes * 60) / o.bucketSeconds) : 0;
+  const peak = Math.max(1, ...(o?.endedPerBucket.map((b) => OUTCOMES.reduce((n, s) => n + b[s], 0)) ?? []));
   return (
     <section aria-labelledby="overview-title">
       <h1 id="overview-title">Overview</h1>
@@ -49,12 +57,12 @@ export function OverviewPage({ me }: { me: Principal }) {
           <input type="number" min={1} max={1440} value={stuckMinutes} onChange={(e) => setStuck(Math.max(1, Number(e.target.value) || 1))} />
         </label>
       </form>
-      <ErrorNote error={overview.error ?? participants.error} />
+      <ErrorNote error={overview.error ?? timings.error ?? participants.error} />
       {o && (
         <>
           <div className="cards">
             <div className="card">
-              <div className="big">{o.throughputPerMinute.toFixed(2)}</div>started / min
+              <div className="big">{o.throughputPerMinute.toFixed(2)}</div>ended / min
             </div>
             <div className="card">
               <div className="big">{percent(o.rates.completed)}</div>completed
@@ -66,22 +74,38 @@ export function OverviewPage({ me }: { me: Principal }) {
               <div className="big">{percent(o.rates.failed)}</div>failed
             </div>
             <div className="card">
-              <div className="big">{o.started.total}</div>started since {when(o.from)}
+              <div className="big">{o.ended.total}</div>ended since {when(o.from)}
+            </div>
+            <div className="card">
+              <div className="big">{o.live.total}</div>in flight now ({o.live.running} running, {o.live.compensating} compensating)
             </div>
           </div>
-          <h2>Started per minute, by status now</h2>
-          <svg className="chart" width="100%" height="120" viewBox={`0 0 ${(o.windowMinutes + 1) * 12} 100`} preserveAspectRatio="none" role="img" aria-label="Transactions started per minute">
-            {o.perMinute.map((b) => {
-              // One column per minute of the window, the newest on the right.
-              const i = Math.floor((Date.parse(b.minute) - Date.parse(o.from)) / 60_000) + 1;
+          <h2>Ended per {o.bucketSeconds / 60} min, by outcome</h2>
+          <svg
+            className="chart"
+            width="100%"
+            height="120"
+            viewBox={`0 0 ${columns * 12} 100`}
+            preserveAspectRatio="none"
+            role="img"
+            aria-label={`Transactions ended per ${o.bucketSeconds / 60} min`}
+          >
+            {o.endedPerBucket.map((b) => {
+              // One column per bucket of the window, the newest (current) on the right.
+              const i = Math.floor((Date.parse(b.start) - Date.parse(o.from)) / (o.bucketSeconds * 1000));
               let y = 100;
-              return TX_STATUSES.map((s) => {
-                const h = (b.counts[s] / peak) * 100;
+              return OUTCOMES.map((s) => {
+                const h = (b[s] / peak) * 100;
                 y -= h;
-                return h > 0 ? <rect key={`${b.minute}-${s}`} x={i * 12} y={y} width={10} height={h} fill={STATUS_COLORS[s]} /> : null;
+                return h > 0 ? (
+                  <rect key={`${b.start}-${s}`} data-outcome={s} x={i * 12} y={y} width={10} height={h} fill={STATUS_COLORS[s]} />
+                ) : null;
               });
             })}
           </svg>
+          <h2>Durations and failures of the transactions that ended</h2>
+          <p className="muted">Step durations: dispatch to reply of the successful attempt. Transactions: start to end.</p>
+          {timings.data && <TimingTable stats={timings.data} />}
           <h2>Stuck: no progress for {o.stuckMinutes} min</h2>
           {o.stuck.length === 0 ? (
             <p className="muted">None.</p>
@@ -136,7 +160,7 @@ export function OverviewPage({ me }: { me: Principal }) {
       )}
       <p role="status">{notice}</p>
       {participants.data?.items.length === 0 ? (
-        <p className="muted">No participant has commands in flight, a circuit breaker on this instance, or a pause.</p>
+        <p className="muted">No participant has commands in flight, a circuit breaker or an adaptive timeout on this instance, or a pause.</p>
       ) : (
         <table>
           <thead>
@@ -145,6 +169,7 @@ export function OverviewPage({ me }: { me: Principal }) {
               <th scope="col">Circuit</th>
               <th scope="col">In flight</th>
               <th scope="col">Failure ratio</th>
+              <th scope="col">Adaptive timeout</th>
               <th scope="col">Paused</th>
               {canAct && <th scope="col">Action</th>}
             </tr>
@@ -158,6 +183,11 @@ export function OverviewPage({ me }: { me: Principal }) {
                 </td>
                 <td>{p.inFlight}</td>
                 <td>{percent(p.failureRatio)}</td>
+                <td data-adaptive-timeouts={p.adaptiveTimeouts.length}>
+                  {p.adaptiveTimeouts.length === 0
+                    ? '—'
+                    : p.adaptiveTimeouts.map((t) => <div key={`${t.percentile}/${t.factor}/${t.minMs}/${t.maxMs}`}>{timeoutInForce(t)}</div>)}
+                </td>
                 <td data-paused={p.paused ? 'yes' : 'no'}>
                   {p.paused ? `since ${when(p.paused.since)} by ${p.paused.by}${p.paused.note ? ` (${p.paused.note})` : ''}` : '—'}
                 </td>

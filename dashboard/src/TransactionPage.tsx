@@ -1,10 +1,11 @@
 import { useEffect, useRef, useState } from 'react';
-import { api, canRepair, followChanges, HistoryEntry, Principal, Step, StoredDefinition, Transaction } from './api';
+import { api, canRepair, followChanges, HistoryEntry, Principal, Step, StoredDefinition, Timeline, Transaction } from './api';
+import { Waterfall } from './Waterfall';
 import { Dag } from './Dag';
 import { href } from './router';
-import { Badge, ConfirmDialog, ErrorNote, Json, when } from './ui';
+import { Badge, clock, ConfirmDialog, ErrorNote, Json, when } from './ui';
 
-type StepActionKind = 'retry-now' | 'attempts' | 'skip' | 'fail';
+type StepActionKind = 'retry-now' | 'attempts' | 'edit' | 'skip' | 'fail';
 type Action =
   | { kind: 'retry' }
   | { kind: 'abort' }
@@ -16,14 +17,20 @@ type Action =
 /** Steps an operator may resolve by hand: stuck in a phase that must eventually succeed, or still open. */
 const RESOLVABLE = new Set(['compensation_failed', 'failed', 'running', 'compensating']);
 const FORWARD_PHASES = new Set(['execute', 'try', 'prepare']);
+/** Phases whose input an operator may edit: a saga's compensation carries its execute's (edited) input. */
+const EDITABLE_PHASES: Record<string, string[]> = { saga: ['execute', 'compensate'], tcc: ['try'], '2pc': ['prepare'] };
 
 /** The step actions the coordinator may accept now (it has the last word). */
 function stepActions(tx: Transaction, step: Step): StepActionKind[] {
   const pending = FORWARD_PHASES.has(step.phase) && (step.status === 'pending' || (step.status === 'running' && step.waitingFor !== null));
   const forward = tx.status === 'running' && pending;
+  const scheduled = (step.waitingFor === 'backoff' || step.waitingFor === 'hold') && !tx.paused;
+  const stuck = tx.status === 'failed' && (step.status === 'failed' || step.status === 'compensation_failed');
+  const editable = (scheduled || stuck) && (EDITABLE_PHASES[tx.type] ?? []).includes(step.phase);
   return [
-    ...((step.waitingFor === 'backoff' || step.waitingFor === 'hold') && !tx.paused ? ['retry-now' as const] : []),
+    ...(scheduled ? ['retry-now' as const] : []),
     ...(step.waitingFor !== null ? ['attempts' as const] : []),
+    ...(editable ? ['edit' as const] : []),
     ...(forward && tx.type === 'saga' ? ['skip' as const] : []),
     ...(forward ? ['fail' as const] : []),
   ];
@@ -32,12 +39,13 @@ function stepActions(tx: Transaction, step: Step): StepActionKind[] {
 const STEP_ACTION_LABELS: Record<StepActionKind, (id: string) => string> = {
   'retry-now': (id) => `Retry ${id} now…`,
   attempts: (id) => `Attempts of ${id}…`,
+  edit: (id) => `Edit input of ${id} and retry…`,
   skip: (id) => `Skip ${id}…`,
   fail: (id) => `Fail ${id}…`,
 };
 
-/** The skip dialog's output: a JSON object, or nothing when left empty; undefined when it is not one. */
-function parseOutput(text: string): Record<string, unknown> | null | undefined {
+/** A dialog's JSON object (skip's output, an edited input): null when left empty; undefined when it is not one. */
+function parseObject(text: string): Record<string, unknown> | null | undefined {
   if (!text.trim()) return null;
   try {
     const value: unknown = JSON.parse(text);
@@ -47,12 +55,8 @@ function parseOutput(text: string): Record<string, unknown> | null | undefined {
   }
 }
 
-const pad = (n: number, width = 2) => String(n).padStart(width, '0');
-/** Local time of day to the millisecond: the history's entries are often milliseconds apart. */
-const clock = (iso: string) => {
-  const d = new Date(iso);
-  return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`;
-};
+/** A history field as text: a status as it is, anything else (a count, an edited input) as JSON. */
+const asText = (value: unknown): string => (typeof value === 'string' ? value : value === undefined ? '' : JSON.stringify(value));
 const isError = (value: unknown): value is { code: string; message: string } =>
   typeof value === 'object' && value !== null && 'code' in value && 'message' in value;
 
@@ -87,6 +91,7 @@ async function readHistory(id: string, atLeast: number): Promise<{ items: Histor
 export function TransactionPage({ id, me }: { id: string; me: Principal }) {
   const [tx, setTx] = useState<Transaction | null>(null);
   const [events, setEvents] = useState<HistoryEntry[]>([]);
+  const [timeline, setTimeline] = useState<Timeline | null>(null);
   const [moreHistory, setMoreHistory] = useState<string | null>(null);
   // How many entries are shown, so that a live reload keeps the pages already opened.
   const shown = useRef(0);
@@ -99,11 +104,12 @@ export function TransactionPage({ id, me }: { id: string; me: Principal }) {
   const [attemptsLeft, setAttemptsLeft] = useState('1');
   const [output, setOutput] = useState('');
 
-  const load = useRef<() => Promise<void>>(async () => undefined);
+  const load = useRef<() => Promise<void>>(() => Promise.resolve());
   load.current = async () => {
     try {
-      const [t, history] = await Promise.all([api.get(id), readHistory(id, shown.current)]);
+      const [t, history, waterfall] = await Promise.all([api.get(id), readHistory(id, shown.current), api.timeline(id)]);
       setTx(t);
+      setTimeline(waterfall);
       setEvents(history.items);
       setMoreHistory(history.nextCursor);
       shown.current = history.items.length;
@@ -140,7 +146,8 @@ export function TransactionPage({ id, me }: { id: string; me: Principal }) {
     if (action.kind === 'attempts') {
       await api.stepAction(tx.id, action.step.id, 'attempts', { attemptsLeft: Number(attemptsLeft), note: note || undefined });
     }
-    if (action.kind === 'skip') await api.stepAction(tx.id, action.step.id, 'skip', { output: parseOutput(output) ?? undefined, note });
+    if (action.kind === 'edit') await api.stepAction(tx.id, action.step.id, 'edit-and-retry', { input: parseObject(output), note });
+    if (action.kind === 'skip') await api.stepAction(tx.id, action.step.id, 'skip', { output: parseObject(output) ?? undefined, note });
     if (action.kind === 'fail') await api.stepAction(tx.id, action.step.id, 'fail', { note });
     await load.current();
   };
@@ -162,6 +169,8 @@ export function TransactionPage({ id, me }: { id: string; me: Principal }) {
     setAttemptsLeft(a.kind === 'attempts' ? String(Math.max(1, a.step.attemptsLeft)) : '1');
     setOutput('');
     setAction(a);
+    // The input its next command would carry, to start the edit from.
+    if (a.kind === 'edit') api.stepInput(tx.id, a.step.id).then(({ input }) => setOutput(JSON.stringify(input, null, 2)), setError);
   };
 
   return (
@@ -193,8 +202,8 @@ export function TransactionPage({ id, me }: { id: string; me: Principal }) {
             <dd data-paused>
               since {when(tx.paused.since)}
               {tx.paused.actor && ` by ${tx.paused.actor}`}
-              {tx.paused.participants.length > 0 && ` · waiting for paused participant ${tx.paused.participants.join(', ')}`}
-              {' '}(nothing is sent and no timer runs; replies are still recorded)
+              {tx.paused.participants.length > 0 && ` · waiting for paused participant ${tx.paused.participants.join(', ')}`} (nothing is sent and no
+              timer runs; replies are still recorded)
             </dd>
           </>
         )}
@@ -217,7 +226,9 @@ export function TransactionPage({ id, me }: { id: string; me: Principal }) {
         <dd>{tx.idempotencyKey ?? '—'}</dd>
         <dt>Tags</dt>
         <dd className="mono">
-          {Object.entries(tx.tags).map(([key, value]) => `${key}=${value}`).join(', ') || '—'}
+          {Object.entries(tx.tags)
+            .map(([key, value]) => `${key}=${value}`)
+            .join(', ') || '—'}
         </dd>
         {tx.ignoredReplies > 0 && (
           <>
@@ -280,6 +291,11 @@ export function TransactionPage({ id, me }: { id: string; me: Principal }) {
               <td>{step.attemptsLeft}</td>
               <td>{when(step.dueAt)}</td>
               <td>
+                {step.input !== null && (
+                  <div data-edited-input>
+                    input (edited): <Json value={step.input} />
+                  </div>
+                )}
                 {step.output !== null && <Json value={step.output} />}
                 {step.lastError && (
                   <span className="error">
@@ -305,6 +321,8 @@ export function TransactionPage({ id, me }: { id: string; me: Principal }) {
           ))}
         </tbody>
       </table>
+      <h2>Timing</h2>
+      {timeline && timeline.rows.length > 0 ? <Waterfall timeline={timeline} now={Date.now()} /> : <p className="muted">No command sent yet.</p>}
       <h2>Input</h2>
       <Json value={tx.input} />
       <h2>History</h2>
@@ -317,13 +335,13 @@ export function TransactionPage({ id, me }: { id: string; me: Principal }) {
             <div>
               <strong>{e.type}</strong>
               {e.stepId && <> · {e.stepId}</>}
-              {e.data.phase !== undefined && <> · {String(e.data.phase)}</>}
-              {e.data.attempt !== undefined && <> #{String(e.data.attempt)}</>}
-              {e.data.outcome !== undefined && <> · {String(e.data.outcome)}</>}
+              {e.data.phase !== undefined && <> · {e.data.phase}</>}
+              {e.data.attempt !== undefined && <> #{e.data.attempt}</>}
+              {e.data.outcome !== undefined && <> · {e.data.outcome}</>}
               {e.data.to !== undefined && (
                 <>
                   {' '}
-                  · {String(e.data.from ?? '')} → <strong>{String(e.data.to)}</strong>
+                  · {asText(e.data.from)} → <strong>{asText(e.data.to)}</strong>
                 </>
               )}
               {typeof e.data.participant === 'string' && <> · participant {e.data.participant}</>}
@@ -404,20 +422,46 @@ export function TransactionPage({ id, me }: { id: string; me: Principal }) {
           <NoteField note={note} setNote={setNote} />
         </ConfirmDialog>
       )}
+      {action?.kind === 'edit' && (
+        <ConfirmDialog
+          title={`Edit the input of step ${action.step.id} and retry it?`}
+          confirmLabel="Save and retry"
+          onConfirm={run}
+          onClose={() => setAction(null)}
+          canConfirm={note.trim().length > 0 && Boolean(parseObject(output))}
+        >
+          <p>
+            Its next command, sent now, and every later one ({tx.type === 'saga' ? 'its compensation included' : 'its later phases included'}) carry
+            this input instead of the one its definition maps. The history keeps the old and the new input.
+          </p>
+          <label>
+            Input (a JSON object)
+            <textarea className="mono" value={output} onChange={(e) => setOutput(e.target.value)} rows={8} aria-invalid={!parseObject(output)} />
+          </label>
+          {!parseObject(output) && <p className="error">The input must be a JSON object.</p>}
+          <NoteField note={note} setNote={setNote} required />
+        </ConfirmDialog>
+      )}
       {action?.kind === 'skip' && (
         <ConfirmDialog
           title={`Skip step ${action.step.id}?`}
           confirmLabel="Skip"
           onConfirm={run}
           onClose={() => setAction(null)}
-          canConfirm={note.trim().length > 0 && parseOutput(output) !== undefined}
+          canConfirm={note.trim().length > 0 && parseObject(output) !== undefined}
         >
           <p>It counts as succeeded with the output you give, and the steps that depend on it run (and read it).</p>
           <label>
             Output (a JSON object, optional)
-            <textarea className="mono" value={output} onChange={(e) => setOutput(e.target.value)} rows={4} aria-invalid={parseOutput(output) === undefined} />
+            <textarea
+              className="mono"
+              value={output}
+              onChange={(e) => setOutput(e.target.value)}
+              rows={4}
+              aria-invalid={parseObject(output) === undefined}
+            />
           </label>
-          {parseOutput(output) === undefined && <p className="error">The output must be a JSON object.</p>}
+          {parseObject(output) === undefined && <p className="error">The output must be a JSON object.</p>}
           <NoteField note={note} setNote={setNote} required />
         </ConfirmDialog>
       )}

@@ -1,5 +1,17 @@
 import { FormEvent, useEffect, useRef, useState } from 'react';
-import { api, ApiError, canRepair, DefinitionSummary, Filter, followChanges, Principal, StatusCounts, Transaction, TX_STATUSES, TX_TYPES } from './api';
+import {
+  api,
+  ApiError,
+  canRepair,
+  DefinitionSummary,
+  Filter,
+  followChanges,
+  Principal,
+  StatusCounts,
+  Transaction,
+  TX_STATUSES,
+  TX_TYPES,
+} from './api';
 import { href } from './router';
 import { BulkActionDialog, BulkProgress } from './BulkActions';
 import { Badge, ConfirmDialog, ErrorNote, when } from './ui';
@@ -11,7 +23,11 @@ const PAGE = 25;
 const toIso = (local: string) => (local ? new Date(local).toISOString() : undefined);
 /** The tags field, `orderId=o-1, customer=ada`, as the API's `key:value` filters; none when empty. */
 const toTags = (text: string) => {
-  const tags = text.split(',').map((t) => t.trim()).filter(Boolean).map((t) => t.replace('=', ':'));
+  const tags = text
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean)
+    .map((t) => t.replace('=', ':'));
   return tags.length > 0 ? tags : undefined;
 };
 
@@ -33,7 +49,7 @@ export function TransactionsPage({ me }: { me: Principal }) {
   const [live, setLive] = useState(true);
   const cursor = cursors[cursors.length - 1];
 
-  const load = useRef<() => Promise<void>>(async () => undefined);
+  const load = useRef<() => Promise<void>>(() => Promise.resolve());
   load.current = async () => {
     try {
       if (filter.id) {
@@ -110,11 +126,18 @@ export function TransactionsPage({ me }: { me: Principal }) {
       <h1 id="list-title">Transactions</h1>
       <div className="counts" role="group" aria-label="Counts per status (select to filter)">
         <button type="button" className={!filter.status ? 'active' : ''} aria-pressed={!filter.status} onClick={() => byStatus('')}>
-          all <strong>{counts?.total ?? '…'}</strong>
+          all <strong>{counts ? `${counts.capped ? 'more than ' : ''}${counts.total}` : '…'}</strong>
         </button>
         {TX_STATUSES.map((s) => (
-          <button type="button" key={s} data-status={s} className={filter.status === s ? 'active' : ''} aria-pressed={filter.status === s} onClick={() => byStatus(s)}>
-            <Badge status={s} /> <strong>{counts?.counts[s] ?? '…'}</strong>
+          <button
+            type="button"
+            key={s}
+            data-status={s}
+            className={filter.status === s ? 'active' : ''}
+            aria-pressed={filter.status === s}
+            onClick={() => byStatus(s)}
+          >
+            <Badge status={s} /> <strong>{counts ? `${counts.capped ? '≥ ' : ''}${counts.counts[s]}` : '…'}</strong>
           </button>
         ))}
       </div>
@@ -261,8 +284,8 @@ export function TransactionsPage({ me }: { me: Principal }) {
           }}
         >
           <p>
-            Every <strong>failed</strong> transaction matching the current filter (definition, type, time range, tags; at most 100, oldest
-            first) gets its failed steps re-driven with a fresh attempt budget. The history records you as the actor.
+            Every <strong>failed</strong> transaction matching the current filter (definition, type, time range, tags; at most 100, oldest first) gets
+            its failed steps re-driven with a fresh attempt budget. The history records you as the actor.
           </p>
         </ConfirmDialog>
       )}

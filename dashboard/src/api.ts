@@ -1,54 +1,64 @@
-/** The coordinator's REST API, as the dashboard uses it. Every call carries the user's key. */
+/**
+ * The coordinator's REST API, as the dashboard uses it. Every call carries the user's key. Its
+ * shapes are the OpenAPI document's (the client package generates them from it), so they cannot drift.
+ */
+import type { components } from '../../libs/client/src/generated/openapi';
 
-export type TxStatus = 'running' | 'compensating' | 'completed' | 'compensated' | 'failed';
+type Schemas = components['schemas'];
+
+export type TxStatus = Schemas['TransactionView']['status'];
 export const TX_STATUSES: TxStatus[] = ['running', 'compensating', 'completed', 'compensated', 'failed'];
 export const TX_TYPES = ['saga', 'tcc', '2pc'] as const;
-export type Role = 'viewer' | 'starter' | 'operator' | 'admin';
+export type Role = Schemas['PrincipalView']['role'];
 
 /** Whether the key may act on transactions (replay, abort, resolve): operators and admins. */
 export const canRepair = (role: Role): boolean => role === 'operator' || role === 'admin';
 
-export interface Principal { name: string; role: Role }
-export interface Step {
-  id: string; participant: string; status: string; phase: string; attempt: number; attemptsLeft: number;
-  waitingFor: 'reply' | 'backoff' | 'hold' | null; dueAt: string | null; output: unknown; lastError: { code: string; message: string } | null;
-}
-export interface Transaction {
-  id: string; definition: { name: string; version: number }; type: string; status: TxStatus; input: unknown;
-  idempotencyKey: string | null; startedBy: string | null; deadline: string | null; createdAt: string; updatedAt: string; decision: string | null; steps: Step[];
-  ignoredReplies: number; tags: Record<string, string>;
-  paused: { since: string; actor: string | null; participants: string[] } | null;
-}
-export interface TxSummary { id: string; definition: { name: string; version: number }; type: string; status: TxStatus; createdAt: string; updatedAt: string }
-export interface HistoryEntry { id: string; type: string; stepId: string | null; actor: string | null; at: string; data: Record<string, unknown> }
-export interface StepDefinition { id: string; participant: string; action: string; compensation?: string; dependsOn?: string[] }
-export interface StoredDefinition { name: string; version: number; type: string; createdAt: string; definition: { steps: StepDefinition[] } & Record<string, unknown> }
-export interface DefinitionSummary { name: string; latestVersion: number; type: string; createdAt: string; registeredBy: string | null; versions: number }
-export interface StatusCounts { counts: Record<TxStatus, number>; total: number }
-export interface Overview {
-  from: string; windowMinutes: number; started: StatusCounts; throughputPerMinute: number;
-  rates: { completed: number; compensated: number; failed: number };
-  perMinute: { minute: string; counts: Record<TxStatus, number> }[]; stuckMinutes: number; stuck: TxSummary[];
-}
-export interface ParticipantHealth {
-  participant: string; circuit: string; inFlight: number; failureRatio: number;
-  paused: { since: string; by: string; note: string | null } | null;
-}
+export type Principal = Schemas['PrincipalView'];
+export type Step = Schemas['StepView'];
+export type Transaction = Schemas['TransactionView'];
+export type TxSummary = Schemas['TransactionSummary'];
+/** A history event; the fields of its data the timeline shows are typed. */
+export type HistoryEntry = Omit<Schemas['EventView'], 'data'> & {
+  data: Record<string, unknown> & { phase?: string; attempt?: number; outcome?: string; from?: string; to?: string };
+};
+export type StepDefinition = Schemas['StepDto'];
+export type StoredDefinition = Schemas['DefinitionVersionDto'];
+export type DefinitionSummary = Schemas['DefinitionSummaryDto'];
+export type VersionUsage = Schemas['DefinitionVersionUsageDto'];
+export type FieldChange = Schemas['FieldChangeDto'];
+export type DefinitionDiff = Schemas['DefinitionDiffDto'];
+export type StatusCounts = Schemas['StatusCounts'];
+export const OUTCOMES = ['completed', 'compensated', 'failed'] as const;
+export type Outcome = (typeof OUTCOMES)[number];
+/** Ended since `from`, by outcome, from the timing rollup in buckets `bucketSeconds` wide; plus what is in flight now. */
+export type Overview = Schemas['Overview'];
+/** An adaptive step timeout in force for a participant, on the instance that answered. */
+export type AdaptiveTimeoutInForce = Schemas['AdaptiveTimeoutView'];
+export type TimelineSpan = Schemas['TimelineSpanView'];
+export type Timeline = Schemas['TimelineView'];
+export type Percentiles = Schemas['LatencyPercentiles'];
+export type StepTimings = Schemas['StepTimings'];
+export type DefinitionTimings = Schemas['DefinitionTimings'];
+export type TimingStats = Schemas['TimingStats'];
+export type ParticipantHealth = Schemas['ParticipantView'];
 export const BULK_ACTIONS = ['retry', 'abort', 'pause', 'resume', 'retry_now', 'set_attempts', 'skip', 'fail_step'] as const;
 export type BulkActionKind = (typeof BULK_ACTIONS)[number];
-export interface BulkRun {
-  id: string; action: BulkActionKind; params: Record<string, unknown>; filter: Record<string, unknown>; actor: string;
-  status: 'running' | 'done'; matched: number; processed: number; applied: number; createdAt: string; updatedAt: string; finishedAt: string | null;
-}
-export interface Webhook { id: string; url: string; kinds: string[]; perMinute: number; createdBy: string; createdAt: string }
-export interface WebhookTestResult { delivered: boolean; status: number | null; error: string | null }
+export type BulkRun = Schemas['BulkActionView'];
+export type PreparedWork = Schemas['InDoubtView'];
+export type Webhook = Schemas['WebhookView'];
+export type WebhookTestResult = Schemas['WebhookTestResult'];
 
 const KEY = 'ordo.apiKey';
 export const storedKey = () => sessionStorage.getItem(KEY);
 export const storeKey = (key: string | null) => (key === null ? sessionStorage.removeItem(KEY) : sessionStorage.setItem(KEY, key));
 
 export class ApiError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -60,9 +70,9 @@ async function call<T>(method: string, path: string, body?: unknown, key = store
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await response.text();
-  const json = text ? JSON.parse(text) : null;
+  const json: unknown = text ? JSON.parse(text) : null;
   if (!response.ok) {
-    const error = json?.error ?? {};
+    const error = (json as { error?: { code?: string; message?: string } } | null)?.error ?? {};
     throw new ApiError(response.status, error.code ?? 'HTTP_ERROR', error.message ?? `HTTP ${response.status}`);
   }
   return json as T;
@@ -86,6 +96,7 @@ export const api = {
   get: (id: string) => call<Transaction>('GET', `/transactions/${encodeURIComponent(id)}`),
   events: (id: string, cursor: string | null, limit: number) =>
     call<{ items: HistoryEntry[]; nextCursor: string | null }>('GET', `/transactions/${encodeURIComponent(id)}/events${query({ cursor, limit })}`),
+  timeline: (id: string) => call<Timeline>('GET', `/transactions/${encodeURIComponent(id)}/timeline`),
   abort: (id: string, reason?: string) => call<Transaction>('POST', `/transactions/${id}/abort`, reason ? { reason } : {}),
   retry: (id: string) => call<Transaction>('POST', `/transactions/${id}/retry`),
   bulkRetry: (filter: Filter) => call<{ retried: number }>('POST', '/transactions/retry', withoutStatus(filter)),
@@ -97,16 +108,24 @@ export const api = {
   bulkAction: (request: Filter & { action: BulkActionKind; dryRun: boolean }) =>
     call<{ matched: number } & Partial<BulkRun>>('POST', '/bulk-actions', request),
   bulkActions: () => call<{ items: BulkRun[] }>('GET', '/bulk-actions'),
-  stepAction: (id: string, stepId: string, action: 'retry-now' | 'attempts' | 'skip' | 'fail', body: object) =>
+  stepInput: (id: string, stepId: string) =>
+    call<{ input: Record<string, unknown>; edited: boolean }>('GET', `/transactions/${id}/steps/${encodeURIComponent(stepId)}/input`),
+  stepAction: (id: string, stepId: string, action: 'retry-now' | 'attempts' | 'edit-and-retry' | 'skip' | 'fail', body: object) =>
     call<Transaction>('POST', `/transactions/${id}/steps/${encodeURIComponent(stepId)}/${action}`, body),
   pauseParticipant: (participant: string, note?: string) => call('POST', `/participants/${encodeURIComponent(participant)}/pause`, { note }),
-  resumeParticipant: (participant: string) =>
-    call<{ resumed: number }>('POST', `/participants/${encodeURIComponent(participant)}/resume`, {}),
+  resumeParticipant: (participant: string) => call<{ resumed: number }>('POST', `/participants/${encodeURIComponent(participant)}/resume`, {}),
   definitions: () => call<{ items: DefinitionSummary[] }>('GET', '/definitions?limit=500'),
   definition: (name: string, version?: number) =>
     call<StoredDefinition>('GET', `/definitions/${encodeURIComponent(name)}${version ? `/versions/${version}` : ''}`),
+  definitionVersions: (name: string) => call<{ items: VersionUsage[] }>('GET', `/definitions/${encodeURIComponent(name)}/versions`),
+  definitionDiff: (name: string, from: number, to: number) =>
+    call<DefinitionDiff>('GET', `/definitions/${encodeURIComponent(name)}/diff${query({ from, to })}`),
   overview: (windowMinutes: number, stuckMinutes: number) => call<Overview>('GET', `/transactions/overview${query({ windowMinutes, stuckMinutes })}`),
+  timingStats: (windowMinutes: number) => call<TimingStats>('GET', `/stats/definitions${query({ windowMinutes })}`),
   participants: () => call<{ items: ParticipantHealth[] }>('GET', '/participants'),
+  inDoubt: () => call<{ items: PreparedWork[] }>('GET', '/in-doubt'),
+  finishPrepared: (w: PreparedWork, note?: string) =>
+    call<PreparedWork>('POST', `/in-doubt/${[w.participant, w.txId, w.stepId].map(encodeURIComponent).join('/')}/finish`, { note }),
   webhooks: () => call<{ items: Webhook[] }>('GET', '/alerts/webhooks'),
   testWebhook: (id: string) => call<WebhookTestResult>('POST', `/alerts/webhooks/${encodeURIComponent(id)}/test`),
 };

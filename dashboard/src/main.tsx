@@ -2,6 +2,7 @@ import { FormEvent, StrictMode, useEffect, useRef, useState } from 'react';
 import { createRoot } from 'react-dom/client';
 import { api, Principal, storedKey, storeKey } from './api';
 import { DefinitionsPage } from './DefinitionsPage';
+import { InDoubtPage } from './InDoubtPage';
 import { OverviewPage } from './OverviewPage';
 import { href, useRoute } from './router';
 import { TransactionPage } from './TransactionPage';
@@ -25,7 +26,7 @@ function Login({ onLogin }: { onLogin: (me: Principal) => void }) {
   };
   return (
     <main className="login">
-      <form onSubmit={submit} aria-labelledby="login-title">
+      <form onSubmit={(e) => void submit(e)} aria-labelledby="login-title">
         <h1 id="login-title">Ordo</h1>
         <label>
           API key
@@ -46,7 +47,11 @@ function App() {
   const route = useRoute();
   useEffect(() => {
     const key = storedKey();
-    if (key) api.me(key).then(setMe, () => storeKey(null)).finally(() => setChecking(false));
+    if (key)
+      api
+        .me(key)
+        .then(setMe, () => storeKey(null))
+        .finally(() => setChecking(false));
   }, []);
   // After following a link, keyboard and screen-reader users start at the new page's content.
   const path = route.join('/');
@@ -74,6 +79,7 @@ function App() {
           {nav('transactions', 'Transactions')}
           {nav('definitions', 'Definitions')}
           {nav('overview', 'Overview')}
+          {nav('in-doubt', 'In doubt')}
         </nav>
         <span className="who">
           {me.name} · <span data-role={me.role}>{me.role}</span>
@@ -93,6 +99,7 @@ function App() {
         {page === 'transactions' && !a && <TransactionsPage me={me} />}
         {page === 'definitions' && <DefinitionsPage name={a} version={b ? Number(b) : undefined} />}
         {page === 'overview' && <OverviewPage me={me} />}
+        {page === 'in-doubt' && <InDoubtPage me={me} />}
       </main>
     </>
   );

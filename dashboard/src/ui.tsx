@@ -21,6 +21,15 @@ export function Badge({ status }: { status: string }) {
   );
 }
 
+const pad = (n: number, width = 2) => String(n).padStart(width, '0');
+/** Local time of day to the millisecond (of an ISO instant or epoch ms): history entries are often milliseconds apart. */
+export const clock = (at: string | number) => {
+  const d = new Date(at);
+  return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`;
+};
+export const percent = (share: number) => `${(share * 100).toFixed(1)} %`;
+/** "1.234 s" or "87 ms". */
+export const duration = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(3)} s` : `${Math.round(ms)} ms`);
 export const when = (iso: string | null) => (iso ? new Date(iso).toLocaleString() : '—');
 
 export function Json({ value }: { value: unknown }) {
@@ -31,7 +40,7 @@ export function ErrorNote({ error }: { error: unknown }) {
   if (!error) return null;
   return (
     <p role="alert" className="error">
-      {error instanceof Error ? error.message : String(error)}
+      {error instanceof Error ? error.message : typeof error === 'string' ? error : JSON.stringify(error)}
     </p>
   );
 }

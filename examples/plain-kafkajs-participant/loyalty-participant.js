@@ -82,7 +82,11 @@ function kafkaSecurity(env) {
     if (mechanism === 'plain' && !security.ssl) fail('KAFKA_SASL_MECHANISM=plain sends the password in clear: needs KAFKA_SSL=on');
     if (!env.KAFKA_SASL_USERNAME) fail('KAFKA_SASL_USERNAME is required with KAFKA_SASL_MECHANISM');
     if (!env.KAFKA_SASL_PASSWORD === !env.KAFKA_SASL_PASSWORD_FILE) fail('set one of KAFKA_SASL_PASSWORD and KAFKA_SASL_PASSWORD_FILE');
-    const password = env.KAFKA_SASL_PASSWORD || read('KAFKA_SASL_PASSWORD_FILE').toString('utf8').replace(/\r?\n$/, '');
+    const password =
+      env.KAFKA_SASL_PASSWORD ||
+      read('KAFKA_SASL_PASSWORD_FILE')
+        .toString('utf8')
+        .replace(/\r?\n$/, '');
     security.sasl = { mechanism, username: env.KAFKA_SASL_USERNAME, password };
   }
   return security;
@@ -225,10 +229,7 @@ async function award(db, { customerId, points }) {
  * The barrier calls it only after a successful award, with the award's input.
  */
 async function revoke(db, { customerId, points }) {
-  const { rows } = await db.query(
-    'UPDATE loyalty_accounts SET points = points - $2 WHERE customer_id = $1 RETURNING points',
-    [customerId, points],
-  );
+  const { rows } = await db.query('UPDATE loyalty_accounts SET points = points - $2 WHERE customer_id = $1 RETURNING points', [customerId, points]);
   // Only someone deleting the account by hand gets here; `failure` keeps the coordinator retrying.
   if (rows.length === 0) return failure('ACCOUNT_MISSING', `customer ${customerId} has no account`);
   return success({ customerId, revoked: points, balance: rows[0].points });
@@ -252,15 +253,22 @@ function storedReply(row) {
 async function passBarrier(db, command, handler) {
   const { txId, stepId, phase } = command;
   const rowOf = async (rowPhase) =>
-    (await db.query('SELECT origin, outcome, output, error FROM ordo_barrier WHERE tx_id = $1 AND step_id = $2 AND phase = $3', [txId, stepId, rowPhase])).rows[0];
+    (
+      await db.query('SELECT origin, outcome, output, error FROM ordo_barrier WHERE tx_id = $1 AND step_id = $2 AND phase = $3', [
+        txId,
+        stepId,
+        rowPhase,
+      ])
+    ).rows[0];
 
   // 1. Claim the command's own row. A concurrent delivery of the same command waits here
   //    until the first one's transaction ends. A row already there holds the reply given
   //    before: a duplicate, or — written as a fence by the compensation — a hanging request.
-  const claimed = await db.query(
-    `INSERT INTO ordo_barrier (tx_id, step_id, phase, origin) VALUES ($1, $2, $3, 'handler') ON CONFLICT DO NOTHING`,
-    [txId, stepId, phase],
-  );
+  const claimed = await db.query(`INSERT INTO ordo_barrier (tx_id, step_id, phase, origin) VALUES ($1, $2, $3, 'handler') ON CONFLICT DO NOTHING`, [
+    txId,
+    stepId,
+    phase,
+  ]);
   if (claimed.rowCount === 0) {
     const own = await rowOf(phase);
     return { barrier: own.origin === 'fence' ? 'hanging' : 'duplicate', reply: storedReply(own) };
@@ -277,10 +285,11 @@ async function passBarrier(db, command, handler) {
       [txId, stepId, forward, JSON.stringify(ALREADY_COMPENSATED)],
     );
     if (fenced.rowCount === 1 || (await rowOf(forward)).outcome !== 'success') {
-      await db.query(
-        `UPDATE ordo_barrier SET origin = 'null_compensation', outcome = 'success' WHERE tx_id = $1 AND step_id = $2 AND phase = $3`,
-        [txId, stepId, phase],
-      );
+      await db.query(`UPDATE ordo_barrier SET origin = 'null_compensation', outcome = 'success' WHERE tx_id = $1 AND step_id = $2 AND phase = $3`, [
+        txId,
+        stepId,
+        phase,
+      ]);
       return { barrier: 'null_compensation', reply: success() };
     }
   }
@@ -288,10 +297,14 @@ async function passBarrier(db, command, handler) {
   // 3. Run the business code in this transaction and keep a final reply with the row.
   const reply = await handler(db, command.input);
   if (isFinal(phase, reply.outcome)) {
-    await db.query(
-      'UPDATE ordo_barrier SET outcome = $4, output = $5, error = $6 WHERE tx_id = $1 AND step_id = $2 AND phase = $3',
-      [txId, stepId, phase, reply.outcome, reply.output ? JSON.stringify(reply.output) : null, reply.error ? JSON.stringify(reply.error) : null],
-    );
+    await db.query('UPDATE ordo_barrier SET outcome = $4, output = $5, error = $6 WHERE tx_id = $1 AND step_id = $2 AND phase = $3', [
+      txId,
+      stepId,
+      phase,
+      reply.outcome,
+      reply.output ? JSON.stringify(reply.output) : null,
+      reply.error ? JSON.stringify(reply.error) : null,
+    ]);
   }
   return { barrier: 'ran', reply };
 }
@@ -324,7 +337,10 @@ const kafka = new Kafka({
   ...kafkaSecurity(process.env),
   logLevel: logLevel.WARN,
   // One plain line per kafkajs warning instead of its JSON (it retries what it warns about).
-  logCreator: () => ({ log: entry }) => log(`kafkajs: ${entry.message}${entry.error ? ` (${entry.error})` : ''}`),
+  logCreator:
+    () =>
+    ({ log: entry }) =>
+      log(`kafkajs: ${entry.message}${entry.error ? ` (${entry.error})` : ''}`),
 });
 // Idempotent with acks from all in-sync replicas: a reply is durable once `send` resolves.
 const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
@@ -441,7 +457,12 @@ async function main() {
 }
 
 for (const signal of ['SIGTERM', 'SIGINT']) {
-  process.on(signal, () => stop(signal).then(() => process.exit(0), (error) => fail(`stopping failed: ${error.stack}`)));
+  process.on(signal, () =>
+    stop(signal).then(
+      () => process.exit(0),
+      (error) => fail(`stopping failed: ${error.stack}`),
+    ),
+  );
 }
 
 main().catch((error) => fail(`start failed: ${error.stack}`));

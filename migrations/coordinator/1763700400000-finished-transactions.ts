@@ -14,10 +14,10 @@ export class FinishedTransactions1763700400000 implements MigrationInterface {
   transaction = false;
 
   async up(q: QueryRunner): Promise<void> {
-    const [leftover]: { valid: boolean }[] = await q.query(
+    const [leftover] = (await q.query(
       `SELECT i.indisvalid AS valid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
        WHERE c.relname = 'transactions_finished' AND c.relnamespace = current_schema()::regnamespace`,
-    );
+    )) as { valid: boolean }[];
     if (leftover && !leftover.valid) await q.query('DROP INDEX CONCURRENTLY transactions_finished');
     await q.query(
       `CREATE INDEX CONCURRENTLY IF NOT EXISTS transactions_finished ON transactions (updated_at)

@@ -46,7 +46,7 @@ export class HotRow1764600000000 implements MigrationInterface {
     await q.query('ALTER TABLE transactions DROP CONSTRAINT IF EXISTS transactions_definition_name_definition_version_fkey');
   }
 
-  async down(): Promise<void> {
-    throw new Error('HotRow1764600000000 cannot be reverted: the step rows were folded into their transactions');
+  down(): Promise<void> {
+    return Promise.reject(new Error('HotRow1764600000000 cannot be reverted: the step rows were folded into their transactions'));
   }
 }

@@ -20,14 +20,12 @@ export class Tags1765600000000 implements MigrationInterface {
 
   async up(q: QueryRunner): Promise<void> {
     await q.query('ALTER TABLE transactions ADD COLUMN IF NOT EXISTS tags jsonb');
-    const [leftover]: { valid: boolean }[] = await q.query(
+    const [leftover] = (await q.query(
       `SELECT i.indisvalid AS valid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
        WHERE c.relname = 'transactions_tags' AND c.relnamespace = current_schema()::regnamespace`,
-    );
+    )) as { valid: boolean }[];
     if (leftover && !leftover.valid) await q.query('DROP INDEX CONCURRENTLY transactions_tags');
-    await q.query(
-      'CREATE INDEX CONCURRENTLY IF NOT EXISTS transactions_tags ON transactions USING gin (tags jsonb_path_ops) WHERE tags IS NOT NULL',
-    );
+    await q.query('CREATE INDEX CONCURRENTLY IF NOT EXISTS transactions_tags ON transactions USING gin (tags jsonb_path_ops) WHERE tags IS NOT NULL');
   }
 
   async down(q: QueryRunner): Promise<void> {

@@ -25,10 +25,10 @@ export class Pauses1765700000000 implements MigrationInterface {
         note        text,
         paused_at   timestamptz NOT NULL DEFAULT now()
       )`);
-    const [leftover]: { valid: boolean }[] = await q.query(
+    const [leftover] = (await q.query(
       `SELECT i.indisvalid AS valid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
        WHERE c.relname = 'transactions_paused' AND c.relnamespace = current_schema()::regnamespace`,
-    );
+    )) as { valid: boolean }[];
     if (leftover && !leftover.valid) await q.query('DROP INDEX CONCURRENTLY transactions_paused');
     await q.query('CREATE INDEX CONCURRENTLY IF NOT EXISTS transactions_paused ON transactions (created_at) WHERE paused IS NOT NULL');
   }

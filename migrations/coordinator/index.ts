@@ -13,6 +13,8 @@ import { Alerts1765500000000 } from './1765500000000-alerts';
 import { Tags1765600000000 } from './1765600000000-tags';
 import { Pauses1765700000000 } from './1765700000000-pauses';
 import { BulkActions1765800000000 } from './1765800000000-bulk-actions';
+import { PreparedWork1766000000000 } from './1766000000000-prepared-work';
+import { TimingRollup1766100000000 } from './1766100000000-timing-rollup';
 
 /** The coordinator's migrations, oldest first. */
 export const coordinatorMigrations = [
@@ -31,4 +33,6 @@ export const coordinatorMigrations = [
   Tags1765600000000,
   Pauses1765700000000,
   BulkActions1765800000000,
+  PreparedWork1766000000000,
+  TimingRollup1766100000000,
 ];

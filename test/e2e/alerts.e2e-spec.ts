@@ -35,7 +35,7 @@ describe('alerts to webhooks', () => {
   const bank = `bank-${suffix}`;
   const secret = `whsec-${randomBytes(12).toString('hex')}`;
   const cases: Record<string, Behaviour> = {};
-  const byCase: Behaviour = (command, ctx) => (cases[String(command.input.case)] ?? script())(command, ctx);
+  const byCase: Behaviour = (command, ctx) => (cases[command.input.case as string] ?? script())(command, ctx);
   const participants = [shop, bank].map((name) => new TestParticipant({ name, topicPrefix, behaviour: byCase }));
   const bus = testBus('e2e-alerts');
   const received: Received[] = [];
@@ -204,7 +204,15 @@ describe('alerts to webhooks', () => {
       details: {
         definitionVersion: 1,
         type: 'saga',
-        steps: [{ id: 'create', participant: shop, status: 'compensation_failed', phase: 'compensate', error: expect.objectContaining({ code: expect.any(String) }) }],
+        steps: [
+          {
+            id: 'create',
+            participant: shop,
+            status: 'compensation_failed',
+            phase: 'compensate',
+            error: expect.objectContaining({ code: expect.any(String) }),
+          },
+        ],
       },
     });
     const { rows } = await db.query(`SELECT state, attempts FROM ordo_alerts.alert_deliveries WHERE alert_id = $1`, [delivered.body.id]);
@@ -235,7 +243,7 @@ describe('alerts to webhooks', () => {
     expect((await admin.request<{ items: object[] }>('GET', '/alerts/webhooks')).body.items).toEqual([]);
   });
 
-  it('folds alerts past a webhook\'s rate limit into one signed summary the next minute', async () => {
+  it("folds alerts past a webhook's rate limit into one signed summary the next minute", async () => {
     const limited = await admin.request<{ id: string }>('POST', '/alerts/webhooks', { url: limitedUrl, secret, kinds: ['stuck'], perMinute: 1 });
     expect(limited.status).toBe(201);
     const txs = await Promise.all([1, 2, 3].map((n) => start(`stuck-${n}`, script(when({ stepId: 'charge', phase: 'execute' }, SILENT)))));
@@ -249,7 +257,8 @@ describe('alerts to webhooks', () => {
     const [summary] = summaries();
     expect(signedBySecret(summary)).toBe(true);
     expect(summary.body).toMatchObject({ kind: 'summary', summary: expect.stringMatching(/^\d+ more alerts past the rate limit: \d+ stuck$/) });
-    for (const example of summary.body.details.examples as { transactionId: string }[]) expect(txs.map((tx) => tx.id)).toContain(example.transactionId);
+    for (const example of summary.body.details.examples as { transactionId: string }[])
+      expect(txs.map((tx) => tx.id)).toContain(example.transactionId);
 
     const metrics = await fetch(`${coordinator.url}/metrics`, { headers: bearer('metrics') }).then((r) => r.text());
     expect(metrics).toMatch(/^ordo_alerts_dropped_total\{kind="stuck"\} [1-9]/m);

@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'crypto';
 import { mkdtempSync, readFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { Client } from 'pg';
+import { Pool } from 'pg';
 import { REPO_ROOT } from '../../tools/infra/paths';
 import { sleep, waitFor } from '../../tools/infra/proc';
 import { addAccounts, addProducts } from '../../tools/chaos/invariants';
@@ -46,7 +46,7 @@ describe('atomic start (OrdoStarts)', () => {
   const saga = JSON.parse(readFileSync(join(REPO_ROOT, 'apps/order/place-order.saga.json'), 'utf8'));
   const [sku, account] = [`AS-${suffix}`, `as-${suffix}`];
   const items = { customer: 'ada', sku, qty: 1, accountId: account, amount: 500 };
-  const db = new Client({ connectionString: env.databaseUrl });
+  const db = new Pool({ connectionString: env.databaseUrl });
   let coordinator: RunningApp;
   let api: CoordinatorApi;
   let order: RunningApp;
@@ -64,10 +64,10 @@ describe('atomic start (OrdoStarts)', () => {
       ...extra,
     });
 
-  const placeOrder = async (body: object = items) => {
+  const placeOrder = async (body: object = items, idempotencyKey?: string) => {
     const response = await fetch(`${order.url}/api/v1/orders`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...(idempotencyKey !== undefined && { 'idempotency-key': idempotencyKey }) },
       body: JSON.stringify(body),
     });
     return { status: response.status, body: (await response.json()) as OrderBody & { error?: { code: string } } };
@@ -89,13 +89,16 @@ describe('atomic start (OrdoStarts)', () => {
     ).rows;
 
   const delivered = (orderId: string) =>
-    waitFor(`the start of order ${orderId} delivered`, async () => {
-      const start = await startOf(orderId);
-      return start?.status === 'delivered' ? start : undefined;
-    }, 30_000);
+    waitFor(
+      `the start of order ${orderId} delivered`,
+      async () => {
+        const start = await startOf(orderId);
+        return start?.status === 'delivered' ? start : undefined;
+      },
+      30_000,
+    );
 
   beforeAll(async () => {
-    await db.connect();
     coordinator = await startApp('coordinator', { ...world, DATABASE_SCHEMA: coordinatorSchema });
     api = new CoordinatorApi(coordinator.url);
     await api.register(saga);
@@ -130,6 +133,24 @@ describe('atomic start (OrdoStarts)', () => {
     expect(stock.rows).toEqual([{ stock: 99 }]);
   });
 
+  it('POST /api/v1/orders with an Idempotency-Key places one order however often it is sent', async () => {
+    const key = `checkout-${suffix}`;
+    // Sent twice at once and once more after: one order, one start, one saga.
+    const answers = [...(await Promise.all([placeOrder(items, key), placeOrder(items, key)])), await placeOrder(items, key)];
+    expect(answers.map((a) => a.status)).toEqual([201, 201, 201]);
+    const [first] = answers;
+    expect(new Set(answers.map((a) => a.body.id))).toEqual(new Set([first.body.id]));
+    expect((await db.query(`SELECT count(*)::int AS n FROM ${orderSchema}.orders WHERE idempotency_key = $1`, [key])).rows).toEqual([{ n: 1 }]);
+    const tx = await api.waitFor((await delivered(first.body.id)).tx_id!, TERMINAL);
+    expect(tx.status).toBe('completed');
+    expect((await transactionsOf(first.body.id)).map((t) => t.id)).toEqual([tx.id]);
+
+    // The same key for other items is refused; a key too long is bad input.
+    const other = await placeOrder({ ...items, qty: 2 }, key);
+    expect([other.status, other.body.error?.code]).toEqual([409, 'IDEMPOTENCY_KEY_REUSED']);
+    const long = await placeOrder(items, 'k'.repeat(201));
+    expect([long.status, long.body.error?.code]).toEqual([400, 'INVALID_IDEMPOTENCY_KEY']);
+  });
   it('refuses a malformed order with 400, naming every problem, and starts nothing', async () => {
     const refused = await placeOrder({ ...items, qty: 0, sku: '' });
     expect(refused.status).toBe(400);
@@ -219,10 +240,14 @@ describe('atomic start (OrdoStarts)', () => {
   it('marks a start the coordinator refuses for good rejected, with its error, and retries none', async () => {
     const id = randomUUID();
     await db.query(`INSERT INTO ${orderSchema}.ordo_starts (id, idempotency_key, definition, input) VALUES ($1, $2, 'no-such-saga', '{}')`, [id, id]);
-    const rejected = await waitFor('the rejection', async () => {
-      const { rows } = await db.query<StartRow>(`SELECT * FROM ${orderSchema}.ordo_starts WHERE id = $1`, [id]);
-      return rows[0].status === 'rejected' ? rows[0] : undefined;
-    }, 30_000);
+    const rejected = await waitFor(
+      'the rejection',
+      async () => {
+        const { rows } = await db.query<StartRow>(`SELECT * FROM ${orderSchema}.ordo_starts WHERE id = $1`, [id]);
+        return rows[0].status === 'rejected' ? rows[0] : undefined;
+      },
+      30_000,
+    );
     expect(rejected).toMatchObject({ attempts: 1, tx_id: null, last_error: { status: 404, code: 'DEFINITION_NOT_FOUND' } });
     await sleep(1_000); // a few sweeps
     expect((await db.query(`SELECT attempts FROM ${orderSchema}.ordo_starts WHERE id = $1`, [id])).rows).toEqual([{ attempts: 1 }]);

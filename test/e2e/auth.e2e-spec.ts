@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { bearer, TEST_API_KEYS, TEST_KEYS, testActor } from '../support/auth';
-import { CoordinatorApi } from '../support/coordinator-api';
+import { codeOf, CoordinatorApi } from '../support/coordinator-api';
 import { RunningApp, runAppToExit, startApp } from '../support/processes';
 import { testEnv } from '../support/test-env';
 import { waitFor } from '../../tools/infra/proc';
@@ -27,7 +27,6 @@ describe('authentication, roles and scopes', () => {
   const secrets = mkdtempSync(join(tmpdir(), 'ordo-auth-'));
   let coordinator: RunningApp;
   const as = (role: keyof typeof TEST_KEYS | null) => new CoordinatorApi(coordinator.url, role);
-  const codeOf = (response: { status: number; body: unknown }) => [response.status, (response.body as { error?: { code: string } })?.error?.code];
   /** A GET from a client behind the proxy, with this credential. */
   const from = (client: string, key: string, path = '/transactions') =>
     fetch(`${coordinator.url}/api/v1${path}`, { headers: { 'x-forwarded-for': client, authorization: `Bearer ${key}` } });
@@ -129,7 +128,11 @@ describe('authentication, roles and scopes', () => {
   it("keeps each caller's idempotency keys its own", async () => {
     const key = `order-${randomBytes(4).toString('hex')}`;
     const start = (role: 'operator' | 'admin') =>
-      as(role).request<{ id: string; startedBy: string; idempotencyKey: string }>('POST', '/transactions', { definition: name, input: { role }, idempotencyKey: key });
+      as(role).request<{ id: string; startedBy: string; idempotencyKey: string }>('POST', '/transactions', {
+        definition: name,
+        input: { role },
+        idempotencyKey: key,
+      });
     const first = await start('operator');
     const again = await start('operator');
     const other = await start('admin');

@@ -33,9 +33,25 @@ describe('npm run bench, small', () => {
 
     const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
     type Usage = { cpuMsPerTx: Record<string, number>; systemCpuMsPerTx: number; rssMb: number };
-    const usage = (u: Usage) => [u.cpuMsPerTx.coordinator, u.cpuMsPerTx.inventory, u.cpuMsPerTx.payment, u.cpuMsPerTx.PostgreSQL, u.systemCpuMsPerTx, u.rssMb];
-    const throughput = (t: Usage & { rate: number; count: number; statuses: Record<string, number> }) => [t.rate, t.count, t.statuses.completed, ...usage(t)];
-    const idle = (l: { count: number; p50: number; p99: number; statuses: Record<string, number> }) => [l.p50, l.p99, l.statuses.completed === l.count ? 1 : 0];
+    const usage = (u: Usage) => [
+      u.cpuMsPerTx.coordinator,
+      u.cpuMsPerTx.inventory,
+      u.cpuMsPerTx.payment,
+      u.cpuMsPerTx.PostgreSQL,
+      u.systemCpuMsPerTx,
+      u.rssMb,
+    ];
+    const throughput = (t: Usage & { rate: number; count: number; statuses: Record<string, number> }) => [
+      t.rate,
+      t.count,
+      t.statuses.completed,
+      ...usage(t),
+    ];
+    const idle = (l: { count: number; p50: number; p99: number; statuses: Record<string, number> }) => [
+      l.p50,
+      l.p99,
+      l.statuses.completed === l.count ? 1 : 0,
+    ];
     const { saga2 } = results;
     const figures = [
       results.pgbench.tps,
@@ -108,7 +124,9 @@ describe('npm run bench, small', () => {
 
     const docs = readFileSync(join(out, 'benchmarks.md'), 'utf8');
     expect(docs).toContain('<!-- bench:retention:start -->');
-    expect(docs).toMatch(/<!-- bench:start -->[\s\S]*pgbench[\s\S]*Idle system[\s\S]*Statements per saga[\s\S]*p99[\s\S]*SQL alone[\s\S]*<!-- bench:end -->/);
+    expect(docs).toMatch(
+      /<!-- bench:start -->[\s\S]*pgbench[\s\S]*Idle system[\s\S]*Statements per saga[\s\S]*p99[\s\S]*SQL alone[\s\S]*<!-- bench:end -->/,
+    );
     expect(committed()).toEqual(before);
   }, 240_000);
 });

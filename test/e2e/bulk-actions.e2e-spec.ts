@@ -31,10 +31,14 @@ describe('bulk actions', () => {
   const ids: string[] = [];
 
   const finished = (id: string, timeoutMs = 30_000) =>
-    waitFor(`bulk action ${id} done`, async () => {
-      const { body } = await as('viewer').request<Run>('GET', `/bulk-actions/${id}`);
-      return body.status === 'done' ? body : undefined;
-    }, timeoutMs);
+    waitFor(
+      `bulk action ${id} done`,
+      async () => {
+        const { body } = await as('viewer').request<Run>('GET', `/bulk-actions/${id}`);
+        return body.status === 'done' ? body : undefined;
+      },
+      timeoutMs,
+    );
 
   beforeAll(async () => {
     await db.connect();
@@ -49,7 +53,11 @@ describe('bulk actions', () => {
       ],
     });
     for (let i = 0; i < 5; i++) {
-      const { body } = await as('operator').request<TxView>('POST', '/transactions', { definition: `bulk-${suffix}`, input: {}, tags: { batch: suffix } });
+      const { body } = await as('operator').request<TxView>('POST', '/transactions', {
+        definition: `bulk-${suffix}`,
+        input: {},
+        tags: { batch: suffix },
+      });
       ids.push(body.id);
     }
   });
@@ -60,7 +68,9 @@ describe('bulk actions', () => {
     expect((await as('viewer').request('POST', '/bulk-actions', { action: 'pause', tag: [tag], dryRun: true })).status).toBe(403);
     const dry = await as('operator').request('POST', '/bulk-actions', { action: 'pause', tag: [tag], dryRun: true });
     expect(dry).toEqual({ status: 200, body: { matched: 5 } });
-    expect((await as('operator').request('POST', '/bulk-actions', { action: 'pause', tag: [tag], dryRun: true, limit: 3 })).body).toEqual({ matched: 3 });
+    expect((await as('operator').request('POST', '/bulk-actions', { action: 'pause', tag: [tag], dryRun: true, limit: 3 })).body).toEqual({
+      matched: 3,
+    });
 
     const started = await as('operator').request<Run>('POST', '/bulk-actions', { action: 'pause', tag: [tag], note: 'partner outage' });
     expect(started).toMatchObject({ status: 202, body: { status: 'running', matched: 5 } });
@@ -69,9 +79,10 @@ describe('bulk actions', () => {
       const paused = (await as('viewer').events(id)).find((e) => e.type === 'operator.paused');
       expect(paused).toMatchObject({ actor: testActor('operator'), data: { note: 'partner outage' } });
     }
-    const { rows } = await db.query(`SELECT actor, data FROM ${schema}.audit_log WHERE type = 'operator.bulk_started' AND data ->> 'bulkActionId' = $1`, [
-      started.body.id,
-    ]);
+    const { rows } = await db.query(
+      `SELECT actor, data FROM ${schema}.audit_log WHERE type = 'operator.bulk_started' AND data ->> 'bulkActionId' = $1`,
+      [started.body.id],
+    );
     expect(rows).toEqual([{ actor: testActor('operator'), data: expect.objectContaining({ action: 'pause', matched: 5 }) }]);
     const listed = await as('viewer').request<{ items: Run[] }>('GET', '/bulk-actions');
     expect(listed.body.items.map((r) => r.id)).toContain(started.body.id);
@@ -79,7 +90,12 @@ describe('bulk actions', () => {
 
   it('is finished by another instance when the one it started on dies', async () => {
     const other = await startApp('coordinator', { KAFKA_TOPIC_PREFIX: `${env.topicPrefix}bulk.`, DATABASE_SCHEMA: schema });
-    const started = await new CoordinatorApi(other.url, 'operator').request<Run>('POST', '/bulk-actions', { action: 'set_attempts', stepId: 'b', attemptsLeft: 0, tag: [tag] });
+    const started = await new CoordinatorApi(other.url, 'operator').request<Run>('POST', '/bulk-actions', {
+      action: 'set_attempts',
+      stepId: 'b',
+      attemptsLeft: 0,
+      tag: [tag],
+    });
     other.process.kill('SIGKILL');
     await other.stop();
     // Whether or not it had taken the run (then its lease must run out first), this instance finishes it.
@@ -93,7 +109,14 @@ describe('bulk actions', () => {
     });
     expect([incomplete.status, incomplete.body.error.details.map((d) => d.path)]).toEqual([400, ['stepId', 'note']]);
 
-    const skipped = await as('operator').request<Run>('POST', '/bulk-actions', { action: 'skip', stepId: 'a', output: { v: 1 }, note: 'done by hand', tag: [tag], limit: 3 });
+    const skipped = await as('operator').request<Run>('POST', '/bulk-actions', {
+      action: 'skip',
+      stepId: 'a',
+      output: { v: 1 },
+      note: 'done by hand',
+      tag: [tag],
+      limit: 3,
+    });
     expect(await finished(skipped.body.id)).toMatchObject({ matched: 3, processed: 3, applied: 3 });
     const steps = await Promise.all(ids.map(async (id) => (await as('viewer').get(id)).steps.find((s) => s.id === 'a')!.status));
     expect(steps).toEqual(['succeeded', 'succeeded', 'succeeded', 'running', 'running']);

@@ -1,4 +1,5 @@
 import { randomBytes } from 'crypto';
+import { insertFinishedTransactions } from '../../tools/bench/finished-transactions';
 import { CoordinatorApi, TxView } from '../support/coordinator-api';
 import { startApp } from '../support/processes';
 import { testEnv } from '../support/test-env';
@@ -74,6 +75,38 @@ describe('business keys', () => {
     expect(counts.body).toMatchObject({ total: 2, counts: { running: 2 } });
   });
 
+  it('counts exactly up to 5,000 matches and says "more than" beyond, each status a lower bound', async () => {
+    const region = (name: string) => `jsonb_build_object('region', '${name}-${suffix}')`;
+    const insert = (seed: string, count: number, tags: string) =>
+      insertFinishedTransactions(env.databaseUrl, {
+        schema: world.DATABASE_SCHEMA,
+        definition: { name: definition.name, version: 1, steps: [{ id: 'a', participant: `keys-${suffix}` }] },
+        count,
+        eventsPerTransaction: 1,
+        finishedAgoMs: 60_000,
+        seed: `${seed}-${suffix}`,
+        tags,
+      });
+    await insert('exact', 5_000, region('exact'));
+    await insert('over', 5_001, region('over'));
+    const counts = (name: string) =>
+      api.request<{ total: number; capped: boolean; counts: Record<string, number> }>(
+        'GET',
+        `/transactions/counts?${tag('region', `${name}-${suffix}`)}`,
+      );
+    // Nine in ten of the inserted rows are completed, one in ten compensated.
+    expect((await counts('exact')).body).toEqual({
+      total: 5_000,
+      capped: false,
+      counts: { running: 0, compensating: 0, completed: 4_500, compensated: 500, failed: 0 },
+    });
+    const over = (await counts('over')).body;
+    expect({ total: over.total, capped: over.capped }).toEqual({ total: 5_000, capped: true });
+    expect(Object.values(over.counts).reduce((a, b) => a + b, 0)).toBe(5_000);
+    expect(over.counts.completed).toBeLessThanOrEqual(4_501);
+    expect(over.counts.compensated).toBeLessThanOrEqual(500);
+  });
+
   it('refuses bad tags with 400 VALIDATION_FAILED, naming the problem', async () => {
     const refusals: [unknown, RegExp][] = [
       [{ '9lives': 'x' }, /key "9lives"/],
@@ -92,10 +125,20 @@ describe('business keys', () => {
     }
     expect(await start({ ['k'.repeat(63)]: 'x'.repeat(200) })).toMatchObject({ status: 201 });
 
-    for (const query of ['tag=orderId', 'tag=9x:1', `tag=orderId:${'x'.repeat(201)}`, Array.from({ length: 17 }, (_, i) => tag(`k${i}`, 'v')).join('&')]) {
+    for (const query of [
+      'tag=orderId',
+      'tag=9x:1',
+      `tag=orderId:${'x'.repeat(201)}`,
+      Array.from({ length: 17 }, (_, i) => tag(`k${i}`, 'v')).join('&'),
+    ]) {
       for (const path of ['/transactions', '/transactions/counts']) {
         const { status, body } = await api.request<ErrorBody>('GET', `${path}?${query}`);
-        expect({ path, query: query.slice(0, 40), status, code: body.error.code }).toEqual({ path, query: query.slice(0, 40), status: 400, code: 'VALIDATION_FAILED' });
+        expect({ path, query: query.slice(0, 40), status, code: body.error.code }).toEqual({
+          path,
+          query: query.slice(0, 40),
+          status: 400,
+          code: 'VALIDATION_FAILED',
+        });
         expect(body.error.details[0].path).toBe('tag');
       }
     }

@@ -3,6 +3,7 @@ import { readFileSync } from 'fs';
 import { join } from 'path';
 import { Client } from 'pg';
 import { REPO_ROOT } from '../../tools/infra/paths';
+import { waitFor } from '../../tools/infra/proc';
 import {
   Account,
   addAccounts,
@@ -13,7 +14,8 @@ import {
   Product,
   stockNotConserved,
 } from '../../tools/chaos/invariants';
-import { CoordinatorApi, TERMINAL, TxView } from '../support/coordinator-api';
+import { testActor } from '../support/auth';
+import { codeOf, CoordinatorApi, TERMINAL, TxView } from '../support/coordinator-api';
 import { runClosedLoop, seeded } from '../support/load';
 import { RunningApp, startApp } from '../support/processes';
 import { testEnv } from '../support/test-env';
@@ -51,7 +53,9 @@ describe('buy-now: 2PC over PostgreSQL prepared transactions', () => {
     participants[name] = await startApp(name, { ...world, ORDO_COORDINATOR_URL: coordinator.url, ...extra });
   };
   const exitOf = (app: RunningApp) =>
-    app.process.exitCode !== null ? Promise.resolve(app.process.exitCode) : new Promise<number | null>((resolve) => app.process.once('exit', resolve));
+    app.process.exitCode !== null
+      ? Promise.resolve(app.process.exitCode)
+      : new Promise<number | null>((resolve) => app.process.once('exit', resolve));
 
   const sku = (name: string) => `BN-${suffix}-${name}`;
   const account = (name: string) => `bn-${suffix}-${name}`;
@@ -196,6 +200,109 @@ describe('buy-now: 2PC over PostgreSQL prepared transactions', () => {
     expect(await balanceOf(account('ada'))).toBe(balance - 600);
   });
 
+  describe('the in-doubt view', () => {
+    type InDoubt = {
+      participant: string;
+      txId: string;
+      stepId: string;
+      gid: string;
+      verdict: string;
+      shouldBeFinished: boolean;
+      heldMs: number;
+      relations: string[];
+    };
+    const inDoubt = async () => (await api.request<{ items: InDoubt[] }>('GET', '/in-doubt')).body.items;
+    const listed = (txId: string, verdict: string) =>
+      waitFor(`${txId} listed in doubt as ${verdict}`, async () => (await inDoubt()).find((w) => w.txId === txId && w.verdict === verdict), 10_000);
+    const finish = (as: CoordinatorApi, txId: string, stepId: string) =>
+      as.request<{ error?: { code: string }; finishRequestedBy?: string }>('POST', `/in-doubt/payment/${txId}/${stepId}/finish`, {
+        note: 'ticket OPS-7',
+      });
+
+    beforeAll(async () => {
+      // Reports often; recovery on its own only after an hour, so what finishes the work here is the operator.
+      await participants.payment!.stop();
+      await startParticipant('payment', { PREPARED_REPORT_MS: '200', IN_DOUBT_AFTER_MS: '3600000' });
+    });
+
+    afterAll(async () => {
+      await api.request('POST', '/participants/payment/resume', {});
+      await participants.payment!.stop();
+      await startParticipant('payment');
+    });
+
+    it('lists prepared work with its verdict; finish now applies a known decision while the commit is held', async () => {
+      const balance = await balanceOf(account('ada'));
+      // The reservation votes late, so the charge waits prepared and undecided for a while.
+      const faults = { 'reserve-stock': { latencyMs: 4000, phases: ['prepare'] } };
+      const { id } = await buy({ sku: sku('tea'), qty: 1, accountId: account('ada'), amount: 700, faults });
+      const pending = await listed(id, 'pending');
+      expect(pending).toMatchObject({ participant: 'payment', stepId: 'charge', gid: `ordo:${prefix}payment:${id}:charge`, shouldBeFinished: false });
+      expect(pending.relations).toContain('payment.accounts');
+      // Undecided: nothing to finish it with.
+      expect(codeOf(await finish(api, id, 'charge'))).toEqual([409, 'DECISION_PENDING']);
+      // Its commit will be held: the decision is known, the work stays prepared.
+      await api.request('POST', '/participants/payment/pause', { note: 'in-doubt test' });
+      expect(await listed(id, 'commit')).toMatchObject({ shouldBeFinished: true });
+      expect((await finish(new CoordinatorApi(coordinator.url, 'viewer'), id, 'charge')).status).toBe(403);
+      const asked = await finish(api, id, 'charge');
+      expect([asked.status, asked.body.finishRequestedBy]).toEqual([202, testActor('admin')]);
+      await waitFor('the charge finished and gone from the view', async () => (await inDoubt()).every((w) => w.txId !== id) || undefined, 10_000);
+      expect(await preparedOf(id)).toEqual([]);
+      // Finished by the participant on the operator's request, not by the (held) command.
+      expect(await barrier('payment', id)).toMatchObject({ 'charge:prepare': 'handler', 'charge:commit': 'recovered' });
+      expect(await balanceOf(account('ada'))).toBe(balance - 700);
+      const events = (await api.request<{ items: { type: string; actor: string; data: { note: string } }[] }>('GET', `/transactions/${id}/events`))
+        .body.items;
+      expect(events.find((e) => e.type === 'operator.prepared_finish_requested')).toMatchObject({
+        actor: testActor('admin'),
+        data: { note: 'ticket OPS-7' },
+      });
+      // The held commit, once resumed, finds it done: charged once.
+      await api.request('POST', '/participants/payment/resume', {});
+      expect((await api.waitFor(id, TERMINAL)).status).toBe('completed');
+      expect(await balanceOf(account('ada'))).toBe(balance - 700);
+    });
+
+    it('lists prepared work the coordinator has no transaction for as missing; finish now rolls it back', async () => {
+      const txId = randomUUID();
+      const gid = `ordo:${prefix}payment:${txId}:charge`;
+      const stray = new Client({ connectionString: env.databaseUrl });
+      await stray.connect();
+      try {
+        await stray.query('BEGIN');
+        await stray.query('SELECT txid_current()');
+        await stray.query(`PREPARE TRANSACTION '${gid}'`);
+      } finally {
+        await stray.end();
+      }
+      expect(await listed(txId, 'missing')).toMatchObject({ gid, shouldBeFinished: true });
+      expect((await finish(api, txId, 'charge')).status).toBe(202);
+      await waitFor('the stray prepared transaction rolled back', async () => (await preparedOf(txId)).length === 0 || undefined, 10_000);
+      await waitFor('and gone from the view', async () => (await inDoubt()).every((w) => w.txId !== txId) || undefined, 10_000);
+      // The abort fenced the prepare it never saw.
+      expect(await barrier('payment', txId)).toEqual({ 'charge:abort': 'recovered', 'charge:prepare': 'fence' });
+      const audit = await db.query(
+        `SELECT actor, data FROM ${schema}.audit_log WHERE type = 'operator.prepared_finish_requested' AND data ->> 'txId' = $1`,
+        [txId],
+      );
+      expect(audit.rows).toEqual([
+        { actor: testActor('admin'), data: expect.objectContaining({ participant: 'payment', gid, note: 'ticket OPS-7' }) },
+      ]);
+    });
+
+    it('takes reports from participant keys only, and refuses a malformed one', async () => {
+      const report = { instance: 'test', items: [] };
+      expect((await new CoordinatorApi(coordinator.url, 'viewer').request('PUT', '/participants/payment/prepared', report)).status).toBe(403);
+      expect((await new CoordinatorApi(coordinator.url, 'participant').request('PUT', '/participants/ghost/prepared', report)).status).toBe(200);
+      const bad = await new CoordinatorApi(coordinator.url, 'participant').request('PUT', '/participants/ghost/prepared', {
+        instance: 'test',
+        items: [{ gid: 'x' }],
+      });
+      expect(codeOf(bad)).toEqual([400, 'VALIDATION_FAILED']);
+    });
+  });
+
   describe('under load with transient faults', () => {
     const TXS = 200;
     const CONCURRENCY = 20;
@@ -204,7 +311,7 @@ describe('buy-now: 2PC over PostgreSQL prepared transactions', () => {
     const accounts = Array.from({ length: 60 }, (_, i) => ({ id: account(`load-${i}`), balance: [20_000, 8_000, 3_000, 500][i % 4] }));
 
     beforeAll(async () => {
-      await Promise.all(Object.values(participants).map((p) => p!.stop()));
+      await Promise.all(Object.values(participants).map((p) => p.stop()));
       const faulty = { FAULT_TRANSIENT_RATE: '0.2' };
       await Promise.all([startParticipant('inventory', faulty), startParticipant('payment', faulty)]);
       await addStock(products, accounts);
@@ -213,7 +320,11 @@ describe('buy-now: 2PC over PostgreSQL prepared transactions', () => {
     it(`ends ${TXS} concurrent buy-nows committed or aborted, with stock and money conserved`, async () => {
       const name = `${definition.name}-load`;
       // 10 attempts: at a 20% fault rate a must-succeed phase spends them with p = 1e-7.
-      await api.register({ ...definition, name, defaults: { timeoutMs: 5000, retry: { maxAttempts: 10, initialDelayMs: 50, multiplier: 2, maxDelayMs: 1000 } } });
+      await api.register({
+        ...definition,
+        name,
+        defaults: { timeoutMs: 5000, retry: { maxAttempts: 10, initialDelayMs: 50, multiplier: 2, maxDelayMs: 1000 } },
+      });
       const random = seeded(11);
       const pick = <T>(items: T[]) => items[Math.floor(random() * items.length)];
       const inputs = Array.from({ length: TXS }, () => {

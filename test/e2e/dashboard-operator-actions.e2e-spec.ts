@@ -1,4 +1,4 @@
-import { randomBytes } from 'crypto';
+import { randomBytes, randomUUID } from 'crypto';
 import { Browser, Page } from 'playwright-core';
 import { waitFor } from '../../tools/infra/proc';
 import { testActor } from '../support/auth';
@@ -10,7 +10,7 @@ import { testEnv } from '../support/test-env';
 /**
  * The dashboard's operator actions beyond replay, abort and resolve, in a real browser
  * (Debian's Chromium) against a real coordinator: pause and resume a transaction, retry a
- * step now, skip a step with an output, and pause and resume a participant on the
+ * step now, edit a step's input and retry it, skip a step with an output, and pause and resume a participant on the
  * overview. Nobody consumes the commands: the steps wait as each test needs. Every action
  * is checked in the page's history, with the operator as its actor.
  */
@@ -87,16 +87,46 @@ describe('dashboard operator actions', () => {
     expect(((await api.get(tx.id)) as TxView & { paused: unknown }).paused).toBeNull();
   });
 
-  it("retries a step now, skipping the rest of its backoff", async () => {
+  it('retries a step now, skipping the rest of its backoff', async () => {
     const tx = await api.start(backoff, {});
     // Its first attempt times out after 300 ms; the retry waits a minute.
-    await waitFor('a retry scheduled', async () => ((await api.events(tx.id)).some((e: EventView) => e.type === 'step.retry_scheduled') ? true : undefined), 15_000);
+    await waitFor(
+      'a retry scheduled',
+      async () => ((await api.events(tx.id)).some((e: EventView) => e.type === 'step.retry_scheduled') ? true : undefined),
+      15_000,
+    );
     const page = await openTransaction(tx.id);
     await page.getByRole('button', { name: 'Retry a now…' }).click();
     await shot(page, 'transaction-retry-now-dialog');
     await confirm(page, 'Retry now', 'the partner is back');
     await historyEntry(page, 'operator.retried_now');
     await page.locator('tr[data-step="a"]', { hasText: 'execute #2' }).waitFor();
+  });
+
+  it("edits a step's input and retries it: the dialog starts from its current input, the history shows the old and the new", async () => {
+    const tx = await api.start(backoff, { sku: 'BAD' });
+    await waitFor(
+      'a retry scheduled',
+      async () => ((await api.events(tx.id)).some((e: EventView) => e.type === 'step.retry_scheduled') ? true : undefined),
+      15_000,
+    );
+    const page = await openTransaction(tx.id);
+    await page.getByRole('button', { name: 'Edit input of a and retry…' }).click();
+    const dialog = page.getByRole('dialog');
+    const input = dialog.getByLabel(/^Input/);
+    await waitFor('the current input', async () => (JSON.parse((await input.inputValue()) || 'null')?.sku === 'BAD' ? true : undefined), 5_000);
+    await dialog.getByLabel(/^Note/).fill('typo in the sku, OPS-9');
+    await input.fill('not json');
+    expect(await dialog.getByRole('button', { name: 'Save and retry', exact: true }).isDisabled()).toBe(true);
+    await input.fill('{"sku": "GOOD"}');
+    await shot(page, 'transaction-edit-input-dialog');
+    await confirm(page, 'Save and retry');
+    await historyEntry(page, 'operator.input_edited');
+    await page.locator('.timeline li[data-type="operator.input_edited"]', { hasText: '{"sku":"BAD"} → {"sku":"GOOD"}' }).waitFor();
+    await page.locator('tr[data-step="a"]', { hasText: 'execute #2' }).waitFor();
+    await page.locator('tr[data-step="a"] [data-edited-input]', { hasText: 'GOOD' }).waitFor();
+    await shot(page, 'transaction-input-edited');
+    expect((await api.get(tx.id)).steps.find((s) => s.id === 'a')).toMatchObject({ attempt: 2, input: { sku: 'GOOD' } });
   });
 
   it('skips a step with the output an operator gives, and its dependent runs', async () => {
@@ -119,7 +149,11 @@ describe('dashboard operator actions', () => {
   });
 
   it('runs a bulk action on the transactions matching the filter: counted first, then followed to its end', async () => {
-    const ids = await Promise.all([1, 2, 3].map(async () => (await api.request<TxView>('POST', '/transactions', { definition: slow, input: {}, tags: { bulkui: suffix } })).body.id));
+    const ids = await Promise.all(
+      [1, 2, 3].map(
+        async () => (await api.request<TxView>('POST', '/transactions', { definition: slow, input: {}, tags: { bulkui: suffix } })).body.id,
+      ),
+    );
     const page = await signIn(browser, coordinator.url, 'operator', refusals);
     await page.getByLabel('Tags').fill(`bulkui=${suffix}`);
     await page.getByRole('button', { name: 'Apply' }).click();
@@ -144,7 +178,10 @@ describe('dashboard operator actions', () => {
     await page.getByLabel('Participant to pause').fill(quiet);
     await page.getByRole('form', { name: 'Pause a participant' }).getByRole('button', { name: 'Pause…' }).click();
     await confirm(page, 'Pause', 'maintenance');
-    await page.getByRole('status').filter({ hasText: `${quiet} paused` }).waitFor();
+    await page
+      .getByRole('status')
+      .filter({ hasText: `${quiet} paused` })
+      .waitFor();
     const tx = await api.start(slow, {});
     expect((tx as TxView & { paused: { participants: string[] } }).paused.participants).toEqual([quiet]);
 
@@ -153,7 +190,47 @@ describe('dashboard operator actions', () => {
     await shot(page, 'overview-participant-paused');
     await page.getByRole('button', { name: `Resume ${quiet}…` }).click();
     await confirm(page, 'Resume');
-    await page.getByRole('status').filter({ hasText: `${quiet} resumed, and 1 transaction(s)` }).waitFor();
+    await page
+      .getByRole('status')
+      .filter({ hasText: `${quiet} resumed, and 1 transaction(s)` })
+      .waitFor();
     expect(((await api.get(tx.id)) as TxView & { paused: unknown }).paused).toBeNull();
+  });
+
+  it('lists prepared work in doubt and asks its participant to finish it', async () => {
+    // A participant's report, as the SDK sends it: a prepared transaction the coordinator has no transaction for.
+    const reporter = new CoordinatorApi(coordinator.url, 'participant');
+    const txId = randomUUID();
+    const item = {
+      gid: `ordo:${quiet}:${txId}:a`,
+      txId,
+      stepId: 'a',
+      xid: '4242',
+      preparedAt: new Date(Date.now() - 90_000).toISOString(),
+      relations: ['shop.stock'],
+      waiters: 3,
+    };
+    const report = () =>
+      reporter.request<{ finish: { txId: string; stepId: string }[] }>('PUT', `/participants/${quiet}/prepared`, {
+        instance: 'quiet-1',
+        items: [item],
+      });
+    expect((await report()).body.finish).toEqual([]);
+
+    const page = await signIn(browser, coordinator.url, 'operator', refusals);
+    await page.goto(`${coordinator.url}/#/in-doubt`);
+    const row = page.locator('tr[data-verdict="missing"]', { hasText: txId });
+    await row.getByText('no such transaction (presumed abort) — should have been finished').waitFor();
+    await row.getByText('shop.stock').waitFor();
+    await shot(page, 'in-doubt');
+    await row.getByRole('button', { name: 'Finish now…' }).click();
+    await confirm(page, 'Roll it back now', 'stray prepare');
+    await page
+      .getByRole('status')
+      .filter({ hasText: `${quiet} asked to finish ${txId}/a` })
+      .waitFor();
+    await row.getByText(`finish asked by ${testActor('operator')}`).waitFor();
+    // Handed to the participant with the answer to its next report.
+    expect((await report()).body.finish).toEqual([{ txId, stepId: 'a' }]);
   });
 });

@@ -8,7 +8,7 @@ import { TEST_KEYS, testActor } from '../support/auth';
 import { CspRefusals, launchBrowser, shot, signIn as signInAs } from '../support/browser';
 import { CoordinatorApi, TERMINAL } from '../support/coordinator-api';
 import { RunningApp, startApp } from '../support/processes';
-import { Behaviour, failCompensationFirst, failForward, script, TestParticipant } from '../support/test-participant';
+import { Behaviour, failCompensationFirst, failForward, retryFirst, script, TestParticipant } from '../support/test-participant';
 import { testEnv } from '../support/test-env';
 import { waitFor } from '../../tools/infra/proc';
 import { orderSaga } from '../../tools/bench/order-saga';
@@ -26,7 +26,7 @@ describe('dashboard', () => {
   const cases: Record<string, Behaviour> = {};
   const participant = new TestParticipant({
     name: shop,
-    behaviour: (command: Command, ctx) => (cases[String(command.input.case)] ?? script())(command, ctx),
+    behaviour: (command: Command, ctx) => (cases[command.input.case as string] ?? script())(command, ctx),
   });
   let coordinator: RunningApp;
   let api: CoordinatorApi;
@@ -46,10 +46,14 @@ describe('dashboard', () => {
 
   /** Waits until the list shows exactly the one transaction. */
   const onlyRow = (page: Page, id: string) =>
-    waitFor(`the list showing only ${id}`, async () => {
-      const rows = page.locator('tbody tr[data-id]');
-      return (await rows.count()) === 1 && (await rows.first().getAttribute('data-id')) === id ? true : undefined;
-    }, 15_000);
+    waitFor(
+      `the list showing only ${id}`,
+      async () => {
+        const rows = page.locator('tbody tr[data-id]');
+        return (await rows.count()) === 1 && (await rows.first().getAttribute('data-id')) === id ? true : undefined;
+      },
+      15_000,
+    );
 
   const signIn = (role: keyof typeof TEST_KEYS): Promise<Page> => signInAs(browser, coordinator.url, role, refusals);
 
@@ -114,6 +118,57 @@ describe('dashboard', () => {
     await page.context().close();
   });
 
+  it("draws a transaction's waterfall on one time axis, and the overview's durations and failure rates", async () => {
+    const tx = await startCase('slow-charge', script(retryFirst('charge', 'execute', 1)));
+    expect((await api.waitFor(tx.id, TERMINAL)).status).toBe('completed');
+    const timeline = (await api.request<{ rows: { stepId: string; phase: string }[] }>('GET', `/transactions/${tx.id}/timeline`)).body;
+    const page = await signIn('viewer');
+    await page.goto(`${coordinator.url}/#/transactions/${tx.id}`);
+    const waterfall = page.getByTestId('waterfall');
+    const charge = waterfall.locator('g[data-row="charge/execute"]');
+    await charge.locator('rect[data-span="success"]').waitFor();
+    // One row per step phase, in the order the API gives them.
+    const rows = await waterfall.locator('g[data-row]').evaluateAll((gs) => gs.map((g) => g.getAttribute('data-row')));
+    expect(rows).toEqual(timeline.rows.map((r) => `${r.stepId}/${r.phase}`));
+    expect(rows).toEqual(['create/execute', 'reserve/execute', 'charge/execute', 'confirm/execute']);
+    // charge: attempt 1 (retry), its backoff, attempt 2 (success), left to right on the one axis
+    const bars = await charge
+      .locator('rect')
+      .evaluateAll((rects) =>
+        rects.map((r) => ({ span: r.getAttribute('data-span'), x: Number(r.getAttribute('x')), tip: r.querySelector('title')?.textContent ?? '' })),
+      );
+    expect(bars.map((b) => b.span)).toEqual(['retry', 'backoff', 'success']);
+    expect(bars[0].x).toBeLessThan(bars[1].x);
+    expect(bars[1].x).toBeLessThanOrEqual(bars[2].x);
+    expect(bars[0].tip).toMatch(
+      /^attempt 1: retry — TRANSIENT: scripted transient failure, \d\d:\d\d:\d\d\.\d{3} → \d\d:\d\d:\d\d\.\d{3} \(\d+ ms\)$/,
+    );
+    expect(bars[2].tip).toMatch(/^attempt 2: success, /);
+    // confirm starts after charge ends: later on the axis
+    const confirmX = Number(await waterfall.locator('g[data-row="confirm/execute"] rect').first().getAttribute('x'));
+    expect(confirmX).toBeGreaterThan(bars[2].x);
+    await waterfall.locator('line[data-mark="completed"]').waitFor({ state: 'attached' });
+    await shot(page, 'transaction-waterfall');
+
+    await page.goto(`${coordinator.url}/#/overview`);
+    const series = page.locator(`table[aria-label="Durations and failure rates"] tbody[data-definition="${flow}"] tr[data-series="charge/execute"]`);
+    // The rollup adds ends within seconds; the overview reloads every 5 s.
+    await series.waitFor({ timeout: 20_000 });
+    // The series may show an earlier transaction's end first: wait for the retried one's.
+    await series
+      .locator('td')
+      .nth(3)
+      .filter({ hasText: /^[1-9]\d*$/ })
+      .waitFor({ timeout: 20_000 });
+    const retries = await series.locator('td').nth(3).textContent();
+    expect(Number(retries)).toBeGreaterThanOrEqual(1);
+    // The chart of ends, from the same rollup: this file's transactions ended within the hour, drawn in 10-minute buckets.
+    await page.getByRole('heading', { name: 'Ended per 10 min, by outcome' }).waitFor();
+    await page.locator('svg[aria-label="Transactions ended per 10 min"] rect[data-outcome="completed"]').first().waitFor({ state: 'attached' });
+    await shot(page, 'overview-timings');
+    await page.context().close();
+  });
+
   it('works with the keyboard alone: filter by id, open, confirm dialogs close on Escape', async () => {
     const stuck = await startCase('keys', script(failForward('charge', 'DECLINED'), failCompensationFirst('create', 1000)));
     expect((await api.waitFor(stuck.id, TERMINAL)).status).toBe('failed');
@@ -166,7 +221,10 @@ describe('dashboard', () => {
     await shot(page, 'transaction-viewer');
     expect(await page.getByRole('button', { name: /Replay|Abort|Resolve/ }).count()).toBe(0);
     // The call the operator's button makes, with the viewer's key.
-    const refused = await new CoordinatorApi(coordinator.url, 'viewer').request<{ error: { code: string } }>('POST', `/transactions/${stuck.id}/retry`);
+    const refused = await new CoordinatorApi(coordinator.url, 'viewer').request<{ error: { code: string } }>(
+      'POST',
+      `/transactions/${stuck.id}/retry`,
+    );
     expect(refused.status).toBe(403);
     expect(refused.body.error.code).toBe('FORBIDDEN');
     expect((await api.get(stuck.id)).status).toBe('failed');
@@ -186,7 +244,11 @@ describe('dashboard', () => {
     await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
     const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
     // circuit_open only: this run's other coordinators share the schema, and their failures are not this test's.
-    const webhook = await api.request<{ id: string }>('POST', '/alerts/webhooks', { url, secret: `whsec-${suffix}-0123456789`, kinds: ['circuit_open'] });
+    const webhook = await api.request<{ id: string }>('POST', '/alerts/webhooks', {
+      url,
+      secret: `whsec-${suffix}-0123456789`,
+      kinds: ['circuit_open'],
+    });
     try {
       const page = await signIn('admin');
       await page.goto(`${coordinator.url}/#/overview`);
@@ -237,7 +299,10 @@ describe('dashboard', () => {
     const missing = await new CoordinatorApi(coordinator.url).request<{ error: { code: string } }>('GET', '/no-such-route');
     expect(missing.status).toBe(404);
     expect((await new CoordinatorApi(coordinator.url, null).request('GET', '/transactions/stream')).status).toBe(401);
-    expect((await new CoordinatorApi(coordinator.url, 'viewer').request('GET', '/auth/me')).body).toEqual({ name: testActor('viewer'), role: 'viewer' });
+    expect((await new CoordinatorApi(coordinator.url, 'viewer').request('GET', '/auth/me')).body).toEqual({
+      name: testActor('viewer'),
+      role: 'viewer',
+    });
   });
 
   it('serves the first page of 10,000 transactions quickly (prints the figure)', async () => {

@@ -69,7 +69,14 @@ describe('definitions API', () => {
     const { status, body } = await register(definition);
 
     expect(status).toBe(201);
-    expect(body).toEqual({ name: definition.name, version: 1, type: 'saga', createdAt: expect.any(String), registeredBy: testActor('admin'), definition });
+    expect(body).toEqual({
+      name: definition.name,
+      version: 1,
+      type: 'saga',
+      createdAt: expect.any(String),
+      registeredBy: testActor('admin'),
+      definition,
+    });
     expect(new Date(body.createdAt as string).toISOString()).toBe(body.createdAt);
     // The body is served in canonical form, as hashed.
     const canonical = canonicalDefinition(definition);
@@ -218,16 +225,57 @@ describe('definitions API', () => {
     }
   });
 
+  it('diffs two versions step by step and counts the running transactions of each version', async () => {
+    const name = uniqueName('versions');
+    const v1 = placeOrder(name);
+    const [create, reserve, charge, confirm] = v1.steps;
+    const v2 = { ...v1, timeoutMs: 60_000, steps: [create, reserve, { ...charge, timeoutMs: 9_000, dependsOn: ['create-order', 'reserve-stock'] }] };
+    expect((await register(v1)).status).toBe(201);
+    expect((await register(v2)).status).toBe(201);
+    for (const version of [1, 1, 2]) {
+      expect((await call('POST', '/api/v1/transactions', { definition: name, version, input: {} })).status).toBe(201);
+    }
+
+    const versions = await call('GET', `/api/v1/definitions/${name}/versions`);
+    expect(versions.status).toBe(200);
+    expect(versions.body.items).toEqual([
+      { version: 2, createdAt: expect.any(String), registeredBy: testActor('admin'), running: 1 },
+      { version: 1, createdAt: expect.any(String), registeredBy: testActor('admin'), running: 2 },
+    ]);
+
+    const diff = await call('GET', `/api/v1/definitions/${name}/diff?from=1&to=2`);
+    expect(diff).toEqual({
+      status: 200,
+      body: {
+        name,
+        from: 1,
+        to: 2,
+        fields: [{ path: 'timeoutMs', kind: 'changed', from: 30_000, to: 60_000 }],
+        steps: [
+          {
+            id: 'charge',
+            kind: 'changed',
+            fields: [
+              { path: 'dependsOn', kind: 'changed', from: ['create-order'], to: ['create-order', 'reserve-stock'] },
+              { path: 'timeoutMs', kind: 'added', to: 9_000 },
+            ],
+          },
+          { id: 'confirm-order', kind: 'removed', fields: expect.arrayContaining([{ path: 'action', kind: 'removed', from: confirm.action }]) },
+        ],
+      },
+    });
+    expect((await call('GET', `/api/v1/definitions/${name}/diff?from=2&to=2`)).body).toMatchObject({ fields: [], steps: [] });
+    expect((await call('GET', `/api/v1/definitions/${name}/diff?from=1&to=3`)).status).toBe(404);
+    expect((await call('GET', `/api/v1/definitions/${name}/diff?from=1`)).status).toBe(400);
+    expect((await call('GET', `/api/v1/definitions/${uniqueName('none')}/versions`)).status).toBe(404);
+  });
+
   it('publishes the definitions API in the OpenAPI document', async () => {
     const response = await fetch(`${baseUrl}/api/docs/openapi.json`);
     expect(response.status).toBe(200);
     const document = (await response.json()) as { paths: Record<string, Record<string, unknown>> };
     expect(Object.keys(document.paths)).toEqual(
-      expect.arrayContaining([
-        '/api/v1/definitions',
-        '/api/v1/definitions/{name}',
-        '/api/v1/definitions/{name}/versions/{version}',
-      ]),
+      expect.arrayContaining(['/api/v1/definitions', '/api/v1/definitions/{name}', '/api/v1/definitions/{name}/versions/{version}']),
     );
     expect(Object.keys(document.paths['/api/v1/definitions'])).toEqual(expect.arrayContaining(['get', 'post']));
   });

@@ -28,8 +28,11 @@ class ExampleProcess {
   static async start(env: Record<string, string>): Promise<ExampleProcess> {
     const example = new ExampleProcess(spawn(process.execPath, [SCRIPT], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));
     // It logs this line once its consumer has joined the group, i.e. once it receives commands.
-    await waitFor('example participant', async () => (example.output.includes('consuming ') ? true : undefined), 60_000, () =>
-      example.child.exitCode !== null ? `exited with code ${example.child.exitCode}:\n${example.output}` : undefined,
+    await waitFor(
+      'example participant',
+      async () => (example.output.includes('consuming ') ? true : undefined),
+      60_000,
+      () => (example.child.exitCode !== null ? `exited with code ${example.child.exitCode}:\n${example.output}` : undefined),
     );
     return example;
   }
@@ -88,8 +91,13 @@ describe('example participant (plain kafkajs)', () => {
       type: 'saga',
       defaults: { timeoutMs: 10_000, retry: { maxAttempts: 3, initialDelayMs: 50, multiplier: 2, maxDelayMs: 200 } },
       steps: [
-        { id: 'award-points', participant: loyalty, action: 'award', compensation: 'revoke',
-          input: { customerId: '$.input.customerId', points: '$.input.points' } },
+        {
+          id: 'award-points',
+          participant: loyalty,
+          action: 'award',
+          compensation: 'revoke',
+          input: { customerId: '$.input.customerId', points: '$.input.points' },
+        },
         { id: 'ship', participant: shipping.name, action: 'ship', compensation: 'unship', dependsOn: ['award-points'] },
       ],
     });
@@ -120,18 +128,34 @@ describe('example participant (plain kafkajs)', () => {
     messages.received.filter((m) => m.topic === topics.replies && m.key === txId && json(m).stepId === 'award-points' && json(m).phase === phase);
 
   const awaitReplies = (txId: string, phase: Phase, count: number) =>
-    waitFor(`${count} ${phase} replies to ${txId}`, async () => (repliesTo(txId, phase).length >= count ? repliesTo(txId, phase) : undefined), 30_000);
+    waitFor(
+      `${count} ${phase} replies to ${txId}`,
+      async () => (repliesTo(txId, phase).length >= count ? repliesTo(txId, phase) : undefined),
+      30_000,
+    );
 
   const sendCommand = (command: Command) =>
     bus.publish([{ topic: commandTopic, key: command.txId, value: JSON.stringify(command), headers: { [HEADERS.traceparent]: TRACEPARENT } }]);
 
   const commandFor = (txId: string, phase: Phase, action: string, input: Command['input']): Command => ({
-    txId, stepId: 'award-points', type: 'saga', phase, action, attempt: 1, input, deadline: new Date(Date.now() + 30_000).toISOString(),
+    txId,
+    stepId: 'award-points',
+    type: 'saga',
+    phase,
+    action,
+    attempt: 1,
+    input,
+    deadline: new Date(Date.now() + 30_000).toISOString(),
   });
 
   it('completes a saga and awards the points once, replying with key txId and the trace context', async () => {
     const customerId = newCustomer();
-    const started = await api.request<TxView>('POST', '/transactions', { definition: flow, input: { customerId, points: 50 } }, { traceparent: TRACEPARENT });
+    const started = await api.request<TxView>(
+      'POST',
+      '/transactions',
+      { definition: flow, input: { customerId, points: 50 } },
+      { traceparent: TRACEPARENT },
+    );
     const done = await api.waitFor(started.body.id, TERMINAL);
     expect(done.status).toBe('completed');
     expect(step(done, 'award-points').output).toEqual({ customerId, awarded: 50, balance: 50 });
@@ -140,7 +164,15 @@ describe('example participant (plain kafkajs)', () => {
 
     const command = await commandOf(done.id);
     const [reply] = await awaitReplies(done.id, 'execute', 1);
-    expect(json(reply)).toEqual({ txId: done.id, stepId: 'award-points', phase: 'execute', attempt: 1, outcome: 'success', output: step(done, 'award-points').output, token: expect.any(String) });
+    expect(json(reply)).toEqual({
+      txId: done.id,
+      stepId: 'award-points',
+      phase: 'execute',
+      attempt: 1,
+      outcome: 'success',
+      output: step(done, 'award-points').output,
+      token: expect.any(String),
+    });
     expect(reply.headers[HEADERS.traceparent]).toBe(command.headers[HEADERS.traceparent]);
     expect(reply.headers[HEADERS.messageId]).toMatch(/^[0-9a-f-]{36}$/);
   });
@@ -160,8 +192,11 @@ describe('example participant (plain kafkajs)', () => {
     expect(again.headers[HEADERS.messageId]).not.toBe(first.headers[HEADERS.messageId]);
     expect(await points(customerId)).toBe(20);
     // The coordinator, long done with the step, ignores the second reply.
-    await waitFor('the duplicate reply ignored', async () =>
-      (await api.events(done.id)).find((e) => e.type === 'step.reply_ignored' && e.stepId === 'award-points'), 30_000);
+    await waitFor(
+      'the duplicate reply ignored',
+      async () => (await api.events(done.id)).find((e) => e.type === 'step.reply_ignored' && e.stepId === 'award-points'),
+      30_000,
+    );
   });
 
   it('revokes the points exactly once when a later step refuses', async () => {

@@ -1,7 +1,14 @@
 import { readFileSync } from 'fs';
 import { join } from 'path';
 import { EndWatcher, percentile } from '../../tools/bench/harness';
-import { addAccounts, addProducts, effectsAppliedTwice, moneyNotConserved, ordersInconsistent, stockNotConserved } from '../../tools/chaos/invariants';
+import {
+  addAccounts,
+  addProducts,
+  effectsAppliedTwice,
+  moneyNotConserved,
+  ordersInconsistent,
+  stockNotConserved,
+} from '../../tools/chaos/invariants';
 import { Stall, stallAfter } from '../../tools/chaos/stall';
 import { App, startWorld, World, WORLD_SCHEMA } from '../../tools/chaos/world';
 import { REPO_ROOT } from '../../tools/infra/paths';
@@ -81,20 +88,24 @@ describe('failover', () => {
     const inFlight = rows.map((r) => r.id);
     await Promise.all(inFlight.map((id) => watcher.ended(id)));
     const stall = await stallAfter(world.db, WORLD_SCHEMA, inFlight, killedAt);
-    log(`${app.label} killed with ${inFlight.length} in flight: longest without progress ${stall.longestWithoutProgressMs.toFixed(0)} ms, p99 to the end ${stall.p99ToEndMs.toFixed(0)} ms`);
+    log(
+      `${app.label} killed with ${inFlight.length} in flight: longest without progress ${stall.longestWithoutProgressMs.toFixed(0)} ms, p99 to the end ${stall.p99ToEndMs.toFixed(0)} ms`,
+    );
     return { ...stall, inFlight: inFlight.length };
   }
 
-  /** Durations (creation to end, ms) of the load sagas started from `from` to `to`, once all have ended. */
-  async function durations(from: number, to: number): Promise<number[]> {
-    const started = ids.filter((id) => startedAt.get(id)! >= from && startedAt.get(id)! < to);
-    return (await Promise.all(started.map((id) => watcher.ended(id)))).map((e) => e.at - e.createdAt).sort((a, b) => a - b);
+  /** The load sagas started from `from` to `to`. */
+  const startedBetween = (from: number, to: number) => ids.filter((id) => startedAt.get(id)! >= from && startedAt.get(id)! < to);
+
+  /** Durations (creation to end, ms) of `sagas`, once all have ended. */
+  async function durations(sagas: string[]): Promise<number[]> {
+    return (await Promise.all(sagas.map((id) => watcher.ended(id)))).map((e) => e.at - e.createdAt).sort((a, b) => a - b);
   }
 
   it('a rolling restart of every app under load: no saga waits out a step timeout', async () => {
     const quiet = Date.now();
     await sleep(5000);
-    const normal = await durations(quiet, Date.now());
+    const normal = await durations(startedBetween(quiet, Date.now()));
     const p99 = percentile(normal, 0.99);
     const from = Date.now();
     // SIGTERM, start again, then the next: as an orchestrator rolls a deployment.
@@ -105,14 +116,23 @@ describe('failover', () => {
       await app.start();
       log(`${app.label}: stopped in ${t1 - t0} ms, healthy again ${Date.now() - t1} ms later`);
     }
-    const rolled = await durations(from, Date.now());
+    const rolledIds = startedBetween(from, Date.now());
+    const rolled = await durations(rolledIds);
     const slowest = rolled[rolled.length - 1];
-    log(`rolling restart of ${world.apps.length} apps in ${((Date.now() - from) / 1000).toFixed(1)} s: ${rolled.length} sagas, slowest ${slowest} ms (${(slowest / p99).toFixed(2)}× the normal p99 of ${p99} ms over ${normal.length}), p99 ${percentile(rolled, 0.99)} ms`);
+    log(
+      `rolling restart of ${world.apps.length} apps in ${((Date.now() - from) / 1000).toFixed(1)} s: ${rolled.length} sagas, slowest ${slowest} ms (${(slowest / p99).toFixed(2)}× the normal p99 of ${p99} ms over ${normal.length}), p99 ${percentile(rolled, 0.99)} ms`,
+    );
     expect(normal.length).toBeGreaterThan(20);
-    // The goal is twice the normal p99 (issue 19); on a machine shared with other work the
-    // normal p99 itself swings, so the test holds the firm line: no step waited out its
-    // timeout (place-order's: 5 s) because of a restart, and every saga completed.
-    expect(slowest).toBeLessThan(5000);
+    // The goal is twice the normal p99 (issue 19), logged above; on a machine shared with
+    // other work the normal p99 itself swings (0.6-2.9 s seen), so no duration makes a firm
+    // line. What a restart must never cause is read from the history: no command lost with a
+    // stopped app, so no step waited out its timeout, and every saga completed.
+    const { rows } = await world.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM ${WORLD_SCHEMA}.events WHERE tx_id = ANY($1::uuid[]) AND type = 'step.timed_out'`,
+      [rolledIds],
+    );
+    expect(rows[0].n).toBe(0);
+    expect(rolledIds.filter((id) => watcher.statusOf(id) !== 'completed')).toEqual([]);
   }, 300_000);
 
   it('a killed coordinator: the transactions in flight progress again within 3 s', async () => {

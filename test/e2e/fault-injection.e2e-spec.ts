@@ -21,7 +21,13 @@ describe('fault injection switch', () => {
     defaults: { timeoutMs: 3000, retry: { maxAttempts: 3, initialDelayMs: 50, multiplier: 2, maxDelayMs: 200 } },
     steps: [
       { id: 'create-order', participant: 'order', action: 'create', compensation: 'cancel' },
-      { id: 'confirm-order', participant: 'order', action: 'confirm', dependsOn: ['create-order'], input: { orderId: '$.steps.create-order.output.orderId' } },
+      {
+        id: 'confirm-order',
+        participant: 'order',
+        action: 'confirm',
+        dependsOn: ['create-order'],
+        input: { orderId: '$.steps.create-order.output.orderId' },
+      },
     ],
   };
   const input = (n: number, _fault: unknown) => ({ customer: `faults-${suffix}-${n}`, sku: 'F-1', qty: 1, amount: 100, accountId: 'acc-f', _fault });

@@ -21,10 +21,12 @@ import { testEnv } from '../support/test-env';
 
 /** Outbox rows no instance is publishing: only the sweeper can send them. */
 function leaveInOutbox(dataSource: DataSource, messages: OutgoingMessage[]) {
-  return dataSource.query(
-    `INSERT INTO outbox (topic, key, payload, headers) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[])`,
-    [messages.map((m) => m.topic), messages.map((m) => m.key), messages.map((m) => m.value), messages.map((m) => JSON.stringify(m.headers ?? {}))],
-  );
+  return dataSource.query(`INSERT INTO outbox (topic, key, payload, headers) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[])`, [
+    messages.map((m) => m.topic),
+    messages.map((m) => m.key),
+    messages.map((m) => m.value),
+    messages.map((m) => JSON.stringify(m.headers ?? {})),
+  ]);
 }
 describe('foundation', () => {
   const env = testEnv();
@@ -97,7 +99,11 @@ describe('foundation', () => {
     });
     expect(reply.headers[HEADERS.traceparent]).toBe(traceparent);
     // Published rows leave the outbox.
-    await waitFor('outbox emptied', async () => ((await dataSource.query('SELECT 1 FROM outbox WHERE key = $1', [txId])).length === 0 ? true : undefined), 10_000);
+    await waitFor(
+      'outbox emptied',
+      async () => ((await dataSource.query('SELECT 1 FROM outbox WHERE key = $1', [txId])).length === 0 ? true : undefined),
+      10_000,
+    );
     await replies.close();
   });
 
@@ -113,10 +119,14 @@ describe('foundation', () => {
     ]);
     expect(json(await replies.waitFor((m) => m.key === txId))).toMatchObject({ txId, outcome: 'failure' });
     // The relay deletes what Kafka acknowledged once the failing topic's attempt is over.
-    const left = await waitFor('outbox', async () => {
-      const rows: { topic: string }[] = await dataSource.query('SELECT topic FROM outbox WHERE key = $1', [txId]);
-      return rows.length === 1 ? rows : undefined;
-    }, 30_000);
+    const left = await waitFor(
+      'outbox',
+      async () => {
+        const rows: { topic: string }[] = await dataSource.query('SELECT topic FROM outbox WHERE key = $1', [txId]);
+        return rows.length === 1 ? rows : undefined;
+      },
+      30_000,
+    );
     expect(left).toEqual([{ topic: missing }]);
     await dataSource.query('DELETE FROM outbox WHERE key = $1', [txId]);
     await replies.close();
@@ -133,14 +143,20 @@ describe('foundation', () => {
     const nowhere = topics.commands('nowhere');
     const stuckCommand = command(stuck);
     await leaveInOutbox(dataSource, [{ topic: nowhere, key: stuck, value: stuckCommand }]);
-    await waitFor('a failed sweep', async () => {
-      const [row]: { attempts: number }[] = await dataSource.query('SELECT attempts FROM outbox WHERE key = $1', [stuck]);
-      return row?.attempts >= 1 ? true : undefined;
-    }, 30_000);
+    await waitFor(
+      'a failed sweep',
+      async () => {
+        const [row]: { attempts: number }[] = await dataSource.query('SELECT attempts FROM outbox WHERE key = $1', [stuck]);
+        return row?.attempts >= 1 ? true : undefined;
+      },
+      30_000,
+    );
     // One row per sweep: the older, failing row is tried after the new one, not before it.
     await leaveInOutbox(dataSource, [{ topic: topics.commands('order'), key: behind, value: command(behind) }]);
     await replies.waitFor((m) => m.key === behind, 30_000);
-    const [still]: { attempts: number; last_error: string }[] = await dataSource.query('SELECT attempts, last_error FROM outbox WHERE key = $1', [stuck]);
+    const [still]: { attempts: number; last_error: string }[] = await dataSource.query('SELECT attempts, last_error FROM outbox WHERE key = $1', [
+      stuck,
+    ]);
     expect(still.attempts).toBeLessThan(3);
     expect(still.last_error).toBeTruthy();
     // Out of attempts: to the outbox's dead-letter topic with its topic and the reason, and out of the outbox.
@@ -148,8 +164,14 @@ describe('foundation', () => {
     expect(dead.headers[HEADERS.originalTopic]).toBe(nowhere);
     expect(dead.headers[HEADERS.deadLetterReason]).toMatch(new RegExp(`^not published to ${nowhere} after 3 attempts: `));
     expect(dead.value!.toString()).toBe(stuckCommand);
-    await waitFor('outbox emptied', async () => ((await dataSource.query('SELECT 1 FROM outbox WHERE key = $1', [stuck])).length === 0 ? true : undefined), 10_000);
-    expect(await coordinator.get(Registry).getSingleMetricAsString('ordo_outbox_dead_letters_total')).toMatch(/^ordo_outbox_dead_letters_total [1-9]/m);
+    await waitFor(
+      'outbox emptied',
+      async () => ((await dataSource.query('SELECT 1 FROM outbox WHERE key = $1', [stuck])).length === 0 ? true : undefined),
+      10_000,
+    );
+    expect(await coordinator.get(Registry).getSingleMetricAsString('ordo_outbox_dead_letters_total')).toMatch(
+      /^ordo_outbox_dead_letters_total [1-9]/m,
+    );
     await Promise.all([replies.close(), deadLetters.close()]);
   }, 120_000);
 
@@ -194,7 +216,10 @@ describe('foundation', () => {
     expect(lines[0]).toMatch(/^\[coordinator\] Invalid configuration: /);
     // Every bad setting, in any order, separated by ' | '.
     expect(lines[0].split(' | ')).toEqual(
-      expect.arrayContaining([expect.stringMatching(/PORT: PORT must not be greater than 65535/), 'DATABASE_URL: must be a postgres:// connection URL (value hidden)']),
+      expect.arrayContaining([
+        expect.stringMatching(/PORT: PORT must not be greater than 65535/),
+        'DATABASE_URL: must be a postgres:// connection URL (value hidden)',
+      ]),
     );
     // Each bad API key entry is named, its secret never shown.
     expect(lines[0]).toContain(

@@ -33,7 +33,13 @@ describe('fuzz', () => {
     defaults: { timeoutMs: 5000, retry: { maxAttempts: 5, initialDelayMs: 50, maxDelayMs: 500 } },
     steps: [
       { id: 'create-order', participant: 'order', action: 'create', compensation: 'cancel' },
-      { id: 'confirm-order', participant: 'order', action: 'confirm', dependsOn: ['create-order'], input: { orderId: '$.steps.create-order.output.orderId' } },
+      {
+        id: 'confirm-order',
+        participant: 'order',
+        action: 'confirm',
+        dependsOn: ['create-order'],
+        input: { orderId: '$.steps.create-order.output.orderId' },
+      },
     ],
   };
   const input = (n: number) => ({ customer: `fuzz-${n}`, sku: 'FUZZ-1', qty: 1, amount: 100, accountId: 'acc-fuzz' });
@@ -71,11 +77,24 @@ describe('fuzz', () => {
   const scalar = () => pick([null, true, false, 0, -1, 1.5, 1e308, '', 'x', text(20), [], {}]);
 
   const command = (over: Record<string, unknown> = {}) => ({
-    txId: randomUUID(), stepId: 'create-order', type: 'saga', phase: 'execute', action: 'create', attempt: 1,
-    input: input(0), deadline: new Date(Date.now() + 5000).toISOString(), ...over,
+    txId: randomUUID(),
+    stepId: 'create-order',
+    type: 'saga',
+    phase: 'execute',
+    action: 'create',
+    attempt: 1,
+    input: input(0),
+    deadline: new Date(Date.now() + 5000).toISOString(),
+    ...over,
   });
   const reply = (over: Record<string, unknown> = {}) => ({
-    txId: randomUUID(), stepId: 'create-order', phase: 'execute', attempt: 1, outcome: 'success', output: { orderId: randomUUID() }, ...over,
+    txId: randomUUID(),
+    stepId: 'create-order',
+    phase: 'execute',
+    attempt: 1,
+    outcome: 'success',
+    output: { orderId: randomUUID() },
+    ...over,
   });
 
   /** A value no consumer may accept: each kind is malformed in a different way. */
@@ -84,16 +103,26 @@ describe('fuzz', () => {
     const fields = Object.keys(base);
     const json = (value: unknown) => Buffer.from(JSON.stringify(value));
     switch (int(12)) {
-      case 0: return bytes(1 + int(2000)); // binary garbage
-      case 1: return Buffer.concat([Buffer.from([0]), bytes(int(500))]); // what Nest takes for a schema-registry payload
-      case 2: return null; // a tombstone
-      case 3: return json(base).subarray(0, 1 + int(json(base).length - 2)); // truncated JSON
-      case 4: return json(pick([[base], 42, 'a string', null, true, { pattern: 'x', data: base }, {}])); // JSON of the wrong shape
-      case 5: return json({ ...base, [pick(fields)]: pick([[], null, true, -1.5]) }); // a type wrong for every field
-      case 6: return json({ ...base, phase: pick(['explode', 'EXECUTE', 'commit ', '', 7]) }); // an unknown phase
-      case 7: return json({ ...base, attempt: pick([0, -1, 1.5, '1', 1e400, null]) }); // a bad attempt
-      case 8: return Buffer.from(JSON.stringify(base).replace(/}$/, `,"deep":${nested(100 + int(3000))}}`)); // nested too deep
-      case 9: return json({ ...base, note: `a\u0000${text(10)}` }); // U+0000
+      case 0:
+        return bytes(1 + int(2000)); // binary garbage
+      case 1:
+        return Buffer.concat([Buffer.from([0]), bytes(int(500))]); // what Nest takes for a schema-registry payload
+      case 2:
+        return null; // a tombstone
+      case 3:
+        return json(base).subarray(0, 1 + int(json(base).length - 2)); // truncated JSON
+      case 4:
+        return json(pick([[base], 42, 'a string', null, true, { pattern: 'x', data: base }, {}])); // JSON of the wrong shape
+      case 5:
+        return json({ ...base, [pick(fields)]: pick([[], null, true, -1.5]) }); // a type wrong for every field
+      case 6:
+        return json({ ...base, phase: pick(['explode', 'EXECUTE', 'commit ', '', 7]) }); // an unknown phase
+      case 7:
+        return json({ ...base, attempt: pick([0, -1, 1.5, '1', 1e400, null]) }); // a bad attempt
+      case 8:
+        return Buffer.from(JSON.stringify(base).replace(/}$/, `,"deep":${nested(100 + int(3000))}}`)); // nested too deep
+      case 9:
+        return json({ ...base, note: `a\u0000${text(10)}` }); // U+0000
       case 10: // oversized, now and then (they are large)
         return int(4) === 0 ? json({ ...base, blob: 'x'.repeat(MAX_MESSAGE_BYTES + int(100_000)) }) : bytes(100);
       default: {
@@ -143,16 +172,56 @@ describe('fuzz', () => {
     const kinds: (() => { path: string; init: RequestInit })[] = [
       () => ({ path: pick(paths), init: asJson(bytes(1 + int(3000))) }),
       () => ({ path: pick(paths), init: asJson(Buffer.from(JSON.stringify(reply()).slice(0, 20))) }),
-      () => ({ path: pick(paths), init: { method: 'POST', headers: { ...auth, 'content-type': pick(['text/plain', 'application/x-www-form-urlencoded', 'application/octet-stream', 'multipart/form-data; boundary=x']) }, body: 'a=1&b=2' } }),
-      () => ({ path: pick(paths), init: { method: 'POST', headers: { ...auth, 'content-type': `application/json; charset=${pick(['utf-7', 'nope', 'latin1'])}` }, body: '{"unknown":1}' } }),
-      () => ({ path: pick(paths), init: { method: 'POST', headers: { ...auth, 'content-type': 'application/json', 'content-encoding': pick(['gzip', 'br', 'zstd-nope']) }, body: bytes(200) } }),
+      () => ({
+        path: pick(paths),
+        init: {
+          method: 'POST',
+          headers: {
+            ...auth,
+            'content-type': pick(['text/plain', 'application/x-www-form-urlencoded', 'application/octet-stream', 'multipart/form-data; boundary=x']),
+          },
+          body: 'a=1&b=2',
+        },
+      }),
+      () => ({
+        path: pick(paths),
+        init: {
+          method: 'POST',
+          headers: { ...auth, 'content-type': `application/json; charset=${pick(['utf-7', 'nope', 'latin1'])}` },
+          body: '{"unknown":1}',
+        },
+      }),
+      () => ({
+        path: pick(paths),
+        init: {
+          method: 'POST',
+          headers: { ...auth, 'content-type': 'application/json', 'content-encoding': pick(['gzip', 'br', 'zstd-nope']) },
+          body: bytes(200),
+        },
+      }),
       () => ({ path: pick(paths.slice(0, 2)), init: asJson(nested(65 + int(20_000))) }),
       () => ({ path: pick(paths), init: asJson(JSON.stringify({ blob: 'x'.repeat(1024 * 1024 + int(100_000)) })) }),
       () => ({ path: pick(paths.slice(0, 2)), init: asJson(JSON.stringify(pick([[], 42, 'text', null, true]))) }),
-      () => ({ path: '/definitions', init: asJson(JSON.stringify({ ...definition(), [pick(['name', 'type', 'steps', 'defaults', 'timeoutMs'])]: pick([[], -1, 1e308, true, null]) })) }),
+      () => ({
+        path: '/definitions',
+        init: asJson(
+          JSON.stringify({ ...definition(), [pick(['name', 'type', 'steps', 'defaults', 'timeoutMs'])]: pick([[], -1, 1e308, true, null]) }),
+        ),
+      }),
       () => ({ path: '/definitions', init: asJson(JSON.stringify({ ...definition(), [text(6)]: scalar() })) }),
-      () => ({ path: '/definitions', init: asJson(JSON.stringify({ ...definition(), steps: Array.from({ length: 101 }, (_, i) => ({ id: `s${i}`, participant: 'order', action: 'create', compensation: 'cancel' })) })) }),
-      () => ({ path: '/definitions', init: asJson(JSON.stringify({ ...definition(), steps: [{ ...saga.steps[0], dependsOn: ['confirm-order'] }, saga.steps[1]] })) }),
+      () => ({
+        path: '/definitions',
+        init: asJson(
+          JSON.stringify({
+            ...definition(),
+            steps: Array.from({ length: 101 }, (_, i) => ({ id: `s${i}`, participant: 'order', action: 'create', compensation: 'cancel' })),
+          }),
+        ),
+      }),
+      () => ({
+        path: '/definitions',
+        init: asJson(JSON.stringify({ ...definition(), steps: [{ ...saga.steps[0], dependsOn: ['confirm-order'] }, saga.steps[1]] })),
+      }),
       () => ({ path: '/definitions', init: asJson(JSON.stringify({ ...definition(), steps: [{ ...saga.steps[0], input: { note: 'a\u0000' } }] })) }),
       () => ({ path: '/transactions', init: asJson(start({ input: pick([[], 'x', 42, null]) })) }),
       () => ({ path: '/transactions', init: asJson(start({ input: { blob: 'x'.repeat(256 * 1024 + int(10_000)) } })) }),
@@ -161,7 +230,10 @@ describe('fuzz', () => {
       () => ({ path: '/transactions', init: asJson(start({ version: pick([0, -1, 'x', 1.5, 1e9]) })) }),
       () => ({ path: '/transactions', init: asJson(start({ idempotencyKey: pick(['', 'k'.repeat(201), 42, 'a\u0000b']) })) }),
       () => ({ path: '/transactions', init: asJson(start({ [text(6)]: scalar() })) }),
-      () => ({ path: `/transactions/${tx}/steps/s/resolve`, init: asJson(JSON.stringify({ outcome: pick(['maybe', 42, null]), note: pick(['', 'n\u0000', 7]) })) }),
+      () => ({
+        path: `/transactions/${tx}/steps/s/resolve`,
+        init: asJson(JSON.stringify({ outcome: pick(['maybe', 42, null]), note: pick(['', 'n\u0000', 7]) })),
+      }),
       () => ({ path: `/transactions/${tx}/abort`, init: asJson(JSON.stringify({ reason: pick(['r\u0000', 42, 'r'.repeat(1001)]) })) }),
     ];
     return Array.from({ length: BODIES }, () => {
@@ -196,9 +268,17 @@ describe('fuzz', () => {
             topic: topics.replies,
             acks: -1,
             messages: [
-              { key: id, value: JSON.stringify(reply({ txId: id, attempt, outcome: 'failure', error: { code: 'FUZZ', message: 'forged' } })), headers: { 'fuzz-known': `forged-${n}` } },
+              {
+                key: id,
+                value: JSON.stringify(reply({ txId: id, attempt, outcome: 'failure', error: { code: 'FUZZ', message: 'forged' } })),
+                headers: { 'fuzz-known': `forged-${n}` },
+              },
               { key: id, value: JSON.stringify(reply({ txId: id, attempt, output: { note: 'a\u0000b' } })), headers: { 'fuzz-known': `nul-${n}` } },
-              { key: id, value: JSON.stringify(reply({ txId: id, attempt })).replace(/}$/, `,"deep":${nested(100)}}`), headers: { 'fuzz-known': `deep-${n}` } },
+              {
+                key: id,
+                value: JSON.stringify(reply({ txId: id, attempt })).replace(/}$/, `,"deep":${nested(100)}}`),
+                headers: { 'fuzz-known': `deep-${n}` },
+              },
             ],
           });
         }
@@ -220,7 +300,11 @@ describe('fuzz', () => {
       const answered = producer.send({
         topic: topics.commands('order'),
         acks: -1,
-        messages: answerable.map((c) => ({ key: c.txId as string, value: JSON.stringify(c), headers: { traceparent: pick(['garbage', '{"a":1}', '00-zz-zz-01']), 'fuzz-answerable': '1' } })),
+        messages: answerable.map((c) => ({
+          key: c.txId,
+          value: JSON.stringify(c),
+          headers: { traceparent: pick(['garbage', '{"a":1}', '00-zz-zz-01']), 'fuzz-answerable': '1' },
+        })),
       });
       await Promise.all([send(topics.replies, replies), send(topics.commands('order'), commands), rest, answered]);
       const finals = await sagas;
@@ -233,7 +317,10 @@ describe('fuzz', () => {
       const until = Date.now() + 30_000;
       const known = () => dead.received.filter((m) => m.headers['fuzz-known'] !== undefined);
       const unanswered = () => answerable.filter((c) => !dead.received.some((m) => m.topic === replyDlq && m.key === c.txId));
-      while ((fuzzIds(replyDlq).ids.size < MESSAGES || fuzzIds(commandDlq).ids.size < MESSAGES || known().length < 3 * SAGAS || unanswered().length > 0) && Date.now() < until) {
+      while (
+        (fuzzIds(replyDlq).ids.size < MESSAGES || fuzzIds(commandDlq).ids.size < MESSAGES || known().length < 3 * SAGAS || unanswered().length > 0) &&
+        Date.now() < until
+      ) {
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
       const [replyLetters, commandLetters] = [fuzzIds(replyDlq), fuzzIds(commandDlq)];

@@ -99,7 +99,9 @@ describe('history limits', () => {
 
   it('answers bad paging with 400, and an unknown transaction with 404', async () => {
     const { id } = await api.start(definition.name, {});
-    expect((await page(id, '?cursor=not-a-cursor')).body).toEqual({ error: { code: 'INVALID_CURSOR', message: 'cursor is not one this API returned' } });
+    expect((await page(id, '?cursor=not-a-cursor')).body).toEqual({
+      error: { code: 'INVALID_CURSOR', message: 'cursor is not one this API returned' },
+    });
     expect((await page(id, '?limit=0')).status).toBe(400);
     expect((await page(id, '?limit=501')).status).toBe(400);
     expect((await page('00000000-0000-4000-8000-000000000000', '')).body).toMatchObject({ error: { code: 'TRANSACTION_NOT_FOUND' } });

@@ -5,7 +5,14 @@ import { Kafka, logLevel, Message, Producer } from 'kafkajs';
 import { HEADERS, topicNames } from '@ordo/protocol';
 import { IncomingMessage, KafkajsMessageBus } from '@ordo/platform';
 import { EndWatcher } from '../../tools/bench/harness';
-import { effectsAppliedTwice, moneyNotConserved, ordersInconsistent, stockNotConserved, addAccounts, addProducts } from '../../tools/chaos/invariants';
+import {
+  effectsAppliedTwice,
+  moneyNotConserved,
+  ordersInconsistent,
+  stockNotConserved,
+  addAccounts,
+  addProducts,
+} from '../../tools/chaos/invariants';
 import { PARTICIPANTS, startWorld, World, WORLD_SCHEMA } from '../../tools/chaos/world';
 import { kafkaPid, startKafka, stopKafka } from '../../tools/infra/kafka';
 import { REPO_ROOT } from '../../tools/infra/paths';
@@ -37,9 +44,16 @@ describe('hostile input', () => {
   const product = { sku: 'HOSTILE-1', stock: 1_000_000 };
   const account = { id: 'hostile-1', balance: 1_000_000_000 };
   const input = (customer: string, extra: object = {}) => ({ customer, sku: product.sku, qty: 1, accountId: account.id, amount: 100, ...extra });
-  const sample = JSON.parse(readFileSync(join(REPO_ROOT, 'apps/order/place-order.saga.json'), 'utf8')) as { name: string; defaults: object; steps: object[] };
+  const sample = JSON.parse(readFileSync(join(REPO_ROOT, 'apps/order/place-order.saga.json'), 'utf8')) as {
+    name: string;
+    defaults: object;
+    steps: object[];
+  };
   // Sized for a broker restart: a step keeps trying for a minute rather than giving up.
-  const placeOrder = { ...sample, defaults: { ...sample.defaults, retry: { maxAttempts: 30, initialDelayMs: 100, multiplier: 2, maxDelayMs: 3000 } } };
+  const placeOrder = {
+    ...sample,
+    defaults: { ...sample.defaults, retry: { maxAttempts: 30, initialDelayMs: 100, multiplier: 2, maxDelayMs: 3000 } },
+  };
   /** create-order, then a step whose mapping copies the 250 KB input 21 times: 5.25 MB. */
   const bigCommand = {
     name: 'hostile-big-command',
@@ -47,7 +61,11 @@ describe('hostile input', () => {
     steps: [
       { id: 'create-order', participant: 'order', action: 'create', compensation: 'cancel' },
       {
-        id: 'reserve-stock', participant: 'inventory', action: 'reserve', compensation: 'release', dependsOn: ['create-order'],
+        id: 'reserve-stock',
+        participant: 'inventory',
+        action: 'reserve',
+        compensation: 'release',
+        dependsOn: ['create-order'],
         input: Object.fromEntries(Array.from({ length: 21 }, (_, i) => [`copy${i}`, '$.input.blob'])),
       },
     ],
@@ -80,7 +98,11 @@ describe('hostile input', () => {
     load = Promise.all(
       [0, 1].map(async (lane) => {
         for (let n = 0; loading; n++) {
-          const { id } = await world.client.post('/transactions', { definition: placeOrder.name, input: input(`load-${lane}-${n}`), idempotencyKey: `load-${lane}-${n}` });
+          const { id } = await world.client.post('/transactions', {
+            definition: placeOrder.name,
+            input: input(`load-${lane}-${n}`),
+            idempotencyKey: `load-${lane}-${n}`,
+          });
           loadIds.push(id);
           await watcher.ended(id);
         }
@@ -142,7 +164,10 @@ describe('hostile input', () => {
 
   /** The three ways text can be unfit: each is built into a field through `template`. */
   const BAD_TEXT = {
-    surrogate: { value: (template: (text: string) => object) => Buffer.from(JSON.stringify(template('cut \ud83d'))), reason: /must not contain an unpaired UTF-16 surrogate \(U\+D83D\)$/ },
+    surrogate: {
+      value: (template: (text: string) => object) => Buffer.from(JSON.stringify(template('cut \ud83d'))),
+      reason: /must not contain an unpaired UTF-16 surrogate \(U\+D83D\)$/,
+    },
     nul: { value: (template: (text: string) => object) => Buffer.from(JSON.stringify(template('a\u0000b'))), reason: /must not contain U\+0000$/ },
     'invalid UTF-8': {
       value: (template: (text: string) => object) => {
@@ -168,8 +193,14 @@ describe('hostile input', () => {
       'output value': (t) => ({ ...reply, outcome: 'success', error: undefined, output: { orderId: t } }),
     };
     const command = (txId: string) => ({
-      txId, stepId: 'create-order', type: 'saga', phase: 'execute', action: 'create', attempt: 1,
-      input: input('text-command'), deadline: new Date(Date.now() + 30_000).toISOString(),
+      txId,
+      stepId: 'create-order',
+      type: 'saga',
+      phase: 'execute',
+      action: 'create',
+      attempt: 1,
+      input: input('text-command'),
+      deadline: new Date(Date.now() + 30_000).toISOString(),
     });
     const commandFields: Record<string, (txId: string) => (text: string) => object> = {
       txId: (tx) => (t) => ({ ...command(tx), txId: t }),
@@ -190,7 +221,13 @@ describe('hostile input', () => {
         for (const [field, template] of Object.entries(commandFields)) {
           const txId = randomUUID();
           otherIds.push(txId);
-          sent.push({ topic: topics.commands(participant), tag: `${participant} command ${field} ${kind}`, key: txId, value: bad.value(template(txId)), reason: bad.reason });
+          sent.push({
+            topic: topics.commands(participant),
+            tag: `${participant} command ${field} ${kind}`,
+            key: txId,
+            value: bad.value(template(txId)),
+            reason: bad.reason,
+          });
         }
       }
     }
@@ -217,7 +254,14 @@ describe('hostile input', () => {
     const { id } = await world.client.post('/transactions', { definition: placeOrder.name, input: input('forged-target') });
     otherIds.push(id);
     // Right txId, stepId, phase and attempt: without the token, each would fail the step at once.
-    const forged = { txId: id, stepId: 'create-order', phase: 'execute', attempt: 1, outcome: 'failure', error: { code: 'FORGED', message: 'forged' } };
+    const forged = {
+      txId: id,
+      stepId: 'create-order',
+      phase: 'execute',
+      attempt: 1,
+      outcome: 'failure',
+      error: { code: 'FORGED', message: 'forged' },
+    };
     const sent = [
       { tag: 'forged reply without a token', key: id, value: Buffer.from(JSON.stringify(forged)) },
       { tag: 'forged reply with a made-up token', key: id, value: Buffer.from(JSON.stringify({ ...forged, token: 'A'.repeat(22) })) },
@@ -245,7 +289,16 @@ describe('hostile input', () => {
     const commands = PARTICIPANTS.map((participant) => {
       const txId = randomUUID();
       otherIds.push(txId);
-      const value = { txId, stepId: 'create-order', type: 'saga', phase: 'execute', action: 'create', attempt: 1, input: input(mega), deadline: new Date(Date.now() + 30_000).toISOString() };
+      const value = {
+        txId,
+        stepId: 'create-order',
+        type: 'saga',
+        phase: 'execute',
+        action: 'create',
+        attempt: 1,
+        input: input(mega),
+        deadline: new Date(Date.now() + 30_000).toISOString(),
+      };
       return { participant, tag: `${participant} command input 1 MB`, key: txId, value: Buffer.from(JSON.stringify(value)) };
     });
     await send(topics.replies, replies);
@@ -267,7 +320,10 @@ describe('hostile input', () => {
     const { id } = await world.client.post('/transactions', { definition: bigCommand.name, input: input('five-mb', { blob: 'b'.repeat(250_000) }) });
     otherIds.push(id);
     expect(await ended(id, 30_000)).toBe('compensated');
-    const { rows: events } = await world.db.query<{ type: string; step_id: string }>(`SELECT type, step_id FROM ${WORLD_SCHEMA}.events WHERE tx_id = $1`, [id]);
+    const { rows: events } = await world.db.query<{ type: string; step_id: string }>(
+      `SELECT type, step_id FROM ${WORLD_SCHEMA}.events WHERE tx_id = $1`,
+      [id],
+    );
     expect(events).toContainEqual(expect.objectContaining({ type: 'step.undeliverable', step_id: 'reserve-stock' }));
     const { rows: order } = await world.db.query<{ status: string }>('SELECT status FROM orders.orders WHERE tx_id = $1', [id]);
     expect(order.map((o) => o.status)).toEqual(['cancelled']);
@@ -323,7 +379,10 @@ describe('hostile input', () => {
     for (const id of loadIds) statuses.set(id, await ended(id, 120_000));
     const completed = new Set([...statuses].filter(([, s]) => s === 'completed').map(([id]) => id));
     const all = [...loadIds, ...otherIds];
-    const { rows: txs } = await world.db.query<{ id: string; status: string }>(`SELECT id, status FROM ${WORLD_SCHEMA}.transactions WHERE id = ANY($1::uuid[])`, [all]);
+    const { rows: txs } = await world.db.query<{ id: string; status: string }>(
+      `SELECT id, status FROM ${WORLD_SCHEMA}.transactions WHERE id = ANY($1::uuid[])`,
+      [all],
+    );
     for (const tx of txs) if (tx.status === 'completed') completed.add(tx.id);
     process.stdout.write(
       `[hostile] ${loadIds.length} load sagas: ${JSON.stringify(Object.fromEntries([...new Set(statuses.values())].map((s) => [s, [...statuses.values()].filter((v) => v === s).length])))}; ` +

@@ -58,7 +58,10 @@ describe('Kafka security: SASL_SSL and ACLs', () => {
     try {
       const all = Object.values(deploymentTopics(prefix, [...PARTICIPANTS])).flat();
       await admin.createTopics({ waitForLeaders: true, topics: all.map((topic) => ({ topic, numPartitions: 2 })) });
-      await createAcls(admin, ordoAcls(prefix, { coordinator: 'coordinator', participants: { order: 'order', inventory: 'inventory', payment: 'payment' } }));
+      await createAcls(
+        admin,
+        ordoAcls(prefix, { coordinator: 'coordinator', participants: { order: 'order', inventory: 'inventory', payment: 'payment' } }),
+      );
     } finally {
       await admin.disconnect();
     }
@@ -139,10 +142,12 @@ describe('Kafka security: SASL_SSL and ACLs', () => {
         ],
       });
       await dead.waitFor(() => dead.received.filter((m) => m.key === id).length >= 2);
-      expect(dead.received.filter((m) => m.key === id).map((m) => m.headers[HEADERS.deadLetterReason]).sort()).toEqual([
-        expect.stringMatching(/^no token: /),
-        'token does not match the command of this attempt',
-      ]);
+      expect(
+        dead.received
+          .filter((m) => m.key === id)
+          .map((m) => m.headers[HEADERS.deadLetterReason])
+          .sort(),
+      ).toEqual([expect.stringMatching(/^no token: /), 'token does not match the command of this attempt']);
       expect((await api.waitFor(id, ['completed', 'compensated', 'failed'], 60_000)).status).toBe('completed');
     } finally {
       await producer.disconnect();
@@ -188,7 +193,14 @@ describe('Kafka security: SASL_SSL and ACLs', () => {
     expect(bad.stderr).toContain('KAFKA_SASL_PASSWORD: set either KAFKA_SASL_PASSWORD or KAFKA_SASL_PASSWORD_FILE, not both');
     expect(bad.stderr).not.toContain('also-set');
 
-    const clear = await runAppToExit('payment', { ...base, KAFKA_SSL: 'off', KAFKA_SSL_CA_FILE: '', KAFKA_SSL_CERT_FILE: '', KAFKA_SSL_KEY_FILE: '', KAFKA_SASL_MECHANISM: 'plain' });
+    const clear = await runAppToExit('payment', {
+      ...base,
+      KAFKA_SSL: 'off',
+      KAFKA_SSL_CA_FILE: '',
+      KAFKA_SSL_CERT_FILE: '',
+      KAFKA_SSL_KEY_FILE: '',
+      KAFKA_SASL_MECHANISM: 'plain',
+    });
     expect(clear.code).toBe(1);
     expect(clear.stderr).toContain('KAFKA_SASL_MECHANISM: plain sends the password in clear: needs KAFKA_SSL=on');
 

@@ -63,13 +63,18 @@ describe('migrations apart from start', () => {
       MIGRATE_ON_START: 'false',
     });
     expect(code).toBe(1);
-    expect(stderr).toContain(`schema ${schema} lacks migrations OrdoBarrier1763700000000, OrdoFaultCrash1763700000001, Orders1763800000000, OrdoStarts1766000000000, OrdersPlacedHere1766000000100`);
+    expect(stderr).toContain(
+      `schema ${schema} lacks migrations OrdoBarrier1763700000000, OrdoFaultCrash1763700000001, Orders1763800000000, OrdoStarts1766000000000, OrdersPlacedHere1766000000100`,
+    );
     expect(stderr).toContain('run `npm run migrate` first');
   });
 
   it('migrates under the owner role; the app then runs under the runtime role, which cannot change a table', async () => {
     const first = await migrate(['order'], { DATABASE_URL: urlAs(owner), DATABASE_SCHEMA: schema });
-    expect(first).toEqual({ code: 0, output: `[migrate] order (schema ${schema}): applied OrdoBarrier1763700000000, OrdoFaultCrash1763700000001, Orders1763800000000, OrdoStarts1766000000000, OrdersPlacedHere1766000000100\n` });
+    expect(first).toEqual({
+      code: 0,
+      output: `[migrate] order (schema ${schema}): applied OrdoBarrier1763700000000, OrdoFaultCrash1763700000001, Orders1763800000000, OrdoStarts1766000000000, OrdersPlacedHere1766000000100, OrderIdempotencyKeys1766200000000\n`,
+    });
     const again = await migrate(['order'], { DATABASE_URL: urlAs(owner), DATABASE_SCHEMA: schema });
     expect(again).toEqual({ code: 0, output: `[migrate] order (schema ${schema}): up to date\n` });
 
@@ -89,7 +94,7 @@ describe('migrations apart from start', () => {
       await expect(asRuntime.query('CREATE TABLE sneaky (id int)')).rejects.toThrow(/permission denied for schema/);
       await expect(asRuntime.query('ALTER TABLE orders ADD COLUMN sneaky int')).rejects.toThrow(/must be owner of table orders/);
       await expect(asRuntime.query('TRUNCATE orders')).rejects.toThrow(/permission denied for table orders/);
-      expect((await asRuntime.query('SELECT count(*)::int AS n FROM migrations')).rows).toEqual([{ n: 5 }]);
+      expect((await asRuntime.query('SELECT count(*)::int AS n FROM migrations')).rows).toEqual([{ n: 6 }]);
     } finally {
       await asRuntime.end();
     }

@@ -69,7 +69,12 @@ describe('observability', () => {
       .filter(Boolean)
       .map((line) => JSON.parse(line) as Record<string, unknown>);
   const spans = (): SpanLine[] =>
-    existsSync(spanFile) ? readFileSync(spanFile, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as SpanLine) : [];
+    existsSync(spanFile)
+      ? readFileSync(spanFile, 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map((line) => JSON.parse(line) as SpanLine)
+      : [];
 
   beforeAll(async () => {
     await db.connect();
@@ -104,10 +109,14 @@ describe('observability', () => {
     } finally {
       await bus.close();
     }
-    const metrics = await waitFor('the dead letter counted', async () => {
-      const samples = parseMetrics(await scrape(coordinator));
-      return sample(samples, 'ordo_dead_letters_total', { reason: 'malformed' }) === 1 ? samples : undefined;
-    }, 30_000);
+    const metrics = await waitFor(
+      'the dead letter counted',
+      async () => {
+        const samples = parseMetrics(await scrape(coordinator));
+        return sample(samples, 'ordo_dead_letters_total', { reason: 'malformed' }) === 1 ? samples : undefined;
+      },
+      30_000,
+    );
 
     const tx = { definition: saga.name, type: 'saga' };
     expect(sample(metrics, 'ordo_transactions_started_total', tx)).toBe(3);
@@ -125,10 +134,14 @@ describe('observability', () => {
     expect(sample(metrics, 'ordo_circuit_state', { participant: 'inventory', state: 'open' })).toBe(0);
     // Idle now: the outbox drains and the reply consumer catches up, and the gauges say so.
     const idle = ['ordo_outbox_backlog', 'ordo_outbox_oldest_age_seconds', 'ordo_reply_consumer_lag'];
-    const settled = await waitFor('the gauges at rest', async () => {
-      const now = parseMetrics(await scrape(coordinator));
-      return idle.every((name) => sample(now, name, {}) === 0) ? now : undefined;
-    }, 30_000);
+    const settled = await waitFor(
+      'the gauges at rest',
+      async () => {
+        const now = parseMetrics(await scrape(coordinator));
+        return idle.every((name) => sample(now, name, {}) === 0) ? now : undefined;
+      },
+      30_000,
+    );
     expect(idle.map((name) => sample(settled, name, {}))).toEqual([0, 0, 0]);
     // Never a transaction id in a label.
     const ids = [completed.id, compensated.id, failed.id];
@@ -136,36 +149,54 @@ describe('observability', () => {
 
     const reserve = { participant: 'inventory', action: 'reserve', phase: 'execute' };
     // A participant counts a command once its reply is out, which may be after the coordinator applied it.
-    const handled = await waitFor('the refused reservations counted', async () => {
-      const samples = parseMetrics(await scrape(inventory));
-      return sample(samples, 'ordo_participant_command_duration_seconds_count', { ...reserve, outcome: 'failure' }) === 2 ? samples : undefined;
-    }, 30_000);
+    const handled = await waitFor(
+      'the refused reservations counted',
+      async () => {
+        const samples = parseMetrics(await scrape(inventory));
+        return sample(samples, 'ordo_participant_command_duration_seconds_count', { ...reserve, outcome: 'failure' }) === 2 ? samples : undefined;
+      },
+      30_000,
+    );
     expect(sample(handled, 'ordo_participant_command_duration_seconds_count', { ...reserve, outcome: 'success' })).toBe(1);
     expect(sample(handled, 'ordo_participant_barrier_decisions_total', { participant: 'inventory', kind: 'run' })).toBeGreaterThanOrEqual(3);
 
     // The step and the transaction that now need an operator are logged with their ids.
     const warnings = logRecords().filter((r) => r.level === 40 && r.txId === failed.id);
     expect(warnings).toEqual(
-      expect.arrayContaining([expect.objectContaining({ stepId: 'create-order' }), expect.objectContaining({ msg: expect.stringMatching(/failed/) })]),
+      expect.arrayContaining([
+        expect.objectContaining({ stepId: 'create-order' }),
+        expect.objectContaining({ msg: expect.stringMatching(/failed/) }),
+      ]),
     );
   });
 
   it('traces one transaction from the REST call through every command, handler and reply', async () => {
     const traceId = randomBytes(16).toString('hex');
     const callerSpan = randomBytes(8).toString('hex');
-    const { status, body } = await api.request<{ id: string }>('POST', '/transactions', { definition: saga.name, input: input('beans') }, {
-      traceparent: `00-${traceId}-${callerSpan}-01`,
-    });
+    const { status, body } = await api.request<{ id: string }>(
+      'POST',
+      '/transactions',
+      { definition: saga.name, input: input('beans') },
+      {
+        traceparent: `00-${traceId}-${callerSpan}-01`,
+      },
+    );
     expect(status).toBe(201);
     expect((await api.waitFor(body.id, TERMINAL)).status).toBe('completed');
 
     const stepIds = ['create-order', 'reserve-stock', 'charge', 'confirm-order'];
     // Each span is written when it ends: the last reply's span may end just after the status shows.
-    const trace = await waitFor('the reply spans of all steps', async () => {
-      const found = spans().filter((s) => s.traceId === traceId);
-      const replied = new Set(found.filter((s) => s.service === 'ordo-coordinator' && s.kind === 'CONSUMER').map((s) => s.attributes['ordo.step_id']));
-      return stepIds.every((id) => replied.has(id)) ? found : undefined;
-    }, 30_000);
+    const trace = await waitFor(
+      'the reply spans of all steps',
+      async () => {
+        const found = spans().filter((s) => s.traceId === traceId);
+        const replied = new Set(
+          found.filter((s) => s.service === 'ordo-coordinator' && s.kind === 'CONSUMER').map((s) => s.attributes['ordo.step_id']),
+        );
+        return stepIds.every((id) => replied.has(id)) ? found : undefined;
+      },
+      30_000,
+    );
     const byId = new Map(trace.map((s) => [s.spanId, s]));
     const childrenOf = (span: SpanLine) => trace.filter((s) => s.parentSpanId === span.spanId);
 
@@ -181,7 +212,9 @@ describe('observability', () => {
       expect(handling).toMatchObject({ kind: 'CONSUMER', attributes: { 'ordo.tx_id': body.id } });
       expect(handling.service).toMatch(/^ordo-(order|inventory|payment)$/);
       const applied = childrenOf(handling);
-      expect(applied).toEqual([expect.objectContaining({ service: 'ordo-coordinator', kind: 'CONSUMER', name: expect.stringMatching(/^process .*ordo\.replies$/) })]);
+      expect(applied).toEqual([
+        expect.objectContaining({ service: 'ordo-coordinator', kind: 'CONSUMER', name: expect.stringMatching(/^process .*ordo\.replies$/) }),
+      ]);
     }
     // Nothing hangs outside the tree: every span's parent is in the trace, but the caller's.
     expect(trace.filter((s) => s.parentSpanId !== callerSpan && !byId.has(s.parentSpanId!))).toEqual([]);

@@ -2,16 +2,18 @@ import { randomBytes } from 'crypto';
 import { Client } from 'pg';
 import { sleep, waitFor } from '../../tools/infra/proc';
 import { testActor } from '../support/auth';
-import { CoordinatorApi, EventView, TxView } from '../support/coordinator-api';
+import { codeOf, CoordinatorApi, EventView, TxView } from '../support/coordinator-api';
 import { RunningApp, startApp } from '../support/processes';
+import { RETRY, success, TestParticipant } from '../support/test-participant';
 import { testEnv } from '../support/test-env';
 
 /**
  * The operator actions beyond abort, retry and resolve, through the REST API of a real
  * coordinator: pause and resume (one, by filter, and a participant), retry now, attempts,
- * skip and fail. Each needs the operator role, and each lands in the history with its
- * actor and note (a participant's pause and resume in the audit log). No participant
- * consumes these commands: the steps wait, time out and retry as the tests need.
+ * edit and retry, skip and fail. Each needs the operator role, and each lands in the history
+ * with its actor and note (a participant's pause and resume in the audit log). No participant
+ * consumes these commands (except in the last test, whose scripted participant shows an edited
+ * input reaching it): the steps wait, time out and retry as the tests need.
  */
 describe('operator actions', () => {
   const env = testEnv();
@@ -22,9 +24,9 @@ describe('operator actions', () => {
   const db = new Client({ connectionString: env.databaseUrl });
   let coordinator: RunningApp;
   const as = (role: 'operator' | 'viewer' | 'admin') => new CoordinatorApi(coordinator.url, role);
-  const codeOf = (response: { status: number; body: unknown }) => [response.status, (response.body as { error?: { code: string } })?.error?.code];
   const step = (tx: TxView, id: string) => tx.steps.find((s) => s.id === id)!;
-  const lastOf = async (id: string, type: string): Promise<EventView | undefined> => (await as('viewer').events(id)).filter((e) => e.type === type).pop();
+  const lastOf = async (id: string, type: string): Promise<EventView | undefined> =>
+    (await as('viewer').events(id)).filter((e) => e.type === type).pop();
 
   /** a → b; a waits a minute for its reply, and a minute between attempts. */
   const slow = (name: string, participant: string, stepTimeoutMs = 60_000) => ({
@@ -54,7 +56,9 @@ describe('operator actions', () => {
     const tx = await start(`slow-${suffix}`);
     const path = `/transactions/${tx.id}`;
     expect(codeOf(await as('viewer').request('POST', `${path}/pause`, {}))).toEqual([403, 'FORBIDDEN']);
-    const paused = await as('operator').request<TxView & { paused: { actor: string }; deadline: string }>('POST', `${path}/pause`, { note: 'checking' });
+    const paused = await as('operator').request<TxView & { paused: { actor: string }; deadline: string }>('POST', `${path}/pause`, {
+      note: 'checking',
+    });
     expect(paused.status).toBe(200);
     expect(paused.body.paused).toMatchObject({ actor: testActor('operator'), participants: [] });
     expect(await lastOf(tx.id, 'operator.paused')).toMatchObject({ actor: testActor('operator'), data: { note: 'checking' } });
@@ -145,7 +149,7 @@ describe('operator actions', () => {
     }
   });
 
-  it("retries a step now, skipping its backoff, and changes its attempts", async () => {
+  it('retries a step now, skipping its backoff, and changes its attempts', async () => {
     const tx = await start(`backoff-${suffix}`);
     const path = `/transactions/${tx.id}/steps/a`;
     expect(codeOf(await as('operator').request('POST', `${path}/retry-now`, {}))).toEqual([409, 'STEP_NOT_SCHEDULED']);
@@ -183,6 +187,72 @@ describe('operator actions', () => {
     const failed = await as('operator').request<TxView>('POST', `${path}/b/fail`, { note: 'the partner is down for good' });
     expect([failed.status, failed.body.status]).toEqual([200, 'compensating']);
     expect(step(failed.body, 'b').lastError).toEqual({ code: 'OPERATOR_FAILED', message: 'the partner is down for good' });
-    expect(await lastOf(tx.id, 'operator.failed_step')).toMatchObject({ actor: testActor('operator'), data: { note: 'the partner is down for good' } });
+    expect(await lastOf(tx.id, 'operator.failed_step')).toMatchObject({
+      actor: testActor('operator'),
+      data: { note: 'the partner is down for good' },
+    });
+  });
+
+  it("edits a step's input and retries it: operators only, validated and size-limited, the old and new input in the history", async () => {
+    const tx = (await as('operator').request<TxView>('POST', '/transactions', { definition: `backoff-${suffix}`, input: { sku: 'BAD' } })).body;
+    const path = `/transactions/${tx.id}/steps/a`;
+    const body = { input: { sku: 'GOOD' }, note: 'typo in the sku, ticket OPS-7' };
+    // Its first attempt is out: nothing to retry yet.
+    expect(codeOf(await as('operator').request('POST', `${path}/edit-and-retry`, body))).toEqual([409, 'STEP_NOT_RETRIABLE']);
+    await waitFor('a retry scheduled', async () => ((await lastOf(tx.id, 'step.retry_scheduled')) ? true : undefined), 15_000);
+    expect((await as('viewer').request('GET', `${path}/input`)).body).toEqual({ input: { sku: 'BAD' }, edited: false });
+
+    expect(codeOf(await as('viewer').request('POST', `${path}/edit-and-retry`, body))).toEqual([403, 'FORBIDDEN']);
+    expect(codeOf(await as('operator').request('POST', `${path}/edit-and-retry`, { input: { sku: 'GOOD' } }))).toEqual([400, 'VALIDATION_FAILED']);
+    expect(codeOf(await as('operator').request('POST', `${path}/edit-and-retry`, { input: '{"sku":1}', note: 'x' }))).toEqual([
+      400,
+      'VALIDATION_FAILED',
+    ]);
+    const huge = { input: { blob: 'x'.repeat(300 * 1024) }, note: 'too big' };
+    expect(codeOf(await as('operator').request('POST', `${path}/edit-and-retry`, huge))).toEqual([413, 'INPUT_TOO_LARGE']);
+    expect(codeOf(await as('operator').request('POST', `/transactions/${tx.id}/steps/nope/edit-and-retry`, body))).toEqual([404, 'UNKNOWN_STEP']);
+
+    const edited = await as('operator').request<TxView & { steps: { input: unknown }[] }>('POST', `${path}/edit-and-retry`, body);
+    expect(edited.status).toBe(200);
+    expect(step(edited.body, 'a')).toMatchObject({ status: 'running', attempt: 2, waitingFor: 'reply', input: { sku: 'GOOD' } });
+    expect(await lastOf(tx.id, 'operator.input_edited')).toMatchObject({
+      actor: testActor('operator'),
+      stepId: 'a',
+      data: { from: { sku: 'BAD' }, to: { sku: 'GOOD' }, note: 'typo in the sku, ticket OPS-7' },
+    });
+    expect((await as('viewer').request('GET', `${path}/input`)).body).toEqual({ input: { sku: 'GOOD' }, edited: true });
+    // The history keeps it past retention: operator events move to the audit log there.
+    const { rows } = await db.query(`SELECT actor, data FROM ${schema}.events WHERE tx_id = $1 AND type = 'operator.input_edited'`, [tx.id]);
+    expect(rows).toEqual([{ actor: testActor('operator'), data: expect.objectContaining({ from: { sku: 'BAD' }, to: { sku: 'GOOD' } }) }]);
+  });
+
+  it('delivers the edited input to the participant: its next attempt carries it, and the transaction completes', async () => {
+    const participant = `picky-${suffix}`;
+    // Refuses (transiently) every sku but GOOD, as a stock service would an unknown one.
+    const picky = new TestParticipant({
+      name: participant,
+      topicPrefix: world.KAFKA_TOPIC_PREFIX,
+      behaviour: (command) => (command.input.sku === 'GOOD' ? success({ reserved: 'GOOD' }) : RETRY),
+    });
+    await picky.start();
+    try {
+      const definition = {
+        ...slow(`picky-${suffix}`, participant, 10_000),
+        steps: [{ id: 'a', participant, action: 'reserve', compensation: 'release', input: { sku: '$.input.sku' } }],
+      };
+      await as('admin').register(definition);
+      const tx = (await as('operator').request<TxView>('POST', '/transactions', { definition: definition.name, input: { sku: 'BAD' } })).body;
+      await waitFor('a retry scheduled', async () => ((await lastOf(tx.id, 'step.retry_scheduled')) ? true : undefined), 15_000);
+      const body = { input: { sku: 'GOOD' }, note: 'the customer meant GOOD' };
+      expect((await as('operator').request('POST', `/transactions/${tx.id}/steps/a/edit-and-retry`, body)).status).toBe(200);
+      await waitFor('completed', async () => ((await as('viewer').get(tx.id)).status === 'completed' ? true : undefined), 15_000);
+      expect(picky.received(tx.id).map((entry) => [entry.attempt, entry.reply?.outcome])).toEqual([
+        [1, 'retry'],
+        [2, 'success'],
+      ]);
+      expect(step(await as('viewer').get(tx.id), 'a').output).toEqual({ reserved: 'GOOD' });
+    } finally {
+      await picky.stop();
+    }
   });
 });

@@ -46,14 +46,15 @@ describe('the published packages, used from a project outside the repository', (
 
   beforeAll(async () => {
     workdir = mkdtempSync(join(tmpdir(), 'ordo-packages-'));
-    const pack = await run(
-      'npm',
-      ['pack', ...PACKAGES.map((p) => `--workspace=libs/${p}`), '--pack-destination', workdir, '--json', '--silent'],
-      { cwd: REPO_ROOT },
-    );
+    const pack = await run('npm', ['pack', ...PACKAGES.map((p) => `--workspace=libs/${p}`), '--pack-destination', workdir, '--json', '--silent'], {
+      cwd: REPO_ROOT,
+    });
     if (pack.code !== 0) throw new Error(`npm pack failed: ${pack.stderr}`);
     packed = JSON.parse(pack.stdout) as Packed[];
-    for (const p of packed) console.log(`${p.filename}: ${(p.size / 1024).toFixed(1)} kB packed, ${(p.unpackedSize / 1024).toFixed(1)} kB unpacked, ${p.files.length} files`);
+    for (const p of packed)
+      console.log(
+        `${p.filename}: ${(p.size / 1024).toFixed(1)} kB packed, ${(p.unpackedSize / 1024).toFixed(1)} kB unpacked, ${p.files.length} files`,
+      );
 
     project = join(workdir, 'shipping');
     cpSync(join(REPO_ROOT, 'examples/nest-participant'), project, { recursive: true, filter: (src) => !/\/(node_modules|dist)$/.test(src) });
@@ -73,13 +74,23 @@ describe('the published packages, used from a project outside the repository', (
     const port = await freePort();
     participant = spawn(process.execPath, ['dist/src/main.js'], {
       cwd: project,
-      env: { ...process.env, PORT: String(port), DATABASE_URL: databaseUrl, KAFKA_BROKERS: kafkaBrokers, KAFKA_TOPIC_PREFIX: topicPrefix, LOG_LEVEL: 'warn' },
+      env: {
+        ...process.env,
+        PORT: String(port),
+        DATABASE_URL: databaseUrl,
+        KAFKA_BROKERS: kafkaBrokers,
+        KAFKA_TOPIC_PREFIX: topicPrefix,
+        LOG_LEVEL: 'warn',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     participant.stdout!.on('data', (d) => (participantOutput += d));
     participant.stderr!.on('data', (d) => (participantOutput += d));
-    await waitFor('the shipping participant', async () => ((await healthy(port)) ? true : undefined), 60_000, () =>
-      participant!.exitCode !== null ? `exited with code ${participant!.exitCode}:\n${participantOutput}` : undefined,
+    await waitFor(
+      'the shipping participant',
+      async () => ((await healthy(port)) ? true : undefined),
+      60_000,
+      () => (participant!.exitCode !== null ? `exited with code ${participant!.exitCode}:\n${participantOutput}` : undefined),
     );
   });
 
@@ -138,6 +149,34 @@ describe('the published packages, used from a project outside the repository', (
     expect(events.stdout).toMatch(/^\S+\s+step\.replied\s+label\s+-\s+\{.*"outcome":"success"/m);
   });
 
+  it('shows two versions of a definition side by side with the CLI: their running transactions and the diff', async () => {
+    const v1 = { ...(JSON.parse(readFileSync(join(project, 'ship-order.json'), 'utf8')) as { steps: object[] }), name: 'ship-order-versions' };
+    const v2 = { ...v1, timeoutMs: 60_000, steps: [v1.steps[0]] };
+    writeFileSync(join(project, 'v1.json'), JSON.stringify(v1));
+    writeFileSync(join(project, 'v2.json'), JSON.stringify(v2));
+    expectExit(await ordo('definitions', 'apply', '-f', 'v1.json'), 0);
+    expectExit(await ordo('definitions', 'apply', '-f', 'v2.json'), 0);
+
+    const diff = await ordo('definitions', 'diff', 'ship-order-versions', '1', '2');
+    expectExit(diff, 0);
+    expect(diff.stdout).toBe(
+      [
+        'ship-order-versions v1 → v2',
+        '  ~ timeoutMs: 30000 → 60000',
+        '  - step label',
+        '      - action: "label"',
+        '      - dependsOn: ["book"]',
+        '      - id: "label"',
+        '      - participant: "shipping"',
+        '',
+      ].join('\n'),
+    );
+    const show = await ordo('definitions', 'show', 'ship-order-versions');
+    expectExit(show, 0);
+    expect(show.stdout).toMatch(/^v2\s+\S+\s+test-admin\s+0$/m);
+    expect(show.stdout).toMatch(/^v1\s+\S+\s+test-admin\s+0$/m);
+  });
+
   it('shows, aborts, retries and resolves with the CLI, the exit code telling how each ended', async () => {
     const slow = await ordo('--json', 'tx', 'start', 'ship-order', '--input', '{"parcel":"slow-1"}');
     expectExit(slow, 0);
@@ -179,10 +218,10 @@ describe('the published packages, used from a project outside the repository', (
         { parcel: 'oversized-2', status: 'cancelled' },
         { parcel: 'p-2', status: 'labelled' },
       ]);
-      const barrier = await db.query(`SELECT tx_id, step_id, phase FROM shipping.ordo_barrier WHERE tx_id = ANY($1) ORDER BY tx_id = $2 DESC, step_id, phase`, [
-        [completed.id, compensated.id],
-        completed.id,
-      ]);
+      const barrier = await db.query(
+        `SELECT tx_id, step_id, phase FROM shipping.ordo_barrier WHERE tx_id = ANY($1) ORDER BY tx_id = $2 DESC, step_id, phase`,
+        [[completed.id, compensated.id], completed.id],
+      );
       expect(barrier.rows.map((r) => `${r.tx_id === completed.id ? 'completed' : 'compensated'} ${r.step_id} ${r.phase}`)).toEqual([
         'completed book execute',
         'completed label execute',

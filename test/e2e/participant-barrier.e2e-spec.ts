@@ -54,8 +54,11 @@ describe('participant barrier (inventory)', () => {
     action: 'reserve',
   });
   const prepared = async (txId: string) =>
-    (await db.query<{ gid: string }>('SELECT gid FROM pg_prepared_xacts WHERE gid = $1', [`ordo:${world.KAFKA_TOPIC_PREFIX}inventory:${txId}:reserve-stock`]))
-      .rows.length;
+    (
+      await db.query<{ gid: string }>('SELECT gid FROM pg_prepared_xacts WHERE gid = $1', [
+        `ordo:${world.KAFKA_TOPIC_PREFIX}inventory:${txId}:reserve-stock`,
+      ])
+    ).rows.length;
 
   const send = (...commands: Command[]) =>
     bus.publish(commands.map((c) => ({ topic: topics.commands('inventory'), key: c.txId, value: JSON.stringify(c) })));
@@ -75,14 +78,10 @@ describe('participant barrier (inventory)', () => {
 
   const stock = async () => (await db.query<{ stock: number }>('SELECT stock FROM inventory.products WHERE sku = $1', [sku])).rows[0].stock;
   const reservations = async (txId: string) =>
-    (await db.query<{ id: string; qty: number; status: string }>('SELECT id, qty, status FROM inventory.reservations WHERE tx_id = $1', [txId]))
-      .rows;
+    (await db.query<{ id: string; qty: number; status: string }>('SELECT id, qty, status FROM inventory.reservations WHERE tx_id = $1', [txId])).rows;
   const barrierRows = async (txId: string) =>
-    (
-      await db.query<{ phase: string; origin: string }>('SELECT phase, origin FROM inventory.ordo_barrier WHERE tx_id = $1 ORDER BY phase', [
-        txId,
-      ])
-    ).rows;
+    (await db.query<{ phase: string; origin: string }>('SELECT phase, origin FROM inventory.ordo_barrier WHERE tx_id = $1 ORDER BY phase', [txId]))
+      .rows;
 
   /** Resolves when the process has exited, with its exit code. */
   const exited = (app: RunningApp) =>

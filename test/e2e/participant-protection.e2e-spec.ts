@@ -50,8 +50,7 @@ describe('participant protection', () => {
     };
   }
 
-  const participants = async (api: CoordinatorApi) =>
-    (await api.request<{ items: ParticipantStatus[] }>('GET', '/participants')).body.items;
+  const participants = async (api: CoordinatorApi) => (await api.request<{ items: ParticipantStatus[] }>('GET', '/participants')).body.items;
   const holds = (events: EventView[], reason: string) => events.filter((e) => e.type === 'step.held' && e.data.reason === reason);
 
   describe('circuit breaker', () => {
@@ -85,9 +84,7 @@ describe('participant protection', () => {
       const coordinator = await isolatedCoordinator(name, settings);
       try {
         let down = true;
-        const flaky = await coordinator.participant(`flaky-${suffix}`, (command) =>
-          !down ? success() : command.attempt % 3 === 0 ? SILENT : RETRY,
-        );
+        const flaky = await coordinator.participant(`flaky-${suffix}`, (command) => (!down ? success() : command.attempt % 3 === 0 ? SILENT : RETRY));
         const { api } = coordinator;
         const flow = `outage-${suffix}`;
         await api.register({

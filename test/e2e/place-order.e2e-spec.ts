@@ -31,9 +31,7 @@ describe('place-order saga', () => {
   const suffix = randomBytes(3).toString('hex');
   // Failure injection on: a test runs the participants with FAULT_TRANSIENT_RATE.
   const world = { KAFKA_TOPIC_PREFIX: `${env.topicPrefix}place-order.`, KAFKA_TOPIC_PARTITIONS: '8', FAULT_INJECTION: 'on' };
-  const saga: { name: string; defaults: { retry: object } } = JSON.parse(
-    readFileSync(join(REPO_ROOT, 'apps/order/place-order.saga.json'), 'utf8'),
-  );
+  const saga: { name: string; defaults: { retry: object } } = JSON.parse(readFileSync(join(REPO_ROOT, 'apps/order/place-order.saga.json'), 'utf8'));
   const db = new Client({ connectionString: env.databaseUrl });
   let coordinator: RunningApp;
   let api: CoordinatorApi;

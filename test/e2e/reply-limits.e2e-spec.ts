@@ -32,7 +32,7 @@ describe('reply limits', () => {
   const participant = new TestParticipant({
     name: participantName,
     topicPrefix: world.KAFKA_TOPIC_PREFIX,
-    behaviour: (command) => (command.phase === 'execute' ? answers[String(command.input.mode)](command) : success()),
+    behaviour: (command) => (command.phase === 'execute' ? answers[command.input.mode as string](command) : success()),
   });
   const definition = {
     name: `reply-limits-${suffix}`,

@@ -19,12 +19,15 @@ const HOUR = 3_600_000;
  */
 describe('retention', () => {
   const suffix = randomBytes(3).toString('hex');
-  const participant = new TestParticipant({ name: `ret-${suffix}` });
+  // Commands handled as they come, like a service's worker pool: the purge loads the machine,
+  // and one at a time a queue of them could outlast the steps' timeouts.
+  const participant = new TestParticipant({ name: `ret-${suffix}`, parallel: true });
   const steps = [
     { id: 'reserve', participant: participant.name, action: 'reserve', compensation: 'release' },
     { id: 'charge', participant: participant.name, action: 'charge', compensation: 'refund', dependsOn: ['reserve'] },
   ];
-  const live = { name: `retention-live-${suffix}`, type: 'saga', steps };
+  // Timeouts are not under test here: long enough that a loaded machine does not retry.
+  const live = { name: `retention-live-${suffix}`, type: 'saga', defaults: { timeoutMs: 30_000 }, steps };
   const stored = { name: `retention-stored-${suffix}`, type: 'saga', steps };
   const db = new Client({ connectionString: testEnv().databaseUrl });
 
@@ -86,6 +89,27 @@ describe('retention', () => {
       );
     }
 
+    // Alerts about no transaction go once old and fanned out, with the summaries of folded deliveries.
+    const webhook = `md5('${suffix}-webhook')::uuid`;
+    await db.query(
+      `INSERT INTO alert_webhooks (id, url, secret, kinds, per_minute, created_by) VALUES (${webhook}, 'http://127.0.0.1:9/', 's', '{no-such-kind}', 1, 'ops-alice')`,
+    );
+    const unattached = (
+      await db.query<{ id: string }>(
+        `INSERT INTO alerts (kind, participant, data, dedupe_key, fanned_out, at)
+         VALUES ('circuit_open', 'p-${suffix}', '{}', 'old-${suffix}', true, now() - interval '2 hours'),
+                ('circuit_open', 'p-${suffix}', '{}', 'recent-${suffix}', true, now() - interval '10 minutes')
+         RETURNING id::text`,
+      )
+    ).rows.map((r) => r.id);
+    const summaries = (
+      await db.query<{ id: string }>(
+        `INSERT INTO alert_deliveries (webhook_id, state, finished_at)
+         VALUES (${webhook}, 'sent', now() - interval '2 hours'), (${webhook}, 'sent', now() - interval '10 minutes')
+         RETURNING id::text`,
+      )
+    ).rows.map((r) => r.id);
+
     // Bulk actions that ended long ago go; a recent one stays.
     const runs = [`${suffix}-old`, `${suffix}-recent`].map((seed) => `md5('${seed}')::uuid`);
     await db.query(
@@ -98,10 +122,15 @@ describe('retention', () => {
     const oldLeft = () => count(`SELECT count(*) FROM transactions WHERE id IN ${ofSeed(`old-${suffix}`, OLD)}`);
     const seen = new Set<number>();
     const sagas = (async () => {
-      const ids = await startConcurrently(api, live.name, Array.from({ length: SAGAS }, (_, n) => ({ n })), 10);
+      const ids = await startConcurrently(
+        api,
+        live.name,
+        Array.from({ length: SAGAS }, (_, n) => ({ n })),
+        10,
+      );
       return Promise.all(ids.map((id) => api.waitFor(id, TERMINAL, 60_000)));
     })();
-    for (const until = Date.now() + 60_000; Date.now() < until; ) {
+    for (const until = Date.now() + 60_000; Date.now() < until;) {
       const left = await oldLeft();
       seen.add(left);
       if (left === 0) break;
@@ -121,9 +150,21 @@ describe('retention', () => {
     // (The stuck scan may have alerted about the other running ones meanwhile: they are two hours without progress.)
     expect(await count(`SELECT count(*) FROM alerts WHERE tx_id IN ${ofSeed(`running-${suffix}`, 50)}`)).toBeGreaterThanOrEqual(ALERTED);
     expect(audit).toEqual(Array(AUDITED).fill({ definition_name: stored.name, type: 'operator.retried', actor: 'ops-alice' }));
-    expect([await count(`SELECT count(*) FROM bulk_actions WHERE id = ${runs[0]}`), await count(`SELECT count(*) FROM bulk_actions WHERE id = ${runs[1]}`)]).toEqual([0, 1]);
+    const left = async (table: string, ids: string[]) =>
+      (await db.query<{ id: string }>(`SELECT id::text FROM ${table} WHERE id = ANY($1::bigint[]) ORDER BY id`, [ids])).rows.map((r) => r.id);
+    expect(await left('alerts', unattached)).toEqual(unattached.slice(1));
+    expect(await left('alert_deliveries', summaries)).toEqual(summaries.slice(1));
+    await db.query(`DELETE FROM alert_webhooks WHERE id = ${webhook}`);
+    expect([
+      await count(`SELECT count(*) FROM bulk_actions WHERE id = ${runs[0]}`),
+      await count(`SELECT count(*) FROM bulk_actions WHERE id = ${runs[1]}`),
+    ]).toEqual([0, 1]);
 
-    for (const [seed, n] of [['recent', 500], ['running', 50], ['failed', 50]] as const) {
+    for (const [seed, n] of [
+      ['recent', 500],
+      ['running', 50],
+      ['failed', 50],
+    ] as const) {
       expect(await count(`SELECT count(*) FROM transactions WHERE id IN ${ofSeed(`${seed}-${suffix}`, n)}`)).toBe(n);
       expect(await count(`SELECT count(*) FROM events WHERE tx_id IN ${ofSeed(`${seed}-${suffix}`, n)}`)).toBe(n * 6);
     }

@@ -30,7 +30,7 @@ describe('saga', () => {
   const [shop, bank] = [`shop-${suffix}`, `bank-${suffix}`];
   const log: LogEntry[] = [];
   const cases: Record<string, Behaviour> = {};
-  const byCase: Behaviour = (command: Command, ctx) => (cases[String(command.input.case)] ?? script())(command, ctx);
+  const byCase: Behaviour = (command: Command, ctx) => (cases[command.input.case as string] ?? script())(command, ctx);
   const participants = [shop, bank].map((name) => new TestParticipant({ name, behaviour: byCase, log }));
   let coordinator: RunningApp;
   let api: CoordinatorApi;
@@ -40,12 +40,18 @@ describe('saga', () => {
   const definition = (name: string, extra: object = {}) => ({
     name,
     type: 'saga',
-    defaults: { timeoutMs: 1000, retry: { maxAttempts: 3, initialDelayMs: 50, multiplier: 2, maxDelayMs: 200 } },
+    defaults: { timeoutMs: 3000, retry: { maxAttempts: 3, initialDelayMs: 50, multiplier: 2, maxDelayMs: 200 } },
     steps: [
       { id: 'create', participant: shop, action: 'create-order', compensation: 'cancel-order' },
       { id: 'reserve', participant: shop, action: 'reserve', compensation: 'release', dependsOn: ['create'] },
-      { id: 'charge', participant: bank, action: 'charge', compensation: 'refund', dependsOn: ['create'],
-        input: { orderId: '$.steps.create.output.orderId', case: '$.input.case' } },
+      {
+        id: 'charge',
+        participant: bank,
+        action: 'charge',
+        compensation: 'refund',
+        dependsOn: ['create'],
+        input: { orderId: '$.steps.create.output.orderId', case: '$.input.case' },
+      },
       { id: 'confirm', participant: shop, action: 'confirm-order', dependsOn: ['reserve', 'charge'] },
     ],
     ...extra,
@@ -96,7 +102,9 @@ describe('saga', () => {
     // create is undone only after everything that depends on it.
     const compensations = log.filter((e) => e.txId === tx.id && e.phase === 'compensate').map((e) => e.stepId);
     expect(compensations[compensations.length - 1]).toBe('create');
-    expect(new Set(compensations)).toEqual(new Set(statuses(done).reserve === 'compensated' ? ['create', 'reserve', 'charge'] : ['create', 'charge']));
+    expect(new Set(compensations)).toEqual(
+      new Set(statuses(done).reserve === 'compensated' ? ['create', 'reserve', 'charge'] : ['create', 'charge']),
+    );
     // The refused charge gets a null compensation: no effect at the participant.
     expect(entries(tx.id, 'compensate').map((e) => e.stepId)).not.toContain('charge');
   });
@@ -157,7 +165,7 @@ describe('saga', () => {
     const done = await api.waitFor(tx.id, TERMINAL);
     expect(done.status).toBe('completed');
     const ignored = (await api.events(tx.id)).filter((e) => e.type === 'step.reply_ignored');
-    expect(ignored.map((e) => `${e.stepId}:${e.data.reason}`).sort()).toEqual(['charge:attempt_mismatch', 'create:not_awaited']);
+    expect(ignored.map((e) => `${e.stepId}:${e.data.reason as string}`).sort()).toEqual(['charge:attempt_mismatch', 'create:not_awaited']);
     expect(participants[0].count(tx.id, 'create', 'execute').effects).toBe(1);
   });
 
@@ -184,7 +192,7 @@ describe('saga', () => {
     expect(again.body.error.code).toBe('NOT_RUNNING');
   });
 
-  it('dead-letters malformed replies and replies without their command\'s token, and keeps going', async () => {
+  it("dead-letters malformed replies and replies without their command's token, and keeps going", async () => {
     const topics = topicNames(testEnv().topicPrefix);
     const bus = testBus('saga-dlq');
     const dead = await collect(bus, [topics.deadLetter(topics.replies)]);
@@ -214,7 +222,11 @@ describe('saga', () => {
     const missing = await api.request<{ error: { code: string } }>('POST', '/transactions', { definition: 'no-such-flow', input: {} });
     expect(missing.status).toBe(404);
     expect(missing.body.error.code).toBe('DEFINITION_NOT_FOUND');
-    const invalid = await api.request<{ error: { code: string; details: unknown[] } }>('POST', '/transactions', { definition: flow, input: 'x', extra: 1 });
+    const invalid = await api.request<{ error: { code: string; details: unknown[] } }>('POST', '/transactions', {
+      definition: flow,
+      input: 'x',
+      extra: 1,
+    });
     expect(invalid.status).toBe(400);
     expect(invalid.body.error.details.length).toBeGreaterThanOrEqual(2);
     expect((await api.request('GET', '/transactions/not-a-uuid')).status).toBe(400);

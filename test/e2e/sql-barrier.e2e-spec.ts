@@ -114,7 +114,12 @@ describe('SQL barrier (insert first)', () => {
     const refused = randomUUID();
     const refusal: ReplyBody = { outcome: 'failure', error: { code: 'NO', message: 'no' } };
     expect(
-      (await batch(refused, [{ phase: 'execute', reply: refusal }, { phase: 'compensate', reply: { outcome: 'success' } }])).map((p) => p.decision),
+      (
+        await batch(refused, [
+          { phase: 'execute', reply: refusal },
+          { phase: 'compensate', reply: { outcome: 'success' } },
+        ])
+      ).map((p) => p.decision),
     ).toEqual(['run', 'null_compensation']);
   });
 

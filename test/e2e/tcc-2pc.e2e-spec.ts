@@ -13,7 +13,7 @@ describe('TCC and 2PC', () => {
   const [left, right] = [`left-${suffix}`, `right-${suffix}`];
   const log: LogEntry[] = [];
   const cases: Record<string, Behaviour> = {};
-  const byCase: Behaviour = (command: Command, ctx) => (cases[String(command.input.case)] ?? script())(command, ctx);
+  const byCase: Behaviour = (command: Command, ctx) => (cases[command.input.case as string] ?? script())(command, ctx);
   const participants = [left, right].map((name) => new TestParticipant({ name, behaviour: byCase, log }));
   let coordinator: RunningApp;
   let api: CoordinatorApi;
@@ -30,7 +30,10 @@ describe('TCC and 2PC', () => {
   const tcc = `transfer-${suffix}`;
   const twoPc = `twopc-${suffix}`;
   const phases = (txId: string) =>
-    log.filter((e) => e.txId === txId && e.effect).map((e) => `${e.stepId}:${e.phase}`).sort();
+    log
+      .filter((e) => e.txId === txId && e.effect)
+      .map((e) => `${e.stepId}:${e.phase}`)
+      .sort();
   const run = async (flow: string, name: string, behaviour: Behaviour) => {
     cases[name] = behaviour;
     const tx = await api.start(flow, { case: name });

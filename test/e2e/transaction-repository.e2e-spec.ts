@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import { StepState, TransactionState } from '../../apps/coordinator/src/engine';
 import { TransactionRecord } from '../../apps/coordinator/src/transactions/persistence/transaction-record';
 import { DecisionWrite, TransactionRepository } from '../../apps/coordinator/src/transactions/persistence/transaction.repository';
+import { TimingRollupRepository } from '../../apps/coordinator/src/stats/timing-rollup.repository';
 import { coordinatorMigrations } from '../../migrations/coordinator';
 import { testEnv } from '../support/test-env';
 
@@ -82,7 +83,14 @@ describe('transaction repository', () => {
     after,
     nextDueAt,
     events: [{ event: { type: 'step.status_changed', stepId, from: 'pending', to: 'running' }, at: Date.now() }],
-    messages: [{ topic: 'q.commands', key: record.id, value: `{"stepId":"${stepId}"}`, headers: { 'ordo-message-id': `${record.id}/${stepId}/${record.version}` } }],
+    messages: [
+      {
+        topic: 'q.commands',
+        key: record.id,
+        value: `{"stepId":"${stepId}"}`,
+        headers: { 'ordo-message-id': `${record.id}/${stepId}/${record.version}` },
+      },
+    ],
     ignoredReplies: 0,
     changed: true,
   });
@@ -219,5 +227,40 @@ describe('transaction repository', () => {
     } finally {
       clock.mockRestore();
     }
+  });
+
+  it('adds rollup rows to those stored, a series without timings (only failures) included', async () => {
+    const rollup = new TimingRollupRepository(dataSource);
+    const bucketStart = Math.floor(Date.now() / 60_000) * 60_000;
+    const failedOnly = {
+      definitionName: 'd',
+      stepId: 'a',
+      phase: 'execute',
+      bucketSeconds: 60,
+      bucketStart,
+      count: 1,
+      failures: 1,
+      needsOperator: 0,
+      retries: 0,
+    };
+    const row = { ...failedOnly, duration: [], durationRange: null, total: [], totalRange: null };
+    // The second add meets the first's row: two empty histograms must stay empty, not NULL.
+    await dataSource.transaction((manager) => rollup.add(manager, [row]));
+    await dataSource.transaction((manager) => rollup.add(manager, [row]));
+    await dataSource.transaction((manager) => rollup.add(manager, [{ ...row, duration: [0, 2], durationRange: { min: 3, max: 4 } }]));
+    const [stored] = await rollup.rows(60, new Date(bucketStart), 'd');
+    expect(stored).toMatchObject({ count: 3, failures: 3, duration: [0, 2], durationRange: { min: 3, max: 4 }, total: [] });
+  });
+
+  it('sets aside the oldest end waiting for the rollup, and only that one', async () => {
+    const rollup = new TimingRollupRepository(dataSource);
+    const [older, newer] = [randomUUID(), randomUUID()];
+    // Ends the other tests' transactions queued do not belong here.
+    await dataSource.query('DELETE FROM ended_transactions');
+    await dataSource.query('INSERT INTO ended_transactions (event_id, tx_id) VALUES ($1, $2), ($3, $4)', [9_000_002, newer, 9_000_001, older]);
+    expect(await rollup.setAsideOldest()).toBe(older);
+    expect(await dataSource.query('SELECT tx_id FROM ended_transactions')).toEqual([{ tx_id: newer }]);
+    expect(await rollup.setAsideOldest()).toBe(newer);
+    expect(await rollup.setAsideOldest()).toBeNull();
   });
 });

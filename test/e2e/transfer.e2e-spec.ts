@@ -55,7 +55,9 @@ describe('transfer TCC', () => {
   /** The transaction's holds by step id. */
   const holdsOf = async (txId: string) => {
     const { body } = await get<{ items: HoldView[] }>(`/transfers?txId=${txId}`);
-    return Object.fromEntries(body.items.map((h) => [h.stepId, { accountId: h.accountId, amount: h.amount, direction: h.direction, status: h.status }]));
+    return Object.fromEntries(
+      body.items.map((h) => [h.stepId, { accountId: h.accountId, amount: h.amount, direction: h.direction, status: h.status }]),
+    );
   };
   const run = async (definition: string, input: object) => api.waitFor((await api.start(definition, input)).id, TERMINAL);
 

@@ -90,7 +90,10 @@ describe('wait for the result', () => {
   });
 
   it('describes waitMs and the 202 in the OpenAPI document', async () => {
-    type Operation = { parameters: { name: string; in: string; schema: Record<string, unknown> }[]; responses: Record<string, { description: string }> };
+    type Operation = {
+      parameters: { name: string; in: string; schema: Record<string, unknown> }[];
+      responses: Record<string, { description: string }>;
+    };
     const document = (await (await fetch(`${deciding.url}/api/docs/openapi.json`)).json()) as { paths: Record<string, Record<string, Operation>> };
     const start = document.paths['/api/v1/transactions'].post;
     const read = document.paths['/api/v1/transactions/{id}'].get;
@@ -152,7 +155,10 @@ describe('wait for the result', () => {
   it('refuses a waitMs above WAIT_MAX_MS or malformed with 400, starting nothing', async () => {
     const started = async () => (await api.request<{ total: number }>('GET', `/transactions/counts?definition=${flow}`)).body.total;
     const before = await started();
-    const tooLong = await api.request<{ error: { code: string; message: string } }>('POST', '/transactions?waitMs=30001', { definition: flow, input: {} });
+    const tooLong = await api.request<{ error: { code: string; message: string } }>('POST', '/transactions?waitMs=30001', {
+      definition: flow,
+      input: {},
+    });
     expect(tooLong.status).toBe(400);
     expect(tooLong.body.error).toMatchObject({ code: 'VALIDATION_FAILED', message: expect.stringContaining('WAIT_MAX_MS') });
     for (const waitMs of ['30001', '600001', 'soon', '-1', '1.5']) {
@@ -165,7 +171,9 @@ describe('wait for the result', () => {
   it('caps the waiters of an instance with 503 and Retry-After, and frees the slot of a client that left', async () => {
     const tx = await api.start(flow, { ms: 4000 });
     const gone = new AbortController();
-    const leaving = fetch(`${other.url}/api/v1/transactions/${tx.id}?waitMs=20000`, { headers: bearer('viewer'), signal: gone.signal }).catch(() => 'aborted');
+    const leaving = fetch(`${other.url}/api/v1/transactions/${tx.id}?waitMs=20000`, { headers: bearer('viewer'), signal: gone.signal }).catch(
+      () => 'aborted',
+    );
     const staying = timed(otherApi, 'GET', `/transactions/${tx.id}?waitMs=20000`);
     await untilWaiters(other, 2);
     const refused = await fetch(`${other.url}/api/v1/transactions/${tx.id}?waitMs=1000`, { headers: bearer('viewer') });
@@ -188,7 +196,12 @@ describe('wait for the result', () => {
   it(`holds ${WAITERS} waiters without more database statements per second, and answers every one`, async () => {
     let phase = Date.now();
     const lap = () => -(phase - (phase = Date.now()));
-    const ids = await startConcurrently(api, slowFlow, Array.from({ length: WAITERS }, () => ({})), 50);
+    const ids = await startConcurrently(
+      api,
+      slowFlow,
+      Array.from({ length: WAITERS }, () => ({})),
+      50,
+    );
     const startMs = lap();
     await sleep(1000);
     const idle = await statementsPerSecond(3000);
@@ -217,9 +230,12 @@ describe('wait for the result', () => {
     const waiting = timed(otherApi, 'GET', `/transactions/${tx.id}?waitMs=20000`);
     await untilWaiters(other, 1);
     const stopping = Date.now();
-    await other.stop();
+    const stopped = other.stop();
     const answer = await waiting;
+    // When the answer came, not when the process was gone: its whole shutdown may take longer on a loaded machine.
+    const answeredMs = Date.now() - stopping;
+    await stopped;
     expect([answer.status, answer.body.status]).toEqual([200, 'running']);
-    expect(Date.now() - stopping).toBeLessThan(5000);
+    expect(answeredMs).toBeLessThan(5000);
   });
 });

@@ -1,6 +1,12 @@
 import { sleep } from '../../tools/infra/proc';
 import { bearer, TEST_KEYS } from './auth';
 
+/** A response's status and error code, e.g. [409, 'DECISION_PENDING']. */
+export const codeOf = (response: { status: number; body: unknown }) => [
+  response.status,
+  (response.body as { error?: { code: string } })?.error?.code,
+];
+
 /** A small client of the coordinator's REST API for e2e tests, authenticated with one role's test key (admin by default). */
 export class CoordinatorApi {
   constructor(

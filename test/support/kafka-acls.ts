@@ -44,9 +44,12 @@ export function ordoAcls(prefix: string, principals: Principals): Grant[] {
   return [
     { principal: coordinator, operation: 'READ', resource: 'TOPIC', name: topics.replies },
     { principal: coordinator, operation: 'READ', resource: 'GROUP', name: groups.coordinator },
-    ...[...participants.map(topics.commands), ...coordinatorDeadLetters(prefix)].map(
-      (name): Grant => ({ principal: coordinator, operation: 'WRITE', resource: 'TOPIC', name }),
-    ),
+    ...[...participants.map(topics.commands), ...coordinatorDeadLetters(prefix)].map((name): Grant => ({
+      principal: coordinator,
+      operation: 'WRITE',
+      resource: 'TOPIC',
+      name,
+    })),
     ...Object.entries(principals.participants).flatMap(([participant, principal]): Grant[] => [
       { principal, operation: 'READ', resource: 'TOPIC', name: topics.commands(participant) },
       { principal, operation: 'READ', resource: 'GROUP', name: groups.participant(participant) },

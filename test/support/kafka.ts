@@ -4,7 +4,10 @@ import { testEnv } from './test-env';
 
 /** A message bus on the run's broker; the topics it creates have 2 partitions, like the apps' in tests. */
 export function testBus(clientId = 'e2e', settings: Record<string, string> = {}): KafkajsMessageBus {
-  return new KafkajsMessageBus({ clientId, kafka: kafkaConfigFromEnv({ KAFKA_BROKERS: testEnv().kafkaBrokers, KAFKA_TOPIC_PARTITIONS: '2', ...settings }) });
+  return new KafkajsMessageBus({
+    clientId,
+    kafka: kafkaConfigFromEnv({ KAFKA_BROKERS: testEnv().kafkaBrokers, KAFKA_TOPIC_PARTITIONS: '2', ...settings }),
+  });
 }
 
 /** Collects the messages of `topics` from the beginning, for assertions. */

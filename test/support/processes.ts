@@ -61,8 +61,11 @@ export async function startApp(name: AppName, env: Record<string, string | undef
     },
   };
   running.add(app);
-  await waitFor(`${name} health`, async () => ((await healthy(port)) ? true : undefined), 60_000, () =>
-    child.exitCode !== null ? `exited with code ${child.exitCode}:\n${output}` : undefined,
+  await waitFor(
+    `${name} health`,
+    async () => ((await healthy(port)) ? true : undefined),
+    60_000,
+    () => (child.exitCode !== null ? `exited with code ${child.exitCode}:\n${output}` : undefined),
   );
   return app;
 }

@@ -68,12 +68,7 @@ function matches(command: Command, { stepId, phase, fromAttempt = 1, toAttempt =
     phase === command.phase ||
     (phase === 'forward' && isForwardPhase(command.phase)) ||
     (phase === 'compensating' && COMPENSATING_PHASES.includes(command.phase));
-  return (
-    (stepId === undefined || stepId === command.stepId) &&
-    phaseMatches &&
-    command.attempt >= fromAttempt &&
-    command.attempt <= toAttempt
-  );
+  return (stepId === undefined || stepId === command.stepId) && phaseMatches && command.attempt >= fromAttempt && command.attempt <= toAttempt;
 }
 
 export function when(match: Match, answer: Answer | ((command: Command, ctx: CommandContext) => Answer)): Rule {
@@ -100,8 +95,7 @@ export const alwaysSucceed: Behaviour = script();
 export const failForward = (stepId: string, code: string): Rule => when({ stepId, phase: 'forward' }, failure(code));
 
 /** `retry` for the first `attempts` attempts of (stepId, phase). */
-export const retryFirst = (stepId: string, phase: Phase, attempts: number): Rule =>
-  when({ stepId, phase, toAttempt: attempts }, RETRY);
+export const retryFirst = (stepId: string, phase: Phase, attempts: number): Rule => when({ stepId, phase, toAttempt: attempts }, RETRY);
 
 /** No reply to attempt 1 of (stepId, phase). */
 export const silentFirst = (stepId: string, phase: Phase): Rule => when({ stepId, phase, toAttempt: 1 }, SILENT);
@@ -371,7 +365,10 @@ export class TestParticipant {
   /** A reply to `attempt` of the command's step, with that attempt's token (a stale reply: the token this participant got then). */
   private reply(command: Command, cause: IncomingMessage, attempt: number, body: ReplyBody, messageId: string): OutgoingMessage {
     const { txId, stepId, phase } = command;
-    const token = attempt === command.attempt ? command.token : this.received(txId).find((e) => e.stepId === stepId && e.phase === phase && e.attempt === attempt)?.token;
+    const token =
+      attempt === command.attempt
+        ? command.token
+        : this.received(txId).find((e) => e.stepId === stepId && e.phase === phase && e.attempt === attempt)?.token;
     const traceparent = cause.headers[HEADERS.traceparent];
     return {
       topic: this.topics.replies,

@@ -1,19 +1,16 @@
 import { randomBytes } from 'crypto';
-import { mkdirSync, writeFileSync } from 'fs';
 import { cpus, loadavg, totalmem } from 'os';
-import { join } from 'path';
 import { AppName } from '../launcher/apps';
 import { startInfra, stopInfra } from '../infra/infra';
-import { REPO_ROOT } from '../infra/paths';
-import { cleanUpOnInterrupt, run, sleep } from '../infra/proc';
+import { cleanUpOnInterrupt, sleep } from '../infra/proc';
 import { KafkaFloor, kafkaFloor, SqlFloor, sqlFloor } from './floors';
-import { BenchApp, deleteTopics, Ended, EndWatcher, log, percentile, replaceSection } from './harness';
+import { BenchApp, benchOption, deleteTopics, Ended, EndWatcher, log, percentile, writeReport } from './harness';
 import { IdleLatency, idleRun } from './idle-run';
 import { Pgbench, pgbenchBinary, pgbenchSweep } from './pgbench';
 import { Service } from './saga-sql';
 import { AppDatabases, AppSql, SqlCounters, SqlCounts } from './sql-counters';
-import { SAGA2, startAndWait, startSystem, System, tally, Workload, workloads } from './system';
-import { memoryMb, metered, setClockTicks, Usage } from './usage';
+import { closedLoop, SAGA2, startAndWait, startSystem, System, tally, Throughput, Workload, workloads } from './system';
+import { memoryMb, metered, readClockTicks, Usage } from './usage';
 
 /**
  * `npm run bench`: on one machine in one run, the database's raw write capacity (pgbench's
@@ -51,19 +48,36 @@ interface Settings {
 
 const SCALES: Record<Settings['scale'], Omit<Settings, 'scale' | 'out'>> = {
   small: {
-    seconds: 2, halfLoadSeconds: 3, warmUpSeconds: 1, levels: [4, 8], twoPcConcurrency: 4,
-    pgbenchScale: 1, pgbenchClients: [8, 16], pgbenchSeconds: 2, idleCount: 20, rows: 100, floorRounds: 30,
+    seconds: 2,
+    halfLoadSeconds: 3,
+    warmUpSeconds: 1,
+    levels: [4, 8],
+    twoPcConcurrency: 4,
+    pgbenchScale: 1,
+    pgbenchClients: [8, 16],
+    pgbenchSeconds: 2,
+    idleCount: 20,
+    rows: 100,
+    floorRounds: 30,
   },
   full: {
-    seconds: 15, halfLoadSeconds: 30, warmUpSeconds: 10, levels: [8, 16, 32, 64, 128, 256], twoPcConcurrency: 20,
-    pgbenchScale: 10, pgbenchClients: [8, 16, 32, 64], pgbenchSeconds: 5, idleCount: 200, rows: 1000, floorRounds: 300,
+    seconds: 15,
+    halfLoadSeconds: 30,
+    warmUpSeconds: 10,
+    levels: [8, 16, 32, 64, 128, 256],
+    twoPcConcurrency: 20,
+    pgbenchScale: 10,
+    pgbenchClients: [8, 16, 32, 64],
+    pgbenchSeconds: 5,
+    idleCount: 200,
+    rows: 1000,
+    floorRounds: 300,
   },
 };
 
 /** Flags (`--scale=small`) override the environment (BENCH_SCALE=small). */
 function settings(argv: string[]): Settings {
-  const flags = Object.fromEntries(argv.filter((a) => a.startsWith('--')).map((a) => a.slice(2).split('=', 2) as [string, string]));
-  const option = (name: string) => flags[name] ?? process.env[`BENCH_${name.toUpperCase().replace(/-/g, '_')}`];
+  const option = (name: string) => benchOption(argv, name);
   const number = (name: string, fallback: number) => {
     const raw = option(name);
     const value = raw === undefined ? fallback : Number(raw);
@@ -84,38 +98,6 @@ function settings(argv: string[]): Settings {
     levels,
     out: option('out'),
   };
-}
-
-interface Throughput {
-  concurrency: number;
-  count: number;
-  /** Transactions per second from the first start to the last end. */
-  rate: number;
-  statuses: Record<string, number>;
-}
-
-/** Closed loop: `concurrency` clients each start a transaction and wait for its end, for `seconds`. */
-async function closedLoop(system: System, workload: Workload, concurrency: number, seconds: number): Promise<Throughput> {
-  const watcher = new EndWatcher(system.db);
-  const statuses: Record<string, number> = {};
-  const started = Date.now();
-  const until = started + seconds * 1000;
-  let count = 0;
-  let last = started;
-  try {
-    await Promise.all(
-      Array.from({ length: concurrency }, async () => {
-        while (Date.now() < until) {
-          tally(statuses, (await startAndWait(system, watcher, workload)).status);
-          count++;
-          last = Date.now();
-        }
-      }),
-    );
-  } finally {
-    await watcher.close();
-  }
-  return { concurrency, count, rate: count / ((last - started) / 1000), statuses };
 }
 
 interface Latency {
@@ -152,7 +134,16 @@ async function openLoop(system: System, workload: Workload, rate: number, second
     const at = (p: number) => percentile(sorted, p);
     const statuses: Record<string, number> = {};
     for (const { status } of results) tally(statuses, status);
-    return { targetRate: rate, achievedRate: total / elapsed, count: total, p50: at(0.5), p95: at(0.95), p99: at(0.99), max: sorted.at(-1)!, statuses };
+    return {
+      targetRate: rate,
+      achievedRate: total / elapsed,
+      count: total,
+      p50: at(0.5),
+      p95: at(0.95),
+      p99: at(0.99),
+      max: sorted.at(-1)!,
+      statuses,
+    };
   } finally {
     await watcher.close();
   }
@@ -239,8 +230,7 @@ function commandsPerSaga(definition: { steps: { participant: string }[] }): Reco
 async function main() {
   const options = settings(process.argv.slice(2));
   const loadBefore = loadavg();
-  const ticks = await run('getconf', ['CLK_TCK']);
-  if (ticks.code === 0) setClockTicks(Number(ticks.stdout.trim()) || 100);
+  await readClockTicks();
   const infra = await startInfra(log);
   const runId = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
   const base = `ordo_bench_${runId}`;
@@ -271,7 +261,9 @@ async function main() {
       saga2: await idleRun(system, load.saga2, options.idleCount, IDLE_PAUSE_MS),
       dag4: await idleRun(system, load.dag4, options.idleCount, IDLE_PAUSE_MS),
     };
-    log(`idle, one at a time: 2-step saga p50 ${idle.saga2.p50} ms, p99 ${idle.saga2.p99} ms; place-order p50 ${idle.dag4.p50} ms, p99 ${idle.dag4.p99} ms`);
+    log(
+      `idle, one at a time: 2-step saga p50 ${idle.saga2.p50} ms, p99 ${idle.saga2.p99} ms; place-order p50 ${idle.dag4.p50} ms, p99 ${idle.dag4.p99} ms`,
+    );
 
     const saturation = await saturate(system, counters, load.saga2, options);
     const clients = saturation.best.concurrency;
@@ -292,10 +284,16 @@ async function main() {
     // The database's own figures come last: their writes (and the checkpoints they cause)
     // would otherwise slow the Ordo measurements after them.
     log(`pgbench -N, ${options.pgbenchClients.join(', ')} clients, ${options.pgbenchSeconds} s each`);
-    const raw = await pgbenchSweep(infra.databaseUrl, `${base}_pgbench`, { clients: options.pgbenchClients, seconds: options.pgbenchSeconds, scale: options.pgbenchScale });
+    const raw = await pgbenchSweep(infra.databaseUrl, `${base}_pgbench`, {
+      clients: options.pgbenchClients,
+      seconds: options.pgbenchSeconds,
+      scale: options.pgbenchScale,
+    });
     log(`pgbench: ${raw.sweep.map((p) => `${p.clients} clients ${p.tps.toFixed(0)} tps`).join(', ')}`);
     const sql = await sqlFloor(infra.databaseUrl, { clients: raw.clients, seconds: options.seconds, pgbench: pgbenchBinary() });
-    log(`SQL floor (a 2-step saga's ${sql.statementsPerSaga} statements by pgbench, ${raw.clients} clients): ${sql.sagasPerSecond.toFixed(0)} sagas/s`);
+    log(
+      `SQL floor (a 2-step saga's ${sql.statementsPerSaga} statements by pgbench, ${raw.clients} clients): ${sql.sagasPerSecond.toFixed(0)} sagas/s`,
+    );
 
     const ratio = saturation.best.rate / raw.tps;
     const commands = commandsPerSaga(SAGA2);
@@ -329,7 +327,7 @@ async function main() {
     };
     const section = report(results);
     process.stdout.write(`\n${section}\n\n`);
-    write(results, section, options.out);
+    writeReport({ json: 'results.json', doc: 'benchmarks.md', start: START, end: END }, results, section, options.out);
   } finally {
     await cleanUp();
   }
@@ -350,8 +348,13 @@ function targets(
   const statements = sum((a) => a.statementsPerTx);
   const commits = sum((a) => a.commitsPerTx);
   // Two decimals at most, trailing zeros dropped: 0.43 ms, 15 ms, 186 MB.
-  const most = (name: string, wanted: number, value: number, unit: '' | ' ms' | ' MB', limit = ''): Target =>
-    ({ name, target: `≤ ${wanted}${unit}`, value: `${Number(value.toFixed(unit === ' MB' ? 0 : 2))}${unit}`, met: value <= wanted, limit });
+  const most = (name: string, wanted: number, value: number, unit: '' | ' ms' | ' MB', limit = ''): Target => ({
+    name,
+    target: `≤ ${wanted}${unit}`,
+    value: `${Number(value.toFixed(unit === ' MB' ? 0 : 2))}${unit}`,
+    met: value <= wanted,
+    limit,
+  });
   const participants = inSaga.filter((app) => commands[app] > 0);
   return [
     most(`statements per 2-step saga (${inSaga.join(' + ')})`, 12, statements, '', `${m.sql.statementsPerSaga} in the SQL floor's script`),
@@ -385,7 +388,10 @@ const END = '<!-- bench:end -->';
 function report(r: Results): string {
   const rate = (n: number) => n.toFixed(1);
   const others = (u: Usage) => `${u.others.toFixed(2)} cores`;
-  const busy = (u: Usage) => Object.values(u.cores).reduce((sum, c) => sum + c, 0).toFixed(2);
+  const busy = (u: Usage) =>
+    Object.values(u.cores)
+      .reduce((sum, c) => sum + c, 0)
+      .toFixed(2);
   const row = (name: string, t: Throughput & Usage, unit: string) =>
     `| ${name} | ${t.concurrency} | ${rate(t.rate)} ${unit}/s | ${ms(t.cpuMsPerTx.coordinator)} | ${ms(t.systemCpuMsPerTx)} | ${t.rssMb.toFixed(0)} MB | ${listCounts(t.statuses)} | ${others(t)} |`;
   const idleRow = (name: string, l: IdleLatency) => `| ${name} | ${l.count} | ${l.p50} ms | ${l.p99} ms | ${l.max} ms | ${listCounts(l.statuses)} |`;
@@ -422,16 +428,25 @@ function report(r: Results): string {
     `Saturation search (2-step saga, closed loop): ${s.levels.map((l) => `${l.concurrency} in flight ${rate(l.rate)}/s`).join('; ')}.`,
     `Sagas/s ÷ best pgbench TPS: **${s.ratio.toFixed(3)}**.`,
     '',
-    `CPU per 2-step saga at saturation, by process: ${Object.entries(s.saturated.cpuMsPerTx).map(([name, n]) => `${name} ${ms(n)}${s.commandsPerSaga[name] ? ` (${ms(n / s.commandsPerSaga[name])} per command)` : ''}`).join(', ')};`,
-    `all processes together, harness apart: **${ms(s.saturated.systemCpuMsPerTx)}**. Cores busy on average: ${Object.entries(s.saturated.cores).map(([name, c]) => `${name} ${c.toFixed(2)}`).join(', ')}.`,
+    `CPU per 2-step saga at saturation, by process: ${Object.entries(s.saturated.cpuMsPerTx)
+      .map(([name, n]) => `${name} ${ms(n)}${s.commandsPerSaga[name] ? ` (${ms(n / s.commandsPerSaga[name])} per command)` : ''}`)
+      .join(', ')};`,
+    `all processes together, harness apart: **${ms(s.saturated.systemCpuMsPerTx)}**. Cores busy on average: ${Object.entries(s.saturated.cores)
+      .map(([name, c]) => `${name} ${c.toFixed(2)}`)
+      .join(', ')}.`,
     '',
     `SQL per 2-step saga at saturation, by app (its own database role and database; BEGIN, COMMIT, SAVEPOINT counted as statements;`,
     `commits include read-only and autocommit statements and the apps' background polling until ${(s.saturated.sql.settleMs / 1000).toFixed(1)} s after the load):`,
     '',
-    '| App | Commands per saga | Statements per saga | Commits per saga | In the SQL floor\'s script (statements / commits) | Most called |',
+    "| App | Commands per saga | Statements per saga | Commits per saga | In the SQL floor's script (statements / commits) | Most called |",
     '|---|---|---|---|---|---|',
-    ...sqlApps.map(([app, a]) =>
-      `| ${app} | ${s.commandsPerSaga[app] ?? 0} | ${a.statementsPerTx.toFixed(2)} | ${a.commitsPerTx.toFixed(2)} | ${floorCounts(f.sql, app)} | ${a.top.slice(0, 3).map((t) => `${t.callsPerTx.toFixed(2)}× \`${t.query.slice(0, 60).replace(/[|`]/g, ' ')}\``).join('; ')} |`),
+    ...sqlApps.map(
+      ([app, a]) =>
+        `| ${app} | ${s.commandsPerSaga[app] ?? 0} | ${a.statementsPerTx.toFixed(2)} | ${a.commitsPerTx.toFixed(2)} | ${floorCounts(f.sql, app)} | ${a.top
+          .slice(0, 3)
+          .map((t) => `${t.callsPerTx.toFixed(2)}× \`${t.query.slice(0, 60).replace(/[|`]/g, ' ')}\``)
+          .join('; ')} |`,
+    ),
     '',
     `Latency of the 2-step saga at half that load (open loop, ${rate(s.halfLoad.targetRate)}/s offered, ${rate(s.halfLoad.achievedRate)}/s achieved, ${s.halfLoad.count} sagas, ${listCounts(s.halfLoad.statuses)};`,
     `coordinator CPU ${ms(s.halfLoad.cpuMsPerTx.coordinator)} per saga; all processes kept ${busy(s.halfLoad)} of the ${m.cpus} cores busy; other Ordo processes: ${others(s.halfLoad)}):`,
@@ -462,17 +477,6 @@ const listCounts = (statuses: Record<string, number>) =>
   Object.entries(statuses)
     .map(([status, n]) => `${n} ${status}`)
     .join(', ');
-
-/** bench/results.json and the docs section, or both into `out` (the docs copied there) so a trial run leaves the repository alone. */
-function write(results: Results, section: string, out?: string) {
-  const docs = join(REPO_ROOT, 'docs/benchmarks.md');
-  const json = out ? join(out, 'results.json') : join(REPO_ROOT, 'bench/results.json');
-  const markdown = out ? join(out, 'benchmarks.md') : docs;
-  mkdirSync(out ?? join(REPO_ROOT, 'bench'), { recursive: true });
-  writeFileSync(json, `${JSON.stringify(results, null, 2)}\n`);
-  replaceSection(docs, markdown, START, END, section);
-  log(`wrote ${json} and ${markdown}`);
-}
 
 main().catch((error) => {
   process.stderr.write(`[bench] ${error instanceof Error ? error.stack : String(error)}\n`);

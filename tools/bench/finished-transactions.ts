@@ -62,12 +62,21 @@ async function insertChunk(client: Client, batch: FinishedBatch, from: number, t
           ORDER BY s.position)
         FROM unnest($6::text[], $7::text[]) WITH ORDINALITY AS s(id, participant, position))
      FROM ${rows}`,
-    [seed, batch.finishedAgoMs, batch.count, definition.name, definition.version, definition.steps.map((s) => s.id), definition.steps.map((s) => s.participant)],
+    [
+      seed,
+      batch.finishedAgoMs,
+      batch.count,
+      definition.name,
+      definition.version,
+      definition.steps.map((s) => s.id),
+      definition.steps.map((s) => s.participant),
+    ],
   );
-  await client.query(
-    `INSERT INTO timers (tx_id, due_at) SELECT r.id, now() + interval '1 day' FROM ${rows} WHERE r.status = 'running'`,
-    [seed, batch.finishedAgoMs, batch.count],
-  );
+  await client.query(`INSERT INTO timers (tx_id, due_at) SELECT r.id, now() + interval '1 day' FROM ${rows} WHERE r.status = 'running'`, [
+    seed,
+    batch.finishedAgoMs,
+    batch.count,
+  ]);
   await client.query(
     `INSERT INTO events (tx_id, type, step_id, data, at)
      SELECT r.id, e.type, e.step_id, jsonb_build_object('type', e.type, 'stepId', e.step_id, 'phase', 'execute', 'attempt', 1,

@@ -66,12 +66,13 @@ export async function kafkaFloor(brokers: string, topicPrefix: string, options: 
       groupId: `${topicPrefix}floor-coordinator`,
       topics: [topics.replies],
       concurrency: 4,
-      handleBatch: async (messages) => {
+      handleBatch: (messages) => {
         for (const message of messages) {
           const id = message.value?.toString() ?? '';
           waiting.get(id)?.();
           waiting.delete(id);
         }
+        return Promise.resolve();
       },
     });
 
@@ -166,11 +167,27 @@ export async function sqlFloor(databaseUrl: string, options: { clients: number; 
     const clients = options.clients;
     const seconds = Math.ceil(options.seconds);
     const { stdout } = await runOrFail('pgbench (saga script)', options.pgbench, [
-      '-n', '-f', script, '-c', String(clients), '-j', String(Math.min(2, clients)), '-T', String(seconds), url,
+      '-n',
+      '-f',
+      script,
+      '-c',
+      String(clients),
+      '-j',
+      String(Math.min(2, clients)),
+      '-T',
+      String(seconds),
+      url,
     ]);
     const byService = sagaCounts();
     const total = (figure: 'statements' | 'commits') => Object.values(byService).reduce((sum, counts) => sum + counts[figure], 0);
-    return { clients, seconds, sagasPerSecond: pgbenchTps(stdout), statementsPerSaga: total('statements'), commitsPerSaga: total('commits'), byService };
+    return {
+      clients,
+      seconds,
+      sagasPerSecond: pgbenchTps(stdout),
+      statementsPerSaga: total('statements'),
+      commitsPerSaga: total('commits'),
+      byService,
+    };
   } finally {
     rmSync(script, { force: true });
     await dropDatabase(databaseUrl, database);
@@ -187,7 +204,9 @@ async function seed(url: string): Promise<void> {
       JSON.stringify({ name: DEFINITION, type: 'saga', steps: [{ id: 'reserve-stock' }, { id: 'charge' }] }),
     ]);
     await db.query(`INSERT INTO inventory.products (sku, name, stock) SELECT 'B-' || n, 'bench', 1000000000 FROM generate_series(1, $1) n`, [ROWS]);
-    await db.query(`INSERT INTO payment.accounts (id, owner, balance) SELECT 'b-' || n, 'bench', 1000000000000 FROM generate_series(1, $1) n`, [ROWS]);
+    await db.query(`INSERT INTO payment.accounts (id, owner, balance) SELECT 'b-' || n, 'bench', 1000000000000 FROM generate_series(1, $1) n`, [
+      ROWS,
+    ]);
   } finally {
     await db.end();
   }

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from 'fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'fs';
 import { cpus } from 'os';
 import { join } from 'path';
 import { Pool } from 'pg';
@@ -17,6 +17,12 @@ export function intEnv(name: string, fallback: number): number {
   const value = Number(process.env[name] ?? fallback);
   if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a whole number`);
   return value;
+}
+
+/** A bench option: the flag `--name=value` or else the environment's BENCH_NAME (dashes as underscores). */
+export function benchOption(argv: readonly string[], name: string): string | undefined {
+  const flag = argv.find((a) => a.startsWith(`--${name}=`));
+  return flag ? flag.slice(name.length + 3) : process.env[`BENCH_${name.toUpperCase().replace(/-/g, '_')}`];
 }
 
 /** The figure at quantile `p` (0.5, 0.99) of ascending `sorted` figures: the smallest that at least that share reaches. */
@@ -49,8 +55,11 @@ export async function startBenchApp(name: AppName, env: Record<string, string>):
     await exited;
   };
   try {
-    await waitFor(`${name} health`, async () => ((await healthy(port)) ? true : undefined), 120_000, () =>
-      child.exitCode !== null ? `exited with code ${child.exitCode}:\n${output}` : undefined,
+    await waitFor(
+      `${name} health`,
+      async () => ((await healthy(port)) ? true : undefined),
+      120_000,
+      () => (child.exitCode !== null ? `exited with code ${child.exitCode}:\n${output}` : undefined),
     );
   } catch (error) {
     await stop();
@@ -167,6 +176,21 @@ export function replaceSection(source: string, target: string, start: string, en
   const updated =
     at >= 0 ? current.slice(0, at) + section + current.slice(current.indexOf(end) + end.length) : `${current.trimEnd()}\n\n${section}\n`;
   writeFileSync(target, updated);
+}
+
+/**
+ * Writes `results` to bench/`json` and `section` (a report between its `start` and `end`
+ * markers) into docs/`doc`, or both into `out` (the doc copied there) so a trial run leaves
+ * the repository alone.
+ */
+export function writeReport(files: { json: string; doc: string; start: string; end: string }, results: unknown, section: string, out?: string) {
+  const docs = join(REPO_ROOT, 'docs', files.doc);
+  const json = join(out ?? join(REPO_ROOT, 'bench'), files.json);
+  const markdown = out ? join(out, files.doc) : docs;
+  mkdirSync(out ?? join(REPO_ROOT, 'bench'), { recursive: true });
+  writeFileSync(json, `${JSON.stringify(results, null, 2)}\n`);
+  replaceSection(docs, markdown, files.start, files.end, section);
+  log(`wrote ${json} and ${markdown}`);
 }
 
 /** The first line of a report: when, and on what machine. */

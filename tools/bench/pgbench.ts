@@ -39,7 +39,11 @@ export interface Pgbench {
  * (scale `scale`) on the same cluster, dropped afterwards. The best count is what this
  * database can write; far more clients than cores measure contention instead.
  */
-export async function pgbenchSweep(databaseUrl: string, database: string, options: { clients: number[]; seconds: number; scale: number }): Promise<Pgbench> {
+export async function pgbenchSweep(
+  databaseUrl: string,
+  database: string,
+  options: { clients: number[]; seconds: number; scale: number },
+): Promise<Pgbench> {
   await ensureDatabase(databaseUrl, database);
   const url = withDatabase(databaseUrl, database);
   const bin = pgbenchBinary();
@@ -48,7 +52,16 @@ export async function pgbenchSweep(databaseUrl: string, database: string, option
     await runOrFail('pgbench -i', bin, ['-i', '-q', '-s', String(options.scale), url]);
     const sweep: Pgbench['sweep'] = [];
     for (const clients of options.clients) {
-      const { stdout } = await runOrFail('pgbench', bin, ['-N', '-c', String(clients), '-j', String(Math.min(2, clients)), '-T', String(seconds), url]);
+      const { stdout } = await runOrFail('pgbench', bin, [
+        '-N',
+        '-c',
+        String(clients),
+        '-j',
+        String(Math.min(2, clients)),
+        '-T',
+        String(seconds),
+        url,
+      ]);
       sweep.push({ clients, tps: pgbenchTps(stdout) });
     }
     const best = sweep.reduce((a, b) => (b.tps > a.tps ? b : a));

@@ -26,7 +26,9 @@ async function main() {
     log(`warm-up: ${warmUp} sagas on each`);
     for (const stack of stacks) await runSagas(stack, warmUp, CONCURRENCY);
 
-    const [{ events }] = (await empty.db.query(`SELECT round(count(*)::numeric / count(DISTINCT tx_id))::int AS events FROM events`)).rows;
+    const [{ events }] = (
+      await empty.db.query<{ events: number }>(`SELECT round(count(*)::numeric / count(DISTINCT tx_id))::int AS events FROM events`)
+    ).rows;
     log(`inserting ${FINISHED} finished transactions (${DEFINITION.steps.length} steps, ${events} events each)`);
     const inserting = Date.now();
     await insertFinishedTransactions(
@@ -43,7 +45,7 @@ async function main() {
     );
     // As a long-running database would be: statistics current, visibility map set.
     await full.db.query('VACUUM ANALYZE transactions, timers, events');
-    const size = (await full.db.query(`SELECT pg_size_pretty(pg_database_size(current_database())) AS size`)).rows[0].size as string;
+    const size = (await full.db.query<{ size: string }>(`SELECT pg_size_pretty(pg_database_size(current_database())) AS size`)).rows[0].size;
     log(`inserted in ${((Date.now() - inserting) / 1000).toFixed(0)} s; database ${size}`);
     await runSagas(full, warmUp, CONCURRENCY);
 
@@ -56,7 +58,9 @@ async function main() {
     }
     const [emptyRate, fullRate] = stacks.map((stack) => median(figures.get(stack)!));
     const ratio = fullRate / emptyRate;
-    log(`empty: ${emptyRate.toFixed(1)} sagas/s; with ${FINISHED.toLocaleString('en')} finished: ${fullRate.toFixed(1)} sagas/s; ratio ${(ratio * 100).toFixed(1)} %`);
+    log(
+      `empty: ${emptyRate.toFixed(1)} sagas/s; with ${FINISHED.toLocaleString('en')} finished: ${fullRate.toFixed(1)} sagas/s; ratio ${(ratio * 100).toFixed(1)} %`,
+    );
     writeReport({ empty: emptyRate, full: fullRate, ratio, events, size, rounds: [...figures.values()] });
     if (ratio < 0.9) process.exitCode = 1;
   } finally {

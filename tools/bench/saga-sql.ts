@@ -60,9 +60,12 @@ const step = (id: string, participant: Service, status: string, attempt: number,
   `"output":${output ?? 'null'},"last_error":null}`;
 
 /** The history and outbox CTEs of a decision's statement (effectsCtes), with the rows it writes. */
-function effects(written: string, events: [type: string, stepId: string | null, data: string][], command?: [participant: Service, stepId: string, action: string, input: string]) {
-  const array = (values: (string | null)[], type: string) =>
-    `ARRAY[${values.map((v) => (v === null ? 'NULL' : `'${v}'`)).join(', ')}]::${type}[]`;
+function effects(
+  written: string,
+  events: [type: string, stepId: string | null, data: string][],
+  command?: [participant: Service, stepId: string, action: string, input: string],
+) {
+  const array = (values: (string | null)[], type: string) => `ARRAY[${values.map((v) => (v === null ? 'NULL' : `'${v}'`)).join(', ')}]::${type}[]`;
   const outbox = command
     ? `${array([`${command[0]}.commands`], 'text')}, '{:txid}'::text[],
       ARRAY['{"txId":":txid","stepId":"${command[1]}","type":"saga","phase":"execute","action":"${command[2]}","attempt":1,"input":${command[3]},"deadline":"2030-01-01T00:00:05.000Z"}']::text[],
@@ -70,8 +73,23 @@ function effects(written: string, events: [type: string, stepId: string | null, 
     : `'{}'::text[], '{}'::text[], '{}'::text[], '{}'::jsonb[]`;
   return `history AS (
     INSERT INTO ordo.events (tx_id, type, step_id, actor, data, at)
-    SELECT e.* FROM unnest(${array(events.map(() => ':txid'), 'uuid')}, ${array(events.map((e) => e[0]), 'text')},
-      ${array(events.map((e) => e[1]), 'text')}, ${array(events.map(() => null), 'text')}, ${array(events.map((e) => e[2]), 'jsonb')},
+    SELECT e.* FROM unnest(${array(
+      events.map(() => ':txid'),
+      'uuid',
+    )}, ${array(
+      events.map((e) => e[0]),
+      'text',
+    )},
+      ${array(
+        events.map((e) => e[1]),
+        'text',
+      )}, ${array(
+        events.map(() => null),
+        'text',
+      )}, ${array(
+        events.map((e) => e[2]),
+        'jsonb',
+      )},
       ARRAY[${events.map(() => 'now()').join(', ')}]::timestamptz[]) AS e (tx_id, type, step_id, actor, data, at)
     WHERE e.tx_id IN (SELECT id FROM ${written})),
   queued AS (
@@ -115,7 +133,10 @@ const DELETE_PUBLISHED = `DELETE FROM ordo.outbox WHERE key = ':txid';`;
  * insert first; storeReplies), run-handler.ts (savepoint, the handler).
  */
 const behindBarrier = (schema: 'inventory' | 'payment', stepId: string, handler: string, reply: string): SqlTransaction =>
-  explicit(schema, `the SDK around the ${stepId} handler`, `
+  explicit(
+    schema,
+    `the SDK around the ${stepId} handler`,
+    `
 INSERT INTO ${schema}.ordo_barrier (tx_id, step_id, phase, origin, reply) VALUES (':txid', '${stepId}', 'execute', 'handler',
     '{"outcome":"retry","error":{"code":"IN_PROGRESS","message":"not answered yet"}}')
   ON CONFLICT DO NOTHING RETURNING 1;
@@ -124,7 +145,8 @@ ${handler}
 UPDATE ${schema}.ordo_barrier b SET origin = r.origin, reply = r.reply
   FROM unnest('{:txid}'::text[], '{${stepId}}'::text[], '{execute}'::text[], '{handler}'::text[], ARRAY['${reply}']::jsonb[])
     AS r (tx_id, step_id, phase, origin, reply)
-  WHERE b.tx_id = r.tx_id AND b.step_id = r.step_id AND b.phase = r.phase;`);
+  WHERE b.tx_id = r.tx_id AND b.step_id = r.step_id AND b.phase = r.phase;`,
+  );
 
 /**
  * The SQL of one 2-step saga (reserve-stock at inventory, then charge at payment), as the
@@ -143,9 +165,16 @@ export const SAGA: SqlTransaction[] = [
   // The extra columns are the harness's: the ids the API client and the coordinator would
   // make up (randomUUID), and the clock, in one round trip. The coordinator itself reads the
   // latest definition version at most once a second (DefinitionsService.findVersion).
-  autocommit('harness', 'the ids and the clock of this saga', `
-SELECT gen_random_uuid() AS txid, gen_random_uuid() AS order_id, (extract(epoch FROM now()) * 1000)::bigint AS now_ms \\gset`),
-  autocommit('coordinator', 'start: TransactionEngine.startInSpan → TransactionRepository.insert (row with its steps, timer, history and the first command in one statement)', `
+  autocommit(
+    'harness',
+    'the ids and the clock of this saga',
+    `
+SELECT gen_random_uuid() AS txid, gen_random_uuid() AS order_id, (extract(epoch FROM now()) * 1000)::bigint AS now_ms \\gset`,
+  ),
+  autocommit(
+    'coordinator',
+    'start: TransactionEngine.startInSpan → TransactionRepository.insert (row with its steps, timer, history and the first command in one statement)',
+    `
 WITH inserted AS (
     INSERT INTO ordo.transactions (id, definition_name, definition_version, type, status, input, started_at, deadline,
       rollback, idempotency_key, traceparent, created_at, updated_at, steps, started_by)
@@ -156,33 +185,62 @@ WITH inserted AS (
     ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
     RETURNING id, version),
   due AS (INSERT INTO ordo.timers (tx_id, due_at) SELECT id, now() + interval '5 s' FROM inserted),
-  ${effects('inserted', [
-    ['transaction.started', null, '{"type":"transaction.started","deadline": :now_ms,"actor":"bench"}'],
-    ['step.status_changed', 'reserve-stock', '{"type":"step.status_changed","stepId":"reserve-stock","from":"pending","to":"running"}'],
-    ['step.dispatched', 'reserve-stock', '{"type":"step.dispatched","stepId":"reserve-stock","phase":"execute","attempt":1,"deadline": :now_ms}'],
-  ], ['inventory', 'reserve-stock', 'reserve', '{"sku":"B-:sku","qty":1,"orderId":":order_id"}'])}`),
+  ${effects(
+    'inserted',
+    [
+      ['transaction.started', null, '{"type":"transaction.started","deadline": :now_ms,"actor":"bench"}'],
+      ['step.status_changed', 'reserve-stock', '{"type":"step.status_changed","stepId":"reserve-stock","from":"pending","to":"running"}'],
+      ['step.dispatched', 'reserve-stock', '{"type":"step.dispatched","stepId":"reserve-stock","phase":"execute","attempt":1,"deadline": :now_ms}'],
+    ],
+    ['inventory', 'reserve-stock', 'reserve', '{"sku":"B-:sku","qty":1,"orderId":":order_id"}'],
+  )}`,
+  ),
   behindBarrier('inventory', 'reserve-stock', RESERVE_STOCK, '{"outcome":"success","output":{"reservationId":":reservation_id"}}'),
-  autocommit('coordinator', 'its reply: TransactionEngine.applyReplies → TransactionRepository.write (row, timer, history and the charge command in one statement; the state comes from RecentTransactions, not a read)', `
-${decide(0, 'running', [
+  autocommit(
+    'coordinator',
+    'its reply: TransactionEngine.applyReplies → TransactionRepository.write (row, timer, history and the charge command in one statement; the state comes from RecentTransactions, not a read)',
+    `
+${decide(
+  0,
+  'running',
+  [
     step('reserve-stock', 'inventory', 'succeeded', 1, false, '{"reservationId":":reservation_id"}'),
     step('charge', 'payment', 'running', 1, true, null),
-  ], true, effects('written', [
-    ['step.replied', 'reserve-stock', '{"type":"step.replied","stepId":"reserve-stock","phase":"execute","attempt":1,"outcome":"success"}'],
-    ['step.status_changed', 'reserve-stock', '{"type":"step.status_changed","stepId":"reserve-stock","from":"running","to":"succeeded"}'],
-    ['step.status_changed', 'charge', '{"type":"step.status_changed","stepId":"charge","from":"pending","to":"running"}'],
-    ['step.dispatched', 'charge', '{"type":"step.dispatched","stepId":"charge","phase":"execute","attempt":1,"deadline": :now_ms}'],
-  ], ['payment', 'charge', 'charge', '{"accountId":"b-:account","amount":1,"orderId":":order_id"}']))}`),
+  ],
+  true,
+  effects(
+    'written',
+    [
+      ['step.replied', 'reserve-stock', '{"type":"step.replied","stepId":"reserve-stock","phase":"execute","attempt":1,"outcome":"success"}'],
+      ['step.status_changed', 'reserve-stock', '{"type":"step.status_changed","stepId":"reserve-stock","from":"running","to":"succeeded"}'],
+      ['step.status_changed', 'charge', '{"type":"step.status_changed","stepId":"charge","from":"pending","to":"running"}'],
+      ['step.dispatched', 'charge', '{"type":"step.dispatched","stepId":"charge","phase":"execute","attempt":1,"deadline": :now_ms}'],
+    ],
+    ['payment', 'charge', 'charge', '{"accountId":"b-:account","amount":1,"orderId":":order_id"}'],
+  ),
+)}`,
+  ),
   behindBarrier('payment', 'charge', CHARGE, '{"outcome":"success","output":{"chargeId":":charge_id"}}'),
   // The saga completes (no pivot step, so no transaction.committed event) and sends nothing.
-  autocommit('coordinator', 'the final reply: write as above, no command', `
-${decide(1, 'completed', [
+  autocommit(
+    'coordinator',
+    'the final reply: write as above, no command',
+    `
+${decide(
+  1,
+  'completed',
+  [
     step('reserve-stock', 'inventory', 'succeeded', 1, false, '{"reservationId":":reservation_id"}'),
     step('charge', 'payment', 'succeeded', 1, false, '{"chargeId":":charge_id"}'),
-  ], false, effects('written', [
+  ],
+  false,
+  effects('written', [
     ['step.replied', 'charge', '{"type":"step.replied","stepId":"charge","phase":"execute","attempt":1,"outcome":"success"}'],
     ['step.status_changed', 'charge', '{"type":"step.status_changed","stepId":"charge","from":"running","to":"succeeded"}'],
     ['transaction.status_changed', null, '{"type":"transaction.status_changed","from":"running","to":"completed"}'],
-  ]))}`),
+  ]),
+)}`,
+  ),
   autocommit('coordinator', 'OutboxRelay: the batched delete of published commands', DELETE_PUBLISHED),
 ];
 

@@ -7,6 +7,7 @@ import { Infra, localOptions } from '../infra/infra';
 import { kafkaBrokers, kafkaPid } from '../infra/kafka';
 import { REPO_ROOT } from '../infra/paths';
 import { withDatabase } from '../infra/postgres';
+import { groupsSettled, systemGroups } from './consumer-groups';
 import { Api, BenchApp, Ended, EndWatcher, startBenchApp } from './harness';
 import { AppDatabases, createAppDatabases } from './sql-counters';
 import { parentPid, Processes } from './usage';
@@ -24,10 +25,21 @@ export const SAGA2 = {
   timeoutMs: 30_000,
   defaults: PLACE_ORDER.defaults,
   steps: [
-    { id: 'reserve-stock', participant: 'inventory', action: 'reserve', compensation: 'release',
-      input: { sku: '$.input.sku', qty: '$.input.qty', orderId: '$.input.orderId' } },
-    { id: 'charge', participant: 'payment', action: 'charge', compensation: 'refund', dependsOn: ['reserve-stock'],
-      input: { accountId: '$.input.accountId', amount: '$.input.amount', orderId: '$.input.orderId' } },
+    {
+      id: 'reserve-stock',
+      participant: 'inventory',
+      action: 'reserve',
+      compensation: 'release',
+      input: { sku: '$.input.sku', qty: '$.input.qty', orderId: '$.input.orderId' },
+    },
+    {
+      id: 'charge',
+      participant: 'payment',
+      action: 'charge',
+      compensation: 'refund',
+      dependsOn: ['reserve-stock'],
+      input: { accountId: '$.input.accountId', amount: '$.input.amount', orderId: '$.input.orderId' },
+    },
   ],
 };
 
@@ -39,17 +51,30 @@ export interface Workload {
 export const APP_NAMES = APPS.map((app) => app.name);
 
 export interface System extends Processes {
-  api: Api;
+  /** Every coordinator instance's API: transactions are started on one at random, as behind a load balancer. */
+  apis: Api[];
   /** The harness's connection to the coordinator's database (its own role, so its queries can be told apart). */
   db: Client;
+  /** The first instance of each app. */
   byName: Record<AppName, BenchApp>;
   databases: AppDatabases<AppName>;
 }
 
+/** How many instances of the coordinator and of each participant app run, and the partitions of every topic. */
+export interface Topology {
+  coordinators: number;
+  participants: number;
+  partitions: number;
+}
+
+export const ONE_OF_EACH: Topology = { coordinators: 1, participants: 1, partitions: 8 };
+
 /**
- * Starts the apps, each as the role of its own database (named `${base}_${app}`), registers
- * the definitions and seeds stock and money. `started` collects the apps as they start, and
- * `created` the databases, so the caller can stop and drop them whatever happens.
+ * Starts the apps, each as the role of its own database (named `${base}_${app}`; the
+ * instances of an app share it), registers the definitions and seeds stock and money.
+ * `started` collects the apps as they start, and `created` the databases, so the caller can
+ * stop and drop them whatever happens. The second and later instances of an app are named
+ * `coordinator-2`, `inventory-2`, …; participant instance i talks to coordinator i.
  */
 export async function startSystem(
   infra: Infra,
@@ -57,6 +82,7 @@ export async function startSystem(
   topicPrefix: string,
   rows: number,
   started: { apps: BenchApp[]; databases?: AppDatabases<AppName> },
+  topology: Topology = ONE_OF_EACH,
 ): Promise<System> {
   const databases = await createAppDatabases(infra.databaseUrl, base, APP_NAMES, 'coordinator');
   started.databases = databases;
@@ -66,37 +92,56 @@ export async function startSystem(
     DATABASE_SCHEMA: APPS.find((a) => a.name === name)!.schema,
     KAFKA_BROKERS: infra.kafkaBrokers,
     KAFKA_TOPIC_PREFIX: topicPrefix,
-    KAFKA_TOPIC_PARTITIONS: '8',
+    KAFKA_TOPIC_PARTITIONS: String(topology.partitions),
   });
+  const instances = async (name: AppName, count: number, envOf: (i: number) => Record<string, string>) =>
+    Promise.all(
+      Array.from({ length: count }, async (_, i) => {
+        const app = await startBenchApp(name, { ...env(name), ...envOf(i) });
+        started.apps.push(app);
+        return { ...app, instance: i === 0 ? name : `${name}-${i + 1}` };
+      }),
+    );
   // The bench's own requests must never meet the per-credential rate limit.
-  const coordinator = await startBenchApp('coordinator', { ...env('coordinator'), ORDO_API_KEYS: `bench:admin:${apiKey}`, RATE_LIMIT_PER_MINUTE: '10000000' });
-  started.apps.push(coordinator);
-  const participantEnv = { ORDO_COORDINATOR_URL: `http://127.0.0.1:${coordinator.port}`, ORDO_COORDINATOR_API_KEY: apiKey };
-  const [order, inventory, payment] = await Promise.all(
-    (['order', 'inventory', 'payment'] as const).map(async (name) => {
-      const app = await startBenchApp(name, { ...env(name), ...participantEnv });
-      started.apps.push(app);
-      return app;
-    }),
+  const coordinators = await instances('coordinator', topology.coordinators, () => ({
+    ORDO_API_KEYS: `bench:admin:${apiKey}`,
+    RATE_LIMIT_PER_MINUTE: '10000000',
+  }));
+  const participantNames = ['order', 'inventory', 'payment'] as const;
+  const participants = await Promise.all(
+    participantNames.map((name) =>
+      instances(name, topology.participants, (i) => ({
+        ORDO_COORDINATOR_URL: `http://127.0.0.1:${coordinators[i % coordinators.length].port}`,
+        ORDO_COORDINATOR_API_KEY: apiKey,
+      })),
+    ),
   );
+  const [order, inventory, payment] = participants.map((all) => all[0]);
+  await groupsSettled(infra.kafkaBrokers, systemGroups(topicPrefix, topology.coordinators, participantNames, topology.participants));
   const db = new Client({ connectionString: databases.harness.url });
   await db.connect();
   await db.query(`SET search_path = ${env('coordinator').DATABASE_SCHEMA}`);
-  const api = new Api(`http://127.0.0.1:${coordinator.port}/api/v1`, apiKey);
-  for (const definition of [SAGA2, PLACE_ORDER, TRANSFER, BUY_NOW]) await api.post('/definitions', definition);
+  const apis = coordinators.map(({ port }) => new Api(`http://127.0.0.1:${port}/api/v1`, apiKey));
+  for (const definition of [SAGA2, PLACE_ORDER, TRANSFER, BUY_NOW]) await apis[0].post('/definitions', definition);
   // Stock and money enough for any run: no transaction is refused for want of them.
-  await seed(withDatabase(infra.databaseUrl, databases.apps.inventory.database),
-    `INSERT INTO inventory.products (sku, name, stock) SELECT 'B-' || n, 'bench', 1000000000 FROM generate_series(1, $1) n`, rows);
-  await seed(withDatabase(infra.databaseUrl, databases.apps.payment.database),
-    `INSERT INTO payment.accounts (id, owner, balance) SELECT 'b-' || n, 'bench', 1000000000000 FROM generate_series(1, $1) n`, rows);
-  const byName = { coordinator, order, inventory, payment };
+  await seed(
+    withDatabase(infra.databaseUrl, databases.apps.inventory.database),
+    `INSERT INTO inventory.products (sku, name, stock) SELECT 'B-' || n, 'bench', 1000000000 FROM generate_series(1, $1) n`,
+    rows,
+  );
+  await seed(
+    withDatabase(infra.databaseUrl, databases.apps.payment.database),
+    `INSERT INTO payment.accounts (id, owner, balance) SELECT 'b-' || n, 'bench', 1000000000000 FROM generate_series(1, $1) n`,
+    rows,
+  );
+  const byName = { coordinator: coordinators[0], order, inventory, payment };
   const local = localOptions().kafka;
   return {
-    api,
+    apis,
     db,
     byName,
     databases,
-    apps: Object.values(byName).map(({ name, pid }) => ({ name, pid })),
+    apps: [...coordinators, ...participants.flat()].map(({ instance, pid }) => ({ name: instance, pid })),
     postmaster: await postmasterOf(db),
     kafka: infra.kafkaBrokers === kafkaBrokers(local) ? kafkaPid(local) : undefined,
   };
@@ -143,11 +188,44 @@ export function workloads(rows: number): Record<WorkloadName, Workload> {
   };
 }
 
-/** Starts one transaction of the workload; resolves at its end, with when its POST was sent. */
+/** Starts one transaction of the workload on one of the coordinators; resolves at its end, with when its POST was sent. */
 export async function startAndWait(system: System, watcher: EndWatcher, workload: Workload): Promise<Ended & { sent: number }> {
   const sent = Date.now();
-  const { id } = await system.api.post<{ id: string }>('/transactions', { definition: workload.definition, input: workload.input() });
+  const api = system.apis[Math.floor(Math.random() * system.apis.length)];
+  const { id } = await api.post<{ id: string }>('/transactions', { definition: workload.definition, input: workload.input() });
   return { sent, ...(await watcher.ended(id)) };
+}
+
+export interface Throughput {
+  concurrency: number;
+  count: number;
+  /** Transactions per second from the first start to the last end. */
+  rate: number;
+  statuses: Record<string, number>;
+}
+
+/** Closed loop: `concurrency` clients each start a transaction and wait for its end, for `seconds`. */
+export async function closedLoop(system: System, workload: Workload, concurrency: number, seconds: number): Promise<Throughput> {
+  const watcher = new EndWatcher(system.db);
+  const statuses: Record<string, number> = {};
+  const started = Date.now();
+  const until = started + seconds * 1000;
+  let count = 0;
+  let last = started;
+  try {
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (Date.now() < until) {
+          tally(statuses, (await startAndWait(system, watcher, workload)).status);
+          count++;
+          last = Date.now();
+        }
+      }),
+    );
+  } finally {
+    await watcher.close();
+  }
+  return { concurrency, count, rate: count / ((last - started) / 1000), statuses };
 }
 
 export const tally = (statuses: Record<string, number>, status: string) => (statuses[status] = (statuses[status] ?? 0) + 1);

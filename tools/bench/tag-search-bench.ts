@@ -28,7 +28,14 @@ const random = (n: number) => 1 + Math.floor(Math.random() * n);
 /** The searches: a name, how many rows match, and the `tag` values of one search. */
 const SEARCHES_MEASURED: { name: string; matches: string; tags: () => string[] }[] = [
   { name: 'one orderId', matches: '1', tags: () => [`orderId:o-${random(FINISHED)}`] },
-  { name: 'orderId and customer', matches: '1', tags: () => { const g = random(FINISHED); return [`orderId:o-${g}`, `customer:c-${g % CUSTOMERS}`]; } },
+  {
+    name: 'orderId and customer',
+    matches: '1',
+    tags: () => {
+      const g = random(FINISHED);
+      return [`orderId:o-${g}`, `customer:c-${g % CUSTOMERS}`];
+    },
+  },
   { name: 'one customer', matches: `${FINISHED / CUSTOMERS}`, tags: () => [`customer:c-${random(CUSTOMERS) - 1}`] },
   { name: 'one region', matches: `${FINISHED / REGIONS}`, tags: () => [`region:r-${random(REGIONS) - 1}`] },
   { name: 'no match', matches: '0', tags: () => [`orderId:o-none-${random(FINISHED)}`] },
@@ -54,7 +61,10 @@ async function hotUpdates(stack: Stack, count: number, tagged: boolean): Promise
   const counters = async () => {
     // Statistics reach the shared counters when a backend's transaction ends, at most a second late.
     await new Promise((resolve) => setTimeout(resolve, 1500));
-    const { rows } = await stack.db.query(`SELECT n_tup_upd AS updates, n_tup_hot_upd AS hot FROM pg_stat_user_tables
+    const { rows } = await stack.db.query<{
+      updates: string;
+      hot: string;
+    }>(`SELECT n_tup_upd AS updates, n_tup_hot_upd AS hot FROM pg_stat_user_tables
       WHERE schemaname = '${STACK_SCHEMA}' AND relname = 'transactions'`);
     return { updates: Number(rows[0].updates), hot: Number(rows[0].hot) };
   };
@@ -84,7 +94,7 @@ async function main() {
       log,
     );
     await db.query('VACUUM ANALYZE transactions, timers, events');
-    const size = (await db.query(`SELECT pg_size_pretty(pg_relation_size('transactions_tags')) AS size`)).rows[0].size as string;
+    const size = (await db.query<{ size: string }>(`SELECT pg_size_pretty(pg_relation_size('transactions_tags')) AS size`)).rows[0].size;
     log(`inserted in ${((Date.now() - inserting) / 1000).toFixed(0)} s; index transactions_tags: ${size}`);
 
     const timings: Timing[] = [];
@@ -98,16 +108,23 @@ async function main() {
       }
       timings.push(timing);
       const { text, params } = listQuery({ tag: search.tags() }, LIMIT + 1);
-      const plan = (await db.query(`EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) ${text}`, params)).rows.map((r) => r['QUERY PLAN'] as string);
+      const plan = (await db.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) ${text}`, params)).rows.map(
+        (r) => r['QUERY PLAN'],
+      );
       plans.push(`-- ${search.name} (${search.matches} match)\n${plan.join('\n')}`);
-      log(`${search.name}: list p50 ${ms(timing.list, 0.5)} ms, p95 ${ms(timing.list, 0.95)} ms; counts p50 ${ms(timing.counts, 0.5)} ms, p95 ${ms(timing.counts, 0.95)} ms`);
+      log(
+        `${search.name}: list p50 ${ms(timing.list, 0.5)} ms, p95 ${ms(timing.list, 0.95)} ms; counts p50 ${ms(timing.counts, 0.5)} ms, p95 ${ms(timing.counts, 0.95)} ms`,
+      );
       log(plans.at(-1)!);
     }
 
     log(`HOT updates: ${SAGAS} sagas without tags, then ${SAGAS} with`);
     const untagged = await hotUpdates(stack, SAGAS, false);
     const tagged = await hotUpdates(stack, SAGAS, true);
-    for (const [label, h] of [['without tags', untagged], ['with tags', tagged]] as const) {
+    for (const [label, h] of [
+      ['without tags', untagged],
+      ['with tags', tagged],
+    ] as const) {
       log(`${label}: ${h.updates} updates of transactions, ${h.hot} HOT (${((h.hot / h.updates) * 100).toFixed(1)} %)`);
     }
     writeReport({ timings, plans, size, untagged, tagged });
@@ -118,9 +135,19 @@ async function main() {
 }
 
 /** The figure at quantile `p`, in milliseconds to a tenth. */
-const ms = (figures: number[], p: number) => percentile([...figures].sort((a, b) => a - b), p).toFixed(1);
+const ms = (figures: number[], p: number) =>
+  percentile(
+    [...figures].sort((a, b) => a - b),
+    p,
+  ).toFixed(1);
 
-function writeReport(result: { timings: Timing[]; plans: string[]; size: string; untagged: { updates: number; hot: number }; tagged: { updates: number; hot: number } }) {
+function writeReport(result: {
+  timings: Timing[];
+  plans: string[];
+  size: string;
+  untagged: { updates: number; hot: number };
+  tagged: { updates: number; hot: number };
+}) {
   const hot = (h: { updates: number; hot: number }) => `${h.hot} of ${h.updates} (${((h.hot / h.updates) * 100).toFixed(1)} %)`;
   writeDocsSection('tags', [
     ranOn(),
@@ -130,7 +157,10 @@ function writeReport(result: { timings: Timing[]; plans: string[]; size: string;
     '',
     '| Search | Matching | List p50 / p95 (ms) | Counts p50 / p95 (ms) |',
     '|---|---|---|---|',
-    ...result.timings.map((t) => `| ${t.name} | ${Number(t.matches).toLocaleString('en')} | ${ms(t.list, 0.5)} / ${ms(t.list, 0.95)} | ${ms(t.counts, 0.5)} / ${ms(t.counts, 0.95)} |`),
+    ...result.timings.map(
+      (t) =>
+        `| ${t.name} | ${Number(t.matches).toLocaleString('en')} | ${ms(t.list, 0.5)} / ${ms(t.list, 0.95)} | ${ms(t.counts, 0.5)} / ${ms(t.counts, 0.95)} |`,
+    ),
     '',
     `Updates of \`transactions\` that stayed HOT while ${SAGAS} sagas ran: without tags ${hot(result.untagged)}, with tags ${hot(result.tagged)}.`,
     '',

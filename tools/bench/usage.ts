@@ -1,12 +1,14 @@
 import { readdirSync, readFileSync } from 'fs';
+import { run } from '../infra/proc';
 
 /** CPU time and memory of the processes under test, from /proc, around a measurement. */
 
 let clockTicks = 100;
 
-/** getconf CLK_TCK's answer: /proc counts CPU time in these. */
-export function setClockTicks(ticks: number) {
-  clockTicks = ticks;
+/** Asks getconf CLK_TCK how many ticks a second /proc counts CPU time in (100 when it cannot tell). */
+export async function readClockTicks(): Promise<void> {
+  const ticks = await run('getconf', ['CLK_TCK']);
+  if (ticks.code === 0) clockTicks = Number(ticks.stdout.trim()) || 100;
 }
 
 function stat(pid: number): string[] {
@@ -63,7 +65,11 @@ export interface Processes {
 type OtherKind = 'PostgreSQL' | 'Kafka' | 'foreign';
 
 function otherProcesses(system: Processes, ours: Set<number>): Map<OtherKind, Map<number, number>> {
-  const found = new Map<OtherKind, Map<number, number>>([['PostgreSQL', new Map()], ['Kafka', new Map()], ['foreign', new Map()]]);
+  const found = new Map<OtherKind, Map<number, number>>([
+    ['PostgreSQL', new Map()],
+    ['Kafka', new Map()],
+    ['foreign', new Map()],
+  ]);
   for (const entry of readdirSync('/proc')) {
     const pid = Number(entry);
     if (!Number.isInteger(pid) || ours.has(pid) || pid === process.pid) continue;

@@ -140,14 +140,20 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const replayed = await waitForStatuses(db, failedStuck, 180_000);
     const replayedCompensated = replayed.filter((r) => r.status === 'compensated').length;
 
-    const finals = await finalStatuses(db, ended.map((t) => t.id));
+    const finals = await finalStatuses(
+      db,
+      ended.map((t) => t.id),
+    );
     const violations = await checkInvariants(db, data, ended, finals);
     if (failedStuck.length !== stuckIds.length) violations.stuckNotFailed = stuckIds.filter((id) => !failedStuck.includes(id));
     if (replayedCompensated !== failedStuck.length) violations.replayNotCompensated = replayed.filter((r) => r.status !== 'compensated');
     const unfinishedOrFailed = ended.filter((t) => !t.stuck && !['completed', 'compensated'].includes(finals.get(t.id) ?? ''));
     if (unfinishedOrFailed.length > 0) violations.notCompletedOrCompensated = unfinishedOrFailed.map((t) => ({ id: t.id, status: finals.get(t.id) }));
     await measureRecovery(db, kills);
-    const longest = await longestToTerminal(db, ended.map((t) => t.id));
+    const longest = await longestToTerminal(
+      db,
+      ended.map((t) => t.id),
+    );
 
     const transactions: Record<string, Record<string, number>> = {};
     for (const t of ended) {
@@ -186,15 +192,17 @@ interface Seeded {
  * the data: stock and balances scale with the number of transactions.
  */
 async function seed(db: Pool, options: ChaosOptions): Promise<Seeded> {
-  const scaled = (n: number, factors: number[], make: (value: number, i: number) => object) =>
-    factors.map((f, i) => make(Math.round(n * f), i));
+  const scaled = (n: number, factors: number[], make: (value: number, i: number) => object) => factors.map((f, i) => make(Math.round(n * f), i));
   const data: Seeded = {
     saga: {
       products: scaled(options.sagas, [0.3, 0.2, 0.1, 0.05, 0.02, 0], (stock, i) => ({ sku: `SAGA-${i}`, stock })) as Product[],
       accounts: scaled(options.sagas, [300, 200, 120, 60, 20, 0], (balance, i) => ({ id: `saga-${i}`, balance })) as Account[],
     },
     twoPhase: {
-      products: scaled(options.twoPhase, [0.2, 0.1, 0.05, 0.02, 0.2, 0.1, 0.05, 0.02, 0.2, 0.1], (stock, i) => ({ sku: `2PC-${i}`, stock })) as Product[],
+      products: scaled(options.twoPhase, [0.2, 0.1, 0.05, 0.02, 0.2, 0.1, 0.05, 0.02, 0.2, 0.1], (stock, i) => ({
+        sku: `2PC-${i}`,
+        stock,
+      })) as Product[],
       accounts: scaled(options.twoPhase, [100, 60, 30, 10, 0, 100, 60, 30, 10, 100, 60, 30, 10, 0, 100, 60, 30, 10, 100, 60], (balance, i) => ({
         id: `2pc-${i}`,
         balance,
@@ -206,7 +214,13 @@ async function seed(db: Pool, options: ChaosOptions): Promise<Seeded> {
   // The stuck 2PC transactions hold their charge prepared until the replay: each its own account.
   const stuckAccounts = Array.from({ length: options.stuck }, (_, i) => ({ id: `stuck-${i}`, balance: 1_000_000 }));
   const products = [...data.saga.products, ...data.twoPhase.products, { sku: data.none.sku, stock: 0 }];
-  const accounts = [...data.saga.accounts, ...data.twoPhase.accounts, ...data.transfer.accounts, ...stuckAccounts, { id: data.none.account, balance: 0 }];
+  const accounts = [
+    ...data.saga.accounts,
+    ...data.twoPhase.accounts,
+    ...data.transfer.accounts,
+    ...stuckAccounts,
+    { id: data.none.account, balance: 0 },
+  ];
   await addProducts(db, products);
   await addAccounts(db, accounts);
   data.twoPhase.accounts.push(...stuckAccounts);
@@ -228,7 +242,14 @@ function protocolsOf(options: ChaosOptions, data: Seeded): Protocol[] {
         return { customer: `c${n}`, sku: product.sku, qty: q, accountId: payer.id, amount: q * (300 + 100 * (n % 7)) };
       },
       // Refused for want of funds: the order's cancel and the stock's release fail until replayed.
-      stuckInput: (n) => ({ customer: `s${n}`, sku: data.saga.products[0].sku, qty: 1, accountId: data.none.account, amount: 100, ...stuckFault('saga') }),
+      stuckInput: (n) => ({
+        customer: `s${n}`,
+        sku: data.saga.products[0].sku,
+        qty: 1,
+        accountId: data.none.account,
+        amount: 100,
+        ...stuckFault('saga'),
+      }),
     },
     {
       type: 'tcc',
@@ -283,7 +304,11 @@ function runLoad(protocols: Protocol[], client: Client, watcher: EndWatcher, opt
           const n = next++;
           const job = jobs[n];
           await sleep(t0 + n * paceMs - Date.now());
-          const { id } = await client.post('/transactions', { definition: job.definition, input: job.input, idempotencyKey: `${runId}-${p.type}-${n}` });
+          const { id } = await client.post('/transactions', {
+            definition: job.definition,
+            input: job.input,
+            idempotencyKey: `${runId}-${p.type}-${n}`,
+          });
           ended.push({ id, type: p.type, stuck: job.stuck });
           const done = watcher.ended(id);
           waits.push(done);
@@ -367,7 +392,12 @@ async function measureRecovery(db: Pool, kills: KillRecord[]) {
     );
     kill.inFlight = inFlight.length;
     kill.drainedAt = inFlight.length > 0 ? Math.max(...inFlight.map((r) => r.ended_at.getTime())) : undefined;
-    kill.stall = await stallAfter(db, SCHEMA, inFlight.map((r) => r.id), kill.at);
+    kill.stall = await stallAfter(
+      db,
+      SCHEMA,
+      inFlight.map((r) => r.id),
+      kill.at,
+    );
   }
 }
 
@@ -389,7 +419,9 @@ async function finalStatuses(db: Pool, ids: string[]): Promise<Map<string, strin
 async function waitForStatuses(db: Pool, ids: string[], limitMs: number) {
   const until = Date.now() + limitMs;
   for (;;) {
-    const { rows } = await db.query<{ id: string; status: string }>(`SELECT id, status FROM ${SCHEMA}.transactions WHERE id = ANY($1::uuid[])`, [ids]);
+    const { rows } = await db.query<{ id: string; status: string }>(`SELECT id, status FROM ${SCHEMA}.transactions WHERE id = ANY($1::uuid[])`, [
+      ids,
+    ]);
     if (rows.every((r) => r.status === 'completed' || r.status === 'compensated') || Date.now() > until) return rows;
     await sleep(200);
   }
@@ -419,18 +451,22 @@ function summarize(report: Omit<ChaosReport, 'summary'>, started: number, option
   for (const k of report.kills) byKind[k.kind] = (byKind[k.kind] ?? 0) + 1;
   const total = Object.values(report.transactions).reduce((sum, byStatus) => sum + Object.values(byStatus).reduce((a, b) => a + b, 0), 0);
   const lines = [
-    `Chaos run ${new Date(started).toISOString().slice(0, 16).replace('T', ' ')} UTC on ${cpus().length} cores (load average at the end ${loadavg()[0].toFixed(1)}), ${((report.durationMs) / 1000).toFixed(0)} s in all.`,
+    `Chaos run ${new Date(started).toISOString().slice(0, 16).replace('T', ' ')} UTC on ${cpus().length} cores (load average at the end ${loadavg()[0].toFixed(1)}), ${(report.durationMs / 1000).toFixed(0)} s in all.`,
     `${total} transactions (${options.concurrency} in flight per protocol, transient fault rate ${options.transientRate}, ${options.stuck} stuck per protocol):`,
     '',
     '| Protocol | completed | compensated | failed | other |',
     '|---|---|---|---|---|',
     ...Object.entries(report.transactions).map(([type, byStatus]) => {
-      const other = Object.entries(byStatus).filter(([k]) => !TERMINAL.includes(k)).reduce((a, [, v]) => a + v, 0);
+      const other = Object.entries(byStatus)
+        .filter(([k]) => !TERMINAL.includes(k))
+        .reduce((a, [, v]) => a + v, 0);
       return `| ${type} | ${byStatus.completed ?? 0} | ${byStatus.compensated ?? 0} | ${byStatus.failed ?? 0} | ${other} |`;
     }),
     '',
     `Stuck compensations: ${report.stuck.failed} ended \`failed\`, replayed, ${report.stuck.replayedCompensated} then \`compensated\`.`,
-    `Kills: ${Object.entries(byKind).map(([k, n]) => `${n} ${k}`).join(', ')}. Longest time to terminal: ${(report.longestToTerminalMs / 1000).toFixed(1)} s.`,
+    `Kills: ${Object.entries(byKind)
+      .map(([k, n]) => `${n} ${k}`)
+      .join(', ')}. Longest time to terminal: ${(report.longestToTerminalMs / 1000).toFixed(1)} s.`,
     '',
     '| # | At | Killed | Back (served again) | First transaction ended | In flight at the kill | Longest of them without progress | p99 of them to the end | All of them ended |',
     '|---|---|---|---|---|---|---|---|---|',
@@ -439,7 +475,9 @@ function summarize(report: Omit<ChaosReport, 'summary'>, started: number, option
         `| ${i + 1} | +${s(k.at, report.kills[0].at)} | ${k.target} | ${s(k.backAt, k.at)} | ${s(k.resumedAt, k.at)} | ${k.inFlight ?? 'n/a'} | ${ms(k.stall?.longestWithoutProgressMs)} | ${ms(k.stall?.p99ToEndMs)} | ${s(k.drainedAt, k.at)} |`,
     ),
     '',
-    `Invariants: ${report.ok ? 'all hold' : 'VIOLATED'} (${Object.entries(report.violations).map(([k, v]) => `${k} ${v.length}`).join(', ')}).`,
+    `Invariants: ${report.ok ? 'all hold' : 'VIOLATED'} (${Object.entries(report.violations)
+      .map(([k, v]) => `${k} ${v.length}`)
+      .join(', ')}).`,
     `Processes that died on their own: ${report.unexpectedExits.length === 0 ? 'none' : report.unexpectedExits.join('; ')}.`,
   ];
   return lines.join('\n');

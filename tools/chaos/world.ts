@@ -80,8 +80,11 @@ export class App {
     });
     this.process = child;
     this.killing = false;
-    await waitFor(`${this.label} health`, async () => ((await healthy(this.port)) ? true : undefined), 180_000, () =>
-      child.exitCode !== null ? `exited with code ${child.exitCode}; see ${this.logFile}` : undefined,
+    await waitFor(
+      `${this.label} health`,
+      async () => ((await healthy(this.port)) ? true : undefined),
+      180_000,
+      () => (child.exitCode !== null ? `exited with code ${child.exitCode}; see ${this.logFile}` : undefined),
     );
   }
 
@@ -147,19 +150,28 @@ export async function startWorld(options: WorldOptions): Promise<World> {
   const keys = `${options.label}-admin:admin:${secrets.admin},${options.label}-participant:participant:${secrets.participant}`;
   const coordinatorEnv = { ...shared, DATABASE_SCHEMA: WORLD_SCHEMA, ORDO_API_KEYS: keys };
   const coordinators = await Promise.all(
-    Array.from({ length: options.coordinators }, async (_, i) => new App(`coordinator-${'abcdefgh'[i]}`, 'coordinator', await privatePort(), coordinatorEnv, logDir)),
+    Array.from(
+      { length: options.coordinators },
+      async (_, i) => new App(`coordinator-${'abcdefgh'[i]}`, 'coordinator', await privatePort(), coordinatorEnv, logDir),
+    ),
   );
   const instances = Array.from({ length: options.participantInstances ?? 1 }, (_, k) => k);
   const participants = await Promise.all(
     PARTICIPANTS.flatMap((name) => instances.map((k) => ({ name, label: k === 0 ? name : `${name}-${k + 1}` }))).map(
       async ({ name, label }) =>
-        new App(label, name, await privatePort(), {
-          ...shared,
-          DATABASE_SCHEMA: schemaOf(name),
-          ORDO_COORDINATOR_URL: coordinators[0].url,
-          ORDO_COORDINATOR_API_KEY: secrets.participant,
-          ...options.participantEnv,
-        }, logDir),
+        new App(
+          label,
+          name,
+          await privatePort(),
+          {
+            ...shared,
+            DATABASE_SCHEMA: schemaOf(name),
+            ORDO_COORDINATOR_URL: coordinators[0].url,
+            ORDO_COORDINATOR_API_KEY: secrets.participant,
+            ...options.participantEnv,
+          },
+          logDir,
+        ),
     ),
   );
   const apps = [...coordinators, ...participants];
@@ -180,7 +192,10 @@ export async function startWorld(options: WorldOptions): Promise<World> {
     await stop();
     throw error;
   }
-  const client = new Client(coordinators.map((c) => c.url), secrets.admin);
+  const client = new Client(
+    coordinators.map((c) => c.url),
+    secrets.admin,
+  );
   return { postgres, kafka, kafkaBrokers: shared.KAFKA_BROKERS, databaseUrl, db, coordinators, participants, apps, client, stop };
 }
 
@@ -219,4 +234,3 @@ export class Client {
     }
   }
 }
-

@@ -52,7 +52,9 @@ export async function startInfra(log: (line: string) => void): Promise<Infra> {
   const external = { db: process.env.DATABASE_URL, kafka: process.env.KAFKA_BROKERS };
   // The apps would take them to the local broker, which listens in plaintext, and fail to connect.
   if (!external.kafka && (['on', 'true'].includes(process.env.KAFKA_SSL ?? '') || process.env.KAFKA_SASL_MECHANISM)) {
-    throw new InfraError('KAFKA_SSL / KAFKA_SASL_MECHANISM configure the connection to the cluster KAFKA_BROKERS names; the local broker listens in plaintext: set KAFKA_BROKERS, or unset them');
+    throw new InfraError(
+      'KAFKA_SSL / KAFKA_SASL_MECHANISM configure the connection to the cluster KAFKA_BROKERS names; the local broker listens in plaintext: set KAFKA_BROKERS, or unset them',
+    );
   }
   // Both start concurrently: the broker's JVM start dominates.
   const [postgres, kafka] = await Promise.all([
@@ -72,9 +74,6 @@ export async function stopInfra(which: { postgres: boolean; kafka: boolean }): P
   rmSync(join(LEASES, String(process.pid)), { force: true });
   const others = otherLiveLeases();
   if (others.length > 0) return others;
-  await Promise.all([
-    which.kafka ? stopKafka(local.kafka) : undefined,
-    which.postgres ? stopPostgres(local.postgres) : undefined,
-  ]);
+  await Promise.all([which.kafka ? stopKafka(local.kafka) : undefined, which.postgres ? stopPostgres(local.postgres) : undefined]);
   return [];
 }

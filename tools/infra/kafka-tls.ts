@@ -3,14 +3,14 @@ import { join } from 'path';
 import { runOrFail } from './proc';
 
 /** PEM files of a private CA and what it signed, for a local broker that listens with TLS. */
-export interface TlsFiles {
+export type TlsFiles = {
   ca: string;
   /** The broker's key and certificate chain in one file (Kafka's PEM keystore). */
   brokerKeystore: string;
   /** A client certificate and its key, for brokers that require one. */
   clientCert: string;
   clientKey: string;
-}
+};
 
 /** Where ensureTlsFiles puts its files in `dir`. */
 export function tlsFiles(dir: string): TlsFiles {
@@ -38,14 +38,46 @@ export async function ensureTlsFiles(dir: string): Promise<TlsFiles> {
   mkdirSync(dir, { recursive: true });
   const caKey = join(dir, 'ca.key');
   const openssl = (what: string, ...args: string[]) => runOrFail(`openssl: ${what}`, 'openssl', args, { cwd: dir });
-  await openssl('CA', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', caKey, '-out', files.ca, '-days', DAYS, '-subj', '/CN=ordo-local-ca');
+  await openssl(
+    'CA',
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    caKey,
+    '-out',
+    files.ca,
+    '-days',
+    DAYS,
+    '-subj',
+    '/CN=ordo-local-ca',
+  );
 
   /** A key and a certificate signed by the CA, with `extensions` (an openssl extension section's lines). */
   const issue = async (name: string, subject: string, extensions: string) => {
     const [key, csr, cert, ext] = ['key', 'csr', 'crt', 'ext'].map((suffix) => join(dir, `${name}.${suffix}`));
     writeFileSync(ext, extensions);
     await openssl(`${name} key`, 'req', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', csr, '-subj', `/${subject}`);
-    await openssl(`${name} certificate`, 'x509', '-req', '-in', csr, '-CA', files.ca, '-CAkey', caKey, '-CAcreateserial', '-out', cert, '-days', DAYS, '-extfile', ext);
+    await openssl(
+      `${name} certificate`,
+      'x509',
+      '-req',
+      '-in',
+      csr,
+      '-CA',
+      files.ca,
+      '-CAkey',
+      caKey,
+      '-CAcreateserial',
+      '-out',
+      cert,
+      '-days',
+      DAYS,
+      '-extfile',
+      ext,
+    );
     rmSync(csr);
     rmSync(ext);
     return { key, cert };

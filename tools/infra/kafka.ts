@@ -115,9 +115,7 @@ async function classpath(): Promise<string> {
   mkdirSync(STATE_DIR, { recursive: true });
   const file = join(STATE_DIR, `kafka-classpath-${pomHash}.txt`);
   if (!existsSync(file)) {
-    await runOrFail('resolving the Kafka jars with Maven', 'mvn', [
-      '-q', '-B', '-f', POM, 'dependency:build-classpath', `-Dmdep.outputFile=${file}`,
-    ]);
+    await runOrFail('resolving the Kafka jars with Maven', 'mvn', ['-q', '-B', '-f', POM, 'dependency:build-classpath', `-Dmdep.outputFile=${file}`]);
   }
   return readFileSync(file, 'utf8').trim();
 }
@@ -220,8 +218,15 @@ async function format(options: KafkaOptions, cp: string, config: string, dataDir
   // The `=` form: a generated id may begin with "-", which as a separate argument would
   // read as an option.
   await runOrFail('formatting the Kafka storage', javaBin(), [
-    '-cp', cp, `-Dlog4j.configuration=file:${LOG4J}`, 'kafka.tools.StorageTool',
-    'format', `--cluster-id=${clusterId}`, '-c', config, ...scramUsers(options),
+    '-cp',
+    cp,
+    `-Dlog4j.configuration=file:${LOG4J}`,
+    'kafka.tools.StorageTool',
+    'format',
+    `--cluster-id=${clusterId}`,
+    '-c',
+    config,
+    ...scramUsers(options),
   ]);
 }
 
@@ -246,7 +251,8 @@ export async function startKafka(options: KafkaOptions): Promise<boolean> {
     return false;
   }
   for (const port of [options.port, options.controllerPort]) {
-    if (await portOpen(port)) throw new InfraError(`port ${port} is taken by another process: set ORDO_KAFKA_PORT / ORDO_KAFKA_CONTROLLER_PORT to free ports`);
+    if (await portOpen(port))
+      throw new InfraError(`port ${port} is taken by another process: set ORDO_KAFKA_PORT / ORDO_KAFKA_CONTROLLER_PORT to free ports`);
   }
   const cp = await classpath();
   const dataDir = join(options.dir, 'data');
@@ -258,11 +264,23 @@ export async function startKafka(options: KafkaOptions): Promise<boolean> {
   const logFile = join(options.dir, 'kafka.log');
   const out = openSync(logFile, 'a');
   const heap = options.heapMb ?? 768;
-  const child = detached(javaBin(), [
-    `-Xms${Math.min(256, heap)}m`, `-Xmx${heap}m`, '-XX:+UseG1GC', '-XX:MaxGCPauseMillis=20', '-Djava.awt.headless=true',
-    `-Dlog4j.configuration=file:${LOG4J}`, `-Dkafka.logs.dir=${options.dir}`,
-    '-cp', cp, 'kafka.Kafka', config,
-  ], { stdio: ['ignore', out, out], cwd: options.dir });
+  const child = detached(
+    javaBin(),
+    [
+      `-Xms${Math.min(256, heap)}m`,
+      `-Xmx${heap}m`,
+      '-XX:+UseG1GC',
+      '-XX:MaxGCPauseMillis=20',
+      '-Djava.awt.headless=true',
+      `-Dlog4j.configuration=file:${LOG4J}`,
+      `-Dkafka.logs.dir=${options.dir}`,
+      '-cp',
+      cp,
+      'kafka.Kafka',
+      config,
+    ],
+    { stdio: ['ignore', out, out], cwd: options.dir },
+  );
   closeSync(out);
   writeFileSync(pidFile(options), String(child.pid));
   let exited: number | null = null;

@@ -28,7 +28,9 @@ export function findPgBin(): string {
   if (fromEnv) return fromEnv;
   const base = '/usr/lib/postgresql';
   const versions = existsSync(base)
-    ? readdirSync(base).filter((v) => existsSync(join(base, v, 'bin', 'initdb'))).sort((a, b) => Number(b) - Number(a))
+    ? readdirSync(base)
+        .filter((v) => existsSync(join(base, v, 'bin', 'initdb')))
+        .sort((a, b) => Number(b) - Number(a))
     : [];
   if (versions.length === 0) {
     throw new InfraError('PostgreSQL server binaries (initdb, pg_ctl) not found: install the postgresql package or set DATABASE_URL');
@@ -75,7 +77,9 @@ function chownPostgres(path: string) {
 let ids: { uid: number; gid: number } | undefined;
 function postgresIds() {
   if (!ids) {
-    const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('postgres:'));
+    const line = readFileSync('/etc/passwd', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('postgres:'));
     if (!line) throw new InfraError('running as root needs the `postgres` system user (from the postgresql package)');
     const [, , uid, gid] = line.split(':');
     ids = { uid: Number(uid), gid: Number(gid) };
@@ -106,7 +110,9 @@ const SERVER_OPTIONS = [
   'shared_preload_libraries=pg_stat_statements',
   'pg_stat_statements.track_utility=on',
   'pg_stat_statements.max=20000',
-].map((setting) => `-c ${setting}`).join(' ');
+]
+  .map((setting) => `-c ${setting}`)
+  .join(' ');
 
 /** Whether a data folder holds a complete cluster of this PostgreSQL major version. */
 function usableCluster(data: string, bin: string): boolean {
@@ -120,7 +126,7 @@ function usableCluster(data: string, bin: string): boolean {
  * Whether the cluster's postmaster runs. A postmaster.pid left by a killed server is
  * removed here: PostgreSQL's own check (kill(pid, 0)) would take a zombie for a live server.
  */
-export async function postgresRunning(options: PostgresOptions): Promise<boolean> {
+export function postgresRunning(options: PostgresOptions): boolean {
   const pidFile = join(options.dir, 'data', 'postmaster.pid');
   if (!existsSync(pidFile)) return false;
   const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
@@ -134,7 +140,7 @@ export async function startPostgres(options: PostgresOptions): Promise<boolean> 
   const log = options.log ?? (() => undefined);
   const bin = findPgBin();
   const data = await dataDir(options);
-  if (await postgresRunning(options)) {
+  if (postgresRunning(options)) {
     log(`PostgreSQL already running on port ${options.port}; reusing it`);
     return false;
   }
@@ -160,7 +166,18 @@ export async function startPostgres(options: PostgresOptions): Promise<boolean> 
   }
   // -o overrides the port so ORDO_PG_PORT can change between runs, and the settings below so
   // a cluster made by an older version gets them too.
-  const [cmd, args] = pgCommand(join(bin, 'pg_ctl'), ['start', '-D', data, '-l', logFile, '-w', '-t', '120', '-o', `-p ${options.port} ${SERVER_OPTIONS}`]);
+  const [cmd, args] = pgCommand(join(bin, 'pg_ctl'), [
+    'start',
+    '-D',
+    data,
+    '-l',
+    logFile,
+    '-w',
+    '-t',
+    '120',
+    '-o',
+    `-p ${options.port} ${SERVER_OPTIONS}`,
+  ]);
   const started = await run(cmd, args);
   if (started.code !== 0) {
     const tail = existsSync(logFile) ? readFileSync(logFile, 'utf8').trim().split('\n').slice(-5).join('\n') : started.stderr;
@@ -172,7 +189,7 @@ export async function startPostgres(options: PostgresOptions): Promise<boolean> 
 }
 
 export async function stopPostgres(options: PostgresOptions): Promise<void> {
-  if (!(await postgresRunning(options))) return;
+  if (!postgresRunning(options)) return;
   const [cmd, args] = pgCommand(join(findPgBin(), 'pg_ctl'), ['stop', '-D', join(options.dir, 'data'), '-m', 'fast', '-w', '-t', '60']);
   await runOrFail('pg_ctl stop', cmd, args);
 }

@@ -16,8 +16,8 @@ export function run(cmd: string, args: string[], options: SpawnOptions = {}): Pr
     const child = spawn(cmd, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout!.on('data', (d) => (stdout += d));
-    child.stderr!.on('data', (d) => (stderr += d));
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
   });
@@ -83,12 +83,7 @@ export function freePort(): Promise<number> {
  * Polls `probe` until it returns a value other than undefined, or fails with `what` after
  * `timeoutMs`. `abort` lets a caller stop early (e.g. the process being waited on died).
  */
-export async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  timeoutMs: number,
-  abort?: () => string | undefined,
-): Promise<T> {
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number, abort?: () => string | undefined): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (let delay = 50; ; delay = Math.min(delay * 2, 500)) {
     const value = await probe();

@@ -85,7 +85,11 @@ function demoKeys(): DemoKeys {
   if (configured) {
     // name:role:secret[;expires=…]
     const entries = configured.split(',').map((entry) => entry.split(';')[0].trim().split(':'));
-    const secretOf = (role: string) => entries.find(([, r]) => r === role)?.slice(2).join(':');
+    const secretOf = (role: string) =>
+      entries
+        .find(([, r]) => r === role)
+        ?.slice(2)
+        .join(':');
     const admin = secretOf('admin');
     const participants = process.env.ORDO_COORDINATOR_API_KEY ?? secretOf('participant') ?? secretOf('viewer') ?? admin;
     const orders = process.env.ORDO_COORDINATOR_API_KEY ?? secretOf('starter') ?? secretOf('operator') ?? admin;
@@ -131,7 +135,7 @@ async function main() {
     if (stopping) return;
     stopping = true;
     say('stopping…');
-    await Promise.all([...children.values()].map((c) => (c.pid ? terminate(c.pid, 15_000) : undefined)));
+    await Promise.all([...children.values()].map((c) => (c.pid ? terminate(c.pid, 15_000) : Promise.resolve())));
     if (infra) await stopInfra(infra.started);
     rmSync(LOCK, { force: true });
     say('stopped');
@@ -171,7 +175,10 @@ async function main() {
         // order service delivers the place-order starts of POST /api/v1/orders to it.
         ...(app.name === 'coordinator'
           ? { ORDO_API_KEYS: keys.config }
-          : { ORDO_COORDINATOR_URL: `http://localhost:${ports.coordinator}`, ...coordinatorKey(app.name === 'order' ? keys.orders : keys.participants) }),
+          : {
+              ORDO_COORDINATOR_URL: `http://localhost:${ports.coordinator}`,
+              ...coordinatorKey(app.name === 'order' ? keys.orders : keys.participants),
+            }),
       });
       children.set(label, child);
       prefixOutput(label, child);
@@ -182,7 +189,9 @@ async function main() {
       });
     }
     const started = Date.now();
-    await Promise.all(processes.map(({ label, port }) => waitFor(`${label} health`, async () => ((await healthy(port)) ? true : undefined), 120_000)));
+    await Promise.all(
+      processes.map(({ label, port }) => waitFor(`${label} health`, async () => ((await healthy(port)) ? true : undefined), 120_000)),
+    );
     const api = `http://localhost:${ports.coordinator}`;
     say(`all healthy in ${((Date.now() - started) / 1000).toFixed(1)}s`);
     const samples = [];
@@ -205,7 +214,9 @@ async function main() {
     const placeOrder = samples.find((sample) => sample.name === 'place-order');
     if (placeOrder) {
       say('Or place an order at the order service, which starts its place-order saga from its own transaction:');
-      console.log(`  curl -s -XPOST http://localhost:${ports.order}/api/v1/orders -H 'content-type: application/json' -d '${JSON.stringify(placeOrder.input)}'`);
+      console.log(
+        `  curl -s -XPOST http://localhost:${ports.order}/api/v1/orders -H 'content-type: application/json' -d '${JSON.stringify(placeOrder.input)}'`,
+      );
     }
     say('Follow it (the id is in the answer):');
     console.log(`  curl -s ${api}/api/v1/transactions/<id> ${auth}`);

@@ -5,10 +5,12 @@ import { AuthModule } from './auth/auth.module';
 import { CoordinatorConfig } from './config/coordinator.config';
 import { DashboardModule } from './dashboard/dashboard.module';
 import { DefinitionsModule } from './definitions/definitions.module';
+import { InDoubtModule } from './in-doubt/in-doubt.module';
 import { TransactionsModule } from './transactions/transactions.module';
 import { OutboxModule } from './outbox/outbox.module';
 import { RateLimitModule } from './rate-limit/rate-limit.module';
 import { RetentionModule } from './retention/retention.module';
+import { StatsModule } from './stats/stats.module';
 
 @Module({
   imports: [
@@ -19,7 +21,9 @@ import { RetentionModule } from './retention/retention.module';
     OutboxModule,
     DefinitionsModule,
     TransactionsModule,
+    InDoubtModule,
     RetentionModule,
+    StatsModule,
     DashboardModule,
   ],
 })

@@ -22,15 +22,18 @@ export class ShipmentHandlers {
   async cancel(input: JsonObject, { command, manager }: HandlerContext): Promise<void> {
     // Demo: a courier whose cancellations are down. The error is transient, so the
     // coordinator retries, then marks the transaction failed for an operator.
-    if (String(input.parcel).includes('no-cancel')) throw new Error('the courier cannot cancel bookings right now');
+    if (parcelOf(input).includes('no-cancel')) throw new Error('the courier cannot cancel bookings right now');
     await manager.query(`UPDATE shipments SET status = 'cancelled', updated_at = now() WHERE tx_id = $1`, [command.txId]);
   }
 
   @Execute('label')
   async label(input: JsonObject, { command, manager }: HandlerContext): Promise<JsonObject> {
     // A refusal is final: the coordinator does not retry it and rolls the saga back.
-    if (String(input.parcel).startsWith('oversized')) throw new BusinessFailure('TOO_LARGE', 'no courier takes this parcel');
+    if (parcelOf(input).startsWith('oversized')) throw new BusinessFailure('TOO_LARGE', 'no courier takes this parcel');
     await manager.query(`UPDATE shipments SET status = 'labelled', updated_at = now() WHERE tx_id = $1`, [command.txId]);
     return { label: `LBL-${command.txId.slice(0, 8)}` };
   }
 }
+
+/** The parcel's description; '' when the input has none (the booking refused such input). */
+const parcelOf = (input: JsonObject): string => (typeof input.parcel === 'string' ? input.parcel : '');

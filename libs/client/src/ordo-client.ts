@@ -15,7 +15,14 @@ export type EventPage = Schemas['EventPage'];
 export type StatusCounts = Schemas['StatusCounts'];
 export type Overview = Schemas['Overview'];
 export type Participant = Schemas['ParticipantView'];
+export type PreparedWork = Schemas['InDoubtView'];
+export type Timeline = Schemas['TimelineView'];
+export type TimingStats = Schemas['TimingStats'];
 export type ResolveRequest = Schemas['ResolveStepDto'];
+export type DefinitionDiff = Schemas['DefinitionDiffDto'];
+export type DefinitionVersions = Schemas['DefinitionVersionsDto'];
+export type StepInput = Schemas['StepInputView'];
+export type EditInputRequest = Schemas['EditInputDto'];
 /** A bulk action's filter (the list's), its `limit` and an optional `note`. */
 export type BulkFilter = Schemas['BulkNoteDto'];
 export type BulkRequest = Omit<Schemas['BulkActionRequest'], 'dryRun'>;
@@ -92,6 +99,16 @@ export class OrdoClient {
           : this.api.GET('/api/v1/definitions/{name}/versions/{version}', { params: { path: { name, version } } }),
       ),
     );
+  }
+
+  /** Every version of a definition, newest first, with how many transactions run it now. */
+  async definitionVersions(name: string): Promise<DefinitionVersions> {
+    return body(await call(this.api.GET('/api/v1/definitions/{name}/versions', { params: { path: { name } } })));
+  }
+
+  /** What changed from version `from` to version `to`: steps by id, field by field. */
+  async diffDefinition(name: string, from: number, to: number): Promise<DefinitionDiff> {
+    return body(await call(this.api.GET('/api/v1/definitions/{name}/diff', { params: { path: { name }, query: { from, to } } })));
   }
 
   /**
@@ -181,7 +198,9 @@ export class OrdoClient {
 
   /** Sends a step's scheduled retry now. */
   async retryStepNow(id: string, stepId: string, note?: string): Promise<Transaction> {
-    return body(await call(this.api.POST('/api/v1/transactions/{id}/steps/{stepId}/retry-now', { params: { path: { id, stepId } }, body: { note } })));
+    return body(
+      await call(this.api.POST('/api/v1/transactions/{id}/steps/{stepId}/retry-now', { params: { path: { id, stepId } }, body: { note } })),
+    );
   }
 
   /** Sets how many more attempts a step may use in its current phase. */
@@ -192,6 +211,18 @@ export class OrdoClient {
   /** Counts a saga step as succeeded with this output, so that its dependents run. */
   async skipStep(id: string, stepId: string, request: Schemas['SkipStepDto']): Promise<Transaction> {
     return body(await call(this.api.POST('/api/v1/transactions/{id}/steps/{stepId}/skip', { params: { path: { id, stepId } }, body: request })));
+  }
+
+  /** The input a step's next command carries: an operator's edit, or the one its definition maps. */
+  async stepInput(id: string, stepId: string): Promise<StepInput> {
+    return body(await call(this.api.GET('/api/v1/transactions/{id}/steps/{stepId}/input', { params: { path: { id, stepId } } })));
+  }
+
+  /** Edit and retry: the step's commands carry this input from now on, and its next attempt goes out at once. */
+  async editStepInput(id: string, stepId: string, request: EditInputRequest): Promise<Transaction> {
+    return body(
+      await call(this.api.POST('/api/v1/transactions/{id}/steps/{stepId}/edit-and-retry', { params: { path: { id, stepId } }, body: request })),
+    );
   }
 
   /** Fails a step that has not answered its first phase yet: the rollback starts. */
@@ -212,7 +243,8 @@ export class OrdoClient {
 
   /** How many transactions a bulk action would go through (a dry run). */
   async countBulk(request: BulkRequest): Promise<number> {
-    return (body(await call(this.api.POST('/api/v1/bulk-actions', { body: { ...request, dryRun: true } }))) as Schemas['BulkActionCount']).matched;
+    const count: Schemas['BulkActionCount'] = body(await call(this.api.POST('/api/v1/bulk-actions', { body: { ...request, dryRun: true } })));
+    return count.matched;
   }
 
   /** Starts a bulk action; its progress: `bulkAction(id)`. */
@@ -233,8 +265,29 @@ export class OrdoClient {
     return body(await call(this.api.GET('/api/v1/transactions/overview', { params: { query } })));
   }
 
+  /** The transaction's waterfall: per step phase, its attempts, backoffs and holds. */
+  async timeline(id: string): Promise<Timeline> {
+    return body(await call(this.api.GET('/api/v1/transactions/{id}/timeline', { params: { path: { id } } })));
+  }
+
+  /** Per definition and step phase: p50/p95/p99 durations and failure rates of the transactions that ended in the window. */
+  async timingStats(query: QueryOf<'/api/v1/stats/definitions'> = {}): Promise<TimingStats> {
+    return body(await call(this.api.GET('/api/v1/stats/definitions', { params: { query } })));
+  }
+
   async participants(): Promise<Participant[]> {
     return body(await call(this.api.GET('/api/v1/participants'))).items;
+  }
+
+  /** The prepared transactions (2PC) participants hold, with the coordinator's verdict on each. */
+  async inDoubt(): Promise<PreparedWork[]> {
+    return body(await call(this.api.GET('/api/v1/in-doubt'))).items;
+  }
+
+  /** Asks the participant to finish a prepared transaction now by its decision (on its next report). */
+  async finishPrepared(participant: string, txId: string, stepId: string, note?: string): Promise<PreparedWork> {
+    const path = { participant, txId, stepId };
+    return body(await call(this.api.POST('/api/v1/in-doubt/{participant}/{txId}/{stepId}/finish', { params: { path }, body: { note } })));
   }
 
   /** The name and role of the key this client uses. */

@@ -88,7 +88,13 @@ export class CommandConsumer {
       // transaction's locks (and the commands queued behind them) waiting too.
       const published: Promise<Error | null>[] = [];
       const publish = (messages: OutgoingMessage[]) => {
-        if (messages.length > 0) published.push(this.bus.publish(messages).then(() => null, (error: Error) => error));
+        if (messages.length > 0)
+          published.push(
+            this.bus.publish(messages).then(
+              () => null,
+              (error: Error) => error,
+            ),
+          );
       };
       publish(deadLetters);
       const answers = await this.answer(
@@ -115,7 +121,7 @@ export class CommandConsumer {
 
   /** The replies to `commands`, in order; `answered` gets them as their transactions commit. */
   private async answer(commands: Command[], answered: (indices: number[], replies: ReplyBody[]) => void): Promise<ReplyBody[]> {
-    const answers: ReplyBody[] = new Array(commands.length);
+    const answers = new Array<ReplyBody>(commands.length);
     const settle = (indices: number[], replies: ReplyBody[]) => {
       indices.forEach((index, n) => (answers[index] = replies[n]));
       answered(indices, replies);
@@ -131,7 +137,10 @@ export class CommandConsumer {
       // again alone, where it waits as long as it must.
       const conflicted = pending.length > 1 ? pending.filter((_, i) => replies[i].error?.code === LOCK_CONFLICT) : [];
       const done = pending.flatMap((p, i) => (conflicted.includes(p) ? [] : [{ index: p.index, reply: replies[i] }]));
-      settle(done.map((d) => d.index), done.map((d) => d.reply));
+      settle(
+        done.map((d) => d.index),
+        done.map((d) => d.reply),
+      );
       for (const { index, command } of conflicted) settle([index], [await this.alone(command)]);
     };
     for (const [index, command] of commands.entries()) {
@@ -149,7 +158,12 @@ export class CommandConsumer {
       } else if (!this.registry.find(command.action, command.phase)) {
         settle(
           [index],
-          [{ outcome: 'failure', error: { code: 'UNKNOWN_ACTION', message: `${this.options.name} has no handler for ${command.action}/${command.phase}` } }],
+          [
+            {
+              outcome: 'failure',
+              error: { code: 'UNKNOWN_ACTION', message: `${this.options.name} has no handler for ${command.action}/${command.phase}` },
+            },
+          ],
         );
       } else {
         group.push({ index, command });
@@ -189,7 +203,10 @@ export class CommandConsumer {
     try {
       return (await this.inLocalTransaction([command]))[0];
     } catch (error) {
-      this.logger.error({ ...commandFields(command), msg: `${describeCommand(command)} failed in its local transaction: ${(error as Error).message}` });
+      this.logger.error({
+        ...commandFields(command),
+        msg: `${describeCommand(command)} failed in its local transaction: ${(error as Error).message}`,
+      });
       return localTransactionFailed(error);
     }
   }

@@ -107,7 +107,12 @@ describe('FaultInjector', () => {
     await first.faults.crashIfRequested('after-commit', asked);
     expect(exit).not.toHaveBeenCalled();
     await first.faults.crashIfRequested('before-commit', asked);
-    expect(first.query).toHaveBeenCalledWith(expect.stringContaining('INSERT INTO ordo_fault_crash'), ['tx-1', 'reserve-stock', 'execute', 'before-commit']);
+    expect(first.query).toHaveBeenCalledWith(expect.stringContaining('INSERT INTO ordo_fault_crash'), [
+      'tx-1',
+      'reserve-stock',
+      'execute',
+      'before-commit',
+    ]);
     expect(exit).toHaveBeenCalledWith(CRASH_EXIT_CODE);
 
     exit.mockClear();

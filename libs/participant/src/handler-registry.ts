@@ -21,7 +21,7 @@ export class HandlerRegistry implements OnModuleInit {
     for (const wrapper of this.discovery.getProviders()) {
       const instance = wrapper.instance as Record<string, unknown> | undefined;
       if (!instance || typeof instance !== 'object') continue;
-      for (const method of this.scanner.getAllMethodNames(Object.getPrototypeOf(instance))) {
+      for (const method of this.scanner.getAllMethodNames(Object.getPrototypeOf(instance) as object | null)) {
         const routes = this.reflector.get<HandlerRoute[] | undefined>(COMMAND_HANDLER, instance[method] as () => unknown);
         for (const route of routes ?? []) {
           const key = `${route.action}/${route.phase}`;
@@ -34,7 +34,9 @@ export class HandlerRegistry implements OnModuleInit {
     for (const action of this.prepared) {
       for (const phase of ['commit', 'abort'] as const) {
         if (this.handlers.has(`${action}/${phase}`)) {
-          throw new Error(`${action} prepares in a prepared transaction: its ${phase} is COMMIT/ROLLBACK PREPARED, remove the @${phase === 'commit' ? 'Commit' : 'Abort'} handler`);
+          throw new Error(
+            `${action} prepares in a prepared transaction: its ${phase} is COMMIT/ROLLBACK PREPARED, remove the @${phase === 'commit' ? 'Commit' : 'Abort'} handler`,
+          );
         }
       }
     }

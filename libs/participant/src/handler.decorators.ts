@@ -38,7 +38,7 @@ export type CommandHandler = (input: JsonObject, context: HandlerContext) => Pro
 export const HandleCommand =
   (action: string, phase: Phase, options: Pick<HandlerRoute, 'preparedTransaction'> = {}): MethodDecorator =>
   (_target, _key, descriptor) => {
-    const routes: HandlerRoute[] = Reflect.getMetadata(COMMAND_HANDLER, descriptor.value as object) ?? [];
+    const routes = (Reflect.getMetadata(COMMAND_HANDLER, descriptor.value as object) as HandlerRoute[] | undefined) ?? [];
     Reflect.defineMetadata(COMMAND_HANDLER, [...routes, { action, phase, ...options }], descriptor.value as object);
     return descriptor;
   };
@@ -54,7 +54,6 @@ export const Cancel = (action: string) => HandleCommand(action, 'cancel');
  * finished by the decision; no @Commit / @Abort handler is written for the action.
  * Otherwise prepare is an ordinary local transaction that @Commit / @Abort complete or undo.
  */
-export const Prepare = (action: string, options: Pick<HandlerRoute, 'preparedTransaction'> = {}) =>
-  HandleCommand(action, 'prepare', options);
+export const Prepare = (action: string, options: Pick<HandlerRoute, 'preparedTransaction'> = {}) => HandleCommand(action, 'prepare', options);
 export const Commit = (action: string) => HandleCommand(action, 'commit');
 export const Abort = (action: string) => HandleCommand(action, 'abort');

@@ -1,4 +1,5 @@
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { CoordinatorHttp } from './coordinator-http';
 import { HandlerRegistry } from './handler-registry';
 import { ParticipantConfig } from './participant.config';
 import { PreparedOutcome, PreparedStep, PreparedTransactions } from './prepared-transactions';
@@ -28,6 +29,7 @@ export class InDoubtRecovery implements OnModuleDestroy {
     private readonly registry: HandlerRegistry,
     private readonly prepared: PreparedTransactions,
     private readonly config: ParticipantConfig,
+    private readonly coordinator: CoordinatorHttp,
   ) {}
 
   /** Resolves every prepared transaction left from before, then keeps watching. */
@@ -35,7 +37,10 @@ export class InDoubtRecovery implements OnModuleDestroy {
     if (!this.registry.hasPreparedTransactions) return;
     await this.resolve(0);
     const every = this.config.IN_DOUBT_AFTER_MS / 2;
-    this.timer = setInterval(() => void this.resolve(this.config.IN_DOUBT_AFTER_MS).catch((e) => this.logger.warn(`in-doubt check failed: ${(e as Error).message}`)), every);
+    this.timer = setInterval(
+      () => void this.resolve(this.config.IN_DOUBT_AFTER_MS).catch((e) => this.logger.warn(`in-doubt check failed: ${(e as Error).message}`)),
+      every,
+    );
     this.timer.unref();
   }
 
@@ -54,10 +59,17 @@ export class InDoubtRecovery implements OnModuleDestroy {
   private async resolveOnce(olderThanMs: number): Promise<number> {
     const inDoubt = await this.prepared.list(olderThanMs);
     if (inDoubt.length === 0) return 0;
-    if (!this.config.ORDO_COORDINATOR_URL) {
-      this.logger.warn(`${inDoubt.length} prepared transaction(s) in doubt, oldest ${inDoubt[0].gid}; waiting for the coordinator to resend the decision (set ORDO_COORDINATOR_URL to ask it)`);
+    if (!this.coordinator.configured) {
+      this.logger.warn(
+        `${inDoubt.length} prepared transaction(s) in doubt, oldest ${inDoubt[0].gid}; waiting for the coordinator to resend the decision (set ORDO_COORDINATOR_URL to ask it)`,
+      );
       return 0;
     }
+    return this.settle(inDoubt);
+  }
+
+  /** Asks the coordinator about each and finishes those it has decided (or does not know: presumed abort); how many it finished. */
+  async settle(inDoubt: readonly PreparedStep[]): Promise<number> {
     let finished = 0;
     for (const held of inDoubt) {
       const verdict = await this.ask(held);
@@ -72,16 +84,15 @@ export class InDoubtRecovery implements OnModuleDestroy {
   }
 
   private async ask({ step, gid }: PreparedStep): Promise<Verdict> {
-    const url = `${this.config.ORDO_COORDINATOR_URL!.replace(/\/+$/, '')}/api/v1/transactions/${encodeURIComponent(step.txId)}/decision`;
-    const headers: Record<string, string> = { accept: 'application/json' };
-    if (this.config.ORDO_COORDINATOR_API_KEY) headers.authorization = `Bearer ${this.config.ORDO_COORDINATOR_API_KEY}`;
     try {
-      const response = await fetch(url, { headers, signal: AbortSignal.timeout(ASK_TIMEOUT_MS) });
-      const body = (await response.json().catch(() => ({}))) as { decision?: unknown; error?: { code?: string } };
+      const { status, body } = await this.coordinator.request('GET', `/transactions/${encodeURIComponent(step.txId)}/decision`, {
+        timeoutMs: ASK_TIMEOUT_MS,
+      });
+      const answer = (body ?? {}) as { decision?: unknown; error?: { code?: string } };
       // Only the coordinator's own "no such transaction" presumes abort, never a wrong URL's 404.
-      if (response.status === 404 && body.error?.code === 'TRANSACTION_NOT_FOUND') return 'unknown';
-      if (!response.ok) throw new Error(`HTTP ${response.status} ${JSON.stringify(body)}`);
-      const { decision } = body;
+      if (status === 404 && answer.error?.code === 'TRANSACTION_NOT_FOUND') return 'unknown';
+      if (status < 200 || status > 299) throw new Error(`HTTP ${status} ${JSON.stringify(body)}`);
+      const { decision } = answer;
       if (decision === 'commit' || decision === 'abort' || decision === 'pending') return decision;
       throw new Error(`no 2PC decision in the answer (decision: ${JSON.stringify(decision)})`);
     } catch (error) {

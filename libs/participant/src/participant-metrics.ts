@@ -16,7 +16,10 @@ export class ParticipantMetrics {
   private readonly barrier: Counter<'participant' | 'kind'>;
   private readonly deadLetters: Counter<'participant'>;
 
-  constructor(registry: Registry, @Inject(PARTICIPANT_OPTIONS) private readonly options: ParticipantOptions) {
+  constructor(
+    registry: Registry,
+    @Inject(PARTICIPANT_OPTIONS) private readonly options: ParticipantOptions,
+  ) {
     const registers = [registry];
     this.duration = new Histogram({
       name: 'ordo_participant_command_duration_seconds',

@@ -69,6 +69,16 @@ export class ParticipantConfig extends AppConfig {
   IN_DOUBT_AFTER_MS: number = 10_000;
 
   /**
+   * How often a participant holding prepared-transaction handlers reports its prepared
+   * transactions to the coordinator (ORDO_COORDINATOR_URL), for the in-doubt view and an
+   * operator's "finish now", which it carries out on the answer.
+   */
+  @IsInt()
+  @Min(100)
+  @Max(600_000)
+  PREPARED_REPORT_MS: number = 5_000;
+
+  /**
    * OrdoStarts: how often ordo_starts is swept for starts still to deliver (left by a crash
    * or an outage of the coordinator, or retries come due) and delivered starts are pruned.
    * A start is otherwise delivered right after its local transaction commits.

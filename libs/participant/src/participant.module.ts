@@ -6,7 +6,9 @@ import { CommandConsumer } from './command-consumer';
 import { CommandTransport } from './command-transport';
 import { FaultInjector } from './failure-injection';
 import { HandlerRegistry } from './handler-registry';
+import { CoordinatorHttp } from './coordinator-http';
 import { InDoubtRecovery } from './in-doubt-recovery';
+import { PreparedReporter } from './prepared-reporter';
 import { ParticipantConfig } from './participant.config';
 import { ParticipantMetrics } from './participant-metrics';
 import { PARTICIPANT_OPTIONS, ParticipantOptions } from './participant.options';
@@ -38,7 +40,9 @@ export class ParticipantModule {
         HandlerRegistry,
         FaultInjector,
         PreparedTransactions,
+        CoordinatorHttp,
         InDoubtRecovery,
+        PreparedReporter,
         ParticipantMetrics,
       ],
     };
@@ -60,6 +64,7 @@ export async function connectParticipant(app: INestApplication, name: string): P
   // transactions left from before are finished before the first command is consumed.
   await app.init();
   await app.get(InDoubtRecovery).start();
+  app.get(PreparedReporter).start();
   const bus = app.get<MessageBus>(MESSAGE_BUS);
   const consumer = app.get(CommandConsumer);
   const strategy = new CommandTransport(bus, {

@@ -49,6 +49,12 @@ export interface PreparedStep {
   step: StepRef;
   gid: string;
   preparedAt: Date;
+  /** Its PostgreSQL transaction id. */
+  xid: string;
+  /** The tables it holds locks on. */
+  relations: string[];
+  /** Sessions waiting for it (for rows it locked). */
+  waiters: number;
 }
 
 @Injectable()
@@ -72,17 +78,27 @@ export class PreparedTransactions {
     return `${this.gidPrefix}${step.txId}:${step.stepId}`;
   }
 
-  /** This participant's prepared transactions prepared at least `olderThanMs` ago, oldest first. */
+  /** This participant's prepared transactions prepared at least `olderThanMs` ago, oldest first, with the locks they hold. */
   async list(olderThanMs: number): Promise<PreparedStep[]> {
-    const rows: { gid: string; prepared: Date }[] = await this.dataSource.query(
-      `SELECT gid, prepared FROM pg_prepared_xacts
-       WHERE database = current_database() AND starts_with(gid, $1) AND prepared <= now() - make_interval(secs => $2)
-       ORDER BY prepared`,
+    const rows: { gid: string; prepared: Date; xid: string; relations: string[]; waiters: number }[] = await this.dataSource.query(
+      `SELECT p.gid, p.prepared, p.transaction::text AS xid,
+         array(
+           SELECT DISTINCT n.nspname || '.' || c.relname FROM pg_locks l
+           JOIN pg_locks own ON own.virtualtransaction = l.virtualtransaction AND own.pid IS NULL
+             AND own.locktype = 'transactionid' AND own.transactionid = p.transaction
+           JOIN pg_class c ON c.oid = l.relation AND c.relkind IN ('r', 'p')
+           JOIN pg_namespace n ON n.oid = c.relnamespace
+           WHERE l.pid IS NULL AND l.locktype = 'relation' AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+           ORDER BY 1) AS relations,
+         (SELECT count(*)::int FROM pg_locks w WHERE NOT w.granted AND w.locktype = 'transactionid' AND w.transactionid = p.transaction) AS waiters
+       FROM pg_prepared_xacts p
+       WHERE p.database = current_database() AND starts_with(p.gid, $1) AND p.prepared <= now() - make_interval(secs => $2)
+       ORDER BY p.prepared`,
       [this.gidPrefix, olderThanMs / 1000],
     );
-    return rows.map(({ gid, prepared }) => {
+    return rows.map(({ gid, prepared, xid, relations, waiters }) => {
       const [txId, stepId] = gid.slice(this.gidPrefix.length).split(':');
-      return { step: { txId, stepId }, gid, preparedAt: prepared };
+      return { step: { txId, stepId }, gid, preparedAt: prepared, xid, relations, waiters };
     });
   }
 
@@ -161,21 +177,25 @@ export class PreparedTransactions {
     // disagreement is a failure of a phase that must succeed, so nothing is kept.
     const { reply } =
       outcome === 'commit'
-        ? await barrier.pass({ ...step, phase: 'commit' }, async () => {
-            // The prepare's row is visible only once its prepared transaction committed.
-            const prepare = await readBarrierRow(manager, { ...step, phase: 'prepare' });
-            if (prepare?.origin !== 'handler' || prepare.reply.outcome !== 'success') {
-              return this.disagree(step, 'PREPARED_WORK_LOST', 'the prepared work was rolled back or never prepared');
-            }
-            return PREPARED_REPLY;
-          }, origin)
+        ? await barrier.pass(
+            { ...step, phase: 'commit' },
+            async () => {
+              // The prepare's row is visible only once its prepared transaction committed.
+              const prepare = await readBarrierRow(manager, { ...step, phase: 'prepare' });
+              if (prepare?.origin !== 'handler' || prepare.reply.outcome !== 'success') {
+                return this.disagree(step, 'PREPARED_WORK_LOST', 'the prepared work was rolled back or never prepared');
+              }
+              return PREPARED_REPLY;
+            },
+            origin,
+          )
         : // A successful prepare's row that survived means its prepared transaction was
           // committed. Otherwise nothing is there to undo: this abort rolled the work back
           // (`ended`), or nothing was prepared (an abort before its prepare, or after a NO
           // vote): a null abort, whose claim fenced a late prepare.
           await barrier.pass(
             { ...step, phase: 'abort' },
-            async () => this.disagree(step, 'PREPARED_WORK_COMMITTED', 'the prepared work was already committed'),
+            () => Promise.resolve(this.disagree(step, 'PREPARED_WORK_COMMITTED', 'the prepared work was already committed')),
             ended ? origin : undefined,
           );
     await barrier.storeReplies();
@@ -183,10 +203,7 @@ export class PreparedTransactions {
   }
 
   private async isPrepared(gid: string): Promise<boolean> {
-    const found: unknown[] = await this.dataSource.query(
-      'SELECT 1 FROM pg_prepared_xacts WHERE gid = $1 AND database = current_database()',
-      [gid],
-    );
+    const found: unknown[] = await this.dataSource.query('SELECT 1 FROM pg_prepared_xacts WHERE gid = $1 AND database = current_database()', [gid]);
     return found.length > 0;
   }
 

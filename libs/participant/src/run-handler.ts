@@ -31,12 +31,7 @@ export const localTransactionFailed = (error: unknown): ReplyBody =>
  * threw; the savepoint also revives a transaction that a failed statement aborted, so the
  * barrier can still record the refusal.
  */
-export async function runHandler(
-  handler: CommandHandler,
-  command: Command,
-  manager: HandlerContext['manager'],
-  logger: Logger,
-): Promise<ReplyBody> {
+export async function runHandler(handler: CommandHandler, command: Command, manager: HandlerContext['manager'], logger: Logger): Promise<ReplyBody> {
   await manager.query('SAVEPOINT ordo_handler');
   try {
     const output = await handler(command.input, { command, manager });

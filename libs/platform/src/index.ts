@@ -15,6 +15,7 @@ export * from './messaging/by-topic';
 export * from './http/http-error.filter';
 export * from './http/validation.pipe';
 export * from './http/list-query';
+export * from './http/minutes-query';
 export * from './http/cursors';
 export * from './platform.module';
 export * from './bootstrap';

@@ -3,7 +3,14 @@ import { unstorableText } from './json-limits';
 import { REPLY_LIMITS } from './reply-limits';
 
 const command = {
-  txId: 't1', stepId: 's1', type: 'saga', phase: 'execute', action: 'reserve', attempt: 1, input: {}, deadline: '2026-01-01T00:00:00Z',
+  txId: 't1',
+  stepId: 's1',
+  type: 'saga',
+  phase: 'execute',
+  action: 'reserve',
+  attempt: 1,
+  input: {},
+  deadline: '2026-01-01T00:00:00Z',
 };
 const reply = { txId: 't1', stepId: 's1', phase: 'execute', attempt: 2, outcome: 'failure', error: { code: 'OUT_OF_STOCK', message: 'short' } };
 
@@ -47,7 +54,11 @@ describe('parseReply', () => {
     ['several problems at once', { outcome: 'x' }, 'txId must be a non-empty string; stepId must be a non-empty string'],
     ['binary garbage', Buffer.from([0xff, 0x00, 0x7b, 0xfe]), 'value is not valid UTF-8'],
     ['U+0000 in an output', { ...reply, outcome: 'success', error: undefined, output: { note: 'a\u0000b' } }, 'output.note must not contain U+0000'],
-    ['an unpaired surrogate in an error message', { ...reply, error: { code: 'X', message: 'cut \ud83d' } }, 'error.message must not contain an unpaired UTF-16 surrogate (U+D83D)'],
+    [
+      'an unpaired surrogate in an error message',
+      { ...reply, error: { code: 'X', message: 'cut \ud83d' } },
+      'error.message must not contain an unpaired UTF-16 surrogate (U+D83D)',
+    ],
     ['an unpaired surrogate in a stepId', { ...reply, stepId: '\ude00' }, 'stepId must not contain an unpaired UTF-16 surrogate (U+DE00)'],
     ['an unpaired surrogate in an output key', { ...reply, output: { ['k\ud83d']: 1 } }, 'output keys must not contain an unpaired UTF-16 surrogate'],
     ['a stepId over 200 characters', { ...reply, stepId: 's'.repeat(201) }, 'stepId must be at most 200 characters'],

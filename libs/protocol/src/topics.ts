@@ -3,9 +3,9 @@
  * Ordo deployments, or test runs, can share one Kafka cluster.
  */
 export interface TopicNames {
-  commands(participant: string): string;
+  commands: (participant: string) => string;
   replies: string;
-  deadLetter(topic: string): string;
+  deadLetter: (topic: string) => string;
 }
 
 export const DEFAULT_REPLY_TOPIC = 'ordo.replies';

@@ -70,7 +70,11 @@ export class AlertDispatcher implements OnApplicationBootstrap, OnApplicationShu
     const granted = alerts.length === 0 ? 0 : await this.alerts.reserve(webhookId, alerts.length, batch[0].perMinute, now);
     const folded = alerts.slice(granted);
     if (folded.length > 0) {
-      await this.alerts.fold(webhookId, folded.map((d) => d.id), new Date(nextWindowStart(now)));
+      await this.alerts.fold(
+        webhookId,
+        folded.map((d) => d.id),
+        new Date(nextWindowStart(now)),
+      );
       for (const d of folded) this.metrics.dropped(d.alert!.kind);
     }
     await Promise.all([...summaries.map((d) => this.summarize(d, now)), ...alerts.slice(0, granted).map((d) => this.attempt(d))]);

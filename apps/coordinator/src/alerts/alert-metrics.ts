@@ -23,7 +23,7 @@ export class AlertMetrics {
     });
     this.droppedTotal = new Counter({
       name: 'ordo_alerts_dropped_total',
-      help: 'Alerts past a webhook\'s rate limit, folded into a summary instead of sent, by kind',
+      help: "Alerts past a webhook's rate limit, folded into a summary instead of sent, by kind",
       labelNames: ['kind'],
       registers,
     });

@@ -50,7 +50,12 @@ export class AlertRecorder {
           txId: null,
           participant: null,
           definition: null,
-          data: { reason, message: same[0].message.slice(0, MESSAGE_CHARS), count: same.length, transactionIds: same.flatMap((l) => (l.txId ? [l.txId] : [])).slice(0, 10) },
+          data: {
+            reason,
+            message: same[0].message.slice(0, MESSAGE_CHARS),
+            count: same.length,
+            transactionIds: same.flatMap((l) => (l.txId ? [l.txId] : [])).slice(0, 10),
+          },
           dedupeKey: `dead_letter:${reason}:${Math.floor(now / MINUTE_MS)}`,
         }),
       );

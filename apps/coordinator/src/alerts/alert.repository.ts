@@ -182,7 +182,14 @@ export class AlertRepository {
    * Records a summary's outcome. Once it was sent (or given up), the folded deliveries it
    * counted are covered; those folded meanwhile get the next summary, due at `nextAt`.
    */
-  async settleSummary(summaryId: string, webhookId: string, outcome: DeliveryOutcome, error: string | null, covered: readonly string[], nextAt: Date) {
+  async settleSummary(
+    summaryId: string,
+    webhookId: string,
+    outcome: DeliveryOutcome,
+    error: string | null,
+    covered: readonly string[],
+    nextAt: Date,
+  ) {
     await this.dataSource.transaction(async (manager) => {
       await this.settle(summaryId, outcome, error, manager);
       if (outcome.state === 'pending') return;

@@ -5,7 +5,14 @@ const TX = '6f1c2d3e-0000-4000-8000-000000000001';
 const AT = new Date('2026-12-01T10:00:00.000Z');
 
 const step = (status: string, phase: string, lastError: { code: string; message: string } | null = null) => ({
-  status, phase, attempt: 3, attemptsLeft: 0, waitingFor: null, dueAt: null, output: null, lastError,
+  status,
+  phase,
+  attempt: 3,
+  attemptsLeft: 0,
+  waitingFor: null,
+  dueAt: null,
+  output: null,
+  lastError,
 });
 
 describe('alert shapes', () => {
@@ -22,7 +29,10 @@ describe('alert shapes', () => {
     };
     const after = {
       status: 'failed',
-      steps: { create: step('compensation_failed', 'compensate', { code: 'DB_DOWN', message: 'no database' }), charge: step('compensated', 'compensate') },
+      steps: {
+        create: step('compensation_failed', 'compensate', { code: 'DB_DOWN', message: 'no database' }),
+        charge: step('compensated', 'compensate'),
+      },
     } as unknown as TransactionState;
     const alert = failedAlert(record, after);
     expect(alert).toEqual({
@@ -33,7 +43,15 @@ describe('alert shapes', () => {
       data: {
         definitionVersion: 2,
         type: 'saga',
-        steps: [{ id: 'create', participant: 'order', status: 'compensation_failed', phase: 'compensate', error: { code: 'DB_DOWN', message: 'no database' } }],
+        steps: [
+          {
+            id: 'create',
+            participant: 'order',
+            status: 'compensation_failed',
+            phase: 'compensate',
+            error: { code: 'DB_DOWN', message: 'no database' },
+          },
+        ],
       },
       dedupeKey: null,
     });
@@ -52,7 +70,8 @@ describe('alert shapes', () => {
   });
 
   it('every kind has a one-line summary; links without ORDO_PUBLIC_URL are paths', () => {
-    const of = (alert: Partial<AlertRecord>) => alertBody({ id: '1', txId: null, participant: null, definition: null, at: AT, data: {}, ...alert } as AlertRecord, '');
+    const of = (alert: Partial<AlertRecord>) =>
+      alertBody({ id: '1', txId: null, participant: null, definition: null, at: AT, data: {}, ...alert } as AlertRecord, '');
     const stuck = of({ kind: 'stuck', txId: TX, definition: 'transfer', data: { status: 'running', lastProgressAt: '2026-12-01T09:50:00+00:00' } });
     expect(stuck.summary).toBe(`Transaction ${TX} of transfer is running with no progress since 2026-12-01T09:50:00+00:00`);
     expect(stuck.link).toBe(`/#/transactions/${TX}`);

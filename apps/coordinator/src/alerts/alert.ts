@@ -64,8 +64,10 @@ export function failedAlert(record: FailedTransaction, after: TransactionState):
 
 const errorOf = (step: StepState): JsonObject | null => step.lastError && { code: step.lastError.code, message: step.lastError.message };
 
-const dashboardLink = (publicUrl: string, ...route: string[]) =>
-  `${publicUrl.replace(/\/+$/, '')}/#/${route.map(encodeURIComponent).join('/')}`;
+const dashboardLink = (publicUrl: string, ...route: string[]) => `${publicUrl.replace(/\/+$/, '')}/#/${route.map(encodeURIComponent).join('/')}`;
+
+/** A fact of an alert's data as text: strings as they are, anything else as JSON. */
+const text = (value: JsonObject[string]): string => (typeof value === 'string' ? value : JSON.stringify(value));
 
 function summaryOf(alert: AlertRecord): string {
   const d = alert.data;
@@ -73,14 +75,14 @@ function summaryOf(alert: AlertRecord): string {
     case 'failed': {
       const [step] = (d.steps ?? []) as { id: string; phase: string; error: ReplyError | null }[];
       const cause = step ? `: step ${step.id} (${step.phase})${step.error ? ` ${step.error.code}: ${step.error.message}` : ''}` : '';
-      return `Transaction ${alert.txId} of ${alert.definition} v${d.definitionVersion} failed${cause}`;
+      return `Transaction ${alert.txId} of ${alert.definition} v${text(d.definitionVersion)} failed${cause}`;
     }
     case 'stuck':
-      return `Transaction ${alert.txId} of ${alert.definition} is ${d.status} with no progress since ${d.lastProgressAt}`;
+      return `Transaction ${alert.txId} of ${alert.definition} is ${text(d.status)} with no progress since ${text(d.lastProgressAt)}`;
     case 'circuit_open':
-      return `Circuit of ${alert.participant} opened for ${d.openMs} ms (failure ratio ${d.failureRatio})`;
+      return `Circuit of ${alert.participant} opened for ${text(d.openMs)} ms (failure ratio ${text(d.failureRatio)})`;
     case 'dead_letter':
-      return `${d.count} replies dead-lettered (${d.reason}): ${d.message}`;
+      return `${text(d.count)} replies dead-lettered (${text(d.reason)}): ${text(d.message)}`;
   }
 }
 

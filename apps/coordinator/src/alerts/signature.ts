@@ -7,8 +7,7 @@ export const SIGNATURE_HEADER = 'ordo-signature';
  * HMAC-SHA256 over `<t>.<body>`: the timestamp is signed with the body, so a receiver that
  * refuses old timestamps also refuses a captured request sent again later.
  */
-const mac = (secret: string, unixSeconds: number, body: string) =>
-  createHmac('sha256', secret).update(`${unixSeconds}.${body}`).digest('hex');
+const mac = (secret: string, unixSeconds: number, body: string) => createHmac('sha256', secret).update(`${unixSeconds}.${body}`).digest('hex');
 
 /** The signature header's value for `body` sent at `unixSeconds`. */
 export function signature(secret: string, body: string, unixSeconds: number): string {

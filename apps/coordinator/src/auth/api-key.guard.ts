@@ -48,12 +48,18 @@ export class ApiKeyGuard implements CanActivate {
     const now = Date.now();
     const wait = this.limiter.blockedFor(client, presented, now);
     if (wait > 0) {
-      throw new ApiError(HttpStatus.TOO_MANY_REQUESTS, 'TOO_MANY_FAILED_LOGINS', `too many failed authentications; retry in ${Math.ceil(wait / 1000)} s`);
+      throw new ApiError(
+        HttpStatus.TOO_MANY_REQUESTS,
+        'TOO_MANY_FAILED_LOGINS',
+        `too many failed authentications; retry in ${Math.ceil(wait / 1000)} s`,
+      );
     }
     const principal = this.keys.get(presented);
     if (!principal) {
       const count = this.limiter.failed(client, presented, now);
-      this.logger.warn(`refused ${request.method} ${request.path} from ${client}: ${credential === undefined ? 'no credential' : 'unknown API key'} (${count} in the last minute)`);
+      this.logger.warn(
+        `refused ${request.method} ${request.path} from ${client}: ${credential === undefined ? 'no credential' : 'unknown API key'} (${count} in the last minute)`,
+      );
       throw new ApiError(HttpStatus.UNAUTHORIZED, 'UNAUTHENTICATED', 'an API key is required: send Authorization: Bearer <key>');
     }
     if (principal.expiresAt !== undefined && principal.expiresAt <= now) {
@@ -65,9 +71,9 @@ export class ApiKeyGuard implements CanActivate {
       throw new ApiError(HttpStatus.UNAUTHORIZED, 'KEY_EXPIRED', `the API key ${principal.name} expired at ${expired}; ask for a new one`);
     }
     this.limiter.succeededWith(client, presented);
-    const needed =
-      this.reflector.getAllAndOverride<Role | undefined>(REQUIRED_SCOPE, targets) ?? (['GET', 'HEAD'].includes(request.method) ? 'viewer' : 'admin');
-    if (!allows(principal.role, needed)) {
+    const read = ['GET', 'HEAD'].includes(request.method);
+    const needed = this.reflector.getAllAndOverride<Role | undefined>(REQUIRED_SCOPE, targets) ?? (read ? 'viewer' : 'admin');
+    if (!allows(principal.role, needed, !read)) {
       this.logger.warn(`refused ${request.method} ${request.path} to ${principal.name}: role ${principal.role}, ${needed} needed`);
       throw new ApiError(HttpStatus.FORBIDDEN, 'FORBIDDEN', `this needs the ${needed} role; ${principal.name} is ${principal.role}`);
     }

@@ -26,4 +26,13 @@ describe('allows', () => {
     expect(allows('viewer', 'participant')).toBe(true);
     expect(allows('starter', 'participant')).toBe(true);
   });
+
+  it("lets a scope's writes (a participant's report) be made by the scope and by operator or admin only", () => {
+    expect(allows('participant', 'participant', true)).toBe(true);
+    expect(allows('operator', 'participant', true)).toBe(true);
+    expect(allows('admin', 'participant', true)).toBe(true);
+    expect(allows('viewer', 'participant', true)).toBe(false);
+    expect(allows('starter', 'participant', true)).toBe(false);
+    expect(allows('operator', 'operator', true)).toBe(true);
+  });
 });

@@ -7,8 +7,16 @@ describe('parseApiKeys', () => {
         'inventory:participant:participant-secret-0123;expires=2027-01-31T18:30:00+01:00',
     );
     expect(keys.get(digest('0123456789abcdef'))).toEqual({ name: 'ops', role: 'operator' });
-    expect(keys.get(digest('fedcba9876543210:with:colons'))).toEqual({ name: 'grafana', role: 'metrics', expiresAt: Date.parse('2027-01-31T00:00:00Z') });
-    expect(keys.get(digest('participant-secret-0123'))).toEqual({ name: 'inventory', role: 'participant', expiresAt: Date.parse('2027-01-31T17:30:00Z') });
+    expect(keys.get(digest('fedcba9876543210:with:colons'))).toEqual({
+      name: 'grafana',
+      role: 'metrics',
+      expiresAt: Date.parse('2027-01-31T00:00:00Z'),
+    });
+    expect(keys.get(digest('participant-secret-0123'))).toEqual({
+      name: 'inventory',
+      role: 'participant',
+      expiresAt: Date.parse('2027-01-31T17:30:00Z'),
+    });
     expect(keys.size).toBe(3);
   });
 

@@ -12,7 +12,12 @@ describe('CoordinatorConfig', () => {
       BREAKER_FAILURE_RATIO: 0.5,
       BREAKER_OPEN_MS: 10000,
       BREAKER_HALF_OPEN_PROBES: 3,
+      REPLY_TIME_WINDOW: 200,
+      REPLY_TIME_MIN_SAMPLES: 20,
     });
+    expect(() => validateConfig(CoordinatorConfig, { ...required, REPLY_TIME_WINDOW: '10', REPLY_TIME_MIN_SAMPLES: '11' })).toThrow(
+      'REPLY_TIME_MIN_SAMPLES: REPLY_TIME_MIN_SAMPLES must not be greater than REPLY_TIME_WINDOW (got "11")',
+    );
   });
 
   it('reads fractional ratios and refuses a minimum of calls the window cannot hold', () => {
@@ -32,7 +37,9 @@ describe('CoordinatorConfig', () => {
       ALERT_RETRY_MAX_MS: 600_000,
       ALERTS_PER_MINUTE: 30,
     });
-    expect(validateConfig(CoordinatorConfig, { ...required, ORDO_PUBLIC_URL: 'https://ordo.internal:8443' }).ORDO_PUBLIC_URL).toBe('https://ordo.internal:8443');
+    expect(validateConfig(CoordinatorConfig, { ...required, ORDO_PUBLIC_URL: 'https://ordo.internal:8443' }).ORDO_PUBLIC_URL).toBe(
+      'https://ordo.internal:8443',
+    );
     expect(() => validateConfig(CoordinatorConfig, { ...required, ORDO_PUBLIC_URL: 'ftp://ordo.example.com' })).toThrow(/ORDO_PUBLIC_URL/);
     expect(() => validateConfig(CoordinatorConfig, { ...required, ALERT_STUCK_AFTER_S: '0' })).toThrow(/ALERT_STUCK_AFTER_S/);
     expect(() => validateConfig(CoordinatorConfig, { ...required, ALERT_RETRY_INITIAL_MS: '5000', ALERT_RETRY_MAX_MS: '1000' })).toThrow(

@@ -40,7 +40,7 @@ class ApiKeys implements ValidatorConstraintInterface {
 
   validate(value: unknown): boolean {
     try {
-      parseApiKeys(String(value ?? ''));
+      parseApiKeys(typeof value === 'string' ? value : '');
       return true;
     } catch (error) {
       this.problem = (error as Error).message;
@@ -211,6 +211,18 @@ export class CoordinatorConfig extends AppConfig {
   @Max(1000)
   BREAKER_HALF_OPEN_PROBES: number = 3;
 
+  /** Reply times kept per participant for adaptive step timeouts: the latest replies (and timeouts) this instance applied. */
+  @IsInt()
+  @Min(1)
+  @Max(10000)
+  REPLY_TIME_WINDOW: number = 200;
+
+  /** Reply times needed before an adaptive timeout follows them; until then it is its maximum. */
+  @IsInt()
+  @Min(1)
+  @Validate(NotAbove, ['REPLY_TIME_WINDOW'])
+  REPLY_TIME_MIN_SAMPLES: number = 20;
+
   // ---- alerts ----
 
   /**
@@ -351,6 +363,20 @@ export class CoordinatorConfig extends AppConfig {
   @Min(100)
   @Max(86_400_000)
   RETENTION_INTERVAL_MS: number = 60_000;
+
+  // ---- timing statistics ----
+
+  /** How often each instance adds the transactions that ended to the timing rollup (one instance at a time does). */
+  @IsInt()
+  @Min(100)
+  @Max(600_000)
+  ROLLUP_INTERVAL_MS: number = 2000;
+
+  /** Most ends one rollup batch (one database transaction) takes. */
+  @IsInt()
+  @Min(1)
+  @Max(100_000)
+  ROLLUP_BATCH_SIZE: number = 1000;
 
   // ---- failure injection (tests) ----
 

@@ -28,6 +28,15 @@ export interface DefinitionSummary {
 }
 
 /** A validated definition ready to be stored. */
+/** A version of a definition and how many transactions run it now. */
+export interface VersionUsage {
+  readonly version: number;
+  readonly createdAt: Date;
+  readonly registeredBy: string | null;
+  /** Running or compensating. */
+  readonly running: number;
+}
+
 export interface DefinitionCandidate {
   readonly definition: WorkflowDefinition;
   /** Its canonical JSON text, stored as the body. */
@@ -112,6 +121,23 @@ export class DefinitionRepository {
        JOIN definitions d USING (name, version)
        ORDER BY d.name COLLATE "C"`,
       [after ?? null, limit],
+    );
+  }
+
+  /**
+   * Every version of `name`, newest first, with its running transactions: counted among the
+   * live rows only (partial index transactions_live), so the cost does not grow with history.
+   */
+  versions(name: string): Promise<VersionUsage[]> {
+    return this.dataSource.query(
+      `SELECT d.version, d.created_at AS "createdAt", d.registered_by AS "registeredBy", coalesce(live.n, 0)::int AS running
+       FROM definitions d
+       LEFT JOIN (SELECT definition_version, count(*) AS n FROM transactions
+                  WHERE status IN ('running', 'compensating') AND definition_name = $1 GROUP BY definition_version) live
+         ON live.definition_version = d.version
+       WHERE d.name = $1
+       ORDER BY d.version DESC`,
+      [name],
     );
   }
 }

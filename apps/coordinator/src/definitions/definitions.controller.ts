@@ -16,8 +16,14 @@ import { RequireRole } from '../auth/roles.decorator';
 import { DefinitionSummary, StoredDefinition } from './definition.repository';
 import { DefinitionsService } from './definitions.service';
 import { DefinitionDto, PLACE_ORDER_DEFINITION } from './dto/definition.dto';
-import { DefinitionNameParamsDto, DefinitionVersionParamsDto } from './dto/definition-params.dto';
-import { DefinitionListDto, DefinitionVersionDto, InvalidDefinitionErrorDto } from './dto/definition-response.dto';
+import { DefinitionNameParamsDto, DefinitionVersionParamsDto, DiffQueryDto } from './dto/definition-params.dto';
+import {
+  DefinitionDiffDto,
+  DefinitionListDto,
+  DefinitionVersionDto,
+  DefinitionVersionsDto,
+  InvalidDefinitionErrorDto,
+} from './dto/definition-response.dto';
 
 const NOT_FOUND = 'DEFINITION_NOT_FOUND: no such definition or version.';
 
@@ -79,5 +85,25 @@ export class DefinitionsController {
   @ApiBadRequestResponse({ description: 'VALIDATION_FAILED: the version is not an integer from 1.' })
   version(@Param() { name, version }: DefinitionVersionParamsDto): Promise<StoredDefinition> {
     return this.definitions.get(name, version);
+  }
+
+  @Get(':name/versions')
+  @ApiOperation({ summary: 'Every version of a definition, newest first, with how many transactions run it now (running or compensating)' })
+  @ApiOkResponse({ type: DefinitionVersionsDto })
+  @ApiNotFoundResponse({ description: NOT_FOUND })
+  async versions(@Param() { name }: DefinitionNameParamsDto): Promise<DefinitionVersionsDto> {
+    return { items: await this.definitions.versions(name) };
+  }
+
+  @Get(':name/diff')
+  @ApiOperation({
+    summary: 'What changed between two versions of a definition',
+    description: 'Steps are matched by id: added, removed, or changed field by field; the fields outside the steps apart.',
+  })
+  @ApiOkResponse({ type: DefinitionDiffDto })
+  @ApiNotFoundResponse({ description: NOT_FOUND })
+  @ApiBadRequestResponse({ description: 'VALIDATION_FAILED: from or to missing, or not an integer from 1.' })
+  diff(@Param() { name }: DefinitionNameParamsDto, @Query() { from, to }: DiffQueryDto): Promise<DefinitionDiffDto> {
+    return this.definitions.diff(name, from, to);
   }
 }

@@ -13,7 +13,10 @@ function service(found?: StoredDefinition, missingTopics: string[] = []) {
     register: async (candidate): Promise<Registration> => {
       candidates.push(candidate);
       const { name, type } = candidate.definition;
-      return { created: true, stored: { name, type, version: 1, createdAt: new Date(0), registeredBy: candidate.registeredBy, definition: candidate.definition } };
+      return {
+        created: true,
+        stored: { name, type, version: 1, createdAt: new Date(0), registeredBy: candidate.registeredBy, definition: candidate.definition },
+      };
     },
     find: async () => found,
     list: async () => [],
@@ -33,7 +36,11 @@ function service(found?: StoredDefinition, missingTopics: string[] = []) {
 function reverseKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(reverseKeys);
   if (typeof value !== 'object' || value === null) return value;
-  return Object.fromEntries(Object.entries(value).reverse().map(([key, item]) => [key, reverseKeys(item)]));
+  return Object.fromEntries(
+    Object.entries(value)
+      .reverse()
+      .map(([key, item]) => [key, reverseKeys(item)]),
+  );
 }
 
 async function errorOf(promise: Promise<unknown>): Promise<{ status: number; body: unknown }> {
@@ -69,7 +76,9 @@ describe('DefinitionsService', () => {
     const { candidates, definitions } = service(undefined, ['p.payment.commands']);
     const { status, body } = await errorOf(definitions.register(PLACE_ORDER_DEFINITION, 'ann'));
     expect(status).toBe(HttpStatus.CONFLICT);
-    expect(body).toEqual({ error: { code: 'TOPICS_MISSING', message: expect.stringContaining('p.payment.commands'), details: [{ topic: 'p.payment.commands' }] } });
+    expect(body).toEqual({
+      error: { code: 'TOPICS_MISSING', message: expect.stringContaining('p.payment.commands'), details: [{ topic: 'p.payment.commands' }] },
+    });
     expect(candidates).toEqual([]);
   });
 

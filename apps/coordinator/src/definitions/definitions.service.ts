@@ -3,7 +3,8 @@ import { createHash } from 'crypto';
 import { ApiError, AppConfig, decodeCursor, encodeCursor, MESSAGE_BUS, MessageBus, MissingTopics, PageQuery } from '@ordo/platform';
 import { jsonProblem, topicNames } from '@ordo/protocol';
 import { canonicalDefinition, Problem, validateDefinition } from '../engine';
-import { DefinitionRepository, DefinitionSummary, Registration, StoredDefinition } from './definition.repository';
+import { DefinitionDiff, diffDefinitions } from './definition-diff';
+import { DefinitionRepository, DefinitionSummary, Registration, StoredDefinition, VersionUsage } from './definition.repository';
 
 /**
  * How long a looked-up latest version is trusted, so that starting a transaction costs no
@@ -45,12 +46,18 @@ export class DefinitionsService {
     const participants = new Set(result.definition.steps.map((step) => step.participant));
     await this.bus.ensureTopics({ commands: [...participants].map(topics.commands) }).catch((error: unknown) => {
       if (!(error instanceof MissingTopics)) throw error;
-      throw new ApiError(HttpStatus.CONFLICT, 'TOPICS_MISSING', error.message, error.topics.map((topic) => ({ topic })));
+      throw new ApiError(
+        HttpStatus.CONFLICT,
+        'TOPICS_MISSING',
+        error.message,
+        error.topics.map((topic) => ({ topic })),
+      );
     });
     const registration = await this.repository.register({ definition: result.definition, canonical, bodyHash, registeredBy: actor });
     this.latest.delete(result.definition.name);
     const { name, version } = registration.stored;
-    if (registration.created) this.logger.log({ definition: name, version, actor, msg: `definition ${name} version ${version} registered by ${actor}` });
+    if (registration.created)
+      this.logger.log({ definition: name, version, actor, msg: `definition ${name} version ${version} registered by ${actor}` });
     return registration;
   }
 
@@ -81,6 +88,19 @@ export class DefinitionsService {
     if (stored) return stored;
     const message = version === undefined ? `no definition named "${name}"` : `definition "${name}" has no version ${version}`;
     throw new ApiError(HttpStatus.NOT_FOUND, 'DEFINITION_NOT_FOUND', message);
+  }
+
+  /** Every version of a definition with its running transactions, newest first (404 for an unknown name). */
+  async versions(name: string): Promise<VersionUsage[]> {
+    const versions = await this.repository.versions(name);
+    if (versions.length === 0) throw new ApiError(HttpStatus.NOT_FOUND, 'DEFINITION_NOT_FOUND', `no definition named "${name}"`);
+    return versions;
+  }
+
+  /** What changed from version `from` to version `to` (either may be the newer). */
+  async diff(name: string, from: number, to: number): Promise<DefinitionDiff & { name: string; from: number; to: number }> {
+    const [older, newer] = await Promise.all([this.get(name, from), this.get(name, to)]);
+    return { name, from, to, ...diffDefinitions(older.definition, newer.definition) };
   }
 
   /** A page of definitions by name; the cursor is the last name of the previous page. */

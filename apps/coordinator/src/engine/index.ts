@@ -8,15 +8,15 @@ export * from './transaction/inputs';
 export * from './transaction/history';
 export * from './transaction/effects';
 export * from './transaction/decision';
+export { stepInput } from './transaction/dispatch';
 export * from './protection/circuit-breaker';
+export * from './timeouts/reply-time-window';
+export * from './timeouts/adaptive-timeout';
+export * from './transaction/awaited-attempt';
+export * from './timeline/timeline';
 export { decide as decideSaga, initialSagaState, nextDueAt as sagaNextDueAt } from './saga/saga-machine';
 export type { SagaState, SagaStepState } from './saga/saga-machine';
 export { decide as decideTcc, initialTccState, nextDueAt as tccNextDueAt } from './tcc/tcc-machine';
 export type { TccState } from './tcc/tcc-machine';
-export {
-  decide as decideTwoPc,
-  decisionOf,
-  initialTwoPcState,
-  nextDueAt as twoPcNextDueAt,
-} from './twopc/two-phase-commit-machine';
+export { decide as decideTwoPc, decisionOf, initialTwoPcState, nextDueAt as twoPcNextDueAt } from './twopc/two-phase-commit-machine';
 export type { TwoPcDecision, TwoPcState } from './twopc/two-phase-commit-machine';

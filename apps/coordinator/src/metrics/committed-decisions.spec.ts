@@ -36,12 +36,27 @@ const definition = resolveDefinition({
 const step = (attempt: number, dueAt: number) =>
   ({ phase: 'execute', attempt, attemptsLeft: 2, waitingFor: 'reply', dueAt, status: 'running', output: null, lastError: null }) as const;
 
-const state: TransactionState = { status: 'running', paused: null, startedAt: 0, deadline: null, rollback: null, steps: { a: step(1, 6000), b: step(2, 6000) } };
+const state: TransactionState = {
+  status: 'running',
+  paused: null,
+  startedAt: 0,
+  deadline: null,
+  rollback: null,
+  steps: { a: step(1, 6000), b: step(2, 6000) },
+};
 
 const record = (...events: HistoryEvent[]): Effect[] => events.map((event) => ({ kind: 'record', event }));
 
 const decision = (effects: Effect[]): ObservedDecision => ({
-  record: { definitionName: 'flow', type: 'saga', layout: [{ id: 'a', participant: 'shop' }, { id: 'b', participant: 'bank' }], state },
+  record: {
+    definitionName: 'flow',
+    type: 'saga',
+    layout: [
+      { id: 'a', participant: 'shop' },
+      { id: 'b', participant: 'bank' },
+    ],
+    state,
+  },
   effects,
   now: 1500,
   definition,

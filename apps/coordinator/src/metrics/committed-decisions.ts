@@ -1,5 +1,5 @@
 import { Counter, Histogram } from 'prom-client';
-import { Effect, findStep, ResolvedDefinition, StepDefinition, TransactionState } from '../engine';
+import { awaitedAttempt, Effect, ResolvedDefinition, StepDefinition, TransactionState } from '../engine';
 
 const ENDED = new Set(['completed', 'compensated', 'failed']);
 
@@ -48,10 +48,11 @@ export function observeCommitted(metrics: CommittedDecisionMetrics, decisions: r
           if (ENDED.has(event.to)) metrics.ended.inc({ ...tx, status: event.to });
           break;
         case 'step.replied': {
-          const sentAt = attemptSentAt(record.state, event, definition);
-          if (sentAt !== null) {
+          // Null when the state does not show that attempt awaited (it was sent in this same batch).
+          const attempt = definition && awaitedAttempt(record.state, definition, event);
+          if (attempt) {
             const labels = { participant: participant(event.stepId), phase: event.phase, outcome: event.outcome };
-            metrics.stepDuration.observe(labels, Math.max(0, now - sentAt) / 1000);
+            metrics.stepDuration.observe(labels, Math.max(0, now - attempt.sentAt) / 1000);
           }
           break;
         }
@@ -70,20 +71,4 @@ export function observeCommitted(metrics: CommittedDecisionMetrics, decisions: r
       }
     }
   }
-}
-
-/**
- * When the answered attempt was sent: its timeout instant less the step's timeout. Null
- * when the state does not show that attempt awaited (it was sent in this same batch).
- */
-function attemptSentAt(
-  state: TransactionState,
-  reply: { stepId: string; phase: string; attempt: number },
-  definition: ResolvedDefinition | undefined,
-): number | null {
-  const step = findStep(state, reply.stepId);
-  const timeoutMs = definition?.steps.find((s) => s.id === reply.stepId)?.timeoutMs;
-  if (!step || timeoutMs === undefined || step.waitingFor !== 'reply' || step.dueAt === null) return null;
-  if (step.phase !== reply.phase || step.attempt !== reply.attempt) return null;
-  return step.dueAt - timeoutMs;
 }

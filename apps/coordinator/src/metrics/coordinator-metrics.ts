@@ -14,6 +14,8 @@ export interface GaugeSources {
   replyLag(): number;
   waiters(): number;
   circuits(): Promise<readonly { participant: string; circuit: Circuit }[]>;
+  /** Each adaptive timeout policy in use per participant (`policy` names it), and its timeout in force. */
+  adaptiveTimeouts(): readonly { participant: string; policy: string; timeoutMs: number }[];
 }
 
 /** Most distinct definitions / participants a label keeps; past it, `_other`. */
@@ -139,6 +141,18 @@ export class CoordinatorMetrics {
         this.reset();
         for (const { participant, circuit } of (await sources()?.circuits()) ?? []) {
           for (const state of CIRCUITS) this.set({ participant: participantLabel(participant), state }, state === circuit ? 1 : 0);
+        }
+      },
+    });
+    new Gauge({
+      name: 'ordo_adaptive_timeout_seconds',
+      help: 'The step timeout in force on this instance for each participant and adaptive policy (p<percentile>x<factor>:<min>-<max>ms)',
+      labelNames: ['participant', 'policy'],
+      registers,
+      collect() {
+        this.reset();
+        for (const { participant, policy, timeoutMs } of sources()?.adaptiveTimeouts() ?? []) {
+          this.set({ participant: participantLabel(participant), policy }, timeoutMs / 1000);
         }
       },
     });

@@ -2,7 +2,18 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdo
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Counter, Registry } from 'prom-client';
 import { DataSource } from 'typeorm';
-import { byTopic, inSpans, MESSAGE_BUS, MessageBus, OutgoingMessage, PreparedStatement, runPrepared, SpanKind, traceparentOf, tracingEnabled } from '@ordo/platform';
+import {
+  byTopic,
+  inSpans,
+  MESSAGE_BUS,
+  MessageBus,
+  OutgoingMessage,
+  PreparedStatement,
+  runPrepared,
+  SpanKind,
+  traceparentOf,
+  tracingEnabled,
+} from '@ordo/platform';
 import { deadLetter, HEADERS, topicNames } from '@ordo/protocol';
 import { CoordinatorConfig } from '../config/coordinator.config';
 

@@ -20,20 +20,20 @@ export function trackerOf(request: Pick<Request, 'headers' | 'ip'>): string {
  */
 @Injectable()
 export class CredentialThrottlerGuard extends ThrottlerGuard {
-  protected override async shouldSkip(context: ExecutionContext): Promise<boolean> {
-    return this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()]) ?? false;
+  protected override shouldSkip(context: ExecutionContext): Promise<boolean> {
+    return Promise.resolve(this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()]) ?? false);
   }
 
-  protected override async getTracker(request: Record<string, unknown>): Promise<string> {
-    return trackerOf(request as unknown as Request);
+  protected override getTracker(request: Record<string, unknown>): Promise<string> {
+    return Promise.resolve(trackerOf(request as unknown as Request));
   }
 
   protected override generateKey(_context: ExecutionContext, tracker: string, throttler: string): string {
     return `${throttler}:${tracker}`;
   }
 
-  protected override async throwThrottlingException(_context: ExecutionContext, detail: ThrottlerLimitDetail): Promise<void> {
+  protected override throwThrottlingException(_context: ExecutionContext, detail: ThrottlerLimitDetail): Promise<void> {
     const message = `more than ${detail.limit} requests in ${detail.ttl / 1000} s; retry in ${detail.timeToBlockExpire} s`;
-    throw new ApiError(HttpStatus.TOO_MANY_REQUESTS, 'RATE_LIMITED', message);
+    return Promise.reject(new ApiError(HttpStatus.TOO_MANY_REQUESTS, 'RATE_LIMITED', message));
   }
 }

@@ -9,7 +9,9 @@ import { maxAgeMs } from '../config/retention-max-age';
  * Purges finished (completed / compensated) transactions older than RETENTION_MAX_AGE, with
  * their history and alerts, in batches of RETENTION_BATCH_SIZE; what operators did to them (the
  * `operator.*` events) moves to audit_log in the same statement, never purged. Bulk actions
- * that ended that long ago go too (their start is in audit_log). Each
+ * that ended that long ago go too (their start is in audit_log), and so do alerts about no
+ * transaction (a circuit opening, a dead letter) once delivered, with the summaries of what a
+ * webhook's rate limit folded (their deliveries go with them). Each
  * batch is one short database transaction, and RETENTION_PAUSE_MS separates two, so live
  * work never waits long behind the purge. `failed` transactions are kept: they wait for an
  * operator.
@@ -63,7 +65,9 @@ export class RetentionJob implements OnApplicationBootstrap, BeforeApplicationSh
       if (!this.stopping.signal.aborted) this.logger.warn(`purging finished transactions failed, will retry: ${(error as Error).message}`);
     }
     if (purged > 0) {
-      this.logger.log(`purged ${purged} finished transactions older than ${this.config.RETENTION_MAX_AGE} in ${batches} batches, ${Date.now() - started} ms`);
+      this.logger.log(
+        `purged ${purged} finished transactions older than ${this.config.RETENTION_MAX_AGE} in ${batches} batches, ${Date.now() - started} ms`,
+      );
     }
   }
 
@@ -88,6 +92,10 @@ export class RetentionJob implements OnApplicationBootstrap, BeforeApplicationSh
            WHERE e.tx_id IN (SELECT id FROM doomed) AND e.type LIKE 'operator.%'),
          history AS (DELETE FROM events WHERE tx_id IN (SELECT id FROM doomed)),
          alerted AS (DELETE FROM alerts WHERE tx_id IN (SELECT id FROM doomed)),
+         unattached AS (
+           DELETE FROM alerts WHERE id IN (
+             SELECT id FROM alerts WHERE tx_id IS NULL AND fanned_out AND at < now() - $1::bigint * interval '1 millisecond' LIMIT $2)),
+         summaries AS (DELETE FROM alert_deliveries WHERE alert_id IS NULL AND finished_at < now() - $1::bigint * interval '1 millisecond'),
          runs AS (DELETE FROM bulk_actions WHERE finished_at < now() - $1::bigint * interval '1 millisecond'),
          gone AS (DELETE FROM transactions WHERE id IN (SELECT id FROM doomed) RETURNING 1)
          SELECT count(*)::int AS purged FROM gone`,

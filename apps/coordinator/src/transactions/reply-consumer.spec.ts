@@ -87,7 +87,7 @@ describe('ReplyConsumer: every reply judged on its own', () => {
 });
 
 describe('ReplyConsumer: replies bound to their command by its token', () => {
-  it('applies a reply with its token and dead-letters one with another attempt\'s token or a made-up one', async () => {
+  it("applies a reply with its token and dead-letters one with another attempt's token or a made-up one", async () => {
     const system = await consumerWith(() => undefined);
     const otherAttempt = (await signer).sign({ txId: TX[1], stepId: 'charge', phase: 'execute', attempt: 2 });
     await system.handle([await message(TX[0], 0), await message(TX[1], 1, otherAttempt), await message(TX[2], 2, 'A'.repeat(22))]);

@@ -37,7 +37,7 @@ export class ReplyTokens implements OnModuleInit {
   }
 
   async onModuleInit() {
-    const rows = (await this.dataSource.query(`SELECT value FROM coordinator_secrets WHERE name = 'reply-token'`)) as { value: string }[];
+    const rows = await this.dataSource.query<{ value: string }[]>(`SELECT value FROM coordinator_secrets WHERE name = 'reply-token'`);
     if (rows.length !== 1) throw new Error("no reply-token secret in coordinator_secrets: run the coordinator's migrations");
     this.secret = Buffer.from(rows[0].value);
   }
@@ -49,7 +49,7 @@ export class ReplyTokens implements OnModuleInit {
   /** Why `reply` may not settle anything, or undefined when it may. */
   problem(reply: Reply): string | undefined {
     if (reply.token === undefined) {
-      return this.required ? 'no token: replies must echo their command\'s token (protocol version 2; REPLY_TOKENS=required)' : undefined;
+      return this.required ? "no token: replies must echo their command's token (protocol version 2; REPLY_TOKENS=required)" : undefined;
     }
     const expected = Buffer.from(this.sign(reply));
     const given = Buffer.from(reply.token);

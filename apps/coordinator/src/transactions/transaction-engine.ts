@@ -4,16 +4,7 @@ import { activeTraceparent, inSpan, OutgoingMessage, SpanKind } from '@ordo/plat
 import { HEADERS, JsonObject, Reply, topicNames } from '@ordo/protocol';
 import { ApiError } from '@ordo/platform';
 import { CoordinatorConfig } from '../config/coordinator.config';
-import {
-  DecideContext,
-  Decision,
-  Effect,
-  Gate,
-  ResolvedDefinition,
-  TransactionEvent,
-  TransactionState,
-  toCommand,
-} from '../engine';
+import { DecideContext, Decision, Effect, Gate, ResolvedDefinition, TransactionEvent, TransactionState, toCommand } from '../engine';
 import { CoordinatorMetrics } from '../metrics/coordinator-metrics';
 import { OutboxRelay } from '../outbox/outbox-relay';
 import { DefinitionCatalog, PinnedDefinition } from './definition-catalog';
@@ -22,6 +13,7 @@ import { TransactionRecord } from './persistence/transaction-record';
 import { DecisionWrite, TransactionRepository, WriteResult } from './persistence/transaction.repository';
 import { capIgnoredReplies } from './ignored-replies';
 import { GateBatch, ParticipantGate } from './protection/participant-gate';
+import { ReplyTimeTracker } from './protection/reply-time-tracker';
 import { machineFor } from './protocol-machines';
 import { ReplyTokens, TOKEN_LENGTH } from './reply-tokens';
 import { TransactionWaiters } from './transaction-waiters';
@@ -79,6 +71,7 @@ export class TransactionEngine {
     private readonly metrics: CoordinatorMetrics,
     private readonly tokens: ReplyTokens,
     private readonly waiters: TransactionWaiters,
+    private readonly replyTimes: ReplyTimeTracker,
     config: CoordinatorConfig,
   ) {
     this.topics = topicNames(config.KAFKA_TOPIC_PREFIX);
@@ -124,7 +117,11 @@ export class TransactionEngine {
     const [started] = await this.commit(
       async (batch) => {
         const gate = await batch.gate(participantsOf([record]), now);
-        const decision = machine.decide(record.state, { type: 'started', actor: request.actor }, this.context(definition.resolved, record.input, now, gate));
+        const decision = machine.decide(
+          record.state,
+          { type: 'started', actor: request.actor },
+          this.context(definition.resolved, record.input, now, gate),
+        );
         if (!decision.accepted) throw new Error(`the start of a transaction was refused: ${decision.rejection.message}`);
         return [{ record, definition: definition.resolved, state: decision.state, effects: decision.effects, now }];
       },
@@ -252,6 +249,7 @@ export class TransactionEngine {
       // Waiters here learn of the ends at once; those on other instances, from the change feed.
       this.waiters.committed(after);
       this.metrics.committed(written);
+      this.replyTimes.committed(written);
       this.warnOperatorNeeded(written);
       if (this.crashAfterCommitDecision && written.some(decidedCommit)) crashAfterDecision();
       if (result) this.relay.dispatch(result.queued);
@@ -307,7 +305,7 @@ export class TransactionEngine {
   }
 
   private context(definition: ResolvedDefinition, input: JsonObject, now: number, gate: Gate): DecideContext {
-    return { definition, input, now, random: Math.random, gate, maxCommandBytes: this.maxCommandBytes };
+    return { definition, input, now, random: Math.random, gate, replyTimes: this.replyTimes, maxCommandBytes: this.maxCommandBytes };
   }
 
   /** A decision as the repository writes it: the new state, its history rows and its commands. */

@@ -9,6 +9,7 @@ import {
   AbortDto,
   BulkNoteDto,
   BulkRetryDto,
+  EditInputDto,
   EventsQuery,
   ListTransactionsQuery,
   NoteDto,
@@ -20,7 +21,17 @@ import {
   TransactionFilterDto,
   WaitQuery,
 } from './dto/transaction-requests.dto';
-import { BulkPauseResult, BulkResumeResult, BulkRetryResult, DecisionView, EventPage, TransactionPage, TransactionView } from './dto/transaction-views.dto';
+import {
+  BulkPauseResult,
+  BulkResumeResult,
+  BulkRetryResult,
+  DecisionView,
+  EventPage,
+  StepInputView,
+  TransactionPage,
+  TransactionView,
+} from './dto/transaction-views.dto';
+import { TimelineView } from './dto/timeline-view.dto';
 import { InsightsService } from './insights.service';
 import { TooManyWaiters, TransactionsService, WAITERS_RETRY_AFTER_S, WaitRequest } from './transactions.service';
 import { Actor } from '../auth/principal.decorator';
@@ -78,7 +89,11 @@ export class TransactionsController {
       'transaction, or 202 with the running one when waitMs passed first.',
   })
   @ApiResponse({ status: 201, type: TransactionView, description: 'Started (and, with waitMs, ended within it)' })
-  @ApiResponse({ status: 200, type: TransactionView, description: 'Already started by this caller with this idempotency key (and, with waitMs, ended within it)' })
+  @ApiResponse({
+    status: 200,
+    type: TransactionView,
+    description: 'Already started by this caller with this idempotency key (and, with waitMs, ended within it)',
+  })
   @ApiResponse({ status: 202, type: TransactionView, description: 'Started, or already started, and still running when waitMs passed' })
   @ApiResponse(TOO_MANY_WAITERS)
   async start(
@@ -173,11 +188,7 @@ export class TransactionsController {
   })
   @ApiOkResponse({ type: TransactionView })
   @ApiResponse(TOO_MANY_WAITERS)
-  async get(
-    @Param('id', uuid) id: string,
-    @Query() query: WaitQuery,
-    @Res({ passthrough: true }) response: Response,
-  ): Promise<TransactionView> {
+  async get(@Param('id', uuid) id: string, @Query() query: WaitQuery, @Res({ passthrough: true }) response: Response): Promise<TransactionView> {
     return (await withRetryAfter(response, this.transactions.get(id, waitOf(query, response)))).view;
   }
 
@@ -190,6 +201,16 @@ export class TransactionsController {
   @ApiOkResponse({ type: DecisionView })
   decision(@Param('id', uuid) id: string): Promise<DecisionView> {
     return this.transactions.decision(id);
+  }
+
+  @Get(':id/timeline')
+  @ApiOperation({
+    summary: "The transaction's waterfall: per step phase, each attempt from dispatch to answer, the backoffs and holds, on one time axis",
+    description: 'Built from the history (its first 10,000 events).',
+  })
+  @ApiOkResponse({ type: TimelineView })
+  timeline(@Param('id', uuid) id: string): Promise<TimelineView> {
+    return this.transactions.timeline(id);
   }
 
   @Get(':id/events')
@@ -256,12 +277,7 @@ export class TransactionsController {
   @HttpCode(200)
   @ApiOperation({ summary: "Send a step's scheduled retry now, skipping the rest of its backoff (or hold)" })
   @ApiOkResponse({ type: TransactionView })
-  retryNow(
-    @Param('id', uuid) id: string,
-    @Param('stepId') stepId: string,
-    @Body() body: NoteDto,
-    @Actor() actor: string,
-  ): Promise<TransactionView> {
+  retryNow(@Param('id', uuid) id: string, @Param('stepId') stepId: string, @Body() body: NoteDto, @Actor() actor: string): Promise<TransactionView> {
     return this.transactions.retryNow(id, stepId, actor, body.note);
   }
 
@@ -284,13 +300,35 @@ export class TransactionsController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Count a saga step as succeeded with the given output, so that its dependents run' })
   @ApiOkResponse({ type: TransactionView })
-  skip(
+  skip(@Param('id', uuid) id: string, @Param('stepId') stepId: string, @Body() body: SkipStepDto, @Actor() actor: string): Promise<TransactionView> {
+    return this.transactions.skip(id, stepId, body, actor);
+  }
+
+  @Get(':id/steps/:stepId/input')
+  @ApiOperation({ summary: "The input a step's next command carries: an operator's edit, or the one its definition maps" })
+  @ApiOkResponse({ type: StepInputView })
+  stepInput(@Param('id', uuid) id: string, @Param('stepId') stepId: string): Promise<StepInputView> {
+    return this.transactions.stepInput(id, stepId);
+  }
+
+  @Post(':id/steps/:stepId/edit-and-retry')
+  @RequireRole('operator')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: "Edit a step's input and retry it: a step waiting for a retry is sent now, a stuck one replayed with a fresh budget",
+    description:
+      'The new input replaces the mapped one for every later command of the step (a saga compensation included; TCC and 2PC: ' +
+      'only while the step is in its try / prepare phase). 409 STEP_NOT_RETRIABLE when nothing waits for a retry or an operator, ' +
+      "NOT_APPLICABLE in a phase that must carry its first phase's input, PAUSED while paused; 413 INPUT_TOO_LARGE above MAX_INPUT_BYTES.",
+  })
+  @ApiOkResponse({ type: TransactionView })
+  editInput(
     @Param('id', uuid) id: string,
     @Param('stepId') stepId: string,
-    @Body() body: SkipStepDto,
+    @Body() body: EditInputDto,
     @Actor() actor: string,
   ): Promise<TransactionView> {
-    return this.transactions.skip(id, stepId, body, actor);
+    return this.transactions.editInput(id, stepId, body, actor);
   }
 
   @Post(':id/steps/:stepId/fail')

@@ -16,6 +16,7 @@ import { ParticipantGate } from './protection/participant-gate';
 import { ParticipantPausing } from './protection/participant-pausing';
 import { PausedParticipants } from './protection/paused-participants';
 import { ReplyFlowMonitor } from './protection/reply-flow-monitor';
+import { ReplyTimeTracker } from './protection/reply-time-tracker';
 import { ParticipantsController } from './protection/participants.controller';
 import { ReplyConsumer } from './reply-consumer';
 import { ReplyTokens } from './reply-tokens';
@@ -35,6 +36,7 @@ import { TransactionWaiters } from './transaction-waiters';
     PausedParticipants,
     ParticipantPausing,
     ReplyFlowMonitor,
+    ReplyTimeTracker,
     TransactionEngine,
     TransactionsService,
     InsightsRepository,
@@ -49,8 +51,19 @@ import { TransactionWaiters } from './transaction-waiters';
   ],
 })
 export class TransactionsModule {
-  constructor(metrics: CoordinatorMetrics, gate: ParticipantGate, replyFlow: ReplyFlowMonitor, waiters: TransactionWaiters) {
+  constructor(
+    metrics: CoordinatorMetrics,
+    gate: ParticipantGate,
+    replyFlow: ReplyFlowMonitor,
+    waiters: TransactionWaiters,
+    replyTimes: ReplyTimeTracker,
+  ) {
     // The metrics module cannot reach into this one (that would be a cycle): this one shows it what to read.
-    metrics.readGaugesFrom({ replyLag: () => replyFlow.lag(), waiters: () => waiters.size, circuits: () => gate.participants() });
+    metrics.readGaugesFrom({
+      replyLag: () => replyFlow.lag(),
+      waiters: () => waiters.size,
+      circuits: () => gate.participants(),
+      adaptiveTimeouts: () => replyTimes.inForce(),
+    });
   }
 }

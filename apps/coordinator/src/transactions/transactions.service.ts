@@ -1,11 +1,12 @@
 import { HttpStatus, Injectable } from '@nestjs/common';
 import { ApiError, decodeCursor, encodeCursor } from '@ordo/platform';
 import { CoordinatorConfig } from '../config/coordinator.config';
-import { hasEnded, OperatorEvent } from '../engine';
+import { findStep, hasEnded, OperatorEvent, stepInput, timelineOf } from '../engine';
 import { DefinitionCatalog } from './definition-catalog';
 import {
   BulkFilterDto,
   BulkNoteDto,
+  EditInputDto,
   EventsQuery,
   ListTransactionsQuery,
   ResolveStepDto,
@@ -13,7 +14,8 @@ import {
   SkipStepDto,
   StartTransactionDto,
 } from './dto/transaction-requests.dto';
-import { DecisionView, EventPage, EventView, TransactionPage, TransactionView } from './dto/transaction-views.dto';
+import { DecisionView, EventPage, EventView, StepInputView, TransactionPage, TransactionView } from './dto/transaction-views.dto';
+import { TimelineView } from './dto/timeline-view.dto';
 import { checkInputSize } from './input-limit';
 import { TransactionRecord } from './persistence/transaction-record';
 import { Cursor, TransactionRepository } from './persistence/transaction.repository';
@@ -21,13 +23,20 @@ import { TransactionEngine } from './transaction-engine';
 import { EndedRecord, TransactionWaiters } from './transaction-waiters';
 import { Waiter } from './waiter-registry';
 
+/** History events a timeline reads at most: enough for any transaction short of a pathological one. */
+export const TIMELINE_MAX_EVENTS = 10_000;
+
 /** How long a caller refused for MAX_WAITERS should wait before asking again: waits are short, slots come back soon. */
 export const WAITERS_RETRY_AFTER_S = 1;
 
 /** 503 TOO_MANY_WAITERS: MAX_WAITERS callers already wait here (the answer carries Retry-After). */
 export class TooManyWaiters extends ApiError {
   constructor(max: number) {
-    super(HttpStatus.SERVICE_UNAVAILABLE, 'TOO_MANY_WAITERS', `${max} callers already wait for transactions here; retry in ${WAITERS_RETRY_AFTER_S} s or without waitMs`);
+    super(
+      HttpStatus.SERVICE_UNAVAILABLE,
+      'TOO_MANY_WAITERS',
+      `${max} callers already wait for transactions here; retry in ${WAITERS_RETRY_AFTER_S} s or without waitMs`,
+    );
   }
 }
 
@@ -158,6 +167,14 @@ export class TransactionsService {
     return { items, nextCursor: rows.length > query.limit ? encodeCursor([items[items.length - 1].id]) : null };
   }
 
+  /** The transaction's waterfall: its first TIMELINE_MAX_EVENTS history events as spans per step phase. */
+  async timeline(id: string): Promise<TimelineView> {
+    const rows = await this.repository.events(id, TIMELINE_MAX_EVENTS + 1);
+    if (rows.length === 0) await this.get(id);
+    const history = rows.slice(0, TIMELINE_MAX_EVENTS).map((r) => ({ at: r.at.getTime(), event: r.data }));
+    return TimelineView.of(timelineOf(history), rows.length > TIMELINE_MAX_EVENTS);
+  }
+
   async abort(id: string, actor: string, reason?: string) {
     return this.apply(id, { type: 'abort', actor, reason });
   }
@@ -190,6 +207,21 @@ export class TransactionsService {
     // Dependents' commands carry it: bounded as a transaction's input is.
     if (output) checkInputSize(output, this.config.MAX_INPUT_BYTES);
     return this.apply(id, { type: 'skip', actor, stepId, output: output ?? null, note });
+  }
+
+  /** What the step's next command carries: the input an operator set, or the mapped one. */
+  async stepInput(id: string, stepId: string): Promise<StepInputView> {
+    const record = await this.find(id);
+    const step = findStep(record.state, stepId);
+    if (!step) throw new ApiError(HttpStatus.NOT_FOUND, 'UNKNOWN_STEP', `no step ${stepId}`);
+    const { resolved: definition } = await this.catalog.get(record.definitionName, record.definitionVersion);
+    return { input: stepInput(record.state, stepId, { definition, input: record.input }), edited: step.input !== undefined };
+  }
+
+  async editInput(id: string, stepId: string, { input, note }: EditInputDto, actor: string) {
+    // Every later command of the step carries it: bounded as a transaction's input is.
+    checkInputSize(input, this.config.MAX_INPUT_BYTES);
+    return this.apply(id, { type: 'edit_input', actor, stepId, input, note });
   }
 
   async failStep(id: string, stepId: string, note: string, actor: string) {
@@ -227,7 +259,7 @@ export class TransactionsService {
       applied += await this.engine.applyOperator(id, event).then(
         () => 1,
         (error: unknown) => {
-          if (error instanceof ApiError && error.getStatus() === HttpStatus.CONFLICT) return 0;
+          if (error instanceof ApiError && (error.getStatus() as HttpStatus) === HttpStatus.CONFLICT) return 0;
           throw error;
         },
       );

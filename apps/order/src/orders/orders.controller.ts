@@ -1,9 +1,21 @@
-import { Body, Controller, Get, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiCreatedResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, Headers, HttpStatus, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiConflictResponse,
+  ApiCreatedResponse,
+  ApiHeader,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
+import { ApiError } from '@ordo/platform';
 import { Order } from './domain/order';
 import { PlaceOrderDto } from './dto/place-order.dto';
 import { OrderList, QueryOrdersDto } from './dto/query-orders.dto';
 import { OrdersService } from './orders.service';
+
+const MAX_IDEMPOTENCY_KEY = 200;
 
 /** Orders are placed here; after that they change only through the place-order saga's commands. */
 @ApiTags('orders')
@@ -15,14 +27,23 @@ export class OrdersController {
   @ApiOperation({
     summary: 'Place an order and start its place-order saga',
     description:
-      'The order and the start of its saga commit together in this service\'s database; the saga is then started on the coordinator ' +
+      "The order and the start of its saga commit together in this service's database; the saga is then started on the coordinator " +
       'exactly once, even if the service restarts in between. The order is pending, with no txId, until the saga takes it up; ' +
       'it ends confirmed or cancelled.',
   })
   @ApiCreatedResponse({ type: Order, description: 'Placed; its saga starts right after' })
-  @ApiBadRequestResponse({ description: 'VALIDATION_FAILED, naming every problem' })
-  place(@Body() body: PlaceOrderDto): Promise<Order> {
-    return this.orders.place(body);
+  @ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description: 'Up to 200 characters: a retry with the same key answers with the order the first try placed, and places nothing',
+  })
+  @ApiBadRequestResponse({ description: 'VALIDATION_FAILED, naming every problem; INVALID_IDEMPOTENCY_KEY' })
+  @ApiConflictResponse({ description: 'IDEMPOTENCY_KEY_REUSED: the key placed an order for other items' })
+  place(@Body() body: PlaceOrderDto, @Headers('idempotency-key') idempotencyKey?: string): Promise<Order> {
+    if (idempotencyKey !== undefined && (idempotencyKey.length === 0 || idempotencyKey.length > MAX_IDEMPOTENCY_KEY)) {
+      throw new ApiError(HttpStatus.BAD_REQUEST, 'INVALID_IDEMPOTENCY_KEY', `Idempotency-Key must be 1 to ${MAX_IDEMPOTENCY_KEY} characters`);
+    }
+    return this.orders.place(body, idempotencyKey ?? null);
   }
 
   @Get()

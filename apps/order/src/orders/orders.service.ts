@@ -29,11 +29,14 @@ export class OrdersService {
   /**
    * Places an order and starts its place-order saga in one local transaction: the order
    * exists and its saga starts (exactly once, even if this process dies right after the
-   * commit), or neither happens. The saga's first step takes the order up.
+   * commit), or neither happens. The saga's first step takes the order up. With an
+   * `idempotencyKey`, a retried request gets the order its first try placed (and starts
+   * nothing more); the same key with other items is refused.
    */
-  place(items: OrderItems): Promise<Order> {
+  place(items: OrderItems, idempotencyKey: string | null = null): Promise<Order> {
     return this.dataSource.transaction(async (manager) => {
-      const order = await this.orders.insertPending(manager, { txId: null, ...items });
+      const { order, placed } = await this.orders.insertPending(manager, { txId: null, ...items }, idempotencyKey);
+      if (!placed) return placedBefore(order, idempotencyKey, items);
       const { customer, sku, qty, amount, accountId } = items;
       await this.starts.startWithin(manager, {
         definition: PLACE_ORDER,
@@ -51,7 +54,7 @@ export class OrdersService {
   @Execute('create')
   async create(input: JsonObject, { command, manager }: HandlerContext): Promise<{ orderId: string }> {
     const { orderId, ...items } = parseInput(CreateOrderInput, input);
-    if (orderId === undefined) return { orderId: (await this.orders.insertPending(manager, { txId: command.txId, ...items })).id };
+    if (orderId === undefined) return { orderId: (await this.orders.insertPending(manager, { txId: command.txId, ...items })).order.id };
     const order = await this.orders.lockById(manager, orderId);
     if (!order) throw new BusinessFailure('ORDER_NOT_FOUND', `no order ${orderId}`);
     const refusal = adoptionRefusal(order, command.txId, items);
@@ -89,4 +92,12 @@ export class OrdersService {
     if (!order) throw new ApiError(HttpStatus.NOT_FOUND, 'ORDER_NOT_FOUND', `no order ${id}`);
     return order;
   }
+}
+
+/** The order a retried request's key placed, if it was for the same items. */
+function placedBefore(order: Order, idempotencyKey: string | null, items: OrderItems): Order {
+  const same = (['customer', 'sku', 'qty', 'amount', 'accountId'] as const).every((field) => order[field] === items[field]);
+  if (!same)
+    throw new ApiError(HttpStatus.CONFLICT, 'IDEMPOTENCY_KEY_REUSED', `idempotency key ${idempotencyKey} placed order ${order.id}, for other items`);
+  return order;
 }

@@ -36,7 +36,7 @@ export async function run(args: string[], io: Io = processIo): Promise<number> {
     .option('--api-key <secret>', 'an API key: viewer to read, operator to start and repair, admin to register (env ORDO_API_KEY)')
     .option('--json', "print the API's JSON instead of tables")
     .exitOverride()
-    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .configureOutput({ writeOut: (text) => io.out(text), writeErr: (text) => io.err(text) })
     .showHelpAfterError('(ordo --help lists the commands)');
   const client = () => {
     const { url, apiKey } = program.opts<{ url?: string; apiKey?: string }>();
@@ -69,7 +69,16 @@ export async function run(args: string[], io: Io = processIo): Promise<number> {
     .command('show <name>')
     .description("a definition's latest version, or --version")
     .option('--version <n>', 'a version', integer)
-    .action(async (name: string, options: { version?: number }) => print(await client().getDefinition(name, options.version), views.definition));
+    .action(async (name: string, options: { version?: number }) => {
+      const [stored, versions] = await Promise.all([client().getDefinition(name, options.version), client().definitionVersions(name)]);
+      print({ ...stored, versions: versions.items }, views.definitionWithVersions);
+    });
+  definitions
+    .command('diff <name> <from> <to>')
+    .description('what changed between two versions: steps added, removed or changed, field by field')
+    .action(async (name: string, from: string, to: string) =>
+      print(await client().diffDefinition(name, integer(from), integer(to)), views.definitionDiff),
+    );
 
   const tx = program.command('tx').alias('transactions').description('transactions');
   tx.command('start <definition>')
@@ -115,6 +124,9 @@ export async function run(args: string[], io: Io = processIo): Promise<number> {
     .option('--limit <n>', 'most items', integer)
     .option('--cursor <cursor>', 'the next page after a previous list')
     .action(async (id: string, options: { limit?: number; cursor?: string }) => print(await client().events(id, options), views.events));
+  tx.command('timeline <id>')
+    .description("a transaction's waterfall: each attempt, backoff and hold per step phase")
+    .action(async (id: string) => print(await client().timeline(id), views.timeline));
   tx.command('retry <id>')
     .description("replay a failed transaction's compensations")
     .action(async (id: string) => print(await client().retry(id), views.transaction));
@@ -155,13 +167,23 @@ export async function run(args: string[], io: Io = processIo): Promise<number> {
       print(await client().setStepAttempts(id, step, { attemptsLeft: left, note }), views.transaction),
     );
   tx.command('skip <id> <step>')
-    .description("count a saga step as succeeded with an output you give, so that its dependents run")
+    .description('count a saga step as succeeded with an output you give, so that its dependents run')
     .option('-o, --output <json>', "the step's output: JSON, or @file.json, or @- for standard input")
     .requiredOption('--note <text>', 'what was done instead, for the history (e.g. a ticket)')
     .action(async (id: string, step: string, options: { output?: string; note: string }) => {
       const output = options.output === undefined ? undefined : parseInput(io, options.output);
       print(await client().skipStep(id, step, { output, note: options.note }), views.transaction);
     });
+  tx.command('input <id> <step>')
+    .description("the input a step's next command carries (an operator's edit, or the one its definition maps)")
+    .action(async (id: string, step: string) => print(await client().stepInput(id, step), views.stepInput));
+  tx.command('edit-retry <id> <step>')
+    .description("edit a step's input and retry it: sent now if a retry waits, replayed with a fresh budget if stuck")
+    .requiredOption('-i, --input <json>', 'the new input: a JSON object, or @file.json, or @- for standard input')
+    .requiredOption('--note <text>', 'why, for the history (which keeps the old and the new input)')
+    .action(async (id: string, step: string, options: { input: string; note: string }) =>
+      print(await client().editStepInput(id, step, { input: parseInput(io, options.input), note: options.note }), views.transaction),
+    );
   tx.command('fail <id> <step>')
     .description('fail a step that has not answered its first phase yet: the rollback starts')
     .requiredOption('--note <text>', 'why, for the history')
@@ -206,6 +228,15 @@ export async function run(args: string[], io: Io = processIo): Promise<number> {
     .description('a bulk action and its progress')
     .action(async (id: string) => print(await client().bulkAction(id), views.bulk));
 
+  program
+    .command('stats')
+    .description('per definition and step: p50/p95/p99 durations and failure rates of the transactions that ended recently')
+    .option('--window <minutes>', 'minutes to cover (1-1440)', integer, 60)
+    .option('--definition <name>', 'only this definition')
+    .action(async ({ window, definition }: { window: number; definition?: string }) =>
+      print(await client().timingStats({ windowMinutes: window, definition }), views.stats),
+    );
+
   const participants = program.command('participants').description('participants: circuits, commands in flight, pauses');
   participants
     .command('list')
@@ -223,8 +254,25 @@ export async function run(args: string[], io: Io = processIo): Promise<number> {
     .description('resume it and every transaction that waited for it')
     .option('--note <text>', 'why, for the audit log')
     .action(async (participant: string, { note }: Noted) =>
-      print({ participant, resumed: await client().resumeParticipant(participant, note) }, ({ resumed }) =>
-        `${participant} resumed, and ${resumed} transactions that waited for it\n`,
+      print(
+        { participant, resumed: await client().resumeParticipant(participant, note) },
+        ({ resumed }) => `${participant} resumed, and ${resumed} transactions that waited for it\n`,
+      ),
+    );
+
+  const inDoubt = program.command('in-doubt').description('two-phase commit: the prepared transactions participants hold');
+  inDoubt
+    .command('list')
+    .description('prepared work with what the coordinator knows of it; overdue first (its decision is known: it holds its locks for nothing)')
+    .action(async () => print(await client().inDoubt(), views.inDoubt));
+  inDoubt
+    .command('finish <participant> <txId> <stepId>')
+    .description('ask the participant to finish a prepared transaction now by its decision (a missing transaction: roll back)')
+    .option('--note <text>', 'why, for the audit log')
+    .action(async (participant: string, txId: string, stepId: string, { note }: Noted) =>
+      print(
+        await client().finishPrepared(participant, txId, stepId, note),
+        (w) => `${participant} asked to ${w.verdict === 'commit' ? 'commit' : 'roll back'} ${txId}/${stepId} on its next report\n`,
       ),
     );
 

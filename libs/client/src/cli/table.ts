@@ -1,6 +1,9 @@
 /** Rows as aligned columns under upper-case headers, the way `kubectl get` prints them. */
 export function table(headers: string[], rows: (string | number | null | undefined)[][]): string {
-  const cells = [headers.map((h) => h.toUpperCase()), ...rows.map((row) => row.map((cell) => (cell === null || cell === undefined ? '-' : String(cell))))];
+  const cells = [
+    headers.map((h) => h.toUpperCase()),
+    ...rows.map((row) => row.map((cell) => (cell === null || cell === undefined ? '-' : String(cell)))),
+  ];
   const widths = headers.map((_, column) => Math.max(...cells.map((row) => row[column].length)));
   return cells.map((row) => row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]))).join('  ')).join('\n') + '\n';
 }

@@ -127,6 +127,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/definitions/{name}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every version of a definition, newest first, with how many transactions run it now (running or compensating) */
+        get: operations["DefinitionsController_versions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/definitions/{name}/diff": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What changed between two versions of a definition
+         * @description Steps are matched by id: added, removed, or changed field by field; the fields outside the steps apart.
+         */
+        get: operations["DefinitionsController_diff"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/transactions": {
         parameters: {
             query?: never;
@@ -293,6 +330,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/transactions/{id}/timeline": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The transaction's waterfall: per step phase, each attempt from dispatch to answer, the backoffs and holds, on one time axis
+         * @description Built from the history (its first 10,000 events).
+         */
+        get: operations["TransactionsController_timeline"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/transactions/{id}/events": {
         parameters: {
             query?: never;
@@ -446,6 +503,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/transactions/{id}/steps/{stepId}/input": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The input a step's next command carries: an operator's edit, or the one its definition maps */
+        get: operations["TransactionsController_stepInput"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/transactions/{id}/steps/{stepId}/edit-and-retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Edit a step's input and retry it: a step waiting for a retry is sent now, a stuck one replayed with a fresh budget
+         * @description The new input replaces the mapped one for every later command of the step (a saga compensation included; TCC and 2PC: only while the step is in its try / prepare phase). 409 STEP_NOT_RETRIABLE when nothing waits for a retry or an operator, NOT_APPLICABLE in a phase that must carry its first phase's input, PAUSED while paused; 413 INPUT_TOO_LARGE above MAX_INPUT_BYTES.
+         */
+        post: operations["TransactionsController_editInput"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/transactions/{id}/steps/{stepId}/fail": {
         parameters: {
             query?: never;
@@ -471,8 +565,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * How the coordinator protects each participant: circuit breaker, commands in flight, pause
-         * @description Every participant with commands in flight, a circuit breaker on the instance that answers, or a pause. Breakers are per instance; in-flight counts and pauses are global.
+         * How the coordinator protects each participant: circuit breaker, commands in flight, pause, adaptive timeouts
+         * @description Every participant with commands in flight, a circuit breaker or an adaptive timeout on the instance that answers, or a pause. Breakers and reply times are per instance; in-flight counts and pauses are global.
          */
         get: operations["ParticipantsController_list"];
         put?: never;
@@ -616,6 +710,86 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/participants/{participant}/prepared": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * A participant reports the prepared transactions (2PC) it holds
+         * @description Sent by the SDK every PREPARED_REPORT_MS; replaces what the participant reported before. The answer lists those an operator asked to finish now.
+         */
+        put: operations["InDoubtController_report"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/in-doubt": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Prepared transactions the participants hold, with what the coordinator knows of each
+         * @description Those whose decision is known (or whose transaction is missing: presumed abort) should have been finished; they come first.
+         */
+        get: operations["InDoubtController_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/in-doubt/{participant}/{txId}/{stepId}/finish": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ask the participant to finish a prepared transaction now by its decision
+         * @description Handed to the participant with the answer to its next report; it asks for the decision and applies it (a missing transaction: abort). 404 PREPARED_WORK_NOT_FOUND, 409 DECISION_PENDING (undecided: abort the transaction instead).
+         */
+        post: operations["InDoubtController_finish"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/stats/definitions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Per definition and step: p50/p95/p99 durations and failure rates of the transactions that ended in a recent window
+         * @description Read from the timing rollup (per minute and per hour), which the coordinator fills a few seconds after each end: it costs the same whatever the number of transactions.
+         */
+        get: operations["StatsController_definitions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -625,6 +799,28 @@ export interface components {
             name: string;
             /** @enum {string} */
             role: "viewer" | "starter" | "operator" | "admin" | "metrics" | "participant";
+        };
+        AdaptiveTimeoutDto: {
+            /**
+             * @description The shortest timeout it sets.
+             * @example 200
+             */
+            minMs: number;
+            /**
+             * @description The longest timeout it sets, and the timeout until enough reply times are known; at least minMs.
+             * @example 5000
+             */
+            maxMs: number;
+            /**
+             * @description Which percentile of the participant's recent reply times it follows (default 99).
+             * @example 99
+             */
+            percentile?: number;
+            /**
+             * @description How many times that percentile an attempt waits; above 1 (default 2).
+             * @example 2
+             */
+            factor?: number;
         };
         RetryPolicyDto: {
             /**
@@ -660,6 +856,8 @@ export interface components {
              * @example 5000
              */
             timeoutMs?: number;
+            /** @description Instead of timeoutMs: each attempt waits factor × the percentile of the participant's recent reply times, within [minMs, maxMs] (maxMs until enough replies are known). */
+            adaptiveTimeout?: components["schemas"]["AdaptiveTimeoutDto"];
             /** @description Overrides the built-in retry policy field by field. */
             retry?: components["schemas"]["RetryPolicyDto"];
         };
@@ -703,10 +901,12 @@ export interface components {
                 [key: string]: unknown;
             };
             /**
-             * @description How long to wait for the reply to one attempt; overrides defaults.timeoutMs.
+             * @description How long to wait for the reply to one attempt; overrides the defaults' timeout (either form).
              * @example 5000
              */
             timeoutMs?: number;
+            /** @description Instead of timeoutMs: each attempt waits factor × the percentile of the participant's recent reply times, within [minMs, maxMs] (maxMs until enough replies are known). Overrides the defaults' timeout (either form). */
+            adaptiveTimeout?: components["schemas"]["AdaptiveTimeoutDto"];
             /** @description Overrides defaults.retry field by field. */
             retry?: components["schemas"]["RetryPolicyDto"];
         };
@@ -763,7 +963,7 @@ export interface components {
              * @example unknown_dependency
              * @enum {string}
              */
-            code: "required" | "invalid_type" | "invalid_format" | "invalid_value" | "out_of_range" | "unknown_field" | "not_applicable" | "no_steps" | "too_many_steps" | "duplicate_step_id" | "duplicate_dependency" | "unknown_dependency" | "self_dependency" | "dependency_cycle" | "invalid_retry_policy" | "invalid_reference" | "unknown_step_reference" | "reference_not_ancestor";
+            code: "required" | "invalid_type" | "invalid_format" | "invalid_value" | "out_of_range" | "unknown_field" | "not_applicable" | "no_steps" | "too_many_steps" | "duplicate_step_id" | "duplicate_dependency" | "unknown_dependency" | "self_dependency" | "dependency_cycle" | "invalid_retry_policy" | "invalid_adaptive_timeout" | "invalid_reference" | "unknown_step_reference" | "reference_not_ancestor";
             /** @example no step has id "create-ordr" */
             message: string;
         };
@@ -811,6 +1011,65 @@ export interface components {
             items: components["schemas"]["DefinitionSummaryDto"][];
             /** @description Pass as `cursor` for the next page; null on the last page */
             nextCursor: string | null;
+        };
+        DefinitionVersionUsageDto: {
+            /** @example 2 */
+            version: number;
+            /**
+             * Format: date-time
+             * @example 2026-01-01T12:00:00.000Z
+             */
+            createdAt: string;
+            /** @example ops-admin */
+            registeredBy: string | null;
+            /**
+             * @description Transactions pinned to this version that are running or compensating
+             * @example 12
+             */
+            running: number;
+        };
+        DefinitionVersionsDto: {
+            /** @description Newest first */
+            items: components["schemas"]["DefinitionVersionUsageDto"][];
+        };
+        FieldChangeDto: {
+            /**
+             * @description Dot-separated; an array (dependsOn) is one field
+             * @example retry.maxAttempts
+             */
+            path: string;
+            /** @enum {string} */
+            kind: "added" | "removed" | "changed";
+            /**
+             * @description The old value; absent when added
+             * @example 3
+             */
+            from?: Record<string, never>;
+            /**
+             * @description The new value; absent when removed
+             * @example 5
+             */
+            to?: Record<string, never>;
+        };
+        StepChangeDto: {
+            /** @example reserve-stock */
+            id: string;
+            /** @enum {string} */
+            kind: "added" | "removed" | "changed";
+            /** @description Every field of an added or removed step; the differing ones of a changed step */
+            fields: components["schemas"]["FieldChangeDto"][];
+        };
+        DefinitionDiffDto: {
+            /** @example place-order */
+            name: string;
+            /** @example 1 */
+            from: number;
+            /** @example 2 */
+            to: number;
+            /** @description Fields outside the steps (timeoutMs, defaults …) */
+            fields: components["schemas"]["FieldChangeDto"][];
+            /** @description Steps matched by id, in the order of `to`, then the removed ones */
+            steps: components["schemas"]["StepChangeDto"][];
         };
         StartTransactionDto: {
             /**
@@ -867,7 +1126,7 @@ export interface components {
              * @description The operator who paused it; null when only paused participants hold it
              * @example ops-alice
              */
-            actor?: string | null;
+            actor: string | null;
             /**
              * @description Paused participants it has a command for
              * @example [
@@ -905,21 +1164,31 @@ export interface components {
              * @description What the step waits for: the reply to its attempt out, the end of a retry backoff, or of a hold; null: nothing
              * @enum {string|null}
              */
-            waitingFor?: "reply" | "backoff" | "hold" | null;
+            waitingFor: "reply" | "backoff" | "hold" | null;
             /**
              * @description Timeout, next retry, or end of a hold
              * @example 2026-11-21T10:00:05.000Z
              */
-            dueAt?: string | null;
+            dueAt: string | null;
             /**
              * @example {
              *       "reservationId": "r-1"
              *     }
              */
-            output?: {
+            output: {
                 [key: string]: unknown;
             } | null;
-            lastError?: components["schemas"]["ReplyErrorView"] | null;
+            lastError: components["schemas"]["ReplyErrorView"] | null;
+            /**
+             * @description The input an operator set for the step's commands (edit and retry); null: the input its definition maps
+             * @example {
+             *       "sku": "SKU-2",
+             *       "qty": 1
+             *     }
+             */
+            input: {
+                [key: string]: unknown;
+            } | null;
         };
         TransactionView: {
             /** @example 0b6f2c4e-8f1a-4d55-9a3e-2f7c1d9e8a10 */
@@ -930,7 +1199,7 @@ export interface components {
             /** @enum {string} */
             status: "running" | "compensating" | "completed" | "compensated" | "failed";
             /** @description Set while paused: nothing is sent and no timer runs (replies are still applied); null otherwise */
-            paused?: components["schemas"]["PauseView"] | null;
+            paused: components["schemas"]["PauseView"] | null;
             /**
              * @example {
              *       "sku": "SKU-1",
@@ -941,14 +1210,14 @@ export interface components {
                 [key: string]: unknown;
             };
             /** @description The caller's own: another API key's equal key is another key */
-            idempotencyKey?: string | null;
+            idempotencyKey: string | null;
             /**
              * @description Name of the API key that started it (null: started before actors were recorded)
              * @example shop-backend
              */
-            startedBy?: string | null;
+            startedBy: string | null;
             /** @example 2026-11-21T10:00:30.000Z */
-            deadline?: string | null;
+            deadline: string | null;
             /** @example 2026-11-21T10:00:00.000Z */
             createdAt: string;
             /** @example 2026-11-21T10:00:01.250Z */
@@ -957,7 +1226,7 @@ export interface components {
              * @description 2PC only: the global decision an in-doubt participant must follow (abort when none was recorded: presumed abort)
              * @enum {string|null}
              */
-            decision?: "commit" | "abort" | "pending" | null;
+            decision: "commit" | "abort" | "pending" | null;
             /**
              * @description Business keys given at the start ({} when none)
              * @example {
@@ -978,7 +1247,7 @@ export interface components {
         TransactionPage: {
             items: components["schemas"]["TransactionView"][];
             /** @description Pass as `cursor` for the next page; null on the last page */
-            nextCursor?: string | null;
+            nextCursor: string | null;
         };
         BulkRetryDto: {
             /** @example place-order */
@@ -1071,7 +1340,7 @@ export interface components {
         };
         StatusCounts: {
             /**
-             * @description Every status, 0 when none
+             * @description Every status, 0 when none; when `capped`, at least this many
              * @example {
              *       "running": 3,
              *       "compensating": 0,
@@ -1083,24 +1352,47 @@ export interface components {
             counts: {
                 [key: string]: number;
             };
-            /** @example 131 */
+            /**
+             * @description When `capped`, more than this many match
+             * @example 131
+             */
+            total: number;
+            /**
+             * @description More than 5,000 match: counting stopped there, so `total` is a floor and each status count a lower bound
+             * @example false
+             */
+            capped: boolean;
+        };
+        EndedCounts: {
+            /** @example 40 */
+            completed: number;
+            /** @example 2 */
+            compensated: number;
+            /** @example 0 */
+            failed: number;
+            /** @example 42 */
             total: number;
         };
-        MinuteBucket: {
-            /** @example 2026-11-21T10:00:00.000Z */
-            minute: string;
+        EndedBucket: {
+            /** @example 40 */
+            completed: number;
+            /** @example 2 */
+            compensated: number;
+            /** @example 0 */
+            failed: number;
             /**
-             * @example {
-             *       "running": 0,
-             *       "compensating": 0,
-             *       "completed": 40,
-             *       "compensated": 2,
-             *       "failed": 0
-             *     }
+             * @description Start of the bucket (bucketSeconds wide)
+             * @example 2026-11-21T10:00:00.000Z
              */
-            counts: {
-                [key: string]: number;
-            };
+            start: string;
+        };
+        LiveCounts: {
+            /** @example 3 */
+            running: number;
+            /** @example 0 */
+            compensating: number;
+            /** @example 3 */
+            total: number;
         };
         TransactionSummary: {
             /** @example 0b6f2c4e-8f1a-4d55-9a3e-2f7c1d9e8a10 */
@@ -1116,19 +1408,27 @@ export interface components {
             updatedAt: string;
         };
         Overview: {
-            /** @example 2026-11-21T09:00:00.000Z */
+            /**
+             * @description Start of the oldest bucket read: windowMinutes rounded up to whole buckets, the current one included
+             * @example 2026-11-21T09:00:00.000Z
+             */
             from: string;
             /** @example 60 */
             windowMinutes: number;
-            /** @description Transactions started in the window, by their status now */
-            started: components["schemas"]["StatusCounts"];
             /**
-             * @description Transactions started per minute over the window
+             * @description Width of the buckets: 60 for windows up to 24 minutes, 600 up to 240, 3600 beyond
+             * @example 600
+             */
+            bucketSeconds: number;
+            /** @description Transactions that ended since `from`, by outcome (from the timing rollup: ends of the last few seconds may not be in yet) */
+            ended: components["schemas"]["EndedCounts"];
+            /**
+             * @description Transactions ended per minute since `from`
              * @example 2.1
              */
             throughputPerMinute: number;
             /**
-             * @description Share of the finished ones started in the window
+             * @description Share of each outcome among those ended since `from`
              * @example {
              *       "completed": 0.93,
              *       "compensated": 0.06,
@@ -1138,7 +1438,10 @@ export interface components {
             rates: {
                 [key: string]: number;
             };
-            perMinute: components["schemas"]["MinuteBucket"][];
+            /** @description Ended per bucket by outcome, oldest first; buckets where none ended are left out */
+            endedPerBucket: components["schemas"]["EndedBucket"][];
+            /** @description Transactions running or compensating now, whenever they started */
+            live: components["schemas"]["LiveCounts"];
             /** @example 5 */
             stuckMinutes: number;
             /** @description Running or compensating, with no progress for stuckMinutes (at most 50) */
@@ -1156,7 +1459,79 @@ export interface components {
              * @description 2PC only: the global decision an in-doubt participant must follow (abort when none was recorded: presumed abort)
              * @enum {string|null}
              */
-            decision?: "commit" | "abort" | "pending" | null;
+            decision: "commit" | "abort" | "pending" | null;
+        };
+        TimelineSpanView: {
+            /**
+             * @description A command out (dispatch to answer), a retry backoff, or a hold
+             * @enum {string}
+             */
+            kind: "attempt" | "backoff" | "hold";
+            /**
+             * @description attempt: its number; backoff: the attempt it waits to send
+             * @example 2
+             */
+            attempt?: number;
+            /** @example 2026-11-21T10:00:01.000Z */
+            start: string;
+            /**
+             * @description null: still going
+             * @example 2026-11-21T10:00:01.040Z
+             */
+            end: string | null;
+            /**
+             * @description attempt: how it ended (a reply, or its timeout); null while no answer came
+             * @enum {string|null}
+             */
+            outcome?: "success" | "failure" | "retry" | "timeout" | null;
+            error?: components["schemas"]["ReplyErrorView"];
+            /**
+             * @description hold: why the command was held back
+             * @example circuit_open
+             */
+            reason?: string;
+        };
+        TimelineRowView: {
+            /** @example charge */
+            stepId: string;
+            /** @example execute */
+            phase: string;
+            /** @description Oldest first */
+            spans: components["schemas"]["TimelineSpanView"][];
+        };
+        TimelineMarkView: {
+            /** @example 2026-11-21T10:00:01.300Z */
+            at: string;
+            /**
+             * @description The history event
+             * @example transaction.status_changed
+             */
+            type: string;
+            /** @example charge */
+            stepId?: string;
+            /**
+             * @description The status reached, or the decision taken
+             * @example completed
+             */
+            detail?: string;
+        };
+        TimelineView: {
+            /** @example 2026-11-21T10:00:01.000Z */
+            start: string | null;
+            /**
+             * @description When it ended; null while it runs
+             * @example 2026-11-21T10:00:01.300Z
+             */
+            end: string | null;
+            /** @description One row per step phase (a compensation has its own), in the order they began */
+            rows: components["schemas"]["TimelineRowView"][];
+            /** @description The start, status changes, decisions, pauses and operator actions */
+            marks: components["schemas"]["TimelineMarkView"][];
+            /**
+             * @description Only the first TIMELINE_MAX_EVENTS history events were read
+             * @example false
+             */
+            truncated: boolean;
         };
         EventView: {
             /** @example 42 */
@@ -1164,9 +1539,9 @@ export interface components {
             /** @example step.replied */
             type: string;
             /** @example charge */
-            stepId?: string | null;
+            stepId: string | null;
             /** @example ops@example.com */
-            actor?: string | null;
+            actor: string | null;
             /** @example 2026-11-21T10:00:01.250Z */
             at: string;
             /**
@@ -1185,7 +1560,7 @@ export interface components {
         EventPage: {
             items: components["schemas"]["EventView"][];
             /** @description Pass as `cursor` for the next page; null on the last page */
-            nextCursor?: string | null;
+            nextCursor: string | null;
         };
         AbortDto: {
             /** @example customer cancelled by phone */
@@ -1226,6 +1601,34 @@ export interface components {
                 [key: string]: unknown;
             } | null;
         };
+        StepInputView: {
+            /**
+             * @description What the step's next command carries
+             * @example {
+             *       "sku": "SKU-1",
+             *       "qty": 2
+             *     }
+             */
+            input: {
+                [key: string]: unknown;
+            };
+            /** @description Set by an operator (edit and retry); false: mapped from the transaction input and step outputs */
+            edited: boolean;
+        };
+        EditInputDto: {
+            /** @example reserved by hand in the warehouse system, ticket OPS-52 */
+            note: string;
+            /**
+             * @description The input the step's commands carry from its next attempt on (at most MAX_INPUT_BYTES as JSON)
+             * @example {
+             *       "sku": "SKU-2",
+             *       "qty": 1
+             *     }
+             */
+            input: {
+                [key: string]: unknown;
+            };
+        };
         RequiredNoteDto: {
             /** @example reserved by hand in the warehouse system, ticket OPS-52 */
             note: string;
@@ -1239,7 +1642,44 @@ export interface components {
              */
             by: string;
             /** @example database upgrade, ticket OPS-51 */
-            note?: string | null;
+            note: string | null;
+        };
+        AdaptiveTimeoutView: {
+            /**
+             * @description The policy's shortest timeout
+             * @example 200
+             */
+            minMs: number;
+            /**
+             * @description The policy's longest timeout: the timeout while too few replies are known
+             * @example 5000
+             */
+            maxMs: number;
+            /**
+             * @description The percentile of the recent reply times it follows
+             * @example 99
+             */
+            percentile: number;
+            /**
+             * @description How many times that percentile an attempt waits
+             * @example 2
+             */
+            factor: number;
+            /**
+             * @description The timeout in force: factor × percentileMs, within [minMs, maxMs]; maxMs without enough replies
+             * @example 412
+             */
+            timeoutMs: number;
+            /**
+             * @description The observed percentile of the reply times; null while fewer than REPLY_TIME_MIN_SAMPLES are known
+             * @example 206
+             */
+            percentileMs: number | null;
+            /**
+             * @description Reply times known (the latest, at most REPLY_TIME_WINDOW; a timeout counts as one its length)
+             * @example 200
+             */
+            samples: number;
         };
         ParticipantView: {
             /** @example inventory */
@@ -1260,7 +1700,9 @@ export interface components {
              */
             failureRatio: number;
             /** @description Set while an operator has it paused: every command to it is held (its transactions pause) until it is resumed */
-            paused?: components["schemas"]["ParticipantPauseView"] | null;
+            paused: components["schemas"]["ParticipantPauseView"] | null;
+            /** @description This instance's adaptive step timeouts for it, one per policy its steps used here (empty without any) */
+            adaptiveTimeouts: components["schemas"]["AdaptiveTimeoutView"][];
         };
         ParticipantList: {
             items: components["schemas"]["ParticipantView"][];
@@ -1269,7 +1711,7 @@ export interface components {
             /** @example inventory */
             participant: string;
             /**
-             * @description Transactions that waited for it and were resumed
+             * @description Transactions that waited for it when it was resumed (all of them are resumed)
              * @example 50
              */
             resumed: number;
@@ -1397,7 +1839,7 @@ export interface components {
             /** @example 2026-12-03T07:00:02.000Z */
             updatedAt: string;
             /** @example 2026-12-03T07:00:05.000Z */
-            finishedAt?: string | null;
+            finishedAt: string | null;
         };
         BulkActionList: {
             items: components["schemas"]["BulkActionView"][];
@@ -1459,6 +1901,199 @@ export interface components {
              * @example null
              */
             error: string | null;
+        };
+        PreparedItemDto: {
+            /** @example 0b6f2c4e-8f1a-4d55-9a3e-2f7c1d9e8a10 */
+            txId: string;
+            /** @example reserve */
+            stepId: string;
+            /** @example ordo:shop.inventory:0b6f2c4e-8f1a-4d55-9a3e-2f7c1d9e8a10:reserve */
+            gid: string;
+            /**
+             * @description Its PostgreSQL transaction id
+             * @example 48213
+             */
+            xid: string;
+            /**
+             * Format: date-time
+             * @example 2026-11-21T10:00:00.000Z
+             */
+            preparedAt: string;
+            /**
+             * @description The tables it holds locks on
+             * @example [
+             *       "inventory.stock"
+             *     ]
+             */
+            relations: string[];
+            /**
+             * @description Sessions waiting for it (for rows it locked)
+             * @example 0
+             */
+            waiters: number;
+        };
+        PreparedReportDto: {
+            /**
+             * @description The reporting instance (a participant with several reports the same list)
+             * @example inventory-7f9c4-1
+             */
+            instance: string;
+            /** @description Every prepared transaction it holds now (at most 1000) */
+            items: components["schemas"]["PreparedItemDto"][];
+        };
+        StepRefDto: {
+            /** @example 0b6f2c4e-8f1a-4d55-9a3e-2f7c1d9e8a10 */
+            txId: string;
+            /** @example reserve */
+            stepId: string;
+        };
+        PreparedReportAnswer: {
+            /** @description Prepared transactions an operator asked to finish now: ask for their decision and apply it */
+            finish: components["schemas"]["StepRefDto"][];
+        };
+        InDoubtView: {
+            /** @example inventory */
+            participant: string;
+            /** @example 0b6f2c4e-8f1a-4d55-9a3e-2f7c1d9e8a10 */
+            txId: string;
+            /** @example reserve */
+            stepId: string;
+            /** @example ordo:shop.inventory:0b6f2c4e-8f1a-4d55-9a3e-2f7c1d9e8a10:reserve */
+            gid: string;
+            /** @example 48213 */
+            xid: string;
+            /** @example 2026-11-21T10:00:00.000Z */
+            preparedAt: string;
+            /**
+             * @description How long it has held its locks, as of the answer
+             * @example 42000
+             */
+            heldMs: number;
+            /**
+             * @example [
+             *       "inventory.stock"
+             *     ]
+             */
+            relations: string[];
+            /** @example 0 */
+            waiters: number;
+            /**
+             * @description The coordinator's decision for it: `pending` while undecided, `missing` when the coordinator has no such transaction (presumed abort)
+             * @enum {string}
+             */
+            verdict: "commit" | "abort" | "pending" | "missing";
+            /** @description Its verdict is settled, so it should have been finished: it holds its locks for nothing */
+            shouldBeFinished: boolean;
+            /** @example inventory-7f9c4-1 */
+            reportedBy: string;
+            /** @example 2026-11-21T10:00:40.000Z */
+            reportedAt: string;
+            /**
+             * @description Who asked to finish it now, until it is gone
+             * @example ops-alice
+             */
+            finishRequestedBy: string | null;
+            /** @example 2026-11-21T10:00:41.000Z */
+            finishRequestedAt: string | null;
+        };
+        InDoubtList: {
+            /** @description Those that should have been finished first, then the oldest first */
+            items: components["schemas"]["InDoubtView"][];
+        };
+        LatencyPercentiles: {
+            /**
+             * @description Milliseconds (read from log-scale buckets: within 19 % of the exact figure)
+             * @example 42.5
+             */
+            p50: number;
+            /** @example 120.3 */
+            p95: number;
+            /** @example 480 */
+            p99: number;
+            /**
+             * @description The longest, exact
+             * @example 1210
+             */
+            max: number;
+        };
+        TransactionTimings: {
+            /**
+             * @description Transactions that ended in the window (a replayed one counts at each end)
+             * @example 1200
+             */
+            ended: number;
+            /** @example 1150 */
+            completed: number;
+            /**
+             * @description Rolled back (saga compensated, TCC cancelled, 2PC aborted)
+             * @example 46
+             */
+            compensated: number;
+            /**
+             * @description Ended failed: they wait for an operator
+             * @example 4
+             */
+            failed: number;
+            /**
+             * @description (compensated + failed) / ended; 0 when none ended
+             * @example 0.0417
+             */
+            failureRate: number;
+            /** @description From the start to the end; null when none ended */
+            durationMs: components["schemas"]["LatencyPercentiles"] | null;
+        };
+        StepTimings: {
+            /** @example charge */
+            stepId: string;
+            /**
+             * @description The phase: the forward one (execute, try, prepare) or confirm, commit, compensate, cancel, abort
+             * @example execute
+             */
+            phase: string;
+            /**
+             * @description Times the phase ran to an answer in the transactions that ended in the window
+             * @example 1200
+             */
+            count: number;
+            /**
+             * @description Of those, how many did not succeed (refused, or out of attempts)
+             * @example 30
+             */
+            failures: number;
+            /** @example 0.025 */
+            failureRate: number;
+            /**
+             * @description Attempts beyond the first
+             * @example 12
+             */
+            retries: number;
+            /** @description Dispatch to reply of the successful attempt; null when none succeeded */
+            durationMs: components["schemas"]["LatencyPercentiles"] | null;
+            /** @description First dispatch to last answer, retries and backoffs included */
+            totalMs: components["schemas"]["LatencyPercentiles"] | null;
+        };
+        DefinitionTimings: {
+            /** @example place-order */
+            name: string;
+            transactions: components["schemas"]["TransactionTimings"];
+            /** @description In the latest version's step order, forward phases first */
+            steps: components["schemas"]["StepTimings"][];
+        };
+        TimingStats: {
+            /**
+             * @description Start of the oldest bucket read
+             * @example 2026-11-21T09:01:00.000Z
+             */
+            from: string;
+            /** @example 60 */
+            windowMinutes: number;
+            /**
+             * @description Width of the buckets read: 60, 600 or 3600
+             * @example 60
+             */
+            bucketSeconds: number;
+            /** @description Definitions with an end in the window, by name */
+            definitions: components["schemas"]["DefinitionTimings"][];
         };
     };
     responses: never;
@@ -1871,6 +2506,74 @@ export interface operations {
             };
         };
     };
+    DefinitionsController_versions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DefinitionVersionsDto"];
+                };
+            };
+            /** @description DEFINITION_NOT_FOUND: no such definition or version. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    DefinitionsController_diff: {
+        parameters: {
+            query: {
+                /** @description The version compared from */
+                from: number;
+                /** @description The version compared to */
+                to: number;
+            };
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DefinitionDiffDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED: from or to missing, or not an integer from 1. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description DEFINITION_NOT_FOUND: no such definition or version. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
     TransactionsController_list: {
         parameters: {
             query?: {
@@ -2060,7 +2763,7 @@ export interface operations {
     TransactionsController_overview: {
         parameters: {
             query?: {
-                /** @description Minutes the rates cover */
+                /** @description Minutes the ended counts and rates cover (rounded up to whole buckets) */
                 windowMinutes?: number;
                 /** @description Minutes without progress that make an active transaction stuck */
                 stuckMinutes?: number;
@@ -2148,6 +2851,27 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["DecisionView"];
+                };
+            };
+        };
+    };
+    TransactionsController_timeline: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TimelineView"];
                 };
             };
         };
@@ -2365,6 +3089,54 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["SkipStepDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TransactionView"];
+                };
+            };
+        };
+    };
+    TransactionsController_stepInput: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                stepId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StepInputView"];
+                };
+            };
+        };
+    };
+    TransactionsController_editInput: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                stepId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EditInputDto"];
             };
         };
         responses: {
@@ -2640,6 +3412,101 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+        };
+    };
+    InDoubtController_report: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                participant: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PreparedReportDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PreparedReportAnswer"];
+                };
+            };
+        };
+    };
+    InDoubtController_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InDoubtList"];
+                };
+            };
+        };
+    };
+    InDoubtController_finish: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                participant: string;
+                txId: string;
+                stepId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NoteDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InDoubtView"];
+                };
+            };
+        };
+    };
+    StatsController_definitions: {
+        parameters: {
+            query?: {
+                /** @description Minutes the figures cover, in whole buckets ending with the current one: minutes up to 24, ten minutes up to 240, hours beyond */
+                windowMinutes?: number;
+                /** @description Only this definition */
+                definition?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TimingStats"];
+                };
             };
         };
     };

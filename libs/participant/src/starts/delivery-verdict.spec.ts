@@ -32,7 +32,7 @@ describe('verdictOf', () => {
     [404, '<html>not found</html>'],
     [400, { message: 'a proxy said no' }],
     [502, null],
-  ])('retries a %i without the coordinator\'s error body (%p): something else answered', (status, body) => {
+  ])("retries a %i without the coordinator's error body (%p): something else answered", (status, body) => {
     expect(verdictOf(status, body)).toMatchObject({ kind: 'retry', error: { status, code: `HTTP_${status}` } });
   });
 });
@@ -40,10 +40,16 @@ describe('verdictOf', () => {
 describe('verdictOfFailure', () => {
   it('retries a request that got no answer, naming the cause', () => {
     const error = new TypeError('fetch failed', { cause: new Error('connect ECONNREFUSED 127.0.0.1:3000') });
-    expect(verdictOfFailure(error)).toEqual({ kind: 'retry', error: { code: 'UNREACHABLE', message: 'fetch failed: connect ECONNREFUSED 127.0.0.1:3000' } });
+    expect(verdictOfFailure(error)).toEqual({
+      kind: 'retry',
+      error: { code: 'UNREACHABLE', message: 'fetch failed: connect ECONNREFUSED 127.0.0.1:3000' },
+    });
   });
 
   it('retries a timeout', () => {
-    expect(verdictOfFailure(new DOMException('The operation was aborted due to timeout', 'TimeoutError'))).toMatchObject({ kind: 'retry', error: { code: 'UNREACHABLE' } });
+    expect(verdictOfFailure(new DOMException('The operation was aborted due to timeout', 'TimeoutError'))).toMatchObject({
+      kind: 'retry',
+      error: { code: 'UNREACHABLE' },
+    });
   });
 });

@@ -7,10 +7,7 @@ export interface StartError {
 }
 
 /** What to do with a start after one delivery attempt. */
-export type DeliveryVerdict =
-  | { kind: 'delivered'; txId: string }
-  | { kind: 'rejected'; error: StartError }
-  | { kind: 'retry'; error: StartError };
+export type DeliveryVerdict = { kind: 'delivered'; txId: string } | { kind: 'rejected'; error: StartError } | { kind: 'retry'; error: StartError };
 
 /**
  * Client errors that a later attempt may get past: a timeout, a rate limit, and refused

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AppConfig } from '@ordo/platform';
 import { participantConfig } from '../participant.module';
+import { CoordinatorHttp } from '../coordinator-http';
 import { ParticipantConfig } from '../participant.config';
 import { OrdoStarts } from './ordo-starts';
 import { StartCommitSubscriber } from './start-commit.subscriber';
@@ -19,6 +20,7 @@ import { StartRelay } from './start-relay';
     StartRelay,
     StartCommitSubscriber,
     StartMetrics,
+    CoordinatorHttp,
   ],
   exports: [OrdoStarts],
 })

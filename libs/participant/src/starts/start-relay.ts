@@ -2,6 +2,7 @@ import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@ne
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { JsonObject } from '@ordo/protocol';
+import { CoordinatorHttp } from '../coordinator-http';
 import { ParticipantConfig } from '../participant.config';
 import { DeliveryVerdict, verdictOf, verdictOfFailure } from './delivery-verdict';
 import { retryDelayMs } from './retry-delay';
@@ -48,10 +49,11 @@ export class StartRelay implements OnApplicationBootstrap, OnModuleDestroy {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly config: ParticipantConfig,
     private readonly metrics: StartMetrics,
+    private readonly coordinator: CoordinatorHttp,
   ) {}
 
   onApplicationBootstrap(): void {
-    if (!this.config.ORDO_COORDINATOR_URL) {
+    if (!this.coordinator.configured) {
       this.logger.warn('ORDO_COORDINATOR_URL is not set: transaction starts are recorded in ordo_starts but not delivered until it is');
     }
     this.wake();
@@ -71,7 +73,7 @@ export class StartRelay implements OnApplicationBootstrap, OnModuleDestroy {
 
   /** Delivers every due start, now or right after the pass under way. */
   wake(): void {
-    if (this.stopped || !this.config.ORDO_COORDINATOR_URL) return;
+    if (this.stopped || !this.coordinator.configured) return;
     this.again = true;
     this.pass ??= this.drain().finally(() => {
       this.pass = undefined;
@@ -95,34 +97,28 @@ export class StartRelay implements OnApplicationBootstrap, OnModuleDestroy {
 
   /** Claims a batch of due starts, delivers them, records each outcome; how many it claimed. */
   private async deliverDue(): Promise<number> {
-    const claimed: ClaimedStart[] = (
-      await this.dataSource.query(
-        `UPDATE ordo_starts SET attempts = attempts + 1, next_attempt_at = now() + $1 * interval '1 millisecond'
+    const [claimed] = await this.dataSource.query<[ClaimedStart[], number]>(
+      `UPDATE ordo_starts SET attempts = attempts + 1, next_attempt_at = now() + $1 * interval '1 millisecond'
          WHERE id IN (
            SELECT id FROM ordo_starts
            WHERE status = 'pending' AND next_attempt_at <= now() AND created_at <= now() - $2 * interval '1 millisecond'
            ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED)
          RETURNING id, idempotency_key, definition, version, input, traceparent, attempts`,
-        [CLAIM_MS, this.config.FAULT_STARTS_HOLD_MS, BATCH],
-      )
-    )[0];
+      [CLAIM_MS, this.config.FAULT_STARTS_HOLD_MS, BATCH],
+    );
     await Promise.all(claimed.map(async (start) => this.record(start, await this.deliver(start))));
     return claimed.length;
   }
 
   private async deliver(start: ClaimedStart): Promise<DeliveryVerdict> {
-    const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
-    if (this.config.ORDO_COORDINATOR_API_KEY) headers.authorization = `Bearer ${this.config.ORDO_COORDINATOR_API_KEY}`;
-    if (start.traceparent) headers.traceparent = start.traceparent;
     const body = { definition: start.definition, version: start.version ?? undefined, input: start.input, idempotencyKey: start.idempotency_key };
     try {
-      const response = await fetch(`${this.config.ORDO_COORDINATOR_URL!.replace(/\/+$/, '')}/api/v1/transactions`, {
-        method: 'POST',
-        headers,
-        body: JSON.stringify(body),
-        signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS),
+      const answer = await this.coordinator.request('POST', '/transactions', {
+        body,
+        timeoutMs: DELIVERY_TIMEOUT_MS,
+        headers: start.traceparent ? { traceparent: start.traceparent } : undefined,
       });
-      return verdictOf(response.status, await response.json().catch(() => null));
+      return verdictOf(answer.status, answer.body);
     } catch (error) {
       return verdictOfFailure(error as Error);
     }
@@ -145,7 +141,11 @@ export class StartRelay implements OnApplicationBootstrap, OnModuleDestroy {
           [start.id, verdict.error],
         );
         this.metrics.attempted('rejected');
-        this.logger.error({ ...fields, error: verdict.error, msg: `the coordinator refused to start ${start.definition}; the start is marked rejected` });
+        this.logger.error({
+          ...fields,
+          error: verdict.error,
+          msg: `the coordinator refused to start ${start.definition}; the start is marked rejected`,
+        });
         return;
       case 'retry': {
         const delayMs = retryDelayMs(start.attempts);

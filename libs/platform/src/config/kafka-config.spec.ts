@@ -52,7 +52,10 @@ describe('Kafka settings', () => {
   });
 
   it('skip only the host name check when KAFKA_SSL_VERIFY_HOSTNAME=off', () => {
-    const ssl = kafkaConnection(kafka({ KAFKA_SSL: 'true', KAFKA_SSL_VERIFY_HOSTNAME: 'off' })).ssl as { rejectUnauthorized: boolean; checkServerIdentity?: () => undefined };
+    const ssl = kafkaConnection(kafka({ KAFKA_SSL: 'true', KAFKA_SSL_VERIFY_HOSTNAME: 'off' })).ssl as {
+      rejectUnauthorized: boolean;
+      checkServerIdentity?: () => undefined;
+    };
     expect(ssl.rejectUnauthorized).toBe(true);
     expect(ssl.checkServerIdentity?.()).toBeUndefined();
   });
@@ -69,11 +72,15 @@ describe('Kafka settings', () => {
       `KAFKA_SSL_CA_FILE: cannot read the file (ENOENT) (got "${join(dir, 'missing.pem')}")`,
     );
     expect(problems({ KAFKA_SSL: 'maybe' })).toContain('KAFKA_SSL: must be on or off (or true / false)');
-    expect(problems({ KAFKA_SASL_MECHANISM: 'gssapi' })).toContain('KAFKA_SASL_MECHANISM: KAFKA_SASL_MECHANISM must be one of the following values: plain, scram-sha-256, scram-sha-512');
+    expect(problems({ KAFKA_SASL_MECHANISM: 'gssapi' })).toContain(
+      'KAFKA_SASL_MECHANISM: KAFKA_SASL_MECHANISM must be one of the following values: plain, scram-sha-256, scram-sha-512',
+    );
     expect(problems({ KAFKA_SASL_MECHANISM: 'scram-sha-256' })).toMatch(
       /KAFKA_SASL_USERNAME: is required with KAFKA_SASL_MECHANISM .*KAFKA_SASL_PASSWORD: is required with KAFKA_SASL_MECHANISM \(or KAFKA_SASL_PASSWORD_FILE\)/,
     );
-    expect(problems({ KAFKA_SASL_USERNAME: 'order', KAFKA_SASL_PASSWORD: 'x' })).toMatch(/KAFKA_SASL_USERNAME: needs KAFKA_SASL_MECHANISM .*KAFKA_SASL_PASSWORD: needs KAFKA_SASL_MECHANISM/);
+    expect(problems({ KAFKA_SASL_USERNAME: 'order', KAFKA_SASL_PASSWORD: 'x' })).toMatch(
+      /KAFKA_SASL_USERNAME: needs KAFKA_SASL_MECHANISM .*KAFKA_SASL_PASSWORD: needs KAFKA_SASL_MECHANISM/,
+    );
     expect(problems({ KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'order', KAFKA_SASL_PASSWORD: 'x' })).toContain(
       'KAFKA_SASL_MECHANISM: plain sends the password in clear: needs KAFKA_SSL=on',
     );
@@ -83,13 +90,23 @@ describe('Kafka settings', () => {
   });
 
   it('never show a password, even when it is refused', () => {
-    const message = problems({ KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'order', KAFKA_SASL_PASSWORD: 'hunter2', KAFKA_SASL_PASSWORD_FILE: password });
+    const message = problems({
+      KAFKA_SASL_MECHANISM: 'scram-sha-512',
+      KAFKA_SASL_USERNAME: 'order',
+      KAFKA_SASL_PASSWORD: 'hunter2',
+      KAFKA_SASL_PASSWORD_FILE: password,
+    });
     expect(message).toContain('KAFKA_SASL_PASSWORD: set either KAFKA_SASL_PASSWORD or KAFKA_SASL_PASSWORD_FILE, not both');
     expect(message).not.toContain('hunter2');
   });
 
-  it('are part of every app\'s settings', () => {
-    const config = validateConfig(AppConfig, { ...brokers, DATABASE_URL: 'postgres://u@db/ordo', DATABASE_SCHEMA: 'ordo', KAFKA_CREATE_TOPICS: 'off' });
+  it("are part of every app's settings", () => {
+    const config = validateConfig(AppConfig, {
+      ...brokers,
+      DATABASE_URL: 'postgres://u@db/ordo',
+      DATABASE_SCHEMA: 'ordo',
+      KAFKA_CREATE_TOPICS: 'off',
+    });
     expect(topicPolicy(config).create).toBe(false);
   });
 });

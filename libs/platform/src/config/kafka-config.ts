@@ -49,13 +49,13 @@ class CheckedSetting implements ValidatorConstraintInterface {
 const rule = (check: Check) => Validate(CheckedSetting, [check]);
 
 // Orchestrators often pass a setting they do not use as an empty string: that is "not set".
-const emptyIsUnset = Transform(({ value }) => (value === '' ? undefined : value));
+const emptyIsUnset = Transform(({ value }: { value: unknown }) => (value === '' ? undefined : value));
 
 /** A file the process must be able to read at start, not only when it first connects. */
 const readable: Check = (value) => {
   if (value === undefined) return undefined;
   try {
-    accessSync(String(value), constants.R_OK);
+    accessSync(value as string, constants.R_OK);
     return undefined;
   } catch (error) {
     return `cannot read the file (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`;
@@ -65,11 +65,18 @@ const readable: Check = (value) => {
 const needsSsl: Check = (value, s) => (value !== undefined && s.KAFKA_SSL !== true ? 'needs KAFKA_SSL=on' : undefined);
 const needsSasl: Check = (value, s) => (value !== undefined && s.KAFKA_SASL_MECHANISM === undefined ? 'needs KAFKA_SASL_MECHANISM' : undefined);
 const retention: Check = (value) =>
-  value === undefined || value === -1 || (typeof value === 'number' && value >= 60_000) ? undefined : 'must be -1 (keep forever) or at least 60000 (ms)';
+  value === undefined || value === -1 || (typeof value === 'number' && value >= 60_000)
+    ? undefined
+    : 'must be -1 (keep forever) or at least 60000 (ms)';
 
 /** The first problem of several checks. */
-const all = (...checks: Check[]): Check => (value, s) => checks.map((check) => check(value, s)).find(Boolean);
+const all =
+  (...checks: Check[]): Check =>
+  (value, s) =>
+    checks.map((check) => check(value, s)).find(Boolean);
 
+// A mixin's base must take `any[]` (TypeScript's rule for mixin classes).
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Constructor<T = object> = new (...args: any[]) => T;
 
 /**
@@ -79,7 +86,14 @@ type Constructor<T = object> = new (...args: any[]) => T;
 export function WithKafkaSettings<B extends Constructor>(Base: B) {
   class KafkaSettings extends Base {
     /** Comma-separated host:port list of Kafka bootstrap brokers. */
-    @Transform(({ value }) => (typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter(Boolean) : value))
+    @Transform(({ value }: { value: unknown }) =>
+      typeof value === 'string'
+        ? value
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : value,
+    )
     @Matches(HOST_PORT, { each: true, message: 'must be a comma-separated list of host:port' })
     @ArrayNotEmpty({ message: 'must name at least one broker' })
     KAFKA_BROKERS: string[];
@@ -135,7 +149,9 @@ export function WithKafkaSettings<B extends Constructor>(Base: B) {
     /** The SASL password; or, like any setting, KAFKA_SASL_PASSWORD_FILE: a file holding it (a mounted secret). */
     @emptyIsUnset
     @rule((v, s) =>
-      s.KAFKA_SASL_MECHANISM !== undefined && v === undefined ? 'is required with KAFKA_SASL_MECHANISM (or KAFKA_SASL_PASSWORD_FILE)' : needsSasl(v, s),
+      s.KAFKA_SASL_MECHANISM !== undefined && v === undefined
+        ? 'is required with KAFKA_SASL_MECHANISM (or KAFKA_SASL_PASSWORD_FILE)'
+        : needsSasl(v, s),
     )
     KAFKA_SASL_PASSWORD?: string;
 

@@ -42,7 +42,9 @@ describe('validateConfig', () => {
       'FAULT_INJECTION: FAULT_INJECTION=on is refused with NODE_ENV=production (failure injection is for tests and demos) (got "on")',
     );
     expect(validateConfig(AppConfig, { ...valid, FAULT_INJECTION: 'off', NODE_ENV: 'production' }).FAULT_INJECTION).toBe('off');
-    expect(() => validateConfig(AppConfig, { ...valid, FAULT_INJECTION: 'yes' })).toThrow(/FAULT_INJECTION: FAULT_INJECTION must be one of the following values: on, off/);
+    expect(() => validateConfig(AppConfig, { ...valid, FAULT_INJECTION: 'yes' })).toThrow(
+      /FAULT_INJECTION: FAULT_INJECTION must be one of the following values: on, off/,
+    );
   });
 
   it('defaults the database timeouts and reads MIGRATE_ON_START as a boolean', () => {
@@ -56,7 +58,9 @@ describe('validateConfig', () => {
     expect(validateConfig(AppConfig, { ...valid, MIGRATE_ON_START: 'false' }).MIGRATE_ON_START).toBe(false);
     expect(validateConfig(AppConfig, { ...valid, MIGRATE_ON_START: 'true' }).MIGRATE_ON_START).toBe(true);
     expect(validateConfig(AppConfig, { ...valid, DATABASE_STATEMENT_TIMEOUT_MS: '0' }).DATABASE_STATEMENT_TIMEOUT_MS).toBe(0);
-    expect(() => validateConfig(AppConfig, { ...valid, MIGRATE_ON_START: 'no' })).toThrow('MIGRATE_ON_START: must be on or off (or true / false) (got "no")');
+    expect(() => validateConfig(AppConfig, { ...valid, MIGRATE_ON_START: 'no' })).toThrow(
+      'MIGRATE_ON_START: must be on or off (or true / false) (got "no")',
+    );
     expect(() => validateConfig(AppConfig, { ...valid, DATABASE_CONNECT_TIMEOUT_MS: '50', DATABASE_KEEPALIVE_IDLE_MS: 'soon' })).toThrow(
       /DATABASE_CONNECT_TIMEOUT_MS: DATABASE_CONNECT_TIMEOUT_MS must not be less than 100 .*DATABASE_KEEPALIVE_IDLE_MS: /,
     );
@@ -74,7 +78,11 @@ describe('settings from files (<SETTING>_FILE)', () => {
 
   it('reads any setting from the file its _FILE names, without the trailing line break', () => {
     const { DATABASE_URL: _, ...rest } = valid;
-    const config = validateConfig(AppConfig, { ...rest, DATABASE_URL_FILE: file('url', 'postgres://u:pw@db:5432/ordo\n'), PORT_FILE: file('port', '8081') });
+    const config = validateConfig(AppConfig, {
+      ...rest,
+      DATABASE_URL_FILE: file('url', 'postgres://u:pw@db:5432/ordo\n'),
+      PORT_FILE: file('port', '8081'),
+    });
     expect(config.DATABASE_URL).toBe('postgres://u:pw@db:5432/ordo');
     expect(config.PORT).toBe(8081);
     expect(config).not.toHaveProperty('DATABASE_URL_FILE');

@@ -16,8 +16,7 @@ const isSecret = (setting: string) => SECRET.test(setting) && !setting.endsWith(
 const FILE_SUFFIX = '_FILE';
 
 function describe(error: ValidationError): string {
-  const value =
-    error.value === undefined ? 'it is not set' : isSecret(error.property) ? 'value hidden' : `got "${String(error.value)}"`;
+  const value = error.value === undefined ? 'it is not set' : isSecret(error.property) ? 'value hidden' : `got "${String(error.value)}"`;
   const rules = Object.values(error.constraints ?? {});
   return `${error.property}: ${rules.join('; ')} (${value})`;
 }
@@ -29,7 +28,11 @@ function describe(error: ValidationError): string {
  * setting, each file that cannot be read and each setting given both ways.
  */
 function readSettingFiles(cls: new () => object, env: Record<string, unknown>) {
-  const settings = new Set(getMetadataStorage().getTargetValidationMetadatas(cls, '', true, false).map((m) => m.propertyName));
+  const settings = new Set(
+    getMetadataStorage()
+      .getTargetValidationMetadatas(cls, '', true, false)
+      .map((m) => m.propertyName),
+  );
   const resolved = { ...env };
   const problems = new Map<string, string>();
   for (const [name, path] of Object.entries(env)) {
@@ -42,9 +45,9 @@ function readSettingFiles(cls: new () => object, env: Record<string, unknown>) {
       continue;
     }
     try {
-      resolved[setting] = readFileSync(String(path), 'utf8').replace(/[\r\n]+$/, '');
+      resolved[setting] = readFileSync(path as string, 'utf8').replace(/[\r\n]+$/, '');
     } catch (error) {
-      problems.set(setting, `${name}: cannot read ${String(path)} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+      problems.set(setting, `${name}: cannot read ${path as string} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
     }
   }
   return { env: resolved, problems };

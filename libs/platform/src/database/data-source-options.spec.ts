@@ -2,7 +2,11 @@ import { DatabaseConfig } from '../config/database-config';
 import { validateConfig } from '../config/validate-config';
 import { dataSourceOptions } from './data-source-options';
 
-const config = validateConfig(DatabaseConfig, { DATABASE_URL: 'postgres://u@db:5432/ordo', DATABASE_SCHEMA: 'shop', DATABASE_CONNECT_TIMEOUT_MS: '2500' });
+const config = validateConfig(DatabaseConfig, {
+  DATABASE_URL: 'postgres://u@db:5432/ordo',
+  DATABASE_SCHEMA: 'shop',
+  DATABASE_CONNECT_TIMEOUT_MS: '2500',
+});
 
 describe('dataSourceOptions', () => {
   it('gives every session its schema and the configured timeouts, and the pool its keepalive and wait bound', () => {

@@ -21,7 +21,10 @@ export interface SessionTimeouts {
 export function dataSourceOptions(
   config: DatabaseConfig,
   options: DatabaseOptions & { applicationName?: string },
-  timeouts: SessionTimeouts = { statementMs: config.DATABASE_STATEMENT_TIMEOUT_MS, idleInTransactionMs: config.DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS },
+  timeouts: SessionTimeouts = {
+    statementMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
+    idleInTransactionMs: config.DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+  },
 ): DataSourceOptions {
   // Every session resolves unqualified names in the app's schema (raw SQL and migrations
   // need no schema prefix) and has its timeouts set from the start, 0 included.

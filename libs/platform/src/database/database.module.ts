@@ -32,7 +32,9 @@ export class DatabaseModule {
             if (pending.length > 0) {
               await dataSource.destroy();
               const schema = (dsOptions as { schema: string }).schema;
-              throw new Error(`schema ${schema} lacks migrations ${pending.join(', ')}: run \`npm run migrate\` first, or start with MIGRATE_ON_START=true`);
+              throw new Error(
+                `schema ${schema} lacks migrations ${pending.join(', ')}: run \`npm run migrate\` first, or start with MIGRATE_ON_START=true`,
+              );
             }
             return dataSource;
           },

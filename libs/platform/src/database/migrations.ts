@@ -19,16 +19,18 @@ export async function migrate(config: DatabaseConfig, options: DatabaseOptions):
   const schema = config.DATABASE_SCHEMA;
   const base = dataSourceOptions(config, options, { statementMs: 0, idleInTransactionMs: 0 });
   // One connection holds the lock, one runs the migrations.
-  const dataSource = await new DataSource({ ...base, extra: { ...base.extra, max: 2 } } as typeof base).initialize();
+  const dataSource = await new DataSource({ ...base, extra: { ...(base.extra as object), max: 2 } }).initialize();
   const runner = dataSource.createQueryRunner();
   try {
     await runner.connect();
     const key = `ordo-migrations:${schema}`;
-    while (!(await runner.query('SELECT pg_try_advisory_lock(hashtext($1)) AS locked', [key]))[0].locked) await sleep(MIGRATION_LOCK_POLL_MS);
+    const locked = async () =>
+      ((await runner.query('SELECT pg_try_advisory_lock(hashtext($1)) AS locked', [key])) as { locked: boolean }[])[0].locked;
+    while (!(await locked())) await sleep(MIGRATION_LOCK_POLL_MS);
     try {
       // Only when missing: CREATE SCHEMA IF NOT EXISTS needs CREATE on the database even
       // when the schema exists, which a schema's owner role may lack.
-      const [{ missing }] = await runner.query('SELECT to_regnamespace($1) IS NULL AS missing', [schema]);
+      const [{ missing }] = (await runner.query('SELECT to_regnamespace($1) IS NULL AS missing', [schema])) as { missing: boolean }[];
       if (missing) await runner.query(`CREATE SCHEMA "${schema}"`);
       return (await dataSource.runMigrations({ transaction: 'each' })).map((m) => m.name);
     } finally {
@@ -45,7 +47,8 @@ export async function migrate(config: DatabaseConfig, options: DatabaseOptions):
  * would create the migrations table), so a runtime role without DDL rights can ask.
  */
 export async function pendingMigrations(dataSource: DataSource): Promise<string[]> {
-  const [{ exists }] = await dataSource.query(`SELECT to_regclass('migrations') IS NOT NULL AS exists`);
-  const applied = new Set<string>(exists ? (await dataSource.query('SELECT name FROM migrations')).map((row: { name: string }) => row.name) : []);
+  const [{ exists }] = await dataSource.query<{ exists: boolean }[]>(`SELECT to_regclass('migrations') IS NOT NULL AS exists`);
+  const rows = exists ? await dataSource.query<{ name: string }[]>('SELECT name FROM migrations') : [];
+  const applied = new Set(rows.map((row) => row.name));
   return dataSource.migrations.map((migration) => migration.name ?? migration.constructor.name).filter((name) => !applied.has(name));
 }

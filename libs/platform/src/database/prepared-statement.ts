@@ -20,11 +20,7 @@ function poolOf(dataSource: DataSource): Pool {
  * Runs a prepared statement on its own, outside any explicit transaction: one statement is
  * one transaction, committed when it returns (no BEGIN or COMMIT round trips).
  */
-export async function runPrepared<R extends QueryResultRow>(
-  dataSource: DataSource,
-  statement: PreparedStatement,
-  values: unknown[],
-): Promise<R[]> {
+export async function runPrepared<R extends QueryResultRow>(dataSource: DataSource, statement: PreparedStatement, values: unknown[]): Promise<R[]> {
   const result = await poolOf(dataSource).query<R>({ name: statement.name, text: statement.text, values });
   return result.rows;
 }

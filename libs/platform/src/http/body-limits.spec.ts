@@ -23,12 +23,21 @@ describe('JsonBodyPipe', () => {
   it('refuses a body nested deeper than 64 levels with 400 VALIDATION_FAILED and the path', () => {
     expect(refusal({ input: deep })).toEqual([
       400,
-      { error: { code: 'VALIDATION_FAILED', message: expect.stringMatching(/^input\.a\.a.*: nested deeper than 64 levels$/), details: [expect.anything()] } },
+      {
+        error: {
+          code: 'VALIDATION_FAILED',
+          message: expect.stringMatching(/^input\.a\.a.*: nested deeper than 64 levels$/),
+          details: [expect.anything()],
+        },
+      },
     ]);
   });
 
   it('refuses U+0000 in a DTO body, not in a raw one (its own validator reports it)', () => {
-    expect(refusal({ reason: 'a\u0000b' })).toEqual([400, expect.objectContaining({ error: expect.objectContaining({ message: 'reason: must not contain U+0000' }) })]);
+    expect(refusal({ reason: 'a\u0000b' })).toEqual([
+      400,
+      expect.objectContaining({ error: expect.objectContaining({ message: 'reason: must not contain U+0000' }) }),
+    ]);
     expect(refusal({ reason: 'a\u0000b' }, Object)).toBeUndefined();
     expect(refusal(deep, Object)).toEqual([400, expect.anything()]);
   });

@@ -30,7 +30,10 @@ export function limitBodies(app: INestApplication, maxBodyBytes: number): void {
     const hasBody = request.headers['transfer-encoding'] !== undefined || Number(request.headers['content-length'] ?? 0) > 0;
     if (hasBody && !request.is(['application/json', 'application/*+json'])) {
       const type = request.headers['content-type'] ?? 'none';
-      return refuse(response, new ApiError(HttpStatus.UNSUPPORTED_MEDIA_TYPE, 'UNSUPPORTED_MEDIA_TYPE', `request bodies must be application/json (got ${type})`));
+      return refuse(
+        response,
+        new ApiError(HttpStatus.UNSUPPORTED_MEDIA_TYPE, 'UNSUPPORTED_MEDIA_TYPE', `request bodies must be application/json (got ${type})`),
+      );
     }
     parse(request, response, (error?: unknown) => (error ? refuse(response, error) : next()));
   });

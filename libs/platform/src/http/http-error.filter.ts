@@ -47,7 +47,8 @@ export class HttpErrorFilter implements ExceptionFilter {
         return [status, payload as ErrorBody];
       }
       // Nest's built-in exceptions (404 route, 413 body too large from the body parser …).
-      const message = typeof payload === 'string' ? payload : String((payload as { message?: unknown }).message ?? exception.message);
+      const given = typeof payload === 'string' ? payload : (payload as { message?: unknown }).message;
+      const message = typeof given === 'string' ? given : Array.isArray(given) ? given.join(',') : exception.message;
       return [status, { error: { code: CODES[status] ?? `HTTP_${status}`, message } }];
     }
     const status = (exception as { status?: number; type?: string }).status;

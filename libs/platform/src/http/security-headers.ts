@@ -34,5 +34,7 @@ export function secureHeaders(app: INestApplication, docsPath: string): void {
     helmet({ contentSecurityPolicy: { useDefaults: false, directives }, frameguard: { action: 'deny' } });
   const strict = withPolicy(CONTENT_SECURITY_POLICY);
   const docs = withPolicy({ ...CONTENT_SECURITY_POLICY, 'style-src': ["'self'", "'unsafe-inline'"] });
-  app.use((request: Request, response: Response, next: NextFunction) => (request.path.startsWith(`/${docsPath}`) ? docs : strict)(request, response, next));
+  app.use((request: Request, response: Response, next: NextFunction) =>
+    (request.path.startsWith(`/${docsPath}`) ? docs : strict)(request, response, next),
+  );
 }

@@ -39,9 +39,12 @@ let applied = false;
 /** Replaces kafkajs' request-queue scheduling (see above); true when the fix is in force. */
 export function fixKafkajsIdleLoop(): boolean {
   if (applied) return true;
+  // require, not import: the version is read, and the internals reached, only when this runs.
+  /* eslint-disable @typescript-eslint/no-require-imports */
   const { version } = require('kafkajs/package.json') as { version: string };
   if (version !== PATCHED_VERSION) return false;
   const RequestQueueClass = require('kafkajs/src/network/requestQueue') as { prototype: RequestQueue };
+  /* eslint-enable @typescript-eslint/no-require-imports */
   RequestQueueClass.prototype.scheduleCheckPendingRequests = scheduleCheckPendingRequests;
   applied = true;
   return true;

@@ -5,7 +5,18 @@ import { Logger } from '@nestjs/common';
 import { connect, isIP } from 'net';
 import { setTimeout as sleep } from 'timers/promises';
 import * as tls from 'tls';
-import { Admin, Consumer, EachBatchPayload, IHeaders, ISocketFactory, Kafka, KafkaConfig as KafkajsConfig, logLevel, LogEntry, Producer } from 'kafkajs';
+import {
+  Admin,
+  Consumer,
+  EachBatchPayload,
+  IHeaders,
+  ISocketFactory,
+  Kafka,
+  KafkaConfig as KafkajsConfig,
+  logLevel,
+  LogEntry,
+  Producer,
+} from 'kafkajs';
 import { kafkaConnection, KafkaSettings, TopicKind, TopicPolicy, topicPolicy } from '../config/kafka-config';
 import { byTopic } from './by-topic';
 import { HandledOffsets } from './handled-offsets';
@@ -81,8 +92,8 @@ interface Running {
 
 interface PendingPublish {
   messages: OutgoingMessage[];
-  resolve(): void;
-  reject(error: unknown): void;
+  resolve: () => void;
+  reject: (error: unknown) => void;
 }
 
 /** The MessageBus port over kafkajs 2.2. */
@@ -254,7 +265,7 @@ export class KafkajsMessageBus implements MessageBus {
       maxWaitTimeInMs: 100,
       // kafkajs' default (5 retries), and no restart once closed: a crash racing the close
       // would otherwise schedule a restart that outlives it.
-      retry: { retries: 5, restartOnFailure: async () => !closed },
+      retry: { retries: 5, restartOnFailure: () => Promise.resolve(!closed) },
     });
     const offsets = new HandledOffsets(consumer, (error) => this.logger.warn(`offsets not committed: ${error.message}`));
     /** Batches being handled. */
@@ -280,7 +291,9 @@ export class KafkajsMessageBus implements MessageBus {
     consumer.on(consumer.events.GROUP_JOIN, () => {
       if (closed) setImmediate(() => void consumer.disconnect().catch(() => undefined));
     });
-    const handleBatch = async ({ batch, resolveOffset, heartbeat }: EachBatchPayload): Promise<void> => {
+    const handleBatch = async (payload: EachBatchPayload): Promise<void> => {
+      const { batch } = payload;
+      const heartbeat = () => payload.heartbeat();
       const messages: IncomingMessage[] = batch.messages.map((m) => ({
         topic: batch.topic,
         partition: batch.partition,
@@ -301,7 +314,7 @@ export class KafkajsMessageBus implements MessageBus {
       } finally {
         clearInterval(beating);
       }
-      resolveOffset(batch.lastOffset());
+      payload.resolveOffset(batch.lastOffset());
       offsets.handled(batch.topic, batch.partition, batch.lastOffset());
       await heartbeat();
     };
@@ -414,7 +427,11 @@ export class KafkajsMessageBus implements MessageBus {
     }).admin();
     const admin = this.pingAdmin;
     try {
-      await withTimeout(admin.connect().then(() => admin.describeCluster()), timeoutMs, 'Kafka ping');
+      await withTimeout(
+        admin.connect().then(() => admin.describeCluster()),
+        timeoutMs,
+        'Kafka ping',
+      );
     } catch (error) {
       // Start from a fresh connection next time, so a restarted broker is found again.
       this.pingAdmin = undefined;

@@ -29,7 +29,7 @@ export interface SubscribeOptions {
    * Handles a batch of messages from one partition. Offsets are committed only after the
    * returned promise resolves; a rejection redelivers the batch.
    */
-  handleBatch(messages: IncomingMessage[]): Promise<void>;
+  handleBatch: (messages: IncomingMessage[]) => Promise<void>;
   /** Partitions handled at once (default 1); one partition's batches are always handled in order. */
   concurrency?: number;
 }

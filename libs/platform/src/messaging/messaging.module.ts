@@ -23,8 +23,7 @@ export class MessagingModule {
         {
           provide: MESSAGE_BUS,
           inject: [ConfigService],
-          useFactory: (config: ConfigService) =>
-            new KafkajsMessageBus({ clientId, kafka: config.get<AppConfig>('app')! }),
+          useFactory: (config: ConfigService) => new KafkajsMessageBus({ clientId, kafka: config.get<AppConfig>('app')! }),
         },
         MessageBusCloser,
       ],

@@ -33,6 +33,8 @@ describe('loggerParams', () => {
     expect(lines.map((l) => l.msg)).toEqual(['step failed', 'plain']);
     expect(lines[0]).toMatchObject({ txId: 't1', level: 40 });
     const message = options.customSuccessMessage as (req: IncomingMessage, res: ServerResponse, ms: number) => string;
-    expect(message({ method: 'POST', url: '/api/v1/transactions' } as IncomingMessage, { statusCode: 201 } as ServerResponse, 3.6)).toBe('POST /api/v1/transactions 201 4 ms');
+    expect(message({ method: 'POST', url: '/api/v1/transactions' } as IncomingMessage, { statusCode: 201 } as ServerResponse, 3.6)).toBe(
+      'POST /api/v1/transactions 201 4 ms',
+    );
   });
 });

@@ -42,7 +42,7 @@ function prettyParams(): Pick<Options, 'customSuccessMessage' | 'customErrorMess
     customErrorMessage: (req, res) => request(req, res, 0),
     hooks: {
       logMethod(args, method) {
-        const first = args[0] as unknown as { context?: string } | undefined;
+        const first = args[0] as { context?: string } | undefined;
         if (typeof first === 'object' && first !== null && NEST_START_UP.has(first.context ?? '')) return;
         method.apply(this, args);
       },

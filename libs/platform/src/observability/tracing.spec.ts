@@ -31,7 +31,10 @@ describe('span helpers', () => {
   });
 
   it('makes one consumer span per consumed message, child of its traceparent header', () => {
-    const messages: { id: string; headers: Record<string, string> }[] = [{ id: 'a', headers: { traceparent: caller } }, { id: 'b', headers: {} }];
+    const messages: { id: string; headers: Record<string, string> }[] = [
+      { id: 'a', headers: { traceparent: caller } },
+      { id: 'b', headers: {} },
+    ];
     expect(consumerSpans('ordo.replies', messages, ({ id, headers }) => ({ headers, attributes: { id } }))).toEqual([
       { name: 'process ordo.replies', kind: SpanKind.CONSUMER, parent: caller, attributes: { id: 'a' } },
       { name: 'process ordo.replies', kind: SpanKind.CONSUMER, parent: null, attributes: { id: 'b' } },

@@ -14,13 +14,7 @@ import {
 import { ExportResult, ExportResultCode, hrTimeToMicroseconds } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import {
-  BatchSpanProcessor,
-  ReadableSpan,
-  SimpleSpanProcessor,
-  SpanExporter,
-  SpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
+import { BatchSpanProcessor, ReadableSpan, SimpleSpanProcessor, SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import { HEADERS } from '@ordo/protocol';
@@ -205,9 +199,7 @@ export function consumerSpans<T>(
  */
 export async function inSpans<T>(options: readonly BatchSpanOptions[], work: (spans: Span[]) => Promise<T>): Promise<T> {
   if (!tracingEnabled()) return work(options.map(() => NOT_RECORDING));
-  const spans = options.map(({ name, kind, attributes, parent }) =>
-    tracer().startSpan(name, { kind, attributes }, parentContext(parent)),
-  );
+  const spans = options.map(({ name, kind, attributes, parent }) => tracer().startSpan(name, { kind, attributes }, parentContext(parent)));
   try {
     return await work(spans);
   } catch (error) {

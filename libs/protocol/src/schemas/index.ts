@@ -33,8 +33,7 @@ export const replySchema = {
   $id: 'https://ordo.dev/schemas/reply.json',
   title: 'Ordo reply',
   type: 'object',
-  description:
-    'Text must not contain U+0000 or an unpaired UTF-16 surrogate (PostgreSQL cannot store them): such a reply is dead-lettered.',
+  description: 'Text must not contain U+0000 or an unpaired UTF-16 surrogate (PostgreSQL cannot store them): such a reply is dead-lettered.',
   required: ['txId', 'stepId', 'phase', 'attempt', 'outcome'],
   properties: {
     txId: { type: 'string', minLength: 1, maxLength: REPLY_LIMITS.idLength },
@@ -61,7 +60,8 @@ export const replySchema = {
       type: 'string',
       minLength: 1,
       maxLength: REPLY_LIMITS.tokenLength,
-      description: "The command's token, echoed (protocol version 2). A reply with another token is dead-lettered; without one, it is unless the coordinator accepts version 1 replies (REPLY_TOKENS=optional).",
+      description:
+        "The command's token, echoed (protocol version 2). A reply with another token is dead-lettered; without one, it is unless the coordinator accepts version 1 replies (REPLY_TOKENS=optional).",
     },
   },
   additionalProperties: true,

@@ -37,7 +37,9 @@ const replyFile = published('reply.schema.json');
 function violations(validate: ValidateFunction, value: unknown): string[] {
   if (validate(value)) return [];
   return (validate.errors ?? []).map((e) =>
-    e.keyword === 'required' ? `${e.instancePath}/${(e.params as { missingProperty: string }).missingProperty} required` : `${e.instancePath || '/'} ${e.keyword}`,
+    e.keyword === 'required'
+      ? `${e.instancePath}/${(e.params as { missingProperty: string }).missingProperty} required`
+      : `${e.instancePath || '/'} ${e.keyword}`,
   );
 }
 

@@ -24,7 +24,12 @@ export class CreateWebhookDto {
   @IsIn(ALERT_KINDS, { each: true })
   kinds: AlertKind[];
 
-  @ApiPropertyOptional({ example: 30, minimum: 1, maximum: 10_000, description: 'Alerts per minute at most; the rest are folded into one summary a minute. Default: ALERTS_PER_MINUTE' })
+  @ApiPropertyOptional({
+    example: 30,
+    minimum: 1,
+    maximum: 10_000,
+    description: 'Alerts per minute at most; the rest are folded into one summary a minute. Default: ALERTS_PER_MINUTE',
+  })
   @IsOptional()
   @IsInt()
   @Min(1)

@@ -1,8 +1,9 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { NULLABLE_STRING } from '@ordo/platform';
 import { TX_TYPES, TxType } from '@ordo/protocol';
 import { PROBLEM_CODES, ProblemCode } from '../../engine';
-import { DefinitionSummary, StoredDefinition } from '../definition.repository';
+import { FieldChange, StepChange } from '../definition-diff';
+import { DefinitionSummary, StoredDefinition, VersionUsage } from '../definition.repository';
 import { DefinitionDto, PLACE_ORDER_DEFINITION } from './definition.dto';
 
 const REGISTERED_AT = '2026-01-01T12:00:00.000Z';
@@ -20,7 +21,11 @@ export class DefinitionVersionDto implements StoredDefinition {
   @ApiProperty({ description: 'When this version was registered.', example: REGISTERED_AT })
   createdAt: Date;
 
-  @ApiProperty({ ...NULLABLE_STRING, description: 'Name of the API key that registered it (null: before actors were recorded).', example: 'ci-deploy' })
+  @ApiProperty({
+    ...NULLABLE_STRING,
+    description: 'Name of the API key that registered it (null: before actors were recorded).',
+    example: 'ci-deploy',
+  })
   registeredBy: string | null;
 
   @ApiProperty({ type: DefinitionDto, description: 'The body as stored: validated, in canonical form.' })
@@ -80,4 +85,55 @@ class InvalidDefinitionErrorBodyDto {
 export class InvalidDefinitionErrorDto {
   @ApiProperty({ type: InvalidDefinitionErrorBodyDto })
   error: InvalidDefinitionErrorBodyDto;
+}
+
+const ANY_JSON = { description: 'Any JSON value' } as const;
+
+export class FieldChangeDto implements FieldChange {
+  @ApiProperty({ example: 'retry.maxAttempts', description: 'Dot-separated; an array (dependsOn) is one field' })
+  path: string;
+  @ApiProperty({ enum: ['added', 'removed', 'changed'] })
+  kind: 'added' | 'removed' | 'changed';
+  @ApiPropertyOptional({ ...ANY_JSON, example: 3, description: 'The old value; absent when added' })
+  from?: unknown;
+  @ApiPropertyOptional({ ...ANY_JSON, example: 5, description: 'The new value; absent when removed' })
+  to?: unknown;
+}
+
+export class StepChangeDto implements StepChange {
+  @ApiProperty({ example: 'reserve-stock' })
+  id: string;
+  @ApiProperty({ enum: ['added', 'removed', 'changed'] })
+  kind: 'added' | 'removed' | 'changed';
+  @ApiProperty({ type: [FieldChangeDto], description: 'Every field of an added or removed step; the differing ones of a changed step' })
+  fields: readonly FieldChangeDto[];
+}
+
+export class DefinitionDiffDto {
+  @ApiProperty({ example: 'place-order' })
+  name: string;
+  @ApiProperty({ type: 'integer', example: 1 })
+  from: number;
+  @ApiProperty({ type: 'integer', example: 2 })
+  to: number;
+  @ApiProperty({ type: [FieldChangeDto], description: 'Fields outside the steps (timeoutMs, defaults …)' })
+  fields: readonly FieldChangeDto[];
+  @ApiProperty({ type: [StepChangeDto], description: 'Steps matched by id, in the order of `to`, then the removed ones' })
+  steps: readonly StepChangeDto[];
+}
+
+export class DefinitionVersionUsageDto implements VersionUsage {
+  @ApiProperty({ type: 'integer', example: 2 })
+  version: number;
+  @ApiProperty({ example: REGISTERED_AT })
+  createdAt: Date;
+  @ApiProperty({ ...NULLABLE_STRING, example: 'ops-admin' })
+  registeredBy: string | null;
+  @ApiProperty({ type: 'integer', example: 12, description: 'Transactions pinned to this version that are running or compensating' })
+  running: number;
+}
+
+export class DefinitionVersionsDto {
+  @ApiProperty({ type: [DefinitionVersionUsageDto], description: 'Newest first' })
+  items: DefinitionVersionUsageDto[];
 }

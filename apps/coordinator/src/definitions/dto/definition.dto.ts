@@ -2,6 +2,8 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { JsonObject, PARTICIPANT_NAME_PATTERN, TX_TYPES, TxType } from '@ordo/protocol';
 import {
   ACTION_PATTERN,
+  AdaptiveTimeout,
+  BUILT_IN_DEFAULTS,
   DEFINITION_LIMITS,
   DEFINITION_NAME_PATTERN,
   DefinitionDefaults,
@@ -66,6 +68,47 @@ export class RetryPolicyDto implements Partial<RetryPolicy> {
   jitter?: Jitter;
 }
 
+export class AdaptiveTimeoutDto implements AdaptiveTimeout {
+  @ApiProperty({
+    type: 'integer',
+    description: 'The shortest timeout it sets.',
+    minimum: 1,
+    maximum: DEFINITION_LIMITS.maxStepTimeoutMs,
+    example: 200,
+  })
+  minMs: number;
+
+  @ApiProperty({
+    type: 'integer',
+    description: 'The longest timeout it sets, and the timeout until enough reply times are known; at least minMs.',
+    minimum: 1,
+    maximum: DEFINITION_LIMITS.maxStepTimeoutMs,
+    example: 5000,
+  })
+  maxMs: number;
+
+  @ApiPropertyOptional({
+    description: `Which percentile of the participant's recent reply times it follows (default ${BUILT_IN_DEFAULTS.adaptiveTimeout.percentile}).`,
+    minimum: DEFINITION_LIMITS.minTimeoutPercentile,
+    maximum: 100,
+    example: BUILT_IN_DEFAULTS.adaptiveTimeout.percentile,
+  })
+  percentile?: number;
+
+  @ApiPropertyOptional({
+    description: `How many times that percentile an attempt waits; above 1 (default ${BUILT_IN_DEFAULTS.adaptiveTimeout.factor}).`,
+    minimum: 1,
+    exclusiveMinimum: true,
+    maximum: DEFINITION_LIMITS.maxTimeoutFactor,
+    example: BUILT_IN_DEFAULTS.adaptiveTimeout.factor,
+  })
+  factor?: number;
+}
+
+const ADAPTIVE_TIMEOUT_DESCRIPTION =
+  "Instead of timeoutMs: each attempt waits factor × the percentile of the participant's recent reply times, " +
+  'within [minMs, maxMs] (maxMs until enough replies are known).';
+
 export class DefinitionDefaultsDto implements DefinitionDefaults {
   @ApiPropertyOptional({
     type: 'integer',
@@ -75,6 +118,9 @@ export class DefinitionDefaultsDto implements DefinitionDefaults {
     example: 5000,
   })
   timeoutMs?: number;
+
+  @ApiPropertyOptional({ type: AdaptiveTimeoutDto, description: ADAPTIVE_TIMEOUT_DESCRIPTION })
+  adaptiveTimeout?: AdaptiveTimeoutDto;
 
   @ApiPropertyOptional({ type: RetryPolicyDto, description: 'Overrides the built-in retry policy field by field.' })
   retry?: RetryPolicyDto;
@@ -124,12 +170,15 @@ export class StepDto implements StepDefinition {
 
   @ApiPropertyOptional({
     type: 'integer',
-    description: 'How long to wait for the reply to one attempt; overrides defaults.timeoutMs.',
+    description: "How long to wait for the reply to one attempt; overrides the defaults' timeout (either form).",
     minimum: 1,
     maximum: DEFINITION_LIMITS.maxStepTimeoutMs,
     example: 5000,
   })
   timeoutMs?: number;
+
+  @ApiPropertyOptional({ type: AdaptiveTimeoutDto, description: `${ADAPTIVE_TIMEOUT_DESCRIPTION} Overrides the defaults' timeout (either form).` })
+  adaptiveTimeout?: AdaptiveTimeoutDto;
 
   @ApiPropertyOptional({ type: RetryPolicyDto, description: 'Overrides defaults.retry field by field.' })
   retry?: RetryPolicyDto;

@@ -24,6 +24,11 @@ export interface AttemptState<P extends Phase = Phase> {
   readonly waitingFor: 'reply' | 'backoff' | 'hold' | 'refused' | null;
   /** `reply`: when the attempt times out; `backoff` and `hold`: when the next attempt is tried. */
   readonly dueAt: number | null;
+  /**
+   * The timeout of the latest attempt, kept only when the step's timeout is adaptive (it
+   * varies from attempt to attempt); a fixed one is the definition's.
+   */
+  readonly timeoutMs?: number;
 }
 
 /** How a reply relates to the attempt the step is waiting for. */
@@ -38,11 +43,12 @@ export function freshAttempts<P extends Phase>(phase: P, maxAttempts: number): A
   return { phase, attempt: 0, attemptsLeft: maxAttempts, waitingFor: null, dueAt: null };
 }
 
-/** The next attempt goes out now and must be answered within `timeoutMs`. */
+/** The next attempt goes out now and must be answered within `timeoutMs` (kept on the state when `adaptive`). */
 export function sendAttempt<A extends AttemptState>(
   state: A,
   timeoutMs: number,
   now: number,
+  adaptive = false,
 ): A & { readonly waitingFor: 'reply'; readonly dueAt: number } {
   return {
     ...state,
@@ -50,7 +56,13 @@ export function sendAttempt<A extends AttemptState>(
     attemptsLeft: state.attemptsLeft - 1,
     waitingFor: 'reply',
     dueAt: now + timeoutMs,
+    ...(adaptive && { timeoutMs }),
   };
+}
+
+/** The timeout of the attempt out: its own when adaptive (it varies from attempt to attempt), else the step's fixed one. */
+export function attemptTimeoutMs(state: AttemptState, fixedTimeoutMs: number): number {
+  return state.timeoutMs ?? fixedTimeoutMs;
 }
 
 /** Stops waiting: the attempt was answered, timed out, or is no longer wanted. */

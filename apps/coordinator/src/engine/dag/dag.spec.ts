@@ -41,9 +41,9 @@ describe('dag', () => {
   it('finds a cycle exactly when an edge points forward in the listing order', () => {
     fc.assert(
       fc.property(
-        fc.integer({ min: 1, max: 10 }).chain((n) =>
-          fc.array(fc.tuple(fc.nat(n - 1), fc.nat(n - 1)), { maxLength: 20 }).map((edges) => ({ n, edges })),
-        ),
+        fc
+          .integer({ min: 1, max: 10 })
+          .chain((n) => fc.array(fc.tuple(fc.nat(n - 1), fc.nat(n - 1)), { maxLength: 20 }).map((edges) => ({ n, edges }))),
         ({ n, edges }) => {
           const nodes = Array.from({ length: n }, (_, i) =>
             node(`s${i}`, ...edges.filter(([from, to]) => from === i && to !== from).map(([, to]) => `s${to}`)),

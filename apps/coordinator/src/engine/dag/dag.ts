@@ -32,8 +32,7 @@ export function ancestors(nodes: readonly DagNode[], id: string): Set<string> {
  */
 export function findCycles(nodes: readonly DagNode[]): string[][] {
   const byId = indexById(nodes);
-  const edges = (id: string): string[] =>
-    (byId.get(id)?.dependsOn ?? []).filter((target) => target !== id && byId.has(target));
+  const edges = (id: string): string[] => (byId.get(id)?.dependsOn ?? []).filter((target) => target !== id && byId.has(target));
   return stronglyConnectedComponents([...byId.keys()], edges)
     .filter((component) => component.length > 1)
     .map((component) => cycleWithin(new Set(component), component[0], edges));

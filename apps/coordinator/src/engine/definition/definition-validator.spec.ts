@@ -81,12 +81,7 @@ describe('validateDefinition', () => {
 
   it('names the steps of a dependency cycle', () => {
     const problems = problemsOf(
-      withSteps([
-        step('a', { dependsOn: ['c'] }),
-        step('b', { dependsOn: ['a'] }),
-        step('c', { dependsOn: ['b'] }),
-        step('d'),
-      ]),
+      withSteps([step('a', { dependsOn: ['c'] }), step('b', { dependsOn: ['a'] }), step('c', { dependsOn: ['b'] }), step('d')]),
     );
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatchObject({ path: 'steps[0].dependsOn', code: 'dependency_cycle' });
@@ -96,9 +91,7 @@ describe('validateDefinition', () => {
   it('checks timeouts are positive integers with an upper bound', () => {
     expect(codesAt(withSteps([step('a', { timeoutMs: 0 })]))).toEqual(['steps[0].timeoutMs: out_of_range']);
     expect(codesAt(withSteps([step('a', { timeoutMs: '5s' })]))).toEqual(['steps[0].timeoutMs: invalid_type']);
-    expect(codesAt(withSteps([step('a', { timeoutMs: DEFINITION_LIMITS.maxStepTimeoutMs + 1 })]))).toEqual([
-      'steps[0].timeoutMs: out_of_range',
-    ]);
+    expect(codesAt(withSteps([step('a', { timeoutMs: DEFINITION_LIMITS.maxStepTimeoutMs + 1 })]))).toEqual(['steps[0].timeoutMs: out_of_range']);
     expect(codesAt(withSteps([step('a')], { timeoutMs: Number.MAX_SAFE_INTEGER }))).toEqual(['timeoutMs: out_of_range']);
   });
 
@@ -117,15 +110,59 @@ describe('validateDefinition', () => {
 
     it('needs maxDelayMs ≥ initialDelayMs once layered over the defaults', () => {
       expect(retry({ initialDelayMs: 500, maxDelayMs: 100 })).toEqual(['steps[0].retry.maxDelayMs: invalid_retry_policy']);
-      expect(retry({ initialDelayMs: 500 }, { maxDelayMs: 200 })).toEqual([
-        'steps[0].retry.maxDelayMs: invalid_retry_policy',
-      ]);
+      expect(retry({ initialDelayMs: 500 }, { maxDelayMs: 200 })).toEqual(['steps[0].retry.maxDelayMs: invalid_retry_policy']);
       expect(codesAt(withSteps([step('a')], { defaults: { retry: { initialDelayMs: 20_000 } } }))).toEqual([
         'defaults.retry.maxDelayMs: invalid_retry_policy',
       ]);
-      expect(validateDefinition(withSteps([step('a', { retry: { initialDelayMs: 20_000, maxDelayMs: 20_000 } })])).ok).toBe(
-        true,
-      );
+      expect(validateDefinition(withSteps([step('a', { retry: { initialDelayMs: 20_000, maxDelayMs: 20_000 } })])).ok).toBe(true);
+    });
+  });
+
+  describe('adaptive timeout', () => {
+    const adaptive = (timeout: unknown, extra: Body = {}): string[] => codesAt(withSteps([step('a', { adaptiveTimeout: timeout, ...extra })]));
+
+    it('is accepted on a step and in the defaults, with or without percentile and factor', () => {
+      const full = { minMs: 200, maxMs: 5000, percentile: 99.9, factor: 1.5 };
+      const body = withSteps([step('a', { adaptiveTimeout: full }), step('b')], { defaults: { adaptiveTimeout: { minMs: 1, maxMs: 1 } } });
+      expect(validateDefinition(body)).toEqual({ ok: true, definition: body });
+    });
+
+    it('checks each field, and needs minMs and maxMs', () => {
+      expect(adaptive({ minMs: 0, maxMs: 1.5, percentile: 49, factor: 11, slack: 1 })).toEqual([
+        'steps[0].adaptiveTimeout.slack: unknown_field',
+        'steps[0].adaptiveTimeout.minMs: out_of_range',
+        'steps[0].adaptiveTimeout.maxMs: invalid_type',
+        'steps[0].adaptiveTimeout.percentile: out_of_range',
+        'steps[0].adaptiveTimeout.factor: out_of_range',
+      ]);
+      expect(adaptive({ percentile: 101 })).toEqual([
+        'steps[0].adaptiveTimeout.minMs: required',
+        'steps[0].adaptiveTimeout.maxMs: required',
+        'steps[0].adaptiveTimeout.percentile: out_of_range',
+      ]);
+      expect(adaptive(300)).toEqual(['steps[0].adaptiveTimeout: invalid_type']);
+      expect(adaptive({ minMs: 1, maxMs: DEFINITION_LIMITS.maxStepTimeoutMs + 1 })).toEqual(['steps[0].adaptiveTimeout.maxMs: out_of_range']);
+    });
+
+    it('refuses a factor of 1, which could never outgrow the timeouts it observes', () => {
+      expect(problemsOf(withSteps([step('a', { adaptiveTimeout: { minMs: 1, maxMs: 2, factor: 1 } })]))).toEqual([
+        { path: 'steps[0].adaptiveTimeout.factor', code: 'out_of_range', message: 'must be greater than 1' },
+      ]);
+    });
+
+    it('needs maxMs ≥ minMs', () => {
+      expect(problemsOf(withSteps([step('a')], { defaults: { adaptiveTimeout: { minMs: 500, maxMs: 499 } } }))).toEqual([
+        { path: 'defaults.adaptiveTimeout.maxMs', code: 'invalid_adaptive_timeout', message: 'maxMs (499) must be at least minMs (500)' },
+      ]);
+    });
+
+    it('is either that or timeoutMs at one level, while a step may override the defaults in either form', () => {
+      expect(adaptive({ minMs: 1, maxMs: 2 }, { timeoutMs: 100 })).toEqual(['steps[0].adaptiveTimeout: not_applicable']);
+      expect(codesAt(withSteps([step('a')], { defaults: { timeoutMs: 100, adaptiveTimeout: { minMs: 1, maxMs: 2 } } }))).toEqual([
+        'defaults.adaptiveTimeout: not_applicable',
+      ]);
+      const overriding = withSteps([step('a', { timeoutMs: 100 })], { defaults: { adaptiveTimeout: { minMs: 1, maxMs: 2 } } });
+      expect(validateDefinition(overriding).ok).toBe(true);
     });
   });
 
@@ -135,12 +172,8 @@ describe('validateDefinition', () => {
     });
 
     it('does not belong to tcc or 2pc steps, whose undo phases are implicit', () => {
-      expect(codesAt(withSteps([step('a', { compensation: 'undo' })], { type: 'tcc' }))).toEqual([
-        'steps[0].compensation: not_applicable',
-      ]);
-      expect(codesAt(withSteps([step('a', { compensation: 'undo' })], { type: '2pc' }))).toEqual([
-        'steps[0].compensation: not_applicable',
-      ]);
+      expect(codesAt(withSteps([step('a', { compensation: 'undo' })], { type: 'tcc' }))).toEqual(['steps[0].compensation: not_applicable']);
+      expect(codesAt(withSteps([step('a', { compensation: 'undo' })], { type: '2pc' }))).toEqual(['steps[0].compensation: not_applicable']);
     });
   });
 
@@ -181,10 +214,7 @@ describe('validateDefinition', () => {
     });
 
     it('refuses values that are not JSON', () => {
-      expect(mapped({ x: Number.NaN, y: () => 1 })).toEqual([
-        'steps[2].input.x: invalid_type',
-        'steps[2].input.y: invalid_type',
-      ]);
+      expect(mapped({ x: Number.NaN, y: () => 1 })).toEqual(['steps[2].input.x: invalid_type', 'steps[2].input.y: invalid_type']);
     });
   });
 });

@@ -1,6 +1,6 @@
 import { JsonObject, PARTICIPANT_NAME_PATTERN, TX_TYPES, TxType } from '@ordo/protocol';
 import { ancestors, DagNode, findCycles } from '../dag/dag';
-import { effectiveRetry, JITTERS, RetryPolicy, StepDefinition, WorkflowDefinition } from './definition';
+import { AdaptiveTimeout, effectiveRetry, JITTERS, RetryPolicy, StepDefinition, WorkflowDefinition } from './definition';
 import { isReference, parseReference } from './input-mapping';
 
 export const PROBLEM_CODES = [
@@ -19,6 +19,7 @@ export const PROBLEM_CODES = [
   'self_dependency',
   'dependency_cycle',
   'invalid_retry_policy',
+  'invalid_adaptive_timeout',
   'invalid_reference',
   'unknown_step_reference',
   'reference_not_ancestor',
@@ -33,8 +34,7 @@ export interface Problem {
 }
 
 export type ValidationResult =
-  | { readonly ok: true; readonly definition: WorkflowDefinition }
-  | { readonly ok: false; readonly problems: readonly Problem[] };
+  { readonly ok: true; readonly definition: WorkflowDefinition } | { readonly ok: false; readonly problems: readonly Problem[] };
 
 const HOUR_MS = 3_600_000;
 export const DEFINITION_LIMITS = {
@@ -44,6 +44,8 @@ export const DEFINITION_LIMITS = {
   maxAttempts: 100,
   maxDelayMs: 24 * HOUR_MS,
   maxMultiplier: 10,
+  maxTimeoutFactor: 10,
+  minTimeoutPercentile: 50,
   maxMappingDepth: 16,
 } as const;
 
@@ -53,18 +55,10 @@ export const STEP_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 export const ACTION_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$/;
 
 const DEFINITION_FIELDS = ['name', 'type', 'timeoutMs', 'defaults', 'steps'] as const;
-const DEFAULTS_FIELDS = ['timeoutMs', 'retry'] as const;
+const DEFAULTS_FIELDS = ['timeoutMs', 'adaptiveTimeout', 'retry'] as const;
+const ADAPTIVE_TIMEOUT_FIELDS = ['minMs', 'maxMs', 'percentile', 'factor'] as const;
 const RETRY_FIELDS = ['maxAttempts', 'initialDelayMs', 'multiplier', 'maxDelayMs', 'jitter'] as const;
-const STEP_FIELDS = [
-  'id',
-  'participant',
-  'action',
-  'compensation',
-  'dependsOn',
-  'input',
-  'timeoutMs',
-  'retry',
-] as const;
+const STEP_FIELDS = ['id', 'participant', 'action', 'compensation', 'dependsOn', 'input', 'timeoutMs', 'adaptiveTimeout', 'retry'] as const;
 
 /**
  * Checks a definition body as received over REST and reports every problem at once, so a
@@ -111,7 +105,7 @@ function readDefaults(value: unknown, path: string, problems: Problems): Workflo
   if (!record) return undefined;
   checkFields(record, DEFAULTS_FIELDS, path, problems);
   return compact({
-    timeoutMs: field(record, 'timeoutMs', path, problems, false, integerIn(1, DEFINITION_LIMITS.maxStepTimeoutMs)),
+    ...readTimeout(record, path, problems),
     retry: field(record, 'retry', path, problems, false, (retry, retryPath) => readRetry(retry, retryPath, problems)),
   });
 }
@@ -159,7 +153,7 @@ function readStep(
     compensation: field(record, 'compensation', path, problems, false, action),
     dependsOn: field(record, 'dependsOn', path, problems, false, readDependsOn),
     input: field(record, 'input', path, problems, false, readMapping),
-    timeoutMs: field(record, 'timeoutMs', path, problems, false, integerIn(1, DEFINITION_LIMITS.maxStepTimeoutMs)),
+    ...readTimeout(record, path, problems),
     retry: field(record, 'retry', path, problems, false, retry),
   });
 }
@@ -168,12 +162,7 @@ function readStep(
  * A retry override. Its fields are checked one by one, then the policy it produces once
  * layered over `base` (the definition's defaults) must keep maxDelayMs ≥ initialDelayMs.
  */
-function readRetry(
-  value: unknown,
-  path: string,
-  problems: Problems,
-  base?: Partial<RetryPolicy>,
-): Partial<RetryPolicy> | undefined {
+function readRetry(value: unknown, path: string, problems: Problems, base?: Partial<RetryPolicy>): Partial<RetryPolicy> | undefined {
   const record = asRecord(value, path, problems);
   if (!record) return undefined;
   const before = problems.count;
@@ -198,6 +187,39 @@ function readRetry(
   return retry;
 }
 
+/** A step's (or the defaults') timeout: fixed (`timeoutMs`) or adaptive, not both. */
+function readTimeout(record: Record<string, unknown>, path: string, problems: Problems): Pick<StepDefinition, 'timeoutMs' | 'adaptiveTimeout'> {
+  const timeoutMs = field(record, 'timeoutMs', path, problems, false, integerIn(1, DEFINITION_LIMITS.maxStepTimeoutMs));
+  const adaptiveTimeout = field(record, 'adaptiveTimeout', path, problems, false, readAdaptiveTimeout);
+  if (Object.hasOwn(record, 'timeoutMs') && Object.hasOwn(record, 'adaptiveTimeout')) {
+    const message = 'a timeout is either fixed (timeoutMs) or adaptive (adaptiveTimeout); remove one';
+    problems.report(childPath(path, 'adaptiveTimeout'), 'not_applicable', message);
+  }
+  return { timeoutMs, adaptiveTimeout };
+}
+
+function readAdaptiveTimeout(value: unknown, path: string, problems: Problems): AdaptiveTimeout | undefined {
+  const record = asRecord(value, path, problems);
+  if (!record) return undefined;
+  const before = problems.count;
+  checkFields(record, ADAPTIVE_TIMEOUT_FIELDS, path, problems);
+  const { maxStepTimeoutMs, minTimeoutPercentile, maxTimeoutFactor } = DEFINITION_LIMITS;
+  const timeout: Partial<AdaptiveTimeout> = compact({
+    minMs: field(record, 'minMs', path, problems, true, integerIn(1, maxStepTimeoutMs)),
+    maxMs: field(record, 'maxMs', path, problems, true, integerIn(1, maxStepTimeoutMs)),
+    percentile: field(record, 'percentile', path, problems, false, numberIn(minTimeoutPercentile, 100)),
+    factor: field(record, 'factor', path, problems, false, numberIn(1, maxTimeoutFactor)),
+  });
+  // A factor of 1 would never grow past the timeouts it observes (a timeout counts as a reply time that long).
+  if (timeout.factor === 1) problems.report(`${path}.factor`, 'out_of_range', 'must be greater than 1');
+  if (problems.count > before || timeout.minMs === undefined || timeout.maxMs === undefined) return undefined;
+  if (timeout.maxMs < timeout.minMs) {
+    const message = `maxMs (${timeout.maxMs}) must be at least minMs (${timeout.minMs})`;
+    return problems.report(`${path}.maxMs`, 'invalid_adaptive_timeout', message);
+  }
+  return timeout as AdaptiveTimeout;
+}
+
 function readDependsOn(value: unknown, path: string, problems: Problems): string[] | undefined {
   if (!Array.isArray(value)) return problems.report(path, 'invalid_type', 'must be an array of step ids');
   value.forEach((id: unknown, index) => {
@@ -218,11 +240,7 @@ function readMapping(value: unknown, path: string, problems: Problems): JsonObje
     } else if (!isJsonScalar(leaf.value)) {
       problems.report(leaf.path, 'invalid_type', 'must be JSON');
     } else if (isReference(leaf.value) && !parseReference(leaf.value)) {
-      problems.report(
-        leaf.path,
-        'invalid_reference',
-        `"${leaf.value}" is not $.input[.key…] or $.steps.<step id>.output[.key…]`,
-      );
+      problems.report(leaf.path, 'invalid_reference', `"${leaf.value}" is not $.input[.key…] or $.steps.<step id>.output[.key…]`);
     }
   }
   return record as JsonObject;
@@ -325,12 +343,7 @@ function asRecord(value: unknown, path: string, problems: Problems): Record<stri
   return isRecord(value) ? value : problems.report(path, 'invalid_type', 'must be an object');
 }
 
-function checkFields(
-  record: Record<string, unknown>,
-  known: readonly string[],
-  path: string,
-  problems: Problems,
-): void {
+function checkFields(record: Record<string, unknown>, known: readonly string[], path: string, problems: Problems): void {
   for (const key of Object.keys(record)) {
     if (!known.includes(key)) problems.report(childPath(path, key), 'unknown_field', `unknown field "${key}"`);
   }

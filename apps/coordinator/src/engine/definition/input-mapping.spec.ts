@@ -10,12 +10,9 @@ describe('parseReference', () => {
     expect(parseReference(text)).toEqual(reference);
   });
 
-  it.each(['$.', '$.inputs', '$.input.', '$.input..a', '$.steps.a', '$.steps.a.input', '$.steps..output', '$.other'])(
-    'refuses %s',
-    (text) => {
-      expect(parseReference(text)).toBeNull();
-    },
-  );
+  it.each(['$.', '$.inputs', '$.input.', '$.input..a', '$.steps.a', '$.steps.a.input', '$.steps..output', '$.other'])('refuses %s', (text) => {
+    expect(parseReference(text)).toBeNull();
+  });
 });
 
 describe('resolveInput', () => {

@@ -33,11 +33,7 @@ export function parseReference(text: string): Reference | null {
  * output) yields null rather than dropping the key, so a participant always sees the shape
  * the definition declares.
  */
-export function resolveInput(
-  mapping: InputMapping | null | undefined,
-  txInput: JsonObject,
-  stepOutputs: StepOutputs,
-): JsonObject {
+export function resolveInput(mapping: InputMapping | null | undefined, txInput: JsonObject, stepOutputs: StepOutputs): JsonObject {
   if (!mapping) return txInput;
   return mapObject(mapping, (value) => resolveValue(value, txInput, stepOutputs));
 }

@@ -99,9 +99,7 @@ describe('circuit breaker', () => {
       })
       .map(({ minimumFraction, ...rest }) => ({ ...rest, minimumCalls: Math.max(1, Math.round(minimumFraction * rest.window)) }));
 
-    type Op =
-      | { readonly kind: 'admit'; readonly after: number }
-      | { readonly kind: 'record'; readonly after: number; readonly health: CallHealth };
+    type Op = { readonly kind: 'admit'; readonly after: number } | { readonly kind: 'record'; readonly after: number; readonly health: CallHealth };
     const arbOps: fc.Arbitrary<Op[]> = fc.array(
       fc.oneof(
         fc.record({ kind: fc.constant('admit' as const), after: fc.integer({ min: 0, max: 200 }) }),

@@ -104,9 +104,7 @@ export function failureRatio(state: BreakerState): number {
 export function callHealthOf(event: HistoryEvent): CallHealth | null {
   switch (event.type) {
     case 'step.replied':
-      return event.outcome === 'success' || (event.outcome === 'failure' && isForwardPhase(event.phase))
-        ? 'healthy'
-        : 'unhealthy';
+      return event.outcome === 'success' || (event.outcome === 'failure' && isForwardPhase(event.phase)) ? 'healthy' : 'unhealthy';
     case 'step.timed_out':
       return 'unhealthy';
     default:

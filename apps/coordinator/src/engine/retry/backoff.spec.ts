@@ -23,9 +23,7 @@ const arbRandom = fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true });
 
 describe('retryDelayMs', () => {
   it('grows exponentially up to the cap without jitter', () => {
-    expect([1, 2, 3, 4, 5].map((attempt) => retryDelayMs(policy(), attempt, () => 0.5))).toEqual([
-      100, 200, 400, 800, 1000,
-    ]);
+    expect([1, 2, 3, 4, 5].map((attempt) => retryDelayMs(policy(), attempt, () => 0.5))).toEqual([100, 200, 400, 800, 1000]);
   });
 
   it('spreads full jitter over [0, ceiling] and equal jitter over [ceiling/2, ceiling]', () => {

@@ -2,16 +2,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { ResolvedDefinition, ResolvedStep } from '../definition/definition';
 import { SAGA } from '../test/saga-harness';
-import {
-  arbDefinition,
-  arbScenario,
-  assertDeterministic,
-  assertReplayEnds,
-  Command,
-  ScenarioDriver,
-  simulate,
-  STOPPED,
-} from '../test/scenarios';
+import { arbDefinition, arbScenario, assertDeterministic, assertReplayEnds, Command, ScenarioDriver, simulate, STOPPED } from '../test/scenarios';
 import { SendEffect } from '../transaction/effects';
 import { SagaState } from './saga-machine';
 
@@ -84,7 +75,10 @@ class SagaDriver extends ScenarioDriver<SagaState> {
     }
     if (state.status === 'failed') {
       const stuck = state.rollback ? 'compensation_failed' : 'failed';
-      assert.ok(steps.some(({ step }) => step.status === stuck), `failed without a ${stuck} step`);
+      assert.ok(
+        steps.some(({ step }) => step.status === stuck),
+        `failed without a ${stuck} step`,
+      );
     }
   }
 
@@ -115,12 +109,7 @@ describe('saga machine properties', () => {
   });
 
   it('ends a replayed failed transaction compensated (or completed, if it was moving forward)', () => {
-    const replayed = assertReplayEnds(
-      SagaDriver.create,
-      DEFINITIONS,
-      ({ rollback }) => (rollback ? 'compensated' : 'completed'),
-      3000,
-    );
+    const replayed = assertReplayEnds(SagaDriver.create, DEFINITIONS, ({ rollback }) => (rollback ? 'compensated' : 'completed'), 3000);
     expect(replayed).toBeGreaterThan(300);
   });
 });

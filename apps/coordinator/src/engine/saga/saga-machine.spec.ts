@@ -3,15 +3,9 @@ import { ADMIT_ALL, SagaRun, sagaDefinition, sendsOf, TestOptions, TestStep } fr
 import { Gate, HoldReason } from '../transaction/inputs';
 
 const chain = sagaDefinition([{ id: 'a' }, { id: 'b', dependsOn: ['a'] }, { id: 'c', dependsOn: ['b'] }]);
-const diamond = sagaDefinition([
-  { id: 'a' },
-  { id: 'b', dependsOn: ['a'] },
-  { id: 'c', dependsOn: ['a'] },
-  { id: 'd', dependsOn: ['b', 'c'] },
-]);
+const diamond = sagaDefinition([{ id: 'a' }, { id: 'b', dependsOn: ['a'] }, { id: 'c', dependsOn: ['a'] }, { id: 'd', dependsOn: ['b', 'c'] }]);
 
-const run = (steps: readonly TestStep[], options?: TestOptions, input = {}) =>
-  new SagaRun(sagaDefinition(steps, options), input).start();
+const run = (steps: readonly TestStep[], options?: TestOptions, input = {}) => new SagaRun(sagaDefinition(steps, options), input).start();
 
 const statuses = (saga: SagaRun) => Object.fromEntries(Object.entries(saga.state.steps).map(([id, s]) => [id, s.status]));
 
@@ -288,12 +282,7 @@ describe('saga machine', () => {
   });
 
   describe('pivot (step without compensation)', () => {
-    const withPivot: TestStep[] = [
-      { id: 'a' },
-      { id: 'p', pivot: true },
-      { id: 'b', dependsOn: ['a'] },
-      { id: 'after', dependsOn: ['p'] },
-    ];
+    const withPivot: TestStep[] = [{ id: 'a' }, { id: 'p', pivot: true }, { id: 'b', dependsOn: ['a'] }, { id: 'after', dependsOn: ['p'] }];
 
     it('runs alone, after every compensatable step it can wait for', () => {
       const saga = run(withPivot);
@@ -320,7 +309,13 @@ describe('saga machine', () => {
     });
 
     it('lets the deadline pass without effect once committed', () => {
-      const saga = run([{ id: 'p', pivot: true }, { id: 'b', dependsOn: ['p'] }], { timeoutMs: 500 });
+      const saga = run(
+        [
+          { id: 'p', pivot: true },
+          { id: 'b', dependsOn: ['p'] },
+        ],
+        { timeoutMs: 500 },
+      );
       saga.reply('p', 'success');
       saga.after(10_000);
       expect(saga.state.status).toBe('running');
@@ -442,7 +437,11 @@ describe('saga machine', () => {
     });
 
     it('lets a stuck forward step count as succeeded after the commit', () => {
-      const saga = run([{ id: 'p', pivot: true }, { id: 'b', dependsOn: ['p'] }, { id: 'c', dependsOn: ['b'] }]);
+      const saga = run([
+        { id: 'p', pivot: true },
+        { id: 'b', dependsOn: ['p'] },
+        { id: 'c', dependsOn: ['b'] },
+      ]);
       saga.reply('p', 'success');
       saga.reply('b', 'failure');
       expect(saga.apply({ type: 'resolve', stepId: 'b', outcome: 'compensated', note: '', actor: 'bob' })).toMatchObject({

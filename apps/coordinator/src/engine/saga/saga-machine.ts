@@ -33,39 +33,21 @@
  */
 import { JsonObject, Outcome, ReplyError, SagaPhase } from '@ordo/protocol';
 import { directDependents } from '../dag/dag';
-import { ResolvedDefinition, ResolvedStep } from '../definition/definition';
-import { accept, Decision, reject, RejectionCode } from '../transaction/decision';
+import { ResolvedDefinition, ResolvedStep, stepSpec } from '../definition/definition';
+import { Decision, Rejection, RejectionCode } from '../transaction/decision';
+import { dispatchStep } from '../transaction/dispatch';
 import { Draft, record, updateStep } from '../transaction/draft';
-import { DecideContext, OperatorEvent, TransactionEvent } from '../transaction/inputs';
-import {
-  earliest,
-  findStep,
-  RollbackCause,
-  StepState,
-  TransactionState,
-} from '../transaction/transaction-state';
-import {
-  AttemptRules,
-  beginPhase,
-  concludeMustSucceed,
-  dispatchStep,
-  endAttempt,
-  fireDueTimers,
-  reopen,
-  replayStuck,
-  scheduleRetry,
-  settle,
-  startRollback,
-  stepSpec,
-} from '../transaction/transitions';
-import { decideWith, initialState, MachineRules, OperatorEventOf } from '../transaction/machine';
-import { isPending, operatorFailure } from '../transaction/operators';
-import { idle } from '../attempts/attempts';
+import { DecideContext, ResolveOutcome, TransactionEvent } from '../transaction/inputs';
+import { reopen, settle, startRollback } from '../transaction/lifecycle';
+import { decideWith, initialState } from '../transaction/machine';
+import { beginPhase, concludeMustSucceed, endAttempt, scheduleRetry } from '../transaction/phases';
+import { AttemptRules, ProtocolRules } from '../transaction/protocol-rules';
+import { fireDueTimers } from '../transaction/timers';
+import { earliest, RollbackCause, StepState, TransactionState } from '../transaction/transaction-state';
 
 export type SagaStepState = StepState<SagaPhase>;
 export type SagaState = TransactionState<SagaPhase>;
 type SagaDraft = Draft<SagaState>;
-type Operator<T extends OperatorEvent['type']> = OperatorEventOf<T>;
 
 export function initialSagaState(definition: ResolvedDefinition): SagaState {
   return initialState(definition, 'execute');
@@ -85,9 +67,7 @@ export function nextDueAt(state: SagaState, definition: ResolvedDefinition): num
 function enforceDeadline(draft: SagaDraft, ctx: DecideContext): SagaDraft {
   const { deadline } = draft.state;
   const passed = deadline !== null && ctx.now >= deadline;
-  return passed && rollbackBlocker(draft.state, ctx.definition) === null
-    ? rollBack(draft, { kind: 'deadline' }, ctx)
-    : draft;
+  return passed && rollbackBlocker(draft.state, ctx.definition) === null ? rollBack(draft, { kind: 'deadline' }, ctx) : draft;
 }
 
 // ---- after every event: whatever became possible ----
@@ -99,8 +79,7 @@ function propagate(draft: SagaDraft, ctx: DecideContext): SagaDraft {
 function dispatchReady(draft: SagaDraft, ctx: DecideContext): SagaDraft {
   if (draft.state.status !== 'running') return draft;
   const ready = ctx.definition.steps.filter((spec) => isReady(draft.state, spec));
-  const execute = (current: SagaDraft, spec: ResolvedStep): SagaDraft =>
-    send(updateStep(current, spec.id, { status: 'running' }), spec.id, ctx);
+  const execute = (current: SagaDraft, spec: ResolvedStep): SagaDraft => send(updateStep(current, spec.id, { status: 'running' }), spec.id, ctx);
   if (isCommitted(draft.state, ctx.definition)) return ready.reduce(execute, draft);
   const dispatched = ready.filter((spec) => !isPivot(spec)).reduce(execute, draft);
   const pivot = ready.find(isPivot);
@@ -137,77 +116,41 @@ function conclude(
   return scheduleRetry(concluded, id, retry, ctx) ?? failForward(concluded, id, false, ctx);
 }
 
-function abort(draft: SagaDraft, { actor, reason }: Operator<'abort'>, ctx: DecideContext): Decision<SagaState> {
-  const blocker = rollbackBlocker(draft.state, ctx.definition);
-  if (blocker) return reject(blocker, ROLLBACK_BLOCKED[blocker]);
-  const aborted = record(draft, { type: 'operator.aborted', actor, ...(reason && { reason }) });
-  return accept(propagate(rollBack(aborted, { kind: 'aborted', actor }, ctx), ctx));
-}
-
-/** Re-drives every stuck step of a `failed` transaction with a fresh attempt budget. */
-function replay(draft: SagaDraft, { actor }: Operator<'retry'>, ctx: DecideContext): Decision<SagaState> {
-  if (draft.state.status !== 'failed') return reject('not_failed', 'only a failed transaction can be retried');
-  const stuck = ctx.definition.steps.filter((spec) => isStuck(draft.state, spec.id));
-  return accept(propagate(replayStuck(draft, actor, stuck, ctx, SAGA_ATTEMPTS), ctx));
-}
+// Operator requests (the same for every protocol: transaction/operators.ts) follow these rules.
 
 /**
  * An operator fixed a stuck step by hand. `compensated` clears a failed compensation, or
- * declares that a pivot in doubt had no effect (the saga then rolls back); `succeeded` lets
- * a stuck forward step count as done.
+ * declares that a stuck forward step had no effect (the saga then rolls back, unless a pivot
+ * has committed it); `succeeded` lets a stuck forward step count as done.
  */
-function resolve(draft: SagaDraft, event: Operator<'resolve'>, ctx: DecideContext): Decision<SagaState> {
-  const { stepId, outcome, actor, note } = event;
-  const step = findStep(draft.state, stepId);
-  if (!step) return reject('unknown_step', `no step ${stepId}`);
-  if (!isStuck(draft.state, stepId)) return reject('step_not_stuck', `step ${stepId} is ${step.status}, not stuck`);
-  const forward = step.status === 'failed';
+function resolveRefusal(state: SagaState, id: string, outcome: ResolveOutcome, definition: ResolvedDefinition): Rejection | null {
+  const forward = state.steps[id].status === 'failed';
   if (!forward && outcome === 'succeeded') {
-    return reject('outcome_not_applicable', 'a failed compensation can only be resolved as compensated');
+    return { code: 'outcome_not_applicable', message: 'a failed compensation can only be resolved as compensated' };
   }
-  if (forward && outcome === 'compensated' && isCommitted(draft.state, ctx.definition)) {
-    return reject('past_point_of_no_return', ROLLBACK_BLOCKED.past_point_of_no_return);
+  if (forward && outcome === 'compensated' && isCommitted(state, definition)) {
+    return { code: 'past_point_of_no_return', message: ROLLBACK_BLOCKED.past_point_of_no_return };
   }
-  const noted = record(draft, { type: 'operator.resolved', actor, stepId, outcome, note });
-  if (outcome === 'succeeded') return accept(propagate(reopen(succeed(noted, stepId, null, ctx)), ctx));
-  const compensated = updateStep(noted, stepId, { status: 'compensated' });
-  const next = forward ? rollBack(compensated, { kind: 'step_failed', stepId }, ctx) : reopen(compensated);
-  return accept(propagate(next, ctx));
+  return null;
+}
+
+function resolveAs(draft: SagaDraft, id: string, outcome: ResolveOutcome, ctx: DecideContext): SagaDraft {
+  if (outcome === 'succeeded') return reopen(succeed(draft, id, null, ctx));
+  const forward = draft.state.steps[id].status === 'failed';
+  const compensated = updateStep(draft, id, { status: 'compensated' });
+  return forward ? rollBack(compensated, { kind: 'step_failed', stepId: id }, ctx) : reopen(compensated);
 }
 
 /**
- * An operator counts a forward step as succeeded with the output they give, so that its
- * dependents run (and read it): one not sent yet, one with an attempt out or scheduled
- * (a late reply to it is ignored), or one stuck after the commit. A skipped step is
- * compensated in a rollback if its execute went out. A pivot commits the saga when skipped,
- * so it may be skipped only when it could run: alone.
+ * Skipping a step commits the saga when it is a pivot, so a pivot may be skipped only when it
+ * could run: alone. (A skipped step is compensated in a rollback if its execute went out.)
  */
-function skip(draft: SagaDraft, { actor, stepId, output, note }: Operator<'skip'>, ctx: DecideContext): Decision<SagaState> {
-  const step = findStep(draft.state, stepId);
-  if (!step) return reject('unknown_step', `no step ${stepId}`);
-  const stuck = draft.state.status === 'failed' && isStuck(draft.state, stepId);
-  if (draft.state.status !== 'running' && !stuck) return reject('not_running', 'only a saga moving forward can skip a step');
-  if (!isPending(step) && !stuck) return reject('step_not_pending', `step ${stepId} is ${step.status} in its ${step.phase} phase`);
-  const others = Object.entries(draft.state.steps).filter(([id]) => id !== stepId);
-  if (isPivot(specOf(ctx, stepId)) && !others.every(([, other]) => other.status === 'pending' || other.status === 'succeeded')) {
-    return reject('not_applicable', `step ${stepId} has no compensation: it may be skipped once every step started has succeeded`);
+function skipRefusal(state: SagaState, id: string, definition: ResolvedDefinition): Rejection | null {
+  const others = Object.entries(state.steps).filter(([other]) => other !== id);
+  if (isPivot(stepSpec(definition, id)) && !others.every(([, step]) => step.status === 'pending' || step.status === 'succeeded')) {
+    return { code: 'not_applicable', message: `step ${id} has no compensation: it may be skipped once every step started has succeeded` };
   }
-  const noted = record(draft, { type: 'operator.skipped', actor, stepId, output, note });
-  return accept(propagate(reopen(succeed(updateStep(noted, stepId, idle(step)), stepId, output, ctx)), ctx));
-}
-
-/**
- * An operator fails a forward step not answered yet: as a `failure` reply, the rollback
- * starts (and the step is compensated if its execute went out). Refused where an abort is.
- */
-function failStep(draft: SagaDraft, { actor, stepId, note }: Operator<'fail_step'>, ctx: DecideContext): Decision<SagaState> {
-  const step = findStep(draft.state, stepId);
-  if (!step) return reject('unknown_step', `no step ${stepId}`);
-  const blocker = rollbackBlocker(draft.state, ctx.definition);
-  if (blocker) return reject(blocker, ROLLBACK_BLOCKED[blocker]);
-  if (!isPending(step)) return reject('step_not_pending', `step ${stepId} is ${step.status} in its ${step.phase} phase`);
-  const noted = record(draft, { type: 'operator.failed_step', actor, stepId, note });
-  return accept(propagate(conclude(noted, stepId, 'failure', null, operatorFailure(note), ctx), ctx));
+  return null;
 }
 
 // ---- transitions ----
@@ -249,6 +192,11 @@ const ROLLBACK_BLOCKED = {
   pivot_in_flight: 'a step without compensation is in flight: its outcome decides whether a rollback is possible',
 } as const satisfies Partial<Record<RejectionCode, string>>;
 
+function rollbackRefusal(state: SagaState, definition: ResolvedDefinition): Rejection | null {
+  const blocker = rollbackBlocker(state, definition);
+  return blocker && { code: blocker, message: ROLLBACK_BLOCKED[blocker] };
+}
+
 function rollbackBlocker(state: SagaState, definition: ResolvedDefinition): keyof typeof ROLLBACK_BLOCKED | null {
   if (state.status !== 'running') return 'not_running';
   if (isCommitted(state, definition)) return 'past_point_of_no_return';
@@ -269,9 +217,7 @@ function isCommitted(state: SagaState, definition: ResolvedDefinition): boolean 
 }
 
 function isReady(state: SagaState, spec: ResolvedStep): boolean {
-  return (
-    state.steps[spec.id].status === 'pending' && spec.dependsOn.every((id) => state.steps[id].status === 'succeeded')
-  );
+  return state.steps[spec.id].status === 'pending' && spec.dependsOn.every((id) => state.steps[id].status === 'succeeded');
 }
 
 function everyStartedStepSucceeded(state: SagaState): boolean {
@@ -308,13 +254,18 @@ function specOf(ctx: DecideContext, id: string): ResolvedStep {
 
 const SAGA_ATTEMPTS: AttemptRules<SagaState> = { send, conclude };
 
-const RULES: MachineRules<SagaState> = {
+const RULES: ProtocolRules<SagaState> = {
   attempts: SAGA_ATTEMPTS,
   propagate,
   timer: (draft, ctx) => enforceDeadline(fireDueTimers(draft, ctx, SAGA_ATTEMPTS), ctx),
-  abort,
-  replay,
-  resolve,
-  skip,
-  failStep,
+  rollbackBlocker: rollbackRefusal,
+  rollBack,
+  isStuck,
+  resolveRefusal,
+  resolveAs,
+  // As a `failure` reply: the rollback starts, and the step is compensated if its execute went out.
+  failPending: (draft, id, error, ctx) => conclude(draft, id, 'failure', null, error, ctx),
+  skip: { refusal: skipRefusal, succeed },
+  // A compensation undoes what its execute did with the input it carried, edited or not.
+  editablePhases: ['execute', 'compensate'],
 };

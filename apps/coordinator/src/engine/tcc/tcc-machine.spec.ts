@@ -6,8 +6,7 @@ import { Gate, HoldReason } from '../transaction/inputs';
 const pair: TestStep[] = [{ id: 'a' }, { id: 'b' }];
 const chain: TestStep[] = [{ id: 'a' }, { id: 'b', dependsOn: ['a'] }];
 
-const run = (steps: readonly TestStep[], options?: TestOptions, input = {}) =>
-  new TccRun(tccDefinition(steps, options), input).start();
+const run = (steps: readonly TestStep[], options?: TestOptions, input = {}) => new TccRun(tccDefinition(steps, options), input).start();
 
 const statuses = (tcc: TccRun) => Object.fromEntries(Object.entries(tcc.state.steps).map(([id, s]) => [id, s.status]));
 const decided = (decision: 'commit' | 'abort') => ({ type: 'transaction.decided', decision });

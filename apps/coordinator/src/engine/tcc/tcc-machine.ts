@@ -23,25 +23,18 @@
  * Holds (gate refusals), stale replies and timers behave as in the saga: see saga-machine.ts.
  */
 import { JsonObject, Outcome, ReplyError, TccPhase } from '@ordo/protocol';
-import { ResolvedDefinition, ResolvedStep } from '../definition/definition';
+import { ResolvedDefinition, ResolvedStep, stepSpec } from '../definition/definition';
 import { Decision, Rejection, RejectionCode } from '../transaction/decision';
 import { Draft, record, updateStep } from '../transaction/draft';
 import { DecideContext, ResolveOutcome, TransactionEvent } from '../transaction/inputs';
 import { earliest, RollbackCause, StepState, TransactionState } from '../transaction/transaction-state';
-import {
-  AttemptRules,
-  beginPhase,
-  concludeMustSucceed,
-  dispatchStep,
-  endAttempt,
-  fireDueTimers,
-  scheduleRetry,
-  settle,
-  startRollback,
-  stepSpec,
-} from '../transaction/transitions';
-import { decideWith, initialState, MachineRules } from '../transaction/machine';
-import { operatorHandlers } from '../transaction/operators';
+import { dispatchStep } from '../transaction/dispatch';
+import { settle, startRollback } from '../transaction/lifecycle';
+import { decideWith, initialState } from '../transaction/machine';
+import { takeOutcome } from '../transaction/operators';
+import { beginPhase, concludeMustSucceed, endAttempt, scheduleRetry } from '../transaction/phases';
+import { AttemptRules, ProtocolRules } from '../transaction/protocol-rules';
+import { fireDueTimers } from '../transaction/timers';
 
 export type TccStepState = StepState<TccPhase>;
 export type TccState = TransactionState<TccPhase>;
@@ -63,9 +56,7 @@ export function nextDueAt(state: TccState, _definition?: ResolvedDefinition): nu
 // ---- time ----
 
 function enforceDeadline(draft: TccDraft, ctx: DecideContext): TccDraft {
-  return deadlinePassed(draft.state, ctx) && rollbackBlocker(draft.state) === null
-    ? rollBack(draft, { kind: 'deadline' }, ctx)
-    : draft;
+  return deadlinePassed(draft.state, ctx) && rollbackBlocker(draft.state) === null ? rollBack(draft, { kind: 'deadline' }, ctx) : draft;
 }
 
 // ---- after every event: whatever became possible ----
@@ -101,14 +92,7 @@ function cancelReady(draft: TccDraft, ctx: DecideContext): TccDraft {
 // ---- events ----
 
 /** The attempt a step was waiting for ended: by a reply, or by a timeout (as `retry`). */
-function conclude(
-  draft: TccDraft,
-  id: string,
-  outcome: Outcome,
-  output: JsonObject | null,
-  error: ReplyError | null,
-  ctx: DecideContext,
-): TccDraft {
+function conclude(draft: TccDraft, id: string, outcome: Outcome, output: JsonObject | null, error: ReplyError | null, ctx: DecideContext): TccDraft {
   const concluded = endAttempt(draft, id, error);
   switch (draft.state.steps[id].phase) {
     case 'confirm':
@@ -125,7 +109,7 @@ function conclude(
   }
 }
 
-// Operator requests: abort, replay and resolve (see operators.ts) follow these rules.
+// Operator requests (the same for every protocol: transaction/operators.ts) follow these rules.
 
 function abortBlocker(state: TccState): Rejection | null {
   const blocker = rollbackBlocker(state);
@@ -159,21 +143,21 @@ function rollBack(draft: TccDraft, cause: RollbackCause, ctx: DecideContext): Tc
 
 const TCC_ATTEMPTS: AttemptRules<TccState> = { send, conclude };
 
-const RULES: MachineRules<TccState> = {
+const RULES: ProtocolRules<TccState> = {
   attempts: TCC_ATTEMPTS,
   propagate,
-  timer: // The deadline first: a try due at the same time is then dropped instead of sent.
-  (draft, ctx) => fireDueTimers(enforceDeadline(draft, ctx), ctx, TCC_ATTEMPTS),
-  ...operatorHandlers({
-    attempts: TCC_ATTEMPTS,
-    propagate,
-    abortBlocker,
-    rollBack,
-    isStuck,
-    resolveRefusal,
-    // As a refused try: cancelled if it was sent.
-    failPending: (draft, id, error, ctx) => conclude(draft, id, 'failure', null, error, ctx),
-  }),
+  // The deadline first: a try due at the same time is then dropped instead of sent.
+  timer: (draft, ctx) => fireDueTimers(enforceDeadline(draft, ctx), ctx, TCC_ATTEMPTS),
+  rollbackBlocker: abortBlocker,
+  rollBack,
+  isStuck: (state, id) => isStuck(state.steps[id]),
+  resolveRefusal: (state, id, outcome) => resolveRefusal(state.steps[id], outcome),
+  resolveAs: takeOutcome,
+  // As a refused try: cancelled if it was sent.
+  failPending: (draft, id, error, ctx) => conclude(draft, id, 'failure', null, error, ctx),
+  skip: null,
+  // Confirm and cancel act on what the try reserved: they carry the try's input.
+  editablePhases: ['try'],
 };
 
 // ---- rules ----
@@ -198,9 +182,7 @@ function deadlinePassed(state: TccState, ctx: DecideContext): boolean {
 }
 
 function isReady(state: TccState, spec: ResolvedStep): boolean {
-  return (
-    state.steps[spec.id].status === 'pending' && spec.dependsOn.every((id) => state.steps[id].status === 'succeeded')
-  );
+  return state.steps[spec.id].status === 'pending' && spec.dependsOn.every((id) => state.steps[id].status === 'succeeded');
 }
 
 /** Its try was sent and has ended, and its cancel has not started. */

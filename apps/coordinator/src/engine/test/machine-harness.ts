@@ -1,10 +1,10 @@
 // Test support shared by every protocol's machine (excluded from the build by its folder name).
 import { JsonObject, Outcome, Phase, PHASES, ReplyError, TxType } from '@ordo/protocol';
-import { resolveDefinition, ResolvedDefinition, RetryPolicy, StepDefinition } from '../definition/definition';
+import { AdaptiveTimeout, resolveDefinition, ResolvedDefinition, RetryPolicy, StepDefinition } from '../definition/definition';
 import { Decision } from '../transaction/decision';
 import { Effect, SendEffect } from '../transaction/effects';
 import { HistoryEvent } from '../transaction/history';
-import { DecideContext, Gate, TransactionEvent } from '../transaction/inputs';
+import { DecideContext, Gate, ReplyTimes, TransactionEvent } from '../transaction/inputs';
 import { TransactionState } from '../transaction/transaction-state';
 
 /** One protocol's pure machine, as a test drives it. */
@@ -22,6 +22,7 @@ export interface TestStep {
   readonly input?: JsonObject;
   readonly retry?: Partial<RetryPolicy>;
   readonly timeoutMs?: number;
+  readonly adaptiveTimeout?: AdaptiveTimeout;
 }
 
 export interface TestOptions {
@@ -44,35 +45,35 @@ export function testDefinition(type: TxType, steps: readonly TestStep[], options
       timeoutMs: options.stepTimeoutMs ?? 1000,
       retry: { maxAttempts: 3, initialDelayMs: 100, multiplier: 2, maxDelayMs: 1000, jitter: 'none', ...options.retry },
     },
-    steps: steps.map(
-      ({ pivot, ...step }): StepDefinition => ({
-        participant: 'svc',
-        action: `do-${step.id}`,
-        ...(type === 'saga' && !pivot ? { compensation: `undo-${step.id}` } : {}),
-        ...step,
-      }),
-    ),
+    steps: steps.map(({ pivot, ...step }): StepDefinition => ({
+      participant: 'svc',
+      action: `do-${step.id}`,
+      ...(type === 'saga' && !pivot ? { compensation: `undo-${step.id}` } : {}),
+      ...step,
+    })),
   });
 }
 
 /** Lets every command through: no participant needs protecting. */
 export const ADMIT_ALL: Gate = { admit: () => ({ admitted: true }) };
 
-export const sendsOf = (effects: readonly Effect[]): SendEffect[] =>
-  effects.filter((effect): effect is SendEffect => effect.kind === 'send');
+/** No reply time observed yet: every adaptive timeout is its maximum. */
+export const NO_REPLY_TIMES: ReplyTimes = { estimate: () => null };
+
+export const sendsOf = (effects: readonly Effect[]): SendEffect[] => effects.filter((effect): effect is SendEffect => effect.kind === 'send');
 
 export const historyOf = (effects: readonly Effect[]): HistoryEvent[] =>
   effects.flatMap((effect) => (effect.kind === 'record' ? [effect.event] : []));
 
 /** `phase:stepId#attempt` for each command sent, e.g. `execute:a#1`. */
-export const sent = (effects: readonly Effect[]): string[] =>
-  sendsOf(effects).map((send) => `${send.phase}:${send.stepId}#${send.attempt}`);
+export const sent = (effects: readonly Effect[]): string[] => sendsOf(effects).map((send) => `${send.phase}:${send.stepId}#${send.attempt}`);
 
 /** A transaction driven by hand: applies events at a fake clock and keeps the latest state. */
 export class MachineRun<S extends TransactionState> {
   state: S;
   effects: readonly Effect[] = [];
   gate: Gate = ADMIT_ALL;
+  replyTimes: ReplyTimes = NO_REPLY_TIMES;
   /** The shell's limit on a command's size (DecideContext.maxCommandBytes); none by default. */
   maxCommandBytes?: number;
 
@@ -93,6 +94,7 @@ export class MachineRun<S extends TransactionState> {
       now: this.now,
       random: this.random,
       gate: this.gate,
+      replyTimes: this.replyTimes,
       maxCommandBytes: this.maxCommandBytes,
     });
     if (decision.accepted) {
@@ -108,11 +110,7 @@ export class MachineRun<S extends TransactionState> {
   }
 
   /** Answers the attempt the step waits for, unless `phase`/`attempt` say otherwise. */
-  reply(
-    stepId: string,
-    outcome: Outcome,
-    extra: { output?: JsonObject; error?: ReplyError; phase?: Phase; attempt?: number } = {},
-  ): Decision<S> {
+  reply(stepId: string, outcome: Outcome, extra: { output?: JsonObject; error?: ReplyError; phase?: Phase; attempt?: number } = {}): Decision<S> {
     const { phase, attempt } = this.state.steps[stepId] ?? { phase: PHASES[this.definition.type][0], attempt: 1 };
     return this.apply({ type: 'reply', stepId, phase, attempt, outcome, ...extra });
   }

@@ -2,19 +2,14 @@
 // every protocol shares (excluded from the build by its folder name).
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { Outcome, TxType } from '@ordo/protocol';
-import {
-  JITTERS,
-  resolveDefinition,
-  ResolvedDefinition,
-  StepDefinition,
-  WorkflowDefinition,
-} from '../definition/definition';
+import { JsonObject, Outcome, TxType } from '@ordo/protocol';
+import { JITTERS, resolveDefinition, ResolvedDefinition, StepDefinition, WorkflowDefinition } from '../definition/definition';
 import { validateDefinition } from '../definition/definition-validator';
 import { Decision, Rejection, RejectionCode } from '../transaction/decision';
 import { Effect, SendEffect } from '../transaction/effects';
 import { HistoryEvent } from '../transaction/history';
-import { Admission, Gate, HOLD_REASONS, TransactionEvent } from '../transaction/inputs';
+import { Admission, Gate, HOLD_REASONS, ReplyTimes, TransactionEvent } from '../transaction/inputs';
+import { ReplyTimeEstimate } from '../timeouts/reply-time-window';
 import { isFinished, StepStatus, TransactionState, TxStatus } from '../transaction/transaction-state';
 import { Machine, MachineRun, sendsOf } from './machine-harness';
 
@@ -31,7 +26,9 @@ export type Move =
   | { readonly kind: 'abort' }
   /** An operator pauses or resumes the transaction. */
   | { readonly kind: 'pause' }
-  | { readonly kind: 'resume' };
+  | { readonly kind: 'resume' }
+  /** An operator edits a step's input and retries it (refused unless it waits for a retry or is stuck). */
+  | { readonly kind: 'edit'; readonly pick: number };
 
 export const arbOutcome = (failureWeight: number): fc.Arbitrary<Outcome> =>
   fc.oneof(
@@ -53,6 +50,7 @@ export const arbMoves = (failureWeight: number): fc.Arbitrary<Move[]> => {
       { arbitrary: fc.constant({ kind: 'abort' as const }), weight: 1 },
       { arbitrary: fc.constant({ kind: 'pause' as const }), weight: 1 },
       { arbitrary: fc.constant({ kind: 'resume' as const }), weight: 1 },
+      { arbitrary: fc.record({ kind: fc.constant('edit'), pick: fc.nat() }), weight: 1 },
     ),
     { maxLength: 60 },
   );
@@ -196,6 +194,10 @@ export abstract class ScenarioDriver<S extends TransactionState> {
   outstanding: SendEffect[] = [];
   readonly everSent: SendEffect[] = [];
   private readonly lastAttempt = new Map<string, number>();
+  /** The input an operator last gave each step. */
+  private readonly edited = new Map<string, JsonObject>();
+  /** The type of the event being applied. */
+  private applying: TransactionEvent['type'] | null = null;
   private readonly statuses: StatusFollower;
 
   /** The rejection codes an operator abort may meet. */
@@ -210,6 +212,7 @@ export abstract class ScenarioDriver<S extends TransactionState> {
     this.run = new MachineRun(machine, definition, { order: 42 }, 1_000_000, seededRandom(seed));
     this.gate = new RandomGate(this.run, refusalRate, seededRandom(~seed));
     this.run.gate = this.gate;
+    this.run.replyTimes = new RandomReplyTimes(seededRandom(seed ^ 0x5bd1e995));
     this.statuses = new StatusFollower(definition.steps.map(({ id }) => id));
   }
 
@@ -252,6 +255,18 @@ export abstract class ScenarioDriver<S extends TransactionState> {
       case 'resume':
         this.apply({ type: move.kind, actor: 'prop' });
         return;
+      case 'edit': {
+        const { id } = this.definition.steps[move.pick % this.definition.steps.length];
+        const input = { edited: move.pick };
+        const previous = this.edited.get(id);
+        // Set first: the retry it sends at once must carry it too.
+        this.edited.set(id, input);
+        if (!this.apply({ type: 'edit_input', actor: 'prop', stepId: id, input, note: 'prop' }).accepted) {
+          if (previous) this.edited.set(id, previous);
+          else this.edited.delete(id);
+        }
+        return;
+      }
     }
   }
 
@@ -297,8 +312,9 @@ export abstract class ScenarioDriver<S extends TransactionState> {
   /** Checks the state after an accepted decision. */
   protected abstract checkState(state: S, before: S): void;
 
-  /** A step waiting for the end of a hold is not sent before. */
+  /** A step waiting for the end of a hold is not sent before (unless an operator's edit sends it: the gate is asked again). */
   protected checkHoldEnded({ stepId, phase }: SendEffect, before: S): void {
+    if (this.applying === 'edit_input') return;
     const previous = before.steps[stepId];
     if (previous.waitingFor === 'hold' && previous.phase === phase) {
       assert.ok(this.run.now >= previous.dueAt!, `${stepId} sent before its hold ended`);
@@ -336,12 +352,14 @@ export abstract class ScenarioDriver<S extends TransactionState> {
   private apply(event: TransactionEvent): Decision<S> {
     const before = this.state;
     this.gate.verdicts = [];
+    this.applying = event.type;
     const decision = this.run.apply(event);
     this.transcript.push(decision);
     if (!decision.accepted) {
       // Only operator requests may be refused here: every other event the driver sends is legitimate.
       const { code } = decision.rejection;
       if (event.type === 'pause') assert.ok(['not_running', 'already_paused'].includes(code), `pause refused: ${code}`);
+      else if (event.type === 'edit_input') assert.ok(['step_not_retriable', 'not_applicable', 'paused'].includes(code), `edit refused: ${code}`);
       else if (event.type === 'resume') assert.ok(code === 'not_paused' && !before.paused?.actor, `resume refused: ${code}`);
       else {
         assert.equal(event.type, 'abort', `${event.type} refused`);
@@ -368,11 +386,24 @@ export abstract class ScenarioDriver<S extends TransactionState> {
     return decision;
   }
 
+  /** An attempt waits its step's fixed timeout, or an adaptive one within its bounds, kept on the step while it is the latest. */
+  private checkTimeout({ stepId, phase, attempt, deadline }: SendEffect, after: S): void {
+    const { timeoutMs, adaptiveTimeout } = this.definition.steps.find((spec) => spec.id === stepId)!;
+    const waits = deadline - this.run.now;
+    if (!adaptiveTimeout) return assert.equal(waits, timeoutMs, `${stepId} did not wait its fixed timeout`);
+    assert.ok(waits >= adaptiveTimeout.minMs && waits <= adaptiveTimeout.maxMs, `${stepId} waits ${waits} ms, out of its bounds`);
+    const step = after.steps[stepId];
+    if (step.phase === phase && step.attempt === attempt) assert.equal(step.timeoutMs, waits, `${stepId} does not keep its adaptive timeout`);
+  }
+
   private countSend(send: SendEffect, before: S, after: S): void {
     const { stepId, phase, attempt } = send;
     const key = `${stepId}/${phase}`;
     assert.equal(attempt, (this.lastAttempt.get(key) ?? 0) + 1, `attempts of ${key} are not consecutive`);
     this.lastAttempt.set(key, attempt);
+    // Generated definitions map no input: every command carries the transaction's, or the one an operator gave its step.
+    assert.deepEqual(send.input, this.edited.get(stepId) ?? this.run.input, `${key} carried another input`);
+    this.checkTimeout(send, after);
     this.checkSend(send, before, after);
     this.outstanding.push(send);
     this.everSent.push(send);
@@ -380,12 +411,19 @@ export abstract class ScenarioDriver<S extends TransactionState> {
 }
 
 /** Each attempt of each of the two phases takes at most a send, a timeout and a reply, plus the deadline. */
-export const eventBound = (definition: ResolvedDefinition): number =>
-  definition.steps.reduce((sum, step) => sum + 6 * step.retry.maxAttempts, 1);
+export const eventBound = (definition: ResolvedDefinition): number => definition.steps.reduce((sum, step) => sum + 6 * step.retry.maxAttempts, 1);
+
+/** Observed reply times that come and go: none known yet, or a random percentile. */
+export class RandomReplyTimes implements ReplyTimes {
+  constructor(private readonly random: () => number) {}
+
+  estimate(): ReplyTimeEstimate | null {
+    return this.random() < 0.3 ? null : { percentileMs: Math.floor(this.random() * 500), samples: 20 };
+  }
+}
 
 /** The event bound of a run to the end, the gate's last refusals included. */
-export const endBound = (driver: ScenarioDriver<TransactionState>): number =>
-  eventBound(driver.definition) + driver.gate.budget;
+export const endBound = (driver: ScenarioDriver<TransactionState>): number => eventBound(driver.definition) + driver.gate.budget;
 
 /** Plays the scenario's moves, then runs to the end within the event bound. */
 export function simulate<D extends ScenarioDriver<TransactionState>>(
@@ -402,11 +440,7 @@ export function simulate<D extends ScenarioDriver<TransactionState>>(
   return driver;
 }
 
-type DriverFactory<S extends TransactionState> = (
-  definition: ResolvedDefinition,
-  seed: number,
-  refusalRate: number,
-) => ScenarioDriver<S>;
+type DriverFactory<S extends TransactionState> = (definition: ResolvedDefinition, seed: number, refusalRate: number) => ScenarioDriver<S>;
 
 /** Determinism: the same scenario, played twice, gives the same decisions. */
 export function assertDeterministic<S extends TransactionState>(
@@ -474,12 +508,27 @@ export const arbDefinition = (shape: DefinitionShape): fc.Arbitrary<ResolvedDefi
           ...Array.from({ length: count }, (_, index) =>
             fc.record({
               // Dependencies only on earlier steps: a topological order by construction.
-              dependsOn: fc.subarray(Array.from({ length: index }, (_, dep) => `s${dep}`), {
-                maxLength: Math.min(shape.maxDependencies ?? index, index),
-              }),
+              dependsOn: fc.subarray(
+                Array.from({ length: index }, (_, dep) => `s${dep}`),
+                {
+                  maxLength: Math.min(shape.maxDependencies ?? index, index),
+                },
+              ),
               pivot: shape.pivots ? fc.integer({ min: 0, max: 4 }).map((n) => n === 0) : fc.constant(false),
               maxAttempts: fc.integer({ min: 1, max: 3 }),
-              timeoutMs: fc.integer({ min: 10, max: 200 }),
+              timeout: fc.oneof(
+                fc.record({ timeoutMs: fc.integer({ min: 10, max: 200 }) }),
+                fc.record({
+                  adaptiveTimeout: fc
+                    .record({
+                      minMs: fc.integer({ min: 10, max: 100 }),
+                      spanMs: fc.integer({ min: 0, max: 200 }),
+                      percentile: fc.constantFrom(50, 90, 99, 100),
+                      factor: fc.constantFrom(1.5, 2, 3),
+                    })
+                    .map(({ spanMs, ...policy }) => ({ ...policy, maxMs: policy.minMs + spanMs })),
+                }),
+              ),
             }),
           ),
         ),
@@ -496,15 +545,14 @@ export const arbDefinition = (shape: DefinitionShape): fc.Arbitrary<ResolvedDefi
         type: shape.type,
         ...(timeoutMs !== undefined && { timeoutMs }),
         defaults: { retry: { initialDelayMs, maxDelayMs: initialDelayMs + extraDelayMs, multiplier, jitter } },
-        steps: steps.map(
-          ({ pivot, maxAttempts, ...step }, index): StepDefinition => ({
-            id: `s${index}`,
-            participant: shape.participants ? `p${index % shape.participants}` : 'svc',
-            action: `do-s${index}`,
-            ...(shape.type === 'saga' && !pivot ? { compensation: `undo-s${index}` } : {}),
-            retry: { maxAttempts },
-            ...step,
-          }),
-        ),
+        steps: steps.map(({ pivot, maxAttempts, timeout, ...step }, index): StepDefinition => ({
+          id: `s${index}`,
+          participant: shape.participants ? `p${index % shape.participants}` : 'svc',
+          action: `do-s${index}`,
+          ...(shape.type === 'saga' && !pivot ? { compensation: `undo-s${index}` } : {}),
+          retry: { maxAttempts },
+          ...timeout,
+          ...step,
+        })),
       }),
     );

@@ -21,6 +21,7 @@ export type RejectionCode =
   | 'step_not_scheduled'
   | 'step_not_active'
   | 'step_not_pending'
+  | 'step_not_retriable'
   | 'not_applicable';
 
 export interface Rejection {
@@ -33,8 +34,7 @@ export interface Rejection {
  * database transaction, or a rejection that leaves everything as it was.
  */
 export type Decision<S> =
-  | { readonly accepted: true; readonly state: S; readonly effects: readonly Effect[] }
-  | { readonly accepted: false; readonly rejection: Rejection };
+  { readonly accepted: true; readonly state: S; readonly effects: readonly Effect[] } | { readonly accepted: false; readonly rejection: Rejection };
 
 export function accept<S>(draft: Draft<S>): Decision<S> {
   return { accepted: true, ...draft };

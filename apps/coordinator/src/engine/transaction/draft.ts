@@ -29,20 +29,14 @@ export function updateStep<S extends TransactionState>(
   const before = draft.state.steps[stepId];
   const after = { ...before, ...patch };
   const updated = { ...draft, state: { ...draft.state, steps: { ...draft.state.steps, [stepId]: after } } };
-  return before.status === after.status
-    ? updated
-    : record(updated, { type: 'step.status_changed', stepId, from: before.status, to: after.status });
+  return before.status === after.status ? updated : record(updated, { type: 'step.status_changed', stepId, from: before.status, to: after.status });
 }
 
 /**
  * Changes the transaction status, recording it; a rollback cause is kept on the state. A
  * transaction that ends while paused (its last replies came in) is paused no more.
  */
-export function setStatus<S extends TransactionState>(
-  draft: Draft<S>,
-  status: TxStatus,
-  cause?: RollbackCause,
-): Draft<S> {
+export function setStatus<S extends TransactionState>(draft: Draft<S>, status: TxStatus, cause?: RollbackCause): Draft<S> {
   if (draft.state.status === status) return draft;
   const from = draft.state.status;
   const state = { ...draft.state, status, ...(cause && { rollback: cause }), ...(hasEnded(status) && { paused: null }) };

@@ -1,4 +1,4 @@
-import { Outcome, Phase, ReplyError } from '@ordo/protocol';
+import { JsonObject, Outcome, Phase, ReplyError } from '@ordo/protocol';
 import { ReplyMatch } from '../attempts/attempts';
 import { HoldReason, OperatorEvent, OperatorEventOf, PauseReason, ResolveOutcome } from './inputs';
 import { RollbackCause, StepStatus, TxStatus } from './transaction-state';
@@ -108,6 +108,15 @@ export type HistoryEvent =
       readonly from: number;
       readonly to: number;
       readonly note?: string;
+    }
+  /** The input of the step's commands changed from `from` to `to` (edit and retry). */
+  | {
+      readonly type: 'operator.input_edited';
+      readonly actor: string;
+      readonly stepId: string;
+      readonly from: JsonObject;
+      readonly to: JsonObject;
+      readonly note: string;
     }
   | Recorded<'skip', 'operator.skipped'>
   | Recorded<'fail_step', 'operator.failed_step'>

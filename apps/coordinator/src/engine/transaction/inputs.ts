@@ -1,5 +1,6 @@
 import { JsonObject, Reply } from '@ordo/protocol';
-import { ResolvedDefinition } from '../definition/definition';
+import { EffectiveAdaptiveTimeout, ResolvedDefinition } from '../definition/definition';
+import { ReplyTimeEstimate } from '../timeouts/reply-time-window';
 
 /** A participant's reply, already matched to its transaction by the shell. */
 export type StepReply = Omit<Reply, 'txId'>;
@@ -41,6 +42,18 @@ export type OperatorEvent =
       readonly output: JsonObject | null;
       readonly note: string;
     }
+  /**
+   * Replaces the input of a step's commands (the mapped one, or an earlier edit) from its
+   * next attempt on, and sends that attempt: now if a retry is scheduled, with a fresh
+   * budget if the step is stuck.
+   */
+  | {
+      readonly type: 'edit_input';
+      readonly actor: string;
+      readonly stepId: string;
+      readonly input: JsonObject;
+      readonly note: string;
+    }
   /** Fails a forward step that has not succeeded: the rollback starts. */
   | { readonly type: 'fail_step'; readonly actor: string; readonly stepId: string; readonly note: string };
 
@@ -77,6 +90,15 @@ export interface Gate {
   admit(participant: string): Admission;
 }
 
+/** What the shell observed of each participant's reply times: adaptive step timeouts follow it. */
+export interface ReplyTimes {
+  /**
+   * The participant's reply times at the policy's percentile, or null while too few are
+   * known. Told the whole policy, so that the shell can show the timeout in force of each.
+   */
+  estimate(participant: string, policy: EffectiveAdaptiveTimeout): ReplyTimeEstimate | null;
+}
+
 /** What a decision depends on besides the state and the event. */
 export interface DecideContext {
   /** The definition version the transaction is pinned to. */
@@ -87,6 +109,7 @@ export interface DecideContext {
   /** Uniform in [0, 1), used for retry jitter. */
   readonly random: () => number;
   readonly gate: Gate;
+  readonly replyTimes: ReplyTimes;
   /**
    * Commands larger than this (bytes of their JSON) are never sent: no participant would
    * accept them, nor the broker (dispatchAttempt). Unset: no limit.

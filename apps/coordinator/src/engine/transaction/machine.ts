@@ -1,29 +1,16 @@
 import { Phase } from '@ordo/protocol';
 import { freshAttempts } from '../attempts/attempts';
 import { ResolvedDefinition } from '../definition/definition';
+import { concludeRefused } from './dispatch';
 import { accept, Decision, reject } from './decision';
-import { Draft, draftOf } from './draft';
-import { DecideContext, OperatorEventOf, TransactionEvent } from './inputs';
-import { StepState, TransactionState } from './transaction-state';
-import { retryNow, setAttempts } from './operators';
+import { draftOf } from './draft';
+import { DecideContext, TransactionEvent } from './inputs';
+import { startTransaction } from './lifecycle';
+import { abort, editInput, failStep, replay, resolve, retryNow, setAttempts, skip } from './operators';
 import { clockOf, participantResumed, pause, Restart, resume } from './pause';
-import { applyReply, AttemptRules, concludeRefused, startTransaction } from './transitions';
-
-export type { OperatorEventOf } from './inputs';
-
-/** What makes a protocol: the parts of `decide` that differ between saga, TCC and 2PC. */
-export interface MachineRules<S extends TransactionState> {
-  readonly attempts: AttemptRules<S>;
-  /** Moves the transaction as far as it can go after any change. */
-  propagate(draft: Draft<S>, ctx: DecideContext): Draft<S>;
-  /** What a `timer` event does before propagating (step timers, the deadline). */
-  timer(draft: Draft<S>, ctx: DecideContext): Draft<S>;
-  abort(draft: Draft<S>, event: OperatorEventOf<'abort'>, ctx: DecideContext): Decision<S>;
-  replay(draft: Draft<S>, event: OperatorEventOf<'retry'>, ctx: DecideContext): Decision<S>;
-  resolve(draft: Draft<S>, event: OperatorEventOf<'resolve'>, ctx: DecideContext): Decision<S>;
-  skip(draft: Draft<S>, event: OperatorEventOf<'skip'>, ctx: DecideContext): Decision<S>;
-  failStep(draft: Draft<S>, event: OperatorEventOf<'fail_step'>, ctx: DecideContext): Decision<S>;
-}
+import { ProtocolRules } from './protocol-rules';
+import { applyReply } from './replies';
+import { StepState, TransactionState } from './transaction-state';
 
 /** Every step pending in the protocol's first phase; the transaction not started yet. */
 export function initialState<P extends Phase>(definition: ResolvedDefinition, firstPhase: P): TransactionState<P> {
@@ -47,24 +34,14 @@ export function initialState<P extends Phase>(definition: ResolvedDefinition, fi
  * The event dispatch every protocol shares: start once, then replies, timers and operators;
  * then the steps whose command could not be sent fail (concludeRefused).
  */
-export function decideWith<S extends TransactionState>(
-  rules: MachineRules<S>,
-  state: S,
-  event: TransactionEvent,
-  ctx: DecideContext,
-): Decision<S> {
+export function decideWith<S extends TransactionState>(rules: ProtocolRules<S>, state: S, event: TransactionEvent, ctx: DecideContext): Decision<S> {
   // A paused transaction decides as of its pause; resuming it needs the time it was paused.
   const at = event.type === 'resume' || event.type === 'participant_resumed' ? ctx : clockOf(state, ctx);
   const decision = decideEvent(rules, state, event, at);
   return decision.accepted ? accept(concludeRefused(decision, at, rules.attempts, rules.propagate)) : decision;
 }
 
-function decideEvent<S extends TransactionState>(
-  rules: MachineRules<S>,
-  state: S,
-  event: TransactionEvent,
-  ctx: DecideContext,
-): Decision<S> {
+function decideEvent<S extends TransactionState>(rules: ProtocolRules<S>, state: S, event: TransactionEvent, ctx: DecideContext): Decision<S> {
   const draft = draftOf(state);
   if (event.type === 'started') {
     return state.startedAt === null
@@ -79,19 +56,21 @@ function decideEvent<S extends TransactionState>(
       // No timer runs while paused (a claim may still race a pause).
       return accept(state.paused ? draft : rules.propagate(rules.timer(draft, ctx), ctx));
     case 'abort':
-      return rules.abort(draft, event, ctx);
+      return abort(draft, event, ctx, rules);
     case 'retry':
-      return rules.replay(draft, event, ctx);
+      return replay(draft, event, ctx, rules);
     case 'resolve':
-      return rules.resolve(draft, event, ctx);
+      return resolve(draft, event, ctx, rules);
     case 'skip':
-      return rules.skip(draft, event, ctx);
+      return skip(draft, event, ctx, rules);
     case 'fail_step':
-      return rules.failStep(draft, event, ctx);
+      return failStep(draft, event, ctx, rules);
     case 'retry_now':
       return retryNow(draft, event, ctx, rules);
     case 'set_attempts':
       return setAttempts(draft, event);
+    case 'edit_input':
+      return editInput(draft, event, ctx, rules);
     case 'pause':
       return pause(draft, event, ctx);
     case 'resume':
@@ -102,6 +81,6 @@ function decideEvent<S extends TransactionState>(
 }
 
 /** Once a pause is over: whatever its timers made due, then whatever became possible. */
-function restart<S extends TransactionState>(rules: MachineRules<S>): Restart<S> {
+function restart<S extends TransactionState>(rules: ProtocolRules<S>): Restart<S> {
   return (draft, ctx) => rules.propagate(rules.timer(draft, ctx), ctx);
 }

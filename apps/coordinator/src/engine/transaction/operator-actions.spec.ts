@@ -1,3 +1,4 @@
+import { JsonObject } from '@ordo/protocol';
 import { nextDueAt } from '../saga/saga-machine';
 import { SagaRun, sagaDefinition } from '../test/saga-harness';
 import { TccRun, tccDefinition } from '../test/tcc-harness';
@@ -213,6 +214,108 @@ describe('operator actions', () => {
       expect(twoPc.state.decision).toBe('abort');
       expect(twoPc.sent.sort()).toEqual(['abort:a#1', 'abort:b#1']);
       expect(rejection(twoPc.apply({ type: 'fail_step', actor: 'ops', stepId: 'b', note: 'x' }))).toBe('not_running');
+    });
+  });
+
+  describe('edit and retry', () => {
+    const sends = (run: { effects: readonly { kind: string }[] }) => run.effects.filter((e) => e.kind === 'send');
+    const edit = (stepId: string, input: JsonObject) => ({ type: 'edit_input', actor: 'ops', stepId, input, note: 'fixed the sku' }) as const;
+
+    it('sends a step waiting for a retry now with the new input, kept for its later attempts and its compensation; the history has both', () => {
+      const definition = sagaDefinition([
+        { id: 'a', input: { sku: '$.input.sku' } },
+        { id: 'b', dependsOn: ['a'] },
+      ]);
+      const run = new SagaRun(definition, { sku: 'BAD' }).start();
+      run.reply('a', 'retry');
+      run.apply(edit('a', { sku: 'GOOD' }));
+      expect(run.history[0]).toEqual({
+        type: 'operator.input_edited',
+        actor: 'ops',
+        stepId: 'a',
+        from: { sku: 'BAD' },
+        to: { sku: 'GOOD' },
+        note: 'fixed the sku',
+      });
+      expect(sends(run)).toEqual([expect.objectContaining({ stepId: 'a', phase: 'execute', attempt: 2, input: { sku: 'GOOD' } })]);
+      expect(run.step('a').input).toEqual({ sku: 'GOOD' });
+      run.reply('a', 'retry');
+      run.untilDue();
+      expect(sends(run)).toEqual([expect.objectContaining({ attempt: 3, input: { sku: 'GOOD' } })]);
+      run.reply('a', 'success');
+      run.apply({ type: 'fail_step', actor: 'ops', stepId: 'b', note: 'no' });
+      run.reply('b', 'success');
+      expect(sends(run)).toEqual([expect.objectContaining({ stepId: 'a', phase: 'compensate', input: { sku: 'GOOD' } })]);
+    });
+
+    it('replays a step stuck after the commit with a fresh budget; the saga completes', () => {
+      const definition = sagaDefinition(
+        [
+          { id: 'p', pivot: true },
+          { id: 'c', dependsOn: ['p'], input: { to: '$.input.to' } },
+        ],
+        { retry: { maxAttempts: 1 } },
+      );
+      const run = new SagaRun(definition, { to: 'nobody' }).start();
+      run.reply('p', 'success');
+      run.reply('c', 'failure');
+      expect([run.state.status, run.step('c').status]).toEqual(['failed', 'failed']);
+      run.apply(edit('c', { to: 'ada' }));
+      expect(run.state.status).toBe('running');
+      expect(sends(run)).toEqual([expect.objectContaining({ stepId: 'c', attempt: 2, input: { to: 'ada' } })]);
+      expect(run.step('c')).toMatchObject({ status: 'running', attemptsLeft: 0 });
+      run.reply('c', 'success');
+      expect(run.state.status).toBe('completed');
+    });
+
+    it('replays a failed compensation with the new input; the rollback ends', () => {
+      const run = new SagaRun(sagaDefinition([{ id: 'a' }, { id: 'b' }], { retry: { maxAttempts: 1 } }), { id: 1 }).start();
+      run.reply('a', 'success');
+      run.reply('b', 'failure');
+      run.reply('b', 'success');
+      run.reply('a', 'failure');
+      expect([run.state.status, run.step('a').status]).toEqual(['failed', 'compensation_failed']);
+      run.apply(edit('a', { id: 2 }));
+      expect(run.state.status).toBe('compensating');
+      expect(sends(run)).toEqual([expect.objectContaining({ stepId: 'a', phase: 'compensate', attempt: 2, input: { id: 2 } })]);
+      run.reply('a', 'success');
+      expect(run.state.status).toBe('compensated');
+    });
+
+    it('edits a TCC try and a 2PC prepare waiting for a retry; their later phases carry the edit', () => {
+      const tcc = new TccRun(tccDefinition([{ id: 'a' }]), { n: 1 }).start();
+      tcc.reply('a', 'retry');
+      tcc.apply(edit('a', { n: 2 }));
+      expect(sends(tcc)).toEqual([expect.objectContaining({ phase: 'try', attempt: 2, input: { n: 2 } })]);
+      tcc.reply('a', 'success');
+      expect(sends(tcc)).toEqual([expect.objectContaining({ phase: 'confirm', input: { n: 2 } })]);
+
+      const twoPc = new TwoPcRun(twoPcDefinition([{ id: 'a' }]), { n: 1 }).start();
+      twoPc.reply('a', 'retry');
+      twoPc.apply(edit('a', { n: 2 }));
+      twoPc.reply('a', 'success');
+      expect(sends(twoPc)).toEqual([expect.objectContaining({ phase: 'commit', input: { n: 2 } })]);
+    });
+
+    it('refuses an unknown step, a step with an attempt out or not sent yet, a paused transaction, and a confirm or commit', () => {
+      const run = saga();
+      expect(rejection(run.apply(edit('zz', {})))).toBe('unknown_step');
+      expect(rejection(run.apply(edit('a', {})))).toBe('step_not_retriable');
+      expect(rejection(run.apply(edit('b', {})))).toBe('step_not_retriable');
+      run.reply('a', 'retry');
+      run.apply({ type: 'pause', actor: 'ops' });
+      expect(rejection(run.apply(edit('a', {})))).toBe('paused');
+
+      const tcc = new TccRun(tccDefinition([{ id: 'a' }], { retry: { maxAttempts: 1 } })).start();
+      tcc.reply('a', 'success');
+      tcc.reply('a', 'retry');
+      expect([tcc.state.status, tcc.step('a').phase]).toEqual(['failed', 'confirm']);
+      expect(rejection(tcc.apply(edit('a', {})))).toBe('not_applicable');
+
+      const twoPc = new TwoPcRun(twoPcDefinition([{ id: 'a' }], { retry: { maxAttempts: 1 } })).start();
+      twoPc.reply('a', 'success');
+      twoPc.reply('a', 'retry');
+      expect(rejection(twoPc.apply(edit('a', {})))).toBe('not_applicable');
     });
   });
 });

@@ -2,7 +2,7 @@ import { SagaRun, sagaDefinition } from '../test/saga-harness';
 import { TccRun, tccDefinition } from '../test/tcc-harness';
 import { TwoPcRun, twoPcDefinition } from '../test/two-pc-harness';
 import { decisionOf } from '../twopc/two-phase-commit-machine';
-import { COMMAND_TOO_LARGE } from './transitions';
+import { COMMAND_TOO_LARGE } from './dispatch';
 
 /** Far over the limit below once in a command's input. */
 const BIG = 'x'.repeat(5_000);
@@ -14,7 +14,10 @@ const undeliverable = (history: { type: string }[]) => history.filter((event) =>
 
 describe('a command too large to send', () => {
   it('is never sent: the saga step fails with COMMAND_TOO_LARGE without an attempt, and only what ran is compensated', () => {
-    const definition = sagaDefinition([{ id: 'a', input: SMALL }, { id: 'b', dependsOn: ['a'], input: { blob: '$.input.blob' } }]);
+    const definition = sagaDefinition([
+      { id: 'a', input: SMALL },
+      { id: 'b', dependsOn: ['a'], input: { blob: '$.input.blob' } },
+    ]);
     const saga = new SagaRun(definition, { sku: 'A-1', blob: BIG });
     saga.maxCommandBytes = LIMIT;
     saga.start();
@@ -22,7 +25,9 @@ describe('a command too large to send', () => {
     saga.reply('a', 'success');
     // b's command is not sent; b failed, and a (which ran) is compensated; b (which never ran) is not.
     expect(saga.sent).toEqual(['compensate:a#1']);
-    expect(undeliverable(saga.history)).toEqual([{ type: 'step.undeliverable', stepId: 'b', phase: 'execute', bytes: expect.any(Number), maxBytes: LIMIT }]);
+    expect(undeliverable(saga.history)).toEqual([
+      { type: 'step.undeliverable', stepId: 'b', phase: 'execute', bytes: expect.any(Number), maxBytes: LIMIT },
+    ]);
     expect(saga.step('b')).toMatchObject({ status: 'failed', attempt: 0, waitingFor: null, lastError: { code: COMMAND_TOO_LARGE } });
     expect(saga.state.status).toBe('compensating');
     saga.reply('a', 'success');
@@ -30,7 +35,13 @@ describe('a command too large to send', () => {
   });
 
   it('ends a saga whose first command cannot be sent at once, having sent nothing', () => {
-    const saga = new SagaRun(sagaDefinition([{ id: 'a', input: { blob: '$.input.blob' } }, { id: 'b', dependsOn: ['a'] }]), { blob: BIG });
+    const saga = new SagaRun(
+      sagaDefinition([
+        { id: 'a', input: { blob: '$.input.blob' } },
+        { id: 'b', dependsOn: ['a'] },
+      ]),
+      { blob: BIG },
+    );
     saga.maxCommandBytes = LIMIT;
     saga.start();
     expect(saga.sent).toEqual([]);
@@ -48,7 +59,13 @@ describe('a command too large to send', () => {
   });
 
   it('cancels the TCC steps that were tried, not the one whose try was never sent', () => {
-    const tcc = new TccRun(tccDefinition([{ id: 'a', input: SMALL }, { id: 'b', input: { blob: '$.input.blob' } }]), { sku: 'A-1', blob: BIG });
+    const tcc = new TccRun(
+      tccDefinition([
+        { id: 'a', input: SMALL },
+        { id: 'b', input: { blob: '$.input.blob' } },
+      ]),
+      { sku: 'A-1', blob: BIG },
+    );
     tcc.maxCommandBytes = LIMIT;
     tcc.start();
     expect(tcc.sent).toEqual(['try:a#1']);
@@ -60,7 +77,13 @@ describe('a command too large to send', () => {
   });
 
   it('aborts a 2PC transaction when a prepare cannot be sent: the vote is no', () => {
-    const tx = new TwoPcRun(twoPcDefinition([{ id: 'a', input: SMALL }, { id: 'b', input: { blob: '$.input.blob' } }]), { sku: 'A-1', blob: BIG });
+    const tx = new TwoPcRun(
+      twoPcDefinition([
+        { id: 'a', input: SMALL },
+        { id: 'b', input: { blob: '$.input.blob' } },
+      ]),
+      { sku: 'A-1', blob: BIG },
+    );
     tx.maxCommandBytes = LIMIT;
     tx.start();
     // b votes no without a prepare sent: the decision is abort at once, and only a gets commands.

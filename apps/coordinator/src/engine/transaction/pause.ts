@@ -1,8 +1,7 @@
 import { holdUntil } from '../attempts/attempts';
 import { accept, Decision, reject } from './decision';
 import { Draft, record, updateStep } from './draft';
-import { DecideContext, PauseReason } from './inputs';
-import { OperatorEventOf } from './machine';
+import { DecideContext, OperatorEventOf, PauseReason } from './inputs';
 import { Pause, TransactionState } from './transaction-state';
 
 /**
@@ -28,11 +27,7 @@ export function isLive(state: TransactionState): boolean {
   return state.status === 'running' || state.status === 'compensating';
 }
 
-export function pause<S extends TransactionState>(
-  draft: Draft<S>,
-  { actor, note }: OperatorEventOf<'pause'>,
-  ctx: DecideContext,
-): Decision<S> {
+export function pause<S extends TransactionState>(draft: Draft<S>, { actor, note }: OperatorEventOf<'pause'>, ctx: DecideContext): Decision<S> {
   const { paused } = draft.state;
   if (!isLive(draft.state)) return reject('not_running', `a ${draft.state.status} transaction cannot be paused`);
   if (paused?.actor) return reject('already_paused', `already paused by ${paused.actor}`);
@@ -77,12 +72,7 @@ export function pauseFor<S extends TransactionState>(draft: Draft<S>, participan
  * Holds the step's next command until the pause ends, without using an attempt: due at the
  * instant the clock stopped, so it goes as soon as the clock runs again.
  */
-export function holdForPause<S extends TransactionState>(
-  draft: Draft<S>,
-  stepId: string,
-  participant: string,
-  reason: PauseReason,
-): Draft<S> {
+export function holdForPause<S extends TransactionState>(draft: Draft<S>, stepId: string, participant: string, reason: PauseReason): Draft<S> {
   const before = draft.state.steps[stepId];
   const held = updateStep(draft, stepId, holdUntil(before, draft.state.paused!.since));
   if (before.waitingFor === 'hold') return held;

@@ -4,28 +4,22 @@ import { AttemptState } from '../attempts/attempts';
 export const TX_STATUSES = ['running', 'compensating', 'completed', 'compensated', 'failed'] as const;
 export type TxStatus = (typeof TX_STATUSES)[number];
 
-export const STEP_STATUSES = [
-  'pending',
-  'running',
-  'succeeded',
-  'failed',
-  'compensating',
-  'compensated',
-  'compensation_failed',
-  'skipped',
-] as const;
+export const STEP_STATUSES = ['pending', 'running', 'succeeded', 'failed', 'compensating', 'compensated', 'compensation_failed', 'skipped'] as const;
 export type StepStatus = (typeof STEP_STATUSES)[number];
 
 /** Why a transaction rolls back. */
 export type RollbackCause =
-  | { readonly kind: 'step_failed'; readonly stepId: string }
-  | { readonly kind: 'deadline' }
-  | { readonly kind: 'aborted'; readonly actor: string };
+  { readonly kind: 'step_failed'; readonly stepId: string } | { readonly kind: 'deadline' } | { readonly kind: 'aborted'; readonly actor: string };
 
 export interface StepState<P extends Phase = Phase> extends AttemptState<P> {
   readonly status: StepStatus;
   readonly output: JsonObject | null;
   readonly lastError: ReplyError | null;
+  /**
+   * The input an operator set for the step's commands (edit and retry), which every later
+   * command of the step carries instead of its mapped input; absent: the mapped input.
+   */
+  readonly input?: JsonObject;
 }
 
 /**
@@ -81,8 +75,6 @@ export function hasWorkInFlight(state: TransactionState): boolean {
 /** The earliest due time among the steps and the given extra instants; none while paused (no timer runs). */
 export function earliest(state: TransactionState, ...instants: readonly (number | null)[]): number | null {
   if (state.paused) return null;
-  const due = [...Object.values(state.steps).map((step) => step.dueAt), ...instants].filter(
-    (instant): instant is number => instant !== null,
-  );
+  const due = [...Object.values(state.steps).map((step) => step.dueAt), ...instants].filter((instant): instant is number => instant !== null);
   return due.length === 0 ? null : Math.min(...due);
 }

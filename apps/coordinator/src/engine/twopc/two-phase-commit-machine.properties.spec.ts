@@ -2,16 +2,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { PHASES } from '@ordo/protocol';
 import { ResolvedDefinition } from '../definition/definition';
-import {
-  arbDefinition,
-  arbScenario,
-  assertDeterministic,
-  assertReplayEnds,
-  Command,
-  ScenarioDriver,
-  simulate,
-  STOPPED,
-} from '../test/scenarios';
+import { arbDefinition, arbScenario, assertDeterministic, assertReplayEnds, Command, ScenarioDriver, simulate, STOPPED } from '../test/scenarios';
 import { TWO_PC } from '../test/two-pc-harness';
 import { Rejection } from '../transaction/decision';
 import { SendEffect } from '../transaction/effects';
@@ -78,7 +69,10 @@ class TwoPcDriver extends ScenarioDriver<TwoPcState> {
     switch (phase) {
       case 'prepare':
         assert.equal(this.recorded, null, `${stepId} prepared after the decision`);
-        assert.ok(spec.dependsOn.every((id) => this.yes.has(id)), `${stepId} prepared before its dependencies voted yes`);
+        assert.ok(
+          spec.dependsOn.every((id) => this.yes.has(id)),
+          `${stepId} prepared before its dependencies voted yes`,
+        );
         this.prepareSent.add(stepId);
         break;
       case 'commit':
@@ -110,7 +104,10 @@ class TwoPcDriver extends ScenarioDriver<TwoPcState> {
     else assert.equal(decisionOf(state), 'pending');
     if (!STOPPED.includes(state.status)) return;
     const steps = this.definition.steps.map(({ id }) => ({ id, step: state.steps[id] }));
-    assert.ok(steps.every(({ step }) => step.waitingFor === null), 'work in flight in a stopped transaction');
+    assert.ok(
+      steps.every(({ step }) => step.waitingFor === null),
+      'work in flight in a stopped transaction',
+    );
     const mayHavePrepared = steps.filter(({ id }) => this.prepareSent.has(id) && !this.no.has(id));
     if (state.status === 'completed') {
       assert.equal(state.decision, 'commit');
@@ -133,7 +130,10 @@ class TwoPcDriver extends ScenarioDriver<TwoPcState> {
     }
     if (state.status === 'failed') {
       const stuck = state.decision === 'commit' ? 'failed' : 'compensation_failed';
-      assert.ok(steps.some(({ step }) => step.status === stuck), `failed without a ${stuck} step`);
+      assert.ok(
+        steps.some(({ step }) => step.status === stuck),
+        `failed without a ${stuck} step`,
+      );
     }
   }
 }
@@ -158,12 +158,7 @@ describe('two-phase-commit machine properties', () => {
   });
 
   it('ends a replayed failed transaction in the direction of its decision', () => {
-    const replayed = assertReplayEnds(
-      TwoPcDriver.create,
-      DEFINITIONS,
-      ({ decision }) => (decision === 'commit' ? 'completed' : 'compensated'),
-      3000,
-    );
+    const replayed = assertReplayEnds(TwoPcDriver.create, DEFINITIONS, ({ decision }) => (decision === 'commit' ? 'completed' : 'compensated'), 3000);
     expect(replayed).toBeGreaterThan(200);
   });
 });

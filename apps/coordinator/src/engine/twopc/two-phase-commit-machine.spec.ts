@@ -4,8 +4,7 @@ import { Gate } from '../transaction/inputs';
 import { decisionOf, initialTwoPcState, nextDueAt } from './two-phase-commit-machine';
 
 const three = [{ id: 'a' }, { id: 'b' }, { id: 'c' }];
-const run = (steps: readonly TestStep[] = three, options?: TestOptions, input = {}) =>
-  new TwoPcRun(twoPcDefinition(steps, options), input).start();
+const run = (steps: readonly TestStep[] = three, options?: TestOptions, input = {}) => new TwoPcRun(twoPcDefinition(steps, options), input).start();
 
 const statuses = (tx: TwoPcRun) => Object.fromEntries(Object.entries(tx.state.steps).map(([id, s]) => [id, s.status]));
 

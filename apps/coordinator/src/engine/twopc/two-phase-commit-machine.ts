@@ -26,25 +26,18 @@
  * Holds (gate refusals), stale replies and timers behave as in the saga: see saga-machine.ts.
  */
 import { JsonObject, Outcome, ReplyError, TwoPcPhase } from '@ordo/protocol';
-import { ResolvedDefinition } from '../definition/definition';
+import { ResolvedDefinition, stepSpec } from '../definition/definition';
 import { Decision, Rejection, RejectionCode } from '../transaction/decision';
 import { Draft, record, updateStep } from '../transaction/draft';
 import { DecideContext, ResolveOutcome, TransactionEvent } from '../transaction/inputs';
 import { earliest, RollbackCause, StepState, TransactionState } from '../transaction/transaction-state';
-import {
-  AttemptRules,
-  beginPhase,
-  concludeMustSucceed,
-  dispatchStep,
-  endAttempt,
-  fireDueTimers,
-  scheduleRetry,
-  settle,
-  startRollback,
-  stepSpec,
-} from '../transaction/transitions';
-import { decideWith, initialState, MachineRules } from '../transaction/machine';
-import { operatorHandlers } from '../transaction/operators';
+import { dispatchStep } from '../transaction/dispatch';
+import { settle, startRollback } from '../transaction/lifecycle';
+import { decideWith, initialState } from '../transaction/machine';
+import { takeOutcome } from '../transaction/operators';
+import { beginPhase, concludeMustSucceed, endAttempt, scheduleRetry } from '../transaction/phases';
+import { AttemptRules, ProtocolRules } from '../transaction/protocol-rules';
+import { fireDueTimers } from '../transaction/timers';
 
 export type TwoPcDecision = 'commit' | 'abort';
 export type TwoPcStepState = StepState<TwoPcPhase>;
@@ -77,7 +70,7 @@ export function nextDueAt(state: TwoPcState, definition: ResolvedDefinition): nu
  * for any state without a recorded decision that is no longer voting. (A transaction the
  * coordinator has no record of at all is presumed aborted too: that is the caller's case.)
  */
-export function decisionOf(state: TwoPcState): TwoPcDecision | 'pending' {
+export function decisionOf(state: Pick<TwoPcState, 'decision' | 'status'>): TwoPcDecision | 'pending' {
   if (state.decision !== null) return state.decision;
   return state.status === 'running' ? 'pending' : 'abort';
 }
@@ -141,7 +134,7 @@ function conclude(
   }
 }
 
-// Operator requests: abort, replay and resolve (see operators.ts) follow these rules.
+// Operator requests (the same for every protocol: transaction/operators.ts) follow these rules.
 
 function abortBlocker(state: TwoPcState): Rejection | null {
   const blocker = blockedAbort(state);
@@ -234,10 +227,18 @@ function isStuck(step: TwoPcStepState): boolean {
 
 const TWO_PC_ATTEMPTS: AttemptRules<TwoPcState> = { send, conclude };
 
-const RULES: MachineRules<TwoPcState> = {
+const RULES: ProtocolRules<TwoPcState> = {
   attempts: TWO_PC_ATTEMPTS,
   propagate,
-  timer: // The deadline first: once it has passed, no held or retried prepare goes out any more.
-  (draft, ctx) => fireDueTimers(enforceDeadline(draft, ctx), ctx, TWO_PC_ATTEMPTS),
-  ...operatorHandlers({ attempts: TWO_PC_ATTEMPTS, propagate, abortBlocker, rollBack: abortAll, isStuck, resolveRefusal, failPending }),
+  // The deadline first: once it has passed, no held or retried prepare goes out any more.
+  timer: (draft, ctx) => fireDueTimers(enforceDeadline(draft, ctx), ctx, TWO_PC_ATTEMPTS),
+  rollbackBlocker: abortBlocker,
+  rollBack: abortAll,
+  isStuck: (state, id) => isStuck(state.steps[id]),
+  resolveRefusal: (state, id, outcome) => resolveRefusal(state.steps[id], outcome),
+  resolveAs: takeOutcome,
+  failPending,
+  skip: null,
+  // Commit and abort settle what the prepare prepared: they carry the prepare's input.
+  editablePhases: ['prepare'],
 };

@@ -16,7 +16,8 @@ export class BulkActionRequest extends TransactionFilterDto implements BulkParam
 
   @ApiPropertyOptional({
     enum: TX_STATUSES,
-    description: 'Of this status; each action already keeps only the transactions it may apply to (retry: failed; abort, pause: running; resume: paused)',
+    description:
+      'Of this status; each action already keeps only the transactions it may apply to (retry: failed; abort, pause: running; resume: paused)',
   })
   @IsOptional()
   @IsIn(TX_STATUSES)
@@ -79,9 +80,22 @@ export class BulkActionView {
   applied: number;
   @ApiProperty({ example: '2026-12-03T07:00:00.000Z' }) createdAt: string;
   @ApiProperty({ example: '2026-12-03T07:00:02.000Z' }) updatedAt: string;
-  @ApiPropertyOptional({ ...NULLABLE_STRING, example: '2026-12-03T07:00:05.000Z' }) finishedAt: string | null;
+  @ApiProperty({ ...NULLABLE_STRING, example: '2026-12-03T07:00:05.000Z' }) finishedAt: string | null;
 
-  static of({ id, action, params, filter, actor, status, matched, processed, applied, createdAt, updatedAt, finishedAt }: BulkAction): BulkActionView {
+  static of({
+    id,
+    action,
+    params,
+    filter,
+    actor,
+    status,
+    matched,
+    processed,
+    applied,
+    createdAt,
+    updatedAt,
+    finishedAt,
+  }: BulkAction): BulkActionView {
     return {
       id,
       action,

@@ -81,12 +81,15 @@ export class BulkActionService implements OnApplicationBootstrap, OnApplicationS
       const run = await this.runs.claim(LEASE_MS);
       if (!run) return;
       const filter = filterOf(run.filter);
-      const event = eventOf(run.action, run.params as BulkParams, run.actor);
+      const event = eventOf(run.action, run.params, run.actor);
       let { processed, after } = run;
       while (!this.stopped) {
         const size = Math.min(BATCH, run.maxCount - processed);
         const page: Cursor[] = size > 0 ? await this.repository.oldestMatching(filter, size, after ?? undefined) : [];
-        const applied = await this.transactions.applyToEach(page.map((p) => p.id), event);
+        const applied = await this.transactions.applyToEach(
+          page.map((p) => p.id),
+          event,
+        );
         processed += page.length;
         after = page.at(-1) ?? after;
         const done = page.length < size || processed >= run.maxCount;

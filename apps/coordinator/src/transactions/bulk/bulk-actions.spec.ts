@@ -19,7 +19,18 @@ describe('bulk actions', () => {
 
   it("gives each transaction the operator's request, with the actor", () => {
     expect(eventOf('abort', { note: 'why' }, 'ops')).toEqual({ type: 'abort', actor: 'ops', reason: 'why' });
-    expect(eventOf('skip', { stepId: 'a', note: 'by hand' }, 'ops')).toEqual({ type: 'skip', actor: 'ops', stepId: 'a', output: null, note: 'by hand' });
-    expect(eventOf('set_attempts', { stepId: 'a', attemptsLeft: 3 }, 'ops')).toEqual({ type: 'set_attempts', actor: 'ops', stepId: 'a', attemptsLeft: 3 });
+    expect(eventOf('skip', { stepId: 'a', note: 'by hand' }, 'ops')).toEqual({
+      type: 'skip',
+      actor: 'ops',
+      stepId: 'a',
+      output: null,
+      note: 'by hand',
+    });
+    expect(eventOf('set_attempts', { stepId: 'a', attemptsLeft: 3 }, 'ops')).toEqual({
+      type: 'set_attempts',
+      actor: 'ops',
+      stepId: 'a',
+      attemptsLeft: 3,
+    });
   });
 });

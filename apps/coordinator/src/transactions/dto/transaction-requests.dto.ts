@@ -91,7 +91,7 @@ export class TransactionFilterDto {
   })
   @IsOptional()
   // One ?tag= arrives as a string, several as an array.
-  @Transform(({ value }) => (typeof value === 'string' ? [value] : value))
+  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? [value] : value))
   @IsArray()
   @ArrayMaxSize(MAX_TAGS)
   @Matches(TAG_FILTER_PATTERN, { each: true, message: `each tag must be key:value (a tag's key, then 1–${MAX_TAG_VALUE_LENGTH} characters)` })
@@ -100,7 +100,7 @@ export class TransactionFilterDto {
   @ApiPropertyOptional({ type: Boolean, description: 'Only paused transactions (true) or only those not paused (false)' })
   @IsOptional()
   // A query string says "true" / "false"; a JSON body, true / false.
-  @Transform(({ value }) => (value === 'true' ? true : value === 'false' ? false : value))
+  @Transform(({ value }: { value: unknown }) => (value === 'true' ? true : value === 'false' ? false : value))
   @IsBoolean()
   paused?: boolean;
 }
@@ -168,6 +168,16 @@ export class SkipStepDto extends RequiredNoteDto {
   @IsOptional()
   @IsObject()
   output?: JsonObject;
+}
+
+export class EditInputDto extends RequiredNoteDto {
+  @ApiProperty({
+    ...JSON_OBJECT,
+    example: { sku: 'SKU-2', qty: 1 },
+    description: "The input the step's commands carry from its next attempt on (at most MAX_INPUT_BYTES as JSON)",
+  })
+  @IsObject()
+  input: JsonObject;
 }
 
 export class AbortDto {

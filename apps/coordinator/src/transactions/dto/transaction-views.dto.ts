@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty } from '@nestjs/swagger';
 import { JSON_OBJECT, NULLABLE_STRING } from '@ordo/platform';
 import { ALL_PHASES, JsonObject, Phase, ReplyError, TX_TYPES, TxType } from '@ordo/protocol';
 import { decisionOf, STEP_STATUSES, StepState, StepStatus, TwoPcDecision, TwoPcState, TX_STATUSES, TxStatus } from '../../engine';
@@ -24,6 +24,7 @@ const stepFields = (step: StepState) => ({
   dueAt: iso(step.dueAt),
   output: step.output,
   lastError: step.lastError,
+  input: step.input ?? null,
 });
 
 export class ReplyErrorView {
@@ -43,21 +44,32 @@ export class StepView {
   @ApiProperty({ enum: ALL_PHASES, description: 'Phase of the latest attempt' }) phase: Phase;
   @ApiProperty({ example: 1, description: 'Latest attempt number in this phase (0: none sent)' }) attempt: number;
   @ApiProperty({ example: 4 }) attemptsLeft: number;
-  @ApiPropertyOptional({
+  @ApiProperty({
     enum: ['reply', 'backoff', 'hold'],
     nullable: true,
     description: 'What the step waits for: the reply to its attempt out, the end of a retry backoff, or of a hold; null: nothing',
   })
   waitingFor: 'reply' | 'backoff' | 'hold' | null;
-  @ApiPropertyOptional({ ...NULLABLE_STRING, example: '2026-11-21T10:00:05.000Z', description: 'Timeout, next retry, or end of a hold' })
+  @ApiProperty({ ...NULLABLE_STRING, example: '2026-11-21T10:00:05.000Z', description: 'Timeout, next retry, or end of a hold' })
   dueAt: string | null;
-  @ApiPropertyOptional({ ...JSON_OBJECT, nullable: true, example: { reservationId: 'r-1' } }) output: JsonObject | null;
-  @ApiPropertyOptional({ type: ReplyErrorView, nullable: true }) lastError: ReplyError | null;
+  @ApiProperty({ ...JSON_OBJECT, nullable: true, example: { reservationId: 'r-1' } }) output: JsonObject | null;
+  @ApiProperty({ type: ReplyErrorView, nullable: true }) lastError: ReplyError | null;
+  @ApiProperty({
+    ...JSON_OBJECT,
+    nullable: true,
+    example: { sku: 'SKU-2', qty: 1 },
+    description: "The input an operator set for the step's commands (edit and retry); null: the input its definition maps",
+  })
+  input: JsonObject | null;
 }
 
 export class PauseView {
   @ApiProperty({ example: '2026-11-21T10:00:02.000Z', description: "When the transaction's clock stopped" }) since: string;
-  @ApiPropertyOptional({ ...NULLABLE_STRING, example: 'ops-alice', description: 'The operator who paused it; null when only paused participants hold it' })
+  @ApiProperty({
+    ...NULLABLE_STRING,
+    example: 'ops-alice',
+    description: 'The operator who paused it; null when only paused participants hold it',
+  })
   actor: string | null;
   @ApiProperty({ type: [String], example: ['inventory'], description: 'Paused participants it has a command for' })
   participants: string[];
@@ -68,21 +80,25 @@ export class TransactionView {
   @ApiProperty({ type: DefinitionRef }) definition: DefinitionRef;
   @ApiProperty({ enum: TX_TYPES }) type: TxType;
   @ApiProperty({ enum: TX_STATUSES }) status: TxStatus;
-  @ApiPropertyOptional({
+  @ApiProperty({
     type: PauseView,
     nullable: true,
     description: 'Set while paused: nothing is sent and no timer runs (replies are still applied); null otherwise',
   })
   paused: PauseView | null;
   @ApiProperty({ ...JSON_OBJECT, example: { sku: 'SKU-1', qty: 2 } }) input: JsonObject;
-  @ApiPropertyOptional({ ...NULLABLE_STRING, description: "The caller's own: another API key's equal key is another key" })
+  @ApiProperty({ ...NULLABLE_STRING, description: "The caller's own: another API key's equal key is another key" })
   idempotencyKey: string | null;
-  @ApiPropertyOptional({ ...NULLABLE_STRING, example: 'shop-backend', description: 'Name of the API key that started it (null: started before actors were recorded)' })
+  @ApiProperty({
+    ...NULLABLE_STRING,
+    example: 'shop-backend',
+    description: 'Name of the API key that started it (null: started before actors were recorded)',
+  })
   startedBy: string | null;
-  @ApiPropertyOptional({ ...NULLABLE_STRING, example: '2026-11-21T10:00:30.000Z' }) deadline: string | null;
+  @ApiProperty({ ...NULLABLE_STRING, example: '2026-11-21T10:00:30.000Z' }) deadline: string | null;
   @ApiProperty({ example: '2026-11-21T10:00:00.000Z' }) createdAt: string;
   @ApiProperty({ example: '2026-11-21T10:00:01.250Z' }) updatedAt: string;
-  @ApiPropertyOptional(DECISION_DOC) decision: TwoPcDecision | 'pending' | null;
+  @ApiProperty(DECISION_DOC) decision: TwoPcDecision | 'pending' | null;
   @ApiProperty({
     type: 'object',
     additionalProperties: { type: 'string' },
@@ -127,7 +143,7 @@ export class TransactionView {
 export class DecisionView {
   @ApiProperty({ example: '0b6f2c4e-8f1a-4d55-9a3e-2f7c1d9e8a10' }) id: string;
   @ApiProperty({ enum: TX_TYPES }) type: TxType;
-  @ApiPropertyOptional(DECISION_DOC) decision: TwoPcDecision | 'pending' | null;
+  @ApiProperty(DECISION_DOC) decision: TwoPcDecision | 'pending' | null;
 
   static of(record: TransactionRecord): DecisionView {
     return { id: record.id, type: record.type, decision: decisionOfRecord(record) };
@@ -136,15 +152,15 @@ export class DecisionView {
 
 export class TransactionPage {
   @ApiProperty({ type: [TransactionView] }) items: TransactionView[];
-  @ApiPropertyOptional({ ...NULLABLE_STRING, description: 'Pass as `cursor` for the next page; null on the last page' })
+  @ApiProperty({ ...NULLABLE_STRING, description: 'Pass as `cursor` for the next page; null on the last page' })
   nextCursor: string | null;
 }
 
 export class EventView {
   @ApiProperty({ example: '42' }) id: string;
   @ApiProperty({ example: 'step.replied' }) type: string;
-  @ApiPropertyOptional({ ...NULLABLE_STRING, example: 'charge' }) stepId: string | null;
-  @ApiPropertyOptional({ ...NULLABLE_STRING, example: 'ops@example.com' }) actor: string | null;
+  @ApiProperty({ ...NULLABLE_STRING, example: 'charge' }) stepId: string | null;
+  @ApiProperty({ ...NULLABLE_STRING, example: 'ops@example.com' }) actor: string | null;
   @ApiProperty({ example: '2026-11-21T10:00:01.250Z' }) at: string;
   @ApiProperty({ ...JSON_OBJECT, example: { type: 'step.replied', stepId: 'charge', phase: 'execute', attempt: 1, outcome: 'success' } })
   data: object;
@@ -156,7 +172,7 @@ export class EventView {
 
 export class EventPage {
   @ApiProperty({ type: [EventView] }) items: EventView[];
-  @ApiPropertyOptional({ ...NULLABLE_STRING, description: 'Pass as `cursor` for the next page; null on the last page' })
+  @ApiProperty({ ...NULLABLE_STRING, description: 'Pass as `cursor` for the next page; null on the last page' })
   nextCursor: string | null;
 }
 
@@ -170,4 +186,11 @@ export class BulkResumeResult {
 
 export class BulkRetryResult {
   @ApiProperty({ example: 12, description: 'Failed transactions replayed' }) retried: number;
+}
+
+export class StepInputView {
+  @ApiProperty({ ...JSON_OBJECT, example: { sku: 'SKU-1', qty: 2 }, description: "What the step's next command carries" })
+  input: JsonObject;
+  @ApiProperty({ description: 'Set by an operator (edit and retry); false: mapped from the transaction input and step outputs' })
+  edited: boolean;
 }

@@ -16,31 +16,54 @@ export interface TransactionSummaryRow {
   updatedAt: Date;
 }
 
+/** Of the transactions that ended in a bucket, those that rolled back and those left `failed` (the rest completed). */
+export interface EndedBucketRow {
+  start: Date;
+  ended: number;
+  compensated: number;
+  failed: number;
+}
+
 const SUMMARY_COLUMNS = `t.id, t.definition_name AS "definitionName", t.definition_version AS "definitionVersion", t.type,
   t.status, t.created_at AS "createdAt", t.updated_at AS "updatedAt"`;
 
-/** Read-only aggregates for the dashboard; each query is a range scan of an existing index. */
+/** Read-only aggregates for the dashboard; each query is a range scan of an index or of the timing rollup. */
 @Injectable()
 export class InsightsRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
-  /** Transactions matching the filter (whatever their status), per status. */
-  async countByStatus(filter: Omit<ListFilter, 'status'>): Promise<Map<TxStatus, number>> {
+  /**
+   * Transactions matching the filter (whatever their status), per status, among the first
+   * `limit` found: a broad filter at a million rows would otherwise read every match.
+   */
+  async countByStatus(filter: Omit<ListFilter, 'status'>, limit: number): Promise<Map<TxStatus, number>> {
     const { clause, params } = whereClause(filter);
     const rows: { status: TxStatus; count: number }[] = await this.dataSource.query(
-      `SELECT status, count(*)::int AS count FROM transactions ${clause} GROUP BY status`,
-      params,
+      `SELECT status, count(*)::int AS count FROM (SELECT status FROM transactions ${clause} LIMIT $${params.length + 1}) matched GROUP BY status`,
+      [...params, limit],
     );
     return new Map(rows.map((r) => [r.status, r.count]));
   }
 
-  /** Transactions created since `from`, per minute of creation and current status. */
-  async startedPerMinute(from: Date): Promise<{ minute: Date; status: TxStatus; count: number }[]> {
+  /**
+   * The transactions that ended in each bucket `bucketSeconds` wide from `from` on, by outcome:
+   * the transaction-level rows of the timing rollup (a row per definition and bucket), so it costs
+   * the buckets, not the transactions.
+   */
+  async endedPerBucket(bucketSeconds: number, from: Date): Promise<EndedBucketRow[]> {
     return this.dataSource.query(
-      `SELECT date_trunc('minute', created_at) AS minute, status, count(*)::int AS count FROM transactions
-       WHERE created_at >= $1 GROUP BY 1, 2 ORDER BY 1`,
-      [from],
+      `SELECT bucket_start AS start, sum(count)::int AS ended, sum(failures - needs_operator)::int AS compensated, sum(needs_operator)::int AS failed
+       FROM timing_rollup WHERE bucket_seconds = $1 AND bucket_start >= $2 AND step_id = '' GROUP BY 1 ORDER BY 1`,
+      [bucketSeconds, from],
     );
+  }
+
+  /** Running and compensating transactions now: the partial index `transactions_live`, which holds only those. */
+  async live(): Promise<Map<TxStatus, number>> {
+    const rows: { status: TxStatus; count: number }[] = await this.dataSource.query(
+      `SELECT status, count(*)::int AS count FROM transactions WHERE status IN ('running', 'compensating') GROUP BY status`,
+    );
+    return new Map(rows.map((r) => [r.status, r.count]));
   }
 
   /** Active transactions (running or compensating, not paused: those wait on purpose) with no update since `before`, stalest first. */

@@ -45,6 +45,8 @@ interface StepRow {
   due_at: number | null;
   output: JsonObject | null;
   last_error: ReplyError | null;
+  /** An operator's edited input (absent: the mapped input). */
+  input?: JsonObject;
 }
 
 export interface EventRow {
@@ -106,14 +108,23 @@ export interface Cursor {
 const SELECT_TRANSACTIONS = `SELECT id, definition_name, definition_version, type, status, paused, input, started_at, deadline,
   rollback, idempotency_key, started_by, traceparent, decision, created_at, updated_at, version, ignored_replies, tags, steps FROM transactions`;
 
-/** The history rows and outbox rows of the decisions whose transaction is in `written` (a CTE of ids). */
+/**
+ * The history rows and outbox rows of the decisions whose transaction is in `written` (a CTE
+ * of ids), and the ends among those history rows for the timing rollup (`ended`: a row only
+ * when a transaction ends, in the statement that records it).
+ */
 const effectsCtes = (written: string, first: number) => {
   const $ = (n: number) => `$${first + n}`;
   return `history AS (
     INSERT INTO events (tx_id, type, step_id, actor, data, at)
     SELECT e.* FROM unnest(${$(0)}::uuid[], ${$(1)}::text[], ${$(2)}::text[], ${$(3)}::text[], ${$(4)}::jsonb[], ${$(5)}::timestamptz[])
       AS e (tx_id, type, step_id, actor, data, at)
-    WHERE e.tx_id IN (SELECT id FROM ${written})),
+    WHERE e.tx_id IN (SELECT id FROM ${written})
+    RETURNING id, tx_id, type, data),
+  ended AS (
+    INSERT INTO ended_transactions (event_id, tx_id)
+    SELECT id, tx_id FROM history
+    WHERE type = 'transaction.status_changed' AND data ->> 'to' IN ('completed', 'compensated', 'failed')),
   queued AS (
     INSERT INTO outbox (topic, key, payload, headers)
     SELECT o.* FROM unnest(${$(6)}::text[], ${$(7)}::text[], ${$(8)}::text[], ${$(9)}::jsonb[]) AS o (topic, key, payload, headers)
@@ -208,8 +219,7 @@ function callersKey(row: Pick<TransactionRow, 'idempotency_key' | 'started_by'>)
 }
 
 /** The 2PC decision a state holds; null for other protocols and before the decision. */
-const decisionOfState = (state: TransactionState): TwoPcDecision | null =>
-  'decision' in state ? (state as TwoPcState).decision : null;
+const decisionOfState = (state: TransactionState): TwoPcDecision | null => ('decision' in state ? (state as TwoPcState).decision : null);
 
 const ms = (date: Date | null) => (date === null ? null : date.getTime());
 const date = (instant: number | null) => (instant === null ? null : new Date(instant));
@@ -252,6 +262,7 @@ function toRecord(row: TransactionRow): TransactionRecord {
             dueAt: s.due_at === null ? null : Number(s.due_at),
             output: s.output,
             lastError: s.last_error,
+            ...(s.input && { input: s.input }),
           } satisfies StepState,
         ]),
       ),
@@ -274,6 +285,7 @@ function stepRows(layout: TransactionRecord['layout'], state: TransactionState):
       due_at: s.dueAt,
       output: s.output,
       last_error: s.lastError,
+      ...(s.input && { input: s.input }),
     };
   });
 }
@@ -304,10 +316,7 @@ interface WrittenRow {
   message_id: string | null;
 }
 
-function writeResult(
-  rows: WrittenRow[],
-  messages: readonly OutgoingMessage[],
-): WriteResult {
+function writeResult(rows: WrittenRow[], messages: readonly OutgoingMessage[]): WriteResult {
   const byMessageId = new Map(messages.map((m) => [m.headers?.[HEADERS.messageId], m]));
   const queued: QueuedMessage[] = [];
   for (const row of rows) {
@@ -330,10 +339,23 @@ export class TransactionRepository {
   async insert(decision: DecisionWrite): Promise<WriteResult | null> {
     const { before: record, after: s } = decision;
     const rows = await runPrepared<WrittenRow>(this.dataSource, INSERT, [
-      record.id, record.definitionName, record.definitionVersion, record.type, s.status, record.input,
-      date(s.startedAt), date(s.deadline), json(s.rollback), record.idempotencyKey && storedKey(record.startedBy!, record.idempotencyKey),
-      record.traceparent, record.createdAt,
-      JSON.stringify(stepRows(record.layout, s)), record.startedBy, json(record.tags), date(decision.nextDueAt), json(s.paused),
+      record.id,
+      record.definitionName,
+      record.definitionVersion,
+      record.type,
+      s.status,
+      record.input,
+      date(s.startedAt),
+      date(s.deadline),
+      json(s.rollback),
+      record.idempotencyKey && storedKey(record.startedBy!, record.idempotencyKey),
+      record.traceparent,
+      record.createdAt,
+      JSON.stringify(stepRows(record.layout, s)),
+      record.startedBy,
+      json(record.tags),
+      date(decision.nextDueAt),
+      json(s.paused),
       ...effectParams([{ txId: record.id, ...decision }]),
     ]);
     return rows.length === 0 ? null : writeResult(rows, decision.messages);
@@ -370,7 +392,10 @@ export class TransactionRepository {
       ...alertParams,
       ...effectParams(decisions.map((d) => ({ txId: d.before.id, ...d }))),
     ]);
-    return writeResult(rows, decisions.flatMap((d) => d.messages));
+    return writeResult(
+      rows,
+      decisions.flatMap((d) => d.messages),
+    );
   }
 
   /** Transactions by id, as they are now (no lock: a write checks the version). */
@@ -472,10 +497,11 @@ export class TransactionRepository {
   /** Up to `limit` history rows of a transaction after event `after` (from the start without), oldest first. */
   async events(txId: string, limit: number, after?: string): Promise<EventRow[]> {
     const rows: { id: string; type: string; step_id: string | null; actor: string | null; data: HistoryEvent; at: Date }[] =
-      await this.dataSource.query(
-        'SELECT id, type, step_id, actor, data, at FROM events WHERE tx_id = $1 AND id > $2 ORDER BY id LIMIT $3',
-        [txId, after ?? '0', limit],
-      );
+      await this.dataSource.query('SELECT id, type, step_id, actor, data, at FROM events WHERE tx_id = $1 AND id > $2 ORDER BY id LIMIT $3', [
+        txId,
+        after ?? '0',
+        limit,
+      ]);
     return rows.map((r) => ({ id: r.id, type: r.type, stepId: r.step_id, actor: r.actor, data: r.data, at: r.at }));
   }
 }

@@ -8,6 +8,7 @@ import { TransactionRepository } from '../persistence/transaction.repository';
 import { CommittedDecision, ParticipantGate } from './participant-gate';
 import { PausedParticipants } from './paused-participants';
 import { ReplyFlowMonitor } from './reply-flow-monitor';
+import { ReplyTimeTracker } from './reply-time-tracker';
 
 const layout = [{ id: 'charge', participant: 'bank' }];
 const HOLD_RETRY_MS = 100;
@@ -39,7 +40,8 @@ function setUp(settings: Record<string, string> = {}) {
     names: async () => paused,
     list: async () => [...paused].map((participant) => ({ participant, pausedBy: 'ops', note: null, pausedAt: new Date(0) })),
   } as unknown as PausedParticipants;
-  const gate = new ParticipantGate(repository as unknown as TransactionRepository, config, monitor, alerts, pauses);
+  const replyTimes = new ReplyTimeTracker(config, monitor);
+  const gate = new ParticipantGate(repository as unknown as TransactionRepository, config, monitor, alerts, pauses, replyTimes);
   return { gate, database, queries, replyFlow, opened, paused };
 }
 
@@ -149,7 +151,9 @@ describe('ParticipantGate', () => {
       const { gate, opened } = setUp(breakerSettings);
       const now = Date.now();
       await commit(gate, [replied('retry'), timedOut], now);
-      expect(await gate.participants()).toEqual([{ participant: 'bank', circuit: 'open', inFlight: 0, failureRatio: 1, paused: null }]);
+      expect(await gate.participants()).toEqual([
+        { participant: 'bank', circuit: 'open', inFlight: 0, failureRatio: 1, paused: null, adaptiveTimeouts: [] },
+      ]);
       expect(opened).toEqual(['bank']);
       const held = (await gate.begin().gate(['bank'], now + 999)).admit('bank');
       expect(held).toEqual({ admitted: false, reason: 'circuit_open', retryAt: expect.any(Number) });

@@ -21,6 +21,7 @@ import { TransactionRepository } from '../persistence/transaction.repository';
 import { InFlightCounter } from './in-flight-counter';
 import { PausedParticipants } from './paused-participants';
 import { ReplyFlowMonitor } from './reply-flow-monitor';
+import { AdaptiveTimeoutStatus, ReplyTimeTracker } from './reply-time-tracker';
 
 /** A decision whose database transaction committed. */
 export interface CommittedDecision {
@@ -43,6 +44,8 @@ export interface ParticipantStatus {
   readonly failureRatio: number;
   /** Set while an operator has it paused. */
   readonly paused: { readonly since: string; readonly by: string; readonly note: string | null } | null;
+  /** The adaptive timeouts in force on this instance, one per policy its steps used. */
+  readonly adaptiveTimeouts: AdaptiveTimeoutStatus[];
 }
 
 /**
@@ -67,6 +70,7 @@ export class ParticipantGate {
     private readonly replyFlow: ReplyFlowMonitor,
     private readonly alerts: AlertRecorder,
     private readonly pauses: PausedParticipants,
+    private readonly replyTimes: ReplyTimeTracker,
   ) {
     this.inFlight = new InFlightCounter(config.IN_FLIGHT_REFRESH_MS);
     this.policy = {
@@ -116,23 +120,24 @@ export class ParticipantGate {
     const running = this.counting;
     if (running && participants.every((p) => running.participants.has(p))) return running.done;
     const countedAt = Date.now();
-    const done = this.repository.countAwaitingReply(participants).then(
-      (counts) => this.inFlight.update(participants, counts, countedAt),
-    );
+    const done = this.repository.countAwaitingReply(participants).then((counts) => this.inFlight.update(participants, counts, countedAt));
     const counting = { participants: new Set(participants), done };
     this.counting = counting;
-    void done.catch(() => undefined).finally(() => {
-      if (this.counting === counting) this.counting = undefined;
-    });
+    void done
+      .catch(() => undefined)
+      .finally(() => {
+        if (this.counting === counting) this.counting = undefined;
+      });
     return done;
   }
 
-  /** Every participant with a breaker on this instance, commands in flight or a pause, by name. */
+  /** Every participant with a breaker or an adaptive timeout on this instance, commands in flight or a pause, by name. */
   async participants(): Promise<ParticipantStatus[]> {
     const [inFlight, pauses] = await Promise.all([this.repository.countAwaitingReply(null), this.pauses.list()]);
     const pauseOf = new Map(pauses.map((p) => [p.participant, p]));
     const now = Date.now();
-    return [...new Set([...this.breakers.keys(), ...inFlight.keys(), ...pauseOf.keys()])].sort().map((participant) => {
+    const names = [...this.breakers.keys(), ...inFlight.keys(), ...pauseOf.keys(), ...this.replyTimes.participants()];
+    return [...new Set(names)].sort().map((participant) => {
       const breaker = this.breakers.get(participant) ?? CLOSED_BREAKER;
       const pause = pauseOf.get(participant);
       return {
@@ -141,6 +146,7 @@ export class ParticipantGate {
         inFlight: inFlight.get(participant) ?? 0,
         failureRatio: failureRatio(breaker),
         paused: pause ? { since: pause.pausedAt.toISOString(), by: pause.pausedBy, note: pause.note } : null,
+        adaptiveTimeouts: this.replyTimes.statusOf(participant),
       };
     });
   }

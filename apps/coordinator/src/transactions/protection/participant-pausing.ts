@@ -53,21 +53,21 @@ export class ParticipantPausing implements OnApplicationBootstrap, OnApplication
     return (await this.pauses.list()).find((p) => p.participant === participant) ?? { participant, pausedBy: actor, note, pausedAt: new Date() };
   }
 
-  /** Resumes the participant and every transaction that waited for it; returns how many. */
+  /**
+   * Resumes the participant and every transaction that waited for it; returns how many
+   * waited. (A sweep may resume some of them first: they are counted all the same.)
+   */
   async resume(participant: string, actor: string, note: string | null): Promise<number> {
-    if (!(await this.pauses.resume(participant, actor, note))) {
-      throw new ApiError(HttpStatus.CONFLICT, 'NOT_PAUSED', `participant ${participant} is not paused`);
-    }
-    let resumed = 0;
-    for (let ids = await this.repository.idsPausedFor(participant, RESUME_BATCH); ids.length > 0; ) {
+    const waited = await this.pauses.resume(participant, actor, note);
+    if (waited === null) throw new ApiError(HttpStatus.CONFLICT, 'NOT_PAUSED', `participant ${participant} is not paused`);
+    for (let ids = await this.repository.idsPausedFor(participant, RESUME_BATCH); ids.length > 0;) {
       const applied = await this.transactions.applyToEach(ids, { type: 'participant_resumed', actor, participant });
-      resumed += applied;
       const next = await this.repository.idsPausedFor(participant, RESUME_BATCH);
       // Another instance paused these again on a list it had not read yet: its sweep resumes them.
       if (applied === 0 && next.every((id) => ids.includes(id))) break;
       ids = next;
     }
-    return resumed;
+    return waited;
   }
 
   private async sweep(): Promise<void> {

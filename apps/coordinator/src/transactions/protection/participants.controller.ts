@@ -18,10 +18,10 @@ export class ParticipantsController {
 
   @Get()
   @ApiOperation({
-    summary: 'How the coordinator protects each participant: circuit breaker, commands in flight, pause',
+    summary: 'How the coordinator protects each participant: circuit breaker, commands in flight, pause, adaptive timeouts',
     description:
-      'Every participant with commands in flight, a circuit breaker on the instance that answers, or a pause. ' +
-      'Breakers are per instance; in-flight counts and pauses are global.',
+      'Every participant with commands in flight, a circuit breaker or an adaptive timeout on the instance that answers, or a pause. ' +
+      'Breakers and reply times are per instance; in-flight counts and pauses are global.',
   })
   @ApiOkResponse({ type: ParticipantList })
   async list(): Promise<ParticipantList> {

@@ -40,9 +40,11 @@ export class PausedParticipants {
         return names;
       });
       this.reading = reading;
-      void reading.catch(() => undefined).finally(() => {
-        if (this.reading === reading) this.reading = undefined;
-      });
+      void reading
+        .catch(() => undefined)
+        .finally(() => {
+          if (this.reading === reading) this.reading = undefined;
+        });
     }
     return this.reading;
   }
@@ -68,22 +70,29 @@ export class PausedParticipants {
     return paused;
   }
 
-  /** Resumes it, audited; false when it was not paused. */
-  async resume(participant: string, actor: string, note: string | null): Promise<boolean> {
-    const resumed = await this.dataSource.transaction(async (manager) => {
+  /**
+   * Resumes it, audited: how many transactions waited for it at that moment (counted in the
+   * same database transaction, so whichever instance resumes them, they are counted once);
+   * null when it was not paused.
+   */
+  async resume(participant: string, actor: string, note: string | null): Promise<number | null> {
+    const waited = await this.dataSource.transaction(async (manager) => {
       // TypeORM answers a DELETE with [rows, count].
       const [rows]: [{ paused_at: Date }[], number] = await manager.query(
         'DELETE FROM paused_participants WHERE participant = $1 RETURNING paused_at',
         [participant],
       );
-      if (rows.length > 0) {
-        const pausedMs = Date.now() - rows[0].paused_at.getTime();
-        await audit(manager, 'operator.participant_resumed', actor, { participant, note, pausedMs });
-      }
-      return rows.length > 0;
+      if (rows.length === 0) return null;
+      const pausedMs = Date.now() - rows[0].paused_at.getTime();
+      await audit(manager, 'operator.participant_resumed', actor, { participant, note, pausedMs });
+      const [{ count }]: { count: string }[] = await manager.query(
+        `SELECT count(*) FROM transactions WHERE paused IS NOT NULL AND paused -> 'participants' ? $1`,
+        [participant],
+      );
+      return Number(count);
     });
     this.forget();
-    return resumed;
+    return waited;
   }
 
   /** This instance's own change counts at once. */

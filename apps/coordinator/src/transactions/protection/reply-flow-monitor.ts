@@ -49,7 +49,8 @@ export class ReplyFlowMonitor implements OnApplicationBootstrap, OnApplicationSh
       const lags = await this.bus.consumerLag(replyGroupId(this.config), topicNames(this.config.KAFKA_TOPIC_PREFIX).replies);
       this.progress = trackProgress(this.progress, lags, Date.now());
       const stalled = this.stalled();
-      if (stalled !== this.wasStalled) this.logger.warn(stalled ? 'replies are not being consumed; timeouts are not held against participants' : 'replies flow again');
+      if (stalled !== this.wasStalled)
+        this.logger.warn(stalled ? 'replies are not being consumed; timeouts are not held against participants' : 'replies flow again');
       this.wasStalled = stalled;
     } catch {
       // Kafka unreachable: keep the last reading; health reports the broker.

@@ -13,8 +13,11 @@ describe('adoptionRefusal', () => {
     expect(adoptionRefusal({ ...placed, txId: 'tx-1' }, 'tx-1', items)).toBeNull();
   });
 
-  it("refuses an order another transaction took up", () => {
-    expect(adoptionRefusal({ ...placed, txId: 'tx-1' }, 'tx-2', items)).toEqual({ code: 'ORDER_TAKEN', message: 'order o-1 belongs to transaction tx-1' });
+  it('refuses an order another transaction took up', () => {
+    expect(adoptionRefusal({ ...placed, txId: 'tx-1' }, 'tx-2', items)).toEqual({
+      code: 'ORDER_TAKEN',
+      message: 'order o-1 belongs to transaction tx-1',
+    });
   });
 
   it('refuses an input whose items differ from the order, naming them', () => {

@@ -40,30 +40,26 @@ export type NewOrder = Pick<Order, 'txId' | 'customer' | 'sku' | 'qty' | 'amount
 export class OrdersRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
-  async insertPending(tx: EntityManager, order: NewOrder): Promise<Order> {
+  /** Inserts a pending order; with an `idempotencyKey` some order already holds, that order instead (`placed: false`). */
+  async insertPending(tx: EntityManager, order: NewOrder, idempotencyKey: string | null = null): Promise<{ order: Order; placed: boolean }> {
     const [row]: OrderRow[] = await tx.query(
-      `INSERT INTO orders (tx_id, customer, sku, qty, amount, account_id) VALUES ($1, $2, $3, $4, $5, $6) RETURNING *`,
-      [order.txId, order.customer, order.sku, order.qty, order.amount, order.accountId],
+      `INSERT INTO orders (tx_id, customer, sku, qty, amount, account_id, idempotency_key) VALUES ($1, $2, $3, $4, $5, $6, $7)
+       ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING RETURNING *`,
+      [order.txId, order.customer, order.sku, order.qty, order.amount, order.accountId, idempotencyKey],
     );
-    return toOrder(row);
+    if (row) return { order: toOrder(row), placed: true };
+    const [held]: OrderRow[] = await tx.query('SELECT * FROM orders WHERE idempotency_key = $1', [idempotencyKey]);
+    return { order: toOrder(held), placed: false };
   }
 
   /**
    * Moves the order found by `key` from `from` to `to`, and returns its status afterwards:
    * `to` when it moved, its unchanged status otherwise, null when there is no such order.
    */
-  async transition(
-    tx: EntityManager,
-    key: { id: string } | { txId: string },
-    from: OrderStatus,
-    to: OrderStatus,
-  ): Promise<OrderStatus | null> {
+  async transition(tx: EntityManager, key: { id: string } | { txId: string }, from: OrderStatus, to: OrderStatus): Promise<OrderStatus | null> {
     const [column, value] = 'id' in key ? (['id', key.id] as const) : (['tx_id', key.txId] as const);
     // FOR UPDATE: the status read when nothing moved stays true until the transaction ends.
-    const [found]: Pick<OrderRow, 'id' | 'status'>[] = await tx.query(
-      `SELECT id, status FROM orders WHERE ${column} = $1 FOR UPDATE`,
-      [value],
-    );
+    const [found]: Pick<OrderRow, 'id' | 'status'>[] = await tx.query(`SELECT id, status FROM orders WHERE ${column} = $1 FOR UPDATE`, [value]);
     if (!found) return null;
     if (found.status !== from) return found.status;
     await tx.query('UPDATE orders SET status = $2, updated_at = now() WHERE id = $1', [found.id, to]);

@@ -1,18 +1,15 @@
 import { freshAttempts, sendAttempt } from '../attempts/attempts';
 import { resolveDefinition } from '../definition/definition';
 import { ADMIT_ALL } from '../test/saga-harness';
+import { NO_REPLY_TIMES } from '../test/machine-harness';
 import { draftOf, setStatus, updateStep } from './draft';
 import { DecideContext, Gate } from './inputs';
 import { StepState, TransactionState } from './transaction-state';
-import {
-  dispatchAttempt,
-  dueSteps,
-  ignoredReplyReason,
-  recordTimeout,
-  reopen,
-  scheduleRetry,
-  startTransaction,
-} from './transitions';
+import { dispatchAttempt } from './dispatch';
+import { reopen, startTransaction } from './lifecycle';
+import { scheduleRetry } from './phases';
+import { ignoredReplyReason } from './replies';
+import { dueSteps, recordTimeout } from './timers';
 
 const step = (overrides: Partial<StepState> = {}): StepState => ({
   ...freshAttempts('execute', 2),
@@ -43,6 +40,7 @@ const ctx: DecideContext = {
   now: 1_000,
   random: () => 0,
   gate: ADMIT_ALL,
+  replyTimes: NO_REPLY_TIMES,
 };
 const policy = { maxAttempts: 2, initialDelayMs: 100, multiplier: 2, maxDelayMs: 1000, jitter: 'none' } as const;
 
@@ -57,7 +55,7 @@ describe('transaction transitions', () => {
     const draft = dispatchAttempt(
       draftOf(state({ a: step({ status: 'running' }) })),
       'a',
-      { participant: 'p', action: 'x', input: { k: 1 }, timeoutMs: 300 },
+      { participant: 'p', action: 'x', input: { k: 1 }, timeoutMs: 300, adaptive: false },
       ctx,
     );
     expect(draft.state.steps.a).toMatchObject({ attempt: 1, waitingFor: 'reply', dueAt: 1_300 });
@@ -81,7 +79,7 @@ describe('transaction transitions', () => {
       ...ctx,
       gate: { admit: () => ({ admitted: false, reason: 'circuit_open', retryAt }) },
     });
-    const dispatch = { participant: 'p', action: 'x', input: {}, timeoutMs: 300 };
+    const dispatch = { participant: 'p', action: 'x', input: {}, timeoutMs: 300, adaptive: false };
     const held = dispatchAttempt(draftOf(state({ a: step({ status: 'running' }) })), 'a', dispatch, refuse(1_500));
     expect(held.state.steps.a).toMatchObject({ attempt: 0, attemptsLeft: 2, waitingFor: 'hold', dueAt: 1_500 });
     expect(held.effects).toEqual([
@@ -108,7 +106,7 @@ describe('transaction transitions', () => {
         return { admitted: true };
       },
     };
-    const dispatch = { participant: 'inventory', action: 'x', input: {}, timeoutMs: 300 };
+    const dispatch = { participant: 'inventory', action: 'x', input: {}, timeoutMs: 300, adaptive: false };
     dispatchAttempt(draftOf(state({ a: step({ status: 'running' }) })), 'a', dispatch, { ...ctx, gate });
     expect(asked).toEqual(['inventory']);
   });
@@ -124,9 +122,7 @@ describe('transaction transitions', () => {
   it('records a timeout and describes it as an error', () => {
     const [draft, error] = recordTimeout(draftOf(state({ a: step(sendAttempt(step(), 300, 0)) })), 'a', 300);
     expect(error.code).toBe('TIMEOUT');
-    expect(draft.effects).toEqual([
-      { kind: 'record', event: { type: 'step.timed_out', stepId: 'a', phase: 'execute', attempt: 1 } },
-    ]);
+    expect(draft.effects).toEqual([{ kind: 'record', event: { type: 'step.timed_out', stepId: 'a', phase: 'execute', attempt: 1 } }]);
   });
 
   it('tells why a reply does not count', () => {
@@ -164,8 +160,6 @@ describe('draft', () => {
     const cause = { kind: 'aborted', actor: 'ann' } as const;
     const rolled = setStatus(draftOf(state({})), 'compensating', cause);
     expect(rolled.state).toMatchObject({ status: 'compensating', rollback: cause });
-    expect(rolled.effects).toEqual([
-      { kind: 'record', event: { type: 'transaction.status_changed', from: 'running', to: 'compensating', cause } },
-    ]);
+    expect(rolled.effects).toEqual([{ kind: 'record', event: { type: 'transaction.status_changed', from: 'running', to: 'compensating', cause } }]);
   });
 });
