@@ -3,7 +3,7 @@ import { createServer, IncomingHttpHeaders, Server } from 'http';
 import { AddressInfo } from 'net';
 import { Client } from 'pg';
 import { topicNames } from '@ordo/protocol';
-import { sleep } from '../../tools/infra/proc';
+import { sleep, waitFor } from '../../tools/infra/proc';
 import { AlertBody } from '../../apps/coordinator/src/alerts/alert';
 import { SIGNATURE_HEADER, verifySignature } from '../../apps/coordinator/src/alerts/signature';
 import { bearer, testActor } from '../support/auth';
@@ -215,8 +215,16 @@ describe('alerts to webhooks', () => {
         ],
       },
     });
-    const { rows } = await db.query(`SELECT state, attempts FROM ordo_alerts.alert_deliveries WHERE alert_id = $1`, [delivered.body.id]);
-    expect(rows).toEqual([{ state: 'sent', attempts: 2 }]);
+    // The receiver saw the request before the dispatcher read its answer and recorded it.
+    const row = await waitFor(
+      'the delivery recorded as sent',
+      async () => {
+        const { rows } = await db.query(`SELECT state, attempts FROM ordo_alerts.alert_deliveries WHERE alert_id = $1`, [delivered.body.id]);
+        return rows[0]?.state === 'pending' ? undefined : rows;
+      },
+      5_000,
+    );
+    expect(row).toEqual([{ state: 'sent', attempts: 2 }]);
   });
 
   it('sends one alert for a transaction stuck past ALERT_STUCK_AFTER_S, and no second', async () => {

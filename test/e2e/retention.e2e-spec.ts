@@ -46,6 +46,10 @@ describe('retention', () => {
   const ofSeed = (seed: string, n: number) => `(SELECT md5('${seed}' || g)::uuid FROM generate_series(1, ${n}) g)`;
 
   it('purges old finished transactions in batches and keeps running, failed and recent ones', async () => {
+    // The rows below are seeded in several commits: the purge lock, held here as if another
+    // instance were purging, keeps the job from starting on a half-seeded table.
+    const purgeLock = `hashtext('ordo-retention:' || current_schema())`;
+    await db.query(`SELECT pg_advisory_lock(${purgeLock})`);
     const coordinator = await startApp('coordinator', {
       RETENTION_MAX_AGE: '1h',
       RETENTION_BATCH_SIZE: String(BATCH),
@@ -118,8 +122,10 @@ describe('retention', () => {
               (${runs[1]}, 'pause', '{}', '{}', 1, 'ops-alice', 'done', 0, now() - interval '10 minutes')`,
     );
 
-    // Sagas run while the purge does; the old rows left are sampled meanwhile.
     const oldLeft = () => count(`SELECT count(*) FROM transactions WHERE id IN ${ofSeed(`old-${suffix}`, OLD)}`);
+    // Sagas run while the purge does; the old rows left are sampled meanwhile.
+    expect(await oldLeft()).toBe(OLD);
+    await db.query(`SELECT pg_advisory_unlock(${purgeLock})`);
     const seen = new Set<number>();
     const sagas = (async () => {
       const ids = await startConcurrently(
