@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'crypto';
-import { waitFor } from '../../tools/infra/proc';
 import { TERMINAL } from '../support/coordinator-api';
 import { InventoryWorld, startInventoryWorld } from '../support/inventory-world';
+import { outboxDrained } from '../support/outbox';
 import { testEnv } from '../support/test-env';
 
 /**
@@ -54,16 +54,8 @@ describe('a command too large to send', () => {
     expect(ended.steps.find((s) => s.id === 'charge')).toMatchObject({ status: 'failed', attempt: 0, lastError: { code: 'COMMAND_TOO_LARGE' } });
     const types = (await world.api.events(started.id)).map((e) => e.type);
     expect(types).toContain('step.undeliverable');
-    // Nothing stuck in the outbox, and the stock is back. Published rows are deleted in
-    // batches shortly after Kafka has them, which may be after the end was committed.
-    await waitFor(
-      'the outbox to hold nothing of the transaction',
-      async () => {
-        const { rows } = await world.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${schema}.outbox WHERE key = $1`, [started.id]);
-        return rows[0].n === 0 ? true : undefined;
-      },
-      10_000,
-    );
+    // Nothing stuck in the outbox, and the stock is back.
+    await outboxDrained(world.db, schema, started.id);
     const stock = await world.db.query<{ stock: number }>('SELECT stock FROM inventory.products WHERE sku = $1', [sku]);
     expect(stock.rows[0].stock).toBe(10);
   }, 60_000);
