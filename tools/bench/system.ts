@@ -142,7 +142,7 @@ export async function startSystem(
     byName,
     databases,
     apps: [...coordinators, ...participants.flat()].map(({ instance, pid }) => ({ name: instance, pid })),
-    postmaster: await postmasterOf(db),
+    ...(await backendOf(db)),
     kafka: infra.kafkaBrokers === kafkaBrokers(local) ? kafkaPid(local) : undefined,
   };
 }
@@ -157,13 +157,16 @@ async function seed(url: string, sql: string, rows: number) {
   }
 }
 
-/** The postmaster of the cluster `db` is connected to, when it runs on this machine. */
-async function postmasterOf(db: Client): Promise<number | undefined> {
+/**
+ * The backend serving `db` (the harness's connection) and its postmaster, when the cluster
+ * runs on this machine: the postmaster's children are PostgreSQL's CPU, but for that backend.
+ */
+async function backendOf(db: Client): Promise<{ postmaster?: number; harnessBackends?: number[] }> {
   const { rows } = await db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
   try {
-    return parentPid(rows[0].pid);
+    return { postmaster: parentPid(rows[0].pid), harnessBackends: [rows[0].pid] };
   } catch {
-    return undefined; // A server elsewhere: no /proc entry for its backend.
+    return {}; // A server elsewhere: no /proc entry for its backend.
   }
 }
 

@@ -52,31 +52,36 @@ export interface Processes {
   apps: { name: string; pid: number }[];
   /** The postmaster of the cluster the apps use: it and its children are PostgreSQL's CPU (undefined: a server elsewhere). */
   postmaster?: number;
+  /** The backends serving the harness's own queries (its end polling): its CPU, not the system's. */
+  harnessBackends?: number[];
   /** The broker's JVM, when it runs on this machine from this checkout (undefined: its CPU is not measured). */
   kafka?: number;
 }
 
 /**
  * The other processes that matter, by kind: our cluster's PostgreSQL processes and our
- * broker (where the rest of the CPU goes), and Ordo apps, tools and test runs that are not
+ * broker (where the rest of the CPU goes), the backends of the harness's own queries (its
+ * cost, not the system's), and Ordo apps, tools and test runs that are not
  * this run's (another test suite or benchmark competing for the cores, which the report must
  * mention). Another checkout's database or broker is none of these. Kind → pid → CPU ms so far.
  */
-type OtherKind = 'PostgreSQL' | 'Kafka' | 'foreign';
+type OtherKind = 'PostgreSQL' | 'Kafka' | 'foreign' | 'harness';
 
 function otherProcesses(system: Processes, ours: Set<number>): Map<OtherKind, Map<number, number>> {
   const found = new Map<OtherKind, Map<number, number>>([
     ['PostgreSQL', new Map()],
     ['Kafka', new Map()],
     ['foreign', new Map()],
+    ['harness', new Map()],
   ]);
   for (const entry of readdirSync('/proc')) {
     const pid = Number(entry);
     if (!Number.isInteger(pid) || ours.has(pid) || pid === process.pid) continue;
     try {
       const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-      const kind: OtherKind | null =
-        pid === system.postmaster || parentPid(pid) === system.postmaster
+      const kind: OtherKind | null = system.harnessBackends?.includes(pid)
+        ? 'harness'
+        : pid === system.postmaster || parentPid(pid) === system.postmaster
           ? 'PostgreSQL'
           : pid === system.kafka
             ? 'Kafka'
@@ -131,8 +136,8 @@ export async function metered<T extends { count: number }>(system: Processes, wo
     const harness = process.cpuUsage(before.harness);
     const apps = system.apps.map(({ name, pid }, i): [string, number] => [name, cpuMs(pid) - before.apps[i]]);
     sample(false);
-    const harnessMs = (harness.user + harness.system) / 1000;
     const msOf = (kind: OtherKind) => [...others.values()].filter((o) => o.kind === kind).reduce((sum, o) => sum + o.last - o.first, 0);
+    const harnessMs = (harness.user + harness.system) / 1000 + msOf('harness');
     const [postgresMs, kafkaMs, othersMs] = [msOf('PostgreSQL'), msOf('Kafka'), msOf('foreign')];
     const systemMs = apps.reduce((sum, [, ms]) => sum + ms, postgresMs + kafkaMs);
     const ms: [string, number][] = [
