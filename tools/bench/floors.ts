@@ -9,9 +9,8 @@ import { coordinatorMigrations } from '../../migrations/coordinator';
 import { inventoryMigrations } from '../../migrations/inventory';
 import { paymentMigrations } from '../../migrations/payment';
 import { dropDatabase, ensureDatabase, withDatabase } from '../infra/postgres';
-import { runOrFail } from '../infra/proc';
 import { percentile } from './harness';
-import { pgbenchTps } from './pgbench';
+import { pgbenchTps, runPgbench } from './pgbench';
 import { DEFINITION, ROWS, sagaCounts, sagaScript, Service } from './saga-sql';
 
 /**
@@ -166,18 +165,7 @@ export async function sqlFloor(databaseUrl: string, options: { clients: number; 
     writeFileSync(script, sagaScript());
     const clients = options.clients;
     const seconds = Math.ceil(options.seconds);
-    const { stdout } = await runOrFail('pgbench (saga script)', options.pgbench, [
-      '-n',
-      '-f',
-      script,
-      '-c',
-      String(clients),
-      '-j',
-      String(Math.min(2, clients)),
-      '-T',
-      String(seconds),
-      url,
-    ]);
+    const { stdout } = await runPgbench('pgbench (saga script)', options.pgbench, ['-n', '-f', script], { clients, seconds, url });
     const byService = sagaCounts();
     const total = (figure: 'statements' | 'commits') => Object.values(byService).reduce((sum, counts) => sum + counts[figure], 0);
     return {

@@ -15,6 +15,12 @@ export function pgbenchBinary(): string {
   return 'pgbench';
 }
 
+/** Runs pgbench's workload `args` with `clients` clients (on two threads at most) for `seconds` against `url`. */
+export function runPgbench(what: string, bin: string, args: string[], run: { clients: number; seconds: number; url: string }) {
+  const { clients, seconds, url } = run;
+  return runOrFail(what, bin, [...args, '-c', String(clients), '-j', String(Math.min(2, clients)), '-T', String(seconds), url]);
+}
+
 /** The `tps = …` figure of pgbench's output; fails when the run had failed transactions. */
 export function pgbenchTps(stdout: string): number {
   const tps = stdout.match(/^tps = ([\d.]+)/m);
@@ -52,16 +58,7 @@ export async function pgbenchSweep(
     await runOrFail('pgbench -i', bin, ['-i', '-q', '-s', String(options.scale), url]);
     const sweep: Pgbench['sweep'] = [];
     for (const clients of options.clients) {
-      const { stdout } = await runOrFail('pgbench', bin, [
-        '-N',
-        '-c',
-        String(clients),
-        '-j',
-        String(Math.min(2, clients)),
-        '-T',
-        String(seconds),
-        url,
-      ]);
+      const { stdout } = await runPgbench('pgbench', bin, ['-N'], { clients, seconds, url });
       sweep.push({ clients, tps: pgbenchTps(stdout) });
     }
     const best = sweep.reduce((a, b) => (b.tps > a.tps ? b : a));
