@@ -80,8 +80,8 @@ describe('failover', () => {
    * they were held up (stall.ts).
    */
   async function kill(app: App): Promise<Stall & { inFlight: number }> {
-    // Taken before the query, so that each transaction it finds running ends after it (the
-    // stall counts from a moment a little before the kill: never less than it is).
+    // Taken before the query (the stall counts from a moment a little before the kill: never
+    // less than it is); one it finds running whose end was decided before it is left out.
     const killedAt = Date.now();
     const { rows } = await world.db.query<{ id: string }>(`SELECT id FROM ${WORLD_SCHEMA}.transactions WHERE status = 'running'`);
     await app.stop('SIGKILL');
