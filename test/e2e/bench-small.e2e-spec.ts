@@ -96,8 +96,8 @@ describe('npm run bench, small', () => {
     expect(results.pgbench.tps).toBe(Math.max(...results.pgbench.sweep.map((p: { tps: number }) => p.tps)));
 
     // Each participant runs one command per saga behind its insert-first barrier (the claim,
-    // a savepoint, the handler), at most one commit per command as commands share a local
-    // transaction. The coordinator writes each decision in one statement: the start's insert
+    // the handler; a savepoint only where a handler did not succeed, which no bench command
+    // does), at most one commit per command as commands share a local transaction. The coordinator writes each decision in one statement: the start's insert
     // and the replies' version-checked writes; nothing notifies. The harness's
     // queries count nowhere.
     const sql = saga2.saturated.sql.apps;
@@ -108,7 +108,8 @@ describe('npm run bench, small', () => {
       expect(sql[participant].commitsPerTx).toBeGreaterThan(0);
       // At most one commit per command (a little more: a short run also counts health probes).
       expect(sql[participant].commitsPerTx).toBeLessThanOrEqual(1.25);
-      expect(top(participant)).toEqual(expect.arrayContaining(['COMMIT', 'SAVEPOINT ordo_handler']));
+      expect(top(participant)).toContain('COMMIT');
+      expect(top(participant)).not.toContain('SAVEPOINT ordo_handler');
       expect(top(participant).some((q) => q.startsWith('INSERT INTO ordo_barrier'))).toBe(true);
       expect(top(participant).filter((q) => q.includes('pg_advisory'))).toEqual([]);
     }

@@ -27,15 +27,21 @@ describe('SQL barrier (insert first)', () => {
     return reply;
   };
 
-  /** Commands passed in order in one local transaction, as a batch is. */
-  const batch = (txId: string, commands: { phase: Phase; reply: ReplyBody }[]) =>
+  /** Commands passed in order in one local transaction, as a batch is (several: claimed together first). */
+  const group = (commands: { txId: string; phase: Phase; reply: ReplyBody }[]) =>
     db.transaction(async (manager) => {
       const barrier = new BarrierTransaction(manager);
+      if (commands.length > 1)
+        await barrier.claimAll(
+          commands.map((c) => key(c.txId, c.phase)),
+          100,
+        );
       const passes: BarrierPass[] = [];
-      for (const { phase, reply } of commands) passes.push(await barrier.pass(key(txId, phase), business(manager, txId, phase, reply)));
+      for (const { txId, phase, reply } of commands) passes.push(await barrier.pass(key(txId, phase), business(manager, txId, phase, reply)));
       await barrier.storeReplies();
       return passes;
     });
+  const batch = (txId: string, commands: { phase: Phase; reply: ReplyBody }[]) => group(commands.map((c) => ({ txId, ...c })));
 
   const ok = (id: string): ReplyBody => ({ outcome: 'success', output: { id } });
 
@@ -121,6 +127,35 @@ describe('SQL barrier (insert first)', () => {
         ])
       ).map((p) => p.decision),
     ).toEqual(['run', 'null_compensation']);
+  });
+
+  it('a group of distinct steps claims its rows in one statement: a step answered before replays, a new one runs, an early compensation fences', async () => {
+    const [answered, fresh, early] = [randomUUID(), randomUUID(), randomUUID()];
+    await batch(answered, [{ phase: 'execute', reply: ok('before') }]);
+    const passes = await group([
+      { txId: answered, phase: 'execute', reply: ok('again') },
+      { txId: fresh, phase: 'execute', reply: ok('fresh') },
+      { txId: early, phase: 'compensate', reply: { outcome: 'success' } },
+    ]);
+    expect(passes).toEqual([
+      { decision: 'duplicate', reply: ok('before') },
+      { decision: 'run', reply: ok('fresh') },
+      { decision: 'null_compensation', reply: { outcome: 'success' } },
+    ]);
+    expect([await effects(answered), await effects(fresh), await effects(early)]).toEqual([['execute'], ['execute'], []]);
+    // Every claimed row holds its answer, none the placeholder; the fence refuses the late forward phase.
+    const rows = await db.query<{ tx_id: string; origin: string; code: string | null }[]>(
+      `SELECT tx_id, origin, reply -> 'error' ->> 'code' AS code FROM ordo_barrier WHERE tx_id = ANY($1)`,
+      [[answered, fresh, early]],
+    );
+    expect(rows.filter((r) => r.code === 'IN_PROGRESS')).toEqual([]);
+    expect(
+      rows
+        .filter((r) => r.origin === 'handler')
+        .map((r) => r.tx_id)
+        .sort(),
+    ).toEqual([answered, fresh].sort());
+    expect((await batch(early, [{ phase: 'execute', reply: ok('late') }]))[0].decision).toBe('hanging');
   });
 
   it('in one transaction, an answer that is not final releases the claim: the next delivery runs again', async () => {

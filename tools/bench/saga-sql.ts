@@ -130,7 +130,8 @@ const DELETE_PUBLISHED = `DELETE FROM ordo.outbox WHERE key = ':txid';`;
  * One participant step behind the SDK's barrier, in its local transaction, as a batch of
  * one command (at saturation BEGIN, the replies' UPDATE and COMMIT are shared by a batch):
  * command-consumer.ts inLocalTransaction → sql-barrier.ts BarrierTransaction (the claim,
- * insert first; storeReplies), run-handler.ts (savepoint, the handler).
+ * insert first; storeReplies), run-handler.ts (the handler; a savepoint only when a handler
+ * did not succeed, which no saga of the bench does).
  */
 const behindBarrier = (schema: 'inventory' | 'payment', stepId: string, handler: string, reply: string): SqlTransaction =>
   explicit(
@@ -140,7 +141,6 @@ const behindBarrier = (schema: 'inventory' | 'payment', stepId: string, handler:
 INSERT INTO ${schema}.ordo_barrier (tx_id, step_id, phase, origin, reply) VALUES (':txid', '${stepId}', 'execute', 'handler',
     '{"outcome":"retry","error":{"code":"IN_PROGRESS","message":"not answered yet"}}')
   ON CONFLICT DO NOTHING RETURNING 1;
-SAVEPOINT ordo_handler;
 ${handler}
 UPDATE ${schema}.ordo_barrier b SET origin = r.origin, reply = r.reply
   FROM unnest('{:txid}'::text[], '{${stepId}}'::text[], '{execute}'::text[], '{handler}'::text[], ARRAY['${reply}']::jsonb[])

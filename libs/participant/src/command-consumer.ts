@@ -10,7 +10,7 @@ import { HandlerRegistry } from './handler-registry';
 import { ParticipantMetrics } from './participant-metrics';
 import { PARTICIPANT_OPTIONS, ParticipantOptions } from './participant.options';
 import { PreparedTransactions } from './prepared-transactions';
-import { commandFields, describeCommand, LOCK_CONFLICT, localTransactionFailed, runHandler } from './run-handler';
+import { commandFields, describeCommand, LOCK_CONFLICT, localTransactionFailed, runHandler, RunWithSavepoints } from './run-handler';
 import { BarrierPass, BarrierTransaction } from './sql-barrier';
 
 /**
@@ -23,6 +23,12 @@ export const MAX_COMMANDS_PER_TRANSACTION = 48;
 /** How long a handler in a group of commands waits for a row lock before it is run alone. */
 const GROUP_LOCK_TIMEOUT_MS = 100;
 
+/**
+ * After a local transaction had to run again with savepoints, this many more run with them
+ * straight away: where refusals are common, trying without first would double their work.
+ */
+const GROUPS_WITH_SAVEPOINTS_AFTER_A_MISS = 100;
+
 /** A command in hand, by its place in the batch. */
 interface Pending {
   index: number;
@@ -32,10 +38,12 @@ interface Pending {
 /**
  * Receives this participant's commands a batch (one partition's) at a time. The commands
  * run behind the barrier in as few local transactions as possible (group commit): per
- * command a barrier claim and a savepoint around the business code, so a refusal or an
- * error undoes only its own work; per transaction one statement storing the replies and
- * one COMMIT. A transaction that fails as a whole is run again one command per
- * transaction, so one poison command cannot hold up its neighbours. Prepares declared to
+ * command a barrier claim and the business code; per transaction one statement storing the
+ * replies and one COMMIT. A refusal or an error must undo only its own work: when a handler
+ * does not succeed, the transaction rolls back and runs again with a savepoint around each
+ * handler (the savepoint costs a round trip per command, so it is taken only when needed).
+ * A transaction that fails as a whole is run again one command per transaction, so one
+ * poison command cannot hold up its neighbours. Prepares declared to
  * run in a prepared transaction (prepared-transactions.ts) go their own way, in order.
  * A transaction's replies go out in one publish right after its COMMIT (not awaited: the
  * next transaction starts meanwhile); the batch's offsets are committed only once all are
@@ -45,6 +53,8 @@ interface Pending {
 export class CommandConsumer {
   private readonly logger = new Logger(CommandConsumer.name);
   readonly topics;
+  /** Local transactions still to run with savepoints from the start (GROUPS_WITH_SAVEPOINTS_AFTER_A_MISS). */
+  private withSavepoints = 0;
 
   constructor(
     @Inject(PARTICIPANT_OPTIONS) private readonly options: ParticipantOptions,
@@ -187,7 +197,7 @@ export class CommandConsumer {
   /** The commands in one local transaction; if that fails as a whole, in one each. */
   private async inLocalTransactions(commands: Command[]): Promise<ReplyBody[]> {
     try {
-      return await this.inLocalTransaction(commands);
+      return await this.savepointsIfNeeded(commands);
     } catch (error) {
       if (commands.length > 1) {
         this.logger.warn(`a local transaction of ${commands.length} commands failed (${(error as Error).message}); running them one by one`);
@@ -198,10 +208,25 @@ export class CommandConsumer {
     return replies;
   }
 
+  /** Without savepoints first; when a handler does not succeed, all again with them. */
+  private async savepointsIfNeeded(commands: Command[]): Promise<ReplyBody[]> {
+    if (this.withSavepoints > 0) {
+      this.withSavepoints--;
+      return this.inLocalTransaction(commands, true);
+    }
+    try {
+      return await this.inLocalTransaction(commands, false);
+    } catch (error) {
+      if (!(error instanceof RunWithSavepoints)) throw error;
+      this.withSavepoints = GROUPS_WITH_SAVEPOINTS_AFTER_A_MISS;
+      return this.inLocalTransaction(commands, true);
+    }
+  }
+
   /** One command in a local transaction of its own; its failure is its reply. */
   private async alone(command: Command): Promise<ReplyBody> {
     try {
-      return (await this.inLocalTransaction([command]))[0];
+      return (await this.inLocalTransaction([command], true))[0];
     } catch (error) {
       this.logger.error({
         ...commandFields(command),
@@ -212,17 +237,18 @@ export class CommandConsumer {
   }
 
   /** The commands behind the barrier, with their business code, in one local transaction. */
-  private async inLocalTransaction(commands: Command[]): Promise<ReplyBody[]> {
+  private async inLocalTransaction(commands: Command[], savepoints: boolean): Promise<ReplyBody[]> {
     const passes = await this.dataSource.transaction(async (manager) => {
       // Commands sharing a transaction hold their row locks until its COMMIT, so two groups
       // can wait on each other (PostgreSQL finds a deadlock only after deadlock_timeout, 1 s
       // by default): a handler of a group waits a short while, then runs again alone.
-      if (commands.length > 1) await manager.query(`SET LOCAL lock_timeout = ${GROUP_LOCK_TIMEOUT_MS}`);
       const barrier = new BarrierTransaction(manager);
+      // Several commands: their barrier rows claimed in one statement, which also sets the lock timeout.
+      if (commands.length > 1) await barrier.claimAll(commands, GROUP_LOCK_TIMEOUT_MS);
       const passes: BarrierPass[] = [];
       for (const command of commands) {
         const handler = this.registry.find(command.action, command.phase)!;
-        passes.push(await barrier.pass(command, () => runHandler(handler, command, manager, this.logger)));
+        passes.push(await barrier.pass(command, () => runHandler(handler, command, manager, this.logger, savepoints)));
       }
       await barrier.storeReplies();
       // Failure injection: may exit here, with the work done but not committed.

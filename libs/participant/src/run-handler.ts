@@ -26,17 +26,35 @@ export const localTransactionFailed = (error: unknown): ReplyBody =>
   lockConflict(error) ?? { outcome: 'retry', error: { code: 'LOCAL_TRANSACTION_FAILED', message: (error as Error).message } };
 
 /**
+ * A handler that did not succeed in a local transaction run without savepoints: nothing of
+ * it can be undone alone, so the whole transaction rolls back and runs again with them.
+ */
+export class RunWithSavepoints extends Error {
+  constructor(command: Command) {
+    super(`${describeCommand(command)} did not succeed: its transaction runs again with savepoints`);
+  }
+}
+
+/**
  * Runs the business code inside the caller's local transaction and turns its result or
  * error into a reply. A refusal must change nothing, even when the handler wrote before it
  * threw; the savepoint also revives a transaction that a failed statement aborted, so the
- * barrier can still record the refusal.
+ * barrier can still record the refusal. Without `savepoint` (the common path, one statement
+ * less per command), anything but success throws RunWithSavepoints instead.
  */
-export async function runHandler(handler: CommandHandler, command: Command, manager: HandlerContext['manager'], logger: Logger): Promise<ReplyBody> {
-  await manager.query('SAVEPOINT ordo_handler');
+export async function runHandler(
+  handler: CommandHandler,
+  command: Command,
+  manager: HandlerContext['manager'],
+  logger: Logger,
+  savepoint = true,
+): Promise<ReplyBody> {
+  if (savepoint) await manager.query('SAVEPOINT ordo_handler');
   try {
     const output = await handler(command.input, { command, manager });
     return output ? { outcome: 'success', output } : { outcome: 'success' };
   } catch (error) {
+    if (!savepoint) throw new RunWithSavepoints(command);
     await manager.query('ROLLBACK TO SAVEPOINT ordo_handler');
     if (error instanceof BusinessFailure) return { outcome: 'failure', error: { code: error.code, message: error.message } };
     if (error instanceof TransientFailure) return { outcome: 'retry', error: { code: error.code, message: error.message } };

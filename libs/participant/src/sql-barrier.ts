@@ -55,12 +55,15 @@ async function claimBarrierRow(manager: EntityManager, key: BarrierKey, row: Bar
 export class BarrierTransaction {
   /** Rows this transaction claimed and keeps, with their answers. */
   private readonly kept = new Map<string, { key: BarrierKey; row: BarrierRow }>();
+  /** Rows `claimAll` inserted whose commands have not passed yet. */
+  private readonly preclaimed = new Set<string>();
 
   constructor(private readonly manager: EntityManager) {}
 
   /**
    * Passes `command` through the barrier: `handler` (the business code, which must undo
-   * its own writes when it does not succeed, as runHandler's savepoint does) runs only on
+   * its own writes when it does not succeed: runHandler rolls back to its savepoint, or throws
+   * RunWithSavepoints to roll back the whole transaction) runs only on
    * `run`. A reply that is not final releases the command's claim, so the next attempt
    * runs again. `origin`: the stored row's origin in place of the rules' (the prepared
    * path, whose work happened before the barrier).
@@ -82,6 +85,37 @@ export class BarrierTransaction {
       ]);
     }
     return { decision: decision.kind, reply };
+  }
+
+  /**
+   * Claims the rows of `commands` in one statement, so that each `pass` after it needs none
+   * for its own row, and sets the transaction's lock_timeout (ms) in the same round trip.
+   * Only for commands of distinct steps: a compensation's fence must never meet a
+   * forward phase's row claimed here but not yet run, so a group holding one step twice
+   * (a duplicate, a compensation after its forward phase) claims command by command.
+   */
+  async claimAll(commands: BarrierKey[], lockTimeoutMs: number): Promise<void> {
+    const steps = new Set(commands.map((c) => `${c.txId}\n${c.stepId}`));
+    if (steps.size < commands.length) {
+      await this.manager.query(`SELECT set_config('lock_timeout', $1, true)`, [String(lockTimeoutMs)]);
+      return;
+    }
+    const inserted: BarrierKey[] = await this.manager.query(
+      `INSERT INTO ordo_barrier (tx_id, step_id, phase, origin, reply)
+       SELECT r.tx_id, r.step_id, r.phase, $4, $5::jsonb
+       FROM unnest($1::text[], $2::text[], $3::text[]) AS r (tx_id, step_id, phase)
+       WHERE set_config('lock_timeout', $6, true) IS NOT NULL
+       ON CONFLICT DO NOTHING RETURNING tx_id AS "txId", step_id AS "stepId", phase`,
+      [
+        commands.map((c) => c.txId),
+        commands.map((c) => c.stepId),
+        commands.map((c) => c.phase),
+        CLAIMED.origin,
+        JSON.stringify(CLAIMED.reply),
+        String(lockTimeoutMs),
+      ],
+    );
+    for (const key of inserted) this.preclaimed.add(mapKey(key));
   }
 
   /** Every kept row's answer, in one statement (fences were inserted final). */
@@ -106,6 +140,7 @@ export class BarrierTransaction {
   private async claim(key: BarrierKey, row: BarrierRow): Promise<BarrierRow | undefined> {
     const known = this.kept.get(mapKey(key));
     if (known) return known.row;
+    if (this.preclaimed.delete(mapKey(key))) return undefined;
     const found = await claimBarrierRow(this.manager, key, row);
     if (!found && row === FENCE) this.kept.set(mapKey(key), { key, row });
     return found;
