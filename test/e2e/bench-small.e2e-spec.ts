@@ -86,6 +86,11 @@ describe('npm run bench, small', () => {
     // Nothing beats its own SQL run alone, nor messaging with nothing behind it.
     expect(saga2.saturated.rate).toBeLessThan(1.5 * sqlFloor.sagasPerSecond);
     expect(results.idle.saga2.p50).toBeGreaterThan(0.5 * kafka.p50);
+    // Every idle saga's four messages were found, and its hops fit inside it.
+    const { sagas, ...hops } = results.idle.saga2.hops as Record<string, number>;
+    expect(sagas).toBe(results.idle.saga2.count);
+    expect(Object.values(hops).filter((ms) => !(ms >= 0))).toEqual([]);
+    expect(Object.values(hops).reduce((sum, ms) => sum + ms, 0)).toBeLessThanOrEqual(results.idle.saga2.p99);
     // The 4-step DAG needs three rounds where the 2-step saga needs two.
     expect(results.idle.dag4.p50).toBeGreaterThan(results.idle.saga2.p50);
     // Half load is half the saturated rate, offered.

@@ -5,6 +5,7 @@ import { startInfra, stopInfra } from '../infra/infra';
 import { cleanUpOnInterrupt, sleep } from '../infra/proc';
 import { KafkaFloor, kafkaFloor, SqlFloor, sqlFloor } from './floors';
 import { BenchApp, benchOption, deleteTopics, Ended, EndWatcher, log, percentile, writeReport } from './harness';
+import { IdleHops, idleHops } from './idle-hops';
 import { IdleLatency, idleRun } from './idle-run';
 import { Pgbench, pgbenchBinary, pgbenchSweep } from './pgbench';
 import { Service } from './saga-sql';
@@ -200,7 +201,7 @@ interface Results {
   /** What the 2-step saga's messaging and SQL cost on their own, on this machine: limits no code above them can beat. */
   floors: { kafka: KafkaFloor; sql: SqlFloor };
   /** One transaction at a time on the otherwise idle system. */
-  idle: { saga2: IdleLatency; dag4: IdleLatency };
+  idle: { saga2: IdleLatency & { hops: IdleHops }; dag4: IdleLatency };
   saga2: {
     /** The saturation search, level by level. */
     levels: { concurrency: number; rate: number }[];
@@ -257,8 +258,10 @@ async function main() {
     const kafka = await kafkaFloor(infra.kafkaBrokers, topicPrefix, { rounds: options.floorRounds });
     log(`Kafka floor (4 legs, one saga at a time): p50 ${kafka.p50} ms, p99 ${kafka.p99} ms`);
 
+    const idleSince = new Date();
+    const idleSaga2 = await idleRun(system, load.saga2, options.idleCount, IDLE_PAUSE_MS);
     const idle = {
-      saga2: await idleRun(system, load.saga2, options.idleCount, IDLE_PAUSE_MS),
+      saga2: { ...idleSaga2, hops: await idleHops(infra.kafkaBrokers, topicPrefix, system.db, idleSince, SAGA2.steps) },
       dag4: await idleRun(system, load.dag4, options.idleCount, IDLE_PAUSE_MS),
     };
     log(
@@ -417,6 +420,11 @@ function report(r: Results): string {
     '|---|---|---|---|---|---|',
     idleRow('2-step saga (reserve → charge)', r.idle.saga2),
     idleRow('4-step DAG saga (place-order)', r.idle.dag4),
+    '',
+    `Where the idle 2-step saga's time goes, p50 of each hop (${r.idle.saga2.hops.sagas} sagas; the time each message's producer created it, on this`,
+    `machine's one clock): created → reserve command sent ${r.idle.saga2.hops.start} ms (the start's commit and publish); command → reply sent`,
+    `at inventory ${r.idle.saga2.hops.first} ms (delivery, its local transaction, the reply's produce); reply → charge command sent`,
+    `${r.idle.saga2.hops.between} ms (delivery to the coordinator, the decision's commit); at payment ${r.idle.saga2.hops.second} ms; last reply → completed ${r.idle.saga2.hops.end} ms.`,
     '',
     '| Workload | In flight | Throughput | Coordinator CPU per transaction | CPU per transaction, all processes | Coordinator RSS (max) | Ended | CPU of other Ordo processes |',
     '|---|---|---|---|---|---|---|---|',
