@@ -31,17 +31,26 @@ export class InFlightCounter {
     });
   }
 
-  /** Takes in the counts of a query started at `countedAt`; a participant it did not return has none. */
-  update(participants: readonly string[], counts: ReadonlyMap<string, number>, countedAt: number): void {
+  /** The participants never counted yet. */
+  uncounted(participants: Iterable<string>): string[] {
+    return [...new Set(participants)].filter((participant) => (this.tallies.get(participant)?.countedAt ?? -Infinity) === -Infinity);
+  }
+
+  /**
+   * Takes in the counts of a query sent at `countedAt` and answered at `answeredAt`; a
+   * participant it did not return has none. Its snapshot was taken somewhere in between, so
+   * each doubt counts a command more, never less: a commit stamped since it was sent is
+   * added (maybe twice), an end stamped before it answered is taken as seen (maybe not).
+   */
+  update(participants: readonly string[], counts: ReadonlyMap<string, number>, countedAt: number, answeredAt: number): void {
     for (const participant of participants) {
       const tally = this.tally(participant);
       // A slower query that started earlier knows less than the one already taken in.
       if (countedAt < tally.countedAt) continue;
       tally.counted = counts.get(participant) ?? 0;
       tally.countedAt = countedAt;
-      // What committed before the query started is in its count; a tie counts one more.
       tally.committedAt = tally.committedAt.filter((at) => at >= countedAt);
-      tally.endedAt = tally.endedAt.filter((at) => at > countedAt);
+      tally.endedAt = tally.endedAt.filter((at) => at > answeredAt);
     }
   }
 

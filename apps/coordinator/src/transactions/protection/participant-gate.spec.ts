@@ -17,9 +17,12 @@ const HOLD_RETRY_MS = 100;
 function setUp(settings: Record<string, string> = {}) {
   const database = new Map<string, number>();
   const queries: string[][] = [];
+  /** While set, a count answers only once it resolves. */
+  const slow: { until?: Promise<void> } = {};
   const repository = {
     countAwaitingReply: async (participants: readonly string[] | null) => {
       queries.push([...(participants ?? [])]);
+      await slow.until;
       return new Map(database);
     },
   } satisfies Pick<TransactionRepository, 'countAwaitingReply'>;
@@ -42,7 +45,7 @@ function setUp(settings: Record<string, string> = {}) {
   } as unknown as PausedParticipants;
   const replyTimes = new ReplyTimeTracker(config, monitor);
   const gate = new ParticipantGate(repository as unknown as TransactionRepository, config, monitor, alerts, pauses, replyTimes);
-  return { gate, database, queries, replyFlow, opened, paused };
+  return { gate, database, queries, replyFlow, opened, paused, slow };
 }
 
 const admitMany = (gate: Gate, count: number): Admission[] => Array.from({ length: count }, () => gate.admit('bank'));
@@ -121,8 +124,10 @@ describe('ParticipantGate', () => {
       await sleep(2);
       database.set('bank', 1);
       expect((await gate.begin().gate(['bank'], Date.now() + 60_000)).admit('bank')).toMatchObject({ admitted: false });
-      // … and the next one sees it answered.
+      // … and the next one sees it answered (taken when a decision finds the count old, for those after it).
       database.set('bank', 0);
+      await gate.begin().gate(['bank'], Date.now() + 120_000);
+      await sleep(2);
       expect((await gate.begin().gate(['bank'], Date.now() + 120_000)).admit('bank')).toEqual({ admitted: true });
     });
 
@@ -132,6 +137,34 @@ describe('ParticipantGate', () => {
       expect((await gate.begin().gate(['bank'], Date.now())).admit('bank')).toMatchObject({ admitted: false });
       await commit(gate, [replied('success'), timedOut]);
       expect(admitMany(await gate.begin().gate(['bank'], Date.now()), 3).map((a) => a.admitted)).toEqual([true, true, false]);
+    });
+
+    it('waits for the first count only: an old one is taken again while the decision goes on with the corrected count', async () => {
+      const { gate, database, queries, slow } = setUp({ MAX_IN_FLIGHT_PER_PARTICIPANT: '2', IN_FLIGHT_REFRESH_MS: '200' });
+      /** One database transaction's admissions of `count` commands, none of them committed. */
+      const admitted = async (at: number, count: number) => {
+        const batch = gate.begin();
+        const admissions = admitMany(await batch.gate(['bank'], at), count).map((a) => a.admitted);
+        batch.end(null);
+        return admissions;
+      };
+      database.set('bank', 1);
+      const now = Date.now();
+      expect(await admitted(now, 2)).toEqual([true, false]);
+      let answer = () => {};
+      slow.until = new Promise((resolve) => (answer = resolve));
+      database.set('bank', 0);
+      // The count is old and the database has not answered: decided on the count it has.
+      expect(await admitted(now + 1_000, 2)).toEqual([true, false]);
+      expect(queries).toEqual([['bank'], ['bank']]);
+      answer();
+      await sleep(2);
+      expect(await admitted(now + 1_001, 3)).toEqual([true, true, false]);
+      // A participant never counted waits for its count.
+      let counted = false;
+      slow.until = sleep(20).then(() => void (counted = true));
+      await gate.begin().gate(['shop'], now + 1_002);
+      expect(counted).toBe(true);
     });
 
     it('counts again only once the count is older than IN_FLIGHT_REFRESH_MS', async () => {
@@ -193,7 +226,10 @@ describe('ParticipantGate', () => {
         reason: 'in_flight_limit',
       });
       database.set('bank', 0);
-      expect((await gate.begin().gate(['bank'], opened + 60_001)).admit('bank')).toEqual({ admitted: true });
+      // The count taken again when a decision finds it old serves the decisions after it.
+      await gate.begin().gate(['bank'], opened + 60_001);
+      await sleep(2);
+      expect((await gate.begin().gate(['bank'], opened + 60_002)).admit('bank')).toEqual({ admitted: true });
     });
   });
 });

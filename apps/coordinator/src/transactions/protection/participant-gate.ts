@@ -88,8 +88,15 @@ export class ParticipantGate {
     const reserved = new Map<string, number>();
     return {
       gate: async (participants, now) => {
+        // A count is corrected by what this instance did since it was taken (exact with one
+        // instance), so only a participant never counted waits for its count. An old count
+        // is taken again meanwhile, for the decisions after this one: on the decision's path
+        // the query cost an idle saga a round trip every IN_FLIGHT_REFRESH_MS.
         const stale = this.inFlight.stale(participants, now);
-        const [paused] = await Promise.all([this.pauses.names(), stale.length > 0 ? this.recount(stale) : undefined]);
+        const recount = stale.length > 0 ? this.recount(stale) : undefined;
+        const waitFor = this.inFlight.uncounted(participants).length > 0 ? recount : undefined;
+        if (recount && !waitFor) void recount.catch((error: Error) => this.logger.warn(`commands in flight not counted: ${error.message}`));
+        const [paused] = await Promise.all([this.pauses.names(), waitFor]);
         return {
           admit: (participant) => {
             if (paused.has(participant)) return { admitted: false, reason: 'participant_paused' };
@@ -120,7 +127,7 @@ export class ParticipantGate {
     const running = this.counting;
     if (running && participants.every((p) => running.participants.has(p))) return running.done;
     const countedAt = Date.now();
-    const done = this.repository.countAwaitingReply(participants).then((counts) => this.inFlight.update(participants, counts, countedAt));
+    const done = this.repository.countAwaitingReply(participants).then((counts) => this.inFlight.update(participants, counts, countedAt, Date.now()));
     const counting = { participants: new Set(participants), done };
     this.counting = counting;
     void done
