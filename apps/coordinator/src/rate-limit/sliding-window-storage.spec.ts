@@ -5,7 +5,7 @@ const MINUTE = 60_000;
 describe('SlidingWindowStorage', () => {
   let now: number;
   let storage: SlidingWindowStorage;
-  const hit = (key = 'k', limit = 3, blockDuration = MINUTE) => storage.increment(key, MINUTE, limit, blockDuration, 'default');
+  const hit = (key = 'k', limit = 3, blockDuration = MINUTE) => storage.increment(key, MINUTE, limit, blockDuration);
 
   beforeEach(() => {
     now = 1_000_000;
