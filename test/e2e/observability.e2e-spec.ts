@@ -159,6 +159,8 @@ describe('observability', () => {
     );
     expect(sample(handled, 'ordo_participant_command_duration_seconds_count', { ...reserve, outcome: 'success' })).toBe(1);
     expect(sample(handled, 'ordo_participant_barrier_decisions_total', { participant: 'inventory', kind: 'run' })).toBeGreaterThanOrEqual(3);
+    // A refusal rolled its local transaction back, which ran again with savepoints.
+    expect(sample(handled, 'ordo_participant_savepoint_reruns_total', { participant: 'inventory' })).toBeGreaterThanOrEqual(1);
 
     // The step and the transaction that now need an operator are logged with their ids.
     const warnings = logRecords().filter((r) => r.level === 40 && r.txId === failed.id);

@@ -218,6 +218,7 @@ export class CommandConsumer {
       return await this.inLocalTransaction(commands, false);
     } catch (error) {
       if (!(error instanceof RunWithSavepoints)) throw error;
+      this.metrics.ranAgainWithSavepoints();
       this.withSavepoints = GROUPS_WITH_SAVEPOINTS_AFTER_A_MISS;
       return this.inLocalTransaction(commands, true);
     }

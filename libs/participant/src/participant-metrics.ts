@@ -15,6 +15,7 @@ export class ParticipantMetrics {
   private readonly duration: Histogram<'participant' | 'action' | 'phase' | 'outcome'>;
   private readonly barrier: Counter<'participant' | 'kind'>;
   private readonly deadLetters: Counter<'participant'>;
+  private readonly reruns: Counter<'participant'>;
 
   constructor(
     registry: Registry,
@@ -34,6 +35,12 @@ export class ParticipantMetrics {
       labelNames: ['participant', 'kind'],
       registers,
     });
+    this.reruns = new Counter({
+      name: 'ordo_participant_savepoint_reruns_total',
+      help: 'Local transactions rolled back and run again with a savepoint per handler, because a handler did not succeed',
+      labelNames: ['participant'],
+      registers,
+    });
     this.deadLetters = new Counter({
       name: 'ordo_participant_dead_letters_total',
       help: 'Malformed commands sent to the dead-letter topic',
@@ -49,6 +56,10 @@ export class ParticipantMetrics {
 
   barrierDecided(kind: BarrierDecisionKind): void {
     this.barrier.inc({ participant: this.options.name, kind });
+  }
+
+  ranAgainWithSavepoints(): void {
+    this.reruns.inc({ participant: this.options.name });
   }
 
   deadLettered(): void {
