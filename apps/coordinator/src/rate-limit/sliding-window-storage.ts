@@ -30,8 +30,8 @@ export class SlidingWindowStorage implements ThrottlerStorage {
   increment(key: string, ttl: number, limit: number, blockDuration: number): Promise<ThrottlerStorageRecord> {
     const now = this.now();
     this.sweep(now, ttl);
-    const window = this.windows.get(key) ?? { start: now, current: 0, previous: 0, blockedUntil: 0 };
-    this.windows.set(key, window);
+    let window = this.windows.get(key);
+    if (!window) this.windows.set(key, (window = { start: now, current: 0, previous: 0, blockedUntil: 0 }));
     roll(window, now, ttl);
     const timeToExpire = seconds(window.start + ttl - now);
     if (window.blockedUntil > now) {
