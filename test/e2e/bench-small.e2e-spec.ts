@@ -72,6 +72,8 @@ describe('npm run bench, small', () => {
       results.coordinator.peakRssMb,
       results.floors.kafka.p50,
       results.floors.kafka.p99,
+      results.floors.idle.p50,
+      results.floors.idle.p99,
       results.floors.sql.sagasPerSecond,
       results.floors.sql.commitsPerSaga,
       results.floors.sql.statementsPerSaga,
@@ -86,6 +88,10 @@ describe('npm run bench, small', () => {
     // Nothing beats its own SQL run alone, nor messaging with nothing behind it.
     expect(saga2.saturated.rate).toBeLessThan(1.5 * sqlFloor.sagasPerSecond);
     expect(results.idle.saga2.p50).toBeGreaterThan(0.5 * kafka.p50);
+    expect(results.idle.saga2.p50).toBeGreaterThan(0.5 * results.floors.idle.p50);
+    // The idle floor times the coordinator's first two statements and each participant's
+    // local transaction round trip by round trip: 1 + 5 + 1 + 5.
+    expect(results.floors.idle.roundTrips).toBe(12);
     // Every idle saga's four messages were found, and its hops fit inside it.
     const { sagas, ...hops } = results.idle.saga2.hops as Record<string, number>;
     expect(sagas).toBe(results.idle.saga2.count);

@@ -11,19 +11,21 @@ import { paymentMigrations } from '../../migrations/payment';
 import { dropDatabase, ensureDatabase, withDatabase } from '../infra/postgres';
 import { percentile } from './harness';
 import { pgbenchTps, runPgbench } from './pgbench';
-import { DEFINITION, ROWS, sagaCounts, sagaScript, Service } from './saga-sql';
+import { DEFINITION, ROWS, SAGA, sagaCounts, sagaScript, Sender, Service, SqlTransaction } from './saga-sql';
 
 /**
- * The two floors under the 2-step saga's figures, measured on the same machine as the bench
- * itself: how little time its messaging can take on this broker, and how many of its
- * database transactions this database can run per second.
+ * The floors under the 2-step saga's figures, measured on the same machine as the bench
+ * itself: how little time its messaging can take on this broker, alone and with the saga's
+ * SQL in between, and how many of its database transactions this database can run per second.
  */
 
-// ---- Kafka: the latency of a saga's four messaging legs, nothing else ----
+// ---- Kafka, and Kafka with the saga's SQL: the latency of one saga at idle ----
 
-export interface KafkaFloor {
+export interface LatencyFloor {
   /** Sequential produce → consume legs per round: command, reply, command, reply. */
   legs: number;
+  /** SQL round trips timed per round, one after the other (0: messaging alone). */
+  roundTrips: number;
   rounds: number;
   /** Round latency percentiles, ms. */
   p50: number;
@@ -38,31 +40,148 @@ const FIRST_ROUND_TIMEOUT_MS = 60_000;
 const LEG_TIMEOUT_MS = 10_000;
 
 /**
+ * What each side does at its turns of a round, between the legs: the coordinator's turn n
+ * (0 before the first command, 1 between the trips, 2 after the last reply, untimed), and the
+ * participant's before it answers command n (1 or 2).
+ */
+interface Turns {
+  coordinator(key: string, turn: number): Promise<void>;
+  participant(key: string, command: number): Promise<void>;
+  /** The round is over (untimed): forget its state. */
+  done(key: string): Promise<void>;
+}
+
+/**
  * The least time the messaging of one 2-step saga takes: `rounds` sagas one after the
  * other, each two command → reply trips between a "coordinator" and a "participant", each
  * with a message bus of its own as Ordo's processes have (KafkajsMessageBus: the same
  * producer, consumer and coalescing), and no database or business code in between. The
  * topics live under `topicPrefix`, which the caller deletes.
  */
-export async function kafkaFloor(brokers: string, topicPrefix: string, options: { rounds: number }): Promise<KafkaFloor> {
-  const topics = { commands: `${topicPrefix}floor.commands`, replies: `${topicPrefix}floor.replies` };
+export function kafkaFloor(brokers: string, topicPrefix: string, options: { rounds: number }): Promise<LatencyFloor> {
+  return latencyFloor(brokers, `${topicPrefix}floor`, options);
+}
+
+/**
+ * The least time one idle 2-step saga takes with Ordo's design on this machine: the four
+ * legs of kafkaFloor and, at each turn, the SQL that service sends for the saga (SAGA in
+ * saga-sql.ts: the coordinator's statements, each participant's local transaction
+ * statement by statement), one round trip after the other, each service on a connection of
+ * its own, against tables made by the real migrations in a scratch database. No framework,
+ * no barrier code, no handler: what the apps add to an idle saga is its latency minus this.
+ * Timed like the bench's idle run (from before the start's statement to when the final
+ * decision is sent).
+ */
+export async function idleFloor(brokers: string, topicPrefix: string, databaseUrl: string, options: { rounds: number }): Promise<LatencyFloor> {
+  return withSagaDatabase(databaseUrl, async (url) => {
+    const path = turnsOf(SAGA);
+    const clients = new Map<Sender, Client>();
+    try {
+      for (const service of new Set(path.map((turn) => turn[0].service))) {
+        const client = new Client({ connectionString: url });
+        await client.connect();
+        clients.set(service, client);
+      }
+      const sagas = new Map<string, Map<string, string>>();
+      const run = async (key: string, turn: SqlTransaction[]) => {
+        const variables = sagas.get(key)!;
+        for (const tx of turn) await runTransaction(clients.get(tx.service)!, tx, variables);
+      };
+      const turns: Turns = {
+        coordinator: (key, turn) => {
+          if (turn === 0) sagas.set(key, sagaVariables(key));
+          return run(key, path[2 * turn]);
+        },
+        participant: (key, command) => run(key, path[2 * command - 1]),
+        done: (key) => Promise.resolve(void sagas.delete(key)),
+      };
+      const roundTrips = path
+        .slice(0, -1)
+        .flat()
+        .reduce((sum, tx) => sum + tx.statements.length + (tx.block ? 2 : 0), 0);
+      return { ...(await latencyFloor(brokers, `${topicPrefix}idle-floor`, options, turns)), roundTrips };
+    } finally {
+      for (const client of clients.values()) await client.end().catch(() => undefined);
+    }
+  });
+}
+
+/**
+ * SAGA's transactions on the saga's path, grouped into turns of one service: coordinator,
+ * first participant, coordinator, second participant, coordinator. The harness's own
+ * statement is left out (the ids and the clock come from here, as in the coordinator).
+ */
+function turnsOf(saga: SqlTransaction[]): SqlTransaction[][] {
+  const turns: SqlTransaction[][] = [];
+  for (const tx of saga.filter((t) => t.service !== 'harness')) {
+    const last = turns.at(-1);
+    if (last?.[0].service === tx.service) last.push(tx);
+    else turns.push([tx]);
+  }
+  const shape = turns.map((turn) => (turn[0].service === 'coordinator' ? 'c' : 'p')).join('');
+  if (shape !== 'cpcpc')
+    throw new Error(`saga-sql.ts: expected the turns coordinator, participant, coordinator, participant, coordinator; got ${shape}`);
+  return turns;
+}
+
+/** The variables the script takes from pgbench (\set, and the harness's \gset), as the coordinator makes them. */
+function sagaVariables(txId: string): Map<string, string> {
+  const random = () => String(1 + Math.floor(Math.random() * ROWS));
+  return new Map([
+    ['txid', txId],
+    ['order_id', randomUUID()],
+    ['now_ms', String(Date.now())],
+    ['sku', random()],
+    ['account', random()],
+  ]);
+}
+
+/**
+ * One of SAGA's transactions through node-postgres, one round trip per statement (BEGIN and
+ * COMMIT too, as the SDK sends them): pgbench's :variables substituted, a trailing \gset
+ * storing the row's columns as variables (with its prefix), as pgbench does.
+ */
+async function runTransaction(db: Client, tx: SqlTransaction, variables: Map<string, string>): Promise<void> {
+  for (const statement of tx.block ? ['BEGIN', ...tx.statements, 'COMMIT'] : tx.statements) {
+    const gset = /\\gset\s*(\w*)\s*$/.exec(statement);
+    const text = (gset ? statement.slice(0, gset.index) : statement).replace(
+      /(?<!:):([a-z_]\w*)/g,
+      (name, variable: string) => variables.get(variable) ?? name,
+    );
+    const { rows } = await db.query<Record<string, unknown>>(text);
+    if (gset) for (const [column, value] of Object.entries(rows[0] ?? {})) variables.set(`${gset[1]}${column}`, String(value));
+  }
+}
+
+/**
+ * `rounds` sagas one at a time over Kafka between a "coordinator" and a "participant" bus,
+ * with `turns` run between the legs; round latency percentiles.
+ */
+async function latencyFloor(brokers: string, name: string, options: { rounds: number }, turns?: Turns): Promise<LatencyFloor> {
+  const topics = { commands: `${name}.commands`, replies: `${name}.replies` };
   const kafka = kafkaConfigFromEnv({ KAFKA_BROKERS: brokers, KAFKA_TOPIC_PARTITIONS: '8' });
-  const coordinator = new KafkajsMessageBus({ clientId: `${topicPrefix}floor-coordinator`, kafka });
-  const participant = new KafkajsMessageBus({ clientId: `${topicPrefix}floor-participant`, kafka });
+  const coordinator = new KafkajsMessageBus({ clientId: `${name}-coordinator`, kafka });
+  const participant = new KafkajsMessageBus({ clientId: `${name}-participant`, kafka });
   /** Each leg's message carries a unique id; the coordinator's consumer resolves its waiter. */
   const waiting = new Map<string, () => void>();
   try {
     await coordinator.ensureTopics({ commands: [topics.commands], replies: [topics.replies] });
     // The participant answers each command on the reply topic, 8 partitions at once (COMMAND_CONCURRENCY's default).
     await participant.subscribe({
-      groupId: `${topicPrefix}floor-participant`,
+      groupId: `${name}-participant`,
       topics: [topics.commands],
       concurrency: 8,
-      handleBatch: (messages) => participant.publish(messages.map((m) => ({ topic: topics.replies, key: m.key ?? '', value: m.value ?? '' }))),
+      handleBatch: async (messages) => {
+        for (const message of messages) {
+          const [key, command] = (message.value?.toString() ?? '').split('/');
+          await turns?.participant(key, Number(command));
+        }
+        await participant.publish(messages.map((m) => ({ topic: topics.replies, key: m.key ?? '', value: m.value ?? '' })));
+      },
     });
     // The coordinator's reply consumer, with REPLY_CONCURRENCY's default.
     await coordinator.subscribe({
-      groupId: `${topicPrefix}floor-coordinator`,
+      groupId: `${name}-coordinator`,
       topics: [topics.replies],
       concurrency: 4,
       handleBatch: (messages) => {
@@ -80,7 +199,7 @@ export async function kafkaFloor(brokers: string, topicPrefix: string, options: 
       new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => {
           waiting.delete(id);
-          reject(new Error(`Kafka floor: no reply to ${id} within ${timeoutMs / 1000}s`));
+          reject(new Error(`${name}: no reply to ${id} within ${timeoutMs / 1000}s`));
         }, timeoutMs);
         waiting.set(id, () => {
           clearTimeout(timer);
@@ -91,9 +210,14 @@ export async function kafkaFloor(brokers: string, topicPrefix: string, options: 
     const round = async (timeoutMs: number) => {
       const key = randomUUID();
       const started = performance.now();
+      await turns?.coordinator(key, 0);
       await trip(key, `${key}/1`, timeoutMs);
+      await turns?.coordinator(key, 1);
       await trip(key, `${key}/2`, timeoutMs);
-      return performance.now() - started;
+      const ended = performance.now();
+      await turns?.coordinator(key, 2);
+      await turns?.done(key);
+      return ended - started;
     };
 
     // Messages sent before a group has joined wait for it (fromBeginning), so the first round
@@ -104,7 +228,7 @@ export async function kafkaFloor(brokers: string, topicPrefix: string, options: 
     for (let n = 0; n < options.rounds; n++) latencies.push(await round(LEG_TIMEOUT_MS));
     latencies.sort((a, b) => a - b);
     const at = (p: number) => Math.round(percentile(latencies, p) * 10) / 10;
-    return { legs: 4, rounds: options.rounds, p50: at(0.5), p95: at(0.95), p99: at(0.99) };
+    return { legs: 4, roundTrips: 0, rounds: options.rounds, p50: at(0.5), p95: at(0.95), p99: at(0.99) };
   } finally {
     await Promise.all([coordinator.close(), participant.close()]);
   }
@@ -139,9 +263,33 @@ const SCHEMAS = [
  * the steps: whatever the apps add can only lower this.
  */
 export async function sqlFloor(databaseUrl: string, options: { clients: number; seconds: number; pgbench: string }): Promise<SqlFloor> {
+  return withSagaDatabase(databaseUrl, async (url, database) => {
+    const script = join(tmpdir(), `${database}.sql`);
+    try {
+      writeFileSync(script, sagaScript());
+      const clients = options.clients;
+      const seconds = Math.ceil(options.seconds);
+      const { stdout } = await runPgbench('pgbench (saga script)', options.pgbench, ['-n', '-f', script], { clients, seconds, url });
+      const byService = sagaCounts();
+      const total = (figure: 'statements' | 'commits') => Object.values(byService).reduce((sum, counts) => sum + counts[figure], 0);
+      return {
+        clients,
+        seconds,
+        sagasPerSecond: pgbenchTps(stdout),
+        statementsPerSaga: total('statements'),
+        commitsPerSaga: total('commits'),
+        byService,
+      };
+    } finally {
+      rmSync(script, { force: true });
+    }
+  });
+}
+
+/** Runs `work` on a scratch database with the saga's tables (the real migrations) and rows, dropped after. */
+async function withSagaDatabase<T>(databaseUrl: string, work: (url: string, database: string) => Promise<T>): Promise<T> {
   const database = `ordo_floor_${randomBytes(4).toString('hex')}`;
   const url = withDatabase(databaseUrl, database);
-  const script = join(tmpdir(), `${database}.sql`);
   try {
     await ensureDatabase(databaseUrl, database);
     for (const { schema, migrations } of SCHEMAS) {
@@ -162,22 +310,8 @@ export async function sqlFloor(databaseUrl: string, options: { clients: number; 
       }
     }
     await seed(url);
-    writeFileSync(script, sagaScript());
-    const clients = options.clients;
-    const seconds = Math.ceil(options.seconds);
-    const { stdout } = await runPgbench('pgbench (saga script)', options.pgbench, ['-n', '-f', script], { clients, seconds, url });
-    const byService = sagaCounts();
-    const total = (figure: 'statements' | 'commits') => Object.values(byService).reduce((sum, counts) => sum + counts[figure], 0);
-    return {
-      clients,
-      seconds,
-      sagasPerSecond: pgbenchTps(stdout),
-      statementsPerSaga: total('statements'),
-      commitsPerSaga: total('commits'),
-      byService,
-    };
+    return await work(url, database);
   } finally {
-    rmSync(script, { force: true });
     await dropDatabase(databaseUrl, database);
   }
 }

@@ -20,7 +20,7 @@ const CHARGE = `WITH debited AS (
 export type Service = 'coordinator' | 'inventory' | 'payment';
 
 /** Who sends a transaction of the floor: a service, or the harness (its own bookkeeping, counted for no service). */
-type Sender = Service | 'harness';
+export type Sender = Service | 'harness';
 
 /** One database transaction: `statements` in BEGIN … COMMIT, or each statement committing on its own. */
 export interface SqlTransaction {
