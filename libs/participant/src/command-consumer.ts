@@ -10,6 +10,7 @@ import { HandlerRegistry } from './handler-registry';
 import { ParticipantMetrics } from './participant-metrics';
 import { PARTICIPANT_OPTIONS, ParticipantOptions } from './participant.options';
 import { PreparedTransactions } from './prepared-transactions';
+import { SavepointPolicy } from './savepoint-policy';
 import { commandFields, describeCommand, LOCK_CONFLICT, localTransactionFailed, runHandler, RunWithSavepoints } from './run-handler';
 import { BarrierPass, BarrierTransaction } from './sql-barrier';
 
@@ -22,12 +23,6 @@ export const MAX_COMMANDS_PER_TRANSACTION = 48;
 
 /** How long a handler in a group of commands waits for a row lock before it is run alone. */
 const GROUP_LOCK_TIMEOUT_MS = 100;
-
-/**
- * After a local transaction had to run again with savepoints, this many more run with them
- * straight away: where refusals are common, trying without first would double their work.
- */
-const GROUPS_WITH_SAVEPOINTS_AFTER_A_MISS = 100;
 
 /** A command in hand, by its place in the batch. */
 interface Pending {
@@ -53,8 +48,8 @@ interface Pending {
 export class CommandConsumer {
   private readonly logger = new Logger(CommandConsumer.name);
   readonly topics;
-  /** Local transactions still to run with savepoints from the start (GROUPS_WITH_SAVEPOINTS_AFTER_A_MISS). */
-  private withSavepoints = 0;
+  /** Whether a local transaction takes savepoints from the start: where handlers often fail. */
+  private readonly savepoints = new SavepointPolicy();
 
   constructor(
     @Inject(PARTICIPANT_OPTIONS) private readonly options: ParticipantOptions,
@@ -208,26 +203,32 @@ export class CommandConsumer {
     return replies;
   }
 
-  /** Without savepoints first; when a handler does not succeed, all again with them. */
+  /**
+   * Without savepoints first (unless handlers have often failed lately); when a handler does
+   * not succeed, all again with them.
+   */
   private async savepointsIfNeeded(commands: Command[]): Promise<ReplyBody[]> {
-    if (this.withSavepoints > 0) {
-      this.withSavepoints--;
-      return this.inLocalTransaction(commands, true);
+    if (this.savepoints.wanted()) {
+      const passes = await this.inLocalTransaction(commands, true);
+      this.savepoints.observe(passes.some((p) => p.decision === 'run' && p.reply.outcome !== 'success'));
+      return passes.map((p) => p.reply);
     }
     try {
-      return await this.inLocalTransaction(commands, false);
+      const passes = await this.inLocalTransaction(commands, false);
+      this.savepoints.observe(false);
+      return passes.map((p) => p.reply);
     } catch (error) {
       if (!(error instanceof RunWithSavepoints)) throw error;
       this.metrics.ranAgainWithSavepoints();
-      this.withSavepoints = GROUPS_WITH_SAVEPOINTS_AFTER_A_MISS;
-      return this.inLocalTransaction(commands, true);
+      this.savepoints.observe(true);
+      return (await this.inLocalTransaction(commands, true)).map((p) => p.reply);
     }
   }
 
   /** One command in a local transaction of its own; its failure is its reply. */
   private async alone(command: Command): Promise<ReplyBody> {
     try {
-      return (await this.inLocalTransaction([command], true))[0];
+      return (await this.inLocalTransaction([command], true))[0].reply;
     } catch (error) {
       this.logger.error({
         ...commandFields(command),
@@ -238,7 +239,7 @@ export class CommandConsumer {
   }
 
   /** The commands behind the barrier, with their business code, in one local transaction. */
-  private async inLocalTransaction(commands: Command[], savepoints: boolean): Promise<ReplyBody[]> {
+  private async inLocalTransaction(commands: Command[], savepoints: boolean): Promise<BarrierPass[]> {
     const passes = await this.dataSource.transaction(async (manager) => {
       // Commands sharing a transaction hold their row locks until its COMMIT, so two groups
       // can wait on each other (PostgreSQL finds a deadlock only after deadlock_timeout, 1 s
@@ -260,7 +261,7 @@ export class CommandConsumer {
     // after the restart finds the barrier rows.
     for (const command of commands) await this.faults.crashIfRequested('after-commit', command);
     for (const pass of passes) this.metrics.barrierDecided(pass.decision);
-    return passes.map((p) => p.reply);
+    return passes;
   }
 
   private reply(command: Command, traceparent: string | undefined, answer: ReplyBody): OutgoingMessage {
