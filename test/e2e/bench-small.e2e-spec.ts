@@ -125,7 +125,7 @@ describe('npm run bench, small', () => {
       expect(top(participant).filter((q) => q.includes('pg_advisory'))).toEqual([]);
     }
     expect(sql.coordinator.statementsPerTx).toBeGreaterThanOrEqual(1);
-    expect(top('coordinator').some((q) => q.startsWith('WITH inserted AS'))).toBe(true);
+    expect(top('coordinator').some((q) => q.startsWith('WITH starts AS'))).toBe(true);
     expect(top('coordinator').some((q) => q.startsWith('WITH c AS'))).toBe(true);
     // Claims of timers and left-behind outbox rows skip locked rows; nothing waits for a lock.
     expect(top('coordinator').filter((q) => /pg_notify|FOR UPDATE(?! SKIP LOCKED)/.test(q))).toEqual([]);

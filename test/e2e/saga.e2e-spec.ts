@@ -180,6 +180,21 @@ describe('saga', () => {
     expect(page.body.items.filter((t) => t.id === first.body.id)).toHaveLength(1);
   });
 
+  it("answers concurrent starts, written together, each with its own transaction or its key's one", async () => {
+    const key = `burst-${suffix}`;
+    const start = (idempotencyKey?: string) =>
+      api.request<{ id: string }>('POST', '/transactions', { definition: flow, input: { case: 'happy' }, ...(idempotencyKey && { idempotencyKey }) });
+    const answers = await Promise.all([...Array.from({ length: 12 }, () => start()), ...Array.from({ length: 4 }, () => start(key))]);
+    const plain = answers.slice(0, 12);
+    const keyed = answers.slice(12);
+    expect(plain.map((a) => a.status)).toEqual(Array(12).fill(201));
+    expect(new Set(plain.map((a) => a.body.id)).size).toBe(12);
+    expect(keyed.map((a) => a.status).sort()).toEqual([200, 200, 200, 201]);
+    expect(new Set(keyed.map((a) => a.body.id)).size).toBe(1);
+    const ends = await Promise.all([...plain, keyed[0]].map((a) => api.waitFor(a.body.id, TERMINAL)));
+    expect(ends.map((t) => t.status)).toEqual(Array(13).fill('completed'));
+  });
+
   it('rolls back a running transaction an operator aborts', async () => {
     const tx = await startCase('abort', script(when({ stepId: 'charge', phase: 'execute' }, { kind: 'delay', ms: 600, then: success() })));
     await new Promise((r) => setTimeout(r, 200));

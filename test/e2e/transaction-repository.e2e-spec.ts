@@ -101,10 +101,10 @@ describe('transaction repository', () => {
 
   it('inserts a transaction with its steps, timer, history and commands in one statement', async () => {
     const record = newRecord();
-    const result = await repository.insert(decision(record, before, Date.now() + 60_000));
-    expect([...result!.written]).toEqual([[record.id, 0]]);
-    expect(result!.queued).toHaveLength(1);
-    expect(result!.queued[0]).toMatchObject({ topic: 'q.commands', key: record.id });
+    const result = await repository.insert([decision(record, before, Date.now() + 60_000)]);
+    expect([...result.written]).toEqual([[record.id, 0]]);
+    expect(result.queued).toHaveLength(1);
+    expect(result.queued[0]).toMatchObject({ topic: 'q.commands', key: record.id });
     const loaded = (await repository.load([record.id])).get(record.id)!;
     expect(loaded.state.steps).toEqual(before.steps);
     expect(loaded.layout).toEqual(record.layout);
@@ -117,21 +117,45 @@ describe('transaction repository', () => {
   it('writes nothing for a second start with the same idempotency key by the same caller', async () => {
     const key = `key-${randomUUID()}`;
     const first = newRecord(key);
-    expect(await repository.insert(decision(first, before, null))).not.toBeNull();
+    expect((await repository.insert([decision(first, before, null)])).written.has(first.id)).toBe(true);
     const second = newRecord(key);
-    expect(await repository.insert(decision(second, before, null))).toBeNull();
+    const again = await repository.insert([decision(second, before, null)]);
+    expect([again.written.size, again.queued.length]).toEqual([0, 0]);
     expect(await outboxRows(second.id)).toBe(0);
     expect(await eventRows(second.id)).toBe(0);
     // Another caller's equal key is another key.
     const other = newRecord(key, 'bob');
-    expect(await repository.insert(decision(other, before, null))).not.toBeNull();
+    expect((await repository.insert([decision(other, before, null)])).written.has(other.id)).toBe(true);
     expect((await repository.findByIdempotencyKey('ann', key))?.id).toBe(first.id);
     expect((await repository.findByIdempotencyKey('bob', key))?.id).toBe(other.id);
   });
 
+  it('inserts concurrent starts in one statement, each with its own effects, one per idempotency key', async () => {
+    const key = `key-${randomUUID()}`;
+    const [plain, keyed, sameKey, othersKey] = [newRecord(), newRecord(key), newRecord(key), newRecord(key, 'bob')];
+    const result = await repository.insert([
+      decision(plain, before, Date.now() + 60_000),
+      decision(keyed, before, null),
+      decision(sameKey, before, null),
+      decision(othersKey, before, null),
+    ]);
+    // Of the two starts with one caller's key, one is written (which one is the statement's choice).
+    const winner = result.written.has(keyed.id) ? keyed : sameKey;
+    const loser = winner === keyed ? sameKey : keyed;
+    const written = [plain.id, winner.id, othersKey.id].sort();
+    expect([...result.written.keys()].sort()).toEqual(written);
+    expect(result.queued.map((m) => m.key).sort()).toEqual(written);
+    for (const id of written) expect([await outboxRows(id), await eventRows(id)]).toEqual([1, 1]);
+    expect([await outboxRows(loser.id), await eventRows(loser.id)]).toEqual([0, 0]);
+    const timers = (id: string) => count('SELECT count(*)::int AS count FROM timers WHERE tx_id = $1', id);
+    expect([await timers(plain.id), await timers(winner.id)]).toEqual([1, 0]);
+    expect((await repository.findByIdempotencyKey('ann', key))?.id).toBe(winner.id);
+    expect((await repository.findByIdempotencyKey('bob', key))?.id).toBe(othersKey.id);
+  });
+
   it('refuses a decision taken on a stale version, with its history and commands', async () => {
     const record = newRecord();
-    await repository.insert(decision(record, before, null));
+    await repository.insert([decision(record, before, null)]);
     const loaded = (await repository.load([record.id])).get(record.id)!;
     const after: TransactionState = { ...before, steps: { a: step('succeeded', null), b: step('running', 'reply') } };
 
@@ -151,7 +175,7 @@ describe('transaction repository', () => {
 
   it('refuses a stale decision that waited for the row lock of a writer that then committed', async () => {
     const record = newRecord();
-    await repository.insert(decision(record, before, null));
+    await repository.insert([decision(record, before, null)]);
     const loaded = (await repository.load([record.id])).get(record.id)!;
     let release!: () => void;
     const held = new Promise<void>((resolve) => (release = resolve));
@@ -176,7 +200,7 @@ describe('transaction repository', () => {
 
   it('counts ignored replies, and a write that changed nothing leaves updated_at and finished_at as they were', async () => {
     const record = newRecord();
-    await repository.insert(decision(record, before, null));
+    await repository.insert([decision(record, before, null)]);
     const finished = { ...before, status: 'completed' as const };
     await repository.write([decision((await repository.load([record.id])).get(record.id)!, finished, null)]);
     const times = async () =>
@@ -195,7 +219,7 @@ describe('transaction repository', () => {
 
   it('hands a due timer to one claimer until its lease runs out, and a written decision sets it anew', async () => {
     const record = newRecord();
-    await repository.insert(decision(record, before, (await databaseNow()) - 1000));
+    await repository.insert([decision(record, before, (await databaseNow()) - 1000)]);
     const claims = await Promise.all([repository.claimDue(1000, 800), repository.claimDue(1000, 800)]);
     expect(claims.flatMap((claim) => claim.ids).filter((id) => id === record.id)).toHaveLength(1);
     expect((await repository.claimDue(1000, 800)).ids).not.toContain(record.id);
@@ -212,8 +236,8 @@ describe('transaction repository', () => {
     const due = newRecord();
     const later = newRecord();
     const dbNow = await databaseNow();
-    await repository.insert(decision(due, before, dbNow - 10));
-    await repository.insert(decision(later, before, dbNow + 60_000));
+    await repository.insert([decision(due, before, dbNow - 10)]);
+    await repository.insert([decision(later, before, dbNow + 60_000)]);
     // This process's clock an hour ahead: only what the database finds due is claimed.
     const clock = jest.spyOn(Date, 'now').mockReturnValue(dbNow + 3_600_000);
     try {

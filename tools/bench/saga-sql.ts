@@ -173,18 +173,28 @@ SELECT gen_random_uuid() AS txid, gen_random_uuid() AS order_id, (extract(epoch 
   ),
   autocommit(
     'coordinator',
-    'start: TransactionEngine.startInSpan → TransactionRepository.insert (row with its steps, timer, history and the first command in one statement)',
+    'start: TransactionEngine.insertStarts → TransactionRepository.insert (row with its steps, timer, history and the first command in one statement; concurrent starts share it, here one alone)',
     `
-WITH inserted AS (
+WITH starts AS (
+    SELECT * FROM unnest('{:txid}'::uuid[], '{${DEFINITION}}'::text[], '{1}'::int[], '{saga}'::text[], '{running}'::text[],
+      ARRAY['{"orderId": ":order_id", "sku": "B-:sku", "qty": 1, "accountId": "b-:account", "amount": 1}']::jsonb[],
+      ARRAY[now()]::timestamptz[], ARRAY[now() + interval '30 s']::timestamptz[], '{NULL}'::jsonb[], '{NULL}'::text[], '{NULL}'::text[],
+      ARRAY[now()]::timestamptz[],
+      ARRAY['[${step('reserve-stock', 'inventory', 'running', 1, true, null)},${step('charge', 'payment', 'pending', 0, false, null)}]']::jsonb[],
+      '{bench}'::text[], '{NULL}'::jsonb[], ARRAY[now() + interval '5 s']::timestamptz[], '{NULL}'::jsonb[])
+      AS s (id, definition_name, definition_version, type, status, input, started_at, deadline, rollback, idempotency_key,
+        traceparent, created_at, steps, started_by, tags, due_at, paused)
+    ORDER BY idempotency_key),
+  inserted AS (
     INSERT INTO ordo.transactions (id, definition_name, definition_version, type, status, input, started_at, deadline,
-      rollback, idempotency_key, traceparent, created_at, updated_at, steps, started_by)
-    VALUES (':txid', '${DEFINITION}', 1, 'saga', 'running',
-      '{"orderId": ":order_id", "sku": "B-:sku", "qty": 1, "accountId": "b-:account", "amount": 1}',
-      now(), now() + interval '30 s', NULL, NULL, NULL, now(), now(),
-      '[${step('reserve-stock', 'inventory', 'running', 1, true, null)},${step('charge', 'payment', 'pending', 0, false, null)}]', 'bench')
+      rollback, idempotency_key, traceparent, created_at, updated_at, steps, started_by, tags, paused)
+    SELECT id, definition_name, definition_version, type, status, input, started_at, deadline,
+      rollback, idempotency_key, traceparent, created_at, created_at, steps, started_by, tags, paused FROM starts
     ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
     RETURNING id, version),
-  due AS (INSERT INTO ordo.timers (tx_id, due_at) SELECT id, now() + interval '5 s' FROM inserted),
+  due AS (
+    INSERT INTO ordo.timers (tx_id, due_at)
+    SELECT s.id, s.due_at FROM starts s JOIN inserted i ON i.id = s.id WHERE s.due_at IS NOT NULL),
   ${effects(
     'inserted',
     [

@@ -12,6 +12,7 @@ export * from './database/data-errors';
 export * from './messaging/message-bus';
 export * from './messaging/kafkajs-message-bus';
 export * from './messaging/by-topic';
+export * from './batching/group-commit';
 export * from './http/http-error.filter';
 export * from './http/validation.pipe';
 export * from './http/list-query';

@@ -1,6 +1,6 @@
 import { HttpStatus, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'crypto';
-import { activeTraceparent, inSpan, OutgoingMessage, SpanKind } from '@ordo/platform';
+import { activeTraceparent, GroupCommit, inSpan, OutgoingMessage, SpanKind } from '@ordo/platform';
 import { HEADERS, JsonObject, Reply, topicNames } from '@ordo/protocol';
 import { ApiError } from '@ordo/platform';
 import { CoordinatorConfig } from '../config/coordinator.config';
@@ -37,6 +37,16 @@ export interface StartRequest {
   traceparent?: string;
 }
 
+/** A transaction to start, built from its request (under the request's span). */
+interface NewTransaction {
+  record: TransactionRecord;
+  definition: ResolvedDefinition;
+  actor: string;
+}
+
+/** Starts written in one statement at most (each input is at most MAX_INPUT_BYTES). */
+const MAX_STARTS_PER_STATEMENT = 64;
+
 /** How often a batch is decided again on fresh states when another writer changed some first. */
 const MAX_CONFLICT_ROUNDS = 5;
 
@@ -62,6 +72,11 @@ export class TransactionEngine {
   private readonly recent: RecentTransactions;
   /** Commands larger than this are never written (participants and the broker would refuse them). */
   private readonly maxCommandBytes: number;
+  /**
+   * Starts that arrive while others are being written go in the next statement together:
+   * under load one statement and commit serve many starts, and a lone start waits for none.
+   */
+  private readonly starts = new GroupCommit<NewTransaction, TransactionState | null>((starts) => this.insertStarts(starts), MAX_STARTS_PER_STATEMENT);
 
   constructor(
     private readonly repository: TransactionRepository,
@@ -114,22 +129,35 @@ export class TransactionEngine {
       layout: definition.resolved.steps.map((s) => ({ id: s.id, participant: s.participant })),
       state: machine.initial(definition.resolved),
     };
-    const [started] = await this.commit(
-      async (batch) => {
-        const gate = await batch.gate(participantsOf([record]), now);
-        const decision = machine.decide(
-          record.state,
-          { type: 'started', actor: request.actor },
-          this.context(definition.resolved, record.input, now, gate),
-        );
-        if (!decision.accepted) throw new Error(`the start of a transaction was refused: ${decision.rejection.message}`);
-        return [{ record, definition: definition.resolved, state: decision.state, effects: decision.effects, now }];
-      },
-      ([write]) => this.repository.insert(write),
-    );
-    if (started) return { record: { ...record, state: started.state }, created: true };
+    const state = await this.starts.submit({ record, definition: definition.resolved, actor: request.actor });
+    if (state) return { record: { ...record, state }, created: true };
     const existing = await this.repository.findByIdempotencyKey(request.actor, request.idempotencyKey!);
     return { record: existing!, created: false };
+  }
+
+  /**
+   * Writes new transactions in one statement, with one gate; the state of each written, or
+   * null where its caller's idempotency key was taken.
+   */
+  private async insertStarts(starts: NewTransaction[]): Promise<(TransactionState | null)[]> {
+    const written = await this.commit(
+      async (batch) => {
+        const gate = await batch.gate(participantsOf(starts.map((s) => s.record)), Date.now());
+        return starts.map(({ record, definition, actor }) => {
+          const now = record.createdAt.getTime();
+          const decision = machineFor(definition.type).decide(
+            record.state,
+            { type: 'started', actor },
+            this.context(definition, record.input, now, gate),
+          );
+          if (!decision.accepted) throw new Error(`the start of a transaction was refused: ${decision.rejection.message}`);
+          return { record, definition, state: decision.state, effects: decision.effects, now };
+        });
+      },
+      (writes) => this.repository.insert(writes),
+    );
+    const states = new Map(written.map((applied) => [applied.record.id, applied.state]));
+    return starts.map((s) => states.get(s.record.id) ?? null);
   }
 
   /** Applies an operator's event; a refusal becomes a 404 or 409 and changes nothing. */

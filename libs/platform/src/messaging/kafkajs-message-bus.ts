@@ -18,6 +18,7 @@ import {
   Producer,
 } from 'kafkajs';
 import { kafkaConnection, KafkaSettings, TopicKind, TopicPolicy, topicPolicy } from '../config/kafka-config';
+import { GroupCommit } from '../batching/group-commit';
 import { byTopic } from './by-topic';
 import { HandledOffsets } from './handled-offsets';
 import { fixKafkajsIdleLoop } from './kafkajs-idle-loop';
@@ -90,12 +91,6 @@ interface Running {
   close(): Promise<void>;
 }
 
-interface PendingPublish {
-  messages: OutgoingMessage[];
-  resolve: () => void;
-  reject: (error: unknown) => void;
-}
-
 /** The MessageBus port over kafkajs 2.2. */
 export class KafkajsMessageBus implements MessageBus {
   private readonly logger = new Logger('Kafka');
@@ -106,9 +101,16 @@ export class KafkajsMessageBus implements MessageBus {
   private pingAdmin?: Admin;
   private lagAdmin?: Promise<Admin>;
   private readonly subscriptions = new Set<Subscription>();
-  /** Publishes waiting for the one request in flight (the idempotent producer sends one at a time). */
-  private pending: PendingPublish[] = [];
-  private sending = false;
+  /**
+   * Publishes that arrive while a request is in flight go out together in the next one (the
+   * idempotent producer sends one at a time): many concurrent handlers' replies cost one
+   * request, not one each; one caller's messages (a topic that cannot be written) do not
+   * fail the others'.
+   */
+  private readonly publishes = new GroupCommit<OutgoingMessage[], void>(async (groups) => {
+    await this.send(groups.flat());
+    return groups.map(() => undefined);
+  });
   /**
    * A fifth of the session (at most a second): a member misses four beats before it counts as
    * gone, and the others, told of the rebalance at their next beat, take over soon after.
@@ -140,39 +142,8 @@ export class KafkajsMessageBus implements MessageBus {
     });
   }
 
-  /**
-   * Publishes that arrive while a request is in flight go out together in the next one
-   * (group commit): many concurrent handlers' replies cost one request, not one each.
-   */
   publish(messages: OutgoingMessage[]): Promise<void> {
-    if (messages.length === 0) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      this.pending.push({ messages, resolve, reject });
-      if (!this.sending) void this.sendPending();
-    });
-  }
-
-  private async sendPending(): Promise<void> {
-    this.sending = true;
-    try {
-      while (this.pending.length > 0) {
-        const group = this.pending.splice(0);
-        try {
-          await this.send(group.flatMap((p) => p.messages));
-          group.forEach((p) => p.resolve());
-        } catch (error) {
-          if (group.length === 1) {
-            group[0].reject(error);
-            continue;
-          }
-          // One caller's messages (a topic that cannot be written) must not fail the others':
-          // each is tried again on its own.
-          for (const p of group) await this.send(p.messages).then(p.resolve, p.reject);
-        }
-      }
-    } finally {
-      this.sending = false;
-    }
+    return messages.length === 0 ? Promise.resolve() : this.publishes.submit(messages);
   }
 
   private send(messages: OutgoingMessage[]): Promise<void> {

@@ -134,18 +134,29 @@ const effectsCtes = (written: string, first: number) => {
 };
 
 /**
- * A new transaction with its timer, history and commands, in one statement; nothing is
- * written when its caller already used the idempotency key.
+ * New transactions with their timers, history and commands, in one statement; a transaction
+ * whose caller already used its idempotency key is not written (nor its timer, history or
+ * commands). Rows are taken in key order, so two such statements cannot deadlock on keys.
  */
 const INSERT: PreparedStatement = {
   name: 'ordo_tx_insert',
-  text: `WITH inserted AS (
+  text: `WITH starts AS (
+    SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::text[], $6::jsonb[], $7::timestamptz[],
+      $8::timestamptz[], $9::jsonb[], $10::text[], $11::text[], $12::timestamptz[], $13::jsonb[], $14::text[], $15::jsonb[],
+      $16::timestamptz[], $17::jsonb[])
+      AS s (id, definition_name, definition_version, type, status, input, started_at, deadline, rollback, idempotency_key,
+        traceparent, created_at, steps, started_by, tags, due_at, paused)
+    ORDER BY idempotency_key),
+  inserted AS (
     INSERT INTO transactions (id, definition_name, definition_version, type, status, input, started_at, deadline,
       rollback, idempotency_key, traceparent, created_at, updated_at, steps, started_by, tags, paused)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $15, $17)
+    SELECT id, definition_name, definition_version, type, status, input, started_at, deadline,
+      rollback, idempotency_key, traceparent, created_at, created_at, steps, started_by, tags, paused FROM starts
     ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
     RETURNING id, version),
-  due AS (INSERT INTO timers (tx_id, due_at) SELECT id, $16::timestamptz FROM inserted WHERE $16::timestamptz IS NOT NULL),
+  due AS (
+    INSERT INTO timers (tx_id, due_at)
+    SELECT s.id, s.due_at FROM starts s JOIN inserted i ON i.id = s.id WHERE s.due_at IS NOT NULL),
   ${effectsCtes('inserted', 18)}`,
 };
 
@@ -335,30 +346,33 @@ function writeResult(rows: WrittenRow[], messages: readonly OutgoingMessage[]): 
 export class TransactionRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
-  /** Inserts a new transaction with its effects; null (nothing written) when its caller's idempotency key is taken. */
-  async insert(decision: DecisionWrite): Promise<WriteResult | null> {
-    const { before: record, after: s } = decision;
+  /** Inserts new transactions with their effects; one whose caller's idempotency key is taken is not written. */
+  async insert(decisions: readonly DecisionWrite[]): Promise<WriteResult> {
+    const col = <T>(pick: (d: DecisionWrite) => T) => decisions.map(pick);
     const rows = await runPrepared<WrittenRow>(this.dataSource, INSERT, [
-      record.id,
-      record.definitionName,
-      record.definitionVersion,
-      record.type,
-      s.status,
-      record.input,
-      date(s.startedAt),
-      date(s.deadline),
-      json(s.rollback),
-      record.idempotencyKey && storedKey(record.startedBy!, record.idempotencyKey),
-      record.traceparent,
-      record.createdAt,
-      JSON.stringify(stepRows(record.layout, s)),
-      record.startedBy,
-      json(record.tags),
-      date(decision.nextDueAt),
-      json(s.paused),
-      ...effectParams([{ txId: record.id, ...decision }]),
+      col((d) => d.before.id),
+      col((d) => d.before.definitionName),
+      col((d) => d.before.definitionVersion),
+      col((d) => d.before.type),
+      col((d) => d.after.status),
+      col((d) => JSON.stringify(d.before.input)),
+      col((d) => date(d.after.startedAt)),
+      col((d) => date(d.after.deadline)),
+      col((d) => json(d.after.rollback)),
+      col((d) => d.before.idempotencyKey && storedKey(d.before.startedBy!, d.before.idempotencyKey)),
+      col((d) => d.before.traceparent),
+      col((d) => d.before.createdAt),
+      col((d) => JSON.stringify(stepRows(d.before.layout, d.after))),
+      col((d) => d.before.startedBy),
+      col((d) => json(d.before.tags)),
+      col((d) => date(d.nextDueAt)),
+      col((d) => json(d.after.paused)),
+      ...effectParams(decisions.map((d) => ({ txId: d.before.id, ...d }))),
     ]);
-    return rows.length === 0 ? null : writeResult(rows, decision.messages);
+    return writeResult(
+      rows,
+      decisions.flatMap((d) => d.messages),
+    );
   }
 
   /**
