@@ -11,7 +11,7 @@ import { paymentMigrations } from '../../migrations/payment';
 import { dropDatabase, ensureDatabase, withDatabase } from '../infra/postgres';
 import { percentile } from './harness';
 import { pgbenchTps, runPgbench } from './pgbench';
-import { DEFINITION, ROWS, SAGA, sagaCounts, sagaScript, Sender, Service, SqlTransaction } from './saga-sql';
+import { DEFINITION, ROWS, SAGA, sagaCounts, sagaScript, Sender, sent, Service, SqlTransaction } from './saga-sql';
 
 /**
  * The floors under the 2-step saga's figures, measured on the same machine as the bench
@@ -41,14 +41,12 @@ const LEG_TIMEOUT_MS = 10_000;
 
 /**
  * What each side does at its turns of a round, between the legs: the coordinator's turn n
- * (0 before the first command, 1 between the trips, 2 after the last reply, untimed), and the
- * participant's before it answers command n (1 or 2).
+ * (0 before the first command, 1 between the trips, 2 after the last reply, untimed, which
+ * ends the round), and the participant's before it answers command n (1 or 2).
  */
 interface Turns {
   coordinator(key: string, turn: number): Promise<void>;
   participant(key: string, command: number): Promise<void>;
-  /** The round is over (untimed): forget its state. */
-  done(key: string): Promise<void>;
 }
 
 /**
@@ -88,17 +86,17 @@ export async function idleFloor(brokers: string, topicPrefix: string, databaseUr
         for (const tx of turn) await runTransaction(clients.get(tx.service)!, tx, variables);
       };
       const turns: Turns = {
-        coordinator: (key, turn) => {
+        coordinator: async (key, turn) => {
           if (turn === 0) sagas.set(key, sagaVariables(key));
-          return run(key, path[2 * turn]);
+          await run(key, path[2 * turn]);
+          if (turn === 2) sagas.delete(key);
         },
         participant: (key, command) => run(key, path[2 * command - 1]),
-        done: (key) => Promise.resolve(void sagas.delete(key)),
       };
       const roundTrips = path
         .slice(0, -1)
         .flat()
-        .reduce((sum, tx) => sum + tx.statements.length + (tx.block ? 2 : 0), 0);
+        .reduce((sum, tx) => sum + sent(tx).length, 0);
       return { ...(await latencyFloor(brokers, `${topicPrefix}idle-floor`, options, turns)), roundTrips };
     } finally {
       for (const client of clients.values()) await client.end().catch(() => undefined);
@@ -142,7 +140,7 @@ function sagaVariables(txId: string): Map<string, string> {
  * storing the row's columns as variables (with its prefix), as pgbench does.
  */
 async function runTransaction(db: Client, tx: SqlTransaction, variables: Map<string, string>): Promise<void> {
-  for (const statement of tx.block ? ['BEGIN', ...tx.statements, 'COMMIT'] : tx.statements) {
+  for (const statement of sent(tx)) {
     const gset = /\\gset\s*(\w*)\s*$/.exec(statement);
     const text = (gset ? statement.slice(0, gset.index) : statement).replace(
       /(?<!:):([a-z_]\w*)/g,
@@ -216,7 +214,6 @@ async function latencyFloor(brokers: string, name: string, options: { rounds: nu
       await trip(key, `${key}/2`, timeoutMs);
       const ended = performance.now();
       await turns?.coordinator(key, 2);
-      await turns?.done(key);
       return ended - started;
     };
 

@@ -254,15 +254,16 @@ ${decide(
   autocommit('coordinator', 'OutboxRelay: the batched delete of published commands', DELETE_PUBLISHED),
 ];
 
+/** What a transaction sends, one statement a round trip: BEGIN and COMMIT around a block. */
+export const sent = (tx: SqlTransaction): string[] => (tx.block ? ['BEGIN', ...tx.statements, 'COMMIT'] : tx.statements);
+
 /** The pgbench script: SAGA's transactions in order, each under a comment naming its code. */
 export function sagaScript(): string {
   const render = (statement: string) => (/\\gset\s*\w*$/.test(statement) ? statement : `${statement};`);
   return [
     `\\set sku random(1, ${ROWS})`,
     `\\set account random(1, ${ROWS})`,
-    ...SAGA.map((tx) =>
-      [`\n-- ${tx.service}: ${tx.code}`, ...(tx.block ? ['BEGIN', ...tx.statements, 'COMMIT'] : tx.statements).map(render)].join('\n'),
-    ),
+    ...SAGA.map((tx) => [`\n-- ${tx.service}: ${tx.code}`, ...sent(tx).map(render)].join('\n')),
   ].join('\n');
 }
 
@@ -271,7 +272,7 @@ export function sagaCounts(): Record<Service, { statements: number; commits: num
   const counts = { coordinator: { statements: 0, commits: 0 }, inventory: { statements: 0, commits: 0 }, payment: { statements: 0, commits: 0 } };
   for (const tx of SAGA) {
     if (tx.service === 'harness') continue;
-    counts[tx.service].statements += tx.statements.length + (tx.block ? 2 : 0);
+    counts[tx.service].statements += sent(tx).length;
     counts[tx.service].commits += tx.block ? 1 : tx.statements.length;
   }
   return counts;

@@ -347,9 +347,9 @@ export class TransactionRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
   /** Inserts new transactions with their effects; one whose caller's idempotency key is taken is not written. */
-  async insert(decisions: readonly DecisionWrite[]): Promise<WriteResult> {
+  insert(decisions: readonly DecisionWrite[]): Promise<WriteResult> {
     const col = <T>(pick: (d: DecisionWrite) => T) => decisions.map(pick);
-    const rows = await runPrepared<WrittenRow>(this.dataSource, INSERT, [
+    return this.writeWithEffects(INSERT, decisions, [
       col((d) => d.before.id),
       col((d) => d.before.definitionName),
       col((d) => d.before.definitionVersion),
@@ -367,20 +367,14 @@ export class TransactionRepository {
       col((d) => json(d.before.tags)),
       col((d) => date(d.nextDueAt)),
       col((d) => json(d.after.paused)),
-      ...effectParams(decisions.map((d) => ({ txId: d.before.id, ...d }))),
     ]);
-    return writeResult(
-      rows,
-      decisions.flatMap((d) => d.messages),
-    );
   }
 
   /**
    * Writes decisions in one statement; a transaction changed since it was loaded is left out.
    * A decision that fails its transaction writes its alert too.
    */
-  async write(decisions: readonly DecisionWrite[]): Promise<WriteResult> {
-    if (decisions.length === 0) return { written: new Map(), queued: [] };
+  write(decisions: readonly DecisionWrite[]): Promise<WriteResult> {
     const col = <T>(pick: (d: DecisionWrite) => T) => decisions.map(pick);
     // Only the decision that makes a transaction failed alerts: later ones (a late reply) do not again.
     const alerts = decisions
@@ -390,7 +384,7 @@ export class TransactionRepository {
       alerts.length === 0
         ? []
         : [alerts.map((a) => a.kind), alerts.map((a) => a.txId), alerts.map((a) => a.definition), alerts.map((a) => JSON.stringify(a.data))];
-    const rows = await runPrepared<WrittenRow>(this.dataSource, alerts.length === 0 ? UPDATE : UPDATE_ALERTING, [
+    return this.writeWithEffects(alerts.length === 0 ? UPDATE : UPDATE_ALERTING, decisions, [
       col((d) => d.before.id),
       col((d) => d.before.version),
       col((d) => d.after.status),
@@ -404,6 +398,14 @@ export class TransactionRepository {
       col((d) => d.changed),
       col((d) => json(d.after.paused)),
       ...alertParams,
+    ]);
+  }
+
+  /** Runs a decisions statement: its own parameters, then the history and outbox rows (effectsCtes). */
+  private async writeWithEffects(statement: PreparedStatement, decisions: readonly DecisionWrite[], params: unknown[]): Promise<WriteResult> {
+    if (decisions.length === 0) return { written: new Map(), queued: [] };
+    const rows = await runPrepared<WrittenRow>(this.dataSource, statement, [
+      ...params,
       ...effectParams(decisions.map((d) => ({ txId: d.before.id, ...d }))),
     ]);
     return writeResult(
