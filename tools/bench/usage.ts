@@ -17,10 +17,14 @@ function stat(pid: number): string[] {
   return text.slice(text.lastIndexOf(')') + 2).split(' ');
 }
 
-/** CPU time (user + system, fields 14 and 15) of a process, in ms. */
-function cpuMs(pid: number): number {
+/**
+ * CPU time (user + system, fields 14 and 15) of a process, in ms; with `reaped`, also that of
+ * its ended children it has waited for (fields 16 and 17).
+ */
+function cpuMs(pid: number, reaped = false): number {
   const fields = stat(pid);
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks;
+  const ticks = Number(fields[11]) + Number(fields[12]) + (reaped ? Number(fields[13]) + Number(fields[14]) : 0);
+  return (ticks * 1000) / clockTicks;
 }
 
 /** A process's parent (field 4). */
@@ -63,7 +67,9 @@ export interface Processes {
  * broker (where the rest of the CPU goes), the backends of the harness's own queries (its
  * cost, not the system's), and Ordo apps, tools and test runs that are not
  * this run's (another test suite or benchmark competing for the cores, which the report must
- * mention). Another checkout's database or broker is none of these. Kind → pid → CPU ms so far.
+ * mention). Another checkout's database or broker is none of these. Kind → pid → CPU ms so far;
+ * the postmaster's figure includes the children it has reaped, so PostgreSQL's total over two
+ * snapshots is exact even for backends and autovacuum workers that ended in between.
  */
 type OtherKind = 'PostgreSQL' | 'Kafka' | 'foreign' | 'harness';
 
@@ -88,12 +94,26 @@ function otherProcesses(system: Processes, ours: Set<number>): Map<OtherKind, Ma
             : args.some((a) => /dist\/(apps|tools)\/\w+\//.test(a)) || args[1]?.endsWith('.bin/jest')
               ? 'foreign'
               : null;
-      if (kind) found.get(kind)!.set(pid, cpuMs(pid));
+      if (kind) found.get(kind)!.set(pid, cpuMs(pid, pid === system.postmaster));
     } catch {
       // It ended meanwhile.
     }
   }
   return found;
+}
+
+/**
+ * CPU ms of each kind between two snapshots. PostgreSQL: all of `after` less all of `before`
+ * (a child that ended is in its postmaster's reaped time). The others: what each process
+ * still running spent since `before` (all of it when it started in between).
+ */
+function spentBetween(before: Map<OtherKind, Map<number, number>>, after: Map<OtherKind, Map<number, number>>): (kind: OtherKind) => number {
+  const sum = (pids: Map<number, number>) => [...pids.values()].reduce((a, b) => a + b, 0);
+  return (kind) => {
+    const [was, is] = [before.get(kind)!, after.get(kind)!];
+    if (kind === 'PostgreSQL') return sum(is) - sum(was);
+    return [...is].reduce((total, [pid, ms]) => total + ms - (was.get(pid) ?? 0), 0);
+  };
 }
 
 export const HARNESS = 'bench harness';
@@ -117,26 +137,17 @@ export async function metered<T extends { count: number }>(system: Processes, wo
   const coordinator = system.apps.find((app) => app.name === 'coordinator')!.pid;
   let rssMb = memoryMb(coordinator, 'VmRSS');
   const ours = new Set(system.apps.map((app) => app.pid));
-  // CPU time of each other process when first seen (0: it started during the measurement) and when last seen.
-  const others = new Map<number, { kind: OtherKind; first: number; last: number }>();
-  const sample = (first: boolean) => {
-    for (const [kind, pids] of otherProcesses(system, ours)) {
-      for (const [pid, ms] of pids) others.set(pid, { kind, first: others.get(pid)?.first ?? (first ? ms : 0), last: ms });
-    }
-  };
-  sample(true);
-  const sampler = setInterval(() => {
-    rssMb = Math.max(rssMb, memoryMb(coordinator, 'VmRSS'));
-    sample(false);
-  }, 200);
+  // Two snapshots, no sampling between them: scanning /proc every 200 ms cost the harness a
+  // tenth of a core, taken from the system it measures.
+  const othersBefore = otherProcesses(system, ours);
+  const sampler = setInterval(() => (rssMb = Math.max(rssMb, memoryMb(coordinator, 'VmRSS'))), 200);
   const before = { at: Date.now(), machine: machineBusyMs(), harness: process.cpuUsage(), apps: system.apps.map(({ pid }) => cpuMs(pid)) };
   try {
     const result = await work();
     const wallMs = Date.now() - before.at;
     const harness = process.cpuUsage(before.harness);
     const apps = system.apps.map(({ name, pid }, i): [string, number] => [name, cpuMs(pid) - before.apps[i]]);
-    sample(false);
-    const msOf = (kind: OtherKind) => [...others.values()].filter((o) => o.kind === kind).reduce((sum, o) => sum + o.last - o.first, 0);
+    const msOf = spentBetween(othersBefore, otherProcesses(system, ours));
     const harnessMs = (harness.user + harness.system) / 1000 + msOf('harness');
     const [postgresMs, kafkaMs, othersMs] = [msOf('PostgreSQL'), msOf('Kafka'), msOf('foreign')];
     const systemMs = apps.reduce((sum, [, ms]) => sum + ms, postgresMs + kafkaMs);
