@@ -74,6 +74,9 @@ describe('npm run bench, small', () => {
       results.floors.kafka.p99,
       results.floors.idle.p50,
       results.floors.idle.p99,
+      results.floors.halfLoad.p50,
+      results.floors.halfLoad.p99,
+      results.floors.halfLoad.usage.cpuMsPerTx.PostgreSQL,
       results.floors.sql.sagasPerSecond,
       results.floors.sql.commitsPerSaga,
       results.floors.sql.statementsPerSaga,
@@ -99,6 +102,9 @@ describe('npm run bench, small', () => {
     expect(Object.values(hops).reduce((sum, ms) => sum + ms, 0)).toBeLessThanOrEqual(results.idle.saga2.p99);
     // The 4-step DAG needs three rounds where the 2-step saga needs two.
     expect(results.idle.dag4.p50).toBeGreaterThan(results.idle.saga2.p50);
+    // The floor at half load starts as many sagas at the same rate as the half-load run.
+    expect([results.floors.halfLoad.rate, results.floors.halfLoad.rounds]).toEqual([saga2.halfLoad.targetRate, saga2.halfLoad.count]);
+    expect(results.floors.halfLoad.p50).toBeLessThanOrEqual(results.floors.halfLoad.p99);
     // Half load is half the saturated rate, offered.
     expect(saga2.halfLoad.achievedRate).toBeLessThan(0.8 * saga2.saturated.rate);
     const { p50, p95, p99 } = saga2.halfLoad;

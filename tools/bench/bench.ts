@@ -3,7 +3,7 @@ import { cpus, loadavg, totalmem } from 'os';
 import { AppName } from '../launcher/apps';
 import { startInfra, stopInfra } from '../infra/infra';
 import { cleanUpOnInterrupt, sleep } from '../infra/proc';
-import { idleFloor, kafkaFloor, LatencyFloor, SqlFloor, sqlFloor } from './floors';
+import { idleFloor, kafkaFloor, LatencyFloor, pacedFloor, PacedFloor, SqlFloor, sqlFloor } from './floors';
 import { BenchApp, benchOption, deleteTopics, Ended, EndWatcher, log, percentile, writeReport } from './harness';
 import { IdleHops, idleHops } from './idle-hops';
 import { IdleLatency, idleRun } from './idle-run';
@@ -11,7 +11,7 @@ import { Pgbench, pgbenchBinary, pgbenchSweep } from './pgbench';
 import { Service } from './saga-sql';
 import { AppDatabases, AppSql, SqlCounters, SqlCounts } from './sql-counters';
 import { closedLoop, SAGA2, startAndWait, startSystem, System, tally, Throughput, Workload, workloads } from './system';
-import { memoryMb, metered, readClockTicks, Usage } from './usage';
+import { HARNESS, memoryMb, metered, readClockTicks, Usage } from './usage';
 
 /**
  * `npm run bench`: on one machine in one run, the database's raw write capacity (pgbench's
@@ -200,7 +200,8 @@ interface Results {
   };
   pgbench: Pgbench;
   /** What the 2-step saga's messaging and SQL cost on their own, on this machine: limits no code above them can beat. */
-  floors: { kafka: LatencyFloor; idle: LatencyFloor; sql: SqlFloor };
+  /** halfLoad: the idle floor's sagas at the half-load run's rate. */
+  floors: { kafka: LatencyFloor; idle: LatencyFloor; halfLoad: PacedFloor; sql: SqlFloor };
   /** One transaction at a time on the otherwise idle system. */
   idle: { saga2: IdleLatency & { hops: IdleHops }; dag4: IdleLatency };
   saga2: {
@@ -275,6 +276,15 @@ async function main() {
     const clients = saturation.best.concurrency;
     const halfLoad = await metered(system, () => openLoop(system!, load.saga2, saturation.best.rate / 2, options.halfLoadSeconds));
     log(`2-step saga at ${halfLoad.targetRate.toFixed(1)}/s: p50 ${halfLoad.p50} ms, p95 ${halfLoad.p95} ms, p99 ${halfLoad.p99} ms`);
+    // What the same rate costs the saga's messaging and SQL alone, with the apps idle.
+    const halfIo = await pacedFloor(infra.kafkaBrokers, topicPrefix, infra.databaseUrl, {
+      rate: halfLoad.targetRate,
+      seconds: options.halfLoadSeconds,
+      meter: system,
+    });
+    log(
+      `its messaging and SQL alone at ${halfLoad.targetRate.toFixed(1)}/s: p50 ${halfIo.p50} ms, p99 ${halfIo.p99} ms, ${ms(floorCpuMs(halfIo))} of CPU per saga`,
+    );
     // And at a quarter: how latency falls with load on this machine.
     const quarterLoad = await metered(system, () => openLoop(system!, load.saga2, saturation.best.rate / 4, options.halfLoadSeconds));
     log(`2-step saga at ${quarterLoad.targetRate.toFixed(1)}/s: p50 ${quarterLoad.p50} ms, p95 ${quarterLoad.p95} ms, p99 ${quarterLoad.p99} ms`);
@@ -315,7 +325,7 @@ async function main() {
         loadAfter: loadavg(),
       },
       pgbench: raw,
-      floors: { kafka, idle: idleIo, sql },
+      floors: { kafka, idle: idleIo, halfLoad: halfIo, sql },
       idle,
       saga2: {
         levels: saturation.levels.map(({ concurrency, rate }) => ({ concurrency, rate })),
@@ -329,7 +339,7 @@ async function main() {
       tcc,
       twoPc,
       coordinator: { peakRssMb },
-      targets: targets(saturation.best, commands, { ratio, raw, sql, kafka, idleIo, idle, halfLoad, peakRssMb }),
+      targets: targets(saturation.best, commands, { ratio, raw, sql, kafka, idleIo, halfIo, idle, halfLoad, peakRssMb }),
     };
     const section = report(results);
     process.stdout.write(`\n${section}\n\n`);
@@ -344,6 +354,9 @@ const IDLE_PAUSE_MS = 50;
 
 const ms = (n: number) => `${n.toFixed(2)} ms`;
 
+/** CPU per saga of a paced floor: its clients (in the harness's process), PostgreSQL and Kafka; not the idle apps. */
+const floorCpuMs = (floor: PacedFloor) => floor.usage.cpuMsPerTx[HARNESS] + floor.usage.cpuMsPerTx.PostgreSQL + floor.usage.cpuMsPerTx.Kafka;
+
 function targets(
   saturated: Saturated,
   commands: Record<string, number>,
@@ -353,6 +366,7 @@ function targets(
     sql: SqlFloor;
     kafka: LatencyFloor;
     idleIo: LatencyFloor;
+    halfIo: PacedFloor;
     idle: Results['idle'];
     halfLoad: Latency;
     peakRssMb: number;
@@ -386,7 +400,9 @@ function targets(
       target: '≥ 0.15',
       value: m.ratio.toFixed(3),
       met: m.ratio >= 0.15,
-      limit: `≤ ${(m.sql.sagasPerSecond / m.raw.tps).toFixed(3)} (its SQL alone)`,
+      // The floor runs each saga's statements on their own; Ordo, batching, can pass it, and
+      // then the floor bounds nothing.
+      limit: m.sql.sagasPerSecond >= saturated.rate ? `≤ ${(m.sql.sagasPerSecond / m.raw.tps).toFixed(3)} (its SQL alone)` : '',
     },
     ...(['p50', 'p99'] as const).map((p) =>
       most(
@@ -398,8 +414,15 @@ function targets(
       ),
     ),
     most('idle place-order p50', 30, m.idle.dag4.p50, ' ms'),
-    most('2-step saga p50 at half load', 50, m.halfLoad.p50, ' ms', `≥ ${m.kafka.p50} ms (its messaging alone, idle)`),
-    most('2-step saga p99 at half load', 200, m.halfLoad.p99, ' ms', `≥ ${m.kafka.p99} ms (its messaging alone, idle)`),
+    ...(['p50', 'p99'] as const).map((p) =>
+      most(
+        `2-step saga ${p} at half load`,
+        p === 'p50' ? 50 : 200,
+        m.halfLoad[p],
+        ' ms',
+        `≥ ${m.halfIo[p]} ms (its messaging and SQL alone at that rate, ${ms(floorCpuMs(m.halfIo))} of CPU per saga)`,
+      ),
+    ),
   ];
 }
 
@@ -487,6 +510,9 @@ function report(r: Results): string {
     `**Messaging and SQL alone** (the idle floor): the same legs and, at each turn, the SQL that service sends for the saga, ${f.idle.roundTrips} round trips`,
     `one after the other (each participant's local transaction statement by statement, BEGIN and COMMIT included; each service on a connection of its own;`,
     `no framework, barrier code or handler), ${f.idle.rounds} sagas one at a time: p50 **${f.idle.p50} ms**, p95 ${f.idle.p95} ms, p99 **${f.idle.p99} ms**.`,
+    `**Messaging and SQL alone at half load**: the idle floor's sagas started at ${rate(f.halfLoad.rate ?? 0)}/s (the half-load run's rate) for as long, ${f.halfLoad.rounds} sagas,`,
+    `each service on a pool of connections: p50 **${f.halfLoad.p50} ms**, p95 ${f.halfLoad.p95} ms, p99 **${f.halfLoad.p99} ms**; ${ms(floorCpuMs(f.halfLoad))} of CPU per saga`,
+    `(its clients, PostgreSQL and Kafka), ${busy(f.halfLoad.usage)} of the ${m.cpus} cores busy with Ordo's apps idle.`,
     `**SQL alone**: the ${f.sql.statementsPerSaga} statements (${f.sql.commitsPerSaga} commits) the coordinator and both participants send for one`,
     `2-step saga, run by pgbench with ${f.sql.clients} clients for ${f.sql.seconds} s against the real tables: **${f.sql.sagasPerSecond.toFixed(0)} sagas/s**,`,
     `${(f.sql.sagasPerSecond / r.pgbench.tps).toFixed(3)} of pgbench's best TPS; Ordo reached ${((100 * s.saturated.rate) / f.sql.sagasPerSecond).toFixed(0)} % of it.`,

@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'crypto';
 import { rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { Client } from 'pg';
+import { Client, ClientBase, Pool } from 'pg';
 import { DataSource } from 'typeorm';
 import { kafkaConfigFromEnv, KafkajsMessageBus } from '@ordo/platform';
 import { coordinatorMigrations } from '../../migrations/coordinator';
@@ -10,6 +10,8 @@ import { inventoryMigrations } from '../../migrations/inventory';
 import { paymentMigrations } from '../../migrations/payment';
 import { dropDatabase, ensureDatabase, withDatabase } from '../infra/postgres';
 import { percentile } from './harness';
+import { sleep } from '../infra/proc';
+import { metered, Processes, Usage } from './usage';
 import { pgbenchTps, runPgbench } from './pgbench';
 import { DEFINITION, ROWS, SAGA, sagaCounts, sagaScript, Sender, sent, Service, SqlTransaction } from './saga-sql';
 
@@ -27,11 +29,23 @@ export interface LatencyFloor {
   /** SQL round trips timed per round, one after the other (0: messaging alone). */
   roundTrips: number;
   rounds: number;
+  /** Rounds started per second whatever the answers; absent: one round after the other. */
+  rate?: number;
   /** Round latency percentiles, ms. */
   p50: number;
   p95: number;
   p99: number;
 }
+
+/**
+ * How a floor's rounds run: one after the other, or started `rate` a second for `seconds`
+ * whatever the answers (as the bench's half-load run starts sagas), with the CPU of the
+ * processes in `meter` measured around them.
+ */
+export type FloorPace = { rounds: number } | { rate: number; seconds: number; meter: Processes };
+
+/** A floor measured at a pace, with the CPU it cost (the floor's clients run in the harness's process). */
+export type PacedFloor = LatencyFloor & { usage: Usage };
 
 /** Warm-up rounds run, and discarded, once both consumers answer. */
 const WARM_UP_ROUNDS = 20;
@@ -70,20 +84,45 @@ export function kafkaFloor(brokers: string, topicPrefix: string, options: { roun
  * Timed like the bench's idle run (from before the start's statement to when the final
  * decision is sent).
  */
-export async function idleFloor(brokers: string, topicPrefix: string, databaseUrl: string, options: { rounds: number }): Promise<LatencyFloor> {
+export function idleFloor(brokers: string, topicPrefix: string, databaseUrl: string, options: { rounds: number }): Promise<LatencyFloor> {
+  return sagaFloor(brokers, `${topicPrefix}idle-floor`, databaseUrl, options);
+}
+
+/**
+ * The idle floor's sagas started at `rate` a second, as the half-load run starts Ordo's:
+ * what the messaging and SQL alone cost at that rate (each saga's statements in transactions
+ * of its own, each service on a pool of connections, as the apps have), in latency and in CPU.
+ */
+export function pacedFloor(
+  brokers: string,
+  topicPrefix: string,
+  databaseUrl: string,
+  pace: Extract<FloorPace, { rate: number }>,
+): Promise<PacedFloor> {
+  return sagaFloor(brokers, `${topicPrefix}paced-floor`, databaseUrl, pace) as Promise<PacedFloor>;
+}
+
+/** Connections each service of a saga floor may hold, as an app's pool. */
+const FLOOR_POOL_SIZE = 8;
+
+async function sagaFloor(brokers: string, name: string, databaseUrl: string, pace: FloorPace): Promise<LatencyFloor | PacedFloor> {
   return withSagaDatabase(databaseUrl, async (url) => {
     const path = turnsOf(SAGA);
-    const clients = new Map<Sender, Client>();
+    const pools = new Map<Sender, Pool>(path.map((turn) => [turn[0].service, new Pool({ connectionString: url, max: FLOOR_POOL_SIZE })]));
     try {
-      for (const service of new Set(path.map((turn) => turn[0].service))) {
-        const client = new Client({ connectionString: url });
-        await client.connect();
-        clients.set(service, client);
-      }
       const sagas = new Map<string, Map<string, string>>();
       const run = async (key: string, turn: SqlTransaction[]) => {
         const variables = sagas.get(key)!;
-        for (const tx of turn) await runTransaction(clients.get(tx.service)!, tx, variables);
+        for (const tx of turn) {
+          const client = await pools.get(tx.service)!.connect();
+          try {
+            await runTransaction(client, tx, variables);
+            client.release();
+          } catch (error) {
+            client.release(error as Error);
+            throw error;
+          }
+        }
       };
       const turns: Turns = {
         coordinator: async (key, turn) => {
@@ -97,9 +136,9 @@ export async function idleFloor(brokers: string, topicPrefix: string, databaseUr
         .slice(0, -1)
         .flat()
         .reduce((sum, tx) => sum + sent(tx).length, 0);
-      return { ...(await latencyFloor(brokers, `${topicPrefix}idle-floor`, options, turns)), roundTrips };
+      return { ...(await latencyFloor(brokers, name, pace, turns)), roundTrips };
     } finally {
-      for (const client of clients.values()) await client.end().catch(() => undefined);
+      for (const pool of pools.values()) await pool.end().catch(() => undefined);
     }
   });
 }
@@ -139,7 +178,7 @@ function sagaVariables(txId: string): Map<string, string> {
  * COMMIT too, as the SDK sends them): pgbench's :variables substituted, a trailing \gset
  * storing the row's columns as variables (with its prefix), as pgbench does.
  */
-async function runTransaction(db: Client, tx: SqlTransaction, variables: Map<string, string>): Promise<void> {
+async function runTransaction(db: ClientBase, tx: SqlTransaction, variables: Map<string, string>): Promise<void> {
   for (const statement of sent(tx)) {
     const gset = /\\gset\s*(\w*)\s*$/.exec(statement);
     const text = (gset ? statement.slice(0, gset.index) : statement).replace(
@@ -152,10 +191,10 @@ async function runTransaction(db: Client, tx: SqlTransaction, variables: Map<str
 }
 
 /**
- * `rounds` sagas one at a time over Kafka between a "coordinator" and a "participant" bus,
- * with `turns` run between the legs; round latency percentiles.
+ * Sagas over Kafka between a "coordinator" and a "participant" bus, run as `pace` says, with
+ * `turns` run between the legs; round latency percentiles.
  */
-async function latencyFloor(brokers: string, name: string, options: { rounds: number }, turns?: Turns): Promise<LatencyFloor> {
+async function latencyFloor(brokers: string, name: string, pace: FloorPace, turns?: Turns): Promise<LatencyFloor | PacedFloor> {
   const topics = { commands: `${name}.commands`, replies: `${name}.replies` };
   const kafka = kafkaConfigFromEnv({ KAFKA_BROKERS: brokers, KAFKA_TOPIC_PARTITIONS: '8' });
   const coordinator = new KafkajsMessageBus({ clientId: `${name}-coordinator`, kafka });
@@ -221,11 +260,30 @@ async function latencyFloor(brokers: string, name: string, options: { rounds: nu
     // ends once both consumers have their partitions.
     await round(FIRST_ROUND_TIMEOUT_MS);
     for (let n = 0; n < WARM_UP_ROUNDS; n++) await round(LEG_TIMEOUT_MS);
-    const latencies: number[] = [];
-    for (let n = 0; n < options.rounds; n++) latencies.push(await round(LEG_TIMEOUT_MS));
-    latencies.sort((a, b) => a - b);
-    const at = (p: number) => Math.round(percentile(latencies, p) * 10) / 10;
-    return { legs: 4, roundTrips: 0, rounds: options.rounds, p50: at(0.5), p95: at(0.95), p99: at(0.99) };
+    const summary = (latencies: number[]) => {
+      latencies.sort((a, b) => a - b);
+      const at = (p: number) => Math.round(percentile(latencies, p) * 10) / 10;
+      return { legs: 4, roundTrips: 0, rounds: latencies.length, p50: at(0.5), p95: at(0.95), p99: at(0.99) };
+    };
+    if ('rounds' in pace) {
+      const latencies: number[] = [];
+      for (let n = 0; n < pace.rounds; n++) latencies.push(await round(LEG_TIMEOUT_MS));
+      return summary(latencies);
+    }
+    // Started on schedule whatever the answers; a round that falls behind may take as long as a first one.
+    const paced = await metered(pace.meter, async () => {
+      const rounds: Promise<number>[] = [];
+      const started = performance.now();
+      for (let n = 0; n < Math.max(1, Math.round(pace.rate * pace.seconds)); n++) {
+        const wait = started + (n * 1000) / pace.rate - performance.now();
+        if (wait > 0) await sleep(wait);
+        rounds.push(round(FIRST_ROUND_TIMEOUT_MS));
+      }
+      const latencies = await Promise.all(rounds);
+      return { latencies, count: latencies.length };
+    });
+    const { latencies, ...usage } = paced;
+    return { ...summary(latencies), rate: pace.rate, usage };
   } finally {
     await Promise.all([coordinator.close(), participant.close()]);
   }
