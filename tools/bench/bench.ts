@@ -2,9 +2,9 @@ import { randomBytes } from 'crypto';
 import { cpus, loadavg, totalmem } from 'os';
 import { AppName } from '../launcher/apps';
 import { startInfra, stopInfra } from '../infra/infra';
-import { cleanUpOnInterrupt, sleep } from '../infra/proc';
+import { cleanUpOnInterrupt } from '../infra/proc';
 import { idleFloor, kafkaFloor, LatencyFloor, pacedFloor, PacedFloor, SqlFloor, sqlFloor } from './floors';
-import { BenchApp, benchOption, deleteTopics, Ended, EndWatcher, log, percentile, writeReport } from './harness';
+import { BenchApp, benchOption, deleteTopics, EndWatcher, log, paced, percentile, writeReport } from './harness';
 import { IdleHops, idleHops } from './idle-hops';
 import { IdleLatency, idleRun } from './idle-run';
 import { Pgbench, pgbenchBinary, pgbenchSweep } from './pgbench';
@@ -121,16 +121,9 @@ interface Latency {
 async function openLoop(system: System, workload: Workload, rate: number, seconds: number): Promise<Latency> {
   // Nothing here waits on an end to start the next: polling less often costs the machine under test less.
   const watcher = new EndWatcher(system.db, { pollMs: 100 });
-  const total = Math.max(1, Math.round(rate * seconds));
-  const ends: Promise<Ended & { sent: number }>[] = [];
   const started = Date.now();
   try {
-    for (let n = 0; n < total; n++) {
-      const wait = started + (n * 1000) / rate - Date.now();
-      if (wait > 0) await sleep(wait);
-      ends.push(startAndWait(system, watcher, workload));
-    }
-    const results = await Promise.all(ends);
+    const results = await paced(rate, seconds, () => startAndWait(system, watcher, workload));
     const elapsed = (Date.now() - started) / 1000;
     const sorted = results.map((r) => r.at - r.sent).sort((a, b) => a - b);
     const at = (p: number) => percentile(sorted, p);
@@ -138,8 +131,8 @@ async function openLoop(system: System, workload: Workload, rate: number, second
     for (const { status } of results) tally(statuses, status);
     return {
       targetRate: rate,
-      achievedRate: total / elapsed,
-      count: total,
+      achievedRate: results.length / elapsed,
+      count: results.length,
       p50: at(0.5),
       p95: at(0.95),
       p99: at(0.99),

@@ -9,8 +9,7 @@ import { coordinatorMigrations } from '../../migrations/coordinator';
 import { inventoryMigrations } from '../../migrations/inventory';
 import { paymentMigrations } from '../../migrations/payment';
 import { dropDatabase, ensureDatabase, withDatabase } from '../infra/postgres';
-import { percentile } from './harness';
-import { sleep } from '../infra/proc';
+import { paced, percentile } from './harness';
 import { metered, Processes, Usage } from './usage';
 import { pgbenchTps, runPgbench } from './pgbench';
 import { DEFINITION, ROWS, SAGA, sagaCounts, sagaScript, Sender, sent, Service, SqlTransaction } from './saga-sql';
@@ -279,23 +278,16 @@ async function latencyFloor(brokers: string, name: string, pace: FloorPace, turn
       return summary(latencies);
     }
     // Started on schedule whatever the answers.
-    const paced = await metered(pace.meter, async () => {
-      const rounds: Promise<number>[] = [];
-      const started = performance.now();
-      for (let n = 0; n < Math.max(1, Math.round(pace.rate * pace.seconds)); n++) {
-        const wait = started + (n * 1000) / pace.rate - performance.now();
-        if (wait > 0) await sleep(wait);
-        rounds.push(
-          round(PACED_ROUND_TIMEOUT_MS).catch((error: Error) => {
-            if (error instanceof NoReply) return PACED_ROUND_TIMEOUT_MS;
-            throw error;
-          }),
-        );
-      }
-      const latencies = await Promise.all(rounds);
+    const measured = await metered(pace.meter, async () => {
+      const latencies = await paced(pace.rate, pace.seconds, () =>
+        round(PACED_ROUND_TIMEOUT_MS).catch((error: Error) => {
+          if (error instanceof NoReply) return PACED_ROUND_TIMEOUT_MS;
+          throw error;
+        }),
+      );
       return { latencies, count: latencies.length };
     });
-    const { latencies, ...usage } = paced;
+    const { latencies, ...usage } = measured;
     return { ...summary(latencies), rate: pace.rate, usage };
   } finally {
     await Promise.all([coordinator.close(), participant.close()]);

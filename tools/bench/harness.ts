@@ -26,6 +26,24 @@ export function benchOption(argv: readonly string[], name: string): string | und
   return flag ? flag.slice(name.length + 3) : process.env[`BENCH_${name.toUpperCase().replace(/-/g, '_')}`];
 }
 
+/**
+ * Open loop: calls `start` `rate` times a second for `seconds` (at least once), on schedule
+ * whatever the answers; resolves with every result once all have settled (rejects with the
+ * first failure, which meanwhile counts as handled).
+ */
+export async function paced<T>(rate: number, seconds: number, start: () => Promise<T>): Promise<T[]> {
+  const started = performance.now();
+  const all: Promise<T>[] = [];
+  for (let n = 0; n < Math.max(1, Math.round(rate * seconds)); n++) {
+    const wait = started + (n * 1000) / rate - performance.now();
+    if (wait > 0) await sleep(wait);
+    const one = start();
+    one.catch(() => undefined);
+    all.push(one);
+  }
+  return Promise.all(all);
+}
+
 /** The figure at quantile `p` (0.5, 0.99) of ascending `sorted` figures: the smallest that at least that share reaches. */
 export function percentile(sorted: number[], p: number): number {
   return sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)];
