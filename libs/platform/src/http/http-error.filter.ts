@@ -1,5 +1,5 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
-import { Response } from 'express';
+import { Request, Response } from 'express';
 
 /** The one error shape of every Ordo API: `{ "error": { "code", "message", "details"? } }`. */
 export interface ErrorBody {
@@ -33,13 +33,17 @@ export class HttpErrorFilter implements ExceptionFilter {
     // Apps inherit this filter into their Kafka handlers (inheritAppConfig): there the
     // error must reach the transport as it is, not as a TypeError from an HTTP response.
     if (host.getType() !== 'http') throw exception;
-    const response = host.switchToHttp().getResponse<Response>();
-    const [status, body] = this.render(exception);
+    const http = host.switchToHttp();
+    const response = http.getResponse<Response>();
+    const [status, body] = this.render(exception, http.getRequest<Request>());
     response.status(status).json(body);
   }
 
-  /** The status and body of `exception`; also used by middleware that answers itself. */
-  render(exception: unknown): [number, ErrorBody] {
+  /**
+   * The status and body of `exception`; also used by middleware that answers itself. An
+   * unexpected one is logged with the request it broke (its id is the request log's).
+   */
+  render(exception: unknown, request?: Request): [number, ErrorBody] {
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       const payload = exception.getResponse();
@@ -56,7 +60,8 @@ export class HttpErrorFilter implements ExceptionFilter {
       // body-parser errors (malformed JSON, entity too large) carry a status.
       return [status, { error: { code: CODES[status] ?? `HTTP_${status}`, message: (exception as Error).message } }];
     }
-    this.logger.error(exception instanceof Error ? exception.stack : String(exception));
+    const during = request ? `${request.method} ${request.originalUrl} (request ${JSON.stringify(request.id)}): ` : '';
+    this.logger.error(`${during}${exception instanceof Error ? exception.stack : String(exception)}`);
     return [500, { error: { code: 'INTERNAL', message: 'internal error' } }];
   }
 }

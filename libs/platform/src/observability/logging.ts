@@ -2,7 +2,7 @@ import { RequestMethod } from '@nestjs/common';
 import { IncomingMessage, ServerResponse } from 'http';
 import { Params } from 'nestjs-pino';
 import { DestinationStream } from 'pino';
-import { Options } from 'pino-http';
+import { HttpLogger, Options, pinoHttp as pinoHttpMiddleware } from 'pino-http';
 import pretty from 'pino-pretty';
 
 /** Nest's level names (LOG_LEVEL) to pino's. */
@@ -55,6 +55,14 @@ function prettyParams(): Pick<Options, 'customSuccessMessage' | 'customErrorMess
  * short human lines (pretty); requests logged by pino-http (at info, so LOG_LEVEL=warn keeps
  * them out; bodies never), credentials redacted. Fields given to a log call (txId, stepId …)
  * become fields of the line.
+ *
+ * nestjs-pino's own request middleware is not used (no routes): besides pino-http it keeps
+ * each request's logger in an AsyncLocalStorage, and on Node 20 the first `run` of one turns
+ * on promise hooks for the whole process, for good. Every promise of every Kafka batch and
+ * query then pays for them: 10–14 % of each app's CPU at saturation (measured, see
+ * docs/benchmarks.md). `accessLog` writes the same request lines without it; a line logged
+ * while a request is handled no longer carries that request's fields (a 500 names its
+ * request itself, see HttpErrorFilter).
  */
 export function loggerParams(name: string, logLevel: string | undefined, format: string | undefined): Params {
   const options: Options = {
@@ -68,10 +76,14 @@ export function loggerParams(name: string, logLevel: string | undefined, format:
     const { stream, ...human } = prettyParams();
     pinoHttp = [{ ...options, ...human }, stream];
   }
-  return {
-    // nestjs-pino's default route, '*', is the old path syntax: Nest 11 converts it and warns
-    // at every start. The same routes in the syntax of path-to-regexp 8.
-    forRoutes: [{ path: '{*path}', method: RequestMethod.ALL }],
-    pinoHttp,
-  };
+  return { forRoutes: [], pinoHttp };
 }
+
+/** The request log: pino-http with the settings of loggerParams, as Express middleware. */
+export function accessLog(params: Params): HttpLogger {
+  const given = params.pinoHttp;
+  return Array.isArray(given) ? pinoHttpMiddleware(given[0], given[1]) : pinoHttpMiddleware(given as Options);
+}
+
+/** Every route, in the path syntax of path-to-regexp 8 (Nest 11 warns at '*'). */
+export const ALL_ROUTES = { path: '{*path}', method: RequestMethod.ALL };

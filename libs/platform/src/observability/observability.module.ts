@@ -1,6 +1,6 @@
-import { DynamicModule, Module, OnApplicationShutdown } from '@nestjs/common';
-import { LoggerModule } from 'nestjs-pino';
-import { loggerParams } from './logging';
+import { DynamicModule, Inject, MiddlewareConsumer, Module, NestModule, OnApplicationShutdown } from '@nestjs/common';
+import { LoggerModule, Params, PARAMS_PROVIDER_TOKEN } from 'nestjs-pino';
+import { accessLog, ALL_ROUTES, loggerParams } from './logging';
 import { MetricsModule } from './metrics.module';
 import { stopTracing } from './tracing';
 
@@ -11,9 +11,15 @@ class TracingShutdown implements OnApplicationShutdown {
   }
 }
 
-/** Logs (nestjs-pino), metrics (/metrics) and the end of tracing for one process. */
+/** Logs (nestjs-pino, and the request log), metrics (/metrics) and the end of tracing for one process. */
 @Module({})
-export class ObservabilityModule {
+export class ObservabilityModule implements NestModule {
+  constructor(@Inject(PARAMS_PROVIDER_TOKEN) private readonly params: Params) {}
+
+  configure(consumer: MiddlewareConsumer) {
+    consumer.apply(accessLog(this.params)).forRoutes(ALL_ROUTES);
+  }
+
   static forApp(name: string): DynamicModule {
     return {
       module: ObservabilityModule,
