@@ -60,7 +60,8 @@ export class HttpErrorFilter implements ExceptionFilter {
       // body-parser errors (malformed JSON, entity too large) carry a status.
       return [status, { error: { code: CODES[status] ?? `HTTP_${status}`, message: (exception as Error).message } }];
     }
-    const during = request ? `${request.method} ${request.originalUrl} (request ${JSON.stringify(request.id)}): ` : '';
+    const id = request?.id === undefined ? '' : ` (request ${JSON.stringify(request.id)})`;
+    const during = request ? `${request.method} ${request.originalUrl}${id}: ` : '';
     this.logger.error(`${during}${exception instanceof Error ? exception.stack : String(exception)}`);
     return [500, { error: { code: 'INTERNAL', message: 'internal error' } }];
   }

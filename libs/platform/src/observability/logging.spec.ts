@@ -2,7 +2,7 @@ import { IncomingMessage, ServerResponse } from 'http';
 import { Writable } from 'stream';
 import pino from 'pino';
 import { Options } from 'pino-http';
-import { loggerParams } from './logging';
+import { accessLog, loggerParams } from './logging';
 
 /** The pino-http options and the lines a logger made from them writes. */
 function logger(format: string | undefined) {
@@ -36,5 +36,12 @@ describe('loggerParams', () => {
     expect(message({ method: 'POST', url: '/api/v1/transactions' } as IncomingMessage, { statusCode: 201 } as ServerResponse, 3.6)).toBe(
       'POST /api/v1/transactions 201 4 ms',
     );
+  });
+
+  it('logs requests only at a level that writes their lines (info): below it, no request middleware at all', () => {
+    expect(accessLog(loggerParams('svc', 'log', undefined))).toEqual(expect.any(Function));
+    expect(accessLog(loggerParams('svc', 'debug', 'pretty'))).toEqual(expect.any(Function));
+    expect(accessLog(loggerParams('svc', 'warn', undefined))).toBeUndefined();
+    expect(accessLog(loggerParams('svc', 'error', 'pretty'))).toBeUndefined();
   });
 });

@@ -17,7 +17,8 @@ export class ObservabilityModule implements NestModule {
   constructor(@Inject(PARAMS_PROVIDER_TOKEN) private readonly params: Params) {}
 
   configure(consumer: MiddlewareConsumer) {
-    consumer.apply(accessLog(this.params)).forRoutes(ALL_ROUTES);
+    const requests = accessLog(this.params);
+    if (requests) consumer.apply(requests).forRoutes(ALL_ROUTES);
   }
 
   static forApp(name: string): DynamicModule {
