@@ -80,6 +80,7 @@ describe('npm run bench, small', () => {
       results.floors.sql.sagasPerSecond,
       results.floors.sql.commitsPerSaga,
       results.floors.sql.statementsPerSaga,
+      results.floors.http.cpuMsPerRequest,
       results.pgbench.clients,
     ];
     expect(figures.filter((n) => !(typeof n === 'number' && n > 0))).toEqual([]);
@@ -102,6 +103,8 @@ describe('npm run bench, small', () => {
     expect(Object.values(hops).reduce((sum, ms) => sum + ms, 0)).toBeLessThanOrEqual(results.idle.saga2.p99);
     // The 4-step DAG needs three rounds where the 2-step saga needs two.
     expect(results.idle.dag4.p50).toBeGreaterThan(results.idle.saga2.p50);
+    // The HTTP stack alone is a part of what the coordinator spends per saga.
+    expect(results.floors.http.cpuMsPerRequest).toBeLessThan(saga2.saturated.cpuMsPerTx.coordinator);
     // The floor at half load starts as many sagas at the same rate as the half-load run.
     expect([results.floors.halfLoad.rate, results.floors.halfLoad.rounds]).toEqual([saga2.halfLoad.targetRate, saga2.halfLoad.count]);
     expect(results.floors.halfLoad.p50).toBeLessThanOrEqual(results.floors.halfLoad.p99);

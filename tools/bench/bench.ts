@@ -3,6 +3,7 @@ import { cpus, loadavg, totalmem } from 'os';
 import { AppName } from '../launcher/apps';
 import { startInfra, stopInfra } from '../infra/infra';
 import { cleanUpOnInterrupt } from '../infra/proc';
+import { httpFloor, HttpFloor } from './http-floor';
 import { idleFloor, kafkaFloor, LatencyFloor, pacedFloor, PacedFloor, SqlFloor, sqlFloor } from './floors';
 import { BenchApp, benchOption, deleteTopics, EndWatcher, log, paced, percentile, writeReport } from './harness';
 import { IdleHops, idleHops } from './idle-hops';
@@ -194,7 +195,8 @@ interface Results {
   pgbench: Pgbench;
   /** What the 2-step saga's messaging and SQL cost on their own, on this machine: limits no code above them can beat. */
   /** halfLoad: the idle floor's sagas at the half-load run's rate. */
-  floors: { kafka: LatencyFloor; idle: LatencyFloor; halfLoad: PacedFloor; sql: SqlFloor };
+  /** http: the coordinator's HTTP stack alone, CPU per start request. */
+  floors: { kafka: LatencyFloor; idle: LatencyFloor; halfLoad: PacedFloor; sql: SqlFloor; http: HttpFloor };
   /** One transaction at a time on the otherwise idle system. */
   idle: { saga2: IdleLatency & { hops: IdleHops }; dag4: IdleLatency };
   saga2: {
@@ -281,6 +283,9 @@ async function main() {
     // And at a quarter: how latency falls with load on this machine.
     const quarterLoad = await metered(system, () => openLoop(system!, load.saga2, saturation.best.rate / 4, options.halfLoadSeconds));
     log(`2-step saga at ${quarterLoad.targetRate.toFixed(1)}/s: p50 ${quarterLoad.p50} ms, p95 ${quarterLoad.p95} ms, p99 ${quarterLoad.p99} ms`);
+    // What the coordinator's HTTP stack alone costs per start, at the saturated level's clients.
+    const http = await httpFloor({ concurrency: clients, seconds: Math.max(2, options.seconds / 2), input: () => load.saga2.input() });
+    log(`its HTTP stack alone: ${ms(http.cpuMsPerRequest)} of CPU per start request (${http.requests} requests)`);
     const measure = async (label: string, workload: Workload, concurrency: number) => {
       const result = await metered(system!, () => closedLoop(system!, workload, concurrency, options.seconds));
       log(`${label}, ${concurrency} in flight: ${result.rate.toFixed(1)} transactions/s`);
@@ -318,7 +323,7 @@ async function main() {
         loadAfter: loadavg(),
       },
       pgbench: raw,
-      floors: { kafka, idle: idleIo, halfLoad: halfIo, sql },
+      floors: { kafka, idle: idleIo, halfLoad: halfIo, sql, http },
       idle,
       saga2: {
         levels: saturation.levels.map(({ concurrency, rate }) => ({ concurrency, rate })),
@@ -332,7 +337,7 @@ async function main() {
       tcc,
       twoPc,
       coordinator: { peakRssMb },
-      targets: targets(saturation.best, commands, { ratio, raw, sql, kafka, idleIo, halfIo, idle, halfLoad, peakRssMb }),
+      targets: targets(saturation.best, commands, { ratio, raw, sql, kafka, idleIo, halfIo, http, idle, halfLoad, peakRssMb }),
     };
     const section = report(results);
     process.stdout.write(`\n${section}\n\n`);
@@ -360,6 +365,7 @@ function targets(
     kafka: LatencyFloor;
     idleIo: LatencyFloor;
     halfIo: PacedFloor;
+    http: HttpFloor;
     idle: Results['idle'];
     halfLoad: Latency;
     peakRssMb: number;
@@ -382,7 +388,13 @@ function targets(
     most(`statements per 2-step saga (${inSaga.join(' + ')})`, 12, statements, '', `${m.sql.statementsPerSaga} in the SQL floor's script`),
     most(`commits per 2-step saga (${inSaga.join(' + ')})`, 3, commits, '', `${m.sql.commitsPerSaga} in the SQL floor's script`),
     most('CPU per 2-step saga, all processes (harness apart)', 4, saturated.systemCpuMsPerTx, ' ms'),
-    most('coordinator CPU per 2-step saga', 1, saturated.cpuMsPerTx.coordinator, ' ms'),
+    most(
+      'coordinator CPU per 2-step saga',
+      1,
+      saturated.cpuMsPerTx.coordinator,
+      ' ms',
+      `≥ ${ms(m.http.cpuMsPerRequest)} for its HTTP stack alone (the start request, no authentication, database or Kafka)`,
+    ),
     ...participants.map((app) => {
       const perCommand = saturated.cpuMsPerTx[app] / commands[app];
       return most(`${app} CPU per command`, 0.5, perCommand, ' ms');
@@ -511,6 +523,9 @@ function report(r: Results): string {
     `**SQL alone**: the ${f.sql.statementsPerSaga} statements (${f.sql.commitsPerSaga} commits) the coordinator and both participants send for one`,
     `2-step saga, run by pgbench with ${f.sql.clients} clients for ${f.sql.seconds} s against the real tables: **${f.sql.sagasPerSecond.toFixed(0)} sagas/s**,`,
     `${(f.sql.sagasPerSecond / r.pgbench.tps).toFixed(3)} of pgbench's best TPS; Ordo reached ${((100 * s.saturated.rate) / f.sql.sagasPerSecond).toFixed(0)} % of it.`,
+    `**The coordinator's HTTP stack alone**: an app of the coordinator's make (Nest and Express, security headers, JSON body limits, the request log at the`,
+    `bench's level) that validates each start and answers at once, no authentication, database or Kafka, ${f.http.concurrency} clients:`,
+    `**${ms(f.http.cpuMsPerRequest)} of CPU per start request** (${f.http.requests} requests).`,
     '',
     '| Target | Wanted | Measured | Met | Floor on this machine |',
     '|---|---|---|---|---|',

@@ -21,7 +21,7 @@ function stat(pid: number): string[] {
  * CPU time (user + system, fields 14 and 15) of a process, in ms; with `reaped`, also that of
  * its ended children it has waited for (fields 16 and 17).
  */
-function cpuMs(pid: number, reaped = false): number {
+export function cpuMs(pid: number, reaped = false): number {
   const fields = stat(pid);
   const ticks = Number(fields[11]) + Number(fields[12]) + (reaped ? Number(fields[13]) + Number(fields[14]) : 0);
   return (ticks * 1000) / clockTicks;
