@@ -93,7 +93,9 @@ export async function startBenchApp(name: AppName, env: Record<string, string>):
  * system under test on the same cores.
  */
 export class Api {
-  private readonly agent = new Agent({ keepAlive: true });
+  // Idle connections are closed here before the server's keep-alive timeout (Node's default,
+  // 5 s) closes them: otherwise a request sent as the server closes its end meets a reset.
+  private readonly agent = new Agent({ keepAlive: true, timeout: 4000 });
 
   constructor(
     private readonly base: string,
@@ -109,7 +111,11 @@ export class Api {
   }
 
   private async send<T>(method: string, path: string, body?: string): Promise<T> {
-    const { status, text } = await this.exchange(method, path, body);
+    const { status, text } = await this.exchange(method, path, body).catch((error: NodeJS.ErrnoException & { reused?: boolean }) => {
+      // A kept-alive connection the server closed meanwhile: the request never reached it.
+      if (error.reused && error.code === 'ECONNRESET') return this.exchange(method, path, body);
+      throw error;
+    });
     if (status < 200 || status >= 300) throw new Error(`${method} ${path}: ${status} ${text}`);
     return JSON.parse(text) as T;
   }
@@ -125,7 +131,7 @@ export class Api {
         response.on('error', reject);
         response.on('end', () => resolve({ status: response.statusCode ?? 0, text }));
       });
-      sent.on('error', reject);
+      sent.on('error', (error) => reject(Object.assign(error, { reused: sent.reusedSocket })));
       sent.end(body);
     });
   }
