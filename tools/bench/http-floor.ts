@@ -1,11 +1,10 @@
 import { Body, Controller, HttpCode, Module, Post } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { spawn } from 'child_process';
 import { randomUUID } from 'crypto';
 import { Logger as PinoLogger } from 'nestjs-pino';
 import { configureApp, ObservabilityModule } from '@ordo/platform';
 import { StartTransactionDto } from '../../apps/coordinator/src/transactions/dto/transaction-requests.dto';
-import { DEFAULT_NODE_OPTIONS } from '../launcher/apps';
+import { spawnService } from '../launcher/apps';
 import { freePort, waitFor } from '../infra/proc';
 import { Api } from './harness';
 import { cpuMs } from './usage';
@@ -47,10 +46,7 @@ export interface HttpFloor {
 /** Starts like the bench starts transactions (closed loop, kept-alive connections) for `seconds`, after as long a warm-up. */
 export async function httpFloor(options: { concurrency: number; seconds: number; input: () => object }): Promise<HttpFloor> {
   const port = await freePort();
-  const server = spawn(process.execPath, [__filename, 'serve', String(port)], {
-    env: { NODE_OPTIONS: DEFAULT_NODE_OPTIONS, ...process.env, LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  const server = spawnService('http-floor', [__filename, 'serve', String(port)], { LOG_LEVEL: 'warn' }, 'inherit');
   try {
     const api = new Api(`http://127.0.0.1:${port}/api/v1`, 'none');
     await waitFor('the HTTP floor server', () => api.post('/transactions', { definition: 'warm-up', input: {} }).catch(() => undefined), 30_000);

@@ -22,16 +22,21 @@ export function appEntry(name: AppName): string {
  * 256 sagas in flight, 187 MB with this cap, for about 10 % more of its CPU spent collecting.
  * The Docker image sets the same; NODE_OPTIONS overrides it.
  */
-export const DEFAULT_NODE_OPTIONS = '--max-old-space-size=192';
+const DEFAULT_NODE_OPTIONS = '--max-old-space-size=192';
 
 /**
  * Starts one app's built entry point with the given environment. With ORDO_CPU_PROF_DIR set,
  * each app writes a V8 CPU profile there when it exits (NODE_OPTIONS may not carry --cpu-prof).
  */
 export function spawnApp(name: AppName, env: NodeJS.ProcessEnv, output: 'pipe' | 'inherit' = 'pipe'): ChildProcess {
+  return spawnService(name, [appEntry(name)], env, output);
+}
+
+/** Runs a built script (`entry` and its arguments) as an Ordo service process, named `name` in its profile. */
+export function spawnService(name: string, entry: string[], env: NodeJS.ProcessEnv, output: 'pipe' | 'inherit' = 'pipe'): ChildProcess {
   const profileDir = env.ORDO_CPU_PROF_DIR ?? process.env.ORDO_CPU_PROF_DIR;
   const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}.${Date.now()}.cpuprofile`] : [];
-  return spawn(process.execPath, ['--enable-source-maps', ...profile, appEntry(name)], {
+  return spawn(process.execPath, ['--enable-source-maps', ...profile, ...entry], {
     env: { NODE_OPTIONS: DEFAULT_NODE_OPTIONS, ...process.env, ...env },
     stdio: ['ignore', output, output],
   });
