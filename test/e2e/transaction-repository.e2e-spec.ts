@@ -287,4 +287,33 @@ describe('transaction repository', () => {
     expect(await rollup.setAsideOldest()).toBe(newer);
     expect(await rollup.setAsideOldest()).toBeNull();
   });
+  it('writes a batch of decisions through the primary key, reading none of the other transactions', async () => {
+    // Thousands of rows, as a busy coordinator has: a join planned for a large batch read
+    // every one of them (a scan of the table, or of all its primary key), more as they grow.
+    const records = Array.from({ length: 3000 }, () => newRecord());
+    for (let i = 0; i < records.length; i += 500) await repository.insert(records.slice(i, i + 500).map((r) => decision(r, before, null)));
+    await dataSource.query('ANALYZE transactions');
+    const after: TransactionState = { ...before, steps: { a: step('succeeded', null), b: step('running', 'reply') } };
+    const batch = records.slice(0, 64);
+    // One connection, so the counts this session flushes are the write's.
+    const single = await new DataSource({ ...dataSource.options, extra: { max: 1, options: `-c search_path=${schema}` } }).initialize();
+    try {
+      const rowsRead = async () => {
+        await single.query('SELECT pg_stat_force_next_flush()');
+        await single.query('SELECT pg_stat_clear_snapshot()');
+        const [row] = await single.query(
+          `SELECT seq_tup_read + coalesce(idx_tup_fetch, 0) AS n FROM pg_stat_user_tables WHERE schemaname = $1 AND relname = 'transactions'`,
+          [schema],
+        );
+        return Number(row.n);
+      };
+      const read = await rowsRead();
+      const written = await new TransactionRepository(single).write(batch.map((r) => decision(r, after, null, 'b')));
+      expect(written.written.size).toBe(batch.length);
+      // Each row of the batch, perhaps twice (a re-check of its version); not the table.
+      expect((await rowsRead()) - read).toBeLessThanOrEqual(2 * batch.length);
+    } finally {
+      await single.destroy();
+    }
+  });
 });

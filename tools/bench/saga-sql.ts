@@ -112,7 +112,7 @@ const decide = (version: number, status: string, steps: string[], due: boolean, 
       deadline = c.deadline, rollback = c.rollback, decision = c.decision, steps = c.steps,
       updated_at = CASE WHEN c.changed THEN now() ELSE t.updated_at END, ignored_replies = t.ignored_replies + c.ignored,
       finished_at = CASE WHEN c.status IN ('completed', 'compensated') THEN coalesce(t.finished_at, now()) END
-    FROM c WHERE t.id = c.id AND t.version = c.version
+    FROM c WHERE t.id = ANY('{:txid}'::uuid[]) AND t.id = c.id AND t.version = c.version
     RETURNING t.id, t.version, c.due_at),
   due AS (
     INSERT INTO ordo.timers (tx_id, due_at) SELECT id, due_at FROM written WHERE due_at IS NOT NULL
