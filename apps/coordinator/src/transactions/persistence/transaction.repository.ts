@@ -176,8 +176,9 @@ const failedAlertsCte = (first: number) => `alerted AS (
  * the one loaded (READ COMMITTED re-checks it on a row another writer just changed), its
  * timer, and the history and commands of the rows written. Rows are taken in id order, so
  * two such statements cannot deadlock. `t.id = ANY($1)` keeps the join on the primary key:
- * planned for a large batch, the join alone read all of `transactions` (a hash join over a
- * full scan: measured at 2 to 3 times the buffers and time per call, growing with the table).
+ * without it the planner at times joined the batch by reading all of `transactions` (the
+ * table or its whole primary key), in the bench 2 to 3 times the buffers and time per call,
+ * more as the table grows.
  */
 const updateStatement = (alerting: boolean): PreparedStatement => ({
   name: alerting ? 'ordo_tx_update_alerting' : 'ordo_tx_update',
