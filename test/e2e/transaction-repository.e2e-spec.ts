@@ -287,9 +287,10 @@ describe('transaction repository', () => {
     expect(await rollup.setAsideOldest()).toBe(newer);
     expect(await rollup.setAsideOldest()).toBeNull();
   });
+
   it('writes a batch of decisions through the primary key, reading none of the other transactions', async () => {
-    // Thousands of rows, as a busy coordinator has: a join planned for a large batch read
-    // every one of them (a scan of the table, or of all its primary key), more as they grow.
+    // Thousands of rows, as a busy coordinator has: a join that reads every one of them (a
+    // scan of the table, or of all its primary key) costs more as they grow.
     const records = Array.from({ length: 3000 }, () => newRecord());
     for (let i = 0; i < records.length; i += 500) await repository.insert(records.slice(i, i + 500).map((r) => decision(r, before, null)));
     await dataSource.query('ANALYZE transactions');
