@@ -119,7 +119,7 @@ export class OrdoClient {
    */
   async startTransaction(request: StartRequest, { waitMs = 0 }: WaitOptions = {}): Promise<{ transaction: Transaction; created?: boolean }> {
     const until = Date.now() + waitMs;
-    const answer = await call(this.api.POST('/api/v1/transactions', { body: request, params: { query: { waitMs: pollMs(until) } } }));
+    const answer = await call(this.api.POST('/api/v1/transactions', { body: request, params: { query: { waitMs: pollMs(waitMs) } } }));
     const status = answer.response.status;
     const created = status === 202 ? undefined : status === 201;
     const transaction = body(answer);
@@ -134,7 +134,9 @@ export class OrdoClient {
 
   private async waitUntil(id: string, until: number): Promise<Transaction> {
     for (;;) {
-      const transaction = body(await call(this.api.GET('/api/v1/transactions/{id}', { params: { path: { id }, query: { waitMs: pollMs(until) } } })));
+      const transaction = body(
+        await call(this.api.GET('/api/v1/transactions/{id}', { params: { path: { id }, query: { waitMs: pollMs(until - Date.now()) } } })),
+      );
       if (isTerminal(transaction.status) || Date.now() >= until) return transaction;
     }
   }
@@ -297,9 +299,8 @@ export class OrdoClient {
 }
 
 /** What the next long poll asks for: the time left, at most LONG_POLL_MS; undefined for none. */
-function pollMs(until: number): number | undefined {
-  const left = until - Date.now();
-  return left > 0 ? Math.min(left, LONG_POLL_MS) : undefined;
+function pollMs(leftMs: number): number | undefined {
+  return leftMs > 0 ? Math.min(leftMs, LONG_POLL_MS) : undefined;
 }
 
 /** Awaits a request, turning an unreachable coordinator and an error answer into OrdoApiError. */
