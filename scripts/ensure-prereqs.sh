@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure the machine has what Ordo needs: Node 20.19+, and — unless DATABASE_URL /
 # KAFKA_BROKERS point at running services — PostgreSQL server binaries, Java 17+ and
-# Maven; for `bench`, pgbench; for `test`, also Chromium (Debian's package: the
+# Maven; for `bench`, pgbench and perf; for `test`, also Chromium (Debian's package: the
 # dashboard's browser tests never download a browser) and promtool (Debian's package
 # prometheus: it checks the shipped alert rules). Missing packages are installed with apt
 # when we are root; otherwise one line says what to install.
@@ -24,6 +24,8 @@ fi
 if [ "${1:-}" = bench ]; then
   # pgbench measures the database's raw write capacity next to Ordo's.
   command -v pgbench >/dev/null || ls /usr/lib/postgresql/*/bin/pgbench >/dev/null 2>&1 || need postgresql-client
+  # perf splits the coordinator's CPU time by part of its stack.
+  command -v perf >/dev/null || need linux-perf
 fi
 if [ "${1:-}" = test ] && [ -z "${CHROMIUM_PATH:-}" ]; then
   # Fonts are only recommended by the package, and --no-install-recommends would leave pages without text.

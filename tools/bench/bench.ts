@@ -1,8 +1,9 @@
 import { randomBytes } from 'crypto';
 import { cpus, loadavg, totalmem } from 'os';
-import { AppName } from '../launcher/apps';
+import { AppName, DEFAULT_NODE_OPTIONS } from '../launcher/apps';
 import { startInfra, stopInfra } from '../infra/infra';
-import { cleanUpOnInterrupt } from '../infra/proc';
+import { cleanUpOnInterrupt, sleep } from '../infra/proc';
+import { CpuSplit, PARTS, PERF_MAP_FLAG, recordCpuSplit } from './cpu-split';
 import { httpFloor, HttpFloor } from './http-floor';
 import { idleFloor, kafkaFloor, LatencyFloor, pacedFloor, PacedFloor, SqlFloor, sqlFloor } from './floors';
 import { BenchApp, benchOption, deleteTopics, EndWatcher, log, paced, percentile, writeReport } from './harness';
@@ -11,7 +12,7 @@ import { IdleLatency, idleRun } from './idle-run';
 import { Pgbench, pgbenchBinary, pgbenchSweep } from './pgbench';
 import { Service } from './saga-sql';
 import { AppDatabases, AppSql, SqlCounters, SqlCounts } from './sql-counters';
-import { closedLoop, SAGA2, startAndWait, startSystem, System, tally, Throughput, Workload, workloads } from './system';
+import { closedLoop, ONE_OF_EACH, SAGA2, startAndWait, startSystem, System, tally, Throughput, Workload, workloads } from './system';
 import { HARNESS, memoryMb, metered, readClockTicks, Usage } from './usage';
 
 /**
@@ -208,6 +209,8 @@ interface Results {
     commandsPerSaga: Record<string, number>;
     /** Saturated sagas/s ÷ the best pgbench TPS. */
     ratio: number;
+    /** Where the coordinator's CPU goes at the saturated level, by part of its stack (perf), or why that was not measured. */
+    coordinatorCpu: CpuSplit | { unavailable: string };
     halfLoad: Latency & Usage;
     quarterLoad: Latency & Usage;
   };
@@ -245,7 +248,9 @@ async function main() {
     await stopInfra(infra.started);
   });
   try {
-    system = await startSystem(infra, base, topicPrefix, options.rows, started);
+    // With perf maps, so that perf can name the coordinator's compiled JavaScript (where its CPU goes, below).
+    const nodeOptions = `${process.env.NODE_OPTIONS ?? DEFAULT_NODE_OPTIONS} ${PERF_MAP_FLAG}`;
+    system = await startSystem(infra, base, topicPrefix, options.rows, started, ONE_OF_EACH, { coordinator: { NODE_OPTIONS: nodeOptions } });
     counters = await SqlCounters.open(system.databases);
     const load = workloads(options.rows);
     // Until V8 has compiled the hot paths and the caches are filled: a cold system's first
@@ -269,6 +274,10 @@ async function main() {
 
     const saturation = await saturate(system, counters, load.saga2, options);
     const clients = saturation.best.concurrency;
+    const coordinatorCpu = await profileCoordinator(system, load.saga2, clients, options.seconds);
+    log(
+      `where the coordinator's CPU goes at ${clients} in flight: ${'unavailable' in coordinatorCpu ? coordinatorCpu.unavailable : splitText(coordinatorCpu)}`,
+    );
     const halfLoad = await metered(system, () => openLoop(system!, load.saga2, saturation.best.rate / 2, options.halfLoadSeconds));
     log(`2-step saga at ${halfLoad.targetRate.toFixed(1)}/s: p50 ${halfLoad.p50} ms, p95 ${halfLoad.p95} ms, p99 ${halfLoad.p99} ms`);
     // What the same rate costs the saga's messaging and SQL alone, with the apps idle.
@@ -330,6 +339,7 @@ async function main() {
         saturated: saturation.best,
         commandsPerSaga: commands,
         ratio,
+        coordinatorCpu,
         halfLoad,
         quarterLoad,
       },
@@ -337,7 +347,20 @@ async function main() {
       tcc,
       twoPc,
       coordinator: { peakRssMb },
-      targets: targets(saturation.best, commands, { ratio, cpus: cpus().length, raw, sql, kafka, idleIo, halfIo, http, idle, halfLoad, peakRssMb }),
+      targets: targets(saturation.best, commands, {
+        ratio,
+        cpus: cpus().length,
+        raw,
+        sql,
+        kafka,
+        idleIo,
+        halfIo,
+        http,
+        coordinatorCpu,
+        idle,
+        halfLoad,
+        peakRssMb,
+      }),
     };
     const section = report(results);
     process.stdout.write(`\n${section}\n\n`);
@@ -345,6 +368,27 @@ async function main() {
   } finally {
     await cleanUp();
   }
+}
+
+/**
+ * Where the coordinator's CPU goes at `concurrency` in flight: perf's samples of it during a
+ * closed loop of `seconds`, leaving out the first and last second (clients starting, draining).
+ */
+async function profileCoordinator(system: System, workload: Workload, concurrency: number, seconds: number) {
+  const loop = closedLoop(system, workload, concurrency, seconds);
+  await sleep(1000);
+  const split = await recordCpuSplit(system.byName.coordinator.pid, Math.max(1, seconds - 2));
+  await loop;
+  return split;
+}
+
+/** The split as text, largest part first: each part's share, and its ms of `totalMs` when given. */
+function splitText(split: CpuSplit, totalMs?: number): string {
+  return PARTS.map((part) => [part, split.shares[part]] as const)
+    .filter(([, share]) => share > 0)
+    .sort((a, b) => b[1] - a[1])
+    .map(([part, share]) => `${part} ${totalMs === undefined ? '' : `${ms(share * totalMs)}, `}${(100 * share).toFixed(1)} %`)
+    .join('; ');
 }
 
 /** One saga at a time, this long apart: long enough for every batch, poll and flush of the last one to be over. */
@@ -370,6 +414,7 @@ function targets(
     idleIo: LatencyFloor;
     halfIo: PacedFloor;
     http: HttpFloor;
+    coordinatorCpu: CpuSplit | { unavailable: string };
     idle: Results['idle'];
     halfLoad: Latency & Usage;
     peakRssMb: number;
@@ -397,6 +442,12 @@ function targets(
   // The floor runs each saga's statements on their own; Ordo, batching, can pass it, and then
   // it bounds nothing.
   const sqlBound = m.sql.sagasPerSecond >= saturated.rate ? `; ≤ ${(m.sql.sagasPerSecond / m.raw.tps).toFixed(3)} (its SQL alone)` : '';
+  const coordinatorMs = saturated.cpuMsPerTx.coordinator;
+  const ownMs = 'unavailable' in m.coordinatorCpu ? undefined : m.coordinatorCpu.shares["Ordo's own code"] * coordinatorMs;
+  const coordinatorSplit =
+    ownMs === undefined
+      ? ''
+      : `; of its ${ms(coordinatorMs)}, ${ms(ownMs)} in Ordo's own code and ${ms(coordinatorMs - ownMs)} in the libraries it calls, Node.js and V8 (perf, below)`;
   return [
     most(`statements per 2-step saga (${inSaga.join(' + ')})`, 12, statements, '', `${m.sql.statementsPerSaga} in the SQL floor's script`),
     most(`commits per 2-step saga (${inSaga.join(' + ')})`, 3, commits, '', `${m.sql.commitsPerSaga} in the SQL floor's script`),
@@ -404,9 +455,9 @@ function targets(
     most(
       'coordinator CPU per 2-step saga',
       1,
-      saturated.cpuMsPerTx.coordinator,
+      coordinatorMs,
       ' ms',
-      `≥ ${ms(m.http.cpuMsPerRequest)} for its HTTP stack alone (the start request, no authentication, database or Kafka)`,
+      `≥ ${ms(m.http.cpuMsPerRequest)} for its HTTP stack alone (the start request, no authentication, database or Kafka)${coordinatorSplit}`,
     ),
     ...participants.map((app) => {
       const perCommand = saturated.cpuMsPerTx[app] / commands[app];
@@ -504,6 +555,8 @@ function report(r: Results): string {
       .map(([name, c]) => `${name} ${c.toFixed(2)}`)
       .join(', ')}.`,
     '',
+    coordinatorCpuText(s.coordinatorCpu, s.saturated),
+    '',
     `SQL per 2-step saga at saturation, by app (its own database role and database; BEGIN, COMMIT, SAVEPOINT counted as statements;`,
     `commits include read-only and autocommit statements and the apps' background polling until ${(s.saturated.sql.settleMs / 1000).toFixed(1)} s after the load):`,
     '',
@@ -543,6 +596,16 @@ function report(r: Results): string {
     '|---|---|---|---|---|',
     ...r.targets.map((t) => `| ${t.name} | ${t.target} | ${t.value} | ${t.met ? 'met' : 'not met'} | ${t.limit} |`),
     END,
+  ].join('\n');
+}
+
+function coordinatorCpuText(split: CpuSplit | { unavailable: string }, saturated: Saturated): string {
+  if ('unavailable' in split) return `Where the coordinator's CPU goes: not measured (${split.unavailable}).`;
+  const perSaga = saturated.cpuMsPerTx.coordinator;
+  return [
+    `Where the coordinator's CPU goes at saturation (perf's on-CPU samples of its process, all threads, ${split.samples} samples over a closed loop at ${saturated.concurrency} in flight;`,
+    `each part in ms of its ${ms(perSaga)} per saga): ${splitText(split, perSaga)}.`,
+    `By the innermost JavaScript frame's package or folder: ${split.top.map((t) => `${t.name} ${(100 * t.share).toFixed(1)} %`).join(', ')}.`,
   ].join('\n');
 }
 

@@ -74,7 +74,8 @@ export const ONE_OF_EACH: Topology = { coordinators: 1, participants: 1, partiti
  * instances of an app share it), registers the definitions and seeds stock and money.
  * `started` collects the apps as they start, and `created` the databases, so the caller can
  * stop and drop them whatever happens. The second and later instances of an app are named
- * `coordinator-2`, `inventory-2`, …; participant instance i talks to coordinator i.
+ * `coordinator-2`, `inventory-2`, …; participant instance i talks to coordinator i. `appEnv`
+ * adds settings for every instance of an app.
  */
 export async function startSystem(
   infra: Infra,
@@ -83,6 +84,7 @@ export async function startSystem(
   rows: number,
   started: { apps: BenchApp[]; databases?: AppDatabases<AppName> },
   topology: Topology = ONE_OF_EACH,
+  appEnv: Partial<Record<AppName, Record<string, string>>> = {},
 ): Promise<System> {
   const databases = await createAppDatabases(infra.databaseUrl, base, APP_NAMES, 'coordinator');
   started.databases = databases;
@@ -97,7 +99,7 @@ export async function startSystem(
   const instances = async (name: AppName, count: number, envOf: (i: number) => Record<string, string>) =>
     Promise.all(
       Array.from({ length: count }, async (_, i) => {
-        const app = await startBenchApp(name, { ...env(name), ...envOf(i) });
+        const app = await startBenchApp(name, { ...env(name), ...appEnv[name], ...envOf(i) });
         started.apps.push(app);
         return { ...app, instance: i === 0 ? name : `${name}-${i + 1}` };
       }),

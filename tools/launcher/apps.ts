@@ -22,7 +22,7 @@ export function appEntry(name: AppName): string {
  * 256 sagas in flight, 187 MB with this cap, for about 10 % more of its CPU spent collecting.
  * The Docker image sets the same; NODE_OPTIONS overrides it.
  */
-const DEFAULT_NODE_OPTIONS = '--max-old-space-size=192';
+export const DEFAULT_NODE_OPTIONS = '--max-old-space-size=192';
 
 /**
  * Starts one app's built entry point with the given environment. With ORDO_CPU_PROF_DIR set,
