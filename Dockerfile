@@ -16,7 +16,7 @@ WORKDIR /ordo
 ENV NODE_ENV=production
 # Node would size its heap by the host's memory and let garbage grow to that; see
 # DEFAULT_NODE_OPTIONS in tools/launcher/apps.ts for the measurement.
-ENV NODE_OPTIONS=--max-old-space-size=192
+ENV NODE_OPTIONS="--max-old-space-size=256 --max-semi-space-size=32"
 COPY --from=build /ordo/node_modules node_modules
 COPY --from=build /ordo/dist dist
 COPY package.json ./
