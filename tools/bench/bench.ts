@@ -3,7 +3,7 @@ import { cpus, loadavg, totalmem } from 'os';
 import { AppName, DEFAULT_NODE_OPTIONS } from '../launcher/apps';
 import { startInfra, stopInfra } from '../infra/infra';
 import { cleanUpOnInterrupt, sleep } from '../infra/proc';
-import { CpuSplit, PARTS, PERF_MAP_FLAG, recordCpuSplit } from './cpu-split';
+import { CpuSplit, MeasuredSplit, PARTS, PERF_MAP_FLAG, recordCpuSplit } from './cpu-split';
 import { httpFloor, HttpFloor } from './http-floor';
 import { idleFloor, kafkaFloor, LatencyFloor, pacedFloor, PacedFloor, SqlFloor, sqlFloor } from './floors';
 import { BenchApp, benchOption, deleteTopics, EndWatcher, log, paced, percentile, writeReport } from './harness';
@@ -210,7 +210,7 @@ interface Results {
     /** Saturated sagas/s ÷ the best pgbench TPS. */
     ratio: number;
     /** Where the coordinator's CPU goes at the saturated level, by part of its stack (perf), or why that was not measured. */
-    coordinatorCpu: CpuSplit | { unavailable: string };
+    coordinatorCpu: MeasuredSplit;
     halfLoad: Latency & Usage;
     quarterLoad: Latency & Usage;
   };
@@ -414,7 +414,7 @@ function targets(
     idleIo: LatencyFloor;
     halfIo: PacedFloor;
     http: HttpFloor;
-    coordinatorCpu: CpuSplit | { unavailable: string };
+    coordinatorCpu: MeasuredSplit;
     idle: Results['idle'];
     halfLoad: Latency & Usage;
     peakRssMb: number;
@@ -599,7 +599,7 @@ function report(r: Results): string {
   ].join('\n');
 }
 
-function coordinatorCpuText(split: CpuSplit | { unavailable: string }, saturated: Saturated): string {
+function coordinatorCpuText(split: MeasuredSplit, saturated: Saturated): string {
   if ('unavailable' in split) return `Where the coordinator's CPU goes: not measured (${split.unavailable}).`;
   const perSaga = saturated.cpuMsPerTx.coordinator;
   return [

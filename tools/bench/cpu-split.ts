@@ -35,6 +35,9 @@ export interface CpuSplit {
   top: { name: string; share: number }[];
 }
 
+/** A split, or why it could not be measured. */
+export type MeasuredSplit = CpuSplit | { unavailable: string };
+
 /** Packages by part; a package not listed is one of the "other packages". */
 const PACKAGE_PARTS: [RegExp, Part][] = [
   [/^(kafkajs|@nestjs\/microservices)$/, 'Kafka client'],
@@ -57,6 +60,8 @@ const COMPILER_FRAME = /OptimizingCompileDispatcher|TurbofanCompilationJob|compi
 /** A frame of compiled JavaScript (from the process's perf map) with its script: `JS:*name /path/file.js:1:2`, `node:internal/…:1:2`. */
 const JS_FRAME = /\/perf-\d+\.map\)$/;
 const SCRIPT = /\s((?:\/|node:)\S+?):\d+:\d+/;
+/** Where Ordo's compiled code lives. */
+const BUILT = join(REPO_ROOT, 'dist') + '/';
 
 /** The part a script belongs to, and the name it is listed under (a package, a folder of Ordo's build, node). */
 function partOf(script: string): { part: Part; name: string } {
@@ -67,8 +72,7 @@ function partOf(script: string): { part: Part; name: string } {
     const pkg = scope.startsWith('@') ? `${scope}/${name}` : scope;
     return { part: PACKAGE_PARTS.find(([pattern]) => pattern.test(pkg))?.[1] ?? 'other packages', name: pkg };
   }
-  const built = join(REPO_ROOT, 'dist') + '/';
-  if (script.startsWith(built)) return { part: "Ordo's own code", name: script.slice(built.length).split('/').slice(0, 4).join('/') };
+  if (script.startsWith(BUILT)) return { part: "Ordo's own code", name: script.slice(BUILT.length).split('/').slice(0, 4).join('/') };
   return { part: 'other packages', name: script };
 }
 
@@ -122,16 +126,19 @@ export function splitSamples(script: string): CpuSplit {
  * time; what stopped it when perf is missing or not allowed. Deletes the process's perf map
  * afterwards (the process keeps writing to it until it exits, then it is gone).
  */
-export async function recordCpuSplit(pid: number, seconds: number): Promise<CpuSplit | { unavailable: string }> {
+export async function recordCpuSplit(pid: number, seconds: number): Promise<MeasuredSplit> {
   const dir = mkdtempSync(join(tmpdir(), 'ordo-perf-'));
   const data = join(dir, 'perf.data');
+  // perf missing (spawn fails) or refused (non-zero exit): its last line of error is the reason.
+  const perf = async (args: string[]): Promise<{ stdout: string } | { unavailable: string }> => {
+    const result = await run('perf', args).catch((error: Error) => ({ code: 1, stdout: '', stderr: error.message }));
+    return result.code === 0 ? { stdout: result.stdout } : { unavailable: `perf ${args[0]} failed: ${result.stderr.trim().split('\n').at(-1)}` };
+  };
   try {
-    const recorded = await run('perf', ['record', '-F', '499', '-g', '-p', String(pid), '-o', data, '--', 'sleep', String(seconds)]).catch(
-      (error: Error) => ({ code: 1, stdout: '', stderr: error.message }),
-    );
-    if (recorded.code !== 0) return { unavailable: `perf record failed: ${recorded.stderr.trim().split('\n').at(-1)}` };
-    const printed = await run('perf', ['script', '-i', data, '-F', 'tid,ip,sym,dso']);
-    if (printed.code !== 0) return { unavailable: `perf script failed: ${printed.stderr.trim().split('\n').at(-1)}` };
+    const recorded = await perf(['record', '-F', '499', '-g', '-p', String(pid), '-o', data, '--', 'sleep', String(seconds)]);
+    if ('unavailable' in recorded) return recorded;
+    const printed = await perf(['script', '-i', data, '-F', 'tid,ip,sym,dso']);
+    if ('unavailable' in printed) return printed;
     const split = splitSamples(printed.stdout);
     return split.samples > 0 ? split : { unavailable: 'perf recorded no samples' };
   } finally {
