@@ -1,9 +1,8 @@
 import { INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import { createHash, randomBytes } from 'crypto';
 import { DataSource } from 'typeorm';
-import { configureApp } from '@ordo/platform';
+import { createHttpApp } from '@ordo/platform';
 import { CoordinatorModule } from '../../apps/coordinator/src/coordinator.module';
 import { canonicalDefinition, WorkflowDefinition } from '../../apps/coordinator/src/engine';
 import { PLACE_ORDER_DEFINITION } from '../../apps/coordinator/src/definitions/dto/definition.dto';
@@ -54,8 +53,7 @@ describe('definitions API', () => {
       KAFKA_TOPIC_PREFIX: env.topicPrefix,
       LOG_LEVEL: 'warn',
     });
-    app = await NestFactory.create(CoordinatorModule, { logger: ['error', 'warn'] });
-    configureApp(app, { name: 'coordinator', description: 'e2e' });
+    app = await createHttpApp(CoordinatorModule, { name: 'coordinator', description: 'e2e' }, undefined, { logger: ['error', 'warn'] });
     await app.listen(0, '127.0.0.1');
     baseUrl = await app.getUrl();
   });

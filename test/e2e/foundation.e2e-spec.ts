@@ -1,11 +1,10 @@
 import { INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import { Registry } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { Command, HEADERS, topicNames } from '@ordo/protocol';
 import { CoordinatorModule } from '../../apps/coordinator/src/coordinator.module';
-import { OutgoingMessage } from '@ordo/platform';
+import { createHttpApp, OutgoingMessage } from '@ordo/platform';
 import { waitFor } from '../../tools/infra/proc';
 import { APPS } from '../../tools/launcher/apps';
 import { collect, json, testBus } from '../support/kafka';
@@ -49,7 +48,7 @@ describe('foundation', () => {
       OUTBOX_BATCH_SIZE: '1',
       OUTBOX_MAX_ATTEMPTS: '3',
     });
-    coordinator = await NestFactory.create(CoordinatorModule, { logger: ['error', 'warn'] });
+    coordinator = await createHttpApp(CoordinatorModule, { name: 'coordinator', description: 'e2e' }, undefined, { logger: ['error', 'warn'] });
     await coordinator.init();
   });
 

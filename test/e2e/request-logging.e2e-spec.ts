@@ -1,15 +1,14 @@
 import { Controller, Get, INestApplication, Module, Req } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { Request } from 'express';
+import { FastifyRequest } from 'fastify';
 import { storage } from 'nestjs-pino/storage';
-import { configureApp, ObservabilityModule } from '@ordo/platform';
+import { createHttpApp, ObservabilityModule } from '@ordo/platform';
 
 /** What the request log (pino-http) and nestjs-pino left on a request while it was handled. */
 @Controller('probe')
 class ProbeController {
   @Get()
-  seen(@Req() request: Request) {
-    return { requestId: request.id ?? null, logged: typeof request.log?.info === 'function', store: storage.getStore() !== undefined };
+  seen(@Req() { raw }: FastifyRequest) {
+    return { requestId: raw.id ?? null, logged: typeof raw.log?.info === 'function', store: storage.getStore() !== undefined };
   }
 }
 
@@ -25,8 +24,7 @@ describe('request logging', () => {
   let app: INestApplication;
 
   beforeAll(async () => {
-    app = await NestFactory.create(ProbeModule, { logger: ['error', 'warn'], bodyParser: false });
-    configureApp(app, { name: 'probe', description: 'e2e' });
+    app = await createHttpApp(ProbeModule, { name: 'probe', description: 'e2e' }, undefined, { logger: ['error', 'warn'] });
     await app.listen(0, '127.0.0.1');
   });
 

@@ -588,7 +588,7 @@ function report(r: Results): string {
     `**SQL alone**: the ${f.sql.statementsPerSaga} statements (${f.sql.commitsPerSaga} commits) the coordinator and both participants send for one`,
     `2-step saga, run by pgbench with ${f.sql.clients} clients for ${f.sql.seconds} s against the real tables: **${f.sql.sagasPerSecond.toFixed(0)} sagas/s**,`,
     `${(f.sql.sagasPerSecond / r.pgbench.tps).toFixed(3)} of pgbench's best TPS; Ordo reached ${((100 * s.saturated.rate) / f.sql.sagasPerSecond).toFixed(0)} % of it.`,
-    `**The coordinator's HTTP stack alone**: an app of the coordinator's make (Nest and Express, security headers, JSON body limits, the request log at the`,
+    `**The coordinator's HTTP stack alone**: an app of the coordinator's make (Nest on Fastify, security headers, JSON body limits, the request log at the`,
     `bench's level) that validates each start and answers at once, no authentication, database or Kafka, ${f.http.concurrency} clients:`,
     `**${ms(f.http.cpuMsPerRequest)} of CPU per start request** (${f.http.requests} requests).`,
     '',

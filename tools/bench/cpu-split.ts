@@ -47,7 +47,7 @@ const PACKAGE_PARTS: [RegExp, Part][] = [
     'metrics, tracing and logging',
   ],
   [
-    /^(@nestjs\/.+|express|router|body-parser|raw-body|type-is|content-type|media-typer|mime-types|mime-db|on-finished|finalhandler|send|serve-static|etag|fresh|depd|statuses|http-errors|iconv-lite|qs|cookie|vary|accepts|negotiator|encodeurl|escape-html|parseurl|path-to-regexp|proxy-addr|forwarded|ipaddr\.js|helmet|class-validator|class-transformer|validator|libphonenumber-js|reflect-metadata|rxjs|iterare|uid|tslib|fast-safe-stringify)$/,
+    /^(@nestjs\/.+|fastify|@fastify\/.+|find-my-way|avvio|light-my-request|fast-json-stringify|fast-querystring|fast-decode-uri-component|fast-uri|fastq|reusify|toad-cache|rfdc|abstract-logging|process-warning|secure-json-parse|safe-regex2|ret|proxy-addr|forwarded|ipaddr\.js|path-to-regexp|content-disposition|helmet|class-validator|class-transformer|validator|libphonenumber-js|reflect-metadata|rxjs|iterare|uid|tslib|fast-safe-stringify)$/,
     'HTTP framework and validation',
   ],
 ];

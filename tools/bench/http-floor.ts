@@ -1,8 +1,7 @@
 import { Body, Controller, HttpCode, Module, Post } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import { randomUUID } from 'crypto';
 import { Logger as PinoLogger } from 'nestjs-pino';
-import { configureApp, ObservabilityModule } from '@ordo/platform';
+import { createHttpApp, ObservabilityModule } from '@ordo/platform';
 import { StartTransactionDto } from '../../apps/coordinator/src/transactions/dto/transaction-requests.dto';
 import { spawnService } from '../launcher/apps';
 import { freePort, waitFor } from '../infra/proc';
@@ -11,9 +10,9 @@ import { cpuMs } from './usage';
 
 /**
  * The coordinator's HTTP stack alone: what `POST /transactions` costs its process before any
- * of Ordo's own work. An app of the same make (NestFactory with configureApp and the
- * observability module: security headers, JSON body limits, the DTO's validation, the request
- * log at the bench's level) whose handler validates a start and answers 201 at once; no
+ * of Ordo's own work. An app of the same make (createHttpApp and the observability module:
+ * security headers, JSON body limits, the DTO's validation, the request log at the bench's
+ * level) whose handler validates a start and answers 201 at once; no
  * authentication, rate limit, database or Kafka, so a least figure.
  */
 
@@ -30,9 +29,10 @@ class StartController {
 class HttpFloorModule {}
 
 async function serve(port: number) {
-  const app = await NestFactory.create(HttpFloorModule, { bodyParser: false, bufferLogs: true });
+  const app = await createHttpApp(HttpFloorModule, { name: 'http-floor', description: "the coordinator's HTTP stack alone" }, undefined, {
+    bufferLogs: true,
+  });
   app.useLogger(app.get(PinoLogger));
-  configureApp(app, { name: 'http-floor', description: "the coordinator's HTTP stack alone" });
   await app.listen(port, '127.0.0.1');
 }
 

@@ -1,21 +1,10 @@
 import { INestApplication, Logger, LogLevel, Type } from '@nestjs/common';
-import { Express } from 'express';
-import { NestFactory } from '@nestjs/core';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger as PinoLogger } from 'nestjs-pino';
 import { AppConfig } from './config/app-config';
 import { ConfigError, validateConfig } from './config/validate-config';
 import { ShutdownState } from './health/shutdown-state';
-import { JsonBodyPipe, limitBodies } from './http/body-limits';
-import { HttpErrorFilter } from './http/http-error.filter';
-import { secureHeaders } from './http/security-headers';
-import { validationPipe } from './http/validation.pipe';
-import { traceRequests } from './observability/http-tracing';
-import { METRICS_PATH } from './observability/metrics.module';
+import { API_PREFIX, createHttpApp } from './http-app';
 import { startTracing } from './observability/tracing';
-
-export const API_PREFIX = 'api/v1';
-export const DOCS_PATH = 'api/docs';
 
 const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
 
@@ -55,47 +44,21 @@ export async function bootstrap(options: BootstrapOptions): Promise<INestApplica
 }
 
 async function start(options: BootstrapOptions, config: AppConfig): Promise<INestApplication> {
-  const app = await NestFactory.create(options.module, {
+  const app = await createHttpApp(options.module, options, config, {
     abortOnError: false,
     logger: LEVELS.slice(0, LEVELS.indexOf(config.LOG_LEVEL as LogLevel) + 1),
     // Held until the JSON logger below takes over, so every line of the start is JSON too.
     bufferLogs: true,
-    // Bodies are JSON only, parsed by limitBodies; Nest's default parsers would add a
-    // urlencoded one that every request passes through for nothing.
-    bodyParser: false,
   });
   app.useLogger(app.get(PinoLogger));
-  app.use(app.get(ShutdownState, { strict: false }).closeConnections);
-  configureApp(app, options, config);
+  const shutdown = app.get(ShutdownState, { strict: false });
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('onRequest', (request, reply, done) => shutdown.closeConnections(request.raw, reply.raw, done));
   app.enableShutdownHooks();
   await options.connect?.(app);
   await app.listen(config.PORT, '0.0.0.0');
   new Logger(options.name).log(`listening on http://localhost:${config.PORT}/${API_PREFIX}`);
   return app;
-}
-
-/**
- * The HTTP surface every Ordo process shares: security headers, client addresses through
- * trusted proxies, the /api/v1 prefix, JSON bodies within limits, DTO validation, the one
- * error shape and the OpenAPI docs. Exported so tests serving an app in-process get exactly
- * what `bootstrap` serves. Call it before `init()` / `listen()`.
- */
-export function configureApp(
-  app: INestApplication,
-  docs: Pick<BootstrapOptions, 'name' | 'description'>,
-  settings: Pick<AppConfig, 'MAX_BODY_BYTES' | 'TRUST_PROXY'> = new AppConfig(),
-): void {
-  // request.ip: the address the nearest TRUST_PROXY proxies saw (X-Forwarded-For), else the peer's.
-  (app.getHttpAdapter().getInstance() as Express).set('trust proxy', settings.TRUST_PROXY);
-  secureHeaders(app, DOCS_PATH);
-  limitBodies(app, settings.MAX_BODY_BYTES);
-  app.setGlobalPrefix(API_PREFIX, { exclude: [METRICS_PATH] });
-  app.use(traceRequests);
-  app.useGlobalPipes(new JsonBodyPipe(), validationPipe());
-  app.useGlobalFilters(new HttpErrorFilter());
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder().setTitle(`Ordo ${docs.name}`).setDescription(docs.description).setVersion('1').addBearerAuth().build(),
-  );
-  SwaggerModule.setup(DOCS_PATH, app, document, { jsonDocumentUrl: `${DOCS_PATH}/openapi.json` });
 }

@@ -20,6 +20,7 @@ export * from './http/minutes-query';
 export * from './http/cursors';
 export * from './platform.module';
 export * from './bootstrap';
+export * from './http-app';
 export * from './observability';
 export * from './http/public.decorator';
 export * from './http/openapi-shapes';

@@ -1,6 +1,6 @@
 import { CanActivate, ExecutionContext, HttpStatus, Injectable, Logger } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { Request } from 'express';
+import { FastifyRequest } from 'fastify';
 import { ApiError, IS_PUBLIC, REQUIRED_SCOPE } from '@ordo/platform';
 import { CoordinatorConfig } from '../config/coordinator.config';
 import { digest, parseApiKeys, Principal, Role } from '../config/api-keys';
@@ -9,12 +9,15 @@ import { LoginLimiter } from './failed-logins';
 import { PRINCIPAL } from './principal.decorator';
 
 /** The credential a request carries: `Authorization: Bearer <secret>`, else `X-Api-Key`. */
-export function credentialOf(request: Pick<Request, 'headers'>): string | undefined {
+export function credentialOf(request: Pick<FastifyRequest, 'headers'>): string | undefined {
   const authorization = request.headers.authorization;
   if (typeof authorization === 'string' && /^bearer /i.test(authorization)) return authorization.slice(7).trim() || undefined;
   const key = request.headers['x-api-key'];
   return typeof key === 'string' && key ? key : undefined;
 }
+
+/** The path a request asked for, without its query (which may hold anything). */
+const pathOf = (request: FastifyRequest) => request.url.split('?', 1)[0];
 
 /**
  * Every route needs a configured, unexpired API key with a role that allows it, except
@@ -40,7 +43,7 @@ export class ApiKeyGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return true;
-    const request = context.switchToHttp().getRequest<Request & { [PRINCIPAL]?: Principal }>();
+    const request = context.switchToHttp().getRequest<FastifyRequest & { [PRINCIPAL]?: Principal }>();
     // The client's address as the trusted proxies (TRUST_PROXY) report it.
     const client = request.ip ?? request.socket.remoteAddress ?? 'unknown';
     const credential = credentialOf(request);
@@ -58,7 +61,7 @@ export class ApiKeyGuard implements CanActivate {
     if (!principal) {
       const count = this.limiter.failed(client, presented, now);
       this.logger.warn(
-        `refused ${request.method} ${request.path} from ${client}: ${credential === undefined ? 'no credential' : 'unknown API key'} (${count} in the last minute)`,
+        `refused ${request.method} ${pathOf(request)} from ${client}: ${credential === undefined ? 'no credential' : 'unknown API key'} (${count} in the last minute)`,
       );
       throw new ApiError(HttpStatus.UNAUTHORIZED, 'UNAUTHENTICATED', 'an API key is required: send Authorization: Bearer <key>');
     }
@@ -74,7 +77,7 @@ export class ApiKeyGuard implements CanActivate {
     const read = ['GET', 'HEAD'].includes(request.method);
     const needed = this.reflector.getAllAndOverride<Role | undefined>(REQUIRED_SCOPE, targets) ?? (read ? 'viewer' : 'admin');
     if (!allows(principal.role, needed, !read)) {
-      this.logger.warn(`refused ${request.method} ${request.path} to ${principal.name}: role ${principal.role}, ${needed} needed`);
+      this.logger.warn(`refused ${request.method} ${pathOf(request)} to ${principal.name}: role ${principal.role}, ${needed} needed`);
       throw new ApiError(HttpStatus.FORBIDDEN, 'FORBIDDEN', `this needs the ${needed} role; ${principal.name} is ${principal.role}`);
     }
     request[PRINCIPAL] = principal;

@@ -9,7 +9,7 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
-import { Response } from 'express';
+import { FastifyReply } from 'fastify';
 import { PageQuery } from '@ordo/platform';
 import { Actor } from '../auth/principal.decorator';
 import { RequireRole } from '../auth/roles.decorator';
@@ -56,7 +56,7 @@ export class DefinitionsController {
     // before the engine's validator, which reports every problem with its path, sees them.
     @Body() body: unknown,
     @Actor() actor: string,
-    @Res({ passthrough: true }) response: Response,
+    @Res({ passthrough: true }) response: FastifyReply,
   ): Promise<StoredDefinition> {
     const { created, stored } = await this.definitions.register(body, actor);
     response.status(created ? HttpStatus.CREATED : HttpStatus.OK);

@@ -1,6 +1,6 @@
 import { ExecutionContext, HttpStatus, Injectable } from '@nestjs/common';
 import { ThrottlerGuard, ThrottlerLimitDetail } from '@nestjs/throttler';
-import { Request } from 'express';
+import { FastifyRequest } from 'fastify';
 import { ApiError, IS_PUBLIC } from '@ordo/platform';
 import { credentialOf } from '../auth/api-key.guard';
 import { digest } from '../config/api-keys';
@@ -9,7 +9,7 @@ import { digest } from '../config/api-keys';
  * Who a request counts against: its credential (by digest, never the secret itself), else
  * its client address. One budget per tracker across all routes.
  */
-export function trackerOf(request: Pick<Request, 'headers' | 'ip'>): string {
+export function trackerOf(request: Pick<FastifyRequest, 'headers' | 'ip'>): string {
   const credential = credentialOf(request);
   return credential === undefined ? `ip:${request.ip ?? 'unknown'}` : `key:${digest(credential)}`;
 }
@@ -25,7 +25,7 @@ export class CredentialThrottlerGuard extends ThrottlerGuard {
   }
 
   protected override getTracker(request: Record<string, unknown>): Promise<string> {
-    return Promise.resolve(trackerOf(request as unknown as Request));
+    return Promise.resolve(trackerOf(request as unknown as FastifyRequest));
   }
 
   protected override generateKey(_context: ExecutionContext, tracker: string, throttler: string): string {

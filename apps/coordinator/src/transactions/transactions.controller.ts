@@ -1,6 +1,6 @@
 import { Body, Controller, Get, Headers, HttpCode, HttpStatus, MessageEvent, Param, ParseUUIDPipe, Post, Query, Res, Sse } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { Response } from 'express';
+import { FastifyReply } from 'fastify';
 import { finalize, map, Observable } from 'rxjs';
 import { ApiError } from '@ordo/platform';
 import { ChangeFeed } from './change-feed';
@@ -47,20 +47,20 @@ const TOO_MANY_WAITERS = {
 };
 
 /** `?waitMs` as a wait, given up when the client goes away; none for 0 or absent. */
-function waitOf({ waitMs }: WaitQuery, response: Response): WaitRequest | undefined {
+function waitOf({ waitMs }: WaitQuery, response: FastifyReply): WaitRequest | undefined {
   if (!waitMs) return undefined;
   const gone = new AbortController();
   // 'close' also follows a complete answer; by then the wait has ended and the abort changes nothing.
-  response.once('close', () => gone.abort());
+  response.raw.once('close', () => gone.abort());
   return { ms: waitMs, signal: gone.signal };
 }
 
 /** A refusal for MAX_WAITERS tells when to come back. */
-async function withRetryAfter<T>(response: Response, work: Promise<T>): Promise<T> {
+async function withRetryAfter<T>(response: FastifyReply, work: Promise<T>): Promise<T> {
   try {
     return await work;
   } catch (error) {
-    if (error instanceof TooManyWaiters) response.setHeader('Retry-After', WAITERS_RETRY_AFTER_S);
+    if (error instanceof TooManyWaiters) void response.header('Retry-After', WAITERS_RETRY_AFTER_S);
     throw error;
   }
 }
@@ -101,7 +101,7 @@ export class TransactionsController {
     @Query() query: WaitQuery,
     @Actor() actor: string,
     @Headers('traceparent') traceparent: string | undefined,
-    @Res({ passthrough: true }) response: Response,
+    @Res({ passthrough: true }) response: FastifyReply,
   ): Promise<TransactionView> {
     const wait = waitOf(query, response);
     const { view, created, ended } = await withRetryAfter(response, this.transactions.start(body, actor, traceparent, wait));
@@ -188,7 +188,7 @@ export class TransactionsController {
   })
   @ApiOkResponse({ type: TransactionView })
   @ApiResponse(TOO_MANY_WAITERS)
-  async get(@Param('id', uuid) id: string, @Query() query: WaitQuery, @Res({ passthrough: true }) response: Response): Promise<TransactionView> {
+  async get(@Param('id', uuid) id: string, @Query() query: WaitQuery, @Res({ passthrough: true }) response: FastifyReply): Promise<TransactionView> {
     return (await withRetryAfter(response, this.transactions.get(id, waitOf(query, response)))).view;
   }
 

@@ -19,7 +19,7 @@ export class ShutdownState implements OnModuleDestroy, BeforeApplicationShutdown
   }
 
   /**
-   * Middleware: once stopping, every response closes its connection. The HTTP server's close
+   * A hook on Node's request and response: once stopping, every response closes its connection. The HTTP server's close
    * waits for its connections to end, and a client that keeps sending on a keep-alive one
    * (any busy HTTP client) would hold it — and the process — open for ever.
    */

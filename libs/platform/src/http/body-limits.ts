@@ -1,41 +1,36 @@
-import { ArgumentMetadata, HttpStatus, INestApplication, PipeTransform } from '@nestjs/common';
+import { ArgumentMetadata, HttpStatus, PipeTransform } from '@nestjs/common';
 import { isUtf8 } from 'buffer';
-import { json, NextFunction, Request, Response } from 'express';
+import { FastifyInstance, FastifyRequest } from 'fastify';
 import { jsonProblem } from '@ordo/protocol';
-import { ApiError, HttpErrorFilter } from './http-error.filter';
+import { ApiError } from './http-error.filter';
 
-const errors = new HttpErrorFilter();
+/** Whether a request carries a body at all (a POST without one may still name a type). */
+const hasBody = (request: FastifyRequest) => request.headers['transfer-encoding'] !== undefined || Number(request.headers['content-length'] ?? 0) > 0;
 
 /**
- * Request bodies are JSON, at most `maxBodyBytes` (larger: 413 PAYLOAD_TOO_LARGE, told by
- * Content-Length before reading); malformed JSON or invalid UTF-8 is 400 BAD_REQUEST, another content type
- * 415. These are answered here, in the error shape: an error passed on from middleware
- * would meet the dashboard's static file server, which turns every error on an /api route
- * into a 404.
+ * Request bodies are JSON, at most the server's `bodyLimit` (MAX_BODY_BYTES; larger: 413
+ * PAYLOAD_TOO_LARGE, told by Content-Length before reading); malformed JSON or invalid UTF-8
+ * is 400 BAD_REQUEST, a body of another content type 415. Fastify's own parsers are
+ * replaced: its JSON parser refuses `__proto__` keys, which a workflow's input may hold as
+ * data (it is stored as sent, never merged into an object).
  */
-export function limitBodies(app: INestApplication, maxBodyBytes: number): void {
-  const parse = json({
-    limit: maxBodyBytes,
+export function limitBodies(server: FastifyInstance): void {
+  server.removeAllContentTypeParsers();
+  const parseJson = (_request: FastifyRequest, body: string | Buffer, done: (error: Error | null, body?: unknown) => void) => {
     // Decoding would turn each bad byte into U+FFFD and store the changed text as if sent.
-    verify: (_request, _response, body) => {
-      if (!isUtf8(body)) throw new ApiError(HttpStatus.BAD_REQUEST, 'BAD_REQUEST', 'request body is not valid UTF-8');
-    },
-  });
-  const refuse = (response: Response, error: unknown) => {
-    const [status, body] = errors.render(error);
-    response.status(status).json(body);
-  };
-  // Named so that Nest does not add its own JSON parser (it skips one named jsonParser).
-  app.use(function jsonParser(request: Request, response: Response, next: NextFunction) {
-    const hasBody = request.headers['transfer-encoding'] !== undefined || Number(request.headers['content-length'] ?? 0) > 0;
-    if (hasBody && !request.is(['application/json', 'application/*+json'])) {
-      const type = request.headers['content-type'] ?? 'none';
-      return refuse(
-        response,
-        new ApiError(HttpStatus.UNSUPPORTED_MEDIA_TYPE, 'UNSUPPORTED_MEDIA_TYPE', `request bodies must be application/json (got ${type})`),
-      );
+    if (!isUtf8(body as Buffer)) return done(new ApiError(HttpStatus.BAD_REQUEST, 'BAD_REQUEST', 'request body is not valid UTF-8'));
+    if (body.length === 0) return done(null, {});
+    try {
+      done(null, JSON.parse(body.toString('utf8')));
+    } catch (error) {
+      done(new ApiError(HttpStatus.BAD_REQUEST, 'BAD_REQUEST', (error as Error).message));
     }
-    parse(request, response, (error?: unknown) => (error ? refuse(response, error) : next()));
+  };
+  for (const type of ['application/json', /^application\/[^;]+\+json$/]) server.addContentTypeParser(type, { parseAs: 'buffer' }, parseJson);
+  server.addContentTypeParser('*', (request, _payload, done) => {
+    if (!hasBody(request)) return done(null, undefined);
+    const type = request.headers['content-type'] ?? 'none';
+    done(new ApiError(HttpStatus.UNSUPPORTED_MEDIA_TYPE, 'UNSUPPORTED_MEDIA_TYPE', `request bodies must be application/json (got ${type})`));
   });
 }
 

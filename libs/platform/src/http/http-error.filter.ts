@@ -1,5 +1,5 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
-import { Request, Response } from 'express';
+import { FastifyReply, FastifyRequest } from 'fastify';
 
 /** The one error shape of every Ordo API: `{ "error": { "code", "message", "details"? } }`. */
 export interface ErrorBody {
@@ -34,16 +34,15 @@ export class HttpErrorFilter implements ExceptionFilter {
     // error must reach the transport as it is, not as a TypeError from an HTTP response.
     if (host.getType() !== 'http') throw exception;
     const http = host.switchToHttp();
-    const response = http.getResponse<Response>();
-    const [status, body] = this.render(exception, http.getRequest<Request>());
-    response.status(status).json(body);
+    const [status, body] = this.render(exception, http.getRequest<FastifyRequest>());
+    void http.getResponse<FastifyReply>().status(status).send(body);
   }
 
   /**
-   * The status and body of `exception`; also used by middleware that answers itself. An
-   * unexpected one is logged with the request it broke (its id is the request log's).
+   * The status and body of `exception`. An unexpected one is logged with the request it
+   * broke (its id is the request log's).
    */
-  render(exception: unknown, request?: Request): [number, ErrorBody] {
+  render(exception: unknown, request?: FastifyRequest): [number, ErrorBody] {
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       const payload = exception.getResponse();
@@ -55,13 +54,13 @@ export class HttpErrorFilter implements ExceptionFilter {
       const message = typeof given === 'string' ? given : Array.isArray(given) ? given.join(',') : exception.message;
       return [status, { error: { code: CODES[status] ?? `HTTP_${status}`, message } }];
     }
-    const status = (exception as { status?: number; type?: string }).status;
+    const status = (exception as { statusCode?: number }).statusCode;
     if (typeof status === 'number' && status >= 400 && status < 500) {
-      // body-parser errors (malformed JSON, entity too large) carry a status.
+      // Fastify's own refusals (a body over the limit …) carry a statusCode.
       return [status, { error: { code: CODES[status] ?? `HTTP_${status}`, message: (exception as Error).message } }];
     }
-    const id = request?.id === undefined ? '' : ` (request ${JSON.stringify(request.id)})`;
-    const during = request ? `${request.method} ${request.originalUrl}${id}: ` : '';
+    const id = request?.raw.id === undefined ? '' : ` (request ${JSON.stringify(request.raw.id)})`;
+    const during = request ? `${request.method} ${request.url}${id}: ` : '';
     this.logger.error(`${during}${exception instanceof Error ? exception.stack : String(exception)}`);
     return [500, { error: { code: 'INTERNAL', message: 'internal error' } }];
   }

@@ -1,5 +1,4 @@
-import { INestApplication } from '@nestjs/common';
-import { NextFunction, Request, Response } from 'express';
+import { FastifyInstance } from 'fastify';
 import helmet from 'helmet';
 
 /**
@@ -26,7 +25,7 @@ export const CONTENT_SECURITY_POLICY = {
  * no referrer leaks …). Swagger UI's page (`docsPath`) carries inline styles: it alone
  * may use them.
  */
-export function secureHeaders(app: INestApplication, docsPath: string): void {
+export function secureHeaders(server: FastifyInstance, docsPath: string): void {
   // No upgrade-insecure-requests (a default of helmet's): over plain HTTP on a local port
   // it would send every asset to an https:// that does not exist.
   const withPolicy = (directives: typeof CONTENT_SECURITY_POLICY) =>
@@ -34,7 +33,8 @@ export function secureHeaders(app: INestApplication, docsPath: string): void {
     helmet({ contentSecurityPolicy: { useDefaults: false, directives }, frameguard: { action: 'deny' } });
   const strict = withPolicy(CONTENT_SECURITY_POLICY);
   const docs = withPolicy({ ...CONTENT_SECURITY_POLICY, 'style-src': ["'self'", "'unsafe-inline'"] });
-  app.use((request: Request, response: Response, next: NextFunction) =>
-    (request.path.startsWith(`/${docsPath}`) ? docs : strict)(request, response, next),
+  // helmet sets them on Node's response, where Fastify's own headers join them.
+  server.addHook('onRequest', (request, reply, done) =>
+    (request.url.startsWith(`/${docsPath}`) ? docs : strict)(request.raw, reply.raw, (error?: unknown) => done(error as Error | undefined)),
   );
 }

@@ -1,6 +1,6 @@
 import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { Response } from 'express';
+import { FastifyReply } from 'fastify';
 import { Actor } from '../../auth/principal.decorator';
 import { RequireRole } from '../../auth/roles.decorator';
 import { BulkActionCount, BulkActionList, BulkActionRequest, BulkActionView } from './bulk-action.dto';
@@ -27,7 +27,7 @@ export class BulkActionsController {
   async start(
     @Body() body: BulkActionRequest,
     @Actor() actor: string,
-    @Res({ passthrough: true }) response: Response,
+    @Res({ passthrough: true }) response: FastifyReply,
   ): Promise<BulkActionCount | BulkActionView> {
     const started = await this.bulk.start(body, actor);
     if (!('id' in started)) return started;
