@@ -40,7 +40,6 @@ export async function createHttpApp(
   const adapter = new FastifyAdapter({
     // request.ip: the address the nearest TRUST_PROXY proxies saw (X-Forwarded-For), else the peer's.
     trustProxy: settings.TRUST_PROXY,
-    bodyLimit: settings.MAX_BODY_BYTES,
     // Node's own limit on receiving a whole request, which Fastify turns off by default: a
     // client trickling a request's bytes would otherwise hold its socket for ever.
     requestTimeout: 300_000,
@@ -49,7 +48,7 @@ export async function createHttpApp(
   const app = await NestFactory.create<NestFastifyApplication>(module, adapter, { ...options, bodyParser: false });
   const server = app.getHttpAdapter().getInstance();
   secureHeaders(server, DOCS_PATH);
-  limitBodies(server);
+  limitBodies(server, settings.MAX_BODY_BYTES);
   traceRequests(server);
   app.setGlobalPrefix(API_PREFIX, { exclude: [METRICS_PATH] });
   app.useGlobalPipes(new JsonBodyPipe(), validationPipe());

@@ -1,36 +1,64 @@
 import { ArgumentMetadata, HttpStatus, PipeTransform } from '@nestjs/common';
 import { isUtf8 } from 'buffer';
 import { FastifyInstance, FastifyRequest } from 'fastify';
+import { IncomingMessage } from 'http';
 import { jsonProblem } from '@ordo/protocol';
 import { ApiError } from './http-error.filter';
 
-/** Whether a request carries a body at all (a POST without one may still name a type). */
-const hasBody = (request: FastifyRequest) => request.headers['transfer-encoding'] !== undefined || Number(request.headers['content-length'] ?? 0) > 0;
+/**
+ * The body of a request, or a refusal once it has all arrived: a body over `limit` bytes
+ * (known from Content-Length at once, or as it streams) is discarded, not kept, as is one
+ * refused already (`refusal`). Reading to the end lets a client still sending hear the
+ * answer: Fastify closes the connection after a refused body, and a client whose write
+ * meets the closed socket sees a broken pipe instead of the 413.
+ */
+function readBody(payload: IncomingMessage, limit: number, refusal?: ApiError): Promise<Buffer> {
+  const tooLarge = () => new ApiError(HttpStatus.PAYLOAD_TOO_LARGE, 'PAYLOAD_TOO_LARGE', `request bodies are at most ${limit} bytes`);
+  refusal ??= Number(payload.headers['content-length']) > limit ? tooLarge() : undefined;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  return new Promise((resolve, reject) => {
+    payload.on('data', (chunk: Buffer) => {
+      if (refusal) return;
+      size += chunk.length;
+      if (size <= limit) return chunks.push(chunk);
+      refusal = tooLarge();
+      chunks.length = 0;
+    });
+    payload.on('end', () => (refusal ? reject(refusal) : resolve(Buffer.concat(chunks, size))));
+    payload.on('error', reject);
+  });
+}
+
+/** A JSON body as sent: malformed JSON or invalid UTF-8 is 400 BAD_REQUEST. */
+function parseJson(body: Buffer): unknown {
+  // Decoding would turn each bad byte into U+FFFD and store the changed text as if sent.
+  if (!isUtf8(body)) throw new ApiError(HttpStatus.BAD_REQUEST, 'BAD_REQUEST', 'request body is not valid UTF-8');
+  if (body.length === 0) return {};
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch (error) {
+    throw new ApiError(HttpStatus.BAD_REQUEST, 'BAD_REQUEST', (error as Error).message);
+  }
+}
 
 /**
- * Request bodies are JSON, at most the server's `bodyLimit` (MAX_BODY_BYTES; larger: 413
- * PAYLOAD_TOO_LARGE, told by Content-Length before reading); malformed JSON or invalid UTF-8
- * is 400 BAD_REQUEST, a body of another content type 415. Fastify's own parsers are
- * replaced: its JSON parser refuses `__proto__` keys, which a workflow's input may hold as
- * data (it is stored as sent, never merged into an object).
+ * Request bodies are JSON, at most `maxBodyBytes` (larger: 413 PAYLOAD_TOO_LARGE, never held
+ * in memory); malformed JSON or invalid UTF-8 is 400 BAD_REQUEST, a body of another content
+ * type 415. Fastify's own parsers are replaced: its JSON parser refuses `__proto__` keys,
+ * which a workflow's input may hold as data (it is stored as sent, never merged into an object).
  */
-export function limitBodies(server: FastifyInstance): void {
+export function limitBodies(server: FastifyInstance, maxBodyBytes: number): void {
   server.removeAllContentTypeParsers();
-  const parseJson = (_request: FastifyRequest, body: string | Buffer, done: (error: Error | null, body?: unknown) => void) => {
-    // Decoding would turn each bad byte into U+FFFD and store the changed text as if sent.
-    if (!isUtf8(body as Buffer)) return done(new ApiError(HttpStatus.BAD_REQUEST, 'BAD_REQUEST', 'request body is not valid UTF-8'));
-    if (body.length === 0) return done(null, {});
-    try {
-      done(null, JSON.parse(body.toString('utf8')));
-    } catch (error) {
-      done(new ApiError(HttpStatus.BAD_REQUEST, 'BAD_REQUEST', (error as Error).message));
-    }
-  };
-  for (const type of ['application/json', /^application\/[^;]+\+json$/]) server.addContentTypeParser(type, { parseAs: 'buffer' }, parseJson);
-  server.addContentTypeParser('*', (request, _payload, done) => {
-    if (!hasBody(request)) return done(null, undefined);
+  for (const type of ['application/json', /^application\/[^;]+\+json$/]) {
+    server.addContentTypeParser(type, async (_request: FastifyRequest, payload: IncomingMessage) => parseJson(await readBody(payload, maxBodyBytes)));
+  }
+  server.addContentTypeParser('*', async (request: FastifyRequest, payload: IncomingMessage) => {
+    // A request without a body (a POST naming a type all the same) has none to refuse.
+    if (request.headers['transfer-encoding'] === undefined && !(Number(request.headers['content-length']) > 0)) return undefined;
     const type = request.headers['content-type'] ?? 'none';
-    done(new ApiError(HttpStatus.UNSUPPORTED_MEDIA_TYPE, 'UNSUPPORTED_MEDIA_TYPE', `request bodies must be application/json (got ${type})`));
+    const message = `request bodies must be application/json (got ${type})`;
+    await readBody(payload, 0, new ApiError(HttpStatus.UNSUPPORTED_MEDIA_TYPE, 'UNSUPPORTED_MEDIA_TYPE', message));
   });
 }
 
