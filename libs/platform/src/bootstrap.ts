@@ -51,11 +51,7 @@ async function start(options: BootstrapOptions, config: AppConfig): Promise<INes
     bufferLogs: true,
   });
   app.useLogger(app.get(PinoLogger));
-  const shutdown = app.get(ShutdownState, { strict: false });
-  app
-    .getHttpAdapter()
-    .getInstance()
-    .addHook('onRequest', (request, reply, done) => shutdown.closeConnections(request.raw, reply.raw, done));
+  app.get(ShutdownState, { strict: false }).closeConnections(app.getHttpAdapter().getInstance());
   app.enableShutdownHooks();
   await options.connect?.(app);
   await app.listen(config.PORT, '0.0.0.0');

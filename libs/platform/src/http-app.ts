@@ -43,6 +43,9 @@ export async function createHttpApp(
     // Node's own limit on receiving a whole request, which Fastify turns off by default: a
     // client trickling a request's bytes would otherwise hold its socket for ever.
     requestTimeout: 300_000,
+    // At close, Fastify would otherwise cut every connection, requests under way too (a long
+    // poll answered at shutdown); Node's close ends the idle ones and waits for the rest.
+    forceCloseConnections: false,
   });
   // Bodies are JSON only, parsed by limitBodies: Nest's parsers would add a urlencoded one.
   const app = await NestFactory.create<NestFastifyApplication>(module, adapter, { ...options, bodyParser: false });

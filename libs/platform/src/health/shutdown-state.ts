@@ -1,5 +1,5 @@
 import { BeforeApplicationShutdown, Injectable, OnModuleDestroy } from '@nestjs/common';
-import { IncomingMessage, ServerResponse } from 'http';
+import { FastifyInstance } from 'fastify';
 import { setTimeout as sleep } from 'timers/promises';
 import { AppConfig } from '../config/app-config';
 
@@ -19,14 +19,17 @@ export class ShutdownState implements OnModuleDestroy, BeforeApplicationShutdown
   }
 
   /**
-   * A hook on Node's request and response: once stopping, every response closes its connection. The HTTP server's close
-   * waits for its connections to end, and a client that keeps sending on a keep-alive one
-   * (any busy HTTP client) would hold it — and the process — open for ever.
+   * Once stopping, every response closes its connection, those of requests already under way
+   * included (a long poll answered at shutdown). The HTTP server's close waits for its
+   * connections to end, and a client that keeps sending on a keep-alive one (any busy HTTP
+   * client) would hold it — and the process — open for ever.
    */
-  readonly closeConnections = (_request: IncomingMessage, response: ServerResponse, next: () => void) => {
-    if (this.draining) response.setHeader('connection', 'close');
-    next();
-  };
+  closeConnections(server: FastifyInstance): void {
+    server.addHook('onSend', (_request, reply, payload, done) => {
+      if (this.draining) void reply.header('connection', 'close');
+      done(null, payload);
+    });
+  }
 
   onModuleDestroy() {
     this.draining = true;
