@@ -28,7 +28,7 @@ export interface HttpDocs {
  * bodies within limits, DTO validation, the one error shape and the OpenAPI docs. Used by
  * `bootstrap` and by tests serving an app in-process, so both serve exactly the same.
  *
- * Fastify, not Express: the same validated start costs about half the CPU per request
+ * Fastify, not Express: the same validated start costs about 40 % less CPU per request
  * (docs/benchmarks.md), and the coordinator's CPU per saga is what bounds its throughput.
  */
 export async function createHttpApp(
