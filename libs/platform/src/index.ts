@@ -23,4 +23,5 @@ export * from './bootstrap';
 export * from './http-app';
 export * from './observability';
 export * from './http/public.decorator';
+export * from './http/request-path';
 export * from './http/openapi-shapes';

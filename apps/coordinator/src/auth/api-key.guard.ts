@@ -1,7 +1,7 @@
 import { CanActivate, ExecutionContext, HttpStatus, Injectable, Logger } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { FastifyRequest } from 'fastify';
-import { ApiError, IS_PUBLIC, REQUIRED_SCOPE } from '@ordo/platform';
+import { ApiError, IS_PUBLIC, pathOf, REQUIRED_SCOPE } from '@ordo/platform';
 import { CoordinatorConfig } from '../config/coordinator.config';
 import { digest, parseApiKeys, Principal, Role } from '../config/api-keys';
 import { allows } from './roles';
@@ -15,9 +15,6 @@ export function credentialOf(request: Pick<FastifyRequest, 'headers'>): string |
   const key = request.headers['x-api-key'];
   return typeof key === 'string' && key ? key : undefined;
 }
-
-/** The path a request asked for, without its query (which may hold anything). */
-const pathOf = (request: FastifyRequest) => request.url.split('?', 1)[0];
 
 /**
  * Every route needs a configured, unexpired API key with a role that allows it, except

@@ -1,5 +1,6 @@
 import { Context, context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { FastifyInstance, FastifyRequest } from 'fastify';
+import { pathOf } from '../http/request-path';
 import { contextFromTraceparent, tracer, tracingEnabled } from './tracing';
 
 /**
@@ -14,7 +15,7 @@ export function traceRequests(server: FastifyInstance): void {
   server.addHook('onRequest', (request, _reply, done) => {
     const traceparent = request.headers.traceparent;
     const parent = contextFromTraceparent(typeof traceparent === 'string' ? traceparent : undefined);
-    const attributes = { 'http.request.method': request.method, 'url.path': request.url.split('?', 1)[0] };
+    const attributes = { 'http.request.method': request.method, 'url.path': pathOf(request) };
     active.set(request, trace.setSpan(parent, tracer().startSpan(request.method, { kind: SpanKind.SERVER, attributes }, parent)));
     done();
   });
