@@ -5,6 +5,9 @@ import { IncomingMessage } from 'http';
 import { jsonProblem } from '@ordo/protocol';
 import { ApiError } from './http-error.filter';
 
+/** Whether a request carries a body at all. */
+const hasBody = (request: FastifyRequest) => request.headers['transfer-encoding'] !== undefined || Number(request.headers['content-length']) > 0;
+
 /**
  * The body of a request, or a refusal once it has all arrived: a body over `limit` bytes
  * (known from Content-Length at once, or as it streams) is discarded, not kept, as is one
@@ -21,9 +24,12 @@ function readBody(payload: IncomingMessage, limit: number, refusal?: ApiError): 
     payload.on('data', (chunk: Buffer) => {
       if (refusal) return;
       size += chunk.length;
-      if (size <= limit) return chunks.push(chunk);
-      refusal = tooLarge();
-      chunks.length = 0;
+      if (size <= limit) {
+        chunks.push(chunk);
+      } else {
+        refusal = tooLarge();
+        chunks.length = 0;
+      }
     });
     payload.on('end', () => (refusal ? reject(refusal) : resolve(Buffer.concat(chunks, size))));
     payload.on('error', reject);
@@ -55,7 +61,7 @@ export function limitBodies(server: FastifyInstance, maxBodyBytes: number): void
   }
   server.addContentTypeParser('*', async (request: FastifyRequest, payload: IncomingMessage) => {
     // A request without a body (a POST naming a type all the same) has none to refuse.
-    if (request.headers['transfer-encoding'] === undefined && !(Number(request.headers['content-length']) > 0)) return undefined;
+    if (!hasBody(request)) return undefined;
     const type = request.headers['content-type'] ?? 'none';
     const message = `request bodies must be application/json (got ${type})`;
     await readBody(payload, 0, new ApiError(HttpStatus.UNSUPPORTED_MEDIA_TYPE, 'UNSUPPORTED_MEDIA_TYPE', message));

@@ -42,26 +42,25 @@ export class HttpErrorFilter implements ExceptionFilter {
    * The status and body of `exception`. An unexpected one is logged with the request it
    * broke (its id is the request log's).
    */
-  render(exception: unknown, request?: FastifyRequest): [number, ErrorBody] {
+  private render(exception: unknown, request: FastifyRequest): [number, ErrorBody] {
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       const payload = exception.getResponse();
       if (typeof payload === 'object' && payload !== null && 'error' in payload && typeof payload.error === 'object') {
         return [status, payload as ErrorBody];
       }
-      // Nest's built-in exceptions (404 route, 413 body too large from the body parser …).
+      // Nest's built-in exceptions (404 route, a pipe's 400 …).
       const given = typeof payload === 'string' ? payload : (payload as { message?: unknown }).message;
       const message = typeof given === 'string' ? given : Array.isArray(given) ? given.join(',') : exception.message;
       return [status, { error: { code: CODES[status] ?? `HTTP_${status}`, message } }];
     }
     const status = (exception as { statusCode?: number }).statusCode;
     if (typeof status === 'number' && status >= 400 && status < 500) {
-      // Fastify's own refusals (a body over the limit …) carry a statusCode.
+      // Fastify's own refusals (a Content-Length that does not match the body …) carry a statusCode.
       return [status, { error: { code: CODES[status] ?? `HTTP_${status}`, message: (exception as Error).message } }];
     }
-    const id = request?.raw.id === undefined ? '' : ` (request ${JSON.stringify(request.raw.id)})`;
-    const during = request ? `${request.method} ${request.url}${id}: ` : '';
-    this.logger.error(`${during}${exception instanceof Error ? exception.stack : String(exception)}`);
+    const id = request.raw.id === undefined ? '' : ` (request ${JSON.stringify(request.raw.id)})`;
+    this.logger.error(`${request.method} ${request.url}${id}: ${exception instanceof Error ? exception.stack : String(exception)}`);
     return [500, { error: { code: 'INTERNAL', message: 'internal error' } }];
   }
 }
