@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from 'child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'fs';
-import { tmpdir } from 'os';
+import { cpus, tmpdir } from 'os';
 import { join } from 'path';
 import { REPO_ROOT } from '../../tools/infra/paths';
 import { testEnv } from '../support/test-env';
@@ -83,6 +83,7 @@ describe('npm run bench, small', () => {
       results.floors.sql.statementsPerSaga,
       results.floors.http.cpuMsPerRequest,
       results.pgbench.clients,
+      results.pgbench.cpuMsPerTx,
     ];
     expect(figures.filter((n) => !(typeof n === 'number' && n > 0))).toEqual([]);
     // The figures against each other and against the floors measured in this run. Bounds
@@ -106,20 +107,26 @@ describe('npm run bench, small', () => {
     expect(results.idle.dag4.p50).toBeGreaterThan(results.idle.saga2.p50);
     // The HTTP stack alone is a part of what the coordinator spends per saga.
     expect(results.floors.http.cpuMsPerRequest).toBeLessThan(saga2.saturated.cpuMsPerTx.coordinator);
-    // Where the coordinator's CPU goes: measured wherever perf can record (the bench's
-    // prerequisites install it; the tests' do not), else the reason names perf.
-    const split = saga2.coordinatorCpu;
-    if (spawnSync('perf', ['--version']).status === 0) {
-      const shares = Object.values(split.shares as Record<string, number>);
-      expect(split.samples).toBeGreaterThan(0);
-      expect(shares.reduce((sum, share) => sum + share, 0)).toBeCloseTo(1, 6);
-      // The saga's work runs through Ordo's code, its Kafka client and its PostgreSQL driver.
-      expect([split.shares["Ordo's own code"], split.shares['Kafka client'], split.shares['PostgreSQL driver']].every((share) => share > 0)).toBe(
-        true,
-      );
-    } else {
-      expect(split.unavailable).toMatch(/perf/);
+    // Where the coordinator's and the participants' CPU goes: measured wherever perf can
+    // record (the bench's prerequisites install it; the tests' do not), else the reason names perf.
+    expect(Object.keys(saga2.cpuSplits)).toEqual(['coordinator', 'inventory', 'payment']);
+    type Split = { samples: number; shares: Record<string, number>; unavailable?: string };
+    for (const split of Object.values<Split>(saga2.cpuSplits)) {
+      if (spawnSync('perf', ['--version']).status === 0) {
+        const shares = Object.values(split.shares);
+        expect(split.samples).toBeGreaterThan(0);
+        expect(shares.reduce((sum, share) => sum + share, 0)).toBeCloseTo(1, 6);
+        // The saga's work runs through Ordo's code, its Kafka client and its PostgreSQL driver.
+        expect([split.shares["Ordo's own code"], split.shares['Kafka client'], split.shares['PostgreSQL driver']].every((share) => share > 0)).toBe(
+          true,
+        );
+      } else {
+        expect(split.unavailable).toMatch(/perf/);
+      }
     }
+    // A pgbench transaction's CPU fits its TPS: the cores give no more than they have (the
+    // margin: starting pgbench and its connections, which its TPS leaves out).
+    expect(results.pgbench.cpuMsPerTx).toBeLessThan((1.5 * cpus().length * 1000) / results.pgbench.tps);
     // The floor at half load starts as many sagas at the same rate as the half-load run.
     expect([results.floors.halfLoad.rate, results.floors.halfLoad.rounds]).toEqual([saga2.halfLoad.targetRate, saga2.halfLoad.count]);
     expect(results.floors.halfLoad.p50).toBeLessThanOrEqual(results.floors.halfLoad.p99);

@@ -209,8 +209,8 @@ interface Results {
     commandsPerSaga: Record<string, number>;
     /** Saturated sagas/s ÷ the best pgbench TPS. */
     ratio: number;
-    /** Where the coordinator's CPU goes at the saturated level, by part of its stack (perf), or why that was not measured. */
-    coordinatorCpu: MeasuredSplit;
+    /** Where each app's CPU goes at the saturated level, by part of its stack (perf), or why that was not measured. */
+    cpuSplits: Record<Profiled, MeasuredSplit>;
     halfLoad: Latency & Usage;
     quarterLoad: Latency & Usage;
   };
@@ -248,9 +248,17 @@ async function main() {
     await stopInfra(infra.started);
   });
   try {
-    // With perf maps, so that perf can name the coordinator's compiled JavaScript (where its CPU goes, below).
-    const nodeOptions = `${process.env.NODE_OPTIONS ?? DEFAULT_NODE_OPTIONS} ${PERF_MAP_FLAG}`;
-    system = await startSystem(infra, base, topicPrefix, options.rows, started, ONE_OF_EACH, { coordinator: { NODE_OPTIONS: nodeOptions } });
+    // With perf maps, so that perf can name the compiled JavaScript of the apps profiled (where their CPU goes, below).
+    const withPerfMap = { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? DEFAULT_NODE_OPTIONS} ${PERF_MAP_FLAG}` };
+    system = await startSystem(
+      infra,
+      base,
+      topicPrefix,
+      options.rows,
+      started,
+      ONE_OF_EACH,
+      Object.fromEntries(PROFILED.map((app) => [app, withPerfMap])),
+    );
     counters = await SqlCounters.open(system.databases);
     const load = workloads(options.rows);
     // Until V8 has compiled the hot paths and the caches are filled: a cold system's first
@@ -274,10 +282,11 @@ async function main() {
 
     const saturation = await saturate(system, counters, load.saga2, options);
     const clients = saturation.best.concurrency;
-    const coordinatorCpu = await profileCoordinator(system, load.saga2, clients, options.seconds);
-    log(
-      `where the coordinator's CPU goes at ${clients} in flight: ${'unavailable' in coordinatorCpu ? coordinatorCpu.unavailable : splitText(coordinatorCpu)}`,
-    );
+    const cpuSplits = await profileApps(system, load.saga2, clients, options.seconds);
+    for (const app of PROFILED) {
+      const split = cpuSplits[app];
+      log(`where ${app}'s CPU goes at ${clients} in flight: ${'unavailable' in split ? split.unavailable : splitText(split)}`);
+    }
     const halfLoad = await metered(system, () => openLoop(system!, load.saga2, saturation.best.rate / 2, options.halfLoadSeconds));
     log(`2-step saga at ${halfLoad.targetRate.toFixed(1)}/s: p50 ${halfLoad.p50} ms, p95 ${halfLoad.p95} ms, p99 ${halfLoad.p99} ms`);
     // What the same rate costs the saga's messaging and SQL alone, with the apps idle.
@@ -339,7 +348,7 @@ async function main() {
         saturated: saturation.best,
         commandsPerSaga: commands,
         ratio,
-        coordinatorCpu,
+        cpuSplits,
         halfLoad,
         quarterLoad,
       },
@@ -356,7 +365,7 @@ async function main() {
         idleIo,
         halfIo,
         http,
-        coordinatorCpu,
+        cpuSplits,
         idle,
         halfLoad,
         peakRssMb,
@@ -370,16 +379,21 @@ async function main() {
   }
 }
 
+/** The apps of the 2-step saga whose CPU the bench splits by part of their stack. */
+const PROFILED = ['coordinator', 'inventory', 'payment'] as const;
+type Profiled = (typeof PROFILED)[number];
+
 /**
- * Where the coordinator's CPU goes at `concurrency` in flight: perf's samples of it during a
- * closed loop of `seconds`, leaving out the first and last second (clients starting, draining).
+ * Where each profiled app's CPU goes at `concurrency` in flight: perf's samples of all of
+ * them at once during a closed loop of `seconds`, leaving out the first and last second
+ * (clients starting, draining).
  */
-async function profileCoordinator(system: System, workload: Workload, concurrency: number, seconds: number) {
+async function profileApps(system: System, workload: Workload, concurrency: number, seconds: number): Promise<Record<Profiled, MeasuredSplit>> {
   const loop = closedLoop(system, workload, concurrency, seconds);
   await sleep(1000);
-  const split = await recordCpuSplit(system.byName.coordinator.pid, Math.max(1, seconds - 2));
+  const splits = await Promise.all(PROFILED.map((app) => recordCpuSplit(system.byName[app].pid, Math.max(1, seconds - 2))));
   await loop;
-  return split;
+  return Object.fromEntries(PROFILED.map((app, i) => [app, splits[i]])) as Record<Profiled, MeasuredSplit>;
 }
 
 /** The split as text, largest part first: each part's share, and its ms of `totalMs` when given. */
@@ -414,7 +428,7 @@ function targets(
     idleIo: LatencyFloor;
     halfIo: PacedFloor;
     http: HttpFloor;
-    coordinatorCpu: MeasuredSplit;
+    cpuSplits: Record<Profiled, MeasuredSplit>;
     idle: Results['idle'];
     halfLoad: Latency & Usage;
     peakRssMb: number;
@@ -443,25 +457,32 @@ function targets(
   // it bounds nothing.
   const sqlBound = m.sql.sagasPerSecond >= saturated.rate ? `; ≤ ${(m.sql.sagasPerSecond / m.raw.tps).toFixed(3)} (its SQL alone)` : '';
   const coordinatorMs = saturated.cpuMsPerTx.coordinator;
-  const ownMs = 'unavailable' in m.coordinatorCpu ? undefined : m.coordinatorCpu.shares["Ordo's own code"] * coordinatorMs;
-  const coordinatorSplit =
-    ownMs === undefined
-      ? ''
-      : `; of its ${ms(coordinatorMs)}, ${ms(ownMs)} in Ordo's own code and ${ms(coordinatorMs - ownMs)} in the libraries it calls, Node.js and V8 (perf, below)`;
+  // An app's CPU split into Ordo's own code and the rest, in ms of `totalMs`; empty without perf.
+  const ownAndRest = (app: Profiled, totalMs: number) => {
+    const split = m.cpuSplits[app];
+    if ('unavailable' in split) return '';
+    const ownMs = split.shares["Ordo's own code"] * totalMs;
+    return `of its ${ms(totalMs)}, ${ms(ownMs)} in Ordo's own code and ${ms(totalMs - ownMs)} in the libraries it calls, Node.js and V8 (perf, below)`;
+  };
+  const coordinatorSplit = ownAndRest('coordinator', coordinatorMs);
+  // What the machine's speed did to the SQL's share: PostgreSQL's CPU per saga in pgbench -N
+  // transactions of this run, a figure that stays put when a slow stretch of the VM doubles both.
+  const postgresMs = saturated.cpuMsPerTx.PostgreSQL;
+  const machineSpeed = `a pgbench -N transaction took ${ms(m.raw.cpuMsPerTx)} of the machine's CPU in this run; PostgreSQL's ${ms(postgresMs)} per saga is ${(postgresMs / m.raw.cpuMsPerTx).toFixed(1)} of them`;
   return [
     most(`statements per 2-step saga (${inSaga.join(' + ')})`, 12, statements, '', `${m.sql.statementsPerSaga} in the SQL floor's script`),
     most(`commits per 2-step saga (${inSaga.join(' + ')})`, 3, commits, '', `${m.sql.commitsPerSaga} in the SQL floor's script`),
-    most('CPU per 2-step saga, all processes (harness apart)', CPU_TARGET_MS, saturated.systemCpuMsPerTx, ' ms'),
+    most('CPU per 2-step saga, all processes (harness apart)', CPU_TARGET_MS, saturated.systemCpuMsPerTx, ' ms', machineSpeed),
     most(
       'coordinator CPU per 2-step saga',
       1,
       coordinatorMs,
       ' ms',
-      `≥ ${ms(m.http.cpuMsPerRequest)} for its HTTP stack alone (the start request, no authentication, database or Kafka)${coordinatorSplit}`,
+      `≥ ${ms(m.http.cpuMsPerRequest)} for its HTTP stack alone (the start request, no authentication, database or Kafka)${coordinatorSplit && `; ${coordinatorSplit}`}`,
     ),
     ...participants.map((app) => {
       const perCommand = saturated.cpuMsPerTx[app] / commands[app];
-      return most(`${app} CPU per command`, 0.5, perCommand, ' ms');
+      return most(`${app} CPU per command`, 0.5, perCommand, ' ms', isProfiled(app) ? ownAndRest(app, perCommand) : '');
     }),
     most('coordinator peak RSS', 300, m.peakRssMb, ' MB'),
     {
@@ -524,7 +545,7 @@ function report(r: Results): string {
       : 'No other Ordo process or test run shared the machine while measuring.',
     '',
     `pgbench \`-N\` (simple update), scale ${r.pgbench.scale}, ${r.pgbench.seconds} s per client count: ${r.pgbench.sweep.map((p) => `${p.clients} clients ${p.tps.toFixed(0)}`).join(', ')} TPS;`,
-    `best **${r.pgbench.tps.toFixed(0)} TPS at ${r.pgbench.clients} clients**.`,
+    `best **${r.pgbench.tps.toFixed(0)} TPS at ${r.pgbench.clients} clients**, ${ms(r.pgbench.cpuMsPerTx)} of the machine's CPU per transaction (PostgreSQL and pgbench).`,
     '',
     `Idle system, one transaction at a time (${r.idle.saga2.pauseMs} ms between them), from the row's \`created_at\` to its terminal \`updated_at\`:`,
     '',
@@ -555,8 +576,7 @@ function report(r: Results): string {
       .map(([name, c]) => `${name} ${c.toFixed(2)}`)
       .join(', ')}.`,
     '',
-    coordinatorCpuText(s.coordinatorCpu, s.saturated),
-    '',
+    ...PROFILED.flatMap((app) => [cpuSplitText(app, s.cpuSplits[app], s.saturated), '']),
     `SQL per 2-step saga at saturation, by app (its own database role and database; BEGIN, COMMIT, SAVEPOINT counted as statements;`,
     `commits include read-only and autocommit statements and the apps' background polling until ${(s.saturated.sql.settleMs / 1000).toFixed(1)} s after the load):`,
     '',
@@ -599,15 +619,19 @@ function report(r: Results): string {
   ].join('\n');
 }
 
-function coordinatorCpuText(split: MeasuredSplit, saturated: Saturated): string {
-  if ('unavailable' in split) return `Where the coordinator's CPU goes: not measured (${split.unavailable}).`;
-  const perSaga = saturated.cpuMsPerTx.coordinator;
+/** A paragraph on where `app`'s CPU goes (the apps are profiled together, in one closed loop). */
+function cpuSplitText(app: Profiled, split: MeasuredSplit, saturated: Saturated): string {
+  const whose = app === 'coordinator' ? "the coordinator's" : `${app}'s`;
+  if ('unavailable' in split) return `Where ${whose} CPU goes: not measured (${split.unavailable}).`;
+  const perSaga = saturated.cpuMsPerTx[app];
   return [
-    `Where the coordinator's CPU goes at saturation (perf's on-CPU samples of its process, all threads, ${split.samples} samples over a closed loop at ${saturated.concurrency} in flight;`,
+    `Where ${whose} CPU goes at saturation (perf's on-CPU samples of its process, all threads, ${split.samples} samples over a closed loop at ${saturated.concurrency} in flight;`,
     `each part in ms of its ${ms(perSaga)} per saga): ${splitText(split, perSaga)}.`,
     `By the innermost JavaScript frame's package or folder: ${split.top.map((t) => `${t.name} ${(100 * t.share).toFixed(1)} %`).join(', ')}.`,
   ].join('\n');
 }
+
+const isProfiled = (app: string): app is Profiled => (PROFILED as readonly string[]).includes(app);
 
 const floorCounts = (floor: SqlFloor, app: string) => {
   const counts = floor.byService[app as Service];

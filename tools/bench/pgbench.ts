@@ -2,6 +2,7 @@ import { existsSync } from 'fs';
 import { join } from 'path';
 import { dropDatabase, ensureDatabase, findPgBin, withDatabase } from '../infra/postgres';
 import { runOrFail } from '../infra/proc';
+import { machineBusyMs } from './usage';
 
 /** The database's raw write capacity: pgbench's built-in simple-update script (-N). */
 
@@ -30,14 +31,33 @@ export function pgbenchTps(stdout: string): number {
   return Number(tps[1]);
 }
 
+export interface PgbenchLevel {
+  clients: number;
+  tps: number;
+  /**
+   * The whole machine's busy CPU per transaction, ms (PostgreSQL and pgbench itself): what a
+   * small write transaction costs on this machine in this run. The same work costs more CPU
+   * on a slow stretch of a virtual machine, so it tells runs apart.
+   */
+  cpuMsPerTx: number;
+}
+
 export interface Pgbench {
   scale: number;
   seconds: number;
-  /** TPS at each client count tried. */
-  sweep: { clients: number; tps: number }[];
-  /** The client count with the highest TPS, and that TPS. */
+  /** Each client count tried. */
+  sweep: PgbenchLevel[];
+  /** The client count with the highest TPS, that TPS, and its CPU per transaction. */
   clients: number;
   tps: number;
+  cpuMsPerTx: number;
+}
+
+/** The count of `number of transactions actually processed: …` in pgbench's output. */
+function pgbenchTransactions(stdout: string): number {
+  const processed = stdout.match(/^number of transactions actually processed: (\d+)/m);
+  if (!processed) throw new Error(`no transaction count in pgbench's output:\n${stdout}`);
+  return Number(processed[1]);
 }
 
 /**
@@ -58,11 +78,13 @@ export async function pgbenchSweep(
     await runOrFail('pgbench -i', bin, ['-i', '-q', '-s', String(options.scale), url]);
     const sweep: Pgbench['sweep'] = [];
     for (const clients of options.clients) {
+      const busyBefore = machineBusyMs();
       const { stdout } = await runPgbench('pgbench', bin, ['-N'], { clients, seconds, url });
-      sweep.push({ clients, tps: pgbenchTps(stdout) });
+      const cpuMsPerTx = (machineBusyMs() - busyBefore) / pgbenchTransactions(stdout);
+      sweep.push({ clients, tps: pgbenchTps(stdout), cpuMsPerTx });
     }
     const best = sweep.reduce((a, b) => (b.tps > a.tps ? b : a));
-    return { scale: options.scale, seconds, sweep, clients: best.clients, tps: best.tps };
+    return { scale: options.scale, seconds, sweep, ...best };
   } finally {
     await dropDatabase(databaseUrl, database);
   }

@@ -45,7 +45,7 @@ export function memoryMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
 }
 
 /** Busy CPU time of the whole machine, in ms (all cores). */
-function machineBusyMs(): number {
+export function machineBusyMs(): number {
   const [, ...ticks] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).map(Number);
   const [user, nice, system, , , irq, softirq, steal] = ticks;
   return ((user + nice + system + irq + softirq + steal) * 1000) / clockTicks;
