@@ -171,10 +171,15 @@ function turnsOf(saga: SqlTransaction[]): SqlTransaction[][] {
 /** The variables the script takes from pgbench (\set, and the harness's \gset), as the coordinator makes them. */
 function sagaVariables(txId: string): Map<string, string> {
   const random = () => String(1 + Math.floor(Math.random() * ROWS));
+  const now = Date.now();
+  const at = (later: number) => new Date(now + later).toISOString();
   return new Map([
     ['txid', txId],
     ['order_id', randomUUID()],
-    ['now_ms', String(Date.now())],
+    ['now_ms', String(now)],
+    ['now_ts', at(0)],
+    ['deadline_ts', at(30_000)],
+    ['due_ts', at(5_000)],
     ['sku', random()],
     ['account', random()],
   ]);

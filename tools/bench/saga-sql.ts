@@ -59,42 +59,37 @@ const step = (id: string, participant: Service, status: string, attempt: number,
   `"attempts_left":4,"waiting_for":${waiting ? '"reply"' : 'null'},"due_at": ${waiting ? ':now_ms' : 'null'},` +
   `"output":${output ?? 'null'},"last_error":null}`;
 
+/** A JSON array of rows, as the code binds one (jsonb_to_recordset's parameter). */
+const rows = (objects: string[]) => `'[${objects.join(', ')}]'::jsonb`;
+
 /** The history and outbox CTEs of a decision's statement (effectsCtes), with the rows it writes. */
 function effects(
   written: string,
   events: [type: string, stepId: string | null, data: string][],
   command?: [participant: Service, stepId: string, action: string, input: string],
 ) {
-  const array = (values: (string | null)[], type: string) => `ARRAY[${values.map((v) => (v === null ? 'NULL' : `'${v}'`)).join(', ')}]::${type}[]`;
+  const history = events.map(
+    ([type, stepId, data]) =>
+      `{"tx_id": ":txid", "type": "${type}", "step_id": ${stepId === null ? 'null' : `"${stepId}"`}, "actor": null, "data": ${data}, "at": ":now_ts"}`,
+  );
+  // The command as the outbox stores it: its JSON text, a string in the row's JSON.
+  const payload = (c: NonNullable<typeof command>) =>
+    JSON.stringify(
+      `{"txId":":txid","stepId":"${c[1]}","type":"saga","phase":"execute","action":"${c[2]}","attempt":1,"input":${c[3]},"deadline":"2030-01-01T00:00:05.000Z"}`,
+    );
   const outbox = command
-    ? `${array([`${command[0]}.commands`], 'text')}, '{:txid}'::text[],
-      ARRAY['{"txId":":txid","stepId":"${command[1]}","type":"saga","phase":"execute","action":"${command[2]}","attempt":1,"input":${command[3]},"deadline":"2030-01-01T00:00:05.000Z"}']::text[],
-      ARRAY['{"ordo-message-id":":txid/${command[1]}/execute/1"}']::jsonb[]`
-    : `'{}'::text[], '{}'::text[], '{}'::text[], '{}'::jsonb[]`;
+    ? [
+        `{"topic": "${command[0]}.commands", "key": ":txid", "payload": ${payload(command)}, "headers": {"ordo-message-id": ":txid/${command[1]}/execute/1"}}`,
+      ]
+    : [];
   return `history AS (
     INSERT INTO ordo.events (tx_id, type, step_id, actor, data, at)
-    SELECT e.* FROM unnest(${array(
-      events.map(() => ':txid'),
-      'uuid',
-    )}, ${array(
-      events.map((e) => e[0]),
-      'text',
-    )},
-      ${array(
-        events.map((e) => e[1]),
-        'text',
-      )}, ${array(
-        events.map(() => null),
-        'text',
-      )}, ${array(
-        events.map((e) => e[2]),
-        'jsonb',
-      )},
-      ARRAY[${events.map(() => 'now()').join(', ')}]::timestamptz[]) AS e (tx_id, type, step_id, actor, data, at)
+    SELECT e.* FROM jsonb_to_recordset(${rows(history)})
+      AS e (tx_id uuid, type text, step_id text, actor text, data jsonb, at timestamptz)
     WHERE e.tx_id IN (SELECT id FROM ${written})),
   queued AS (
     INSERT INTO ordo.outbox (topic, key, payload, headers)
-    SELECT o.* FROM unnest(${outbox}) AS o (topic, key, payload, headers)
+    SELECT o.* FROM jsonb_to_recordset(${rows(outbox)}) AS o (topic text, key text, payload text, headers jsonb)
     WHERE o.key::uuid IN (SELECT id FROM ${written})
     RETURNING id, key, headers ->> 'ordo-message-id' AS message_id)
   SELECT w.id, w.version, q.id AS outbox_id, q.message_id FROM ${written} w LEFT JOIN queued q ON q.key = w.id::text;`;
@@ -102,14 +97,16 @@ function effects(
 
 /** TransactionRepository.write (UPDATE): one decision, conditional on the version loaded. */
 const decide = (version: number, status: string, steps: string[], due: boolean, written: string) => `WITH c AS (
-    SELECT * FROM unnest('{:txid}'::uuid[], '{${version}}'::int[], '{${status}}'::text[], ARRAY[now()]::timestamptz[],
-      ARRAY[now() + interval '30 s']::timestamptz[], '{NULL}'::jsonb[], '{NULL}'::text[],
-      ARRAY['[${steps.join(',')}]']::jsonb[], ARRAY[${due ? "now() + interval '5 s'" : 'NULL'}]::timestamptz[], '{0}'::int[], '{true}'::boolean[])
-      AS c (id, version, status, started_at, deadline, rollback, decision, steps, due_at, ignored, changed)
+    SELECT * FROM jsonb_to_recordset(${rows([
+      `{"id": ":txid", "version": ${version}, "status": "${status}", "started_at": ":now_ts", "deadline": ":deadline_ts", "rollback": null, ` +
+        `"decision": null, "steps": [${steps.join(',')}], "due_at": ${due ? '":due_ts"' : 'null'}, "ignored": 0, "changed": true, "paused": null}`,
+    ])})
+      AS c (id uuid, version int, status text, started_at timestamptz, deadline timestamptz, rollback jsonb, decision text,
+        steps jsonb, due_at timestamptz, ignored int, changed boolean, paused jsonb)
     ORDER BY id),
   written AS (
     UPDATE ordo.transactions t SET version = t.version + 1, status = c.status, started_at = c.started_at,
-      deadline = c.deadline, rollback = c.rollback, decision = c.decision, steps = c.steps,
+      deadline = c.deadline, rollback = c.rollback, decision = c.decision, steps = c.steps, paused = c.paused,
       updated_at = CASE WHEN c.changed THEN now() ELSE t.updated_at END, ignored_replies = t.ignored_replies + c.ignored,
       finished_at = CASE WHEN c.status IN ('completed', 'compensated') THEN coalesce(t.finished_at, now()) END
     FROM c WHERE t.id = ANY('{:txid}'::uuid[]) AND t.id = c.id AND t.version = c.version
@@ -169,21 +166,24 @@ export const SAGA: SqlTransaction[] = [
     'harness',
     'the ids and the clock of this saga',
     `
-SELECT gen_random_uuid() AS txid, gen_random_uuid() AS order_id, (extract(epoch FROM now()) * 1000)::bigint AS now_ms \\gset`,
+SELECT gen_random_uuid() AS txid, gen_random_uuid() AS order_id, (extract(epoch FROM now()) * 1000)::bigint AS now_ms,
+  now()::text AS now_ts, (now() + interval '30 s')::text AS deadline_ts, (now() + interval '5 s')::text AS due_ts \\gset`,
   ),
   autocommit(
     'coordinator',
     'start: TransactionEngine.insertStarts → TransactionRepository.insert (row with its steps, timer, history and the first command in one statement; concurrent starts share it, here one alone)',
     `
 WITH starts AS (
-    SELECT * FROM unnest('{:txid}'::uuid[], '{${DEFINITION}}'::text[], '{1}'::int[], '{saga}'::text[], '{running}'::text[],
-      ARRAY['{"orderId": ":order_id", "sku": "B-:sku", "qty": 1, "accountId": "b-:account", "amount": 1}']::jsonb[],
-      ARRAY[now()]::timestamptz[], ARRAY[now() + interval '30 s']::timestamptz[], '{NULL}'::jsonb[], '{NULL}'::text[], '{NULL}'::text[],
-      ARRAY[now()]::timestamptz[],
-      ARRAY['[${step('reserve-stock', 'inventory', 'running', 1, true, null)},${step('charge', 'payment', 'pending', 0, false, null)}]']::jsonb[],
-      '{bench}'::text[], '{NULL}'::jsonb[], ARRAY[now() + interval '5 s']::timestamptz[], '{NULL}'::jsonb[])
-      AS s (id, definition_name, definition_version, type, status, input, started_at, deadline, rollback, idempotency_key,
-        traceparent, created_at, steps, started_by, tags, due_at, paused)
+    SELECT * FROM jsonb_to_recordset(${rows([
+      `{"id": ":txid", "definition_name": "${DEFINITION}", "definition_version": 1, "type": "saga", "status": "running", ` +
+        `"input": {"orderId": ":order_id", "sku": "B-:sku", "qty": 1, "accountId": "b-:account", "amount": 1}, "started_at": ":now_ts", ` +
+        `"deadline": ":deadline_ts", "rollback": null, "idempotency_key": null, "traceparent": null, "created_at": ":now_ts", ` +
+        `"steps": [${step('reserve-stock', 'inventory', 'running', 1, true, null)},${step('charge', 'payment', 'pending', 0, false, null)}], ` +
+        `"started_by": "bench", "tags": null, "due_at": ":due_ts", "paused": null}`,
+    ])})
+      AS s (id uuid, definition_name text, definition_version int, type text, status text, input jsonb, started_at timestamptz,
+        deadline timestamptz, rollback jsonb, idempotency_key text, traceparent text, created_at timestamptz, steps jsonb,
+        started_by text, tags jsonb, due_at timestamptz, paused jsonb)
     ORDER BY idempotency_key),
   inserted AS (
     INSERT INTO ordo.transactions (id, definition_name, definition_version, type, status, input, started_at, deadline,

@@ -111,14 +111,14 @@ const SELECT_TRANSACTIONS = `SELECT id, definition_name, definition_version, typ
 /**
  * The history rows and outbox rows of the decisions whose transaction is in `written` (a CTE
  * of ids), and the ends among those history rows for the timing rollup (`ended`: a row only
- * when a transaction ends, in the statement that records it).
+ * when a transaction ends, in the statement that records it). Rows come as JSON arrays
+ * (effectParams): one JSON.stringify in the coordinator instead of node-pg quoting each
+ * element of a dozen arrays, and jsonb values nested, not quoted twice.
  */
-const effectsCtes = (written: string, first: number) => {
-  const $ = (n: number) => `$${first + n}`;
-  return `history AS (
+const effectsCtes = (written: string, first: number) => `history AS (
     INSERT INTO events (tx_id, type, step_id, actor, data, at)
-    SELECT e.* FROM unnest(${$(0)}::uuid[], ${$(1)}::text[], ${$(2)}::text[], ${$(3)}::text[], ${$(4)}::jsonb[], ${$(5)}::timestamptz[])
-      AS e (tx_id, type, step_id, actor, data, at)
+    SELECT e.* FROM jsonb_to_recordset($${first}::jsonb)
+      AS e (tx_id uuid, type text, step_id text, actor text, data jsonb, at timestamptz)
     WHERE e.tx_id IN (SELECT id FROM ${written})
     RETURNING id, tx_id, type, data),
   ended AS (
@@ -127,11 +127,10 @@ const effectsCtes = (written: string, first: number) => {
     WHERE type = 'transaction.status_changed' AND data ->> 'to' IN ('completed', 'compensated', 'failed')),
   queued AS (
     INSERT INTO outbox (topic, key, payload, headers)
-    SELECT o.* FROM unnest(${$(6)}::text[], ${$(7)}::text[], ${$(8)}::text[], ${$(9)}::jsonb[]) AS o (topic, key, payload, headers)
+    SELECT o.* FROM jsonb_to_recordset($${first + 1}::jsonb) AS o (topic text, key text, payload text, headers jsonb)
     WHERE o.key::uuid IN (SELECT id FROM ${written})
     RETURNING id, key, headers ->> '${HEADERS.messageId}' AS message_id)
   SELECT w.id, w.version, q.id AS outbox_id, q.message_id FROM ${written} w LEFT JOIN queued q ON q.key = w.id::text`;
-};
 
 /**
  * New transactions with their timers, history and commands, in one statement; a transaction
@@ -141,11 +140,10 @@ const effectsCtes = (written: string, first: number) => {
 const INSERT: PreparedStatement = {
   name: 'ordo_tx_insert',
   text: `WITH starts AS (
-    SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::text[], $6::jsonb[], $7::timestamptz[],
-      $8::timestamptz[], $9::jsonb[], $10::text[], $11::text[], $12::timestamptz[], $13::jsonb[], $14::text[], $15::jsonb[],
-      $16::timestamptz[], $17::jsonb[])
-      AS s (id, definition_name, definition_version, type, status, input, started_at, deadline, rollback, idempotency_key,
-        traceparent, created_at, steps, started_by, tags, due_at, paused)
+    SELECT * FROM jsonb_to_recordset($1::jsonb)
+      AS s (id uuid, definition_name text, definition_version int, type text, status text, input jsonb, started_at timestamptz,
+        deadline timestamptz, rollback jsonb, idempotency_key text, traceparent text, created_at timestamptz, steps jsonb,
+        started_by text, tags jsonb, due_at timestamptz, paused jsonb)
     ORDER BY idempotency_key),
   inserted AS (
     INSERT INTO transactions (id, definition_name, definition_version, type, status, input, started_at, deadline,
@@ -157,7 +155,7 @@ const INSERT: PreparedStatement = {
   due AS (
     INSERT INTO timers (tx_id, due_at)
     SELECT s.id, s.due_at FROM starts s JOIN inserted i ON i.id = s.id WHERE s.due_at IS NOT NULL),
-  ${effectsCtes('inserted', 18)}`,
+  ${effectsCtes('inserted', 2)}`,
 };
 
 /**
@@ -168,7 +166,7 @@ const INSERT: PreparedStatement = {
 const failedAlertsCte = (first: number) => `alerted AS (
     INSERT INTO alerts (kind, tx_id, definition_name, data)
     SELECT a.kind, a.tx_id, a.definition_name, a.data
-    FROM unnest($${first}::text[], $${first + 1}::uuid[], $${first + 2}::text[], $${first + 3}::jsonb[]) AS a (kind, tx_id, definition_name, data)
+    FROM jsonb_to_recordset($${first}::jsonb) AS a (kind text, tx_id uuid, definition_name text, data jsonb)
     WHERE a.tx_id IN (SELECT id FROM written)),`;
 
 /**
@@ -183,9 +181,9 @@ const failedAlertsCte = (first: number) => `alerted AS (
 const updateStatement = (alerting: boolean): PreparedStatement => ({
   name: alerting ? 'ordo_tx_update_alerting' : 'ordo_tx_update',
   text: `WITH c AS (
-    SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::jsonb[], $7::text[],
-      $8::jsonb[], $9::timestamptz[], $10::int[], $11::boolean[], $12::jsonb[])
-      AS c (id, version, status, started_at, deadline, rollback, decision, steps, due_at, ignored, changed, paused)
+    SELECT * FROM jsonb_to_recordset($2::jsonb)
+      AS c (id uuid, version int, status text, started_at timestamptz, deadline timestamptz, rollback jsonb, decision text,
+        steps jsonb, due_at timestamptz, ignored int, changed boolean, paused jsonb)
     ORDER BY id),
   written AS (
     UPDATE transactions t SET version = t.version + 1, status = c.status, started_at = c.started_at,
@@ -198,8 +196,8 @@ const updateStatement = (alerting: boolean): PreparedStatement => ({
     INSERT INTO timers (tx_id, due_at) SELECT id, due_at FROM written WHERE due_at IS NOT NULL
     ON CONFLICT (tx_id) DO UPDATE SET due_at = excluded.due_at),
   idle AS (DELETE FROM timers WHERE tx_id IN (SELECT id FROM written WHERE due_at IS NULL)),
-  ${alerting ? failedAlertsCte(13) : ''}
-  ${effectsCtes('written', alerting ? 17 : 13)}`,
+  ${alerting ? failedAlertsCte(3) : ''}
+  ${effectsCtes('written', alerting ? 4 : 3)}`,
 });
 const UPDATE = updateStatement(false);
 const UPDATE_ALERTING = updateStatement(true);
@@ -237,7 +235,6 @@ const decisionOfState = (state: TransactionState): TwoPcDecision | null => ('dec
 
 const ms = (date: Date | null) => (date === null ? null : date.getTime());
 const date = (instant: number | null) => (instant === null ? null : new Date(instant));
-const json = (value: unknown) => (value === null ? null : JSON.stringify(value));
 
 function toRecord(row: TransactionRow): TransactionRecord {
   const { steps } = row;
@@ -304,22 +301,22 @@ function stepRows(layout: TransactionRecord['layout'], state: TransactionState):
   });
 }
 
-/** The parameters of effectsCtes: history rows, then outbox rows, as column arrays. */
-function effectParams(decisions: readonly { txId: string; events: DecisionWrite['events']; messages: DecisionWrite['messages'] }[]) {
-  const events = decisions.flatMap(({ txId, events }) => events.map((e) => ({ txId, ...e })));
-  const messages = decisions.flatMap((d) => d.messages);
-  return [
-    events.map((e) => e.txId),
-    events.map((e) => e.event.type),
-    events.map((e) => ('stepId' in e.event ? e.event.stepId : null)),
-    events.map((e) => ('actor' in e.event ? e.event.actor : null)),
-    events.map((e) => JSON.stringify(e.event)),
-    events.map((e) => new Date(e.at)),
-    messages.map((m) => m.topic),
-    messages.map((m) => m.key),
-    messages.map((m) => m.value),
-    messages.map((m) => JSON.stringify(m.headers ?? {})),
-  ];
+/** The parameters of effectsCtes: history rows, then outbox rows, as JSON arrays. */
+function effectParams(decisions: readonly DecisionWrite[]): string[] {
+  const events = decisions.flatMap(({ before, events }) =>
+    events.map(({ event, at }) => ({
+      tx_id: before.id,
+      type: event.type,
+      step_id: 'stepId' in event ? event.stepId : null,
+      actor: 'actor' in event ? event.actor : null,
+      data: event,
+      at: new Date(at),
+    })),
+  );
+  const messages = decisions.flatMap((d) =>
+    d.messages.map((m) => ({ topic: m.topic, key: m.key, payload: m.value.toString(), headers: m.headers ?? {} })),
+  );
+  return [JSON.stringify(events), JSON.stringify(messages)];
 }
 
 /** The written transactions of a write statement's result, and their commands with outbox ids. */
@@ -351,26 +348,26 @@ export class TransactionRepository {
 
   /** Inserts new transactions with their effects; one whose caller's idempotency key is taken is not written. */
   insert(decisions: readonly DecisionWrite[]): Promise<WriteResult> {
-    const col = <T>(pick: (d: DecisionWrite) => T) => decisions.map(pick);
-    return this.writeWithEffects(INSERT, decisions, [
-      col((d) => d.before.id),
-      col((d) => d.before.definitionName),
-      col((d) => d.before.definitionVersion),
-      col((d) => d.before.type),
-      col((d) => d.after.status),
-      col((d) => JSON.stringify(d.before.input)),
-      col((d) => date(d.after.startedAt)),
-      col((d) => date(d.after.deadline)),
-      col((d) => json(d.after.rollback)),
-      col((d) => d.before.idempotencyKey && storedKey(d.before.startedBy!, d.before.idempotencyKey)),
-      col((d) => d.before.traceparent),
-      col((d) => d.before.createdAt),
-      col((d) => JSON.stringify(stepRows(d.before.layout, d.after))),
-      col((d) => d.before.startedBy),
-      col((d) => json(d.before.tags)),
-      col((d) => date(d.nextDueAt)),
-      col((d) => json(d.after.paused)),
-    ]);
+    const starts = decisions.map(({ before, after, nextDueAt }) => ({
+      id: before.id,
+      definition_name: before.definitionName,
+      definition_version: before.definitionVersion,
+      type: before.type,
+      status: after.status,
+      input: before.input,
+      started_at: date(after.startedAt),
+      deadline: date(after.deadline),
+      rollback: after.rollback,
+      idempotency_key: before.idempotencyKey && storedKey(before.startedBy!, before.idempotencyKey),
+      traceparent: before.traceparent,
+      created_at: before.createdAt,
+      steps: stepRows(before.layout, after),
+      started_by: before.startedBy,
+      tags: before.tags,
+      due_at: date(nextDueAt),
+      paused: after.paused,
+    }));
+    return this.writeWithEffects(INSERT, decisions, [JSON.stringify(starts)]);
   }
 
   /**
@@ -378,39 +375,35 @@ export class TransactionRepository {
    * A decision that fails its transaction writes its alert too.
    */
   write(decisions: readonly DecisionWrite[]): Promise<WriteResult> {
-    const col = <T>(pick: (d: DecisionWrite) => T) => decisions.map(pick);
+    const rows = decisions.map(({ before, after, nextDueAt, ignoredReplies, changed }) => ({
+      id: before.id,
+      version: before.version,
+      status: after.status,
+      started_at: date(after.startedAt),
+      deadline: date(after.deadline),
+      rollback: after.rollback,
+      decision: decisionOfState(after),
+      steps: stepRows(before.layout, after),
+      due_at: date(nextDueAt),
+      ignored: ignoredReplies,
+      changed,
+      paused: after.paused,
+    }));
     // Only the decision that makes a transaction failed alerts: later ones (a late reply) do not again.
     const alerts = decisions
       .filter((d) => d.after.status === 'failed' && d.before.state.status !== 'failed')
-      .map((d) => failedAlert(d.before, d.after));
-    const alertParams =
-      alerts.length === 0
-        ? []
-        : [alerts.map((a) => a.kind), alerts.map((a) => a.txId), alerts.map((a) => a.definition), alerts.map((a) => JSON.stringify(a.data))];
-    return this.writeWithEffects(alerts.length === 0 ? UPDATE : UPDATE_ALERTING, decisions, [
-      col((d) => d.before.id),
-      col((d) => d.before.version),
-      col((d) => d.after.status),
-      col((d) => date(d.after.startedAt)),
-      col((d) => date(d.after.deadline)),
-      col((d) => json(d.after.rollback)),
-      col((d) => decisionOfState(d.after)),
-      col((d) => JSON.stringify(stepRows(d.before.layout, d.after))),
-      col((d) => date(d.nextDueAt)),
-      col((d) => d.ignoredReplies),
-      col((d) => d.changed),
-      col((d) => json(d.after.paused)),
-      ...alertParams,
-    ]);
+      .map((d) => failedAlert(d.before, d.after))
+      .map((a) => ({ kind: a.kind, tx_id: a.txId, definition_name: a.definition, data: a.data }));
+    const params = [rows.map((row) => row.id), JSON.stringify(rows)];
+    return alerts.length === 0
+      ? this.writeWithEffects(UPDATE, decisions, params)
+      : this.writeWithEffects(UPDATE_ALERTING, decisions, [...params, JSON.stringify(alerts)]);
   }
 
   /** Runs a decisions statement: its own parameters, then the history and outbox rows (effectsCtes). */
   private async writeWithEffects(statement: PreparedStatement, decisions: readonly DecisionWrite[], params: unknown[]): Promise<WriteResult> {
     if (decisions.length === 0) return { written: new Map(), queued: [] };
-    const rows = await runPrepared<WrittenRow>(this.dataSource, statement, [
-      ...params,
-      ...effectParams(decisions.map((d) => ({ txId: d.before.id, ...d }))),
-    ]);
+    const rows = await runPrepared<WrittenRow>(this.dataSource, statement, [...params, ...effectParams(decisions)]);
     return writeResult(
       rows,
       decisions.flatMap((d) => d.messages),
