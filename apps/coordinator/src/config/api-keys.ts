@@ -1,4 +1,4 @@
-import { createHash } from 'crypto';
+import { hash } from 'crypto';
 
 /**
  * API keys and their roles, as the operator configures them (ORDO_API_KEYS):
@@ -25,8 +25,11 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$/;
 // A date alone means its start, in UTC; an instant needs its offset, so no zone is guessed.
 const EXPIRY = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2}))?$/;
 
-/** Keys are looked up by digest, so the configured secrets are not kept in memory as such. */
-export const digest = (secret: string): string => createHash('sha256').update(secret).digest('hex');
+/**
+ * Keys are looked up by digest, so the configured secrets are not kept in memory as such.
+ * One-shot `hash` (Node 20.12+): every request pays for it, and it makes no Hash object.
+ */
+export const digest = (secret: string): string => hash('sha256', secret, 'hex');
 
 /** Parses ORDO_API_KEYS; throws an Error naming every bad entry (by position and name, never the secret). */
 export function parseApiKeys(text: string): Map<string, Principal> {
