@@ -431,17 +431,24 @@ export class TransactionRepository {
 
   /**
    * Commands awaiting a reply, by participant: of the given participants, or of all. Reads
-   * the steps of live transactions only (partial index transactions_live).
+   * the steps of live transactions only (partial index transactions_live), by a plain index
+   * scan: a bitmap scan (what the planner picks) leaves the entries of ended transactions in
+   * the index until vacuum, so under load each count re-read tens of thousands of them
+   * (measured: 60-200 ms a count at 300 sagas/s), where an index scan marks each dead once
+   * and passes it by after. No parallel workers for a few hundred rows either.
    */
   async countAwaitingReply(participants: readonly string[] | null): Promise<Map<string, number>> {
-    const rows: { participant: string; count: number }[] = await this.dataSource.query(
-      `SELECT s ->> 'participant' AS participant, count(*)::int AS count
-       FROM transactions t CROSS JOIN jsonb_array_elements(t.steps) s
-       WHERE t.status IN ('running', 'compensating') AND s ->> 'waiting_for' = 'reply'
-         AND ($1::text[] IS NULL OR s ->> 'participant' = ANY($1))
-       GROUP BY 1`,
-      [participants],
-    );
+    const rows = await this.dataSource.transaction(async (manager): Promise<{ participant: string; count: number }[]> => {
+      await manager.query(`SELECT set_config('enable_bitmapscan', 'off', true), set_config('max_parallel_workers_per_gather', '0', true)`);
+      return manager.query(
+        `SELECT s ->> 'participant' AS participant, count(*)::int AS count
+         FROM transactions t CROSS JOIN jsonb_array_elements(t.steps) s
+         WHERE t.status IN ('running', 'compensating') AND s ->> 'waiting_for' = 'reply'
+           AND ($1::text[] IS NULL OR s ->> 'participant' = ANY($1))
+         GROUP BY 1`,
+        [participants],
+      );
+    });
     return new Map(rows.map((row) => [row.participant, row.count]));
   }
 
