@@ -276,6 +276,40 @@ describe('transaction repository', () => {
     expect(stored).toMatchObject({ count: 3, failures: 3, duration: [0, 2], durationRange: { min: 3, max: 4 }, total: [] });
   });
 
+  it('takes an end with its history in event order (ids across a power of ten), without the events the timeline passes over', async () => {
+    const rollup = new TimingRollupRepository(dataSource);
+    const record = newRecord();
+    await repository.insert([decision(record, before, null)]);
+    await dataSource.query('DELETE FROM ended_transactions');
+    // Ids across a power of ten (99,999,999 then 100,000,000): sorted as text, the longer would come first.
+    const history: [number, object][] = [
+      [7, { type: 'transaction.started' }],
+      [8, { type: 'step.dispatched', stepId: 'a', phase: 'execute', attempt: 1 }],
+      [9, { type: 'step.replied', stepId: 'a', phase: 'execute', attempt: 1, outcome: 'retry' }],
+      [10, { type: 'step.status_changed', stepId: 'a', from: 'running', to: 'pending' }],
+      [11, { type: 'step.dispatched', stepId: 'a', phase: 'execute', attempt: 2 }],
+      [12, { type: 'step.replied', stepId: 'a', phase: 'execute', attempt: 2, outcome: 'success' }],
+      [13, { type: 'transaction.status_changed', from: 'running', to: 'completed' }],
+    ];
+    const ids = history.map(([id]) => id + 99_999_990);
+    await dataSource.query(
+      `INSERT INTO events (id, tx_id, type, data, at) SELECT id, $1, data ->> 'type', data, now() FROM unnest($2::bigint[], $3::jsonb[]) AS x (id, data)`,
+      [record.id, ids, history.map(([, data]) => JSON.stringify(data))],
+    );
+    await dataSource.query('INSERT INTO ended_transactions (event_id, tx_id) VALUES ($1, $2)', [ids.at(-1), record.id]);
+    const [ended] = await dataSource.transaction((manager) => rollup.takeEnded(manager, 10));
+    expect(ended.definitionName).toBe('d');
+    expect(ended.history.map((e) => e.event.type)).toEqual([
+      'transaction.started',
+      'step.dispatched',
+      'step.replied',
+      'step.dispatched',
+      'step.replied',
+      'transaction.status_changed',
+    ]);
+    expect(ended.endIndex).toBe(5);
+  });
+
   it('sets aside the oldest end waiting for the rollup, and only that one', async () => {
     const rollup = new TimingRollupRepository(dataSource);
     const [older, newer] = [randomUUID(), randomUUID()];

@@ -52,6 +52,9 @@ export interface TimedEvent {
   readonly event: HistoryEvent;
 }
 
+/** Events the timeline passes over (the attempts' spans already show them): a reader of histories for timelines may leave them out. */
+export const NOT_ON_TIMELINE: readonly HistoryEvent['type'][] = ['step.reply_ignored', 'step.status_changed'];
+
 const isEnd = (event: HistoryEvent) => event.type === 'transaction.status_changed' && hasEnded(event.to);
 
 /** Spans while the history is read: an attempt or a wait ends later. */
@@ -86,6 +89,7 @@ export function timelineOf(history: readonly TimedEvent[]): Timeline {
   };
 
   for (const { at, event } of history) {
+    if (NOT_ON_TIMELINE.includes(event.type)) continue;
     switch (event.type) {
       case 'step.dispatched': {
         const spans = rowOf(event.stepId, event.phase);
@@ -123,9 +127,6 @@ export function timelineOf(history: readonly TimedEvent[]): Timeline {
       case 'transaction.decided':
         marks.push({ at, type: event.type, detail: event.decision });
         break;
-      case 'step.reply_ignored':
-      case 'step.status_changed':
-        break; // the attempts' spans already show these
       default:
         marks.push({ at, type: event.type, ...('stepId' in event ? { stepId: event.stepId } : {}) });
     }
