@@ -14,5 +14,5 @@ export * from './sql-barrier';
 export * from './starts';
 // The service shell a participant app stands on (validated settings, PostgreSQL with
 // migrations, Kafka, health, metrics, logs, traces), so a team installs one package.
-export { AppConfig, bootstrap, PlatformModule } from '@ordo/platform';
-export type { BootstrapOptions, DatabaseOptions, PlatformOptions } from '@ordo/platform';
+export { AppConfig, bootstrap, PlatformModule, runPreparedIn } from '@ordo/platform';
+export type { BootstrapOptions, DatabaseOptions, PlatformOptions, PreparedStatement } from '@ordo/platform';

@@ -1,5 +1,6 @@
 import { Command } from '@ordo/protocol';
 import { EntityManager } from 'typeorm';
+import { PreparedStatement, runPreparedIn } from '@ordo/platform';
 import { BarrierDecisionKind, barrierDecision, BarrierRow, FENCE, forwardPhaseOf, ownRow, ReplyBody } from './barrier-rules';
 
 /** The key of a step's barrier rows. */
@@ -18,12 +19,38 @@ const CLAIMED: BarrierRow = { origin: 'handler', reply: { outcome: 'retry', erro
 
 const mapKey = (key: BarrierKey) => `${key.txId}\n${key.stepId}\n${key.phase}`;
 
+/** The barrier's statements, prepared once per connection (runPreparedIn). */
+const READ: PreparedStatement = {
+  name: 'ordo_barrier_read',
+  text: 'SELECT origin, reply FROM ordo_barrier WHERE tx_id = $1 AND step_id = $2 AND phase = $3',
+};
+const CLAIM: PreparedStatement = {
+  name: 'ordo_barrier_claim',
+  text: `INSERT INTO ordo_barrier (tx_id, step_id, phase, origin, reply) VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT DO NOTHING RETURNING 1`,
+};
+const RELEASE: PreparedStatement = {
+  name: 'ordo_barrier_release',
+  text: 'DELETE FROM ordo_barrier WHERE tx_id = $1 AND step_id = $2 AND phase = $3',
+};
+const LOCK_TIMEOUT: PreparedStatement = { name: 'ordo_barrier_lock_timeout', text: `SELECT set_config('lock_timeout', $1, true)` };
+const CLAIM_ALL: PreparedStatement = {
+  name: 'ordo_barrier_claim_all',
+  text: `INSERT INTO ordo_barrier (tx_id, step_id, phase, origin, reply)
+       SELECT r.tx_id, r.step_id, r.phase, $4, $5::jsonb
+       FROM unnest($1::text[], $2::text[], $3::text[]) AS r (tx_id, step_id, phase)
+       WHERE set_config('lock_timeout', $6, true) IS NOT NULL
+       ON CONFLICT DO NOTHING RETURNING tx_id AS "txId", step_id AS "stepId", phase`,
+};
+const STORE_REPLIES: PreparedStatement = {
+  name: 'ordo_barrier_store_replies',
+  text: `UPDATE ordo_barrier b SET origin = r.origin, reply = r.reply
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[]) AS r (tx_id, step_id, phase, origin, reply)
+       WHERE b.tx_id = r.tx_id AND b.step_id = r.step_id AND b.phase = r.phase`,
+};
+
 export async function readBarrierRow(manager: EntityManager, key: BarrierKey): Promise<BarrierRow | undefined> {
-  const [row]: BarrierRow[] = await manager.query('SELECT origin, reply FROM ordo_barrier WHERE tx_id = $1 AND step_id = $2 AND phase = $3', [
-    key.txId,
-    key.stepId,
-    key.phase,
-  ]);
+  const [row] = await runPreparedIn<BarrierRow>(manager, READ, [key.txId, key.stepId, key.phase]);
   return row;
 }
 
@@ -33,11 +60,7 @@ export async function readBarrierRow(manager: EntityManager, key: BarrierKey): P
  * and read once that one has committed.
  */
 async function claimBarrierRow(manager: EntityManager, key: BarrierKey, row: BarrierRow): Promise<BarrierRow | undefined> {
-  const inserted: unknown[] = await manager.query(
-    `INSERT INTO ordo_barrier (tx_id, step_id, phase, origin, reply) VALUES ($1, $2, $3, $4, $5)
-     ON CONFLICT DO NOTHING RETURNING 1`,
-    [key.txId, key.stepId, key.phase, row.origin, JSON.stringify(row.reply)],
-  );
+  const inserted = await runPreparedIn(manager, CLAIM, [key.txId, key.stepId, key.phase, row.origin, JSON.stringify(row.reply)]);
   if (inserted.length > 0) return undefined;
   const found = await readBarrierRow(manager, key);
   // Only a deletion between the two statements gets here; the next attempt claims again.
@@ -78,11 +101,7 @@ export class BarrierTransaction {
     if (row) this.kept.set(mapKey(command), { key: command, row: origin ? { ...row, origin } : row });
     // Claimed but not answered for good (only `run` gets here; the handler undid its writes).
     else if (!own) {
-      await this.manager.query('DELETE FROM ordo_barrier WHERE tx_id = $1 AND step_id = $2 AND phase = $3', [
-        command.txId,
-        command.stepId,
-        command.phase,
-      ]);
+      await runPreparedIn(this.manager, RELEASE, [command.txId, command.stepId, command.phase]);
     }
     return { decision: decision.kind, reply };
   }
@@ -97,24 +116,17 @@ export class BarrierTransaction {
   async claimAll(commands: BarrierKey[], lockTimeoutMs: number): Promise<void> {
     const steps = new Set(commands.map((c) => `${c.txId}\n${c.stepId}`));
     if (steps.size < commands.length) {
-      await this.manager.query(`SELECT set_config('lock_timeout', $1, true)`, [String(lockTimeoutMs)]);
+      await runPreparedIn(this.manager, LOCK_TIMEOUT, [String(lockTimeoutMs)]);
       return;
     }
-    const inserted: BarrierKey[] = await this.manager.query(
-      `INSERT INTO ordo_barrier (tx_id, step_id, phase, origin, reply)
-       SELECT r.tx_id, r.step_id, r.phase, $4, $5::jsonb
-       FROM unnest($1::text[], $2::text[], $3::text[]) AS r (tx_id, step_id, phase)
-       WHERE set_config('lock_timeout', $6, true) IS NOT NULL
-       ON CONFLICT DO NOTHING RETURNING tx_id AS "txId", step_id AS "stepId", phase`,
-      [
-        commands.map((c) => c.txId),
-        commands.map((c) => c.stepId),
-        commands.map((c) => c.phase),
-        CLAIMED.origin,
-        JSON.stringify(CLAIMED.reply),
-        String(lockTimeoutMs),
-      ],
-    );
+    const inserted = await runPreparedIn<BarrierKey>(this.manager, CLAIM_ALL, [
+      commands.map((c) => c.txId),
+      commands.map((c) => c.stepId),
+      commands.map((c) => c.phase),
+      CLAIMED.origin,
+      JSON.stringify(CLAIMED.reply),
+      String(lockTimeoutMs),
+    ]);
     for (const key of inserted) this.preclaimed.add(mapKey(key));
   }
 
@@ -122,18 +134,13 @@ export class BarrierTransaction {
   async storeReplies(): Promise<void> {
     const rows = [...this.kept.values()].filter(({ row }) => row.origin !== 'fence');
     if (rows.length === 0) return;
-    await this.manager.query(
-      `UPDATE ordo_barrier b SET origin = r.origin, reply = r.reply
-       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[]) AS r (tx_id, step_id, phase, origin, reply)
-       WHERE b.tx_id = r.tx_id AND b.step_id = r.step_id AND b.phase = r.phase`,
-      [
-        rows.map(({ key }) => key.txId),
-        rows.map(({ key }) => key.stepId),
-        rows.map(({ key }) => key.phase),
-        rows.map(({ row }) => row.origin),
-        rows.map(({ row }) => JSON.stringify(row.reply)),
-      ],
-    );
+    await runPreparedIn(this.manager, STORE_REPLIES, [
+      rows.map(({ key }) => key.txId),
+      rows.map(({ key }) => key.stepId),
+      rows.map(({ key }) => key.phase),
+      rows.map(({ row }) => row.origin),
+      rows.map(({ row }) => JSON.stringify(row.reply)),
+    ]);
   }
 
   /** A row this transaction keeps is known without a statement; a fence it inserts is kept. */

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
+import { PreparedStatement, runPreparedIn } from '@ordo/participant';
 import { Product } from '../../domain/product';
 import { Reservation, ReservationStatus } from '../../domain/reservation';
 
@@ -50,6 +51,23 @@ export type NewReservation = Pick<Reservation, 'txId' | 'stepId' | 'orderId' | '
  * Products and reservations in plain SQL. Writes take the command's local transaction
  * (`tx`), so they commit or roll back with its barrier row; reads use the pool.
  */
+/** The saga's statements, prepared once per connection: they run for every command. */
+const RESERVE: PreparedStatement = {
+  name: 'inventory_reserve',
+  text: `WITH taken AS (
+         UPDATE products SET stock = stock - $5, updated_at = now() WHERE sku = $4 AND stock >= $5 RETURNING sku)
+       INSERT INTO reservations (tx_id, step_id, order_id, sku, qty) SELECT $1, $2, $3, sku, $5 FROM taken RETURNING *`,
+};
+const RELEASE: PreparedStatement = {
+  name: 'inventory_release',
+  text: `WITH released AS (
+         UPDATE reservations SET status = 'released', updated_at = now()
+         WHERE tx_id = $1 AND step_id = $2 AND status = 'active'
+         RETURNING sku, qty)
+       UPDATE products p SET stock = p.stock + r.qty, updated_at = now()
+       FROM released r WHERE p.sku = r.sku`,
+};
+
 @Injectable()
 export class StockRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
@@ -61,26 +79,19 @@ export class StockRepository {
    * when there is not enough (or no such product); nothing changed.
    */
   async reserve(tx: EntityManager, reservation: NewReservation): Promise<Reservation | null> {
-    const [row]: ReservationRow[] = await tx.query(
-      `WITH taken AS (
-         UPDATE products SET stock = stock - $5, updated_at = now() WHERE sku = $4 AND stock >= $5 RETURNING sku)
-       INSERT INTO reservations (tx_id, step_id, order_id, sku, qty) SELECT $1, $2, $3, sku, $5 FROM taken RETURNING *`,
-      [reservation.txId, reservation.stepId, reservation.orderId, reservation.sku, reservation.qty],
-    );
+    const [row] = await runPreparedIn<ReservationRow>(tx, RESERVE, [
+      reservation.txId,
+      reservation.stepId,
+      reservation.orderId,
+      reservation.sku,
+      reservation.qty,
+    ]);
     return row ? toReservation(row) : null;
   }
 
   /** Releases the step's reservation if it is active and puts its stock back; nothing otherwise. */
   async release(tx: EntityManager, txId: string, stepId: string): Promise<void> {
-    await tx.query(
-      `WITH released AS (
-         UPDATE reservations SET status = 'released', updated_at = now()
-         WHERE tx_id = $1 AND step_id = $2 AND status = 'active'
-         RETURNING sku, qty)
-       UPDATE products p SET stock = p.stock + r.qty, updated_at = now()
-       FROM released r WHERE p.sku = r.sku`,
-      [txId, stepId],
-    );
+    await runPreparedIn(tx, RELEASE, [txId, stepId]);
   }
 
   async findProduct(sku: string, tx: EntityManager = this.dataSource.manager): Promise<Product | null> {

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
+import { PreparedStatement, runPreparedIn } from '@ordo/participant';
 import { Account } from '../../domain/account';
 import { Charge, ChargeStatus } from '../../domain/charge';
 
@@ -53,6 +54,23 @@ export type NewCharge = Pick<Charge, 'txId' | 'stepId' | 'accountId' | 'orderId'
  * Accounts and charges in plain SQL. Writes take the command's local transaction (`tx`),
  * so they commit or roll back with its barrier row; reads use the pool.
  */
+/** The saga's statements, prepared once per connection: they run for every command. */
+const CHARGE: PreparedStatement = {
+  name: 'payment_charge',
+  text: `WITH debited AS (
+         UPDATE accounts SET balance = balance - $5, updated_at = now() WHERE id = $3 AND balance - frozen >= $5 RETURNING id)
+       INSERT INTO charges (tx_id, step_id, account_id, order_id, amount) SELECT $1, $2, id, $4, $5 FROM debited RETURNING *`,
+};
+const REFUND: PreparedStatement = {
+  name: 'payment_refund',
+  text: `WITH refunded AS (
+         UPDATE charges SET status = 'refunded', updated_at = now()
+         WHERE tx_id = $1 AND step_id = $2 AND status = 'charged'
+         RETURNING account_id, amount)
+       UPDATE accounts a SET balance = a.balance + r.amount, updated_at = now()
+       FROM refunded r WHERE a.id = r.account_id`,
+};
+
 @Injectable()
 export class PaymentsRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
@@ -64,26 +82,13 @@ export class PaymentsRepository {
    * when the available balance is short (or there is no such account); nothing changed.
    */
   async charge(tx: EntityManager, charge: NewCharge): Promise<Charge | null> {
-    const [row]: ChargeRow[] = await tx.query(
-      `WITH debited AS (
-         UPDATE accounts SET balance = balance - $5, updated_at = now() WHERE id = $3 AND balance - frozen >= $5 RETURNING id)
-       INSERT INTO charges (tx_id, step_id, account_id, order_id, amount) SELECT $1, $2, id, $4, $5 FROM debited RETURNING *`,
-      [charge.txId, charge.stepId, charge.accountId, charge.orderId, charge.amount],
-    );
+    const [row] = await runPreparedIn<ChargeRow>(tx, CHARGE, [charge.txId, charge.stepId, charge.accountId, charge.orderId, charge.amount]);
     return row ? toCharge(row) : null;
   }
 
   /** Refunds the step's charge if it is still charged, crediting the account; nothing otherwise. */
   async refund(tx: EntityManager, txId: string, stepId: string): Promise<void> {
-    await tx.query(
-      `WITH refunded AS (
-         UPDATE charges SET status = 'refunded', updated_at = now()
-         WHERE tx_id = $1 AND step_id = $2 AND status = 'charged'
-         RETURNING account_id, amount)
-       UPDATE accounts a SET balance = a.balance + r.amount, updated_at = now()
-       FROM refunded r WHERE a.id = r.account_id`,
-      [txId, stepId],
-    );
+    await runPreparedIn(tx, REFUND, [txId, stepId]);
   }
 
   async findAccount(id: string, tx: EntityManager = this.dataSource.manager): Promise<Account | null> {
