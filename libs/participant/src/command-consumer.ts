@@ -2,12 +2,13 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'crypto';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { AppConfig, consumerSpans, IncomingMessage, inSpans, MESSAGE_BUS, MessageBus, OutgoingMessage, traceparentOf } from '@ordo/platform';
+import { consumerSpans, GroupCommit, IncomingMessage, inSpans, MESSAGE_BUS, MessageBus, OutgoingMessage, traceparentOf } from '@ordo/platform';
 import { Command, deadLetter, HEADERS, MalformedMessage, parseCommand, Reply, storableText, topicNames } from '@ordo/protocol';
 import { ReplyBody } from './barrier-rules';
 import { FaultInjector } from './failure-injection';
 import { HandlerRegistry } from './handler-registry';
 import { ParticipantMetrics } from './participant-metrics';
+import { ParticipantConfig } from './participant.config';
 import { PARTICIPANT_OPTIONS, ParticipantOptions } from './participant.options';
 import { PreparedTransactions } from './prepared-transactions';
 import { SavepointPolicy } from './savepoint-policy';
@@ -32,7 +33,8 @@ interface Pending {
 
 /**
  * Receives this participant's commands a batch (one partition's) at a time. The commands
- * run behind the barrier in as few local transactions as possible (group commit): per
+ * run behind the barrier in as few local transactions as possible (group commit, the
+ * batches of partitions handled at once together): per
  * command a barrier claim and the business code; per transaction one statement storing the
  * replies and one COMMIT. A refusal or an error must undo only its own work: when a handler
  * does not succeed, the transaction rolls back and runs again with a savepoint around each
@@ -50,6 +52,14 @@ export class CommandConsumer {
   readonly topics;
   /** Whether a local transaction takes savepoints from the start: where handlers often fail. */
   private readonly savepoints = new SavepointPolicy();
+  /**
+   * The commands of the partitions handled at once (one fetch's batches arrive in the same
+   * turn) in one local transaction, up to COMMAND_CONCURRENCY transactions at a time: at
+   * moderate rates a partition's batch is mostly a single command, and a transaction per
+   * partition paid BEGIN, COMMIT and the replies' statement for each. `together`: how many
+   * commands shared the transaction.
+   */
+  private readonly localTransactions: GroupCommit<Command[], { replies: ReplyBody[]; together: number }>;
 
   constructor(
     @Inject(PARTICIPANT_OPTIONS) private readonly options: ParticipantOptions,
@@ -59,9 +69,17 @@ export class CommandConsumer {
     private readonly faults: FaultInjector,
     private readonly prepared: PreparedTransactions,
     private readonly metrics: ParticipantMetrics,
-    private readonly config: AppConfig,
+    private readonly config: ParticipantConfig,
   ) {
     this.topics = topicNames(config.KAFKA_TOPIC_PREFIX);
+    this.localTransactions = new GroupCommit(
+      async (groups) => {
+        const replies = await this.inLocalTransactions(groups.flat());
+        let at = 0;
+        return groups.map((commands) => ({ replies: replies.slice(at, (at += commands.length)), together: replies.length }));
+      },
+      { max: MAX_COMMANDS_PER_TRANSACTION, size: (commands) => commands.length, concurrency: config.COMMAND_CONCURRENCY, gatherTurn: true },
+    );
   }
 
   get commandTopic(): string {
@@ -136,11 +154,11 @@ export class CommandConsumer {
       const pending = group;
       group = [];
       if (pending.length === 0) return;
-      const replies = await this.inLocalTransactions(pending.map((p) => p.command));
+      const { replies, together } = await this.localTransactions.submit(pending.map((p) => p.command));
       // A command that waited longer than GROUP_LOCK_TIMEOUT_MS for a row another transaction
       // holds was rolled back (its own work only). Once the others are answered, it runs
       // again alone, where it waits as long as it must.
-      const conflicted = pending.length > 1 ? pending.filter((_, i) => replies[i].error?.code === LOCK_CONFLICT) : [];
+      const conflicted = together > 1 ? pending.filter((_, i) => replies[i].error?.code === LOCK_CONFLICT) : [];
       const done = pending.flatMap((p, i) => (conflicted.includes(p) ? [] : [{ index: p.index, reply: replies[i] }]));
       settle(
         done.map((d) => d.index),

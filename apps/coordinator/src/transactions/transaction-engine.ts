@@ -76,7 +76,9 @@ export class TransactionEngine {
    * Starts that arrive while others are being written go in the next statement together:
    * under load one statement and commit serve many starts, and a lone start waits for none.
    */
-  private readonly starts = new GroupCommit<NewTransaction, TransactionState | null>((starts) => this.insertStarts(starts), MAX_STARTS_PER_STATEMENT);
+  private readonly starts = new GroupCommit<NewTransaction, TransactionState | null>((starts) => this.insertStarts(starts), {
+    max: MAX_STARTS_PER_STATEMENT,
+  });
 
   constructor(
     private readonly repository: TransactionRepository,
