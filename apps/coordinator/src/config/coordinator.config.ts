@@ -86,8 +86,9 @@ export class CoordinatorConfig extends AppConfig {
   override DATABASE_SCHEMA = 'ordo';
 
   /**
-   * Reply partitions an instance applies at once, each batch in its own database
-   * transaction (one transaction's replies share a partition, so they stay in order).
+   * Reply partitions an instance handles at once, and writes of replies at once: the batches
+   * of one fetch are applied in one statement (one transaction's replies share a partition,
+   * so they stay in order).
    */
   @IsInt()
   @Min(1)

@@ -1,5 +1,15 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { consumerSpans, IncomingMessage, inSpans, isCausedByData, MESSAGE_BUS, MessageBus, OutgoingMessage, Subscription } from '@ordo/platform';
+import {
+  consumerSpans,
+  GroupCommit,
+  IncomingMessage,
+  inSpans,
+  isCausedByData,
+  MESSAGE_BUS,
+  MessageBus,
+  OutgoingMessage,
+  Subscription,
+} from '@ordo/platform';
 import { deadLetter, MalformedMessage, parseReply, Reply, topicNames } from '@ordo/protocol';
 import { AlertRecorder, DeadLetter } from '../alerts/alert-recorder';
 import { CoordinatorConfig } from '../config/coordinator.config';
@@ -8,8 +18,14 @@ import { replyGroupId } from './reply-group';
 import { ReplyTokens } from './reply-tokens';
 import { TransactionEngine } from './transaction-engine';
 
+interface Outcome {
+  unknown: Reply[];
+  refused: { reply: Reply; reason: string }[];
+}
+
 /**
- * Consumes the reply topic. Each Kafka batch is applied in one database transaction;
+ * Consumes the reply topic. The batches of the partitions handled at once (one fetch's, they
+ * arrive in the same turn of the event loop) are applied in one database transaction;
  * offsets are committed only after it commits, so a crash redelivers (the machines ignore
  * replies they have already applied). Malformed replies, replies to unknown transactions
  * and replies that cannot be applied (the database refuses their data) go to the
@@ -20,6 +36,8 @@ export class ReplyConsumer implements OnApplicationBootstrap, OnApplicationShutd
   private readonly logger = new Logger(ReplyConsumer.name);
   private readonly topics;
   private subscription?: Subscription;
+  /** Batches of replies applied together, up to REPLY_CONCURRENCY writes at once. */
+  private readonly batches: GroupCommit<Reply[], Outcome>;
 
   constructor(
     @Inject(MESSAGE_BUS) private readonly bus: MessageBus,
@@ -30,6 +48,16 @@ export class ReplyConsumer implements OnApplicationBootstrap, OnApplicationShutd
     private readonly alerts: AlertRecorder,
   ) {
     this.topics = topicNames(config.KAFKA_TOPIC_PREFIX);
+    this.batches = new GroupCommit(
+      async (groups) => {
+        const { unknown, refused } = await this.applyEach(groups.flat());
+        return groups.map((replies) => {
+          const mine = new Set(replies);
+          return { unknown: unknown.filter((r) => mine.has(r)), refused: refused.filter((r) => mine.has(r.reply)) };
+        });
+      },
+      { concurrency: config.REPLY_CONCURRENCY, gatherTurn: true },
+    );
   }
 
   async onApplicationBootstrap() {
@@ -76,7 +104,7 @@ export class ReplyConsumer implements OnApplicationBootstrap, OnApplicationShutd
       headers,
       attributes: { 'ordo.tx_id': reply.txId, 'ordo.step_id': reply.stepId, 'ordo.phase': reply.phase, 'ordo.outcome': reply.outcome },
     }));
-    const { unknown, refused } = await inSpans(spans, () => this.applyEach([...received.keys()]));
+    const { unknown, refused } = await inSpans(spans, () => this.batches.submit([...received.keys()]));
     for (const reply of unknown) refuse('unknown_transaction', received.get(reply)!, `unknown transaction ${reply.txId}`, reply.txId);
     for (const { reply, reason } of refused) refuse('unapplicable', received.get(reply)!, `cannot be applied: ${reason}`, reply.txId);
     if (dead.length > 0) {
@@ -91,7 +119,7 @@ export class ReplyConsumer implements OnApplicationBootstrap, OnApplicationShutd
    * so the one that cannot be applied is refused and its neighbours are not held up by it.
    * Any other failure (database unreachable …) fails the batch, which Kafka redelivers.
    */
-  private async applyEach(replies: Reply[]): Promise<{ unknown: Reply[]; refused: { reply: Reply; reason: string }[] }> {
+  private async applyEach(replies: Reply[]): Promise<Outcome> {
     try {
       return { unknown: await this.engine.applyReplies(replies), refused: [] };
     } catch (error) {
@@ -101,7 +129,7 @@ export class ReplyConsumer implements OnApplicationBootstrap, OnApplicationShutd
         return { unknown: [], refused: [{ reply: replies[0], reason: (error as Error).message }] };
       }
     }
-    const all = { unknown: [] as Reply[], refused: [] as { reply: Reply; reason: string }[] };
+    const all: Outcome = { unknown: [], refused: [] };
     for (const reply of replies) {
       const one = await this.applyEach([reply]);
       all.unknown.push(...one.unknown);
