@@ -33,20 +33,22 @@ export class GroupCommit<I, O> {
   private readonly max: number;
   private readonly size: (item: I) => number;
   private readonly concurrency: number;
+  private readonly gatherTurn: boolean;
 
   constructor(
     private readonly run: (items: I[]) => Promise<O[]>,
-    private readonly limits: GroupLimits<I> = {},
+    limits: GroupLimits<I> = {},
   ) {
     this.max = limits.max ?? Number.POSITIVE_INFINITY;
     this.size = limits.size ?? (() => 1);
     this.concurrency = limits.concurrency ?? 1;
+    this.gatherTurn = limits.gatherTurn ?? false;
   }
 
   submit(item: I): Promise<O> {
     return new Promise((resolve, reject) => {
       this.waiting.push({ item, resolve, reject });
-      if (!this.limits.gatherTurn) return this.startRuns();
+      if (!this.gatherTurn) return this.startRuns();
       if (this.turnScheduled) return;
       this.turnScheduled = true;
       setImmediate(() => {

@@ -47,10 +47,6 @@ const toReservation = (row: ReservationRow): Reservation => ({
 
 export type NewReservation = Pick<Reservation, 'txId' | 'stepId' | 'orderId' | 'sku' | 'qty'>;
 
-/**
- * Products and reservations in plain SQL. Writes take the command's local transaction
- * (`tx`), so they commit or roll back with its barrier row; reads use the pool.
- */
 /** The saga's statements, prepared once per connection: they run for every command. */
 const RESERVE: PreparedStatement = {
   name: 'inventory_reserve',
@@ -68,6 +64,10 @@ const RELEASE: PreparedStatement = {
        FROM released r WHERE p.sku = r.sku`,
 };
 
+/**
+ * Products and reservations in plain SQL. Writes take the command's local transaction
+ * (`tx`), so they commit or roll back with its barrier row; reads use the pool.
+ */
 @Injectable()
 export class StockRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}

@@ -50,10 +50,6 @@ const toCharge = (row: ChargeRow): Charge => ({
 
 export type NewCharge = Pick<Charge, 'txId' | 'stepId' | 'accountId' | 'orderId' | 'amount'>;
 
-/**
- * Accounts and charges in plain SQL. Writes take the command's local transaction (`tx`),
- * so they commit or roll back with its barrier row; reads use the pool.
- */
 /** The saga's statements, prepared once per connection: they run for every command. */
 const CHARGE: PreparedStatement = {
   name: 'payment_charge',
@@ -71,6 +67,10 @@ const REFUND: PreparedStatement = {
        FROM refunded r WHERE a.id = r.account_id`,
 };
 
+/**
+ * Accounts and charges in plain SQL. Writes take the command's local transaction (`tx`),
+ * so they commit or roll back with its barrier row; reads use the pool.
+ */
 @Injectable()
 export class PaymentsRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
